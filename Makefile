@@ -1,0 +1,50 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Everything they depend on (Postgres, buf, Python tools) is brought up by
+# the scripts in scripts/, so a fresh machine needs only Rust and Python.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+# Set DEMO=1 to load the demo data set once the services that hold it exist.
+DEMO ?= 0
+
+.PHONY: help run test lint fmt bench oracle tools db clean-db
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+run: ## Build, bring up Postgres if needed, migrate and serve all four services on 127.0.0.1:50051
+	$(CARGO) build --bin cpcd --bin cpcctl
+	url=$$(scripts/ensure-postgres.sh cpc); \
+	echo "cpcd: serving all services on $${CPC_LISTEN_ADDR:-127.0.0.1:50051}, database $$url" >&2; \
+	CPC_DATABASE_URL="$$url" exec target/debug/cpcd all
+
+test: tools ## The whole test suite against a real Postgres, plus buf lint and the timescales oracle
+	.venv/bin/buf lint
+	url=$$(scripts/ensure-postgres.sh postgres); \
+	CPC_TEST_DATABASE_URL="$$url" $(CARGO) test --workspace --all-targets
+	$(CARGO) build --bin cpcctl
+	.venv/bin/python tests/oracle/timescales_oracle.py --self-test
+	.venv/bin/python tests/oracle/timescales_oracle.py --cpcctl target/debug/cpcctl --all-nations
+
+lint: tools ## rustfmt, clippy (warnings are errors) and buf lint
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	.venv/bin/buf lint
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+bench: ## Criterion benchmarks (the working-day calendar)
+	$(CARGO) bench -p cpc-rules --bench calendar
+
+tools: ## Python tools in .venv (buf, the oracle's libraries)
+	@scripts/python-tools.sh >/dev/null
+
+db: ## Print the URL of a reachable Postgres, starting one if needed
+	@scripts/ensure-postgres.sh cpc
+
+clean-db: ## Stop the project-local Postgres cluster, if one was started
+	scripts/stop-local-postgres.sh

@@ -1,0 +1,67 @@
+//! `cpcctl health`: the gRPC health protocol from the command line, for
+//! smoke checks and for people wondering whether a server is up.
+
+use std::process::ExitCode;
+
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The server's address.
+    #[arg(long, env = "CPC_ADDR", default_value = "http://127.0.0.1:50051")]
+    addr: String,
+    /// A fully-qualified service name (`cpc.cases.v1.CasesService`); empty asks about the server.
+    #[arg(long, default_value = "")]
+    service: String,
+}
+
+/// Exit 0 when serving, 1 when not serving or unreachable, with one line on stdout or stderr.
+#[allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line report"
+)]
+pub fn run(args: &Args) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(check(args)) {
+        Ok(ServingStatus::Serving) => {
+            println!("SERVING");
+            ExitCode::SUCCESS
+        }
+        Ok(status) => {
+            println!("{}", status.as_str_name());
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn check(args: &Args) -> Result<ServingStatus, String> {
+    let channel = tonic::transport::Endpoint::from_shared(args.addr.clone())
+        .map_err(|e| format!("invalid address {}: {e}", args.addr))?
+        .connect()
+        .await
+        .map_err(|e| format!("cannot connect to {}: {e}", args.addr))?;
+    let mut client = HealthClient::new(channel);
+    let response = client
+        .check(HealthCheckRequest {
+            service: args.service.clone(),
+        })
+        .await
+        .map_err(|status| format!("{}: {}", status.code(), status.message()))?;
+    Ok(ServingStatus::try_from(response.into_inner().status).unwrap_or(ServingStatus::Unknown))
+}

@@ -1,0 +1,79 @@
+//! `cpcctl`: the cpc command line.
+
+mod health;
+mod timescales;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The cpc command line: statutory timescales, and a client for the services.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Statutory dates from one event date, as one JSON object on stdout.
+    Timescales(timescales::Args),
+    /// Ask a running cpcd whether it (or one service) is serving.
+    Health(health::Args),
+}
+
+/// Exit code for bad flags or dates, as for any usage error.
+const USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            // --help and --version: print as asked, succeed.
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => return fail(USAGE, &first_line(&err.render().to_string())),
+    };
+    match cli.command {
+        Command::Timescales(args) => match timescales::run(&args) {
+            Ok(json) => {
+                #[allow(
+                    clippy::print_stdout,
+                    reason = "the JSON object is the command's output"
+                )]
+                {
+                    println!("{json}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(USAGE, &err.to_string()),
+        },
+        Command::Health(args) => health::run(&args),
+    }
+}
+
+/// Scripts read one line: the first line of the message, prefixed `error:` once.
+fn fail(code: u8, message: &str) -> ExitCode {
+    let message = message.trim();
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    #[allow(
+        clippy::print_stderr,
+        reason = "the one-line error is the command's contract"
+    )]
+    {
+        eprintln!("error: {message}");
+    }
+    ExitCode::from(code)
+}
+
+/// clap's first paragraph (the error, without usage and hints), as one line.
+fn first_line(text: &str) -> String {
+    text.lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}

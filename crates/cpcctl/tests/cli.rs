@@ -1,0 +1,124 @@
+//! `cpcctl timescales` as scripts see it: stdout JSON, stderr one line, exit codes.
+
+#![allow(clippy::expect_used, reason = "test helpers fail the test")]
+
+use std::process::{Command, Output};
+
+fn cpcctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cpcctl"))
+        .args(args)
+        .output()
+        .expect("cpcctl runs")
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = cpcctl(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty());
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+fn refused(args: &[&str]) -> String {
+    let out = cpcctl(args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    assert!(out.stdout.is_empty(), "{args:?}");
+    let stderr = String::from_utf8(out.stderr).expect("utf-8");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line for {args:?}, got {stderr:?}"
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+#[test]
+fn icpc_due_counts_the_platinum_jubilee_holidays() {
+    // Fri 27 May 2022; Thu 2 and Fri 3 June were bank holidays.
+    let out = json(&["timescales", "--strategy-discussion", "2022-05-27"]);
+    assert_eq!(out["icpc_due"], "2022-06-21");
+    assert_eq!(out["nation"], "england-and-wales");
+}
+
+#[test]
+fn icpc_gives_core_group_and_clamped_first_review() {
+    let out = json(&["timescales", "--icpc", "2023-11-30"]);
+    assert_eq!(out["first_core_group_due"], "2023-12-14");
+    // 30 Nov + 3 months = 29 Feb 2024 (leap year), a Thursday.
+    assert_eq!(out["first_review_due"], "2024-02-29");
+    assert_eq!(out["first_review_latest_working_day"], "2024-02-29");
+}
+
+#[test]
+fn review_six_months_on_clamps_to_february() {
+    let out = json(&["timescales", "--review", "2022-08-31"]);
+    assert_eq!(out["next_review_due"], "2023-02-28");
+    let out = json(&["timescales", "--review", "2023-08-31"]);
+    assert_eq!(out["next_review_due"], "2024-02-29");
+}
+
+#[test]
+fn reports_due_two_working_days_before_skipping_easter() {
+    // Tue 2 Apr 2024: Mon 1 Apr is Easter Monday, Fri 29 Mar Good Friday.
+    let out = json(&["timescales", "--conference", "2024-04-02"]);
+    assert_eq!(out["reports_due"], "2024-03-27");
+}
+
+#[test]
+fn transfer_in_over_christmas() {
+    // Notified Fri 20 Dec 2024: 25, 26 Dec and 1 Jan are holidays, so the
+    // 15th working day is Wed 15 Jan, not Fri 10 Jan.
+    let out = json(&["timescales", "--transfer-in", "2024-12-20"]);
+    assert_eq!(out["transfer_in_conference_due"], "2025-01-15");
+}
+
+#[test]
+fn nation_changes_the_calendar() {
+    // St Andrew's Day 2026 falls on a Monday in Scotland only.
+    let england = json(&["timescales", "--conference", "2026-12-02"]);
+    let scotland = json(&[
+        "timescales",
+        "--conference",
+        "2026-12-02",
+        "--nation",
+        "scotland",
+    ]);
+    assert_eq!(england["reports_due"], "2026-11-30");
+    assert_eq!(scotland["reports_due"], "2026-11-27");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    for args in [
+        &["timescales"][..],
+        &["timescales", "--icpc", "2023-02-30"],
+        &["timescales", "--icpc", "2023-2-3"],
+        &["timescales", "--icpc", "yesterday"],
+        &[
+            "timescales",
+            "--icpc",
+            "2023-01-01",
+            "--review",
+            "2023-01-01",
+        ],
+        &["timescales", "--icpc", "2023-01-01", "--nation", "wales"],
+        &["timescales", "--icpc", "1999-12-31"],
+        &["timescales", "--review", "2100-10-01"],
+        &["timescales", "--kind", "review", "--icpc", "2023-01-01"],
+        &["timescales", "--strategy-discussion"],
+        &["no-such-command"],
+    ] {
+        refused(args);
+    }
+}
+
+#[test]
+fn help_succeeds() {
+    let out = cpcctl(&["timescales", "--help"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--strategy-discussion"));
+}

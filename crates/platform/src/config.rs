@@ -1,0 +1,184 @@
+//! Configuration, layered: built-in defaults, then an optional TOML file,
+//! then `CPC_`-prefixed environment variables (`__` separates nested keys,
+//! e.g. `CPC_TELEMETRY__OTLP_ENDPOINT`).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration of one `cpcd` process.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Config {
+    /// Where the gRPC listener binds (`CPC_LISTEN_ADDR`).
+    pub listen_addr: SocketAddr,
+    /// Postgres connection URL (`CPC_DATABASE_URL`). Secret: it may carry a password.
+    #[serde(serialize_with = "serialize_redacted")]
+    pub database_url: SecretString,
+    pub database: DatabaseConfig,
+    pub telemetry: TelemetryConfig,
+    /// How long in-flight calls may run on after SIGTERM/SIGINT before the process exits.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+/// Connection pool settings, applied to each service's pool.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+}
+
+/// How the process reports what it does.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct TelemetryConfig {
+    /// `tracing_subscriber::EnvFilter` directives; `RUST_LOG` overrides when set.
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    /// OTLP/gRPC collector endpoint; traces are exported only when this is set.
+    pub otlp_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for a developer's terminal.
+    Pretty,
+    /// One JSON object per line, for log shippers in production.
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            database_url: SecretString::from("postgres://postgres@127.0.0.1:5432/cpc"),
+            database: DatabaseConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            log_filter: "info".to_owned(),
+            log_format: LogFormat::Pretty,
+            otlp_endpoint: None,
+        }
+    }
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Config {
+    /// Loads defaults, then `file` (if given; it must exist), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::figment(file)
+            .extract()
+            .map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    /// The layered sources, exposed so tests can add their own layer on top.
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(Env::prefixed("CPC_").split("__"))
+    }
+}
+
+fn serialize_redacted<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("[redacted]")
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::result_large_err,
+    reason = "figment::Jail's closures return figment::Error"
+)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "cpc.toml",
+                r#"
+                listen_addr = "127.0.0.1:6000"
+                shutdown_grace = "3s"
+                [database]
+                max_connections = 4
+                "#,
+            )?;
+            jail.set_env("CPC_LISTEN_ADDR", "127.0.0.1:7000");
+            jail.set_env("CPC_DATABASE__ACQUIRE_TIMEOUT", "250ms");
+            let config = Config::load(Some(Path::new("cpc.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.listen_addr, SocketAddr::from(([127, 0, 0, 1], 7000)));
+            assert_eq!(config.database.max_connections, 4);
+            assert_eq!(config.database.acquire_timeout, Duration::from_millis(250));
+            assert_eq!(config.shutdown_grace, Duration::from_secs(3));
+            assert_eq!(config.telemetry.log_format, LogFormat::Pretty);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        figment::Jail::expect_with(|_| {
+            assert!(Config::load(Some(Path::new("absent.toml"))).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CPC_LISTEN_ADDR", "not-an-address");
+            let err = Config::load(None)
+                .expect_err("bad address must be refused")
+                .to_string();
+            assert!(err.to_lowercase().contains("listen_addr"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn database_url_never_prints() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CPC_DATABASE_URL", "postgres://u:hunter2@db/cpc");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.database_url.expose_secret(),
+                "postgres://u:hunter2@db/cpc"
+            );
+            assert!(!format!("{config:?}").contains("hunter2"));
+            Ok(())
+        });
+    }
+}

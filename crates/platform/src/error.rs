@@ -1,0 +1,266 @@
+//! The one mapping from what went wrong to what the caller is told.
+//!
+//! Callers get a gRPC code and, for bad input, a `google.rpc.BadRequest`
+//! naming every bad field. Internal causes are logged with the request's
+//! span and never returned: the caller sees "internal error" only.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
+
+/// An error a cpc RPC returns. Each service converts its own error enum
+/// into this, and this alone becomes a `tonic::Status`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid argument: {0}")]
+    InvalidArgument(FieldViolations),
+    #[error("{resource} {id} not found")]
+    NotFound { resource: &'static str, id: String },
+    #[error("{resource} {id} already exists")]
+    AlreadyExists { resource: &'static str, id: String },
+    /// A concurrent change won: the caller read a stale version and must re-read.
+    #[error("aborted: {0}")]
+    Aborted(String),
+    /// The request is well-formed but the record's state does not allow it.
+    #[error("failed precondition: {0}")]
+    FailedPrecondition(String),
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    #[error("resource exhausted: {0}")]
+    ResourceExhausted(String),
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Anything the caller cannot act on. The cause is logged, not returned.
+    #[error("internal error: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn internal(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    pub fn not_found(resource: &'static str, id: impl Into<String>) -> Self {
+        Self::NotFound {
+            resource,
+            id: id.into(),
+        }
+    }
+
+    /// One bad field, for the common case of a single check.
+    pub fn invalid_field(field: impl Into<String>, description: impl Into<String>) -> Self {
+        let mut violations = FieldViolations::default();
+        violations.add(field, description);
+        Self::InvalidArgument(violations)
+    }
+}
+
+/// Classifies a database error by SQLSTATE, in this one place.
+///
+/// Constraint violations are the caller's doing (a duplicate, a reference to
+/// something absent); serialization failures and deadlocks mean "retry"; a
+/// pool timeout or lost connection means "try later". The rest is internal.
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::RowNotFound => Self::NotFound {
+                resource: "record",
+                id: String::new(),
+            },
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::warn!(error = %err, "database unavailable");
+                Self::Unavailable("the database is unavailable; retry later".to_owned())
+            }
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                Some("23505") => Self::AlreadyExists {
+                    resource: "record",
+                    id: db.constraint().unwrap_or_default().to_owned(),
+                },
+                Some("23503") => {
+                    Self::FailedPrecondition("a referenced record does not exist".to_owned())
+                }
+                Some("23514" | "23P01") => Self::FailedPrecondition(
+                    "the change breaks a rule the record must keep".to_owned(),
+                ),
+                Some("40001" | "40P01") => {
+                    Self::Aborted("a concurrent change conflicted; retry".to_owned())
+                }
+                Some("57014") => {
+                    Self::Unavailable("the database cancelled the statement".to_owned())
+                }
+                _ => Self::internal(err),
+            },
+            _ => Self::internal(err),
+        }
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(err: ApiError) -> Self {
+        match err {
+            ApiError::InvalidArgument(violations) => {
+                let mut details = ErrorDetails::new();
+                for v in &violations.0 {
+                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                }
+                Status::with_error_details(Code::InvalidArgument, violations.summary(), details)
+            }
+            ApiError::NotFound { .. } => Status::not_found(err.to_string()),
+            ApiError::AlreadyExists { .. } => Status::already_exists(err.to_string()),
+            ApiError::Aborted(msg) => Status::aborted(msg),
+            ApiError::FailedPrecondition(msg) => Status::failed_precondition(msg),
+            ApiError::Unauthenticated(msg) => Status::unauthenticated(msg),
+            ApiError::PermissionDenied(msg) => Status::permission_denied(msg),
+            ApiError::ResourceExhausted(msg) => Status::resource_exhausted(msg),
+            ApiError::Unavailable(msg) => Status::unavailable(msg),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+/// One invalid field, named by its path in the request (`child.nhs_number`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+/// Every bad field of a request, collected so the caller can fix all of
+/// them at once rather than one per round trip.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldViolations(Vec<FieldViolation>);
+
+impl FieldViolations {
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// Records the error of `result` against `field`, returning the value if it was good.
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.add(field, err.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn violations(&self) -> &[FieldViolation] {
+        &self.0
+    }
+
+    /// `Ok(())` when nothing was recorded, else the `InvalidArgument` error.
+    pub fn into_result(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidArgument(self))
+        }
+    }
+
+    fn summary(&self) -> String {
+        let fields: Vec<&str> = self.0.iter().map(|v| v.field.as_str()).collect();
+        format!("invalid fields: {}", fields.join(", "))
+    }
+}
+
+impl std::fmt::Display for FieldViolations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_request_names_every_field() {
+        let mut v = FieldViolations::default();
+        assert_eq!(
+            v.check::<u8, _>("child.nhs_number", Err("check digit mismatch")),
+            None
+        );
+        assert_eq!(v.check::<u8, &str>("child.upn", Ok(3)), Some(3));
+        v.add("child.birth_date", "after death date");
+        let status = Status::from(v.into_result().expect_err("two violations"));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(
+            status.message(),
+            "invalid fields: child.nhs_number, child.birth_date"
+        );
+        let details = status.get_error_details();
+        let bad = details.bad_request().expect("BadRequest detail");
+        let fields: Vec<_> = bad
+            .field_violations
+            .iter()
+            .map(|f| (f.field.as_str(), f.description.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("child.nhs_number", "check digit mismatch"),
+                ("child.birth_date", "after death date")
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_violations_are_ok() {
+        assert!(FieldViolations::default().into_result().is_ok());
+    }
+
+    #[test]
+    fn internal_cause_is_not_returned() {
+        let status = Status::from(ApiError::internal(
+            "relation \"children\" has secret columns",
+        ));
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn codes_per_kind() {
+        let cases = [
+            (ApiError::not_found("child", "c1"), Code::NotFound),
+            (ApiError::Aborted("stale".into()), Code::Aborted),
+            (
+                ApiError::FailedPrecondition("x".into()),
+                Code::FailedPrecondition,
+            ),
+            (ApiError::Unauthenticated("x".into()), Code::Unauthenticated),
+            (
+                ApiError::PermissionDenied("x".into()),
+                Code::PermissionDenied,
+            ),
+            (
+                ApiError::ResourceExhausted("x".into()),
+                Code::ResourceExhausted,
+            ),
+            (ApiError::Unavailable("x".into()), Code::Unavailable),
+        ];
+        for (err, code) in cases {
+            assert_eq!(Status::from(err).code(), code);
+        }
+        assert_eq!(
+            Status::from(ApiError::from(sqlx::Error::PoolTimedOut)).code(),
+            Code::Unavailable
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! What every cpc service stands on.
+//!
+//! A service crate describes itself as a [`Component`] (its gRPC name, its
+//! Postgres schema, its migrations and how it mounts its RPCs); this crate
+//! does the rest the same way for all of them: layered configuration,
+//! telemetry, a pool per schema with migrations under an advisory lock,
+//! error mapping to `tonic::Status` with `google.rpc` details, health,
+//! reflection and graceful shutdown.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod serve;
+pub mod shutdown;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use config::Config;
+pub use error::{ApiError, FieldViolations};
+pub use serve::{Component, Mount, Server};

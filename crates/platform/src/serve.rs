@@ -1,0 +1,190 @@
+//! Serving one or more services on one listener, each with its own pool and
+//! schema, always with `grpc.health.v1` and server reflection (both
+//! `grpc.reflection.v1` and `v1alpha`, which older clients still speak).
+
+use std::future::Future;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::RoutesBuilder;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::config::Config;
+use crate::db::{self, DbError};
+
+/// One cpc service as the platform sees it.
+pub struct Component {
+    /// Short name used in logs and on the `cpcd` command line (`cases`).
+    pub name: &'static str,
+    /// Fully-qualified gRPC service name (`cpc.cases.v1.CasesService`),
+    /// reported by health and advertised by reflection.
+    pub grpc_service: &'static str,
+    /// The Postgres schema the service owns; no other service reads it.
+    pub schema: &'static str,
+    /// Migrations embedded in the service's crate.
+    pub migrator: &'static Migrator,
+    /// Adds the service's RPC implementations; `None` while it serves only
+    /// health and reflection.
+    pub mount: Option<fn(&Mount<'_>, &mut RoutesBuilder)>,
+}
+
+/// What a component is given when it mounts its RPCs.
+pub struct Mount<'a> {
+    /// A pool whose `search_path` is the component's own schema.
+    pub pool: PgPool,
+    pub config: &'a Config,
+}
+
+/// Why the server could not start or keep serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Components whose storage is ready: schema present and migrated.
+pub struct Server {
+    config: Config,
+    components: Vec<(Component, PgPool)>,
+}
+
+impl Server {
+    /// Migrates every component's schema and opens its pool.
+    pub async fn prepare(config: Config, components: Vec<Component>) -> Result<Self, ServeError> {
+        let mut ready = Vec::with_capacity(components.len());
+        for component in components {
+            db::migrate(&config.database_url, component.schema, component.migrator).await?;
+            let pool = db::pool(&config.database_url, component.schema, &config.database)?;
+            tracing::info!(
+                service = component.name,
+                schema = component.schema,
+                "storage ready"
+            );
+            ready.push((component, pool));
+        }
+        Ok(Self {
+            config,
+            components: ready,
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then reports NOT_SERVING, stops
+    /// accepting, and lets in-flight calls finish within the configured grace.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        let mut routes = RoutesBuilder::default();
+        routes.add_service(health);
+        let mut advertised = vec!["grpc.health.v1.Health"];
+        for (component, pool) in &self.components {
+            advertised.push(component.grpc_service);
+            if let Some(mount) = component.mount {
+                let ctx = Mount {
+                    pool: pool.clone(),
+                    config: &self.config,
+                };
+                mount(&ctx, &mut routes);
+            }
+        }
+        let reflection = reflection_builder(&advertised, "grpc.reflection.v1.ServerReflection");
+        let reflection_alpha =
+            reflection_builder(&advertised, "grpc.reflection.v1alpha.ServerReflection");
+        routes.add_service(reflection.build_v1()?);
+        routes.add_service(reflection_alpha.build_v1alpha()?);
+
+        let names: Vec<&'static str> = self
+            .components
+            .iter()
+            .map(|(c, _)| c.grpc_service)
+            .collect();
+        set_status(&reporter, &names, ServingStatus::Serving).await;
+        let addr = listener.local_addr().ok();
+        tracing::info!(?addr, services = ?names, "serving");
+
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let on_shutdown = {
+            let reporter = reporter.clone();
+            let names = names.clone();
+            async move {
+                shutdown.await;
+                // Load balancers stop routing here before the listener closes.
+                set_status(&reporter, &names, ServingStatus::NotServing).await;
+                let _ = stopping_tx.send(());
+            }
+        };
+
+        let server = tonic::transport::Server::builder()
+            .trace_fn(request_span)
+            .add_routes(routes.routes())
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown);
+        tokio::pin!(server);
+        let grace = self.config.shutdown_grace;
+        let grace_expired = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = &mut server => result?,
+            () = grace_expired => {
+                tracing::warn!(grace = ?grace, "in-flight calls still running after the grace period; stopping anyway");
+            }
+        }
+        for (_, pool) in &self.components {
+            pool.close().await;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Reflection over every cpc package, advertising only what this process serves.
+fn reflection_builder(
+    served: &[&'static str],
+    itself: &'static str,
+) -> tonic_reflection::server::Builder<'static> {
+    served.iter().chain([&itself]).fold(
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(cpc_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+        |builder, name| builder.with_service_name(*name),
+    )
+}
+
+async fn set_status(reporter: &HealthReporter, names: &[&'static str], status: ServingStatus) {
+    // The empty name is the server as a whole, which standard probes ask about.
+    reporter.set_service_status("", status).await;
+    for name in names {
+        reporter.set_service_status(*name, status).await;
+    }
+}
+
+/// One span per call, joined to the caller's trace. The request id from
+/// `x-request-id` (or a fresh one) ties logs, traces and audit together.
+fn request_span(request: &http::Request<()>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 128)
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    let span = tracing::info_span!(
+        "grpc",
+        rpc.method = %request.uri().path(),
+        request_id = %request_id,
+    );
+    crate::telemetry::link_remote_parent(&span, request.headers());
+    span
+}

@@ -1,0 +1,173 @@
+//! Test harness: a fresh Postgres database per test and an in-process
+//! server on `127.0.0.1:0` that a real gRPC client talks to over a socket.
+
+#![allow(
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "test support: a setup that cannot happen fails the test, saying why"
+)]
+
+use std::net::SocketAddr;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions as _, Connection as _};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::config::Config;
+use crate::serve::{Component, Server};
+
+/// Where tests create their databases: `CPC_TEST_DATABASE_URL`, else
+/// `CPC_DATABASE_URL`, else the local default. The project's scripts set
+/// the first (see `scripts/ensure-postgres.sh`).
+pub fn admin_url() -> String {
+    std::env::var("CPC_TEST_DATABASE_URL")
+        .or_else(|_| std::env::var("CPC_DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database that exists for one test and is dropped after it.
+pub struct TestDatabase {
+    name: String,
+    admin: PgConnectOptions,
+    url: SecretString,
+}
+
+impl TestDatabase {
+    /// Creates `cpc_test_<uuid>` on the admin server.
+    ///
+    /// # Panics
+    /// When Postgres is unreachable: the test cannot run, and says why.
+    pub async fn create() -> Self {
+        let admin_url = admin_url();
+        let admin: PgConnectOptions = admin_url
+            .parse()
+            .unwrap_or_else(|e| panic!("invalid test database URL: {e}"));
+        let name = format!("cpc_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = admin.connect().await.unwrap_or_else(|e| {
+            panic!("cannot reach Postgres for tests ({e}); run `make test`, which starts one")
+        });
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        let _ = conn.close().await;
+        let url = admin.clone().database(&name).to_url_lossy().to_string();
+        Self {
+            name,
+            admin,
+            url: SecretString::from(url),
+        }
+    }
+
+    pub fn url(&self) -> &SecretString {
+        &self.url
+    }
+
+    /// A configuration pointing at this database, listening anywhere.
+    pub fn config(&self) -> Config {
+        Config {
+            database_url: SecretString::from(self.url.expose_secret().to_owned()),
+            ..Config::default()
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Drop runs outside async; a short-lived thread with its own runtime
+        // keeps test databases from piling up on the server.
+        let admin = self.admin.clone();
+        let name = std::mem::take(&mut self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = admin.connect().await.ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()?;
+                conn.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("warning: could not drop a test database; it will be left behind");
+        }
+    }
+}
+
+/// A server running in this process on an ephemeral loopback port.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), crate::serve::ServeError>>>,
+}
+
+impl TestServer {
+    /// Migrates and serves `components` against `config`'s database.
+    ///
+    /// # Panics
+    /// When the server cannot start; the message says why.
+    pub async fn start(config: Config, components: Vec<Component>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("cannot bind a loopback port: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("listener has no address: {e}"));
+        let server = Server::prepare(config, components)
+            .await
+            .unwrap_or_else(|e| panic!("server failed to prepare: {e}"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// A client channel to the server, over a real TCP socket.
+    ///
+    /// # Panics
+    /// When the server does not accept the connection.
+    pub async fn channel(&self) -> Channel {
+        Endpoint::from_shared(format!("http://{}", self.addr))
+            .unwrap_or_else(|e| panic!("bad endpoint: {e}"))
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"))
+    }
+
+    /// Stops the server the way SIGTERM would, and waits for it.
+    ///
+    /// # Panics
+    /// When the server ended with an error.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .unwrap_or_else(|e| panic!("server task panicked: {e}"))
+                .unwrap_or_else(|e| panic!("server failed: {e}"));
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}

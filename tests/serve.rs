@@ -1,0 +1,216 @@
+//! `cpcd` as deployed: every service in one process, over a real socket,
+//! against a fresh Postgres database.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test"
+)]
+
+use cpc_platform::testing::{TestDatabase, TestServer};
+use cpcd::Selection;
+use tokio_stream::StreamExt as _;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+use tonic_reflection::pb::{v1, v1alpha};
+
+const SERVICES: [&str; 4] = [
+    "cpc.cases.v1.CasesService",
+    "cpc.scheduling.v1.SchedulingService",
+    "cpc.reporting.v1.ReportingService",
+    "cpc.escalation.v1.EscalationService",
+];
+
+async fn check(
+    client: &mut HealthClient<tonic::transport::Channel>,
+    service: &str,
+) -> Result<ServingStatus, tonic::Status> {
+    let response: HealthCheckResponse = client
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await?
+        .into_inner();
+    Ok(ServingStatus::try_from(response.status).unwrap_or(ServingStatus::Unknown))
+}
+
+#[tokio::test]
+async fn all_services_report_serving_over_grpc() {
+    let db = TestDatabase::create().await;
+    let server = TestServer::start(db.config(), Selection::All.components()).await;
+    let mut health = HealthClient::new(server.channel().await);
+
+    assert_eq!(
+        check(&mut health, "").await.unwrap(),
+        ServingStatus::Serving
+    );
+    for service in SERVICES {
+        assert_eq!(
+            check(&mut health, service).await.unwrap(),
+            ServingStatus::Serving,
+            "{service}"
+        );
+    }
+    let unknown = check(&mut health, "cpc.nothing.v1.NothingService")
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn one_service_per_process_serves_only_itself() {
+    let db = TestDatabase::create().await;
+    let server = TestServer::start(db.config(), Selection::Scheduling.components()).await;
+    let mut health = HealthClient::new(server.channel().await);
+    assert_eq!(
+        check(&mut health, "cpc.scheduling.v1.SchedulingService")
+            .await
+            .unwrap(),
+        ServingStatus::Serving
+    );
+    let other = check(&mut health, "cpc.cases.v1.CasesService")
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), tonic::Code::NotFound);
+    assert_eq!(listed_services_v1(&server).await, {
+        let mut expected = vec![
+            "cpc.scheduling.v1.SchedulingService".to_owned(),
+            "grpc.health.v1.Health".to_owned(),
+            "grpc.reflection.v1.ServerReflection".to_owned(),
+        ];
+        expected.sort();
+        expected
+    });
+    server.stop().await;
+}
+
+async fn listed_services_v1(server: &TestServer) -> Vec<String> {
+    use v1::server_reflection_client::ServerReflectionClient;
+    use v1::server_reflection_request::MessageRequest;
+    use v1::server_reflection_response::MessageResponse;
+    let mut client = ServerReflectionClient::new(server.channel().await);
+    let request = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = stream.next().await.expect("one response").unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!(
+            "expected a service list, got {:?}",
+            response.message_response
+        );
+    };
+    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn reflection_answers_v1_and_v1alpha() {
+    let db = TestDatabase::create().await;
+    let server = TestServer::start(db.config(), Selection::All.components()).await;
+
+    let v1_names = listed_services_v1(&server).await;
+    for service in SERVICES.iter().chain(&["grpc.health.v1.Health"]) {
+        assert!(
+            v1_names.iter().any(|n| n == service),
+            "{service} missing from {v1_names:?}"
+        );
+    }
+
+    // grpcio-reflection and older grpcurl speak only v1alpha.
+    use v1alpha::server_reflection_client::ServerReflectionClient;
+    use v1alpha::server_reflection_request::MessageRequest;
+    use v1alpha::server_reflection_response::MessageResponse;
+    let mut client = ServerReflectionClient::new(server.channel().await);
+    let request = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::FileContainingSymbol(
+            "cpc.cases.v1.CasesService".to_owned(),
+        )),
+    };
+    let mut stream = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = stream.next().await.expect("one response").unwrap();
+    let Some(MessageResponse::FileDescriptorResponse(files)) = response.message_response else {
+        panic!(
+            "expected file descriptors, got {:?}",
+            response.message_response
+        );
+    };
+    assert!(!files.file_descriptor_proto.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn each_service_migrates_into_its_own_schema() {
+    let db = TestDatabase::create().await;
+    let server = TestServer::start(db.config(), Selection::All.components()).await;
+    let pool = sqlx::PgPool::connect(secrecy_url(&db).as_str())
+        .await
+        .unwrap();
+    let mut schemas: Vec<String> = sqlx::query_scalar(
+        "SELECT table_schema::text FROM information_schema.tables WHERE table_name = '_sqlx_migrations' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    schemas.sort();
+    assert_eq!(schemas, ["cases", "escalation", "reporting", "scheduling"]);
+    pool.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn replicas_starting_together_migrate_once() {
+    let db = TestDatabase::create().await;
+    let (a, b) = tokio::join!(
+        TestServer::start(db.config(), Selection::All.components()),
+        TestServer::start(db.config(), Selection::All.components()),
+    );
+    let mut health = HealthClient::new(b.channel().await);
+    assert_eq!(
+        check(&mut health, "").await.unwrap(),
+        ServingStatus::Serving
+    );
+    tokio::join!(a.stop(), b.stop());
+}
+
+#[tokio::test]
+async fn shutdown_reports_not_serving_before_closing() {
+    let db = TestDatabase::create().await;
+    let server = TestServer::start(db.config(), Selection::All.components()).await;
+    let mut health = HealthClient::new(server.channel().await);
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: "cpc.cases.v1.CasesService".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = watch.next().await.expect("initial status").unwrap();
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+
+    let stopping = tokio::spawn(server.stop());
+    let next = watch.next().await.expect("status change").unwrap();
+    assert_eq!(next.status, ServingStatus::NotServing as i32);
+    // The open watch is an in-flight call; ending it lets the drain finish.
+    drop(watch);
+    stopping.await.unwrap();
+}
+
+fn secrecy_url(db: &TestDatabase) -> String {
+    use secrecy::ExposeSecret as _;
+    db.url().expose_secret().to_owned()
+}
