@@ -2,10 +2,12 @@
 //! then `CPC_`-prefixed environment variables (`__` separates nested keys,
 //! e.g. `CPC_TELEMETRY__OTLP_ENDPOINT`).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use cpc_rules::profile::AuthorityProfile;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
@@ -25,6 +27,10 @@ pub struct Config {
     /// How long in-flight calls may run on after SIGTERM/SIGINT before the process exits.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// Each authority's local settings (DOMAIN.md, "Local settings"), keyed by
+    /// authority id; an authority not listed gets the defaults. In TOML:
+    /// `[authorities.E10000013]` then `core_group_interval_weeks = 4`.
+    pub authorities: BTreeMap<String, AuthorityProfile>,
 }
 
 /// Connection pool settings, applied to each service's pool.
@@ -64,6 +70,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             telemetry: TelemetryConfig::default(),
             shutdown_grace: Duration::from_secs(20),
+            authorities: BTreeMap::new(),
         }
     }
 }
@@ -89,15 +96,38 @@ impl Default for TelemetryConfig {
 
 /// Why configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(#[from] Box<figment::Error>);
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Source(#[from] Box<figment::Error>),
+    #[error("invalid settings for authority {authority}: {source}")]
+    Authority {
+        authority: String,
+        #[source]
+        source: cpc_rules::RulesError,
+    },
+}
 
 impl Config {
-    /// Loads defaults, then `file` (if given; it must exist), then the environment.
+    /// Loads defaults, then `file` (if given; it must exist), then the
+    /// environment, and refuses authority settings the rules do not allow
+    /// (e.g. an ICPC later than 15 working days), so a bad file stops the
+    /// process at start rather than producing wrong dates later.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::figment(file)
-            .extract()
-            .map_err(|e| ConfigError(Box::new(e)))
+        let config: Self = Self::figment(file).extract().map_err(Box::new)?;
+        for (authority, profile) in &config.authorities {
+            profile
+                .validate()
+                .map_err(|source| ConfigError::Authority {
+                    authority: authority.clone(),
+                    source,
+                })?;
+        }
+        Ok(config)
+    }
+
+    /// The settings of `authority`: its own, or the defaults.
+    pub fn authority_profile(&self, authority: &str) -> AuthorityProfile {
+        self.authorities.get(authority).cloned().unwrap_or_default()
     }
 
     /// The layered sources, exposed so tests can add their own layer on top.
@@ -144,6 +174,50 @@ mod tests {
             assert_eq!(config.database.acquire_timeout, Duration::from_millis(250));
             assert_eq!(config.shutdown_grace, Duration::from_secs(3));
             assert_eq!(config.telemetry.log_format, LogFormat::Pretty);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn authority_profiles_load_and_are_validated() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "cpc.toml",
+                r#"
+                [authorities.E08000016]
+                reports_before_rcpc_working_days = 5
+                [authorities.S12000036]
+                nation = "scotland"
+                "#,
+            )?;
+            let config = Config::load(Some(Path::new("cpc.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config
+                    .authority_profile("E08000016")
+                    .reports_before_rcpc_working_days,
+                5
+            );
+            assert_eq!(
+                config
+                    .authority_profile("E08000016")
+                    .reports_before_icpc_working_days,
+                2
+            );
+            assert_eq!(
+                config.authority_profile("S12000036").nation,
+                cpc_rules::Nation::Scotland
+            );
+            assert_eq!(
+                config.authority_profile("unlisted"),
+                AuthorityProfile::default()
+            );
+
+            jail.create_file("bad.toml", "[authorities.E1]\nicpc_working_days = 20\n")?;
+            let err = Config::load(Some(Path::new("bad.toml"))).expect_err("looser than statute");
+            assert!(
+                matches!(err, ConfigError::Authority { ref authority, .. } if authority == "E1"),
+                "{err}"
+            );
             Ok(())
         });
     }

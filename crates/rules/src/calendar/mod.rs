@@ -51,6 +51,20 @@ const fn ymd(year: i32, month: u32, day: u32) -> NaiveDate {
     }
 }
 
+/// One-off bank holidays announced after the shipped copy of gov.uk's
+/// `bank-holidays.json` was taken, added on top of it (DOMAIN.md: "one-offs
+/// added when announced"). When the data file is refreshed and includes one,
+/// it is simply found twice and counted once.
+///
+/// - Scotland, Mon 15 June 2026: appointed by Royal Proclamation of
+///   3 February 2026 for Scotland's first match at the FIFA World Cup; listed
+///   in the live gov.uk feed and in the `holidays` package our oracle uses.
+const ANNOUNCED_AFTER_DATA: &[(Nation, NaiveDate, &str)] = &[(
+    Nation::Scotland,
+    ymd(2026, 6, 15),
+    "Scotland’s participation in the FIFA World Cup",
+)];
+
 /// A bank holiday: its date and the title gov.uk gives it (e.g. "Boxing Day"
 /// on the substitute Tuesday 28 December 2021), for display in schedules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +171,14 @@ impl WorkingDayCalendar {
                 }
             })?;
             holidays.extend(by_rule);
+        }
+        for &(_, date, title) in ANNOUNCED_AFTER_DATA.iter().filter(|(n, ..)| *n == nation) {
+            if !holidays.iter().any(|h| h.date == date) {
+                holidays.push(BankHoliday {
+                    date,
+                    title: Cow::Borrowed(title),
+                });
+            }
         }
         holidays.sort_by_key(|h| h.date);
 

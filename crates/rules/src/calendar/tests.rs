@@ -276,6 +276,29 @@ fn scotland_second_january_st_andrews_day_and_its_own_holidays() {
 }
 
 #[test]
+fn one_offs_announced_after_the_shipped_data_count() {
+    check(
+        scotland(),
+        &[(
+            date(2026, 6, 15),
+            Some("Scotland’s participation in the FIFA World Cup"),
+        )],
+    );
+    check(ew(), &[(date(2026, 6, 15), None)]);
+    check(ni(), &[(date(2026, 6, 15), None)]);
+    // From Fri 22 May 2026 (spring holiday Mon 25 May everywhere) the 15th
+    // working day is Mon 15 June, except in Scotland, where that is a holiday.
+    assert_eq!(
+        scotland().add_working_days(date(2026, 5, 22), 15),
+        Ok(date(2026, 6, 16))
+    );
+    assert_eq!(
+        ew().add_working_days(date(2026, 5, 22), 15),
+        Ok(date(2026, 6, 15))
+    );
+}
+
+#[test]
 fn northern_ireland_st_patricks_day_and_the_boyne() {
     check(
         ni(),
@@ -334,10 +357,11 @@ fn every_year_has_the_regular_holidays_plus_one_offs_and_none_at_weekends() {
             };
             // Extra days: 2002 and 2012 jubilees, 2011 royal wedding,
             // 2022 jubilee and state funeral, 2023 coronation. 2020's VE day
-            // moved a holiday, so that year has the regular number.
-            let extra = match year {
-                2002 | 2011 | 2012 | 2023 => 1,
-                2022 => 2,
+            // moved a holiday, so that year has the regular number. 2026 adds
+            // Scotland's World Cup day, announced after the shipped data.
+            let extra = match (nation, year) {
+                (_, 2002 | 2011 | 2012 | 2023) | (Nation::Scotland, 2026) => 1,
+                (_, 2022) => 2,
                 _ => 0,
             };
             assert_eq!(holidays.len(), regular + extra, "{nation} {year}");
