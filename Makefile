@@ -7,8 +7,6 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 CARGO ?= cargo
-# Set DEMO=1 to load the demo data set once the services that hold it exist.
-DEMO ?= 0
 
 .PHONY: help run test lint fmt bench oracle tools db clean-db
 

@@ -11,10 +11,13 @@
 //! - [`profile`]: per-authority settings and their national limits;
 //! - [`timescales`]: every deadline of a child's journey;
 //! - [`categories`]: categories of harm and their census codes;
+//! - [`census`]: the other CIN census code sets this system owns;
+//! - [`identifiers`]: NHS number, UPN and LA child ID, checked on entry;
 //! - [`quorum`]: whether a conference is quorate;
 //! - [`decision`]: resolving the conference's decision;
 //! - [`plan`]: the child protection plan lifecycle;
-//! - [`error`]: the one error type.
+//! - [`error`]: the rules' error type (input parsing in [`identifiers`] and
+//!   [`census`] has its own, which never echoes personal data).
 //!
 //! ```
 //! use chrono::NaiveDate;
@@ -33,8 +36,10 @@
 
 pub mod calendar;
 pub mod categories;
+pub mod census;
 pub mod decision;
 pub mod error;
+pub mod identifiers;
 pub mod months;
 pub mod plan;
 pub mod profile;
@@ -43,3 +48,4 @@ pub mod timescales;
 
 pub use calendar::{Nation, WorkingDayCalendar};
 pub use error::RulesError;
+pub use identifiers::{IdentifierError, LaChildId, NhsNumber, Upn};
