@@ -24,6 +24,7 @@ pub struct Config {
     pub database_url: SecretString,
     pub database: DatabaseConfig,
     pub telemetry: TelemetryConfig,
+    pub limits: LimitsConfig,
     /// How long in-flight calls may run on after SIGTERM/SIGINT before the process exits.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
@@ -40,6 +41,36 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     #[serde(with = "humantime_serde")]
     pub acquire_timeout: Duration,
+}
+
+/// Bounds that keep one caller, or one connection, from exhausting the server
+/// (OWASP API4:2023, unrestricted resource consumption).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LimitsConfig {
+    /// Longest a call may run; a client's shorter `grpc-timeout` wins.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Calls in flight on one HTTP/2 connection.
+    pub max_concurrent_streams: u32,
+    /// Largest request message a service decodes, in bytes: each service
+    /// applies it with `max_decoding_message_size` when it mounts its server.
+    pub max_request_bytes: usize,
+    /// Connections are recycled after this long, so load rebalances and
+    /// rotated certificates take effect.
+    #[serde(with = "humantime_serde")]
+    pub max_connection_age: Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_streams: 128,
+            max_request_bytes: 4 * 1024 * 1024,
+            max_connection_age: Duration::from_secs(30 * 60),
+        }
+    }
 }
 
 /// How the process reports what it does.
@@ -69,6 +100,7 @@ impl Default for Config {
             database_url: SecretString::from("postgres://postgres@127.0.0.1:5432/cpc"),
             database: DatabaseConfig::default(),
             telemetry: TelemetryConfig::default(),
+            limits: LimitsConfig::default(),
             shutdown_grace: Duration::from_secs(20),
             authorities: BTreeMap::new(),
         }
@@ -168,11 +200,14 @@ mod tests {
             )?;
             jail.set_env("CPC_LISTEN_ADDR", "127.0.0.1:7000");
             jail.set_env("CPC_DATABASE__ACQUIRE_TIMEOUT", "250ms");
+            jail.set_env("CPC_LIMITS__REQUEST_TIMEOUT", "5s");
             let config = Config::load(Some(Path::new("cpc.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(config.listen_addr, SocketAddr::from(([127, 0, 0, 1], 7000)));
             assert_eq!(config.database.max_connections, 4);
             assert_eq!(config.database.acquire_timeout, Duration::from_millis(250));
             assert_eq!(config.shutdown_grace, Duration::from_secs(3));
+            assert_eq!(config.limits.request_timeout, Duration::from_secs(5));
+            assert_eq!(config.limits.max_request_bytes, 4 * 1024 * 1024);
             assert_eq!(config.telemetry.log_format, LogFormat::Pretty);
             Ok(())
         });

@@ -2,6 +2,8 @@
 //! its embedded migrations applied under an advisory lock so that replicas
 //! starting together do not race.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::str::FromStr as _;
 
 use secrecy::{ExposeSecret as _, SecretString};
@@ -26,6 +28,12 @@ pub enum DbError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("migration version {version} is defined twice ({first} and {second})")]
+    DuplicateMigration {
+        version: i64,
+        first: String,
+        second: String,
+    },
     #[error("migrations for schema {schema} failed: {source}")]
     Migrate {
         schema: String,
@@ -45,9 +53,35 @@ pub fn schema_options(url: &SecretString, schema: &str) -> Result<PgConnectOptio
         .application_name(&format!("cpc-{schema}")))
 }
 
-/// Creates `schema` if needed and applies `migrator`, holding a
+/// One migrator from several sources: the platform's own tables (small
+/// version numbers, e.g. the audit log) and the service's (14-digit
+/// timestamps), applied in version order and tracked in one
+/// `_sqlx_migrations` table in the service's schema.
+pub fn merged(parts: &[&Migrator]) -> Result<Migrator, DbError> {
+    let mut by_version = BTreeMap::new();
+    for migration in parts.iter().flat_map(|m| m.iter()) {
+        if let Some(first) = by_version.insert(migration.version, migration.clone()) {
+            return Err(DbError::DuplicateMigration {
+                version: migration.version,
+                first: first.description.into_owned(),
+                second: migration.description.to_string(),
+            });
+        }
+    }
+    // sqlx exposes no constructor from a list; its fields are public for
+    // `migrate!`, and this is the one place that relies on them.
+    Ok(Migrator {
+        migrations: Cow::Owned(by_version.into_values().collect()),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    })
+}
+
+/// Creates `schema` if needed and applies `migrators` (merged), holding a
 /// session-level advisory lock keyed on the schema for the whole run.
-pub async fn migrate(url: &SecretString, schema: &str, migrator: &Migrator) -> Result<(), DbError> {
+pub async fn migrate(url: &SecretString, schema: &str, migrators: &[&Migrator]) -> Result<(), DbError> {
+    let migrator = merged(migrators)?;
     let options = schema_options(url, schema)?;
     let mut conn = PgConnection::connect_with(&options)
         .await
@@ -116,6 +150,37 @@ fn check_schema_name(schema: &str) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn migrator_with(files: &[(&str, &str)]) -> Migrator {
+        let dir = std::env::temp_dir().join(format!("cpc-migrations-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, sql) in files {
+            std::fs::write(dir.join(name), sql).unwrap();
+        }
+        let migrator = Migrator::new(dir.as_path()).await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        migrator
+    }
+
+    #[tokio::test]
+    async fn merged_orders_by_version_and_refuses_duplicates() {
+        let platform = migrator_with(&[("1_audit_log.sql", "SELECT 1;")]).await;
+        let service = migrator_with(&[
+            ("20261125000002_plans.sql", "SELECT 3;"),
+            ("20261125000001_children.sql", "SELECT 2;"),
+        ])
+        .await;
+        let both = merged(&[&service, &platform]).unwrap();
+        let versions: Vec<i64> = both.iter().map(|m| m.version).collect();
+        assert_eq!(versions, [1, 20_261_125_000_001, 20_261_125_000_002]);
+
+        let clash = migrator_with(&[("1_other.sql", "SELECT 4;")]).await;
+        let err = merged(&[&platform, &clash]).unwrap_err();
+        assert!(
+            matches!(&err, DbError::DuplicateMigration { version: 1, first, second } if first == "audit log" && second == "other"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn schema_names_are_plain_identifiers() {

@@ -60,7 +60,7 @@ impl Server {
     pub async fn prepare(config: Config, components: Vec<Component>) -> Result<Self, ServeError> {
         let mut ready = Vec::with_capacity(components.len());
         for component in components {
-            db::migrate(&config.database_url, component.schema, component.migrator).await?;
+            db::migrate(&config.database_url, component.schema, &[component.migrator]).await?;
             let pool = db::pool(&config.database_url, component.schema, &config.database)?;
             tracing::info!(
                 service = component.name,
@@ -123,7 +123,12 @@ impl Server {
             }
         };
 
+        let limits = &self.config.limits;
         let server = tonic::transport::Server::builder()
+            .timeout(limits.request_timeout)
+            .max_concurrent_streams(limits.max_concurrent_streams)
+            .max_connection_age(limits.max_connection_age)
+            .http2_max_pending_accept_reset_streams(Some(limits.max_concurrent_streams as usize))
             .trace_fn(request_span)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown);
