@@ -168,6 +168,14 @@ async fn each_service_migrates_into_its_own_schema() {
     .unwrap();
     schemas.sort();
     assert_eq!(schemas, ["cases", "escalation", "reporting", "scheduling"]);
+    // The platform's tables (the change feed) are in every service's schema.
+    let feeds: Vec<String> = sqlx::query_scalar(
+        "SELECT table_schema::text FROM information_schema.tables WHERE table_name = 'change_events' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(feeds, ["cases", "escalation", "reporting", "scheduling"]);
     pool.close().await;
     server.stop().await;
 }

@@ -80,7 +80,11 @@ pub fn merged(parts: &[&Migrator]) -> Result<Migrator, DbError> {
 
 /// Creates `schema` if needed and applies `migrators` (merged), holding a
 /// session-level advisory lock keyed on the schema for the whole run.
-pub async fn migrate(url: &SecretString, schema: &str, migrators: &[&Migrator]) -> Result<(), DbError> {
+pub async fn migrate(
+    url: &SecretString,
+    schema: &str,
+    migrators: &[&Migrator],
+) -> Result<(), DbError> {
     let migrator = merged(migrators)?;
     let options = schema_options(url, schema)?;
     let mut conn = PgConnection::connect_with(&options)
@@ -152,7 +156,8 @@ mod tests {
     use super::*;
 
     async fn migrator_with(files: &[(&str, &str)]) -> Migrator {
-        let dir = std::env::temp_dir().join(format!("cpc-migrations-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("cpc-migrations-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         for (name, sql) in files {
             std::fs::write(dir.join(name), sql).unwrap();

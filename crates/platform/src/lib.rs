@@ -10,6 +10,7 @@
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod outbox;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;
@@ -19,3 +20,7 @@ pub mod testing;
 pub use config::Config;
 pub use error::{ApiError, FieldViolations};
 pub use serve::{Component, Mount, Server};
+
+/// Tables every service has in its own schema (the change feed), merged
+/// with the service's migrations when its schema is migrated.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -60,7 +60,12 @@ impl Server {
     pub async fn prepare(config: Config, components: Vec<Component>) -> Result<Self, ServeError> {
         let mut ready = Vec::with_capacity(components.len());
         for component in components {
-            db::migrate(&config.database_url, component.schema, &[component.migrator]).await?;
+            db::migrate(
+                &config.database_url,
+                component.schema,
+                &[&crate::MIGRATOR, component.migrator],
+            )
+            .await?;
             let pool = db::pool(&config.database_url, component.schema, &config.database)?;
             tracing::info!(
                 service = component.name,

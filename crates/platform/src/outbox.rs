@@ -1,0 +1,227 @@
+//! The change feed: a transactional outbox per service.
+//!
+//! A service writes each domain event in the same transaction as the change
+//! it describes ([`append`]), so an event exists if and only if its change
+//! committed. Consumers read the feed in sequence order ([`read_after`],
+//! [`follow`]) and resume after the last sequence they processed: because
+//! sequences are assigned gaplessly in commit order, a consumer that was
+//! down catches up and misses nothing.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_core::Stream;
+use sqlx::postgres::PgListener;
+use sqlx::{Connection as _, PgConnection, PgPool};
+use uuid::Uuid;
+
+/// First key of the two-key advisory lock that serialises appends ("cpco");
+/// the second is the `change_events` table's oid, so each schema's feed has
+/// its own lock. Taken before the audit chain's lock, never after it, so
+/// the two cannot deadlock.
+const FEED_LOCK_CLASS: i32 = 0x6370_636f;
+
+/// The Postgres notification channel a schema's feed announces commits on.
+fn channel(schema: &str) -> String {
+    format!("cpc_changes_{schema}")
+}
+
+/// An event to record with a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// What changed: `child`, `plan`, `conference`...
+    pub aggregate_type: &'static str,
+    pub aggregate_id: String,
+    /// The aggregate's version after the change.
+    pub aggregate_version: i64,
+    /// Full protobuf name of `payload`'s message, e.g. `cpc.cases.v1.PlanStarted`.
+    pub event_type: &'static str,
+    /// Whose data this is; consumers filter by it and authorisation checks it.
+    pub authority_id: String,
+    pub child_ids: Vec<Uuid>,
+    /// The protobuf-encoded event message.
+    pub payload: Vec<u8>,
+}
+
+/// An event as stored, with its place in the feed.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub sequence: i64,
+    pub event_id: Uuid,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub aggregate_version: i64,
+    pub event_type: String,
+    pub authority_id: String,
+    pub child_ids: Vec<Uuid>,
+    pub payload: Vec<u8>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Which events a consumer wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Only these event types; empty means all.
+    pub event_types: Vec<String>,
+    /// Only this authority's events.
+    pub authority_id: Option<String>,
+}
+
+/// Why the feed could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("change events must be appended inside a transaction")]
+    NotInTransaction,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Appends `event` to the feed of the schema `conn` is bound to.
+///
+/// Call it on the transaction that makes the change, after the change and
+/// before the audit record (see `cpc_audit::append`), then commit promptly:
+/// the feed's lock is held from here to the end of the transaction, which
+/// is what makes sequence order equal commit order.
+///
+/// # Errors
+/// [`OutboxError::NotInTransaction`] when `conn` has no open transaction.
+pub async fn append(
+    conn: &mut PgConnection,
+    event: &NewEvent,
+    occurred_at: DateTime<Utc>,
+) -> Result<StoredEvent, OutboxError> {
+    if !conn.is_in_transaction() {
+        return Err(OutboxError::NotInTransaction);
+    }
+    // Lock first, in its own statement: a READ COMMITTED statement that
+    // starts after the lock is granted sees the head committed before it.
+    sqlx::query("SELECT pg_advisory_xact_lock($1, 'change_events'::regclass::oid::int4)")
+        .bind(FEED_LOCK_CLASS)
+        .execute(&mut *conn)
+        .await?;
+    let stored: StoredEvent = sqlx::query_as(
+        "INSERT INTO change_events (sequence, event_id, aggregate_type, aggregate_id, aggregate_version, \
+                                    event_type, authority_id, child_ids, payload, occurred_at) \
+         SELECT coalesce(max(sequence), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8, date_trunc('microseconds', $9::timestamptz) \
+         FROM change_events \
+         RETURNING *",
+    )
+    .bind(Uuid::now_v7())
+    .bind(event.aggregate_type)
+    .bind(&event.aggregate_id)
+    .bind(event.aggregate_version)
+    .bind(event.event_type)
+    .bind(&event.authority_id)
+    .bind(&event.child_ids)
+    .bind(&event.payload)
+    .bind(occurred_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    // Delivered at commit, and not at all on rollback. The channel is
+    // `channel(schema)`, spelled in SQL because only the connection knows
+    // its schema here.
+    sqlx::query("SELECT pg_notify('cpc_changes_' || current_schema(), $1)")
+        .bind(stored.sequence.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(stored)
+}
+
+/// Up to `limit` events after `after`, in sequence order.
+///
+/// # Errors
+/// Database errors.
+pub async fn read_after(
+    pool: &PgPool,
+    after: i64,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, OutboxError> {
+    let events = sqlx::query_as(
+        "SELECT * FROM change_events \
+         WHERE sequence > $1 \
+           AND (cardinality($2::text[]) = 0 OR event_type = ANY($2)) \
+           AND ($3::text IS NULL OR authority_id = $3) \
+         ORDER BY sequence LIMIT $4",
+    )
+    .bind(after)
+    .bind(&filter.event_types)
+    .bind(filter.authority_id.as_deref())
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(events)
+}
+
+/// How a follower pages through the feed and how long it waits when idle.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowOptions {
+    pub batch: i64,
+    /// Re-read even without a notification, in case one was missed (for
+    /// example while the listener reconnected).
+    pub poll_interval: Duration,
+}
+
+impl Default for FollowOptions {
+    fn default() -> Self {
+        Self {
+            batch: 500,
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Every event after `after` matching `filter`, then each new one as it
+/// commits, for as long as the stream is polled. `schema` is the schema the
+/// pool is bound to (it names the notification channel).
+///
+/// # Errors
+/// The stream yields a database error and ends.
+pub fn follow(
+    pool: PgPool,
+    schema: &'static str,
+    after: i64,
+    filter: Filter,
+    options: FollowOptions,
+) -> impl Stream<Item = Result<StoredEvent, OutboxError>> + Send + 'static {
+    async_stream::try_stream! {
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen(&channel(schema)).await?;
+        let mut last = after;
+        loop {
+            // Listen before reading, so a commit between the read and the
+            // wait still wakes us.
+            let events = read_after(&pool, last, &filter, options.batch).await?;
+            let full_batch = i64::try_from(events.len()).unwrap_or(i64::MAX) >= options.batch;
+            for event in events {
+                last = event.sequence;
+                yield event;
+            }
+            if !full_batch {
+                // Either a notification or the poll interval wakes us;
+                // a listener error is retried by the next read.
+                let _ = tokio::time::timeout(options.poll_interval, listener.try_recv()).await;
+            }
+        }
+    }
+}
+
+impl From<StoredEvent> for cpc_proto::common::v1::ChangeEvent {
+    fn from(event: StoredEvent) -> Self {
+        Self {
+            sequence: event.sequence,
+            event_id: event.event_id.to_string(),
+            aggregate_type: event.aggregate_type,
+            aggregate_id: event.aggregate_id,
+            event_type: event.event_type,
+            authority_id: event.authority_id,
+            child_ids: event.child_ids.iter().map(Uuid::to_string).collect(),
+            occur_time: Some(prost_types::Timestamp {
+                seconds: event.occurred_at.timestamp(),
+                nanos: i32::try_from(event.occurred_at.timestamp_subsec_nanos()).unwrap_or(0),
+            }),
+            payload: event.payload,
+            aggregate_version: event.aggregate_version,
+        }
+    }
+}
