@@ -1,0 +1,348 @@
+//! Listing access records against a real Postgres: filters, keyset pages,
+//! page tokens and page sizes.
+
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code fails the test"
+)]
+
+mod common;
+
+use common::{TestDb, at, record};
+use cpc_audit::{
+    AccessQuery, AuditError, Decision, NewAuditRecord, append, append_standalone, list_access,
+};
+use uuid::Uuid;
+
+const CHILD_A: Uuid = Uuid::from_u128(0xA);
+const CHILD_B: Uuid = Uuid::from_u128(0xB);
+const CASE_X: Uuid = Uuid::from_u128(0x10);
+const CASE_Y: Uuid = Uuid::from_u128(0x20);
+
+/// Record `i` (1-based): odd ones are about child A in case X (every third
+/// also names child B), even ones about child B in case Y; every fourth is
+/// an integration acting for "person-p"; every fifth is denied.
+fn fixture(i: i64) -> NewAuditRecord {
+    let mut r = if i % 2 == 1 {
+        let children: &[Uuid] = if i % 3 == 0 {
+            &[CHILD_B, CHILD_A]
+        } else {
+            &[CHILD_A]
+        };
+        record(i, Some(CASE_X), children)
+    } else {
+        record(i, Some(CASE_Y), &[CHILD_B])
+    };
+    if i % 4 == 0 {
+        r.actor_subject = "integration-lcs".to_owned();
+        r.actor_kind = "integration".to_owned();
+        r.on_behalf_of = Some("person-p".to_owned());
+    }
+    if i % 5 == 0 {
+        r.decision = Decision::Deny;
+        r.reason = Some(format!("no active membership of case {CASE_Y}"));
+    }
+    r
+}
+
+async fn with_fixture(n: i64) -> TestDb {
+    let db = TestDb::new().await;
+    let mut tx = db.pool.begin().await.expect("begin");
+    for i in 1..=n {
+        append(&mut tx, &fixture(i)).await.expect("append");
+    }
+    tx.commit().await.expect("commit");
+    db
+}
+
+/// Seqs of `1..=n` whose fixture matches, newest first.
+fn expected(n: i64, keep: impl Fn(&NewAuditRecord) -> bool) -> Vec<i64> {
+    (1..=n).rev().filter(|&i| keep(&fixture(i))).collect()
+}
+
+/// Every page of `query`, checking page sizes; returns the seqs in order.
+async fn all_pages(db: &TestDb, mut query: AccessQuery) -> Vec<i64> {
+    let size = query.effective_page_size() as usize;
+    let mut seqs = Vec::new();
+    for _ in 0..1000 {
+        let page = list_access(&db.pool, &query).await.expect("list");
+        assert!(page.entries.len() <= size);
+        seqs.extend(page.entries.iter().map(|e| e.seq));
+        match page.next_page_token {
+            Some(token) => {
+                assert_eq!(page.entries.len(), size, "only the last page is short");
+                query.page_token = Some(token);
+            }
+            None => return seqs,
+        }
+    }
+    panic!("paging did not end");
+}
+
+#[tokio::test]
+async fn pages_run_newest_first_and_filter_by_child() {
+    let db = with_fixture(13).await;
+    let query = AccessQuery {
+        child_id: Some(CHILD_A),
+        page_size: 2,
+        ..AccessQuery::default()
+    };
+    let seqs = all_pages(&db, query).await;
+    assert_eq!(seqs, [13, 11, 9, 7, 5, 3, 1]);
+    assert_eq!(seqs, expected(13, |r| r.child_ids.contains(&CHILD_A)));
+
+    // Child B appears in even records and in multi-child odd ones.
+    let query = AccessQuery {
+        child_id: Some(CHILD_B),
+        page_size: 3,
+        ..AccessQuery::default()
+    };
+    assert_eq!(
+        all_pages(&db, query).await,
+        expected(13, |r| r.child_ids.contains(&CHILD_B))
+    );
+    // A child nobody accessed.
+    let page = list_access(
+        &db.pool,
+        &AccessQuery {
+            child_id: Some(Uuid::from_u128(0xC)),
+            ..AccessQuery::default()
+        },
+    )
+    .await
+    .expect("list");
+    assert!(page.entries.is_empty());
+    assert_eq!(page.next_page_token, None);
+}
+
+#[tokio::test]
+async fn every_filter_narrows_the_list() {
+    let n = 20;
+    let db = with_fixture(n).await;
+    let list = |query: AccessQuery| {
+        let db = &db;
+        async move {
+            all_pages(
+                db,
+                AccessQuery {
+                    page_size: 4,
+                    ..query
+                },
+            )
+            .await
+        }
+    };
+
+    assert_eq!(
+        list(AccessQuery {
+            case_id: Some(CASE_Y),
+            ..AccessQuery::default()
+        })
+        .await,
+        expected(n, |r| r.case_id == Some(CASE_Y))
+    );
+    let person = expected(n, |r| {
+        r.actor_subject == "person-p" || r.on_behalf_of.as_deref() == Some("person-p")
+    });
+    assert_eq!(person, [20, 16, 12, 8, 4]);
+    assert_eq!(
+        list(AccessQuery {
+            person_id: Some("person-p".to_owned()),
+            ..AccessQuery::default()
+        })
+        .await,
+        person
+    );
+    assert_eq!(
+        list(AccessQuery {
+            decision: Some(Decision::Deny),
+            child_id: Some(CHILD_A),
+            ..AccessQuery::default()
+        })
+        .await,
+        [15, 5]
+    );
+    // Half-open interval [from, to) on occurred_at.
+    assert_eq!(
+        list(AccessQuery {
+            from: Some(at(3)),
+            to: Some(at(7)),
+            ..AccessQuery::default()
+        })
+        .await,
+        [6, 5, 4, 3]
+    );
+    assert_eq!(
+        list(AccessQuery {
+            authority_id: Some("la-916".to_owned()),
+            ..AccessQuery::default()
+        })
+        .await,
+        expected(n, |_| true)
+    );
+    assert!(
+        list(AccessQuery {
+            authority_id: Some("la-000".to_owned()),
+            ..AccessQuery::default()
+        })
+        .await
+        .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn appends_while_paging_neither_shift_nor_repeat_entries() {
+    let db = with_fixture(9).await;
+    let mut query = AccessQuery {
+        child_id: Some(CHILD_A),
+        page_size: 2,
+        ..AccessQuery::default()
+    };
+    let first = list_access(&db.pool, &query).await.expect("list");
+    let mut seqs: Vec<i64> = first.entries.iter().map(|e| e.seq).collect();
+    for i in 10..=14 {
+        append_standalone(&db.pool, &fixture(i))
+            .await
+            .expect("append");
+    }
+    query.page_token = first.next_page_token;
+    seqs.extend(all_pages(&db, query).await);
+    assert_eq!(seqs, [9, 7, 5, 3, 1]);
+}
+
+#[tokio::test]
+async fn page_tokens_are_validated() {
+    let db = with_fixture(6).await;
+    let by_child = |child| AccessQuery {
+        child_id: Some(child),
+        page_size: 1,
+        ..AccessQuery::default()
+    };
+    let token = list_access(&db.pool, &by_child(CHILD_B))
+        .await
+        .expect("list")
+        .next_page_token
+        .expect("more pages");
+
+    let mut bad = vec![
+        String::new(),
+        "not a token".to_owned(),
+        "0".repeat(token.len()),
+        format!("{token}0"),
+    ];
+    // Every single-digit change to a valid token.
+    for i in 0..token.len() {
+        let mut t = token.clone().into_bytes();
+        t[i] = if t[i] == b'f' { b'e' } else { b'f' };
+        bad.push(String::from_utf8(t).expect("ascii"));
+    }
+    let mut refused = 0;
+    for t in &bad {
+        let query = AccessQuery {
+            page_token: Some(t.clone()),
+            ..by_child(CHILD_B)
+        };
+        match list_access(&db.pool, &query).await {
+            Err(AuditError::InvalidPageToken) => refused += 1,
+            // Changing a digit of the seq yields another valid position.
+            Ok(_) => {}
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    // Only changes inside the seq's low-order digits can stay valid.
+    assert!(refused >= bad.len() - 16, "{refused} of {}", bad.len());
+
+    // A token is bound to the filters it was issued for...
+    let other = AccessQuery {
+        page_token: Some(token.clone()),
+        ..by_child(CHILD_A)
+    };
+    assert!(matches!(
+        list_access(&db.pool, &other).await,
+        Err(AuditError::InvalidPageToken)
+    ));
+    // ...but not to the page size.
+    let resized = AccessQuery {
+        page_token: Some(token),
+        page_size: 10,
+        ..by_child(CHILD_B)
+    };
+    assert_eq!(
+        list_access(&db.pool, &resized)
+            .await
+            .expect("list")
+            .entries
+            .iter()
+            .map(|e| e.seq)
+            .collect::<Vec<_>>(),
+        expected(5, |r| r.child_ids.contains(&CHILD_B))
+    );
+}
+
+#[tokio::test]
+async fn inconsistent_queries_are_refused() {
+    let db = TestDb::new().await;
+    for query in [
+        AccessQuery {
+            from: Some(at(5)),
+            to: Some(at(5)),
+            ..AccessQuery::default()
+        },
+        AccessQuery {
+            person_id: Some(String::new()),
+            ..AccessQuery::default()
+        },
+        AccessQuery {
+            authority_id: Some(String::new()),
+            ..AccessQuery::default()
+        },
+    ] {
+        assert!(matches!(
+            list_access(&db.pool, &query).await,
+            Err(AuditError::InvalidQuery(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn page_size_defaults_to_50_and_is_capped_at_500() {
+    let db = with_fixture(501).await;
+    let page = |page_size| {
+        let db = &db;
+        async move {
+            list_access(
+                &db.pool,
+                &AccessQuery {
+                    page_size,
+                    ..AccessQuery::default()
+                },
+            )
+            .await
+            .expect("list")
+        }
+    };
+    let default = page(0).await;
+    assert_eq!(default.entries.len(), 50);
+    assert_eq!(default.entries[0].seq, 501);
+    assert!(default.next_page_token.is_some());
+
+    let capped = page(10_000).await;
+    assert_eq!(capped.entries.len(), 500);
+    assert_eq!(capped.entries[499].seq, 2);
+    let rest = list_access(
+        &db.pool,
+        &AccessQuery {
+            page_size: 10_000,
+            page_token: capped.next_page_token,
+            ..AccessQuery::default()
+        },
+    )
+    .await
+    .expect("list");
+    assert_eq!(rest.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [1]);
+    assert_eq!(rest.next_page_token, None);
+
+    let one = page(1).await;
+    assert_eq!(one.entries.len(), 1);
+}

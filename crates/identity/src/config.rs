@@ -1,0 +1,448 @@
+//! [`IdentityConfig`]: which issuers to trust, the development key, and the
+//! service identities of record-system integrations.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::dev::DEV_ISSUER;
+use crate::error::IdentityError;
+use crate::role::Role;
+
+/// The largest clock-skew leeway accepted.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
+/// Whether the development signing key is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Only the configured issuers are trusted; TLS is required; the
+    /// development key is refused wherever it appears. The default.
+    #[default]
+    Production,
+    /// The development key (issuer `cpc-dev`, audience `cpc`) is trusted as
+    /// well as any configured issuers; loopback listeners only.
+    Development,
+}
+
+/// The `identity` section of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// Production (default) or development.
+    pub mode: Mode,
+    /// The OpenID Connect providers whose access tokens are accepted.
+    pub issuers: Vec<IssuerConfig>,
+    /// Allowed clock skew when checking `exp`, `nbf` and `iat`
+    /// (humantime, e.g. `"60s"`; default 60 seconds, at most 5 minutes).
+    #[serde(with = "humantime_serde")]
+    pub leeway: Duration,
+    /// Where the development signing key lives (default
+    /// `.local/dev-identity`). Used to create the key in development mode
+    /// and to refuse it in production mode.
+    pub dev_key_dir: PathBuf,
+    /// mTLS client certificates of record-system integrations, mapped to
+    /// service callers.
+    pub service_identities: Vec<ServiceIdentity>,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Production,
+            issuers: Vec::new(),
+            leeway: Duration::from_secs(60),
+            dev_key_dir: PathBuf::from(".local/dev-identity"),
+            service_identities: Vec::new(),
+        }
+    }
+}
+
+/// One trusted token issuer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The exact `iss` value, e.g. `https://login.example.gov.uk/realms/cpc`.
+    pub issuer: String,
+    /// The `aud` value this service requires, e.g. `cpc`.
+    pub audience: String,
+    /// The issuer's JSON Web Key Set (RFC 7517), as published by the IdP.
+    pub jwks_file: PathBuf,
+    /// Client ids of cpc's own front ends at this issuer. A token whose `azp`
+    /// is one of these (or the audience, or the subject itself) was not
+    /// relayed, so [`Caller::on_behalf_of`](crate::Caller::on_behalf_of) is
+    /// `None`; any other `azp` is recorded as the relaying portal.
+    #[serde(default)]
+    pub first_party_clients: Vec<String>,
+}
+
+/// A record-system integration's client certificate, mapped to a service
+/// caller.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceIdentity {
+    /// The verified mTLS client certificate's subject CN or SAN URI, matched
+    /// exactly, e.g. `spiffe://gloucestershire.gov.uk/liquidlogic-lcs`.
+    pub certificate_subject: String,
+    /// The service id the caller gets, e.g. `liquidlogic-lcs`.
+    pub subject: String,
+    /// The local authority the integration belongs to.
+    pub authority_id: String,
+    /// The service's roles (usually `integration`).
+    pub roles: Vec<Role>,
+}
+
+impl IdentityConfig {
+    /// Checks the listener against the mode: development mode only on a
+    /// loopback address (plaintext is allowed only there), production mode
+    /// only with TLS.
+    ///
+    /// # Errors
+    /// [`IdentityError::DevelopmentNotLoopback`] or
+    /// [`IdentityError::ProductionWithoutTls`].
+    pub fn validate_for(
+        &self,
+        listen_addr: SocketAddr,
+        tls_enabled: bool,
+    ) -> Result<(), IdentityError> {
+        match self.mode {
+            Mode::Development if !is_loopback(listen_addr.ip()) => {
+                Err(IdentityError::DevelopmentNotLoopback { addr: listen_addr })
+            }
+            Mode::Production if !tls_enabled => {
+                Err(IdentityError::ProductionWithoutTls { addr: listen_addr })
+            }
+            Mode::Development | Mode::Production => Ok(()),
+        }
+    }
+
+    /// Checks the configuration without reading any file: leeway, issuers,
+    /// service identities, and (in production) that the development issuer
+    /// and key directory are not used. [`Authenticator::from_config`]
+    /// calls this, then also compares every loaded key with the development
+    /// key.
+    ///
+    /// [`Authenticator::from_config`]: crate::Authenticator::from_config
+    ///
+    /// # Errors
+    /// The first problem found.
+    pub fn validate(&self) -> Result<(), IdentityError> {
+        if self.leeway > MAX_LEEWAY {
+            return Err(IdentityError::LeewayTooLarge {
+                leeway_secs: self.leeway.as_secs(),
+            });
+        }
+        if self.mode == Mode::Production && self.issuers.is_empty() {
+            return Err(IdentityError::NoIssuers);
+        }
+        let mut seen = HashSet::new();
+        for issuer in &self.issuers {
+            let invalid = |reason| IdentityError::InvalidIssuer {
+                issuer: issuer.issuer.clone(),
+                reason,
+            };
+            if issuer.issuer.trim() == DEV_ISSUER {
+                return Err(match self.mode {
+                    Mode::Production => IdentityError::DevIssuerInProduction {
+                        issuer: issuer.issuer.clone(),
+                    },
+                    Mode::Development => invalid(
+                        "this issuer is reserved for the built-in development key, which development mode trusts without configuration",
+                    ),
+                });
+            }
+            if issuer.issuer.is_empty() {
+                return Err(invalid("issuer must not be empty"));
+            }
+            if issuer.audience.is_empty() {
+                return Err(invalid("audience must not be empty"));
+            }
+            if issuer.jwks_file.as_os_str().is_empty() {
+                return Err(invalid("jwks_file must not be empty"));
+            }
+            if !seen.insert(issuer.issuer.as_str()) {
+                return Err(invalid("configured more than once"));
+            }
+            if self.mode == Mode::Production && is_within(&issuer.jwks_file, &self.dev_key_dir) {
+                return Err(IdentityError::JwksInDevKeyDir {
+                    issuer: issuer.issuer.clone(),
+                    jwks_file: issuer.jwks_file.clone(),
+                    dev_key_dir: self.dev_key_dir.clone(),
+                });
+            }
+        }
+        let mut seen = HashSet::new();
+        for service in &self.service_identities {
+            let invalid = |reason| IdentityError::InvalidServiceIdentity {
+                certificate_subject: service.certificate_subject.clone(),
+                reason,
+            };
+            if service.certificate_subject.is_empty() {
+                return Err(invalid("certificate_subject must not be empty"));
+            }
+            if !valid_subject(&service.subject) {
+                return Err(invalid("subject must be 1-255 characters"));
+            }
+            if !valid_authority_id(&service.authority_id) {
+                return Err(invalid(
+                    "authority_id must be 1-32 characters of A-Z a-z 0-9 - _",
+                ));
+            }
+            if service.roles.is_empty() {
+                return Err(invalid("roles must not be empty"));
+            }
+            if !seen.insert(service.certificate_subject.as_str()) {
+                return Err(invalid("configured more than once"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `ip` is a loopback address, including IPv4-mapped IPv6
+/// (`::ffff:127.0.0.1`).
+fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
+/// A subject or service id: 1–255 characters, no control characters.
+pub(crate) fn valid_subject(s: &str) -> bool {
+    !s.is_empty() && s.chars().count() <= 255 && !s.chars().any(char::is_control)
+}
+
+/// A local authority id (e.g. the ONS code `E10000013`): 1–32 characters of
+/// `A-Z a-z 0-9 - _`.
+pub(crate) fn valid_authority_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Whether `path` is `dir` or lies inside it, comparing both the lexically
+/// normalised absolute paths and, where the files exist, the canonical ones
+/// (so symlinks into the directory are caught too).
+pub(crate) fn is_within(path: &Path, dir: &Path) -> bool {
+    if let (Some(p), Some(d)) = (lexical_absolute(path), lexical_absolute(dir))
+        && p.starts_with(&d)
+    {
+        return true;
+    }
+    if let (Ok(p), Ok(d)) = (path.canonicalize(), dir.canonicalize()) {
+        return p.starts_with(d);
+    }
+    false
+}
+
+fn lexical_absolute(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    let mut out = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production() -> IdentityConfig {
+        IdentityConfig {
+            issuers: vec![IssuerConfig {
+                issuer: "https://idp.example".into(),
+                audience: "cpc".into(),
+                jwks_file: "/etc/cpc/idp-jwks.json".into(),
+                first_party_clients: vec![],
+            }],
+            ..IdentityConfig::default()
+        }
+    }
+
+    #[test]
+    fn defaults_are_production_with_sixty_seconds_leeway() {
+        let config: IdentityConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(config, IdentityConfig::default());
+        assert_eq!(config.mode, Mode::Production);
+        assert_eq!(config.leeway, Duration::from_secs(60));
+        assert_eq!(config.dev_key_dir, PathBuf::from(".local/dev-identity"));
+    }
+
+    #[test]
+    fn deserialises_humantime_and_roles_and_refuses_unknown_fields() {
+        let config: IdentityConfig = serde_json::from_value(serde_json::json!({
+            "mode": "development",
+            "leeway": "30s",
+            "service_identities": [{
+                "certificate_subject": "spiffe://gloucestershire.gov.uk/lcs",
+                "subject": "liquidlogic-lcs",
+                "authority_id": "E10000013",
+                "roles": ["integration"]
+            }]
+        }))
+        .unwrap();
+        assert_eq!(config.mode, Mode::Development);
+        assert_eq!(config.leeway, Duration::from_secs(30));
+        assert_eq!(config.service_identities[0].roles, vec![Role::Integration]);
+
+        let err =
+            serde_json::from_str::<IdentityConfig>(r#"{"modes": "development"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `modes`"), "{err}");
+        let err = serde_json::from_value::<IdentityConfig>(serde_json::json!({
+            "service_identities": [{
+                "certificate_subject": "x", "subject": "y", "authority_id": "E1", "roles": ["superuser"]
+            }]
+        }))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown variant `superuser`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn development_mode_only_on_loopback() {
+        let config = IdentityConfig {
+            mode: Mode::Development,
+            ..IdentityConfig::default()
+        };
+        let err = config
+            .validate_for("0.0.0.0:50051".parse().unwrap(), false)
+            .unwrap_err();
+        assert!(matches!(err, IdentityError::DevelopmentNotLoopback { .. }));
+        assert!(err.to_string().contains("only listen on loopback"), "{err}");
+        let err = config
+            .validate_for("[::]:50051".parse().unwrap(), true)
+            .unwrap_err();
+        assert!(matches!(err, IdentityError::DevelopmentNotLoopback { .. }));
+        let err = config
+            .validate_for("192.168.1.10:50051".parse().unwrap(), true)
+            .unwrap_err();
+        assert!(matches!(err, IdentityError::DevelopmentNotLoopback { .. }));
+        config
+            .validate_for("127.0.0.1:50051".parse().unwrap(), false)
+            .unwrap();
+        config
+            .validate_for("[::1]:50051".parse().unwrap(), false)
+            .unwrap();
+        config
+            .validate_for("[::ffff:127.0.0.1]:50051".parse().unwrap(), false)
+            .unwrap();
+    }
+
+    #[test]
+    fn production_mode_requires_tls_even_on_loopback() {
+        let config = production();
+        let err = config
+            .validate_for("127.0.0.1:50051".parse().unwrap(), false)
+            .unwrap_err();
+        assert!(matches!(err, IdentityError::ProductionWithoutTls { .. }));
+        config
+            .validate_for("0.0.0.0:50051".parse().unwrap(), true)
+            .unwrap();
+    }
+
+    #[test]
+    fn production_refuses_the_dev_issuer_and_the_dev_key_dir() {
+        let mut config = production();
+        config.issuers[0].issuer = "cpc-dev".into();
+        let err = config.validate().unwrap_err();
+        assert!(
+            matches!(err, IdentityError::DevIssuerInProduction { ref issuer } if issuer == "cpc-dev")
+        );
+        assert!(
+            err.to_string()
+                .contains("refuses to trust the development issuer `cpc-dev`")
+        );
+
+        let mut config = production();
+        config.issuers[0].jwks_file = ".local/dev-identity/jwks.json".into();
+        let err = config.validate().unwrap_err();
+        assert!(
+            matches!(err, IdentityError::JwksInDevKeyDir { .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("lies in the development key directory")
+        );
+
+        let mut config = production();
+        config.issuers[0].jwks_file = "./.local/x/../dev-identity/jwks.json".into();
+        assert!(matches!(
+            config.validate(),
+            Err(IdentityError::JwksInDevKeyDir { .. })
+        ));
+
+        production().validate().unwrap();
+    }
+
+    #[test]
+    fn production_needs_an_issuer_and_sane_leeway() {
+        let config = IdentityConfig::default();
+        assert!(matches!(config.validate(), Err(IdentityError::NoIssuers)));
+        let mut config = production();
+        config.leeway = Duration::from_secs(301);
+        assert!(matches!(
+            config.validate(),
+            Err(IdentityError::LeewayTooLarge { leeway_secs: 301 })
+        ));
+    }
+
+    #[test]
+    fn duplicate_issuers_and_bad_service_identities_are_refused() {
+        let mut config = production();
+        config.issuers.push(config.issuers[0].clone());
+        assert!(matches!(
+            config.validate(),
+            Err(IdentityError::InvalidIssuer {
+                reason: "configured more than once",
+                ..
+            })
+        ));
+
+        let service = ServiceIdentity {
+            certificate_subject: "CN=lcs".into(),
+            subject: "lcs".into(),
+            authority_id: "E10000013".into(),
+            roles: vec![Role::Integration],
+        };
+        let mut config = production();
+        config.service_identities = vec![service.clone(), service.clone()];
+        assert!(matches!(
+            config.validate(),
+            Err(IdentityError::InvalidServiceIdentity {
+                reason: "configured more than once",
+                ..
+            })
+        ));
+        config.service_identities = vec![ServiceIdentity {
+            roles: vec![],
+            ..service.clone()
+        }];
+        assert!(matches!(
+            config.validate(),
+            Err(IdentityError::InvalidServiceIdentity {
+                reason: "roles must not be empty",
+                ..
+            })
+        ));
+        config.service_identities = vec![ServiceIdentity {
+            authority_id: "E1 0000013".into(),
+            ..service
+        }];
+        assert!(matches!(
+            config.validate(),
+            Err(IdentityError::InvalidServiceIdentity { .. })
+        ));
+    }
+}

@@ -1,0 +1,302 @@
+//! Errors: [`AuthError`] for a request that could not be authenticated (safe
+//! to return to the caller), and [`IdentityError`] for configuration and key
+//! material problems found at start-up or reload (for operators' logs).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Why a request could not be authenticated.
+///
+/// Every message is fixed text: none carries token contents, claim values or
+/// key ids, so `Display` output may be returned to the caller (as a gRPC
+/// `UNAUTHENTICATED` status message). [`AuthError::reason`] gives a stable
+/// machine-readable code for `google.rpc.ErrorInfo` and for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `authorization` header, or an empty one.
+    #[error("no bearer token was presented")]
+    MissingToken,
+    /// The `authorization` header does not use the `Bearer` scheme.
+    #[error("the authorization header must use the Bearer scheme")]
+    WrongScheme,
+    /// Not a compact JWS (three base64url parts with JSON header and claims),
+    /// too long, or uses an unsupported header (`crit`, unexpected `typ`).
+    #[error("the bearer token is malformed")]
+    Malformed,
+    /// The header `alg` is `none`, an HMAC algorithm, anything other than
+    /// RS256, ES256 or EdDSA, or not the algorithm of the key it names.
+    #[error("the token's signing algorithm is not accepted")]
+    DisallowedAlgorithm,
+    /// The token names no key id, or one that the issuer has not published.
+    #[error("the token's signing key is not recognised")]
+    UnknownKeyId,
+    /// The signature does not verify with the issuer's key.
+    #[error("the token signature is invalid")]
+    BadSignature,
+    /// The token's `exp` (plus the allowed clock skew) has passed.
+    #[error("the token has expired")]
+    Expired,
+    /// The token's `nbf` or `iat` is in the future (beyond the allowed skew).
+    #[error("the token is not yet valid")]
+    NotYetValid,
+    /// The token's `iss` is not a trusted issuer.
+    #[error("the token was not issued by a trusted issuer")]
+    WrongIssuer,
+    /// The token's `aud` does not include this service.
+    #[error("the token is not intended for this service")]
+    WrongAudience,
+    /// A required claim is missing or a claim is invalid.
+    #[error("the token's claims are invalid: {0}")]
+    BadClaims(ClaimError),
+    /// The mTLS client certificate is not mapped to a service identity.
+    #[error("the client certificate is not registered as a service identity")]
+    UnknownService,
+}
+
+impl AuthError {
+    /// A stable, machine-readable code for this error (snake_case), e.g.
+    /// `token_expired`, for `google.rpc.ErrorInfo.reason` and metrics labels.
+    #[must_use]
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            AuthError::MissingToken => "missing_token",
+            AuthError::WrongScheme => "wrong_scheme",
+            AuthError::Malformed => "malformed_token",
+            AuthError::DisallowedAlgorithm => "disallowed_algorithm",
+            AuthError::UnknownKeyId => "unknown_key_id",
+            AuthError::BadSignature => "bad_signature",
+            AuthError::Expired => "token_expired",
+            AuthError::NotYetValid => "token_not_yet_valid",
+            AuthError::WrongIssuer => "wrong_issuer",
+            AuthError::WrongAudience => "wrong_audience",
+            AuthError::BadClaims(_) => "bad_claims",
+            AuthError::UnknownService => "unknown_service",
+        }
+    }
+}
+
+/// Which claim was missing or invalid. Names the claim, never its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimError {
+    /// No `iss` claim, or not a string.
+    #[error("missing or invalid iss")]
+    Issuer,
+    /// No `sub` claim, or not a non-empty string of at most 255 characters.
+    #[error("missing or invalid sub")]
+    Subject,
+    /// No `exp` claim: tokens without an expiry are refused.
+    #[error("missing exp")]
+    MissingExpiry,
+    /// `exp`, `nbf` or `iat` is not a NumericDate in range.
+    #[error("invalid timestamp")]
+    Timestamp,
+    /// `aud` is missing or not a string or array of strings.
+    #[error("missing or invalid aud")]
+    Audience,
+    /// `jti` or `azp` is not a string of 1–255 characters.
+    #[error("invalid jti or azp")]
+    TokenIdOrParty,
+    /// No `cpc_authority` claim.
+    #[error("missing cpc_authority")]
+    MissingAuthority,
+    /// `cpc_authority` is not 1–32 characters of `A-Z a-z 0-9 - _`.
+    #[error("invalid cpc_authority")]
+    InvalidAuthority,
+    /// No `cpc_roles` claim, or an empty list.
+    #[error("missing cpc_roles")]
+    MissingRoles,
+    /// `cpc_roles` is not an array of strings.
+    #[error("invalid cpc_roles")]
+    InvalidRoles,
+    /// `cpc_roles` names a role that is not in the vocabulary. The token is
+    /// refused rather than the role dropped.
+    #[error("unknown role in cpc_roles")]
+    UnknownRole,
+    /// `cpc_agency` is not `{kind, name}` with a known kind and a name of
+    /// 1–200 characters.
+    #[error("invalid cpc_agency")]
+    InvalidAgency,
+}
+
+/// A problem with configuration or key material, found when the
+/// [`Authenticator`](crate::Authenticator) is built or reloaded, or when the
+/// listener is checked. Messages are for operators and say exactly what to
+/// change.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// Production mode with no issuers.
+    #[error("identity: production mode needs at least one issuer in `identity.issuers`")]
+    NoIssuers,
+    /// Production mode trusts the development issuer.
+    #[error(
+        "identity: production mode refuses to trust the development issuer `{issuer}`; remove it from `identity.issuers`"
+    )]
+    DevIssuerInProduction {
+        /// The offending issuer.
+        issuer: String,
+    },
+    /// Production mode with a JWKS file inside the development key directory.
+    #[error(
+        "identity: production mode refuses jwks_file {jwks_file:?} for issuer `{issuer}` because it lies in the development key directory {dev_key_dir:?}"
+    )]
+    JwksInDevKeyDir {
+        /// The issuer whose jwks_file is wrong.
+        issuer: String,
+        /// The offending file.
+        jwks_file: PathBuf,
+        /// The development key directory.
+        dev_key_dir: PathBuf,
+    },
+    /// Production mode with a JWKS that contains the development public key.
+    #[error(
+        "identity: production mode refuses jwks_file {jwks_file:?} for issuer `{issuer}` because it contains the development signing key (a key id starting `cpc-dev-`, or the public key of the key in {dev_key_dir:?})"
+    )]
+    DevKeyTrustedInProduction {
+        /// The issuer whose keys are wrong.
+        issuer: String,
+        /// The offending file (or the source of the key set).
+        jwks_file: PathBuf,
+        /// The development key directory.
+        dev_key_dir: PathBuf,
+    },
+    /// An issuer is configured with an empty field or twice.
+    #[error("identity: issuer `{issuer}`: {reason}")]
+    InvalidIssuer {
+        /// The issuer as configured.
+        issuer: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The clock-skew leeway is larger than five minutes.
+    #[error("identity: leeway {leeway_secs}s is larger than the maximum of 300s")]
+    LeewayTooLarge {
+        /// The configured leeway.
+        leeway_secs: u64,
+    },
+    /// A service identity is invalid or listed twice.
+    #[error("identity: service identity for certificate subject `{certificate_subject}`: {reason}")]
+    InvalidServiceIdentity {
+        /// The certificate subject as configured.
+        certificate_subject: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A JWKS could not be loaded.
+    #[error("identity: JWKS for issuer `{issuer}` from {jwks_file:?}: {source}")]
+    Jwks {
+        /// The issuer.
+        issuer: String,
+        /// Where the set came from.
+        jwks_file: PathBuf,
+        /// Why it was refused.
+        #[source]
+        source: JwksError,
+    },
+    /// [`Authenticator::set_issuer_keys`](crate::Authenticator::set_issuer_keys)
+    /// named an issuer that is not configured.
+    #[error("identity: issuer `{0}` is not configured")]
+    UnknownIssuer(String),
+    /// The development signing key could not be loaded or created.
+    #[error("identity: development key: {0}")]
+    DevKey(#[from] DevKeyError),
+    /// Development mode on a listener that is not loopback.
+    #[error(
+        "identity: development mode accepts tokens signed by a local key and may only listen on loopback (127.0.0.1 or ::1), not {addr}; set identity.mode = \"production\" or listen on loopback"
+    )]
+    DevelopmentNotLoopback {
+        /// The configured listen address.
+        addr: SocketAddr,
+    },
+    /// Production mode without TLS.
+    #[error(
+        "identity: production mode requires TLS on the listener ({addr}); bearer tokens must never travel in plaintext"
+    )]
+    ProductionWithoutTls {
+        /// The configured listen address.
+        addr: SocketAddr,
+    },
+}
+
+/// Why a JWK set was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    /// The file could not be read.
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    /// The file is larger than 1 MiB.
+    #[error("larger than {max} bytes")]
+    TooLarge {
+        /// The limit.
+        max: usize,
+    },
+    /// Not an RFC 7517 JWK set (`{"keys": [...]}`).
+    #[error("not a JWK set: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A key carries private or symmetric key material; a published JWKS must
+    /// hold public keys only.
+    #[error("key {kid:?} contains private or symmetric key material; publish public keys only")]
+    SecretMaterial {
+        /// The key's id, if any.
+        kid: Option<String>,
+    },
+    /// An RSA key is shorter than 2048 or longer than 4096 bits.
+    #[error("RSA key {kid:?} is {bits} bits; 2048 to 4096 bits are accepted")]
+    RsaKeySize {
+        /// The key's id.
+        kid: String,
+        /// Its modulus length.
+        bits: usize,
+    },
+    /// The key's parameters do not form a valid public key.
+    #[error("key {kid:?} is not a valid {kty} public key")]
+    InvalidKey {
+        /// The key's id.
+        kid: String,
+        /// The key type.
+        kty: &'static str,
+    },
+    /// Two usable keys share a key id.
+    #[error("key id {kid:?} appears more than once")]
+    DuplicateKid {
+        /// The repeated id.
+        kid: String,
+    },
+    /// No key in the set can verify RS256, ES256 or EdDSA signatures.
+    #[error("no usable signing key (RS256, ES256 or EdDSA with a kid and use \"sig\")")]
+    NoUsableKeys,
+}
+
+/// Why the development signing key could not be loaded or created.
+#[derive(Debug, thiserror::Error)]
+pub enum DevKeyError {
+    /// A file system operation failed.
+    #[error("{path:?}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key file can be read, or the directory written, by other users.
+    #[error(
+        "{path:?} has mode {mode:o}, which exposes the development signing key to other users (chmod {wanted:o})"
+    )]
+    Permissions {
+        /// The file or directory.
+        path: PathBuf,
+        /// Its mode bits.
+        mode: u32,
+        /// The mode to set.
+        wanted: u32,
+    },
+    /// The key file is not a PKCS#8 PEM Ed25519 private key.
+    #[error("{path:?} is not a PKCS#8 PEM Ed25519 private key")]
+    InvalidKey {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The operating system's random number generator failed.
+    #[error("no randomness available: {0}")]
+    Random(String),
+}

@@ -1,0 +1,43 @@
+//! Who is calling.
+//!
+//! - People call with an OAuth 2.0 / OIDC access token (a JWT) from a
+//!   trusted issuer: [`Authenticator::authenticate_bearer`] verifies it and
+//!   returns a [`Caller`] with the person's local authority, roles and
+//!   agency, and the portal that relayed the token, if any.
+//! - Record-system integrations call with an mTLS client certificate:
+//!   [`Authenticator::authenticate_service`] maps its subject to a service
+//!   [`Caller`] through the configured [`ServiceIdentity`] list.
+//! - In [`Mode::Development`], a local Ed25519 key ([`dev::DevKey`]) mints
+//!   and verifies tokens, so nothing else is needed on a laptop. Production
+//!   refuses that key wherever it appears, and
+//!   [`IdentityConfig::validate_for`] refuses development mode off loopback
+//!   and production mode without TLS.
+//!
+//! Tokens must be signed with RS256, ES256 or EdDSA by a key in the issuer's
+//! JWKS, and the key's own algorithm is the only one accepted for it (no
+//! `none`, no HMAC, no algorithm confusion). Tokens without `exp`, with an
+//! unknown role or without `cpc_authority` are refused. [`AuthError`]
+//! messages are fixed text, safe to return to the caller; raw tokens are
+//! never stored, logged or printed.
+//!
+//! The crate is a leaf: it depends on no other cpc crate, and takes
+//! `http::HeaderMap` rather than tonic types.
+
+mod authenticator;
+mod bearer;
+mod caller;
+mod config;
+pub mod dev;
+mod error;
+mod jwks;
+mod role;
+mod token;
+
+pub use authenticator::Authenticator;
+pub use bearer::{authorization_header, bearer_token};
+pub use caller::{Caller, CallerKind};
+pub use config::{IdentityConfig, IssuerConfig, MAX_LEEWAY, Mode, ServiceIdentity};
+pub use error::{AuthError, ClaimError, DevKeyError, IdentityError, JwksError};
+pub use jwks::{Jwks, MAX_JWKS_BYTES};
+pub use role::{Agency, AgencyKind, Role, UnknownName};
+pub use token::MAX_TOKEN_BYTES;

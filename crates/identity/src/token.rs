@@ -1,0 +1,371 @@
+//! Verifying one compact-JWS access token against the trusted issuers.
+//!
+//! Order of checks: shape and size → header (`alg` allow-list, no `crit`,
+//! `typ`) → `iss` selects the issuer → `kid` selects the key → the header
+//! `alg` must be the key's pinned algorithm → signature → `aud` → `exp`,
+//! `nbf`, `iat` → subject and cpc claims. Nothing in a claim is trusted
+//! before the signature verifies except `iss`, which only chooses the key
+//! set.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+use crate::caller::{Caller, CallerKind};
+use crate::config::{valid_authority_id, valid_subject};
+use crate::error::{AuthError, ClaimError};
+use crate::jwks::Jwks;
+use crate::role::{Agency, Role};
+
+/// The longest bearer token accepted, in bytes.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// The most roles a token may carry.
+const MAX_ROLES: usize = 32;
+
+/// One trusted issuer and its current keys.
+#[derive(Debug, Clone)]
+pub(crate) struct TrustedIssuer {
+    pub(crate) audience: String,
+    pub(crate) first_party_clients: HashSet<String>,
+    pub(crate) jwks: Arc<Jwks>,
+}
+
+/// Every trusted issuer, by exact `iss`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Trust {
+    pub(crate) issuers: HashMap<String, TrustedIssuer>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+    typ: Option<String>,
+    crit: Option<IgnoredAny>,
+}
+
+/// The registered and cpc claims. Unknown claims are ignored; a repeated
+/// known claim makes the token malformed (serde refuses duplicate fields).
+#[derive(Deserialize)]
+struct Claims {
+    iss: Option<Value>,
+    sub: Option<Value>,
+    aud: Option<Value>,
+    exp: Option<Value>,
+    nbf: Option<Value>,
+    iat: Option<Value>,
+    jti: Option<Value>,
+    azp: Option<Value>,
+    cpc_authority: Option<Value>,
+    cpc_roles: Option<Value>,
+    cpc_agency: Option<Value>,
+}
+
+/// Verifies `token` (the part after `Bearer `) at time `now`.
+pub(crate) fn verify(
+    token: &str,
+    trust: &Trust,
+    leeway_secs: i64,
+    now: DateTime<Utc>,
+) -> Result<Caller, AuthError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthError::Malformed);
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AuthError::Malformed);
+    };
+
+    let header: Header = decode_json(header_b64)?;
+    if header.crit.is_some() {
+        return Err(AuthError::Malformed);
+    }
+    if let Some(typ) = &header.typ
+        && !["jwt", "at+jwt", "application/at+jwt"]
+            .iter()
+            .any(|t| typ.eq_ignore_ascii_case(t))
+    {
+        return Err(AuthError::Malformed);
+    }
+    let alg = match header.alg.as_str() {
+        "RS256" => Algorithm::RS256,
+        "ES256" => Algorithm::ES256,
+        "EdDSA" => Algorithm::EdDSA,
+        // `none`, HS*, and everything else.
+        _ => return Err(AuthError::DisallowedAlgorithm),
+    };
+
+    let claims: Claims = decode_json(payload_b64)?;
+    let Some(Value::String(iss)) = &claims.iss else {
+        return Err(AuthError::BadClaims(ClaimError::Issuer));
+    };
+    let issuer = trust.issuers.get(iss).ok_or(AuthError::WrongIssuer)?;
+    let kid = header.kid.as_deref().ok_or(AuthError::UnknownKeyId)?;
+    let key = issuer.jwks.find(kid).ok_or(AuthError::UnknownKeyId)?;
+    // Algorithm confusion: the key decides the algorithm, not the token.
+    if key.alg != alg {
+        return Err(AuthError::DisallowedAlgorithm);
+    }
+    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+    match jsonwebtoken::crypto::verify(signature_b64, signing_input.as_bytes(), &key.key, key.alg) {
+        Ok(true) => {}
+        Ok(false) | Err(_) => return Err(AuthError::BadSignature),
+    }
+
+    check_audience(claims.aud.as_ref(), &issuer.audience)?;
+
+    let now_s = now.timestamp();
+    let exp = match &claims.exp {
+        None | Some(Value::Null) => return Err(AuthError::BadClaims(ClaimError::MissingExpiry)),
+        Some(v) => numeric_date(v)?,
+    };
+    let expires_at =
+        DateTime::from_timestamp(exp, 0).ok_or(AuthError::BadClaims(ClaimError::Timestamp))?;
+    if now_s >= exp.saturating_add(leeway_secs) {
+        return Err(AuthError::Expired);
+    }
+    if let Some(nbf) = optional(claims.nbf.as_ref())
+        && now_s < numeric_date(nbf)?.saturating_sub(leeway_secs)
+    {
+        return Err(AuthError::NotYetValid);
+    }
+    if let Some(iat) = optional(claims.iat.as_ref())
+        && numeric_date(iat)? > now_s.saturating_add(leeway_secs)
+    {
+        return Err(AuthError::NotYetValid);
+    }
+
+    let subject = match &claims.sub {
+        Some(Value::String(sub)) if valid_subject(sub) => sub.clone(),
+        _ => return Err(AuthError::BadClaims(ClaimError::Subject)),
+    };
+    let token_id = optional_short_string(claims.jti.as_ref())?;
+    let azp = optional_short_string(claims.azp.as_ref())?;
+    let authority_id = match optional(claims.cpc_authority.as_ref()) {
+        None => return Err(AuthError::BadClaims(ClaimError::MissingAuthority)),
+        Some(Value::String(a)) if valid_authority_id(a) => a.clone(),
+        Some(_) => return Err(AuthError::BadClaims(ClaimError::InvalidAuthority)),
+    };
+    let roles = parse_roles(claims.cpc_roles.as_ref())?;
+    let agency = match optional(claims.cpc_agency.as_ref()) {
+        None => None,
+        Some(v) => Some(parse_agency(v)?),
+    };
+
+    let on_behalf_of = azp.filter(|azp| {
+        *azp != issuer.audience && *azp != subject && !issuer.first_party_clients.contains(azp)
+    });
+
+    let mut caller = Caller::new(subject, CallerKind::Person, authority_id, roles).with_token(
+        iss.clone(),
+        token_id,
+        expires_at,
+    );
+    if let Some(agency) = agency {
+        caller = caller.with_agency(agency);
+    }
+    if let Some(client) = on_behalf_of {
+        caller = caller.with_on_behalf_of(client);
+    }
+    Ok(caller)
+}
+
+/// Decodes one base64url (unpadded, canonical) part holding a JSON object.
+fn decode_json<T: for<'de> Deserialize<'de>>(part: &str) -> Result<T, AuthError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| AuthError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| AuthError::Malformed)
+}
+
+/// A claim that is absent or JSON `null` counts as absent.
+fn optional(value: Option<&Value>) -> Option<&Value> {
+    value.filter(|v| !v.is_null())
+}
+
+fn check_audience(aud: Option<&Value>, expected: &str) -> Result<(), AuthError> {
+    let matches = match optional(aud) {
+        Some(Value::String(aud)) => aud == expected,
+        Some(Value::Array(auds)) if !auds.is_empty() => {
+            let mut found = false;
+            for aud in auds {
+                match aud {
+                    Value::String(aud) => found |= aud == expected,
+                    _ => return Err(AuthError::BadClaims(ClaimError::Audience)),
+                }
+            }
+            found
+        }
+        _ => return Err(AuthError::BadClaims(ClaimError::Audience)),
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(AuthError::WrongAudience)
+    }
+}
+
+/// An RFC 7519 NumericDate: seconds since the epoch, integer or not, within
+/// the range chrono can represent.
+fn numeric_date(value: &Value) -> Result<i64, AuthError> {
+    let bad = AuthError::BadClaims(ClaimError::Timestamp);
+    let Value::Number(n) = value else {
+        return Err(bad);
+    };
+    let secs = if let Some(i) = n.as_i64() {
+        i
+    } else {
+        match n.as_f64() {
+            // 1e12 s is ~31,700 years: well inside i64 and chrono's range
+            // check below.
+            Some(f) if f.is_finite() && f.abs() < 1e12 => {
+                #[expect(clippy::cast_possible_truncation, reason = "range checked above")]
+                let floored = f.floor() as i64;
+                floored
+            }
+            _ => return Err(bad),
+        }
+    };
+    DateTime::from_timestamp(secs, 0).map(|_| secs).ok_or(bad)
+}
+
+fn optional_short_string(value: Option<&Value>) -> Result<Option<String>, AuthError> {
+    match optional(value) {
+        None => Ok(None),
+        Some(Value::String(s)) if valid_subject(s) => Ok(Some(s.clone())),
+        Some(_) => Err(AuthError::BadClaims(ClaimError::TokenIdOrParty)),
+    }
+}
+
+fn parse_roles(value: Option<&Value>) -> Result<Vec<Role>, AuthError> {
+    let items = match optional(value) {
+        None => return Err(AuthError::BadClaims(ClaimError::MissingRoles)),
+        Some(Value::Array(items)) if items.len() <= MAX_ROLES => items,
+        Some(_) => return Err(AuthError::BadClaims(ClaimError::InvalidRoles)),
+    };
+    if items.is_empty() {
+        return Err(AuthError::BadClaims(ClaimError::MissingRoles));
+    }
+    items
+        .iter()
+        .map(|item| match item {
+            Value::String(name) => name
+                .parse::<Role>()
+                .map_err(|_| AuthError::BadClaims(ClaimError::UnknownRole)),
+            _ => Err(AuthError::BadClaims(ClaimError::InvalidRoles)),
+        })
+        .collect()
+}
+
+fn parse_agency(value: &Value) -> Result<Agency, AuthError> {
+    let bad = AuthError::BadClaims(ClaimError::InvalidAgency);
+    let agency = Agency::deserialize(value).map_err(|_| bad)?;
+    let len = agency.name.chars().count();
+    if len == 0 || len > 200 || agency.name.chars().any(char::is_control) {
+        return Err(bad);
+    }
+    Ok(agency)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_dates_accept_integers_and_fractions_only() {
+        assert_eq!(
+            numeric_date(&serde_json::json!(1_700_000_000)),
+            Ok(1_700_000_000)
+        );
+        assert_eq!(
+            numeric_date(&serde_json::json!(1_700_000_000.9)),
+            Ok(1_700_000_000)
+        );
+        let bad = Err(AuthError::BadClaims(ClaimError::Timestamp));
+        assert_eq!(numeric_date(&serde_json::json!("1700000000")), bad);
+        assert_eq!(numeric_date(&serde_json::json!(1e300)), bad);
+        assert_eq!(numeric_date(&serde_json::json!(i64::MAX)), bad);
+        assert_eq!(numeric_date(&serde_json::json!(u64::MAX)), bad);
+    }
+
+    #[test]
+    fn audience_may_be_a_string_or_a_list() {
+        assert_eq!(
+            check_audience(Some(&serde_json::json!("cpc")), "cpc"),
+            Ok(())
+        );
+        assert_eq!(
+            check_audience(Some(&serde_json::json!(["x", "cpc"])), "cpc"),
+            Ok(())
+        );
+        assert_eq!(
+            check_audience(Some(&serde_json::json!(["x"])), "cpc"),
+            Err(AuthError::WrongAudience)
+        );
+        assert_eq!(
+            check_audience(Some(&serde_json::json!(["cpc", 1])), "cpc"),
+            Err(AuthError::BadClaims(ClaimError::Audience))
+        );
+        assert_eq!(
+            check_audience(None, "cpc"),
+            Err(AuthError::BadClaims(ClaimError::Audience))
+        );
+        assert_eq!(
+            check_audience(Some(&serde_json::json!([])), "cpc"),
+            Err(AuthError::BadClaims(ClaimError::Audience))
+        );
+    }
+
+    #[test]
+    fn roles_are_all_known_or_the_token_is_refused() {
+        assert_eq!(
+            parse_roles(Some(&serde_json::json!(["social_worker", "team_manager"]))),
+            Ok(vec![Role::SocialWorker, Role::TeamManager])
+        );
+        assert_eq!(
+            parse_roles(Some(&serde_json::json!(["social_worker", "admin"]))),
+            Err(AuthError::BadClaims(ClaimError::UnknownRole))
+        );
+        assert_eq!(
+            parse_roles(Some(&serde_json::json!("social_worker"))),
+            Err(AuthError::BadClaims(ClaimError::InvalidRoles))
+        );
+        assert_eq!(
+            parse_roles(Some(&serde_json::json!([]))),
+            Err(AuthError::BadClaims(ClaimError::MissingRoles))
+        );
+        assert_eq!(
+            parse_roles(None),
+            Err(AuthError::BadClaims(ClaimError::MissingRoles))
+        );
+    }
+
+    #[test]
+    fn agency_needs_a_known_kind_and_a_name() {
+        let ok = parse_agency(
+            &serde_json::json!({"kind": "police", "name": "Gloucestershire Constabulary"}),
+        );
+        assert_eq!(ok.unwrap().kind, crate::role::AgencyKind::Police);
+        for bad in [
+            serde_json::json!({"kind": "unspecified", "name": "x"}),
+            serde_json::json!({"kind": "police", "name": ""}),
+            serde_json::json!({"kind": "police"}),
+            serde_json::json!({"kind": "police", "name": "x", "extra": 1}),
+            serde_json::json!("police"),
+        ] {
+            assert_eq!(
+                parse_agency(&bad),
+                Err(AuthError::BadClaims(ClaimError::InvalidAgency))
+            );
+        }
+    }
+}

@@ -1,0 +1,899 @@
+//! End-to-end behaviour of the Authenticator: each way a token can be wrong
+//! gives its exact AuthError.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use cpc_identity::dev::{DEV_AUDIENCE, DEV_ISSUER, DevClaims, DevKey, JWKS_FILE};
+use cpc_identity::{
+    Agency, AgencyKind, AuthError, Authenticator, Caller, CallerKind, ClaimError, IdentityConfig,
+    IdentityError, IssuerConfig, Mode, Role, ServiceIdentity,
+};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const ISSUER: &str = "https://idp.test/realms/cpc";
+const AUDIENCE: &str = "cpc-api";
+const KID: &str = "idp-2030";
+const AUTHORITY: &str = "E10000013";
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_900_000_000, 0).unwrap()
+}
+
+/// A stand-in identity provider with one Ed25519 signing key.
+struct Idp {
+    signing: SigningKey,
+    kid: String,
+}
+
+impl Idp {
+    fn new(kid: &str) -> Self {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).unwrap();
+        Self {
+            signing: SigningKey::from_bytes(&seed),
+            kid: kid.to_owned(),
+        }
+    }
+
+    fn public_x(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.signing.verifying_key().as_bytes())
+    }
+
+    fn jwk(&self) -> Value {
+        json!({ "kty": "OKP", "crv": "Ed25519", "x": self.public_x(), "kid": self.kid, "alg": "EdDSA", "use": "sig" })
+    }
+
+    fn encoding_key(&self) -> EncodingKey {
+        EncodingKey::from_ed_der(self.signing.to_pkcs8_der().unwrap().as_bytes())
+    }
+
+    fn sign(&self, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding_key()).unwrap()
+    }
+}
+
+fn write_jwks(path: &Path, keys: &[Value]) {
+    std::fs::write(path, json!({ "keys": keys }).to_string()).unwrap();
+}
+
+fn good_claims() -> Value {
+    let t = now().timestamp();
+    json!({
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "7d0c2b1e-5f3a-4c1e-9a7b-2f4e6d8c0a1b",
+        "iat": t - 10,
+        "nbf": t - 10,
+        "exp": t + 600,
+        "jti": "token-1",
+        "azp": "police-portal",
+        "cpc_authority": AUTHORITY,
+        "cpc_roles": ["team_manager", "social_worker"],
+        "cpc_agency": { "kind": "childrens_social_care", "name": "Gloucestershire County Council" }
+    })
+}
+
+fn with(mut claims: Value, key: &str, value: Value) -> Value {
+    claims[key] = value;
+    claims
+}
+
+fn without(mut claims: Value, key: &str) -> Value {
+    claims.as_object_mut().unwrap().remove(key);
+    claims
+}
+
+struct Fixture {
+    tmp: TempDir,
+    idp: Idp,
+    config: IdentityConfig,
+    auth: Authenticator,
+}
+
+impl Fixture {
+    fn production() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let idp = Idp::new(KID);
+        let jwks_file = tmp.path().join("idp-jwks.json");
+        write_jwks(&jwks_file, &[idp.jwk()]);
+        let config = IdentityConfig {
+            mode: Mode::Production,
+            issuers: vec![IssuerConfig {
+                issuer: ISSUER.into(),
+                audience: AUDIENCE.into(),
+                jwks_file,
+                first_party_clients: vec!["cpc-web".into()],
+            }],
+            dev_key_dir: tmp.path().join("dev-identity"),
+            service_identities: vec![ServiceIdentity {
+                certificate_subject: "spiffe://gloucestershire.gov.uk/liquidlogic-lcs".into(),
+                subject: "liquidlogic-lcs".into(),
+                authority_id: AUTHORITY.into(),
+                roles: vec![Role::Integration],
+            }],
+            ..IdentityConfig::default()
+        };
+        let auth = Authenticator::from_config(&config).unwrap();
+        Self {
+            tmp,
+            idp,
+            config,
+            auth,
+        }
+    }
+
+    fn check(&self, token: &str) -> Result<Caller, AuthError> {
+        self.auth
+            .authenticate_bearer(Some(&format!("Bearer {token}")), now())
+    }
+
+    fn check_claims(&self, claims: &Value) -> Result<Caller, AuthError> {
+        self.check(&self.idp.sign(claims))
+    }
+}
+
+/// A token assembled by hand, for headers jsonwebtoken will not produce.
+fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode(signature)
+    )
+}
+
+#[test]
+fn good_token_verifies_to_the_right_caller() {
+    let f = Fixture::production();
+    let caller = f.check_claims(&good_claims()).unwrap();
+    assert_eq!(caller.subject(), "7d0c2b1e-5f3a-4c1e-9a7b-2f4e6d8c0a1b");
+    assert_eq!(caller.kind(), CallerKind::Person);
+    assert_eq!(caller.authority_id(), AUTHORITY);
+    assert_eq!(caller.roles(), &[Role::SocialWorker, Role::TeamManager]);
+    assert!(caller.has_role(Role::TeamManager));
+    assert!(!caller.has_role(Role::ConferenceChair));
+    assert_eq!(
+        caller.agency(),
+        Some(&Agency {
+            kind: AgencyKind::ChildrensSocialCare,
+            name: "Gloucestershire County Council".into()
+        })
+    );
+    assert_eq!(caller.on_behalf_of(), Some("police-portal"));
+    assert_eq!(caller.issuer(), Some(ISSUER));
+    assert_eq!(caller.token_id(), Some("token-1"));
+    assert_eq!(
+        caller.expires_at(),
+        Some(DateTime::from_timestamp(now().timestamp() + 600, 0).unwrap())
+    );
+}
+
+#[test]
+fn azp_of_a_first_party_client_or_the_audience_is_not_a_relay() {
+    let f = Fixture::production();
+    for azp in [json!("cpc-web"), json!(AUDIENCE), json!(null)] {
+        let caller = f.check_claims(&with(good_claims(), "azp", azp)).unwrap();
+        assert_eq!(caller.on_behalf_of(), None);
+    }
+    let caller = f
+        .check_claims(&without(without(good_claims(), "azp"), "cpc_agency"))
+        .unwrap();
+    assert_eq!(caller.on_behalf_of(), None);
+    assert_eq!(caller.agency(), None);
+    let caller = f.check_claims(&without(good_claims(), "jti")).unwrap();
+    assert_eq!(caller.token_id(), None);
+}
+
+#[test]
+fn audience_may_be_a_list() {
+    let f = Fixture::production();
+    let claims = with(good_claims(), "aud", json!(["account", AUDIENCE]));
+    assert!(f.check_claims(&claims).is_ok());
+}
+
+#[test]
+fn no_header_is_missing_token() {
+    let f = Fixture::production();
+    assert_eq!(
+        f.auth.authenticate_bearer(None, now()),
+        Err(AuthError::MissingToken)
+    );
+    assert_eq!(
+        f.auth.authenticate_bearer(Some(""), now()),
+        Err(AuthError::MissingToken)
+    );
+    assert_eq!(
+        f.auth.authenticate_bearer(Some("Bearer "), now()),
+        Err(AuthError::MissingToken)
+    );
+}
+
+#[test]
+fn basic_credentials_are_the_wrong_scheme() {
+    let f = Fixture::production();
+    assert_eq!(
+        f.auth
+            .authenticate_bearer(Some("Basic dXNlcjpwYXNzd29yZA=="), now()),
+        Err(AuthError::WrongScheme)
+    );
+}
+
+#[test]
+fn garbage_is_malformed() {
+    let f = Fixture::production();
+    for token in [
+        "garbage",
+        "a.b",
+        "a.b.c",
+        "a.b.c.d",
+        "a.b.c.d.e",
+        "e30.e30.",
+        "eyJhbGciOiJFZERTQSJ9..sig",
+        "bm90IGpzb24.e30.AAAA",
+    ] {
+        assert_eq!(f.check(token), Err(AuthError::Malformed), "{token}");
+    }
+    // A JSON header that is not an object with a string alg.
+    let token = raw_token(&json!(["EdDSA"]), &good_claims(), b"x");
+    assert_eq!(f.check(&token), Err(AuthError::Malformed));
+    // Padded base64 is not base64url as JWS requires.
+    let good = f.idp.sign(&good_claims());
+    let (header, rest) = good.split_once('.').unwrap();
+    assert_eq!(
+        f.check(&format!("{header}==.{rest}")),
+        Err(AuthError::Malformed)
+    );
+    // Too long.
+    assert_eq!(
+        f.check(&"a".repeat(cpc_identity::MAX_TOKEN_BYTES + 1)),
+        Err(AuthError::Malformed)
+    );
+}
+
+#[test]
+fn unsupported_header_parameters_are_malformed() {
+    let f = Fixture::production();
+    let sig = [0u8; 64];
+    let crit = json!({ "alg": "EdDSA", "kid": KID, "crit": ["exp"], "exp": 1 });
+    assert_eq!(
+        f.check(&raw_token(&crit, &good_claims(), &sig)),
+        Err(AuthError::Malformed)
+    );
+    let typ = json!({ "alg": "EdDSA", "kid": KID, "typ": "logout+jwt" });
+    assert_eq!(
+        f.check(&raw_token(&typ, &good_claims(), &sig)),
+        Err(AuthError::Malformed)
+    );
+    // A claim repeated in the payload is ambiguous.
+    let header = URL_SAFE_NO_PAD.encode(json!({ "alg": "EdDSA", "kid": KID }).to_string());
+    let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"iss":"{ISSUER}","iss":"https://evil"}}"#));
+    assert_eq!(
+        f.check(&format!("{header}.{payload}.AAAA")),
+        Err(AuthError::Malformed)
+    );
+}
+
+#[test]
+fn a_signature_by_another_key_is_a_bad_signature() {
+    let f = Fixture::production();
+    let impostor = Idp::new(KID);
+    assert_eq!(
+        f.check(&impostor.sign(&good_claims())),
+        Err(AuthError::BadSignature)
+    );
+
+    // Changing a claim after signing breaks the signature.
+    let good = f.idp.sign(&good_claims());
+    let parts: Vec<&str> = good.split('.').collect();
+    let forged = URL_SAFE_NO_PAD
+        .encode(with(good_claims(), "cpc_roles", json!(["head_of_service"])).to_string());
+    assert_eq!(
+        f.check(&format!("{}.{}.{}", parts[0], forged, parts[2])),
+        Err(AuthError::BadSignature)
+    );
+    // So does stripping it.
+    assert_eq!(
+        f.check(&format!("{}.{}.", parts[0], parts[1])),
+        Err(AuthError::BadSignature)
+    );
+}
+
+#[test]
+fn expiry_is_checked_with_leeway() {
+    let f = Fixture::production();
+    let t = now().timestamp();
+    let expired = with(good_claims(), "exp", json!(t - 61));
+    assert_eq!(f.check_claims(&expired), Err(AuthError::Expired));
+    let at_the_edge = with(good_claims(), "exp", json!(t - 60));
+    assert_eq!(f.check_claims(&at_the_edge), Err(AuthError::Expired));
+    let within_leeway = with(good_claims(), "exp", json!(t - 30));
+    assert!(f.check_claims(&within_leeway).is_ok());
+}
+
+#[test]
+fn tokens_without_expiry_are_refused() {
+    let f = Fixture::production();
+    assert_eq!(
+        f.check_claims(&without(good_claims(), "exp")),
+        Err(AuthError::BadClaims(ClaimError::MissingExpiry))
+    );
+    assert_eq!(
+        f.check_claims(&with(good_claims(), "exp", json!("tomorrow"))),
+        Err(AuthError::BadClaims(ClaimError::Timestamp))
+    );
+}
+
+#[test]
+fn not_before_and_issued_at_in_the_future_are_not_yet_valid() {
+    let f = Fixture::production();
+    let t = now().timestamp();
+    let nbf = with(good_claims(), "nbf", json!(t + 120));
+    assert_eq!(f.check_claims(&nbf), Err(AuthError::NotYetValid));
+    let nbf_within_leeway = with(good_claims(), "nbf", json!(t + 30));
+    assert!(f.check_claims(&nbf_within_leeway).is_ok());
+    let iat = with(good_claims(), "iat", json!(t + 120));
+    assert_eq!(f.check_claims(&iat), Err(AuthError::NotYetValid));
+}
+
+#[test]
+fn wrong_issuer() {
+    let f = Fixture::production();
+    let claims = with(
+        good_claims(),
+        "iss",
+        json!("https://evil.example/realms/cpc"),
+    );
+    assert_eq!(f.check_claims(&claims), Err(AuthError::WrongIssuer));
+    let claims = with(good_claims(), "iss", json!(DEV_ISSUER));
+    assert_eq!(f.check_claims(&claims), Err(AuthError::WrongIssuer));
+    assert_eq!(
+        f.check_claims(&without(good_claims(), "iss")),
+        Err(AuthError::BadClaims(ClaimError::Issuer))
+    );
+}
+
+#[test]
+fn wrong_audience() {
+    let f = Fixture::production();
+    let claims = with(good_claims(), "aud", json!("another-api"));
+    assert_eq!(f.check_claims(&claims), Err(AuthError::WrongAudience));
+    let claims = with(good_claims(), "aud", json!(["account", "another-api"]));
+    assert_eq!(f.check_claims(&claims), Err(AuthError::WrongAudience));
+    assert_eq!(
+        f.check_claims(&without(good_claims(), "aud")),
+        Err(AuthError::BadClaims(ClaimError::Audience))
+    );
+}
+
+#[test]
+fn unknown_or_missing_key_id() {
+    let f = Fixture::production();
+    let other = Idp::new("rotated-away");
+    assert_eq!(
+        f.check(&other.sign(&good_claims())),
+        Err(AuthError::UnknownKeyId)
+    );
+    let no_kid = jsonwebtoken::encode(
+        &Header::new(Algorithm::EdDSA),
+        &good_claims(),
+        &f.idp.encoding_key(),
+    )
+    .unwrap();
+    assert_eq!(f.check(&no_kid), Err(AuthError::UnknownKeyId));
+}
+
+#[test]
+fn alg_none_is_refused() {
+    let f = Fixture::production();
+    for alg in ["none", "None", "NONE"] {
+        let token = raw_token(&json!({ "alg": alg, "kid": KID }), &good_claims(), b"");
+        assert_eq!(
+            f.check(&token),
+            Err(AuthError::DisallowedAlgorithm),
+            "{alg}"
+        );
+    }
+    let header = URL_SAFE_NO_PAD.encode(json!({ "alg": "none" }).to_string());
+    let payload = URL_SAFE_NO_PAD.encode(good_claims().to_string());
+    assert_eq!(
+        f.check(&format!("{header}.{payload}.")),
+        Err(AuthError::DisallowedAlgorithm)
+    );
+}
+
+#[test]
+fn hs256_signed_with_the_public_key_is_refused() {
+    let f = Fixture::production();
+    let jwks_bytes = std::fs::read(&f.config.issuers[0].jwks_file).unwrap();
+    let raw_public = f.idp.signing.verifying_key().to_bytes();
+    for secret in [
+        jwks_bytes.as_slice(),
+        raw_public.as_slice(),
+        f.idp.public_x().as_bytes(),
+    ] {
+        for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+            let mut header = Header::new(alg);
+            header.kid = Some(KID.into());
+            let token =
+                jsonwebtoken::encode(&header, &good_claims(), &EncodingKey::from_secret(secret))
+                    .unwrap();
+            assert_eq!(f.check(&token), Err(AuthError::DisallowedAlgorithm));
+        }
+    }
+}
+
+#[test]
+fn the_header_alg_must_be_the_keys_alg() {
+    let f = Fixture::production();
+    // An EdDSA key named by a token claiming ES256 or RS256.
+    for alg in ["ES256", "RS256"] {
+        let token = raw_token(
+            &json!({ "alg": alg, "kid": KID }),
+            &good_claims(),
+            &[0u8; 64],
+        );
+        assert_eq!(
+            f.check(&token),
+            Err(AuthError::DisallowedAlgorithm),
+            "{alg}"
+        );
+    }
+    // Algorithms outside the allow-list, even asymmetric ones.
+    for alg in ["PS256", "RS512", "ES384", "ES256K", "Ed25519"] {
+        let token = raw_token(
+            &json!({ "alg": alg, "kid": KID }),
+            &good_claims(),
+            &[0u8; 64],
+        );
+        assert_eq!(
+            f.check(&token),
+            Err(AuthError::DisallowedAlgorithm),
+            "{alg}"
+        );
+    }
+}
+
+#[test]
+fn unknown_role_rejects_the_token() {
+    let f = Fixture::production();
+    let claims = with(
+        good_claims(),
+        "cpc_roles",
+        json!(["social_worker", "superuser"]),
+    );
+    assert_eq!(
+        f.check_claims(&claims),
+        Err(AuthError::BadClaims(ClaimError::UnknownRole))
+    );
+    let claims = with(good_claims(), "cpc_roles", json!(["unspecified"]));
+    assert_eq!(
+        f.check_claims(&claims),
+        Err(AuthError::BadClaims(ClaimError::UnknownRole))
+    );
+    let claims = with(good_claims(), "cpc_roles", json!([]));
+    assert_eq!(
+        f.check_claims(&claims),
+        Err(AuthError::BadClaims(ClaimError::MissingRoles))
+    );
+    assert_eq!(
+        f.check_claims(&without(good_claims(), "cpc_roles")),
+        Err(AuthError::BadClaims(ClaimError::MissingRoles))
+    );
+}
+
+#[test]
+fn missing_or_invalid_authority() {
+    let f = Fixture::production();
+    assert_eq!(
+        f.check_claims(&without(good_claims(), "cpc_authority")),
+        Err(AuthError::BadClaims(ClaimError::MissingAuthority))
+    );
+    for bad in [
+        json!(""),
+        json!(13),
+        json!("E1000 0013"),
+        json!("x".repeat(33)),
+    ] {
+        assert_eq!(
+            f.check_claims(&with(good_claims(), "cpc_authority", bad)),
+            Err(AuthError::BadClaims(ClaimError::InvalidAuthority))
+        );
+    }
+}
+
+#[test]
+fn other_bad_claims() {
+    let f = Fixture::production();
+    assert_eq!(
+        f.check_claims(&without(good_claims(), "sub")),
+        Err(AuthError::BadClaims(ClaimError::Subject))
+    );
+    assert_eq!(
+        f.check_claims(&with(
+            good_claims(),
+            "cpc_agency",
+            json!({ "kind": "army", "name": "x" })
+        )),
+        Err(AuthError::BadClaims(ClaimError::InvalidAgency))
+    );
+    assert_eq!(
+        f.check_claims(&with(good_claims(), "azp", json!(42))),
+        Err(AuthError::BadClaims(ClaimError::TokenIdOrParty))
+    );
+}
+
+#[test]
+fn error_messages_carry_no_token_contents() {
+    let f = Fixture::production();
+    let claims = with(good_claims(), "cpc_roles", json!(["secret-role-name"]));
+    let token = f.idp.sign(&claims);
+    let err = f.check(&token).unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("secret-role-name"), "{shown}");
+    assert!(!shown.contains(&token[..20]), "{shown}");
+    assert_eq!(err.reason(), "bad_claims");
+    let caller = f.check_claims(&good_claims()).unwrap();
+    assert!(!format!("{caller:?}").contains(&f.idp.sign(&good_claims())[..20]));
+}
+
+#[test]
+fn rs256_and_es256_issuers_verify_and_keep_their_algorithms() {
+    use p256::pkcs8::EncodePrivateKey as _;
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use rsa::traits::PublicKeyParts;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let rsa_key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    let rsa_jwk = json!({
+        "kty": "RSA", "kid": "rsa-1", "use": "sig",
+        "n": URL_SAFE_NO_PAD.encode(rsa_key.n().to_bytes_be()),
+        "e": URL_SAFE_NO_PAD.encode(rsa_key.e().to_bytes_be()),
+    });
+    let rsa_encoding = EncodingKey::from_rsa_der(rsa_key.to_pkcs1_der().unwrap().as_bytes());
+
+    let mut scalar = [0u8; 32];
+    getrandom::fill(&mut scalar).unwrap();
+    let ec_key = p256::ecdsa::SigningKey::from_slice(&scalar).unwrap();
+    let point = ec_key.verifying_key().to_encoded_point(false);
+    let ec_jwk = json!({
+        "kty": "EC", "crv": "P-256", "kid": "ec-1", "alg": "ES256",
+        "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+        "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+    });
+    let ec_encoding = EncodingKey::from_ec_der(ec_key.to_pkcs8_der().unwrap().as_bytes());
+
+    let jwks_file = tmp.path().join("jwks.json");
+    write_jwks(&jwks_file, &[rsa_jwk, ec_jwk]);
+    let config = IdentityConfig {
+        issuers: vec![IssuerConfig {
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+            jwks_file,
+            first_party_clients: vec![],
+        }],
+        dev_key_dir: tmp.path().join("dev"),
+        ..IdentityConfig::default()
+    };
+    let auth = Authenticator::from_config(&config).unwrap();
+    let sign = |alg, kid: &str, key: &EncodingKey| {
+        let mut header = Header::new(alg);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, &good_claims(), key).unwrap()
+    };
+    let check = |token: String| auth.authenticate_bearer(Some(&format!("Bearer {token}")), now());
+
+    assert!(check(sign(Algorithm::RS256, "rsa-1", &rsa_encoding)).is_ok());
+    assert!(check(sign(Algorithm::ES256, "ec-1", &ec_encoding)).is_ok());
+    // The RSA key only verifies RS256, not PS256 or RS512 with the same key.
+    assert_eq!(
+        check(sign(Algorithm::PS256, "rsa-1", &rsa_encoding)),
+        Err(AuthError::DisallowedAlgorithm)
+    );
+    assert_eq!(
+        check(sign(Algorithm::RS512, "rsa-1", &rsa_encoding)),
+        Err(AuthError::DisallowedAlgorithm)
+    );
+    // A key id from one key with a signature by the other.
+    assert_eq!(
+        check(sign(Algorithm::ES256, "rsa-1", &ec_encoding)),
+        Err(AuthError::DisallowedAlgorithm)
+    );
+    // HS256 with the RSA modulus as the secret.
+    let secret = rsa_key.n().to_bytes_be();
+    assert_eq!(
+        check(sign(
+            Algorithm::HS256,
+            "rsa-1",
+            &EncodingKey::from_secret(&secret)
+        )),
+        Err(AuthError::DisallowedAlgorithm)
+    );
+}
+
+#[test]
+fn reload_picks_up_rotated_keys_and_keeps_old_ones_on_error() {
+    let f = Fixture::production();
+    let jwks_file = f.config.issuers[0].jwks_file.clone();
+    let next = Idp::new("idp-2031");
+    write_jwks(&jwks_file, &[next.jwk()]);
+    // Not yet reloaded: the new key is unknown.
+    assert_eq!(
+        f.check(&next.sign(&good_claims())),
+        Err(AuthError::UnknownKeyId)
+    );
+    f.auth.reload().unwrap();
+    assert!(f.check(&next.sign(&good_claims())).is_ok());
+    assert_eq!(f.check_claims(&good_claims()), Err(AuthError::UnknownKeyId));
+
+    std::fs::write(&jwks_file, "{ not json").unwrap();
+    let err = f.auth.reload().unwrap_err();
+    assert!(matches!(err, IdentityError::Jwks { .. }), "{err}");
+    assert!(
+        f.check(&next.sign(&good_claims())).is_ok(),
+        "old keys stay in force"
+    );
+
+    // Keys can also be installed directly (a JWKS fetched from the IdP).
+    let third = Idp::new("idp-2032");
+    let jwks =
+        cpc_identity::Jwks::from_json(json!({ "keys": [third.jwk()] }).to_string().as_bytes())
+            .unwrap();
+    f.auth.set_issuer_keys(ISSUER, jwks.clone()).unwrap();
+    assert!(f.check(&third.sign(&good_claims())).is_ok());
+    assert!(matches!(
+        f.auth.set_issuer_keys("https://other", jwks),
+        Err(IdentityError::UnknownIssuer(_))
+    ));
+}
+
+#[test]
+fn authenticate_headers_reads_the_authorization_header() {
+    let f = Fixture::production();
+    let mut headers = http::HeaderMap::new();
+    assert_eq!(
+        f.auth.authenticate_headers(&headers, now()),
+        Err(AuthError::MissingToken)
+    );
+    let value = format!("Bearer {}", f.idp.sign(&good_claims()));
+    headers.insert(http::header::AUTHORIZATION, value.parse().unwrap());
+    assert!(f.auth.authenticate_headers(&headers, now()).is_ok());
+    headers.append(http::header::AUTHORIZATION, value.parse().unwrap());
+    assert_eq!(
+        f.auth.authenticate_headers(&headers, now()),
+        Err(AuthError::Malformed)
+    );
+}
+
+#[test]
+fn service_identities_map_known_certificates_only() {
+    let f = Fixture::production();
+    let caller = f
+        .auth
+        .authenticate_service("spiffe://gloucestershire.gov.uk/liquidlogic-lcs")
+        .unwrap();
+    assert_eq!(caller.kind(), CallerKind::Service);
+    assert_eq!(caller.subject(), "liquidlogic-lcs");
+    assert_eq!(caller.authority_id(), AUTHORITY);
+    assert_eq!(caller.roles(), &[Role::Integration]);
+    assert_eq!(caller.issuer(), None);
+    assert_eq!(caller.expires_at(), None);
+    for unknown in [
+        "spiffe://evil.example/liquidlogic-lcs",
+        "SPIFFE://gloucestershire.gov.uk/liquidlogic-lcs",
+        "",
+    ] {
+        assert_eq!(
+            f.auth.authenticate_service(unknown),
+            Err(AuthError::UnknownService)
+        );
+    }
+}
+
+fn development(dev_dir: PathBuf) -> IdentityConfig {
+    IdentityConfig {
+        mode: Mode::Development,
+        dev_key_dir: dev_dir,
+        ..IdentityConfig::default()
+    }
+}
+
+#[test]
+fn development_mode_trusts_the_dev_key_and_configured_issuers() {
+    let f = Fixture::production();
+    let mut config = development(f.tmp.path().join("dev-identity"));
+    config.issuers = f.config.issuers.clone();
+    let auth = Authenticator::from_config(&config).unwrap();
+    let dev = auth.dev_key().unwrap();
+    let mut claims = DevClaims::new("dev-user", AUTHORITY, [Role::ConferenceChair]);
+    claims.agency = Some(Agency {
+        kind: AgencyKind::Police,
+        name: "Gloucestershire Constabulary".into(),
+    });
+    claims.on_behalf_of = Some("police-portal".into());
+    let token = dev.mint_at(&claims, now());
+    let caller = auth
+        .authenticate_bearer(Some(&format!("Bearer {token}")), now())
+        .unwrap();
+    assert_eq!(caller.subject(), "dev-user");
+    assert_eq!(caller.issuer(), Some(DEV_ISSUER));
+    assert_eq!(caller.roles(), &[Role::ConferenceChair]);
+    assert_eq!(caller.agency().unwrap().kind, AgencyKind::Police);
+    assert_eq!(caller.on_behalf_of(), Some("police-portal"));
+    assert!(caller.token_id().is_some());
+
+    // The configured issuer still works.
+    let token = f.idp.sign(&good_claims());
+    assert!(
+        auth.authenticate_bearer(Some(&format!("Bearer {token}")), now())
+            .is_ok()
+    );
+
+    // A dev token expires like any other.
+    let later = now() + chrono::Duration::seconds(3600 + 60);
+    let token = dev.mint_at(&claims, now());
+    assert_eq!(
+        auth.authenticate_bearer(Some(&format!("Bearer {token}")), later),
+        Err(AuthError::Expired)
+    );
+
+    // The production authenticator never trusts it.
+    let token = dev.mint_at(&claims, now());
+    assert_eq!(f.check(&token), Err(AuthError::WrongIssuer));
+
+    // Production mode has no dev key; minting with the wall clock works.
+    assert!(f.auth.dev_key().is_none());
+    let token = dev.mint(&DevClaims::new("u", AUTHORITY, [Role::Auditor]));
+    assert!(
+        auth.authenticate_bearer(
+            Some(&format!("Bearer {token}")),
+            DateTime::<Utc>::from(std::time::SystemTime::now())
+        )
+        .is_ok()
+    );
+    assert_eq!(DEV_AUDIENCE, "cpc");
+}
+
+#[test]
+fn dev_key_is_created_once_then_reused_with_private_files() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".local/dev-identity");
+    let first = DevKey::load_or_create(&dir).unwrap();
+    let second = DevKey::load_or_create(&dir).unwrap();
+    assert_eq!(first.public_key(), second.public_key());
+    assert_eq!(first.jwks_json(), second.jwks_json());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        assert_eq!(mode(&entry.unwrap().path()), 0o600);
+    }
+    // A token minted by the first load verifies under the second.
+    let auth = Authenticator::from_config(&development(dir)).unwrap();
+    let token = first.mint_at(&DevClaims::new("u", AUTHORITY, [Role::SocialWorker]), now());
+    assert!(
+        auth.authenticate_bearer(Some(&format!("Bearer {token}")), now())
+            .is_ok()
+    );
+}
+
+#[test]
+fn production_refuses_the_dev_issuer() {
+    let mut config = Fixture::production().config;
+    config.issuers[0].issuer = DEV_ISSUER.into();
+    let err = Authenticator::from_config(&config).unwrap_err();
+    assert!(matches!(err, IdentityError::DevIssuerInProduction { .. }));
+    assert_eq!(
+        err.to_string(),
+        "identity: production mode refuses to trust the development issuer `cpc-dev`; remove it from `identity.issuers`"
+    );
+}
+
+#[test]
+fn production_refuses_the_dev_jwks_wherever_it_is() {
+    let f = Fixture::production();
+    let dev_dir = f.config.dev_key_dir.clone();
+    let dev = DevKey::load_or_create(&dev_dir).unwrap();
+
+    // Pointing at the dev key directory's jwks.json.
+    let mut config = f.config.clone();
+    config.issuers[0].jwks_file = dev_dir.join(JWKS_FILE);
+    let err = Authenticator::from_config(&config).unwrap_err();
+    assert!(
+        matches!(err, IdentityError::JwksInDevKeyDir { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("lies in the development key directory"),
+        "{err}"
+    );
+
+    // A copy elsewhere, found by its key id.
+    let copy = f.tmp.path().join("copied-jwks.json");
+    std::fs::write(&copy, dev.jwks_json()).unwrap();
+    let mut config = f.config.clone();
+    config.issuers[0].jwks_file = copy.clone();
+    let err = Authenticator::from_config(&config).unwrap_err();
+    assert!(
+        matches!(err, IdentityError::DevKeyTrustedInProduction { .. }),
+        "{err}"
+    );
+
+    // A copy with the key id renamed, found by the key itself.
+    let renamed = dev.jwks_json().replace(dev.kid(), "innocent-looking");
+    std::fs::write(&copy, renamed).unwrap();
+    let err = Authenticator::from_config(&config).unwrap_err();
+    assert!(
+        matches!(err, IdentityError::DevKeyTrustedInProduction { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("contains the development signing key"),
+        "{err}"
+    );
+
+    // And through set_issuer_keys.
+    let jwks = cpc_identity::Jwks::from_json(dev.jwks_json().as_bytes()).unwrap();
+    assert!(matches!(
+        f.auth.set_issuer_keys(ISSUER, jwks),
+        Err(IdentityError::DevKeyTrustedInProduction { .. })
+    ));
+}
+
+#[test]
+fn production_never_creates_a_dev_key() {
+    let f = Fixture::production();
+    assert!(!f.config.dev_key_dir.exists());
+}
+
+#[test]
+fn development_mode_on_all_interfaces_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = development(tmp.path().join("dev"));
+    let err = config
+        .validate_for("0.0.0.0:50051".parse().unwrap(), false)
+        .unwrap_err();
+    assert!(matches!(err, IdentityError::DevelopmentNotLoopback { .. }));
+    assert!(
+        config
+            .validate_for("127.0.0.1:50051".parse().unwrap(), false)
+            .is_ok()
+    );
+    let production = IdentityConfig {
+        mode: Mode::Production,
+        ..config
+    };
+    assert!(matches!(
+        production.validate_for("127.0.0.1:50051".parse().unwrap(), false),
+        Err(IdentityError::ProductionWithoutTls { .. })
+    ));
+}
+
+#[test]
+fn leeway_comes_from_config() {
+    let f = Fixture::production();
+    let mut config = f.config.clone();
+    config.leeway = Duration::ZERO;
+    let auth = Authenticator::from_config(&config).unwrap();
+    let claims = with(good_claims(), "exp", json!(now().timestamp() - 1));
+    let token = f.idp.sign(&claims);
+    assert_eq!(
+        auth.authenticate_bearer(Some(&format!("Bearer {token}")), now()),
+        Err(AuthError::Expired)
+    );
+    assert!(f.check(&token).is_ok());
+}
