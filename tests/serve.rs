@@ -222,3 +222,72 @@ fn secrecy_url(db: &TestDatabase) -> String {
     use secrecy::ExposeSecret as _;
     db.url().expose_secret().to_owned()
 }
+
+#[tokio::test]
+async fn audit_chains_verify_and_tampering_is_reported() {
+    use cpc_platform::audit_log::{describe, verify_chains};
+    let db = TestDatabase::create().await;
+    let server = TestServer::start(db.config(), Selection::All.components()).await;
+    server.stop().await;
+
+    let reports = verify_chains(&db.config(), &Selection::All.components())
+        .await
+        .unwrap();
+    let lines: Vec<String> = reports.iter().map(|(s, r)| describe(s, r)).collect();
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines.iter().all(|l| l.contains(": intact, 0 records")),
+        "{lines:?}"
+    );
+
+    // Two records in the cases log, then a tamperer with superuser powers edits the first.
+    let pool = sqlx::PgPool::connect(secrecy_url(&db).as_str())
+        .await
+        .unwrap();
+    for n in 1..=2 {
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("SET LOCAL search_path = cases")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let record = cpc_audit::NewAuditRecord {
+            occurred_at: chrono::Utc::now(),
+            request_id: format!("req-{n}"),
+            actor_subject: "sw-1".into(),
+            actor_kind: "person".into(),
+            on_behalf_of: None,
+            role: "social_worker".into(),
+            authority_id: "E1".into(),
+            agency: None,
+            case_id: None,
+            child_ids: vec![],
+            action: "/cpc.cases.v1.CasesService/GetChild".into(),
+            decision: cpc_audit::Decision::Allow,
+            policy_ids: vec!["social-worker-reads-member-cases".into()],
+            reason: None,
+        };
+        cpc_audit::append(&mut tx, &record).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    sqlx::query("ALTER TABLE cases.audit_log DISABLE TRIGGER ALL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE cases.audit_log SET actor_subject = 'someone-else' WHERE seq = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let reports = verify_chains(&db.config(), &Selection::All.components())
+        .await
+        .unwrap();
+    let cases = reports.iter().find(|(s, _)| *s == "cases").unwrap();
+    assert!(
+        describe(cases.0, &cases.1).starts_with("cases: BROKEN at record 1"),
+        "{}",
+        describe(cases.0, &cases.1)
+    );
+    let scheduling = reports.iter().find(|(s, _)| *s == "scheduling").unwrap();
+    assert!(scheduling.1.is_ok());
+}

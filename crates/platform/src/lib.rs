@@ -7,6 +7,7 @@
 //! error mapping to `tonic::Status` with `google.rpc` details, health,
 //! reflection and graceful shutdown.
 
+pub mod audit_log;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -21,6 +22,7 @@ pub use config::Config;
 pub use error::{ApiError, FieldViolations};
 pub use serve::{Component, Mount, Server};
 
-/// Tables every service has in its own schema (the change feed), merged
-/// with the service's migrations when its schema is migrated.
+/// Tables every service has in its own schema (the change feed; the audit
+/// log comes from `cpc_audit::MIGRATOR`), merged with the service's
+/// migrations when its schema is migrated.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

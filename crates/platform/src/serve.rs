@@ -63,7 +63,7 @@ impl Server {
             db::migrate(
                 &config.database_url,
                 component.schema,
-                &[&crate::MIGRATOR, component.migrator],
+                &migrators(&component),
             )
             .await?;
             let pool = db::pool(&config.database_url, component.schema, &config.database)?;
@@ -158,6 +158,12 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Everything a component's schema holds: the audit log, the change feed,
+/// then the component's own tables.
+pub fn migrators(component: &Component) -> [&'static Migrator; 3] {
+    [&cpc_audit::MIGRATOR, &crate::MIGRATOR, component.migrator]
 }
 
 /// Reflection over every cpc package, advertising only what this process serves.
