@@ -13,11 +13,11 @@ CARGO ?= cargo
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-run: ## Build, bring up Postgres if needed, migrate and serve all four services on 127.0.0.1:50051
+run: ## Build, bring up Postgres if needed, migrate and serve all four services on 127.0.0.1:50051 (development identity mode)
 	$(CARGO) build --bin cpcd --bin cpcctl
 	url=$$(scripts/ensure-postgres.sh cpc); \
 	echo "cpcd: serving all services on $${CPC_LISTEN_ADDR:-127.0.0.1:50051}, database $$url" >&2; \
-	CPC_DATABASE_URL="$$url" exec target/debug/cpcd all
+	CPC_DATABASE_URL="$$url" CPC_IDENTITY__MODE=development exec target/debug/cpcd all
 
 test: tools ## The whole test suite against a real Postgres, plus buf lint and the timescales oracle
 	.venv/bin/buf lint

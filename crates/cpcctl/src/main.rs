@@ -1,5 +1,6 @@
 //! `cpcctl`: the cpc command line.
 
+mod dev;
 mod health;
 mod timescales;
 
@@ -21,6 +22,8 @@ enum Command {
     Timescales(timescales::Args),
     /// Ask a running cpcd whether it (or one service) is serving.
     Health(health::Args),
+    /// Development helpers (tokens from the local development key).
+    Dev(dev::Args),
 }
 
 /// Exit code for bad flags or dates, as for any usage error.
@@ -51,6 +54,16 @@ fn main() -> ExitCode {
             Err(err) => fail(USAGE, &err.to_string()),
         },
         Command::Health(args) => health::run(&args),
+        Command::Dev(args) => match dev::run(&args) {
+            Ok(token) => {
+                #[allow(clippy::print_stdout, reason = "the token is the command's output")]
+                {
+                    println!("{token}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(1, &err.to_string()),
+        },
     }
 }
 

@@ -122,3 +122,69 @@ fn help_succeeds() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--strategy-discussion"));
 }
+
+#[test]
+fn dev_token_is_accepted_by_a_development_authenticator() {
+    let dir = std::env::temp_dir().join(format!("cpcctl-dev-{}", std::process::id()));
+    let out = cpcctl(&[
+        "dev",
+        "token",
+        "--person",
+        "chair-7",
+        "--role",
+        "conference_chair",
+        "--role",
+        "team_manager",
+        "--authority",
+        "E10000013",
+        "--agency-kind",
+        "childrens_social_care",
+        "--agency-name",
+        "Gloucestershire",
+        "--key-dir",
+        dir.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).expect("utf-8");
+    let config = cpc_identity::IdentityConfig {
+        mode: cpc_identity::Mode::Development,
+        dev_key_dir: dir.clone(),
+        ..cpc_identity::IdentityConfig::default()
+    };
+    let authenticator =
+        cpc_identity::Authenticator::from_config(&config).expect("development config");
+    let header = format!("Bearer {}", token.trim());
+    let caller = authenticator
+        .authenticate_bearer(
+            Some(&header),
+            chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()),
+        )
+        .expect("the minted token verifies");
+    assert_eq!(caller.subject(), "chair-7");
+    assert_eq!(caller.authority_id(), "E10000013");
+    assert!(caller.has_role(cpc_identity::Role::ConferenceChair));
+    assert!(caller.has_role(cpc_identity::Role::TeamManager));
+    assert_eq!(
+        caller.agency().map(|a| a.name.as_str()),
+        Some("Gloucestershire")
+    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn dev_token_refuses_unknown_roles() {
+    refused(&[
+        "dev",
+        "token",
+        "--person",
+        "p",
+        "--role",
+        "superuser",
+        "--authority",
+        "E1",
+    ]);
+}

@@ -25,6 +25,11 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub telemetry: TelemetryConfig,
     pub limits: LimitsConfig,
+    /// Who may call: token issuers, service identities, development mode.
+    /// Checked at start-up: development mode only on a loopback listener,
+    /// production mode only with TLS.
+    #[serde(skip_serializing)]
+    pub identity: cpc_identity::IdentityConfig,
     /// How long in-flight calls may run on after SIGTERM/SIGINT before the process exits.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
@@ -101,6 +106,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             telemetry: TelemetryConfig::default(),
             limits: LimitsConfig::default(),
+            identity: cpc_identity::IdentityConfig::default(),
             shutdown_grace: Duration::from_secs(20),
             authorities: BTreeMap::new(),
         }
@@ -201,6 +207,7 @@ mod tests {
             jail.set_env("CPC_LISTEN_ADDR", "127.0.0.1:7000");
             jail.set_env("CPC_DATABASE__ACQUIRE_TIMEOUT", "250ms");
             jail.set_env("CPC_LIMITS__REQUEST_TIMEOUT", "5s");
+            jail.set_env("CPC_IDENTITY__MODE", "development");
             let config = Config::load(Some(Path::new("cpc.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(config.listen_addr, SocketAddr::from(([127, 0, 0, 1], 7000)));
             assert_eq!(config.database.max_connections, 4);
@@ -208,6 +215,7 @@ mod tests {
             assert_eq!(config.shutdown_grace, Duration::from_secs(3));
             assert_eq!(config.limits.request_timeout, Duration::from_secs(5));
             assert_eq!(config.limits.max_request_bytes, 4 * 1024 * 1024);
+            assert_eq!(config.identity.mode, cpc_identity::Mode::Development);
             assert_eq!(config.telemetry.log_format, LogFormat::Pretty);
             Ok(())
         });

@@ -4,6 +4,9 @@
 
 use std::future::Future;
 
+use std::sync::Arc;
+
+use cpc_identity::Authenticator;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
@@ -36,6 +39,8 @@ pub struct Mount<'a> {
     /// A pool whose `search_path` is the component's own schema.
     pub pool: PgPool,
     pub config: &'a Config,
+    /// Verifies callers' tokens and service identities.
+    pub authenticator: Arc<Authenticator>,
 }
 
 /// Why the server could not start or keep serving.
@@ -43,6 +48,8 @@ pub struct Mount<'a> {
 pub enum ServeError {
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error("identity: {0}")]
+    Identity(#[from] cpc_identity::IdentityError),
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("transport: {0}")]
@@ -52,12 +59,17 @@ pub enum ServeError {
 /// Components whose storage is ready: schema present and migrated.
 pub struct Server {
     config: Config,
+    authenticator: Arc<Authenticator>,
     components: Vec<(Component, PgPool)>,
 }
 
 impl Server {
     /// Migrates every component's schema and opens its pool.
     pub async fn prepare(config: Config, components: Vec<Component>) -> Result<Self, ServeError> {
+        // Until the listener terminates TLS itself, only development mode
+        // on loopback may start; production refuses to serve in plaintext.
+        config.identity.validate_for(config.listen_addr, false)?;
+        let authenticator = Arc::new(Authenticator::from_config(&config.identity)?);
         let mut ready = Vec::with_capacity(components.len());
         for component in components {
             db::migrate(
@@ -76,6 +88,7 @@ impl Server {
         }
         Ok(Self {
             config,
+            authenticator,
             components: ready,
         })
     }
@@ -97,6 +110,7 @@ impl Server {
                 let ctx = Mount {
                     pool: pool.clone(),
                     config: &self.config,
+                    authenticator: Arc::clone(&self.authenticator),
                 };
                 mount(&ctx, &mut routes);
             }

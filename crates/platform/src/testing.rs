@@ -67,12 +67,23 @@ impl TestDatabase {
         &self.url
     }
 
-    /// A configuration pointing at this database, listening anywhere.
+    /// A configuration pointing at this database, in development mode on
+    /// loopback, with a development signing key of its own.
     pub fn config(&self) -> Config {
         Config {
             database_url: SecretString::from(self.url.expose_secret().to_owned()),
+            identity: cpc_identity::IdentityConfig {
+                mode: cpc_identity::Mode::Development,
+                dev_key_dir: self.dev_key_dir(),
+                ..cpc_identity::IdentityConfig::default()
+            },
             ..Config::default()
         }
+    }
+
+    /// Where this test's development signing key lives (removed on drop).
+    pub fn dev_key_dir(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("{}-dev-identity", self.name))
     }
 }
 
@@ -80,6 +91,7 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         // Drop runs outside async; a short-lived thread with its own runtime
         // keeps test databases from piling up on the server.
+        let _ = std::fs::remove_dir_all(self.dev_key_dir());
         let admin = self.admin.clone();
         let name = std::mem::take(&mut self.name);
         let dropped = std::thread::spawn(move || {

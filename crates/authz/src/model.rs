@@ -1,0 +1,304 @@
+//! What a request is about: the caller ([`Principal`]), the target
+//! ([`Resource`]) and the answer ([`Decision`]).
+//!
+//! These are plain data. The calling service fills them from the verified
+//! credentials (never from request fields) and from its own tables (case
+//! membership, minutes exclusions, escalation stage) before it asks.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::AuthzError;
+
+/// A system role, as in `cpc.common.v1.Role`.
+///
+/// In the policies a role is an entity, `Role::"team_manager"`, and the
+/// caller is *in* each of its roles (the roles are the caller entity's
+/// parents), so policies read `principal in Role::"team_manager"`. The schema
+/// declares the role names as an enumeration, so a misspelt role in a policy
+/// fails validation at load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Local authority social worker.
+    SocialWorker,
+    /// Team manager supervising social workers.
+    TeamManager,
+    /// Independent child protection conference chair.
+    ConferenceChair,
+    /// Service manager (including the safeguarding and reviewing unit).
+    ServiceManager,
+    /// Head of service.
+    HeadOfService,
+    /// Business support: the conference diary.
+    BusinessSupport,
+    /// Partner agency practitioner using the portal.
+    AgencyPractitioner,
+    /// Auditor: audit log and statistics, read only.
+    Auditor,
+    /// A record system integration (a service identity).
+    Integration,
+}
+
+impl Role {
+    /// Every role, in the order of `cpc.common.v1.Role`'s documentation.
+    pub const ALL: [Role; 9] = [
+        Role::SocialWorker,
+        Role::TeamManager,
+        Role::ConferenceChair,
+        Role::ServiceManager,
+        Role::HeadOfService,
+        Role::BusinessSupport,
+        Role::AgencyPractitioner,
+        Role::Auditor,
+        Role::Integration,
+    ];
+
+    /// The role's name in the policies (`Role::"<name>"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SocialWorker => "social_worker",
+            Role::TeamManager => "team_manager",
+            Role::ConferenceChair => "conference_chair",
+            Role::ServiceManager => "service_manager",
+            Role::HeadOfService => "head_of_service",
+            Role::BusinessSupport => "business_support",
+            Role::AgencyPractitioner => "agency_practitioner",
+            Role::Auditor => "auditor",
+            Role::Integration => "integration",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = AuthzError;
+
+    /// Accepts the policy name (`team_manager`) or the proto enum name
+    /// (`ROLE_TEAM_MANAGER`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let name = s.strip_prefix("ROLE_").map(str::to_ascii_lowercase);
+        let name = name.as_deref().unwrap_or(s);
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == name)
+            .ok_or_else(|| AuthzError::UnknownRole {
+                value: s.to_owned(),
+            })
+    }
+}
+
+/// Whether the caller is a person or a service identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    /// A person signed in (entity type `Person`).
+    Person,
+    /// A service identity, e.g. a record-system integration (entity type
+    /// `Service`). Services have no agency.
+    Service,
+}
+
+/// The caller, from verified credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Stable subject id (a person id, or the service's client id).
+    pub subject: String,
+    /// Person or service.
+    pub kind: PrincipalKind,
+    /// The authority the caller acts for.
+    pub authority_id: String,
+    /// The caller's roles; a caller with none is denied everything.
+    pub roles: Vec<Role>,
+    /// The agency a person works for (partner agencies; the authority's own
+    /// children's social care for its staff). Ignored for services.
+    pub agency: Option<String>,
+}
+
+impl Principal {
+    /// A person with the given roles.
+    pub fn person(
+        subject: impl Into<String>,
+        authority_id: impl Into<String>,
+        roles: impl IntoIterator<Item = Role>,
+        agency: Option<String>,
+    ) -> Self {
+        Self {
+            subject: subject.into(),
+            kind: PrincipalKind::Person,
+            authority_id: authority_id.into(),
+            roles: roles.into_iter().collect(),
+            agency,
+        }
+    }
+
+    /// A service identity with the given roles.
+    pub fn service(
+        subject: impl Into<String>,
+        authority_id: impl Into<String>,
+        roles: impl IntoIterator<Item = Role>,
+    ) -> Self {
+        Self {
+            subject: subject.into(),
+            kind: PrincipalKind::Service,
+            authority_id: authority_id.into(),
+            roles: roles.into_iter().collect(),
+            agency: None,
+        }
+    }
+}
+
+/// Who is on a family case at the moment of the request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseRelation {
+    /// The case id.
+    pub case_id: String,
+    /// Person ids whose membership is current today.
+    pub current_members: Vec<String>,
+    /// Agency ids that are current members of the case.
+    pub current_member_agencies: Vec<String>,
+    /// Person ids whose membership has ended.
+    pub former_members: Vec<String>,
+}
+
+/// A conference and the people excluded from receiving its minutes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConferenceRelation {
+    /// The conference id.
+    pub conference_id: String,
+    /// Person ids the chair excluded from receiving the minutes.
+    pub minutes_excluded: Vec<String>,
+}
+
+/// A stage of the escalation route (`cpc.escalation.v1.EscalationStage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EscalationStage {
+    /// The chair's midway review.
+    ChairMidwayReview,
+    /// The social worker's team manager.
+    TeamManager,
+    /// The service manager.
+    ServiceManager,
+    /// The head of service.
+    HeadOfService,
+    /// External escalation through the safeguarding partnership.
+    SafeguardingPartnership,
+}
+
+impl EscalationStage {
+    /// Every stage, in route order.
+    pub const ALL: [EscalationStage; 5] = [
+        EscalationStage::ChairMidwayReview,
+        EscalationStage::TeamManager,
+        EscalationStage::ServiceManager,
+        EscalationStage::HeadOfService,
+        EscalationStage::SafeguardingPartnership,
+    ];
+
+    /// The stage's name in the policies (`EscalationStage::"<name>"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationStage::ChairMidwayReview => "chair_midway_review",
+            EscalationStage::TeamManager => "team_manager",
+            EscalationStage::ServiceManager => "service_manager",
+            EscalationStage::HeadOfService => "head_of_service",
+            EscalationStage::SafeguardingPartnership => "safeguarding_partnership",
+        }
+    }
+}
+
+/// An escalation at its current stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationRelation {
+    /// The escalation id.
+    pub escalation_id: String,
+    /// Its current stage.
+    pub stage: EscalationStage,
+}
+
+/// One record of an authority and what it belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    /// The authority that owns the record.
+    pub authority_id: String,
+    /// The family case the record belongs to, if any (a child, a plan, a
+    /// conference of the case, a report, minutes, an escalation...).
+    pub case: Option<CaseRelation>,
+    /// The conference the record belongs to, if any (the conference itself,
+    /// its invitations, reports and minutes).
+    pub conference: Option<ConferenceRelation>,
+    /// The escalation, for escalation calls.
+    pub escalation: Option<EscalationRelation>,
+}
+
+/// The target of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// The authority as a whole (entity type `AuthorityLevel`): lists across
+    /// the authority, creating a new case, settings, statistics, returns, the
+    /// audit log.
+    Authority(String),
+    /// One record (entity type `Record`).
+    Record(Record),
+}
+
+impl Resource {
+    /// The authority that owns the target.
+    pub fn authority_id(&self) -> &str {
+        match self {
+            Resource::Authority(id) => id,
+            Resource::Record(record) => &record.authority_id,
+        }
+    }
+}
+
+/// The answer, with the policies that decided it (stored in the audit
+/// record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Decision {
+    /// Whether the call may go ahead.
+    pub allowed: bool,
+    /// The `@id`s of the policies that decided: the permits that allowed, or
+    /// the forbids that denied; [`DEFAULT_DENY`](crate::DEFAULT_DENY) when no
+    /// policy permitted, or another reserved id when a built-in safeguard
+    /// denied. Sorted.
+    pub policy_ids: Vec<String>,
+    /// Why evaluation went wrong, if it did (an invalid request, an
+    /// evaluation error). Any error denies.
+    pub errors: Vec<String>,
+}
+
+impl Decision {
+    pub(crate) fn deny(policy_id: &str, errors: Vec<String>) -> Self {
+        Self {
+            allowed: false,
+            policy_ids: vec![policy_id.to_owned()],
+            errors,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_from_policy_and_proto_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+            let proto = format!("ROLE_{}", role.as_str().to_ascii_uppercase());
+            assert_eq!(proto.parse::<Role>().unwrap(), role);
+        }
+    }
+
+    #[test]
+    fn unknown_role_is_an_error_naming_it() {
+        let err = "ROLE_UNSPECIFIED".parse::<Role>().unwrap_err();
+        assert_eq!(err.to_string(), "unknown role `ROLE_UNSPECIFIED`");
+        assert!("Team_Manager".parse::<Role>().is_err());
+    }
+}

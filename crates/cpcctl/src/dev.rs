@@ -1,0 +1,70 @@
+//! `cpcctl dev token`: tokens for local development, signed with the
+//! development key that `cpcd` in development mode trusts. Production
+//! configuration refuses that key, so these tokens open nothing there.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cpc_identity::dev::{DevClaims, DevKey};
+use cpc_identity::{Agency, AgencyKind, Role};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print a bearer token for a chosen person, role(s) and authority.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TokenArgs {
+    /// The person's id (the token's subject).
+    #[arg(long)]
+    person: String,
+    /// A role: social_worker, team_manager, conference_chair, service_manager,
+    /// head_of_service, business_support, agency_practitioner, auditor, integration.
+    #[arg(long = "role", required = true)]
+    roles: Vec<Role>,
+    /// The local authority (tenant) id, e.g. E10000013.
+    #[arg(long)]
+    authority: String,
+    /// The person's agency kind (police, health, education, ...).
+    #[arg(long, requires = "agency_name")]
+    agency_kind: Option<AgencyKind>,
+    /// The person's agency name.
+    #[arg(long, requires = "agency_kind")]
+    agency_name: Option<String>,
+    /// How long the token is valid, e.g. 30m or 8h.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    ttl: Duration,
+    /// Where the development key lives (created on first use).
+    #[arg(
+        long,
+        env = "CPC_IDENTITY__DEV_KEY_DIR",
+        default_value = ".local/dev-identity"
+    )]
+    key_dir: PathBuf,
+}
+
+/// The token, or why it could not be made.
+pub fn run(args: &Args) -> Result<String, cpc_identity::DevKeyError> {
+    let Command::Token(token) = &args.command;
+    let key = DevKey::load_or_create(&token.key_dir)?;
+    let mut claims = DevClaims::new(
+        token.person.clone(),
+        token.authority.clone(),
+        token.roles.iter().copied(),
+    );
+    claims.ttl = token.ttl;
+    if let (Some(kind), Some(name)) = (token.agency_kind, &token.agency_name) {
+        claims.agency = Some(Agency {
+            kind,
+            name: name.clone(),
+        });
+    }
+    Ok(key.mint(&claims))
+}
