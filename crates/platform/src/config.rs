@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cpc_rules::profile::AuthorityProfile;
@@ -30,6 +30,9 @@ pub struct Config {
     /// production mode only with TLS.
     #[serde(skip_serializing)]
     pub identity: cpc_identity::IdentityConfig,
+    /// The Cedar schema and policies (`deploy/policies` in the repository),
+    /// loaded and validated at start-up.
+    pub policy_dir: PathBuf,
     /// How long in-flight calls may run on after SIGTERM/SIGINT before the process exits.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
@@ -107,6 +110,7 @@ impl Default for Config {
             telemetry: TelemetryConfig::default(),
             limits: LimitsConfig::default(),
             identity: cpc_identity::IdentityConfig::default(),
+            policy_dir: PathBuf::from("deploy/policies"),
             shutdown_grace: Duration::from_secs(20),
             authorities: BTreeMap::new(),
         }

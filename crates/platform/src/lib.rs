@@ -7,6 +7,7 @@
 //! error mapping to `tonic::Status` with `google.rpc` details, health,
 //! reflection and graceful shutdown.
 
+pub mod access;
 pub mod audit_log;
 pub mod config;
 pub mod db;

@@ -6,6 +6,7 @@ use std::future::Future;
 
 use std::sync::Arc;
 
+use cpc_authz::{Authorizer, SharedAuthorizer};
 use cpc_identity::Authenticator;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -15,6 +16,7 @@ use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::access::Access;
 use crate::config::Config;
 use crate::db::{self, DbError};
 
@@ -39,8 +41,8 @@ pub struct Mount<'a> {
     /// A pool whose `search_path` is the component's own schema.
     pub pool: PgPool,
     pub config: &'a Config,
-    /// Verifies callers' tokens and service identities.
-    pub authenticator: Arc<Authenticator>,
+    /// Who is calling, whether they may, and the audit record of it.
+    pub access: Access,
 }
 
 /// Why the server could not start or keep serving.
@@ -50,6 +52,8 @@ pub enum ServeError {
     Db(#[from] DbError),
     #[error("identity: {0}")]
     Identity(#[from] cpc_identity::IdentityError),
+    #[error("access policies: {0}")]
+    Policies(#[from] cpc_authz::AuthzError),
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("transport: {0}")]
@@ -59,7 +63,7 @@ pub enum ServeError {
 /// Components whose storage is ready: schema present and migrated.
 pub struct Server {
     config: Config,
-    authenticator: Arc<Authenticator>,
+    access: Access,
     components: Vec<(Component, PgPool)>,
 }
 
@@ -70,6 +74,8 @@ impl Server {
         // on loopback may start; production refuses to serve in plaintext.
         config.identity.validate_for(config.listen_addr, false)?;
         let authenticator = Arc::new(Authenticator::from_config(&config.identity)?);
+        let authorizer = Authorizer::load(&config.policy_dir)?;
+        let access = Access::new(authenticator, Arc::new(SharedAuthorizer::new(authorizer)));
         let mut ready = Vec::with_capacity(components.len());
         for component in components {
             db::migrate(
@@ -88,7 +94,7 @@ impl Server {
         }
         Ok(Self {
             config,
-            authenticator,
+            access,
             components: ready,
         })
     }
@@ -110,7 +116,7 @@ impl Server {
                 let ctx = Mount {
                     pool: pool.clone(),
                     config: &self.config,
-                    authenticator: Arc::clone(&self.authenticator),
+                    access: self.access.clone(),
                 };
                 mount(&ctx, &mut routes);
             }

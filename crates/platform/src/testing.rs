@@ -77,6 +77,7 @@ impl TestDatabase {
                 dev_key_dir: self.dev_key_dir(),
                 ..cpc_identity::IdentityConfig::default()
             },
+            policy_dir: cpc_authz::bundled_policy_dir(),
             ..Config::default()
         }
     }

@@ -1,0 +1,276 @@
+//! Identity, policy and audit together, as every RPC uses them: real tokens
+//! from the development key, the shipped Cedar policies, a real audit log.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test"
+)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use cpc_authz::{Authorizer, CaseRelation, Record, Resource, SharedAuthorizer};
+use cpc_identity::dev::{DevClaims, DevKey};
+use cpc_identity::{Agency, AgencyKind, Authenticator, Role};
+use cpc_platform::access::{Access, Subject};
+use cpc_platform::config::DatabaseConfig;
+use cpc_platform::db;
+use cpc_platform::error::ApiError;
+use cpc_platform::testing::TestDatabase;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const SCHEMA: &str = "accesstest";
+const GET_CHILD: (&str, &str) = ("cpc.cases.v1.CasesService", "GetChild");
+
+struct Fixture {
+    _db: TestDatabase,
+    pool: PgPool,
+    access: Access,
+    key: DevKey,
+}
+
+async fn fixture() -> Fixture {
+    let db = TestDatabase::create().await;
+    db::migrate(db.url(), SCHEMA, &[&cpc_audit::MIGRATOR])
+        .await
+        .unwrap();
+    let pool = db::pool(db.url(), SCHEMA, &DatabaseConfig::default()).unwrap();
+    let identity = db.config().identity;
+    let authenticator = Arc::new(Authenticator::from_config(&identity).unwrap());
+    let key = DevKey::load_or_create(&identity.dev_key_dir).unwrap();
+    let authorizer = Authorizer::load(&cpc_authz::bundled_policy_dir()).unwrap();
+    let access = Access::new(authenticator, Arc::new(SharedAuthorizer::new(authorizer)));
+    Fixture {
+        _db: db,
+        pool,
+        access,
+        key,
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::<Utc>::from(std::time::SystemTime::now())
+}
+
+fn request(
+    token: Option<&str>,
+    (service, method): (&'static str, &'static str),
+) -> tonic::Request<()> {
+    let mut request = tonic::Request::new(());
+    if let Some(token) = token {
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    request
+        .metadata_mut()
+        .insert("x-request-id", "req-42".parse().unwrap());
+    request
+        .extensions_mut()
+        .insert(tonic::GrpcMethod::new(service, method));
+    request
+}
+
+fn case_record(authority: &str, case_id: Uuid, members: &[&str], former: &[&str]) -> Resource {
+    Resource::Record(Record {
+        authority_id: authority.to_owned(),
+        case: Some(CaseRelation {
+            case_id: case_id.to_string(),
+            current_members: members.iter().map(|m| (*m).to_owned()).collect(),
+            current_member_agencies: vec![],
+            former_members: former.iter().map(|m| (*m).to_owned()).collect(),
+        }),
+        conference: None,
+        escalation: None,
+    })
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    actor_subject: String,
+    role: String,
+    authority_id: String,
+    agency: Option<String>,
+    case_id: Option<Uuid>,
+    child_ids: Vec<Uuid>,
+    action: String,
+    decision: String,
+    policy_ids: Vec<String>,
+    request_id: String,
+}
+
+async fn audit_rows(pool: &PgPool) -> Vec<Row> {
+    sqlx::query_as("SELECT actor_subject, role, authority_id, agency, case_id, child_ids, action, decision, policy_ids, request_id FROM audit_log ORDER BY seq")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn no_token_is_unauthenticated_and_nothing_is_decided() {
+    let f = fixture().await;
+    let err = f
+        .access
+        .identify(&request(None, GET_CHILD), now())
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Unauthenticated(_)), "{err}");
+    let err = f
+        .access
+        .identify(&request(Some("not.a.jwt"), GET_CHILD), now())
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Unauthenticated(_)), "{err}");
+    assert_eq!(
+        tonic::Status::from(err).code(),
+        tonic::Code::Unauthenticated
+    );
+    assert!(audit_rows(&f.pool).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_allowed_read_commits_its_audit_record_with_the_change() {
+    let f = fixture().await;
+    let token = f
+        .key
+        .mint(&DevClaims::new("sw-1", "E1", [Role::SocialWorker]));
+    let call = f
+        .access
+        .identify(&request(Some(&token), GET_CHILD), now())
+        .unwrap();
+    assert_eq!(call.method, "/cpc.cases.v1.CasesService/GetChild");
+    assert_eq!(call.request_id, "req-42");
+
+    let (case_id, child_id) = (Uuid::new_v4(), Uuid::new_v4());
+    let subject = Subject {
+        case_id: Some(case_id),
+        child_ids: vec![child_id],
+    };
+    let resource = case_record("E1", case_id, &["sw-1"], &[]);
+
+    // Rolled back: neither the change nor its record survive.
+    let permit = f
+        .access
+        .authorize(&f.pool, &call, &resource, &subject, now())
+        .await
+        .unwrap();
+    let mut tx = f.pool.begin().await.unwrap();
+    permit.record(&mut tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert!(audit_rows(&f.pool).await.is_empty());
+
+    let permit = f
+        .access
+        .authorize(&f.pool, &call, &resource, &subject, now())
+        .await
+        .unwrap();
+    assert_eq!(permit.policy_ids(), ["social-worker-case-member"]);
+    let mut tx = f.pool.begin().await.unwrap();
+    permit.record(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let rows = audit_rows(&f.pool).await;
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(
+        (
+            row.actor_subject.as_str(),
+            row.role.as_str(),
+            row.authority_id.as_str()
+        ),
+        ("sw-1", "social_worker", "E1")
+    );
+    assert_eq!(
+        (row.case_id, row.child_ids.as_slice()),
+        (Some(case_id), &[child_id][..])
+    );
+    assert_eq!(row.action, "/cpc.cases.v1.CasesService/GetChild");
+    assert_eq!(
+        (row.decision.as_str(), row.request_id.as_str()),
+        ("allow", "req-42")
+    );
+    assert_eq!(row.policy_ids, ["social-worker-case-member"]);
+    assert!(cpc_audit::verify(&f.pool).await.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn another_authority_is_denied_and_the_denial_is_recorded() {
+    let f = fixture().await;
+    let token = f
+        .key
+        .mint(&DevClaims::new("tm-9", "E2", [Role::TeamManager]));
+    let call = f
+        .access
+        .identify(&request(Some(&token), GET_CHILD), now())
+        .unwrap();
+    let case_id = Uuid::new_v4();
+    let err = f
+        .access
+        .authorize(
+            &f.pool,
+            &call,
+            &case_record("E1", case_id, &[], &[]),
+            &Subject::default(),
+            now(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        tonic::Status::from(err).code(),
+        tonic::Code::PermissionDenied
+    );
+    let rows = audit_rows(&f.pool).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].decision, "deny");
+    assert_eq!(rows[0].authority_id, "E2");
+    assert!(
+        rows[0]
+            .policy_ids
+            .contains(&"authority-boundary".to_owned()),
+        "{:?}",
+        rows[0].policy_ids
+    );
+}
+
+#[tokio::test]
+async fn a_former_member_agency_practitioner_is_denied() {
+    let f = fixture().await;
+    let mut claims = DevClaims::new("hv-3", "E1", [Role::AgencyPractitioner]);
+    claims.agency = Some(Agency {
+        kind: AgencyKind::Health,
+        name: "Community Health Trust".into(),
+    });
+    let token = f.key.mint(&claims);
+    let call = f
+        .access
+        .identify(&request(Some(&token), GET_CHILD), now())
+        .unwrap();
+    let case_id = Uuid::new_v4();
+
+    let member = case_record("E1", case_id, &["hv-3"], &[]);
+    let permit = f
+        .access
+        .authorize(&f.pool, &call, &member, &Subject::default(), now())
+        .await
+        .unwrap();
+    assert_eq!(permit.policy_ids(), ["agency-practitioner-case-member"]);
+
+    let former = case_record("E1", case_id, &[], &["hv-3"]);
+    let err = f
+        .access
+        .authorize(&f.pool, &call, &former, &Subject::default(), now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::PermissionDenied(_)), "{err}");
+    let rows = audit_rows(&f.pool).await;
+    assert_eq!(
+        rows.len(),
+        1,
+        "only the denial was recorded; the permit was never used"
+    );
+    assert_eq!(
+        rows[0].agency.as_deref(),
+        Some("health:Community Health Trust")
+    );
+}
