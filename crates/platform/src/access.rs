@@ -38,6 +38,12 @@ pub struct Call {
     pub request_id: String,
 }
 
+/// The full method path of the call (`/cpc.cases.v1.CasesService/GetChild`),
+/// put in each request's extensions by the server (the generated server
+/// code does not carry it), so policies and audit name the exact RPC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcPath(pub String);
+
 /// What an audit record says the call was about.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subject {
@@ -72,9 +78,9 @@ impl Access {
     ) -> Result<Call, ApiError> {
         let method = request
             .extensions()
-            .get::<tonic::GrpcMethod<'static>>()
-            .map(|m| format!("/{}/{}", m.service(), m.method()))
-            .ok_or_else(|| ApiError::internal("a gRPC request without its method"))?;
+            .get::<RpcPath>()
+            .map(|path| path.0.clone())
+            .ok_or_else(|| ApiError::internal("a gRPC request without its method path"))?;
         let headers = request.metadata().clone().into_headers();
         let caller = self
             .authenticator

@@ -8,6 +8,7 @@
 //! reflection and graceful shutdown.
 
 pub mod access;
+pub mod audit_api;
 pub mod audit_log;
 pub mod config;
 pub mod db;

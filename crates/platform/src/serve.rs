@@ -16,9 +16,13 @@ use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::access::Access;
+use crate::access::{Access, RpcPath};
+use crate::audit_api::AuditApi;
 use crate::config::Config;
 use crate::db::{self, DbError};
+use cpc_proto::audit::v1::audit_service_server::{
+    AuditServiceServer, SERVICE_NAME as AUDIT_SERVICE,
+};
 
 /// One cpc service as the platform sees it.
 pub struct Component {
@@ -121,6 +125,17 @@ impl Server {
                 mount(&ctx, &mut routes);
             }
         }
+        // Every process answers for the audit logs of the services it runs.
+        let logs = self
+            .components
+            .iter()
+            .map(|(c, pool)| (c.name, pool.clone()))
+            .collect();
+        routes.add_service(
+            AuditServiceServer::new(AuditApi::new(self.access.clone(), logs))
+                .max_decoding_message_size(self.config.limits.max_request_bytes),
+        );
+        advertised.push(AUDIT_SERVICE);
         let reflection = reflection_builder(&advertised, "grpc.reflection.v1.ServerReflection");
         let reflection_alpha =
             reflection_builder(&advertised, "grpc.reflection.v1alpha.ServerReflection");
@@ -131,6 +146,7 @@ impl Server {
             .components
             .iter()
             .map(|(c, _)| c.grpc_service)
+            .chain([AUDIT_SERVICE])
             .collect();
         set_status(&reporter, &names, ServingStatus::Serving).await;
         let addr = listener.local_addr().ok();
@@ -155,6 +171,7 @@ impl Server {
             .max_connection_age(limits.max_connection_age)
             .http2_max_pending_accept_reset_streams(Some(limits.max_concurrent_streams as usize))
             .trace_fn(request_span)
+            .layer(tower::util::MapRequestLayer::new(with_rpc_path))
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown);
         tokio::pin!(server);
@@ -178,6 +195,13 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Records the request's method path where handlers can read it.
+fn with_rpc_path<B>(mut request: http::Request<B>) -> http::Request<B> {
+    let path = RpcPath(request.uri().path().to_owned());
+    request.extensions_mut().insert(path);
+    request
 }
 
 /// Everything a component's schema holds: the audit log, the change feed,

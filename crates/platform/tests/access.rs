@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use cpc_authz::{Authorizer, CaseRelation, Record, Resource, SharedAuthorizer};
 use cpc_identity::dev::{DevClaims, DevKey};
 use cpc_identity::{Agency, AgencyKind, Authenticator, Role};
-use cpc_platform::access::{Access, Subject};
+use cpc_platform::access::{Access, RpcPath, Subject};
 use cpc_platform::config::DatabaseConfig;
 use cpc_platform::db;
 use cpc_platform::error::ApiError;
@@ -70,7 +70,7 @@ fn request(
         .insert("x-request-id", "req-42".parse().unwrap());
     request
         .extensions_mut()
-        .insert(tonic::GrpcMethod::new(service, method));
+        .insert(RpcPath(format!("/{service}/{method}")));
     request
 }
 

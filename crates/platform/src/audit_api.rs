@@ -1,0 +1,336 @@
+//! `cpc.audit.v1.AuditService`: who accessed a child's record, and whether
+//! a service's audit chain is intact. Served by every `cpcd` process for
+//! the logs of the services it runs. Reading the audit log is itself an
+//! access, so it is authorised and audited like any other call.
+
+use chrono::{DateTime, Utc};
+use cpc_audit::{
+    AccessQuery, AuditEntry, AuditError, BreakReason, Decision, VerifyRange, VerifyReport,
+};
+use cpc_authz::Resource;
+use cpc_proto::audit::v1 as pb;
+use cpc_proto::common::v1::PersonRef;
+use sqlx::PgPool;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::access::{Access, Subject};
+use crate::error::{ApiError, FieldViolations};
+
+/// The audit logs this process serves, by service name.
+pub struct AuditApi {
+    access: Access,
+    logs: Vec<(&'static str, PgPool)>,
+}
+
+impl AuditApi {
+    pub fn new(access: Access, logs: Vec<(&'static str, PgPool)>) -> Self {
+        Self { access, logs }
+    }
+
+    /// The log `service` names; an empty name is the only log, when there is one.
+    fn log(&self, service: &str) -> Result<&(&'static str, PgPool), ApiError> {
+        let found = match (service, self.logs.as_slice()) {
+            ("", [only]) => Some(only),
+            (name, logs) => logs.iter().find(|(n, _)| *n == name),
+        };
+        found.ok_or_else(|| {
+            let served: Vec<&str> = self.logs.iter().map(|(n, _)| *n).collect();
+            ApiError::invalid_field(
+                "service",
+                format!(
+                    "name one of the services served here: {}",
+                    served.join(", ")
+                ),
+            )
+        })
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::<Utc>::from(std::time::SystemTime::now())
+}
+
+#[tonic::async_trait]
+impl pb::audit_service_server::AuditService for AuditApi {
+    async fn list_access_records(
+        &self,
+        request: Request<pb::ListAccessRecordsRequest>,
+    ) -> Result<Response<pb::ListAccessRecordsResponse>, Status> {
+        let now = now();
+        let call = self.access.identify(&request, now)?;
+        let req = request.into_inner();
+        let (service, pool) = self.log(&req.service)?;
+        let authority = if req.authority_id.is_empty() {
+            call.caller.authority_id().to_owned()
+        } else {
+            req.authority_id.clone()
+        };
+        let query = list_query(&req, authority.clone())?;
+        let subject = Subject {
+            case_id: query.case_id,
+            child_ids: query.child_id.into_iter().collect(),
+        };
+        let permit = self
+            .access
+            .authorize(pool, &call, &Resource::Authority(authority), &subject, now)
+            .await?;
+        let page = cpc_audit::list_access(pool, &query)
+            .await
+            .map_err(audit_error)?;
+        let mut tx = pool.begin().await.map_err(ApiError::from)?;
+        permit.record(&mut tx).await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListAccessRecordsResponse {
+            records: page
+                .entries
+                .iter()
+                .map(|e| access_record(service, e))
+                .collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    async fn verify_audit_chain(
+        &self,
+        request: Request<pb::VerifyAuditChainRequest>,
+    ) -> Result<Response<pb::VerifyAuditChainResponse>, Status> {
+        let now = now();
+        let call = self.access.identify(&request, now)?;
+        let req = request.into_inner();
+        let (_, pool) = self.log(&req.service)?;
+        let range = verify_range(&req)?;
+        let resource = Resource::Authority(call.caller.authority_id().to_owned());
+        let permit = self
+            .access
+            .authorize(pool, &call, &resource, &Subject::default(), now)
+            .await?;
+        let report = cpc_audit::verify_range(pool, range)
+            .await
+            .map_err(audit_error)?;
+        let mut tx = pool.begin().await.map_err(ApiError::from)?;
+        permit.record(&mut tx).await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(Response::new(verify_response(&report, range, now)))
+    }
+}
+
+fn list_query(
+    req: &pb::ListAccessRecordsRequest,
+    authority: String,
+) -> Result<AccessQuery, ApiError> {
+    let mut bad = FieldViolations::default();
+    let uuid = |bad: &mut FieldViolations, field: &str, text: &str| {
+        if text.is_empty() {
+            None
+        } else {
+            bad.check(field, Uuid::parse_str(text).map_err(|_| "must be a UUID"))
+        }
+    };
+    let child_id = uuid(&mut bad, "child_id", &req.child_id);
+    let case_id = uuid(&mut bad, "case_id", &req.case_id);
+    let decision = match pb::AccessDecision::try_from(req.decision) {
+        Ok(pb::AccessDecision::Unspecified) => None,
+        Ok(pb::AccessDecision::Allow) => Some(Decision::Allow),
+        Ok(pb::AccessDecision::Deny) => Some(Decision::Deny),
+        Err(_) => {
+            bad.add("decision", "unknown decision");
+            None
+        }
+    };
+    let page_size = bad.check(
+        "page_size",
+        u32::try_from(req.page_size).map_err(|_| "must not be negative"),
+    );
+    let (from, to) = match &req.time_range {
+        Some(range) => (
+            timestamp(&mut bad, "time_range.start_time", range.start_time.as_ref()),
+            timestamp(&mut bad, "time_range.end_time", range.end_time.as_ref()),
+        ),
+        None => (None, None),
+    };
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        bad.add("time_range.end_time", "is before start_time");
+    }
+    bad.into_result()?;
+    Ok(AccessQuery {
+        authority_id: Some(authority),
+        child_id,
+        case_id,
+        person_id: (!req.person_id.is_empty()).then(|| req.person_id.clone()),
+        decision,
+        from,
+        to,
+        page_size: page_size.unwrap_or_default(),
+        page_token: (!req.page_token.is_empty()).then(|| req.page_token.clone()),
+    })
+}
+
+fn timestamp(
+    bad: &mut FieldViolations,
+    field: &str,
+    ts: Option<&prost_types::Timestamp>,
+) -> Option<DateTime<Utc>> {
+    let ts = ts?;
+    let nanos = u32::try_from(ts.nanos).ok();
+    let parsed = nanos.and_then(|n| DateTime::from_timestamp(ts.seconds, n));
+    if parsed.is_none() {
+        bad.add(field, "is not a valid timestamp");
+    }
+    parsed
+}
+
+fn verify_range(req: &pb::VerifyAuditChainRequest) -> Result<VerifyRange, ApiError> {
+    let mut bad = FieldViolations::default();
+    if req.from_sequence < 0 {
+        bad.add("from_sequence", "must not be negative");
+    }
+    if req.to_sequence < 0 {
+        bad.add("to_sequence", "must not be negative");
+    }
+    if req.to_sequence > 0 && req.to_sequence < req.from_sequence {
+        bad.add("to_sequence", "is before from_sequence");
+    }
+    bad.into_result()?;
+    Ok(VerifyRange {
+        from: (req.from_sequence > 0).then_some(req.from_sequence),
+        to: (req.to_sequence > 0).then_some(req.to_sequence),
+    })
+}
+
+fn audit_error(err: AuditError) -> ApiError {
+    match err {
+        AuditError::InvalidPageToken => {
+            ApiError::invalid_field("page_token", "is not a token from this query")
+        }
+        AuditError::InvalidQuery(why) => ApiError::invalid_field("request", why),
+        AuditError::Database(db) => ApiError::from(db),
+        other => ApiError::internal(other),
+    }
+}
+
+fn access_record(service: &str, entry: &AuditEntry) -> pb::AccessRecord {
+    let r = &entry.record;
+    let (agency_kind, agency_name) = match r.agency.as_deref().and_then(|a| a.split_once(':')) {
+        Some((kind, name)) => (
+            kind.parse::<cpc_identity::AgencyKind>()
+                .map_or(0, cpc_identity::AgencyKind::code),
+            name.to_owned(),
+        ),
+        None => (0, String::new()),
+    };
+    let first_role = r.role.split('+').next().unwrap_or_default();
+    pb::AccessRecord {
+        sequence: entry.seq,
+        id: format!("{service}/{}", entry.seq),
+        service_name: service.to_owned(),
+        person: Some(PersonRef {
+            person_id: r.actor_subject.clone(),
+            display_name: String::new(),
+            agency_kind,
+            agency_name,
+        }),
+        on_behalf_of: r.on_behalf_of.as_ref().map(|client| PersonRef {
+            person_id: client.clone(),
+            ..PersonRef::default()
+        }),
+        role: first_role
+            .parse::<cpc_identity::Role>()
+            .map_or(0, cpc_identity::Role::code),
+        authority_id: r.authority_id.clone(),
+        rpc_method: r.action.clone(),
+        action: access_action(&r.action) as i32,
+        decision: match r.decision {
+            Decision::Allow => pb::AccessDecision::Allow,
+            Decision::Deny => pb::AccessDecision::Deny,
+        } as i32,
+        policy_id: r.policy_ids.join(","),
+        reason: r.reason.clone().unwrap_or_default(),
+        request_id: r.request_id.clone(),
+        trace_id: String::new(),
+        resource_type: String::new(),
+        resource_id: String::new(),
+        child_ids: r.child_ids.iter().map(Uuid::to_string).collect(),
+        case_ids: r.case_id.iter().map(Uuid::to_string).collect(),
+        occur_time: Some(prost_types::Timestamp {
+            seconds: r.occurred_at.timestamp(),
+            nanos: i32::try_from(r.occurred_at.timestamp_subsec_nanos()).unwrap_or(0),
+        }),
+        previous_hash: entry.prev_hash.as_bytes().to_vec(),
+        record_hash: entry.hash.as_bytes().to_vec(),
+    }
+}
+
+/// What kind of access a method is, read from its verb.
+fn access_action(method: &str) -> pb::AccessAction {
+    let name = method.rsplit('/').next().unwrap_or_default();
+    let verb_is = |verbs: &[&str]| verbs.iter().any(|v| name.starts_with(v));
+    if verb_is(&["Get", "Verify", "Assess"]) {
+        pb::AccessAction::Read
+    } else if verb_is(&["List"]) {
+        pb::AccessAction::List
+    } else if verb_is(&["Stream"]) {
+        pb::AccessAction::Stream
+    } else if verb_is(&["Export", "Generate"]) {
+        pb::AccessAction::Export
+    } else if verb_is(&["Create", "Add", "Open", "Raise", "Start", "Record"]) {
+        pb::AccessAction::Create
+    } else {
+        pb::AccessAction::Update
+    }
+}
+
+fn verify_response(
+    report: &VerifyReport,
+    range: VerifyRange,
+    now: DateTime<Utc>,
+) -> pb::VerifyAuditChainResponse {
+    let first = range.from.unwrap_or(1);
+    let verify_time = Some(prost_types::Timestamp {
+        seconds: now.timestamp(),
+        nanos: 0,
+    });
+    match report {
+        VerifyReport::Ok {
+            records,
+            head_seq,
+            head_hash,
+        } => pb::VerifyAuditChainResponse {
+            status: pb::ChainStatus::Intact as i32,
+            verified_count: i64::try_from(*records).unwrap_or(i64::MAX),
+            first_sequence: first,
+            last_sequence: *head_seq,
+            head_hash: head_hash.as_bytes().to_vec(),
+            verify_time,
+            ..pb::VerifyAuditChainResponse::default()
+        },
+        VerifyReport::Broken {
+            at_seq,
+            reason,
+            verified,
+        } => pb::VerifyAuditChainResponse {
+            status: pb::ChainStatus::Broken as i32,
+            verified_count: i64::try_from(*verified).unwrap_or(i64::MAX),
+            first_sequence: first,
+            last_sequence: at_seq - 1,
+            first_broken_sequence: *at_seq,
+            break_reason: break_reason(reason) as i32,
+            detail: reason.detail(),
+            verify_time,
+            ..pb::VerifyAuditChainResponse::default()
+        },
+    }
+}
+
+fn break_reason(reason: &BreakReason) -> pb::BreakReason {
+    match reason {
+        BreakReason::MissingRecord { .. } => pb::BreakReason::SequenceGap,
+        BreakReason::HashMismatch { .. } | BreakReason::AnchorMismatch { .. } => {
+            pb::BreakReason::RecordHashMismatch
+        }
+        BreakReason::PrevHashMismatch { .. } => pb::BreakReason::PreviousHashMismatch,
+        BreakReason::Unreadable { .. } => pb::BreakReason::RecordUnreadable,
+    }
+}

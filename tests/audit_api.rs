@@ -1,0 +1,253 @@
+//! `cpc.audit.v1.AuditService` over real gRPC: identity, policy, audit and
+//! errors as a caller sees them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test"
+)]
+
+use cpc_identity::Role;
+use cpc_identity::dev::{DevClaims, DevKey};
+use cpc_platform::testing::{TestDatabase, TestServer};
+use cpc_proto::audit::v1 as pb;
+use cpc_proto::audit::v1::audit_service_client::AuditServiceClient;
+use cpcd::Selection;
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_types::StatusExt as _;
+
+struct Fixture {
+    db: TestDatabase,
+    server: TestServer,
+    client: AuditServiceClient<Channel>,
+    key: DevKey,
+}
+
+async fn fixture() -> Fixture {
+    let db = TestDatabase::create().await;
+    let server = TestServer::start(db.config(), Selection::All.components()).await;
+    let client = AuditServiceClient::new(server.channel().await);
+    let key = DevKey::load_or_create(db.dev_key_dir()).unwrap();
+    Fixture {
+        db,
+        server,
+        client,
+        key,
+    }
+}
+
+impl Fixture {
+    fn token(&self, person: &str, authority: &str, role: Role) -> String {
+        self.key.mint(&DevClaims::new(person, authority, [role]))
+    }
+}
+
+fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+fn list(service: &str) -> pb::ListAccessRecordsRequest {
+    pb::ListAccessRecordsRequest {
+        service: service.to_owned(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn no_token_is_unauthenticated() {
+    let mut f = fixture().await;
+    let err = f
+        .client
+        .list_access_records(list("cases"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let expired_scheme = {
+        let mut r = tonic::Request::new(list("cases"));
+        r.metadata_mut()
+            .insert("authorization", "Basic dXNlcjpwYXNz".parse().unwrap());
+        r
+    };
+    assert_eq!(
+        f.client
+            .list_access_records(expired_scheme)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
+    f.server.stop().await;
+}
+
+#[tokio::test]
+async fn an_auditor_reads_the_log_and_the_reading_is_itself_recorded() {
+    let mut f = fixture().await;
+    let auditor = f.token("aud-1", "E1", Role::Auditor);
+    let first = f
+        .client
+        .list_access_records(authed(list("cases"), &auditor))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(first.records.is_empty());
+
+    let second = f
+        .client
+        .list_access_records(authed(list("cases"), &auditor))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.records.len(), 1);
+    let record = &second.records[0];
+    assert_eq!(record.sequence, 1);
+    assert_eq!(record.service_name, "cases");
+    assert_eq!(record.person.as_ref().unwrap().person_id, "aud-1");
+    assert_eq!(record.role, cpc_proto::common::v1::Role::Auditor as i32);
+    assert_eq!(
+        record.rpc_method,
+        "/cpc.audit.v1.AuditService/ListAccessRecords"
+    );
+    assert_eq!(record.action, pb::AccessAction::List as i32);
+    assert_eq!(record.decision, pb::AccessDecision::Allow as i32);
+    assert_eq!(record.policy_id, "auditor-read-audit");
+    assert_eq!(record.previous_hash, [0u8; 32]);
+    assert_eq!(record.record_hash.len(), 32);
+
+    let verified = f
+        .client
+        .verify_audit_chain(authed(
+            pb::VerifyAuditChainRequest {
+                service: "cases".into(),
+                ..Default::default()
+            },
+            &auditor,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(verified.status, pb::ChainStatus::Intact as i32);
+    assert_eq!(verified.verified_count, 2);
+    assert_eq!(verified.head_hash.len(), 32);
+    f.server.stop().await;
+}
+
+#[tokio::test]
+async fn others_are_denied_and_each_denial_is_visible_to_the_auditor() {
+    let mut f = fixture().await;
+    let social_worker = f.token("sw-1", "E1", Role::SocialWorker);
+    let err = f
+        .client
+        .list_access_records(authed(list("scheduling"), &social_worker))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    let other_auditor = f.token("aud-9", "E2", Role::Auditor);
+    let across = pb::ListAccessRecordsRequest {
+        authority_id: "E1".into(),
+        ..list("scheduling")
+    };
+    let err = f
+        .client
+        .list_access_records(authed(across, &other_auditor))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    let auditor = f.token("aud-1", "E1", Role::Auditor);
+    let denials = pb::ListAccessRecordsRequest {
+        decision: pb::AccessDecision::Deny as i32,
+        ..list("scheduling")
+    };
+    let seen = f
+        .client
+        .list_access_records(authed(denials, &auditor))
+        .await
+        .unwrap()
+        .into_inner();
+    let who: Vec<(&str, &str)> = seen
+        .records
+        .iter()
+        .map(|r| {
+            (
+                r.person.as_ref().unwrap().person_id.as_str(),
+                r.authority_id.as_str(),
+            )
+        })
+        .collect();
+    // E2's attempt is recorded under E2, the caller's authority: invisible to E1.
+    assert_eq!(who, [("sw-1", "E1")]);
+    f.server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_names_each_field() {
+    let mut f = fixture().await;
+    let auditor = f.token("aud-1", "E1", Role::Auditor);
+    let bad = pb::ListAccessRecordsRequest {
+        child_id: "not-a-uuid".into(),
+        page_size: -1,
+        ..list("cases")
+    };
+    let err = f
+        .client
+        .list_access_records(authed(bad, &auditor))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let details = err.get_error_details();
+    let fields: Vec<&str> = details
+        .bad_request()
+        .expect("BadRequest details")
+        .field_violations
+        .iter()
+        .map(|v| v.field.as_str())
+        .collect();
+    assert_eq!(fields, ["child_id", "page_size"]);
+
+    let err = f
+        .client
+        .list_access_records(authed(list(""), &auditor))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::InvalidArgument,
+        "four logs are served: the service must be named"
+    );
+    let err = f
+        .client
+        .list_access_records(authed(list("nope"), &auditor))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+
+    let backwards = pb::VerifyAuditChainRequest {
+        from_sequence: 5,
+        to_sequence: 2,
+        service: "cases".into(),
+    };
+    let err = f
+        .client
+        .verify_audit_chain(authed(backwards, &auditor))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let bad_token = pb::ListAccessRecordsRequest {
+        page_token: "zz".into(),
+        ..list("cases")
+    };
+    let err = f
+        .client
+        .list_access_records(authed(bad_token, &auditor))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    drop(f.db);
+}
