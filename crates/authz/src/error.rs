@@ -83,10 +83,4 @@ pub enum AuthzError {
     /// `reload` was called on an authorizer not loaded from a folder.
     #[error("this authorizer was not loaded from a folder, so it cannot be reloaded")]
     NotReloadable,
-    /// A role name that is not one of cpc's roles.
-    #[error("unknown role `{value}`")]
-    UnknownRole {
-        /// The name given.
-        value: String,
-    },
 }

@@ -5,92 +5,16 @@
 //! credentials (never from request fields) and from its own tables (case
 //! membership, minutes exclusions, escalation stage) before it asks.
 
-use std::fmt;
-use std::str::FromStr;
-
-use crate::AuthzError;
-
-/// A system role, as in `cpc.common.v1.Role`.
+/// A system role, as in `cpc.common.v1.Role`: the same type the identity
+/// crate reads from a verified token, so a caller's roles reach the
+/// policies without translation.
 ///
 /// In the policies a role is an entity, `Role::"team_manager"`, and the
 /// caller is *in* each of its roles (the roles are the caller entity's
 /// parents), so policies read `principal in Role::"team_manager"`. The schema
 /// declares the role names as an enumeration, so a misspelt role in a policy
 /// fails validation at load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    /// Local authority social worker.
-    SocialWorker,
-    /// Team manager supervising social workers.
-    TeamManager,
-    /// Independent child protection conference chair.
-    ConferenceChair,
-    /// Service manager (including the safeguarding and reviewing unit).
-    ServiceManager,
-    /// Head of service.
-    HeadOfService,
-    /// Business support: the conference diary.
-    BusinessSupport,
-    /// Partner agency practitioner using the portal.
-    AgencyPractitioner,
-    /// Auditor: audit log and statistics, read only.
-    Auditor,
-    /// A record system integration (a service identity).
-    Integration,
-}
-
-impl Role {
-    /// Every role, in the order of `cpc.common.v1.Role`'s documentation.
-    pub const ALL: [Role; 9] = [
-        Role::SocialWorker,
-        Role::TeamManager,
-        Role::ConferenceChair,
-        Role::ServiceManager,
-        Role::HeadOfService,
-        Role::BusinessSupport,
-        Role::AgencyPractitioner,
-        Role::Auditor,
-        Role::Integration,
-    ];
-
-    /// The role's name in the policies (`Role::"<name>"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::SocialWorker => "social_worker",
-            Role::TeamManager => "team_manager",
-            Role::ConferenceChair => "conference_chair",
-            Role::ServiceManager => "service_manager",
-            Role::HeadOfService => "head_of_service",
-            Role::BusinessSupport => "business_support",
-            Role::AgencyPractitioner => "agency_practitioner",
-            Role::Auditor => "auditor",
-            Role::Integration => "integration",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = AuthzError;
-
-    /// Accepts the policy name (`team_manager`) or the proto enum name
-    /// (`ROLE_TEAM_MANAGER`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let name = s.strip_prefix("ROLE_").map(str::to_ascii_lowercase);
-        let name = name.as_deref().unwrap_or(s);
-        Role::ALL
-            .into_iter()
-            .find(|role| role.as_str() == name)
-            .ok_or_else(|| AuthzError::UnknownRole {
-                value: s.to_owned(),
-            })
-    }
-}
+pub use cpc_identity::Role;
 
 /// Whether the caller is a person or a service identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -279,26 +203,5 @@ impl Decision {
             policy_ids: vec![policy_id.to_owned()],
             errors,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roles_parse_from_policy_and_proto_names() {
-        for role in Role::ALL {
-            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
-            let proto = format!("ROLE_{}", role.as_str().to_ascii_uppercase());
-            assert_eq!(proto.parse::<Role>().unwrap(), role);
-        }
-    }
-
-    #[test]
-    fn unknown_role_is_an_error_naming_it() {
-        let err = "ROLE_UNSPECIFIED".parse::<Role>().unwrap_err();
-        assert_eq!(err.to_string(), "unknown role `ROLE_UNSPECIFIED`");
-        assert!("Team_Manager".parse::<Role>().is_err());
     }
 }
