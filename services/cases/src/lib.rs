@@ -1,6 +1,25 @@
 //! The cases service: the child's child protection journey: children, CIN episodes, strategy discussions, section 47 enquiries, conference outcomes, plans and case membership.
 //!
 //! It owns the `cases` Postgres schema; no other service reads its tables.
+//!
+//! Layers, bottom up:
+//! - [`codes`]: the API's closed vocabularies as Rust enums with stored codes;
+//! - [`domain`]: requests parsed into domain values, every bad field named;
+//! - [`store`]: one function per RPC, each inside the caller's transaction
+//!   (row-level security set by [`store::begin`]), writing its change events
+//!   to the outbox ([`events`]) and honouring request ids ([`idempotency`]);
+//! - [`paging`]: opaque keyset page tokens.
+//!
+//! The gRPC adapter (authorisation, audit, commit) is not here yet:
+//! [`component`] mounts no RPCs.
+
+pub mod codes;
+pub mod convert;
+pub mod domain;
+pub mod events;
+pub mod idempotency;
+pub mod paging;
+pub mod store;
 
 use cpc_platform::Component;
 use sqlx::migrate::Migrator;

@@ -1,0 +1,542 @@
+//! The closed vocabularies of the cases API as Rust enums, each with its
+//! stored code (the text in the database) and its protobuf counterpart.
+//!
+//! Census code sets (sex, primary need, referral source, closure reason,
+//! ethnicity, disability, UPN unknown reason) and the category of harm come
+//! from `cpc_rules`; this module only maps them to and from the API enums.
+//! The `UNSPECIFIED` value of an API enum never maps to a domain value: it is
+//! "not set", and parsing decides whether that is allowed.
+
+use cpc_proto::cases::v1 as pb;
+use cpc_proto::common::v1 as common;
+use cpc_rules::categories::CategoryOfHarm;
+use cpc_rules::census::{ClosureReason, PrimaryNeed, Sex};
+use cpc_rules::identifiers::UpnUnknownReason;
+
+/// Declares a domain enum stored as text and mapped one-to-one onto the
+/// variants of the same names of an API enum.
+macro_rules! api_codes {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident : $proto:ty {
+            $($variant:ident = $code:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $(
+                #[doc = concat!("Stored as `", $code, "`.")]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// Every value, in API order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
+
+            /// The stored code.
+            #[must_use]
+            pub const fn code(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $code,)+
+                }
+            }
+
+            /// The value with this stored code.
+            #[must_use]
+            pub fn from_code(code: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|value| value.code() == code)
+            }
+
+            /// The API enum value.
+            #[must_use]
+            pub const fn to_proto(self) -> $proto {
+                match self {
+                    $(Self::$variant => <$proto>::$variant,)+
+                }
+            }
+
+            /// The API value as carried on the wire (`i32`).
+            #[must_use]
+            pub const fn to_i32(self) -> i32 {
+                self.to_proto() as i32
+            }
+
+            /// The domain value of a wire value; `None` for unspecified or
+            /// unknown numbers.
+            #[must_use]
+            pub fn from_proto(value: i32) -> Option<Self> {
+                let proto = <$proto>::try_from(value).ok()?;
+                Self::ALL.iter().copied().find(|v| v.to_proto() == proto)
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.code())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let code = <String as ::serde::Deserialize>::deserialize(deserializer)?;
+                Self::from_code(&code).ok_or_else(|| {
+                    <D::Error as ::serde::de::Error>::custom(format!(
+                        "unknown {} code {code:?}",
+                        stringify!($name)
+                    ))
+                })
+            }
+        }
+
+        impl sqlx::Type<sqlx::Postgres> for $name {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl sqlx::postgres::PgHasArrayType for $name {
+            fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+
+            fn array_compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as sqlx::postgres::PgHasArrayType>::array_compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
+            fn decode(
+                value: sqlx::postgres::PgValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let code = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                Self::from_code(code)
+                    .ok_or_else(|| format!("unknown {} code {code:?}", stringify!($name)).into())
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Postgres> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.code(), buf)
+            }
+        }
+    };
+}
+
+api_codes! {
+    /// The kind of agency a professional works for.
+    pub enum AgencyKind: common::AgencyKind {
+        ChildrensSocialCare = "childrens_social_care",
+        Police = "police",
+        Health = "health",
+        Education = "education",
+        EarlyYears = "early_years",
+        Probation = "probation",
+        Housing = "housing",
+        OtherSpecialist = "other_specialist",
+        Nspcc = "nspcc",
+        AdultSocialCare = "adult_social_care",
+        YouthJustice = "youth_justice",
+        VoluntarySector = "voluntary_sector",
+    }
+}
+
+api_codes! {
+    /// The kind of a child protection conference (from scheduling).
+    pub enum ConferenceKind: common::ConferenceKind {
+        Initial = "initial",
+        Review = "review",
+        TransferIn = "transfer_in",
+        PreBirth = "pre_birth",
+        Reconvened = "reconvened",
+        PostBirthReview = "post_birth_review",
+    }
+}
+
+api_codes! {
+    /// How a family member is related to a child.
+    pub enum Relationship: pb::Relationship {
+        Mother = "mother",
+        Father = "father",
+        StepParent = "step_parent",
+        ParentPartner = "parent_partner",
+        Sibling = "sibling",
+        Grandparent = "grandparent",
+        OtherRelative = "other_relative",
+        Guardian = "guardian",
+        FamilyFriend = "family_friend",
+        Other = "other",
+    }
+}
+
+api_codes! {
+    /// What a strategy discussion decided.
+    pub enum StrategyOutcome: pb::StrategyOutcome {
+        StartSection47 = "start_section_47",
+        NoFurtherAction = "no_further_action",
+        ChildInNeedAssessment = "child_in_need_assessment",
+        FurtherDiscussion = "further_discussion",
+    }
+}
+
+api_codes! {
+    /// What a completed section 47 enquiry concluded.
+    pub enum Section47Outcome: pb::Section47Outcome {
+        IcpcRequired = "icpc_required",
+        IcpcNotRequired = "icpc_not_required",
+    }
+}
+
+api_codes! {
+    /// A conference's resolved decision for one child.
+    pub enum ConferenceDecision: pb::ConferenceDecision {
+        StartPlan = "start_plan",
+        NoPlan = "no_plan",
+        ContinuePlan = "continue_plan",
+        EndPlan = "end_plan",
+    }
+}
+
+api_codes! {
+    /// A professional's recommendation.
+    pub enum Recommendation: pb::Recommendation {
+        Plan = "plan",
+        NoPlan = "no_plan",
+    }
+}
+
+api_codes! {
+    /// What an exclusion covers.
+    pub enum ExclusionScope: pb::ExclusionScope {
+        Attendance = "attendance",
+        PartOfMeeting = "part_of_meeting",
+        Minutes = "minutes",
+    }
+}
+
+api_codes! {
+    /// The statutory body leading a plan.
+    pub enum LeadStatutoryBody: pb::LeadStatutoryBody {
+        LocalAuthority = "local_authority",
+        Nspcc = "nspcc",
+    }
+}
+
+api_codes! {
+    /// How a child gave their views.
+    pub enum ViewsMethod: pb::ViewsMethod {
+        InPerson = "in_person",
+        Advocate = "advocate",
+        Written = "written",
+        App = "app",
+        AudioVideo = "audio_video",
+        DirectWork = "direct_work",
+        ChildrensMeeting = "childrens_meeting",
+        SocialWorker = "social_worker",
+    }
+}
+
+api_codes! {
+    /// Where a plan is in its life, as stored and served.
+    pub enum PlanStatus: pb::PlanStatus {
+        Active = "active",
+        TransferOutPending = "transfer_out_pending",
+        Ended = "ended",
+        TransferredOut = "transferred_out",
+    }
+}
+
+api_codes! {
+    /// Why a plan ended. `Other` has no counterpart in
+    /// `cpc_rules::plan::EndReason`; see `domain::plan`.
+    pub enum PlanEndReason: pb::PlanEndReason {
+        NoLongerAtRisk = "no_longer_at_risk",
+        TransferredOut = "transferred_out",
+        Turned18 = "turned_18",
+        LeftUk = "left_uk",
+        BecameLookedAfter = "became_looked_after",
+        Died = "died",
+        Other = "other",
+    }
+}
+
+api_codes! {
+    /// Status of a plan action.
+    pub enum PlanActionStatus: pb::PlanActionStatus {
+        NotStarted = "not_started",
+        InProgress = "in_progress",
+        Completed = "completed",
+        NotAchieved = "not_achieved",
+        Withdrawn = "withdrawn",
+    }
+}
+
+api_codes! {
+    /// Progress of a transfer-in.
+    pub enum TransferInStatus: pb::TransferInStatus {
+        AwaitingConference = "awaiting_conference",
+        PlanStarted = "plan_started",
+        NoPlan = "no_plan",
+        Withdrawn = "withdrawn",
+    }
+}
+
+api_codes! {
+    /// A person's role in a family case.
+    pub enum CaseRole: pb::CaseRole {
+        LeadSocialWorker = "lead_social_worker",
+        SocialWorker = "social_worker",
+        TeamManager = "team_manager",
+        ConferenceChair = "conference_chair",
+        CoreGroupMember = "core_group_member",
+        AgencyPractitioner = "agency_practitioner",
+        BusinessSupport = "business_support",
+        Advocate = "advocate",
+        ManagerOversight = "manager_oversight",
+    }
+}
+
+api_codes! {
+    /// Why a case membership ended.
+    pub enum MembershipEndReason: pb::MembershipEndReason {
+        InvolvementEnded = "involvement_ended",
+        Reallocated = "reallocated",
+        LeftPost = "left_post",
+        GrantedInError = "granted_in_error",
+        ConflictOfInterest = "conflict_of_interest",
+    }
+}
+
+impl PlanActionStatus {
+    /// Completed and withdrawn actions never change status again.
+    #[must_use]
+    pub const fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Withdrawn)
+    }
+}
+
+impl PlanStatus {
+    /// Whether the child is still subject to the plan.
+    #[must_use]
+    pub const fn is_open(self) -> bool {
+        matches!(self, Self::Active | Self::TransferOutPending)
+    }
+}
+
+impl ConferenceKind {
+    /// Kinds whose decision is whether to start a plan (a reconvened
+    /// conference may replace either kind).
+    #[must_use]
+    pub const fn may_start_plan(self) -> bool {
+        matches!(
+            self,
+            Self::Initial | Self::PreBirth | Self::TransferIn | Self::Reconvened
+        )
+    }
+
+    /// Kinds whose decision is whether to continue a plan.
+    #[must_use]
+    pub const fn may_review_plan(self) -> bool {
+        matches!(
+            self,
+            Self::Review | Self::PostBirthReview | Self::Reconvened
+        )
+    }
+}
+
+/// Category of harm from the API (`None` for unspecified).
+#[must_use]
+pub fn category_from_proto(value: i32) -> Option<CategoryOfHarm> {
+    match common::CategoryOfHarm::try_from(value).ok()? {
+        common::CategoryOfHarm::Unspecified => None,
+        common::CategoryOfHarm::Sexual => Some(CategoryOfHarm::Sexual),
+        common::CategoryOfHarm::Physical => Some(CategoryOfHarm::Physical),
+        common::CategoryOfHarm::Emotional => Some(CategoryOfHarm::Emotional),
+        common::CategoryOfHarm::Neglect => Some(CategoryOfHarm::Neglect),
+        common::CategoryOfHarm::Multiple => Some(CategoryOfHarm::Multiple),
+    }
+}
+
+/// Category of harm for the API.
+#[must_use]
+pub fn category_to_proto(category: CategoryOfHarm) -> common::CategoryOfHarm {
+    match category {
+        CategoryOfHarm::Sexual => common::CategoryOfHarm::Sexual,
+        CategoryOfHarm::Physical => common::CategoryOfHarm::Physical,
+        CategoryOfHarm::Emotional => common::CategoryOfHarm::Emotional,
+        CategoryOfHarm::Neglect => common::CategoryOfHarm::Neglect,
+        CategoryOfHarm::Multiple => common::CategoryOfHarm::Multiple,
+    }
+}
+
+/// Sex (N00783) from the API (`None` for unspecified).
+#[must_use]
+pub fn sex_from_proto(value: i32) -> Option<Sex> {
+    match pb::Sex::try_from(value).ok()? {
+        pb::Sex::Unspecified => None,
+        pb::Sex::Male => Some(Sex::Male),
+        pb::Sex::Female => Some(Sex::Female),
+        pb::Sex::Unknown => Some(Sex::Unknown),
+    }
+}
+
+/// Sex for the API.
+#[must_use]
+pub fn sex_to_proto(sex: Sex) -> pb::Sex {
+    match sex {
+        Sex::Male => pb::Sex::Male,
+        Sex::Female => pb::Sex::Female,
+        Sex::Unknown => pb::Sex::Unknown,
+    }
+}
+
+/// UPN unknown reason (N00135) from the API (`None` for unspecified).
+#[must_use]
+pub fn upn_unknown_from_proto(value: i32) -> Option<UpnUnknownReason> {
+    match pb::UpnUnknownReason::try_from(value).ok()? {
+        pb::UpnUnknownReason::Unspecified => None,
+        pb::UpnUnknownReason::Un1 => Some(UpnUnknownReason::Un1),
+        pb::UpnUnknownReason::Un2 => Some(UpnUnknownReason::Un2),
+        pb::UpnUnknownReason::Un3 => Some(UpnUnknownReason::Un3),
+        pb::UpnUnknownReason::Un4 => Some(UpnUnknownReason::Un4),
+        pb::UpnUnknownReason::Un5 => Some(UpnUnknownReason::Un5),
+        pb::UpnUnknownReason::Un6 => Some(UpnUnknownReason::Un6),
+        pb::UpnUnknownReason::Un7 => Some(UpnUnknownReason::Un7),
+    }
+}
+
+/// UPN unknown reason for the API.
+#[must_use]
+pub fn upn_unknown_to_proto(reason: UpnUnknownReason) -> pb::UpnUnknownReason {
+    match reason {
+        UpnUnknownReason::Un1 => pb::UpnUnknownReason::Un1,
+        UpnUnknownReason::Un2 => pb::UpnUnknownReason::Un2,
+        UpnUnknownReason::Un3 => pb::UpnUnknownReason::Un3,
+        UpnUnknownReason::Un4 => pb::UpnUnknownReason::Un4,
+        UpnUnknownReason::Un5 => pb::UpnUnknownReason::Un5,
+        UpnUnknownReason::Un6 => pb::UpnUnknownReason::Un6,
+        UpnUnknownReason::Un7 => pb::UpnUnknownReason::Un7,
+    }
+}
+
+/// Primary need (N00101) from the API (`None` for unspecified).
+#[must_use]
+pub fn primary_need_from_proto(value: i32) -> Option<PrimaryNeed> {
+    use pb::PrimaryNeed as P;
+    match P::try_from(value).ok()? {
+        P::Unspecified => None,
+        P::N0NotStated => Some(PrimaryNeed::NotStated),
+        P::N1AbuseOrNeglect => Some(PrimaryNeed::AbuseOrNeglect),
+        P::N2ChildDisabilityOrIllness => Some(PrimaryNeed::ChildsDisability),
+        P::N3ParentalDisabilityOrIllness => Some(PrimaryNeed::ParentalDisabilityOrIllness),
+        P::N4FamilyInAcuteStress => Some(PrimaryNeed::FamilyInAcuteStress),
+        P::N5FamilyDysfunction => Some(PrimaryNeed::FamilyDysfunction),
+        P::N6SociallyUnacceptableBehaviour => Some(PrimaryNeed::SociallyUnacceptableBehaviour),
+        P::N7LowIncome => Some(PrimaryNeed::LowIncome),
+        P::N8AbsentParenting => Some(PrimaryNeed::AbsentParenting),
+        P::N9NotInNeed => Some(PrimaryNeed::CasesOtherThanChildrenInNeed),
+    }
+}
+
+/// Primary need for the API.
+#[must_use]
+pub fn primary_need_to_proto(need: PrimaryNeed) -> pb::PrimaryNeed {
+    use pb::PrimaryNeed as P;
+    match need {
+        PrimaryNeed::NotStated => P::N0NotStated,
+        PrimaryNeed::AbuseOrNeglect => P::N1AbuseOrNeglect,
+        PrimaryNeed::ChildsDisability => P::N2ChildDisabilityOrIllness,
+        PrimaryNeed::ParentalDisabilityOrIllness => P::N3ParentalDisabilityOrIllness,
+        PrimaryNeed::FamilyInAcuteStress => P::N4FamilyInAcuteStress,
+        PrimaryNeed::FamilyDysfunction => P::N5FamilyDysfunction,
+        PrimaryNeed::SociallyUnacceptableBehaviour => P::N6SociallyUnacceptableBehaviour,
+        PrimaryNeed::LowIncome => P::N7LowIncome,
+        PrimaryNeed::AbsentParenting => P::N8AbsentParenting,
+        PrimaryNeed::CasesOtherThanChildrenInNeed => P::N9NotInNeed,
+    }
+}
+
+/// Reason for closure (N00103) from the API (`None` for unspecified).
+#[must_use]
+pub fn closure_reason_from_proto(value: i32) -> Option<ClosureReason> {
+    use pb::ClosureReason as C;
+    match C::try_from(value).ok()? {
+        C::Unspecified => None,
+        C::Rc1Adopted => Some(ClosureReason::Adopted),
+        C::Rc2Died => Some(ClosureReason::Died),
+        C::Rc3ChildArrangementsOrder => Some(ClosureReason::ChildArrangementsOrder),
+        C::Rc4SpecialGuardianshipOrder => Some(ClosureReason::SpecialGuardianshipOrder),
+        C::Rc5TransferredToAnotherLa => Some(ClosureReason::TransferredToAnotherLocalAuthority),
+        C::Rc6TransferredToAdultServices => Some(ClosureReason::TransferredToAdultSocialCare),
+        C::Rc7ServicesCeased => Some(ClosureReason::ServicesCeased),
+        C::Rc8ClosedAfterAssessmentNfa => Some(ClosureReason::ClosedAfterAssessmentNoFurtherAction),
+        C::Rc9ClosedAfterAssessmentEarlyHelp => Some(ClosureReason::ClosedAfterAssessmentEarlyHelp),
+    }
+}
+
+/// Reason for closure for the API.
+#[must_use]
+pub fn closure_reason_to_proto(reason: ClosureReason) -> pb::ClosureReason {
+    use pb::ClosureReason as C;
+    match reason {
+        ClosureReason::Adopted => C::Rc1Adopted,
+        ClosureReason::Died => C::Rc2Died,
+        ClosureReason::ChildArrangementsOrder => C::Rc3ChildArrangementsOrder,
+        ClosureReason::SpecialGuardianshipOrder => C::Rc4SpecialGuardianshipOrder,
+        ClosureReason::TransferredToAnotherLocalAuthority => C::Rc5TransferredToAnotherLa,
+        ClosureReason::TransferredToAdultSocialCare => C::Rc6TransferredToAdultServices,
+        ClosureReason::ServicesCeased => C::Rc7ServicesCeased,
+        ClosureReason::ClosedAfterAssessmentNoFurtherAction => C::Rc8ClosedAfterAssessmentNfa,
+        ClosureReason::ClosedAfterAssessmentEarlyHelp => C::Rc9ClosedAfterAssessmentEarlyHelp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_codes_round_trip_and_refuse_unspecified() {
+        for kind in AgencyKind::ALL {
+            assert_eq!(AgencyKind::from_code(kind.code()), Some(*kind));
+            assert_eq!(AgencyKind::from_proto(kind.to_i32()), Some(*kind));
+        }
+        for reason in PlanEndReason::ALL {
+            assert_eq!(PlanEndReason::from_proto(reason.to_i32()), Some(*reason));
+        }
+        assert_eq!(AgencyKind::from_proto(0), None);
+        assert_eq!(AgencyKind::from_proto(999), None);
+        assert_eq!(PlanEndReason::from_code("bogus"), None);
+    }
+
+    #[test]
+    fn census_mappings_cover_every_api_value() {
+        for value in 1..=10 {
+            let need = primary_need_from_proto(value).unwrap();
+            assert_eq!(primary_need_to_proto(need) as i32, value);
+        }
+        for value in 1..=9 {
+            let reason = closure_reason_from_proto(value).unwrap();
+            assert_eq!(closure_reason_to_proto(reason) as i32, value);
+        }
+        for value in 1..=7 {
+            let reason = upn_unknown_from_proto(value).unwrap();
+            assert_eq!(upn_unknown_to_proto(reason) as i32, value);
+        }
+        for value in 1..=5 {
+            let category = category_from_proto(value).unwrap();
+            assert_eq!(category_to_proto(category) as i32, value);
+        }
+        assert_eq!(primary_need_from_proto(0), None);
+        assert_eq!(sex_from_proto(0), None);
+        assert_eq!(sex_to_proto(sex_from_proto(3).unwrap()), pb::Sex::Unknown);
+    }
+}

@@ -1,0 +1,338 @@
+//! Case membership: `AddCaseMember`, `EndCaseMember`, `ListCaseMembers`,
+//! and the query authorisation builds on ([`memberships_covering_child`]).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cpc_platform::ApiError;
+use cpc_proto::cases::v1 as pb;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::cases::lock_case;
+use super::{Ctx, Written, db, lock_version};
+use crate::codes::{AgencyKind, CaseRole, MembershipEndReason};
+use crate::convert::{date_to_proto, opt_date_to_proto, timestamp_to_proto};
+use crate::domain::PersonRef;
+use crate::domain::check::{Check, redacted_debug};
+use crate::domain::membership::{MemberEnding, MemberFilter, NewCaseMember};
+use crate::events::{Subject, emit};
+use crate::idempotency;
+
+/// A membership with the children it covers (empty: all of the case's).
+const SELECT_MEMBERSHIP: &str = "\
+SELECT m.*, ARRAY(SELECT c.child_id FROM case_membership_children c
+                   WHERE c.membership_id = m.id ORDER BY c.child_id) AS child_ids
+  FROM case_memberships m";
+
+#[derive(sqlx::FromRow)]
+struct MembershipRow {
+    id: Uuid,
+    case_id: Uuid,
+    person_id: Uuid,
+    display_name: String,
+    agency_kind: Option<AgencyKind>,
+    agency_name: Option<String>,
+    case_role: CaseRole,
+    start_date: NaiveDate,
+    end_date: Option<NaiveDate>,
+    end_reason: Option<MembershipEndReason>,
+    granted_by: serde_json::Value,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    child_ids: Vec<Uuid>,
+}
+
+redacted_debug!(MembershipRow);
+
+impl MembershipRow {
+    fn into_proto(self, today: NaiveDate) -> pb::CaseMembership {
+        pb::CaseMembership {
+            id: self.id.to_string(),
+            version: self.version,
+            case_id: self.case_id.to_string(),
+            person: Some(
+                PersonRef {
+                    person_id: self.person_id,
+                    display_name: self.display_name,
+                    agency_kind: self.agency_kind,
+                    agency_name: self.agency_name,
+                }
+                .to_proto(),
+            ),
+            case_role: self.case_role.to_i32(),
+            child_ids: self.child_ids.iter().map(Uuid::to_string).collect(),
+            start_date: Some(date_to_proto(self.start_date)),
+            end_date: opt_date_to_proto(self.end_date),
+            end_reason: self.end_reason.map_or(0, MembershipEndReason::to_i32),
+            granted_by: serde_json::from_value::<PersonRef>(self.granted_by)
+                .ok()
+                .map(|p| p.to_proto()),
+            active: self.start_date <= today && self.end_date.is_none_or(|end| end >= today),
+            create_time: Some(timestamp_to_proto(self.created_at)),
+            update_time: Some(timestamp_to_proto(self.updated_at)),
+        }
+    }
+}
+
+async fn get_membership(
+    conn: &mut PgConnection,
+    id: Uuid,
+    today: NaiveDate,
+) -> Result<pb::CaseMembership, ApiError> {
+    let row: MembershipRow = sqlx::query_as(&format!("{SELECT_MEMBERSHIP} WHERE m.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("case membership", id.to_string()))?;
+    Ok(row.into_proto(today))
+}
+
+/// The children a membership concerns: those it covers, or every child of
+/// its case.
+async fn subject(
+    conn: &mut PgConnection,
+    membership: &pb::CaseMembership,
+) -> Result<Subject, ApiError> {
+    let mut child_ids: Vec<Uuid> = membership
+        .child_ids
+        .iter()
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .collect();
+    if child_ids.is_empty() {
+        child_ids = sqlx::query_scalar("SELECT id FROM children WHERE case_id = $1 ORDER BY id")
+            .bind(Uuid::parse_str(&membership.case_id).unwrap_or_default())
+            .fetch_all(&mut *conn)
+            .await?;
+    }
+    Ok(Subject {
+        aggregate_id: Uuid::parse_str(&membership.id).unwrap_or_default(),
+        version: membership.version,
+        child_ids,
+    })
+}
+
+/// `AddCaseMember`. Emits `CaseMemberAdded`.
+///
+/// # Errors
+/// `NOT_FOUND` (case), `INVALID_ARGUMENT` for a child outside the case or a
+/// start before the case existed, `ALREADY_EXISTS` when the person already
+/// holds the role on the case in an overlapping period,
+/// `FAILED_PRECONDITION` for a reused request id; database errors.
+pub async fn add_case_member(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    new: &NewCaseMember,
+) -> Result<Written<pb::AddCaseMemberResponse>, ApiError> {
+    if let Some(response) = idempotency::replay(conn, &ctx.authority, &new.key, ctx.now).await? {
+        return Ok(Written::replay(response));
+    }
+    let case_created = lock_case(conn, new.case_id).await?;
+    let mut check = Check::new();
+    if new.start_date < case_created.date_naive() {
+        check.add(
+            "membership.start_date",
+            "must not be before the case was created",
+        );
+    }
+    let found: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM children WHERE case_id = $1 AND id = ANY ($2)")
+            .bind(new.case_id)
+            .bind(&new.child_ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    for (i, id) in new.child_ids.iter().enumerate() {
+        if !found.contains(id) {
+            check.add(
+                format!("membership.child_ids[{i}]"),
+                "is not a child of the case",
+            );
+        }
+    }
+    check.finish()?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO case_memberships (id, authority_id, case_id, person_id, display_name, agency_kind, agency_name, \
+                                       case_role, start_date, granted_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(id)
+    .bind(ctx.authority.as_str())
+    .bind(new.case_id)
+    .bind(new.person.person_id)
+    .bind(&new.person.display_name)
+    .bind(new.person.agency_kind)
+    .bind(new.person.agency_name.as_deref())
+    .bind(new.role)
+    .bind(new.start_date)
+    .bind(ctx.actor.to_json())
+    .bind(ctx.now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    for child_id in &new.child_ids {
+        sqlx::query(
+            "INSERT INTO case_membership_children (membership_id, child_id, case_id, authority_id) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(child_id)
+        .bind(new.case_id)
+        .bind(ctx.authority.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    let membership = get_membership(conn, id, ctx.today).await?;
+    let mut events = Vec::new();
+    let subject = subject(conn, &membership).await?;
+    emit(
+        conn,
+        ctx,
+        &mut events,
+        subject,
+        &pb::CaseMemberAdded {
+            membership: Some(membership.clone()),
+        },
+    )
+    .await?;
+    let response = pb::AddCaseMemberResponse {
+        membership: Some(membership),
+    };
+    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
+    Ok(Written::new(response, events))
+}
+
+/// `EndCaseMember`: access stops after `end_date`. Emits `CaseMemberEnded`.
+///
+/// # Errors
+/// `NOT_FOUND`, `ABORTED` (stale version), `FAILED_PRECONDITION` when
+/// already ended, `INVALID_ARGUMENT` for an end before the start; database
+/// errors.
+pub async fn end_case_member(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    ending: &MemberEnding,
+) -> Result<Written<pb::EndCaseMemberResponse>, ApiError> {
+    lock_version(
+        conn,
+        "case_memberships",
+        "case membership",
+        ending.id,
+        ending.version,
+    )
+    .await?;
+    let (start, end): (NaiveDate, Option<NaiveDate>) =
+        sqlx::query_as("SELECT start_date, end_date FROM case_memberships WHERE id = $1")
+            .bind(ending.id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if end.is_some() {
+        return Err(ApiError::FailedPrecondition(
+            "the membership has already ended".to_owned(),
+        ));
+    }
+    if ending.end_date < start {
+        return Err(ApiError::invalid_field(
+            "end_date",
+            "must be on or after the membership's start date",
+        ));
+    }
+    sqlx::query(
+        "UPDATE case_memberships SET end_date = $3, end_reason = $4, version = version + 1, updated_at = $5 \
+         WHERE id = $1 AND version = $2",
+    )
+    .bind(ending.id)
+    .bind(ending.version)
+    .bind(ending.end_date)
+    .bind(ending.reason)
+    .bind(ctx.now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    let membership = get_membership(conn, ending.id, ctx.today).await?;
+    let mut events = Vec::new();
+    let subject = subject(conn, &membership).await?;
+    emit(
+        conn,
+        ctx,
+        &mut events,
+        subject,
+        &pb::CaseMemberEnded {
+            membership: Some(membership.clone()),
+        },
+    )
+    .await?;
+    Ok(Written::new(
+        pb::EndCaseMemberResponse {
+            membership: Some(membership),
+        },
+        events,
+    ))
+}
+
+/// `ListCaseMembers`: current memberships first, then by start date.
+///
+/// # Errors
+/// Database errors.
+pub async fn list_case_members(
+    conn: &mut PgConnection,
+    filter: &MemberFilter,
+    today: NaiveDate,
+) -> Result<pb::ListCaseMembersResponse, ApiError> {
+    let mut rows: Vec<MembershipRow> = sqlx::query_as(&format!(
+        "{SELECT_MEMBERSHIP} \
+         WHERE ($1::uuid IS NULL OR m.case_id = $1) \
+           AND ($2::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id) \
+                OR EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id AND c.child_id = $2)) \
+           AND ($3::uuid IS NULL OR m.person_id = $3) \
+           AND ($4::text IS NULL OR m.case_role = $4) \
+           AND (NOT $5 OR (m.start_date <= $6 AND (m.end_date IS NULL OR m.end_date >= $6))) \
+           AND ($7::uuid IS NULL OR ((m.end_date IS NOT NULL), m.start_date, m.id) > \
+                (SELECT (end_date IS NOT NULL), start_date, id FROM case_memberships WHERE id = $7)) \
+         ORDER BY (m.end_date IS NOT NULL), m.start_date, m.id LIMIT $8"
+    ))
+    .bind(filter.case_id)
+    .bind(filter.child_id)
+    .bind(filter.person_id)
+    .bind(filter.role)
+    .bind(filter.active_only)
+    .bind(today)
+    .bind(filter.page.after)
+    .bind(filter.page.fetch_limit())
+    .fetch_all(&mut *conn)
+    .await?;
+    let next_page_token = filter.page.finish(&mut rows, |r| r.id);
+    Ok(pb::ListCaseMembersResponse {
+        memberships: rows.into_iter().map(|r| r.into_proto(today)).collect(),
+        next_page_token,
+    })
+}
+
+/// The person's memberships active on `today` that cover the child: those
+/// of the child's case naming the child or naming no child. What
+/// authorisation asks before any case-level access.
+///
+/// # Errors
+/// Database errors.
+pub async fn memberships_covering_child(
+    conn: &mut PgConnection,
+    person_id: Uuid,
+    child_id: Uuid,
+    today: NaiveDate,
+) -> Result<Vec<pb::CaseMembership>, ApiError> {
+    let rows: Vec<MembershipRow> = sqlx::query_as(&format!(
+        "{SELECT_MEMBERSHIP} \
+         JOIN children ch ON ch.case_id = m.case_id AND ch.id = $2 \
+         WHERE m.person_id = $1 \
+           AND m.start_date <= $3 AND (m.end_date IS NULL OR m.end_date >= $3) \
+           AND (NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id) \
+                OR EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id AND c.child_id = $2)) \
+         ORDER BY m.start_date, m.id"
+    ))
+    .bind(person_id)
+    .bind(child_id)
+    .bind(today)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.into_proto(today)).collect())
+}
