@@ -81,10 +81,11 @@ impl Access {
             .get::<RpcPath>()
             .map(|path| path.0.clone())
             .ok_or_else(|| ApiError::internal("a gRPC request without its method path"))?;
-        let headers = request.metadata().clone().into_headers();
+        // Borrowed, not copied: this runs on every call.
+        let headers: &http::HeaderMap = request.metadata().as_ref();
         let caller = self
             .authenticator
-            .authenticate_headers(&headers, now)
+            .authenticate_headers(headers, now)
             .map_err(|err| {
                 tracing::warn!(rpc.method = %method, reason = err.reason(), "unauthenticated call");
                 ApiError::Unauthenticated(err.to_string())
