@@ -1,5 +1,6 @@
 //! `cpcctl`: the cpc command line.
 
+mod call;
 mod dev;
 mod health;
 mod timescales;
@@ -24,6 +25,8 @@ enum Command {
     Health(health::Args),
     /// Development helpers (tokens from the local development key).
     Dev(dev::Args),
+    /// Call any RPC of cpc's API with a JSON request; print the JSON response.
+    Call(call::Args),
 }
 
 /// Exit code for bad flags or dates, as for any usage error.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
             Err(err) => fail(USAGE, &err.to_string()),
         },
         Command::Health(args) => health::run(&args),
+        Command::Call(args) => call::run(&args),
         Command::Dev(args) => match dev::run(&args) {
             Ok(token) => {
                 #[allow(clippy::print_stdout, reason = "the token is the command's output")]

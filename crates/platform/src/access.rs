@@ -102,6 +102,16 @@ impl Access {
         })
     }
 
+    /// Whether the policies would allow `call`'s caller to make `action` on
+    /// `resource`, without recording anything: for deciding how far an
+    /// already authorised call reaches (a list across the authority, or
+    /// only the caller's own cases), never for letting a call through.
+    pub fn allows(&self, call: &Call, action: &str, resource: &Resource) -> bool {
+        self.authorizer
+            .authorize(&principal(&call.caller), action, resource)
+            .allowed
+    }
+
     /// Asks the policies whether `call` may act on `resource`.
     ///
     /// # Errors
@@ -139,6 +149,21 @@ impl Access {
 }
 
 impl Permit {
+    /// Adds the children a write turned out to concern (a child just
+    /// registered, the siblings an event names) to the audit record.
+    pub fn add_children(&mut self, child_ids: impl IntoIterator<Item = Uuid>) {
+        for id in child_ids {
+            if !self.record.child_ids.contains(&id) {
+                self.record.child_ids.push(id);
+            }
+        }
+    }
+
+    /// Names the case the call concerned, when only the write revealed it.
+    pub fn set_case(&mut self, case_id: Uuid) {
+        self.record.case_id.get_or_insert(case_id);
+    }
+
     /// Appends the allow record on the handler's transaction: call it last,
     /// immediately before commit (see `cpc_audit::append`).
     ///

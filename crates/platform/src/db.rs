@@ -34,6 +34,15 @@ pub enum DbError {
         first: String,
         second: String,
     },
+    #[error(
+        "cannot prepare the query role {role}: {source} (the role that runs migrations needs CREATEROLE, \
+         or an administrator creates {role} NOLOGIN NOBYPASSRLS and grants it to that role)"
+    )]
+    QueryRole {
+        role: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("migrations for schema {schema} failed: {source}")]
     Migrate {
         schema: String,
@@ -78,12 +87,14 @@ pub fn merged(parts: &[&Migrator]) -> Result<Migrator, DbError> {
     })
 }
 
-/// Creates `schema` if needed and applies `migrators` (merged), holding a
-/// session-level advisory lock keyed on the schema for the whole run.
+/// Creates `schema` if needed, applies `migrators` (merged) and grants the
+/// query role ([`grant_query_role`]), holding a session-level advisory lock
+/// keyed on the schema for the whole run.
 pub async fn migrate(
     url: &SecretString,
     schema: &str,
     migrators: &[&Migrator],
+    append_only: &[&str],
 ) -> Result<(), DbError> {
     let migrator = merged(migrators)?;
     let options = schema_options(url, schema)?;
@@ -112,7 +123,8 @@ pub async fn migrate(
             .map_err(|source| DbError::Migrate {
                 schema: schema.to_owned(),
                 source,
-            })
+            })?;
+        grant_query_role(&mut conn, schema, append_only).await
     }
     .await;
     // Closing the session would release the lock too; unlock explicitly so
@@ -129,12 +141,107 @@ pub async fn migrate(
 
 /// Opens the service's pool. Connections are made lazily, so a service can
 /// start while Postgres is still coming up; readiness is reported by health.
+///
+/// Every connection switches to the schema's query role
+/// ([`query_role`]) before use: row-level security binds that role, not the
+/// login role that ran the migrations (which may own the tables, or be a
+/// superuser in development).
 pub fn pool(url: &SecretString, schema: &str, config: &DatabaseConfig) -> Result<PgPool, DbError> {
     let options = schema_options(url, schema)?;
+    let set_role = format!("SET ROLE \"{}\"", query_role(schema));
     Ok(PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(config.acquire_timeout)
+        .after_connect(move |conn, _meta| {
+            let set_role = set_role.clone();
+            Box::pin(async move {
+                sqlx::query(&set_role).execute(conn).await?;
+                Ok(())
+            })
+        })
         .connect_lazy_with(options))
+}
+
+/// The role a service's queries run as: `cpc_<schema>_app`. A plain role
+/// (no superuser, no `BYPASSRLS`, owns nothing), so row-level security and
+/// the append-only revokes bind it.
+pub fn query_role(schema: &str) -> String {
+    format!("cpc_{schema}_app")
+}
+
+/// Tables no service may change once written: the audit log and the
+/// change feed (their triggers refuse changes too; the revoke means the
+/// query role cannot even try).
+const PLATFORM_APPEND_ONLY: [&str; 2] = ["audit_log", "change_events"];
+
+/// Creates the schema's query role if it is missing and grants it what a
+/// store needs in `schema`: use of the schema, read and write on its
+/// tables, but no change to `append_only` tables (nor the platform's) and
+/// nothing on the migration bookkeeping. Idempotent; run after migrating,
+/// as the role that owns the schema.
+///
+/// # Errors
+/// `DbError::QueryRole` when the role cannot be created or granted (the
+/// login role needs `CREATEROLE`, or an administrator creates the role).
+pub async fn grant_query_role(
+    conn: &mut PgConnection,
+    schema: &str,
+    append_only: &[&str],
+) -> Result<(), DbError> {
+    check_schema_name(schema)?;
+    let role = query_role(schema);
+    let err = |source| DbError::QueryRole {
+        role: role.clone(),
+        source,
+    };
+    // Names are plain identifiers (schema checked above, tables are the
+    // services' own constants), so quoting is safe. Roles are per cluster
+    // and replicas or tests may race to create one: a duplicate is fine.
+    let mut statements = vec![
+        format!(
+            "DO $$ BEGIN CREATE ROLE \"{role}\" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        ),
+        // SET ROLE needs membership; superusers have it already.
+        format!(
+            "DO $$ BEGIN IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN \
+             GRANT \"{role}\" TO CURRENT_USER; END IF; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        ),
+        format!("GRANT USAGE ON SCHEMA \"{schema}\" TO \"{role}\""),
+        format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"{schema}\" TO \"{role}\""
+        ),
+        format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA \"{schema}\" TO \"{role}\""),
+        format!("REVOKE ALL ON \"{schema}\"._sqlx_migrations FROM \"{role}\""),
+    ];
+    for table in PLATFORM_APPEND_ONLY {
+        // A schema may hold only some of the platform's tables.
+        let present: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+            .bind(format!("\"{schema}\".\"{table}\""))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(err)?;
+        if present.is_some() {
+            statements.push(revoke_changes(schema, table, &role));
+        }
+    }
+    statements.extend(
+        append_only
+            .iter()
+            .map(|table| revoke_changes(schema, table, &role)),
+    );
+    for statement in statements {
+        sqlx::query(&statement)
+            .execute(&mut *conn)
+            .await
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn revoke_changes(schema: &str, table: &str, role: &str) -> String {
+    format!("REVOKE UPDATE, DELETE, TRUNCATE ON \"{schema}\".\"{table}\" FROM \"{role}\"")
 }
 
 fn check_schema_name(schema: &str) -> Result<(), DbError> {

@@ -38,6 +38,10 @@ pub struct Component {
     /// Adds the service's RPC implementations; `None` while it serves only
     /// health and reflection.
     pub mount: Option<fn(&Mount<'_>, &mut RoutesBuilder)>,
+    /// Tables of the schema whose rows, once written, the service's query
+    /// role may not change or delete (histories); the audit log and change
+    /// feed are always so.
+    pub append_only: &'static [&'static str],
 }
 
 /// What a component is given when it mounts its RPCs.
@@ -86,6 +90,7 @@ impl Server {
                 &config.database_url,
                 component.schema,
                 &migrators(&component),
+                component.append_only,
             )
             .await?;
             let pool = db::pool(&config.database_url, component.schema, &config.database)?;

@@ -34,7 +34,7 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let db = TestDatabase::create().await;
-    db::migrate(db.url(), SCHEMA, &[&cpc_audit::MIGRATOR])
+    db::migrate(db.url(), SCHEMA, &[&cpc_audit::MIGRATOR], &[])
         .await
         .unwrap();
     let pool = db::pool(db.url(), SCHEMA, &DatabaseConfig::default()).unwrap();

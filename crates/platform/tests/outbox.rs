@@ -22,7 +22,9 @@ use uuid::Uuid;
 const SCHEMA: &str = "feedtest";
 
 async fn feed_pool(db: &TestDatabase) -> PgPool {
-    db::migrate(db.url(), SCHEMA, &[&MIGRATOR]).await.unwrap();
+    db::migrate(db.url(), SCHEMA, &[&MIGRATOR], &[])
+        .await
+        .unwrap();
     db::pool(db.url(), SCHEMA, &DatabaseConfig::default()).unwrap()
 }
 

@@ -37,6 +37,7 @@
 pub mod calendar;
 pub mod categories;
 pub mod census;
+pub mod civil_time;
 pub mod decision;
 pub mod error;
 pub mod identifiers;

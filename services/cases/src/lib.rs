@@ -10,9 +10,10 @@
 //!   to the outbox ([`events`]) and honouring request ids ([`idempotency`]);
 //! - [`paging`]: opaque keyset page tokens.
 //!
-//! The gRPC adapter (authorisation, audit, commit) is not here yet:
-//! [`component`] mounts no RPCs.
+//! - [`api`]: the gRPC service: every call identified, authorised against
+//!   the case's members, run in one transaction and audited.
 
+pub mod api;
 pub mod codes;
 pub mod convert;
 pub mod domain;
@@ -37,6 +38,7 @@ pub fn component() -> Component {
         grpc_service: cpc_proto::cases::v1::cases_service_server::SERVICE_NAME,
         schema: SCHEMA,
         migrator: &MIGRATOR,
-        mount: None,
+        mount: Some(api::mount),
+        append_only: &["plan_action_status_changes"],
     }
 }

@@ -19,5 +19,6 @@ pub fn component() -> Component {
         schema: SCHEMA,
         migrator: &MIGRATOR,
         mount: None,
+        append_only: &[],
     }
 }

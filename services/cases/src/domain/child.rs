@@ -473,6 +473,10 @@ pub struct ChildFilter {
     pub lead_social_worker_id: Option<Uuid>,
     pub unborn_only: bool,
     pub page: PageRequest,
+    /// Only children this person may see as a current case member: set by
+    /// the service for callers who may list only their own cases, never
+    /// from the request.
+    pub member: Option<Uuid>,
 }
 
 redacted_debug!(ChildFilter);
@@ -523,6 +527,7 @@ impl ChildFilter {
                 lead_social_worker_id,
                 unborn_only: req.unborn_only,
                 page,
+                member: None,
             },
         ))
     }
@@ -535,6 +540,10 @@ pub struct CaseFilter {
     pub lead_social_worker_id: Option<Uuid>,
     pub child_id: Option<Uuid>,
     pub page: PageRequest,
+    /// Only cases this person is a current member of: set by the service
+    /// for callers who may list only their own cases, never from the
+    /// request.
+    pub member: Option<Uuid>,
 }
 
 impl CaseFilter {
@@ -569,6 +578,7 @@ impl CaseFilter {
                 lead_social_worker_id,
                 child_id,
                 page,
+                member: None,
             },
         ))
     }

@@ -299,6 +299,9 @@ pub async fn list_cases(
            AND ($5::uuid IS NULL OR $5 = ANY (q.child_ids)) \
            AND ($6::uuid IS NULL OR (lower(q.display_name), q.id) > \
                 (SELECT lower(display_name), id FROM cases WHERE id = $6)) \
+           AND ($8::uuid IS NULL OR EXISTS (SELECT 1 FROM case_memberships m \
+                 WHERE m.case_id = q.id AND m.person_id = $8 \
+                   AND m.start_date <= $1 AND (m.end_date IS NULL OR m.end_date >= $1))) \
          ORDER BY lower(q.display_name), q.id LIMIT $7"
     ))
     .bind(ctx.today)
@@ -308,6 +311,7 @@ pub async fn list_cases(
     .bind(filter.child_id)
     .bind(filter.page.after)
     .bind(filter.page.fetch_limit())
+    .bind(filter.member)
     .fetch_all(&mut *conn)
     .await?;
     let next_page_token = filter.page.finish(&mut rows, |r| r.id);

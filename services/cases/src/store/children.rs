@@ -362,6 +362,7 @@ pub async fn list_children(
     conn: &mut PgConnection,
     authority: &AuthorityId,
     filter: &ChildFilter,
+    today: NaiveDate,
 ) -> Result<pb::ListChildrenResponse, ApiError> {
     let mut rows: Vec<ChildRow> = sqlx::query_as(
         "SELECT ch.* FROM children ch \
@@ -378,6 +379,12 @@ pub async fn list_children(
            AND (NOT $9 OR ch.birth_date IS NULL) \
            AND ($10::uuid IS NULL OR (lower(ch.family_name), lower(ch.given_names), ch.id) > \
                 (SELECT lower(family_name), lower(given_names), id FROM children WHERE id = $10)) \
+           AND ($12::uuid IS NULL OR EXISTS (SELECT 1 FROM case_memberships m \
+                 WHERE m.case_id = ch.case_id AND m.person_id = $12 \
+                   AND m.start_date <= $13 AND (m.end_date IS NULL OR m.end_date >= $13) \
+                   AND (NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id) \
+                        OR EXISTS (SELECT 1 FROM case_membership_children c \
+                                    WHERE c.membership_id = m.id AND c.child_id = ch.id)))) \
          ORDER BY lower(ch.family_name), lower(ch.given_names), ch.id LIMIT $11",
     )
     .bind(authority.as_str())
@@ -391,6 +398,8 @@ pub async fn list_children(
     .bind(filter.unborn_only)
     .bind(filter.page.after)
     .bind(filter.page.fetch_limit())
+    .bind(filter.member)
+    .bind(today)
     .fetch_all(&mut *conn)
     .await?;
     let next_page_token = filter.page.finish(&mut rows, |r| r.id);

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
+use cpc_platform::outbox::StoredEvent;
 use cpc_proto::cases::v1 as pb;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -149,6 +150,70 @@ pub async fn add_case_member(
         }
     }
     check.finish()?;
+    let mut events = Vec::new();
+    let grant = Grant {
+        case_id: new.case_id,
+        person: &new.person,
+        role: new.role,
+        child_ids: &new.child_ids,
+        start_date: new.start_date,
+    };
+    let membership = insert_membership(conn, ctx, &grant, &mut events).await?;
+    let response = pb::AddCaseMemberResponse {
+        membership: Some(membership),
+    };
+    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
+    Ok(Written::new(response, events))
+}
+
+/// Makes the person who opened a case a current member of it (as a social
+/// worker, for every child), so that they can go on working on what they
+/// created: the access policies give a social worker only the cases they
+/// are a member of. Emits `CaseMemberAdded`.
+///
+/// # Errors
+/// Database errors.
+pub async fn add_creator(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    case_id: Uuid,
+) -> Result<Vec<StoredEvent>, ApiError> {
+    let mut events = Vec::new();
+    let grant = Grant {
+        case_id,
+        person: &ctx.actor,
+        role: CaseRole::SocialWorker,
+        child_ids: &[],
+        start_date: ctx.today,
+    };
+    insert_membership(conn, ctx, &grant, &mut events).await?;
+    Ok(events)
+}
+
+/// A membership about to be inserted (checked by the caller).
+struct Grant<'a> {
+    case_id: Uuid,
+    person: &'a PersonRef,
+    role: CaseRole,
+    /// Empty: every child of the case.
+    child_ids: &'a [Uuid],
+    start_date: NaiveDate,
+}
+
+/// Inserts a membership and emits `CaseMemberAdded`.
+async fn insert_membership(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    grant: &Grant<'_>,
+    events: &mut Vec<StoredEvent>,
+) -> Result<pb::CaseMembership, ApiError> {
+    let Grant {
+        case_id,
+        person,
+        role,
+        child_ids,
+        start_date,
+    } = *grant;
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO case_memberships (id, authority_id, case_id, person_id, display_name, agency_kind, agency_name, \
@@ -157,49 +222,44 @@ pub async fn add_case_member(
     )
     .bind(id)
     .bind(ctx.authority.as_str())
-    .bind(new.case_id)
-    .bind(new.person.person_id)
-    .bind(&new.person.display_name)
-    .bind(new.person.agency_kind)
-    .bind(new.person.agency_name.as_deref())
-    .bind(new.role)
-    .bind(new.start_date)
+    .bind(case_id)
+    .bind(person.person_id)
+    .bind(&person.display_name)
+    .bind(person.agency_kind)
+    .bind(person.agency_name.as_deref())
+    .bind(role)
+    .bind(start_date)
     .bind(ctx.actor.to_json())
     .bind(ctx.now)
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    for child_id in &new.child_ids {
+    for child_id in child_ids {
         sqlx::query(
             "INSERT INTO case_membership_children (membership_id, child_id, case_id, authority_id) \
              VALUES ($1, $2, $3, $4)",
         )
         .bind(id)
         .bind(child_id)
-        .bind(new.case_id)
+        .bind(case_id)
         .bind(ctx.authority.as_str())
         .execute(&mut *conn)
         .await
         .map_err(db)?;
     }
     let membership = get_membership(conn, id, ctx.today).await?;
-    let mut events = Vec::new();
     let subject = subject(conn, &membership).await?;
     emit(
         conn,
         ctx,
-        &mut events,
+        events,
         subject,
         &pb::CaseMemberAdded {
             membership: Some(membership.clone()),
         },
     )
     .await?;
-    let response = pb::AddCaseMemberResponse {
-        membership: Some(membership),
-    };
-    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
-    Ok(Written::new(response, events))
+    Ok(membership)
 }
 
 /// `EndCaseMember`: access stops after `end_date`. Emits `CaseMemberEnded`.

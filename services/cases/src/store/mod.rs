@@ -27,23 +27,24 @@
 //! true)` with `FORCE ROW LEVEL SECURITY`; [`begin`] sets that setting for
 //! the transaction only (`set_config(..., true)`), so a pooled connection
 //! never carries one request's authority into the next. Policies do not bind
-//! superusers or `BYPASSRLS` roles, so production runs the service as a
-//! plain role: migrations as an owner role (`cpc_cases_owner`, `NOLOGIN`,
-//! owns the schema and its tables, assumed by the deploy job), queries as
-//! a login role (`cpc_cases_app`, `NOSUPERUSER NOBYPASSRLS`, not the owner)
-//! granted only what [`rls::grant_app_role`] grants. `FORCE` keeps the
-//! policies binding even for the owner, so a mis-deployment that connects
-//! as the owner still sees one authority at a time.
+//! superusers or `BYPASSRLS` roles, so the service's pool switches every
+//! connection to the plain role `cpc_cases_app` (`NOSUPERUSER NOBYPASSRLS`,
+//! owns nothing), which the platform creates and grants after migrating
+//! (`cpc_platform::db::grant_query_role`): the login role may own the
+//! schema, or be a superuser in development, and queries still see one
+//! authority at a time. `FORCE` keeps the policies binding even for the
+//! owner.
 
+pub mod access;
 pub mod actions;
 pub mod cases;
 pub mod children;
+pub mod conferences;
 pub mod episodes;
 pub mod family;
 pub mod membership;
 pub mod outcomes;
 pub mod plans;
-pub mod rls;
 pub mod section47;
 pub mod strategy;
 pub mod transfers;

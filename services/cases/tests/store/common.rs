@@ -1,5 +1,6 @@
 //! The test harness: a fresh database per test, migrated, with the store
-//! running as a plain role (`cpc_cases_app`) so row-level security binds.
+//! running as the service's query role (`cpc_cases_app`, as in production)
+//! so row-level security binds.
 //! (The admin connection is the superuser `postgres`, which bypasses RLS.)
 
 use std::sync::OnceLock;
@@ -9,6 +10,7 @@ use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use cpc_cases::domain::{AuthorityId, PersonRef};
 use cpc_cases::store::{self, Ctx};
 use cpc_platform::ApiError;
+use cpc_platform::config::DatabaseConfig;
 use cpc_platform::outbox::{self, Filter, StoredEvent};
 use cpc_platform::testing::TestDatabase;
 use cpc_platform::{MIGRATOR, db};
@@ -16,11 +18,10 @@ use cpc_proto::cases::v1 as pb;
 use cpc_proto::common::v1 as common;
 use cpc_rules::profile::AuthorityProfile;
 use cpc_rules::timescales::Timescales;
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection as _, Executor as _, PgConnection, PgPool};
 use uuid::Uuid;
 
-pub const APP_ROLE: &str = "cpc_cases_app";
 pub const AUTHORITY: &str = "E10000013";
 pub const OTHER_AUTHORITY: &str = "E09000033";
 
@@ -54,38 +55,19 @@ macro_rules! run {
 impl Harness {
     pub async fn new() -> Self {
         let db = TestDatabase::create().await;
+        let component = cpc_cases::component();
         db::migrate(
             db.url(),
             cpc_cases::SCHEMA,
             &[&MIGRATOR, &cpc_cases::MIGRATOR],
+            component.append_only,
         )
         .await
         .expect("migrations apply");
         let options = db::schema_options(db.url(), cpc_cases::SCHEMA).expect("options");
-        let mut admin_conn = PgConnection::connect_with(&options).await.expect("connect");
-        // Roles are per cluster and tests run in parallel: create once, race-safe.
-        admin_conn
-            .execute(
-                "DO $$ BEGIN CREATE ROLE cpc_cases_app NOLOGIN NOSUPERUSER NOBYPASSRLS; \
-                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
-            )
-            .await
-            .expect("create role");
-        store::rls::grant_app_role(&mut admin_conn, cpc_cases::SCHEMA, APP_ROLE)
-            .await
-            .expect("grant");
-        admin_conn.close().await.expect("close");
-        let pool = PgPoolOptions::new()
-            .max_connections(5)
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute("SET ROLE cpc_cases_app").await?;
-                    Ok(())
-                })
-            })
-            .connect_with(options.clone())
-            .await
-            .expect("app pool");
+        // The service's own pool: every connection runs as cpc_cases_app.
+        let pool =
+            db::pool(db.url(), cpc_cases::SCHEMA, &DatabaseConfig::default()).expect("app pool");
         let admin = PgPoolOptions::new()
             .max_connections(2)
             .connect_with(options)

@@ -34,7 +34,7 @@ async fn children_page_by_name_with_tokens_bound_to_the_filters() {
     loop {
         let (authority, filter) = ChildFilter::parse(&request(&token)).unwrap();
         let page = run!(h, ctx, |conn| store::children::list_children(
-            conn, &authority, &filter
+            conn, &authority, &filter, ctx.today
         ))
         .unwrap();
         names.extend(page.children.iter().map(|c| c.given_names.clone()));
@@ -50,7 +50,7 @@ async fn children_page_by_name_with_tokens_bound_to_the_filters() {
     // A token replayed with other filters is refused, naming page_token.
     let (authority, filter) = ChildFilter::parse(&request("")).unwrap();
     let page = run!(h, ctx, |conn| store::children::list_children(
-        conn, &authority, &filter
+        conn, &authority, &filter, ctx.today
     ))
     .unwrap();
     let mut changed = request(&page.next_page_token);
@@ -67,7 +67,7 @@ async fn children_page_by_name_with_tokens_bound_to_the_filters() {
     })
     .unwrap();
     let page = run!(h, ctx, |conn| store::children::list_children(
-        conn, &authority, &filter
+        conn, &authority, &filter, ctx.today
     ))
     .unwrap();
     assert!(page.children.is_empty());

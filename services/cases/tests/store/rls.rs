@@ -55,7 +55,7 @@ async fn authority_b_cannot_read_authority_a_child_even_with_its_id() {
     .unwrap();
     let authority = b.authority.clone();
     let listed = run!(h, b, |conn| store::children::list_children(
-        conn, &authority, &filter
+        conn, &authority, &filter, b.today
     ))
     .unwrap();
     assert!(listed.children.is_empty());
@@ -123,7 +123,7 @@ async fn every_table_has_forced_row_level_security() {
     .fetch_all(&h.admin)
     .await
     .unwrap();
-    assert_eq!(rows.len(), 21);
+    assert_eq!(rows.len(), 22);
     for (table, enabled, forced, policies) in rows {
         assert!(
             enabled && forced && policies == 1,

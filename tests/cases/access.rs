@@ -1,0 +1,235 @@
+//! Who may do what, over the real service and the shipped policies: case
+//! membership opens a child's record, nothing else does, and every
+//! decision is in the audit log.
+
+use cpc_identity::Role;
+use cpc_proto::audit::v1 as audit;
+use cpc_proto::audit::v1::audit_service_client::AuditServiceClient;
+use cpc_proto::cases::v1 as pb;
+use cpc_proto::common::v1 as common;
+use tonic::Code;
+
+use crate::journey::{register, today};
+use crate::support::*;
+
+#[tokio::test]
+async fn membership_opens_a_childs_record_and_nothing_else_does() {
+    let mut f = Fixture::start().await;
+    let child = register(&mut f, "C4001").await;
+    let get = |token: &As| {
+        token.req(pb::GetChildRequest {
+            child_id: child.id.clone(),
+        })
+    };
+
+    // The creator is a member; another social worker of the same team is
+    // not, and cannot read or find the child.
+    let sw = f.social_worker();
+    f.client.get_child(get(&sw)).await.unwrap();
+    let colleague = f.person(OTHER_WORKER, AUTHORITY, Role::SocialWorker, Some(csc()));
+    let err = f.client.get_child(get(&colleague)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let list = |token: &As| {
+        token.req(pb::ListChildrenRequest {
+            authority_id: AUTHORITY.into(),
+            ..Default::default()
+        })
+    };
+    let theirs = f
+        .client
+        .list_children(list(&colleague))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(theirs.children.is_empty());
+    let mine = f
+        .client
+        .list_children(list(&sw))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(mine.children.len(), 1);
+    // A manager sees the whole authority.
+    let manager = f.team_manager();
+    let all = f
+        .client
+        .list_children(list(&manager))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(all.children.len(), 1);
+
+    // A police officer reads the child only once a member, and may not
+    // change the record even then.
+    let officer = f.police_officer();
+    let err = f.client.get_child(get(&officer)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    f.client
+        .add_case_member(manager.req(pb::AddCaseMemberRequest {
+            request_id: rid(),
+            membership: Some(pb::CaseMembership {
+                case_id: child.case_id.clone(),
+                person: Some(police_ref()),
+                case_role: pb::CaseRole::AgencyPractitioner as i32,
+                start_date: Some(today()),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap();
+    f.client.get_child(get(&officer)).await.unwrap();
+    let mut renamed = child.clone();
+    renamed.given_names = "Other".into();
+    let err = f
+        .client
+        .update_child(officer.req(pb::UpdateChildRequest {
+            child: Some(renamed),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["given_names".into()],
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // A social worker may not grant membership (a manager does).
+    let err = f
+        .client
+        .add_case_member(sw.req(pb::AddCaseMemberRequest {
+            request_id: rid(),
+            membership: Some(pb::CaseMembership {
+                case_id: child.case_id.clone(),
+                person: Some(health_ref()),
+                case_role: pb::CaseRole::AgencyPractitioner as i32,
+                start_date: Some(today()),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // An auditor reads the audit log, never the record.
+    let auditor = f.person(AUDITOR, AUTHORITY, Role::Auditor, None);
+    let err = f.client.get_child(get(&auditor)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    // Every one of those decisions is recorded against the child.
+    let mut audit_client = AuditServiceClient::new(f.server.channel().await);
+    let records = audit_client
+        .list_access_records(auditor.req(audit::ListAccessRecordsRequest {
+            service: "cases".into(),
+            authority_id: AUTHORITY.into(),
+            child_id: child.id.clone(),
+            page_size: 100,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    let denied: Vec<(String, String)> = records
+        .iter()
+        .filter(|r| r.decision == audit::AccessDecision::Deny as i32)
+        .map(|r| {
+            (
+                r.person.as_ref().unwrap().person_id.clone(),
+                r.rpc_method.rsplit('/').next().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
+    // Newest first.
+    assert_eq!(
+        denied,
+        [
+            (id(AUDITOR), "GetChild".to_owned()),
+            (id(SOCIAL_WORKER), "AddCaseMember".to_owned()),
+            (id(POLICE_OFFICER), "UpdateChild".to_owned()),
+            (id(POLICE_OFFICER), "GetChild".to_owned()),
+            (id(OTHER_WORKER), "GetChild".to_owned()),
+        ]
+    );
+    let allowed_reads = records
+        .iter()
+        .filter(|r| {
+            r.decision == audit::AccessDecision::Allow as i32 && r.rpc_method.ends_with("/GetChild")
+        })
+        .count();
+    assert_eq!(
+        allowed_reads, 2,
+        "the social worker's and the officer's reads"
+    );
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn a_confidential_address_is_withheld_from_partner_agencies() {
+    let mut f = Fixture::start().await;
+    let child = register(&mut f, "C4101").await;
+    let sw = f.social_worker();
+    let mother = f
+        .client
+        .add_family_member(sw.req(pb::AddFamilyMemberRequest {
+            request_id: rid(),
+            family_member: Some(pb::FamilyMember {
+                case_id: child.case_id.clone(),
+                given_names: "Anna".into(),
+                family_name: "Smith".into(),
+                relationships: vec![pb::ChildRelationship {
+                    child_id: child.id.clone(),
+                    relationship: pb::Relationship::Mother as i32,
+                    parental_responsibility: true,
+                    lives_with_child: true,
+                    ..Default::default()
+                }],
+                address: Some(common::PostalAddress {
+                    lines: vec!["1 Refuge Road".into()],
+                    town: "Gloucester".into(),
+                    postcode: "GL1 1AA".into(),
+                }),
+                address_confidential: true,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .family_member
+        .unwrap();
+    let manager = f.team_manager();
+    f.client
+        .add_case_member(manager.req(pb::AddCaseMemberRequest {
+            request_id: rid(),
+            membership: Some(pb::CaseMembership {
+                case_id: child.case_id.clone(),
+                person: Some(police_ref()),
+                case_role: pb::CaseRole::AgencyPractitioner as i32,
+                start_date: Some(today()),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap();
+    let get = |token: &As| {
+        token.req(pb::GetFamilyMemberRequest {
+            family_member_id: mother.id.clone(),
+        })
+    };
+    let seen_by_worker = f
+        .client
+        .get_family_member(get(&sw))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(seen_by_worker.family_member.unwrap().address.is_some());
+    let officer = f.police_officer();
+    let seen_by_police = f
+        .client
+        .get_family_member(get(&officer))
+        .await
+        .unwrap()
+        .into_inner();
+    let seen = seen_by_police.family_member.unwrap();
+    assert!(seen.address_confidential);
+    assert!(seen.address.is_none());
+    f.stop().await;
+}

@@ -1,0 +1,138 @@
+//! The change feed as a consumer sees it: stop reading, miss changes,
+//! resume from the last sequence, receive exactly what was missed.
+
+use std::time::Duration;
+
+use cpc_proto::cases::v1 as pb;
+use tokio_stream::StreamExt as _;
+use tonic::Code;
+
+use crate::journey::register;
+use crate::support::*;
+
+async fn next_events(
+    stream: &mut tonic::Streaming<pb::StreamChangesResponse>,
+    n: usize,
+) -> Vec<cpc_proto::common::v1::ChangeEvent> {
+    let mut events = Vec::with_capacity(n);
+    while events.len() < n {
+        let message = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("the stream stays open")
+            .expect("no error");
+        events.push(message.event.unwrap());
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_consumer_resumes_and_receives_exactly_what_it_missed() {
+    let mut f = Fixture::start().await;
+    let manager = f.team_manager();
+    register(&mut f, "C3001").await; // CaseCreated, ChildRegistered, CaseMemberAdded
+
+    let mut stream = f
+        .client
+        .stream_changes(manager.req(pb::StreamChangesRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let seen = next_events(&mut stream, 3).await;
+    let types: Vec<&str> = seen.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "cpc.cases.v1.CaseCreated",
+            "cpc.cases.v1.ChildRegistered",
+            "cpc.cases.v1.CaseMemberAdded"
+        ]
+    );
+    let last = seen.last().unwrap().sequence;
+    // The consumer goes away.
+    drop(stream);
+
+    // Changes while it is away: a second family, a sibling.
+    let other = register(&mut f, "C3002").await;
+    let sw = f.social_worker();
+    f.client
+        .create_child(sw.req(pb::CreateChildRequest {
+            request_id: rid(),
+            child: Some(child(&other.case_id, "C3003", "Lily")),
+        }))
+        .await
+        .unwrap();
+
+    // It resumes after the last sequence it processed.
+    let mut resumed = f
+        .client
+        .stream_changes(manager.req(pb::StreamChangesRequest {
+            after_sequence: last,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let missed = next_events(&mut resumed, 5).await;
+    let sequences: Vec<i64> = missed.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, (last + 1..=last + 5).collect::<Vec<_>>());
+    let types: Vec<&str> = missed.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "cpc.cases.v1.CaseCreated",
+            "cpc.cases.v1.ChildRegistered",
+            "cpc.cases.v1.CaseMemberAdded",
+            "cpc.cases.v1.ChildRegistered",
+            "cpc.cases.v1.CaseUpdated",
+        ]
+    );
+    // Nothing more until something changes; then it arrives live.
+    let quiet = tokio::time::timeout(Duration::from_millis(300), resumed.next()).await;
+    assert!(quiet.is_err(), "no event without a change");
+    register(&mut f, "C3004").await;
+    let live = next_events(&mut resumed, 1).await;
+    assert_eq!(live[0].sequence, last + 6);
+
+    // Payloads decode as the named message.
+    use prost::Message as _;
+    let registered = pb::ChildRegistered::decode(missed[3].payload.as_slice()).unwrap();
+    assert_eq!(registered.child.unwrap().la_child_id, "C3003");
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn the_feed_is_for_the_callers_authority_and_checked() {
+    let mut f = Fixture::start().await;
+    let manager = f.team_manager();
+    let err = f
+        .client
+        .stream_changes(manager.req(pb::StreamChangesRequest {
+            authority_id: OTHER_AUTHORITY.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = f
+        .client
+        .stream_changes(manager.req(pb::StreamChangesRequest {
+            after_sequence: -1,
+            event_types: vec!["PlanStarted".into()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    let mut fields = bad_fields(&err);
+    fields.sort();
+    assert_eq!(fields, ["after_sequence", "event_types[0]"]);
+    // A social worker reads records of their cases, not the authority's feed.
+    let sw = f.social_worker();
+    let err = f
+        .client
+        .stream_changes(sw.req(pb::StreamChangesRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    f.stop().await;
+}

@@ -1,0 +1,17 @@
+//! `cpc.cases.v1.CasesService` over real gRPC on a loopback socket, served
+//! by `cpcd` against a fresh Postgres database per test: the child's
+//! journey, every refusal a caller can meet, the change feed, and who may
+//! do what.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test"
+)]
+
+mod access;
+mod feed;
+mod journey;
+mod refusals;
+mod support;

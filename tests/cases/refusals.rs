@@ -1,0 +1,217 @@
+//! Every refusal a caller can meet, with the status code and detail they
+//! can act on.
+
+use cpc_proto::cases::v1 as pb;
+use tonic::Code;
+use uuid::Uuid;
+
+use crate::journey::register;
+use crate::support::*;
+
+#[tokio::test]
+async fn bad_input_names_every_bad_field() {
+    let mut f = Fixture::start().await;
+    let sw = f.social_worker();
+    let mut bad = child("", "C2001", "Jamie");
+    bad.nhs_number = "943 476 5918".into(); // check digit wrong
+    bad.upn = "A95000017830X".into();
+    bad.birth_date = pd(2019, 2, 30);
+    let err = f
+        .client
+        .create_child(sw.req(pb::CreateChildRequest {
+            request_id: rid(),
+            child: Some(bad),
+        }))
+        .await
+        .unwrap_err();
+    let mut fields = bad_fields(&err);
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["child.birth_date", "child.nhs_number", "child.upn"]
+    );
+
+    // Date order: a referral closed before it opened.
+    let child = register(&mut f, "C2002").await;
+    let episode = f
+        .client
+        .open_cin_episode(sw.req(pb::OpenCinEpisodeRequest {
+            request_id: rid(),
+            child_id: child.id.clone(),
+            referral_date: pd(2025, 6, 2),
+            referral_source_code: "6".into(),
+            primary_need: pb::PrimaryNeed::N1AbuseOrNeglect as i32,
+            referral_nfa: false,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .cin_episode
+        .unwrap();
+    let err = f
+        .client
+        .close_cin_episode(sw.req(pb::CloseCinEpisodeRequest {
+            cin_episode_id: episode.id.clone(),
+            version: episode.version,
+            closure_date: pd(2025, 5, 1),
+            closure_reason: pb::ClosureReason::Rc7ServicesCeased as i32,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), ["closure_date"], "{err:?}");
+
+    // A malformed id is a bad field too, not a lookup.
+    let err = f
+        .client
+        .get_child(sw.req(pb::GetChildRequest {
+            child_id: "not-a-uuid".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), ["child_id"]);
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_ids_stale_versions_and_illegal_transitions() {
+    let mut f = Fixture::start().await;
+    let sw = f.social_worker();
+    let manager = f.team_manager();
+    let err = f
+        .client
+        .get_child(manager.req(pb::GetChildRequest {
+            child_id: Uuid::new_v4().to_string(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+
+    let child = register(&mut f, "C2101").await;
+    let mut first = child.clone();
+    first.given_names = "Jamie-Lee".into();
+    let updated = f
+        .client
+        .update_child(sw.req(pb::UpdateChildRequest {
+            child: Some(first),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["given_names".into()],
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .child
+        .unwrap();
+    assert_eq!(updated.version, child.version + 1);
+    // A second writer still holding the first version is refused.
+    let mut stale = child.clone();
+    stale.given_names = "James".into();
+    let err = f
+        .client
+        .update_child(sw.req(pb::UpdateChildRequest {
+            child: Some(stale),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["given_names".into()],
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted, "{err:?}");
+
+    // Completing an enquiry twice is an illegal transition.
+    let enquiry = crate::journey::up_to_icpc(&mut f, &child).await;
+    let err = f
+        .client
+        .complete_section47_enquiry(sw.req(pb::CompleteSection47EnquiryRequest {
+            enquiry_id: enquiry.id.clone(),
+            version: enquiry.version,
+            completion_date: pd(2025, 6, 21),
+            outcome: pb::Section47Outcome::IcpcRequired as i32,
+            icpc_not_required_reason: String::new(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn a_retried_create_returns_the_first_result() {
+    let mut f = Fixture::start().await;
+    let sw = f.social_worker();
+    let request = pb::CreateChildRequest {
+        request_id: rid(),
+        child: Some(child("", "C2201", "Jamie")),
+    };
+    let first = f
+        .client
+        .create_child(sw.req(request.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = f
+        .client
+        .create_child(sw.req(request.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first, again);
+    let listed = f
+        .client
+        .list_children(sw.req(pb::ListChildrenRequest {
+            authority_id: AUTHORITY.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.children.len(), 1);
+
+    // The same request id with a different request is refused.
+    let mut changed = request;
+    changed.child.as_mut().unwrap().given_names = "Other".into();
+    let err = f.client.create_child(sw.req(changed)).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn no_credentials_and_other_authorities() {
+    let mut f = Fixture::start().await;
+    let child = register(&mut f, "C2301").await;
+    let err = f
+        .client
+        .get_child(pb::GetChildRequest {
+            child_id: child.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+
+    // Another authority's manager: the child does not exist for them.
+    let elsewhere = f.person(
+        TEAM_MANAGER,
+        OTHER_AUTHORITY,
+        cpc_identity::Role::TeamManager,
+        Some(csc()),
+    );
+    let err = f
+        .client
+        .get_child(elsewhere.req(pb::GetChildRequest {
+            child_id: child.id.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    // Nor can they list this authority's children.
+    let err = f
+        .client
+        .list_children(elsewhere.req(pb::ListChildrenRequest {
+            authority_id: AUTHORITY.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    f.stop().await;
+}

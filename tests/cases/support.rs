@@ -1,0 +1,263 @@
+//! The fixture: a server, a database, tokens for the people of the story,
+//! and request builders.
+
+use chrono::NaiveDate;
+use cpc_cases::codes::{AgencyKind, ConferenceKind};
+use cpc_cases::domain::outcome::HeldConference;
+use cpc_cases::domain::{AuthorityId, PersonRef};
+use cpc_identity::dev::{DevClaims, DevKey};
+use cpc_identity::{Agency, Role};
+use cpc_platform::config::DatabaseConfig;
+use cpc_platform::db;
+use cpc_platform::testing::{TestDatabase, TestServer};
+use cpc_proto::cases::v1 as pb;
+use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
+use cpc_proto::common::v1 as common;
+use cpcd::Selection;
+use tonic::transport::Channel;
+use tonic_types::StatusExt as _;
+use uuid::Uuid;
+
+pub const AUTHORITY: &str = "E10000013";
+pub const OTHER_AUTHORITY: &str = "E09000033";
+
+/// The people of the story, by person id.
+pub const SOCIAL_WORKER: u128 = 0x5001;
+pub const POLICE_OFFICER: u128 = 0x5002;
+pub const HEALTH_VISITOR: u128 = 0x5003;
+pub const TEAM_MANAGER: u128 = 0x3001;
+pub const CHAIR: u128 = 0xc4a1;
+pub const OTHER_WORKER: u128 = 0x5999;
+pub const AUDITOR: u128 = 0xa0d1;
+
+pub struct Fixture {
+    pub db: TestDatabase,
+    pub server: TestServer,
+    pub client: CasesServiceClient<Channel>,
+    key: DevKey,
+}
+
+/// A caller: their token, and the client calls carry it.
+#[derive(Clone)]
+pub struct As {
+    token: String,
+}
+
+impl Fixture {
+    pub async fn start() -> Self {
+        // The server's logs (warnings and errors by default) show with a
+        // failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_test_writer()
+            .try_init();
+        let db = TestDatabase::create().await;
+        let server = TestServer::start(db.config(), Selection::All.components()).await;
+        let client = CasesServiceClient::new(server.channel().await);
+        let key = DevKey::load_or_create(db.dev_key_dir()).unwrap();
+        Self {
+            db,
+            server,
+            client,
+            key,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+
+    pub fn person(&self, id: u128, authority: &str, role: Role, agency: Option<Agency>) -> As {
+        let mut claims = DevClaims::new(Uuid::from_u128(id).to_string(), authority, [role]);
+        claims.agency = agency;
+        As {
+            token: self.key.mint(&claims),
+        }
+    }
+
+    pub fn social_worker(&self) -> As {
+        self.person(SOCIAL_WORKER, AUTHORITY, Role::SocialWorker, Some(csc()))
+    }
+
+    pub fn team_manager(&self) -> As {
+        self.person(TEAM_MANAGER, AUTHORITY, Role::TeamManager, Some(csc()))
+    }
+
+    pub fn chair(&self) -> As {
+        self.person(CHAIR, AUTHORITY, Role::ConferenceChair, Some(csc()))
+    }
+
+    pub fn police_officer(&self) -> As {
+        let police = Agency {
+            kind: cpc_identity::AgencyKind::Police,
+            name: "Constabulary".into(),
+        };
+        self.person(
+            POLICE_OFFICER,
+            AUTHORITY,
+            Role::AgencyPractitioner,
+            Some(police),
+        )
+    }
+
+    /// Scheduling reports `conference` held (what the scheduling feed
+    /// consumer records): written through the cases store, as cases' own
+    /// copy of that fact.
+    pub async fn held(&self, conference: &HeldConference, authority: &str) {
+        let pool = db::pool(self.db.url(), cpc_cases::SCHEMA, &DatabaseConfig::default()).unwrap();
+        let authority = AuthorityId::parse(authority).unwrap();
+        let mut tx = cpc_cases::store::begin(&pool, &authority).await.unwrap();
+        let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+        cpc_cases::store::conferences::record_held_conference(
+            &mut tx, &authority, conference, 1, now,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        pool.close().await;
+    }
+}
+
+impl As {
+    pub fn req<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.token).parse().unwrap(),
+        );
+        request
+    }
+}
+
+pub fn csc() -> Agency {
+    Agency {
+        kind: cpc_identity::AgencyKind::ChildrensSocialCare,
+        name: "County Children's Services".into(),
+    }
+}
+
+pub fn rid() -> String {
+    Uuid::new_v4().to_string()
+}
+
+pub fn pd(y: i32, m: i32, d: i32) -> Option<common::Date> {
+    Some(common::Date {
+        year: y,
+        month: m,
+        day: d,
+    })
+}
+
+pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+pub fn person_ref(
+    id: u128,
+    name: &str,
+    kind: common::AgencyKind,
+    agency: &str,
+) -> common::PersonRef {
+    common::PersonRef {
+        person_id: Uuid::from_u128(id).to_string(),
+        display_name: name.into(),
+        agency_kind: kind as i32,
+        agency_name: agency.into(),
+    }
+}
+
+pub fn worker_ref() -> common::PersonRef {
+    person_ref(
+        SOCIAL_WORKER,
+        "Sam Social",
+        common::AgencyKind::ChildrensSocialCare,
+        "County Children's Services",
+    )
+}
+
+pub fn police_ref() -> common::PersonRef {
+    person_ref(
+        POLICE_OFFICER,
+        "PC Patel",
+        common::AgencyKind::Police,
+        "Constabulary",
+    )
+}
+
+pub fn health_ref() -> common::PersonRef {
+    person_ref(
+        HEALTH_VISITOR,
+        "Hana Health",
+        common::AgencyKind::Health,
+        "Community Trust",
+    )
+}
+
+pub fn chair_person() -> PersonRef {
+    PersonRef {
+        person_id: Uuid::from_u128(CHAIR),
+        display_name: "Chris Chair".into(),
+        agency_kind: Some(AgencyKind::ChildrensSocialCare),
+        agency_name: Some("Safeguarding Unit".into()),
+    }
+}
+
+pub fn held_conference(kind: ConferenceKind, on: NaiveDate, children: &[&str]) -> HeldConference {
+    HeldConference {
+        id: Uuid::new_v4(),
+        kind,
+        date: on,
+        chair: chair_person(),
+        child_ids: children
+            .iter()
+            .map(|c| Uuid::parse_str(c).unwrap())
+            .collect(),
+    }
+}
+
+/// A born child with valid identifiers, in a new case unless `case_id`.
+pub fn child(case_id: &str, la_child_id: &str, given: &str) -> pb::Child {
+    pb::Child {
+        authority_id: AUTHORITY.into(),
+        case_id: case_id.into(),
+        la_child_id: la_child_id.into(),
+        upn: "A950000178301".into(),
+        nhs_number: "943 476 5919".into(),
+        given_names: given.into(),
+        family_name: "Smith".into(),
+        birth_date: pd(2019, 3, 10),
+        sex: pb::Sex::Male as i32,
+        ethnicity_code: "WBRI".into(),
+        disability_codes: vec!["NONE".into()],
+        ..Default::default()
+    }
+}
+
+pub fn view(who: common::PersonRef, scale: i32, plan: bool) -> pb::ProfessionalView {
+    let neglect = common::CategoryOfHarm::Neglect;
+    pb::ProfessionalView {
+        professional: Some(who),
+        safety_scale: scale,
+        recommendation: if plan {
+            pb::Recommendation::Plan
+        } else {
+            pb::Recommendation::NoPlan
+        } as i32,
+        recommended_category: if plan { neglect as i32 } else { 0 },
+        comment: String::new(),
+    }
+}
+
+/// The field paths of an `INVALID_ARGUMENT`'s `google.rpc.BadRequest`.
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let details = status.get_error_details();
+    let bad = details.bad_request().expect("BadRequest details");
+    bad.field_violations
+        .iter()
+        .map(|v| v.field.clone())
+        .collect()
+}
