@@ -13,11 +13,19 @@ CARGO ?= cargo
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-run: ## Build, bring up Postgres if needed, migrate and serve all four services on 127.0.0.1:50051 (development identity mode)
+run: ## Build, bring up Postgres if needed, migrate and serve all four services on 127.0.0.1:50051 (development identity mode); DEMO=1 loads the demo data set
 	$(CARGO) build --bin cpcd --bin cpcctl
 	url=$$(scripts/ensure-postgres.sh cpc); \
 	echo "cpcd: serving all services on $${CPC_LISTEN_ADDR:-127.0.0.1:50051}, database $$url" >&2; \
-	CPC_DATABASE_URL="$$url" CPC_IDENTITY__MODE=development exec target/debug/cpcd all
+	if [ "$(DEMO)" = 1 ]; then \
+	  CPC_DATABASE_URL="$$url" CPC_IDENTITY__MODE=development target/debug/cpcd all & pid=$$!; \
+	  trap 'kill $$pid' INT TERM; \
+	  until target/debug/cpcctl health >/dev/null 2>&1; do kill -0 $$pid || exit 1; sleep 1; done; \
+	  python3 scripts/demo-data.py target/debug/cpcctl || { kill $$pid; exit 1; }; \
+	  wait $$pid; \
+	else \
+	  CPC_DATABASE_URL="$$url" CPC_IDENTITY__MODE=development exec target/debug/cpcd all; \
+	fi
 
 test: tools ## The whole test suite against a real Postgres, plus buf lint and the timescales oracle
 	.venv/bin/buf lint
