@@ -13,5 +13,6 @@
 mod access;
 mod feed;
 mod journey;
+mod matrix;
 mod refusals;
 mod support;

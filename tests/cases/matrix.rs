@@ -1,0 +1,787 @@
+//! The authorization matrix over the real service: every RPC of
+//! `CasesService` × every person role × {current member of the case, not a
+//! member, another authority}, called over gRPC with a valid request on a
+//! real record. The expected answer is what the shipped policies say for
+//! that role on a record of a case the caller is (or is not) a member of;
+//! the test shows the service looks up the right case and members for each
+//! RPC, asks about the right action, and records every refusal.
+//!
+//! Former members cannot be set up through the API on one day (a
+//! membership lasts at least its first day); the policy side of that
+//! relation is in `crates/authz/tests/matrix.csv`. Record-system
+//! integrations authenticate as services (mutual TLS), not with tokens, so
+//! they are not callers here.
+
+use cpc_authz::{Authorizer, CaseRelation, Principal, Record, Resource};
+use cpc_cases::codes::ConferenceKind;
+use cpc_identity::{Agency, AgencyKind, Role};
+use cpc_platform::db;
+use cpc_proto::cases::v1 as pb;
+use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
+use cpc_proto::common::v1 as common;
+use prost_types::FieldMask;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use uuid::Uuid;
+
+use crate::journey::{icpc_outcome, register, today, up_to_icpc};
+use crate::support::*;
+
+/// The records the calls act on.
+struct World {
+    case: pb::Case,
+    child: pb::Child,
+    episode_id: String,
+    discussion_id: String,
+    enquiry: pb::Section47Enquiry,
+    outcome: pb::ConferenceOutcome,
+    plan: pb::ChildProtectionPlan,
+    action: pb::PlanAction,
+    family_member: pb::FamilyMember,
+    membership: pb::CaseMembership,
+    transfer_in_id: String,
+}
+
+/// Whether an RPC acts on a record of the case or on the authority.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Level {
+    Record,
+    Authority,
+}
+
+const RPCS: &[(&str, Level)] = &[
+    ("CreateCase", Level::Authority),
+    ("GetCase", Level::Record),
+    ("ListCases", Level::Authority),
+    ("UpdateCase", Level::Record),
+    ("CreateChild", Level::Authority),
+    ("GetChild", Level::Record),
+    ("ListChildren", Level::Authority),
+    ("UpdateChild", Level::Record),
+    ("AddFamilyMember", Level::Record),
+    ("GetFamilyMember", Level::Record),
+    ("ListFamilyMembers", Level::Record),
+    ("UpdateFamilyMember", Level::Record),
+    ("OpenCinEpisode", Level::Record),
+    ("CloseCinEpisode", Level::Record),
+    ("GetCinEpisode", Level::Record),
+    ("ListCinEpisodes", Level::Record),
+    ("RecordStrategyDiscussion", Level::Record),
+    ("GetStrategyDiscussion", Level::Record),
+    ("ListStrategyDiscussions", Level::Record),
+    ("StartSection47Enquiry", Level::Record),
+    ("CompleteSection47Enquiry", Level::Record),
+    ("GetSection47Enquiry", Level::Record),
+    ("ListSection47Enquiries", Level::Record),
+    ("RecordConferenceOutcome", Level::Record),
+    ("GetConferenceOutcome", Level::Record),
+    ("ListConferenceOutcomes", Level::Record),
+    ("UpdateConferenceOutcome", Level::Record),
+    ("GetPlan", Level::Record),
+    ("ListPlans", Level::Record),
+    ("UpdatePlan", Level::Record),
+    ("EndPlan", Level::Record),
+    ("TransferPlanOut", Level::Record),
+    ("RecordTransferIn", Level::Record),
+    ("GetTransferIn", Level::Record),
+    ("AddPlanAction", Level::Record),
+    ("GetPlanAction", Level::Record),
+    ("ListPlanActions", Level::Record),
+    ("UpdatePlanAction", Level::Record),
+    ("UpdatePlanActionStatus", Level::Record),
+    ("AddCaseMember", Level::Record),
+    ("EndCaseMember", Level::Record),
+    ("ListCaseMembers", Level::Record),
+    ("StreamChanges", Level::Authority),
+];
+
+const ROLES: [Role; 8] = [
+    Role::SocialWorker,
+    Role::TeamManager,
+    Role::ConferenceChair,
+    Role::ServiceManager,
+    Role::HeadOfService,
+    Role::BusinessSupport,
+    Role::AgencyPractitioner,
+    Role::Auditor,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Relation {
+    Member,
+    NonMember,
+    OtherAuthority,
+}
+
+fn agency(role: Role) -> Agency {
+    if role == Role::AgencyPractitioner {
+        Agency {
+            kind: AgencyKind::Police,
+            name: "Constabulary".into(),
+        }
+    } else {
+        csc()
+    }
+}
+
+fn person_id(role_index: usize, relation: Relation) -> u128 {
+    let base = match relation {
+        Relation::Member => 0x7000,
+        Relation::NonMember => 0x8000,
+        Relation::OtherAuthority => 0x9000,
+    };
+    base + role_index as u128
+}
+
+#[tokio::test]
+async fn every_rpc_for_every_role_and_relation() {
+    let mut f = Fixture::start().await;
+    let world = build_world(&mut f).await;
+    let manager = f.team_manager();
+    for (i, role) in ROLES.iter().enumerate() {
+        let who = Uuid::from_u128(person_id(i, Relation::Member)).to_string();
+        f.client
+            .add_case_member(manager.req(pb::AddCaseMemberRequest {
+                request_id: rid(),
+                membership: Some(pb::CaseMembership {
+                    case_id: world.case.id.clone(),
+                    person: Some(common::PersonRef {
+                        person_id: who,
+                        display_name: format!("{} member", role.as_str()),
+                        ..Default::default()
+                    }),
+                    case_role: pb::CaseRole::CoreGroupMember as i32,
+                    start_date: Some(today()),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .unwrap();
+    }
+    let policies = Authorizer::load(&cpc_authz::bundled_policy_dir()).unwrap();
+    let mut mismatches = Vec::new();
+    let mut denied = 0;
+    for (rpc, level) in RPCS {
+        for (i, role) in ROLES.iter().enumerate() {
+            for relation in [
+                Relation::Member,
+                Relation::NonMember,
+                Relation::OtherAuthority,
+            ] {
+                let subject = Uuid::from_u128(person_id(i, relation)).to_string();
+                let authority = if relation == Relation::OtherAuthority {
+                    OTHER_AUTHORITY
+                } else {
+                    AUTHORITY
+                };
+                let caller = f.person(
+                    person_id(i, relation),
+                    authority,
+                    *role,
+                    Some(agency(*role)),
+                );
+                let expected =
+                    expected_allow(&policies, rpc, *level, *role, relation, &subject, &world);
+                let got = call(&mut f.client, &caller, rpc, &world).await;
+                let refused = match &got {
+                    Err(status) if status.code() == Code::PermissionDenied => {
+                        denied += 1;
+                        true
+                    }
+                    // Another authority's record does not exist for them.
+                    Err(status) if status.code() == Code::NotFound => {
+                        relation == Relation::OtherAuthority
+                    }
+                    _ => false,
+                };
+                // A request the service could not parse never reached the
+                // policies: every request here is valid.
+                let broken = matches!(&got, Err(s) if matches!(
+                    s.code(),
+                    Code::Internal | Code::Unauthenticated | Code::Unknown | Code::InvalidArgument
+                ));
+                if refused == expected || broken {
+                    mismatches.push(format!(
+                        "{rpc} as {} ({relation:?}): policies say {}, service answered {:?}",
+                        role.as_str(),
+                        if expected { "allow" } else { "deny" },
+                        got.map_err(|s| (s.code(), s.message().to_owned())),
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} calls disagree with the policies:\n{}",
+        mismatches.len(),
+        RPCS.len() * ROLES.len() * 3,
+        mismatches.join("\n")
+    );
+    // Every refusal is in the audit log, as a denial.
+    let options = db::schema_options(f.db.url(), cpc_cases::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE decision = 'deny'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(recorded, denied);
+    assert!(denied > 300, "the matrix exercises refusals ({denied})");
+    pool.close().await;
+    f.stop().await;
+}
+
+/// What the policies say for `role` on this RPC's target, given only the
+/// caller's relation to the case.
+fn expected_allow(
+    policies: &Authorizer,
+    rpc: &str,
+    level: Level,
+    role: Role,
+    relation: Relation,
+    subject: &str,
+    world: &World,
+) -> bool {
+    let authority = if relation == Relation::OtherAuthority {
+        OTHER_AUTHORITY
+    } else {
+        AUTHORITY
+    };
+    let principal = Principal::person(subject, authority, [role], Some(agency(role).name));
+    let resource = match level {
+        Level::Authority => Resource::Authority(AUTHORITY.to_owned()),
+        Level::Record => Resource::Record(Record {
+            authority_id: AUTHORITY.to_owned(),
+            case: Some(CaseRelation {
+                case_id: world.case.id.clone(),
+                current_members: if relation == Relation::Member {
+                    vec![subject.to_owned()]
+                } else {
+                    Vec::new()
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    };
+    policies
+        .authorize(
+            &principal,
+            &format!("/cpc.cases.v1.CasesService/{rpc}"),
+            &resource,
+        )
+        .allowed
+}
+
+async fn build_world(f: &mut Fixture) -> World {
+    let child = register(f, "C5001").await;
+    let enquiry = up_to_icpc(f, &child).await;
+    let sw = f.social_worker();
+    let chair = f.chair();
+    let manager = f.team_manager();
+    let icpc = held_conference(ConferenceKind::Initial, date(2025, 6, 24), &[&child.id]);
+    f.held(&icpc, AUTHORITY).await;
+    let recorded = f
+        .client
+        .record_conference_outcome(chair.req(icpc_outcome(&icpc.id.to_string(), &child.id)))
+        .await
+        .unwrap()
+        .into_inner();
+    let case = f
+        .client
+        .get_case(sw.req(pb::GetCaseRequest {
+            case_id: child.case_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    let episode_id = f
+        .client
+        .list_cin_episodes(sw.req(pb::ListCinEpisodesRequest {
+            child_id: child.id.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .cin_episodes[0]
+        .id
+        .clone();
+    let family_member = f
+        .client
+        .add_family_member(sw.req(pb::AddFamilyMemberRequest {
+            request_id: rid(),
+            family_member: Some(mother(&child)),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .family_member
+        .unwrap();
+    let membership = f
+        .client
+        .add_case_member(manager.req(pb::AddCaseMemberRequest {
+            request_id: rid(),
+            membership: Some(pb::CaseMembership {
+                case_id: child.case_id.clone(),
+                person: Some(health_ref()),
+                case_role: pb::CaseRole::AgencyPractitioner as i32,
+                start_date: Some(today()),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .membership
+        .unwrap();
+    let sibling = f
+        .client
+        .create_child(sw.req(pb::CreateChildRequest {
+            request_id: rid(),
+            child: Some(child_in(&child.case_id, "C5002")),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .child
+        .unwrap();
+    let transfer_in_id = f
+        .client
+        .record_transfer_in(sw.req(transfer_in(&sibling.id)))
+        .await
+        .unwrap()
+        .into_inner()
+        .transfer_in
+        .unwrap()
+        .id;
+    World {
+        case,
+        discussion_id: enquiry.strategy_discussion_id.clone(),
+        enquiry,
+        outcome: recorded.outcome.unwrap(),
+        plan: recorded.plan.unwrap(),
+        action: recorded.actions[0].clone(),
+        child,
+        episode_id,
+        family_member,
+        membership,
+        transfer_in_id,
+    }
+}
+
+fn child_in(case_id: &str, la_child_id: &str) -> pb::Child {
+    child(case_id, la_child_id, "Lily")
+}
+
+fn mother(child: &pb::Child) -> pb::FamilyMember {
+    pb::FamilyMember {
+        case_id: child.case_id.clone(),
+        given_names: "Anna".into(),
+        family_name: "Smith".into(),
+        relationships: vec![pb::ChildRelationship {
+            child_id: child.id.clone(),
+            relationship: pb::Relationship::Mother as i32,
+            parental_responsibility: true,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn transfer_in(child_id: &str) -> pb::RecordTransferInRequest {
+    pb::RecordTransferInRequest {
+        request_id: rid(),
+        transfer_in: Some(pb::TransferIn {
+            child_id: child_id.into(),
+            sending_authority_name: "Bristol".into(),
+            sending_authority_code: "801".into(),
+            notification_date: pd(2025, 10, 1),
+            previous_plan_start_date: pd(2025, 1, 14),
+            previous_category: common::CategoryOfHarm::Physical as i32,
+            ..Default::default()
+        }),
+    }
+}
+
+fn mask(paths: &[&str]) -> Option<FieldMask> {
+    Some(FieldMask {
+        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+    })
+}
+
+/// One valid call of `rpc` on the world's records, as `who`.
+#[allow(clippy::too_many_lines, reason = "one arm per RPC, read as a table")]
+async fn call(
+    client: &mut CasesServiceClient<Channel>,
+    who: &As,
+    rpc: &str,
+    w: &World,
+) -> Result<(), Status> {
+    let child_id = w.child.id.clone();
+    let case_id = w.case.id.clone();
+    match rpc {
+        "CreateCase" => client
+            .create_case(who.req(pb::CreateCaseRequest {
+                request_id: rid(),
+                r#case: Some(pb::Case {
+                    authority_id: AUTHORITY.into(),
+                    display_name: "Jones family".into(),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .map(drop),
+        "GetCase" => client
+            .get_case(who.req(pb::GetCaseRequest { case_id }))
+            .await
+            .map(drop),
+        "ListCases" => client
+            .list_cases(who.req(pb::ListCasesRequest {
+                authority_id: AUTHORITY.into(),
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "UpdateCase" => {
+            let mut case = w.case.clone();
+            case.display_name = "Smith family (renamed)".into();
+            client
+                .update_case(who.req(pb::UpdateCaseRequest {
+                    r#case: Some(case),
+                    update_mask: mask(&["display_name"]),
+                }))
+                .await
+                .map(drop)
+        }
+        "CreateChild" => client
+            .create_child(who.req(pb::CreateChildRequest {
+                request_id: rid(),
+                child: Some(child("", &format!("M{}", &rid()[..8]), "Noah")),
+            }))
+            .await
+            .map(drop),
+        "GetChild" => client
+            .get_child(who.req(pb::GetChildRequest { child_id }))
+            .await
+            .map(drop),
+        "ListChildren" => client
+            .list_children(who.req(pb::ListChildrenRequest {
+                authority_id: AUTHORITY.into(),
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "UpdateChild" => {
+            let mut child = w.child.clone();
+            child.given_names = "Jamie-Lee".into();
+            client
+                .update_child(who.req(pb::UpdateChildRequest {
+                    child: Some(child),
+                    update_mask: mask(&["given_names"]),
+                }))
+                .await
+                .map(drop)
+        }
+        "AddFamilyMember" => client
+            .add_family_member(who.req(pb::AddFamilyMemberRequest {
+                request_id: rid(),
+                family_member: Some(mother(&w.child)),
+            }))
+            .await
+            .map(drop),
+        "GetFamilyMember" => client
+            .get_family_member(who.req(pb::GetFamilyMemberRequest {
+                family_member_id: w.family_member.id.clone(),
+            }))
+            .await
+            .map(drop),
+        "ListFamilyMembers" => client
+            .list_family_members(who.req(pb::ListFamilyMembersRequest {
+                case_id,
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "UpdateFamilyMember" => {
+            let mut member = w.family_member.clone();
+            member.given_names = "Anne".into();
+            client
+                .update_family_member(who.req(pb::UpdateFamilyMemberRequest {
+                    family_member: Some(member),
+                    update_mask: mask(&["given_names"]),
+                }))
+                .await
+                .map(drop)
+        }
+        "OpenCinEpisode" => client
+            .open_cin_episode(who.req(pb::OpenCinEpisodeRequest {
+                request_id: rid(),
+                child_id,
+                referral_date: pd(2025, 6, 2),
+                referral_source_code: "6".into(),
+                primary_need: pb::PrimaryNeed::N1AbuseOrNeglect as i32,
+                referral_nfa: false,
+            }))
+            .await
+            .map(drop),
+        "CloseCinEpisode" => client
+            .close_cin_episode(who.req(pb::CloseCinEpisodeRequest {
+                cin_episode_id: w.episode_id.clone(),
+                version: 1,
+                closure_date: pd(2025, 11, 20),
+                closure_reason: pb::ClosureReason::Rc7ServicesCeased as i32,
+            }))
+            .await
+            .map(drop),
+        "GetCinEpisode" => client
+            .get_cin_episode(who.req(pb::GetCinEpisodeRequest {
+                cin_episode_id: w.episode_id.clone(),
+            }))
+            .await
+            .map(drop),
+        "ListCinEpisodes" => client
+            .list_cin_episodes(who.req(pb::ListCinEpisodesRequest {
+                child_id,
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "RecordStrategyDiscussion" => client
+            .record_strategy_discussion(who.req(pb::RecordStrategyDiscussionRequest {
+                request_id: rid(),
+                case_id,
+                child_ids: vec![child_id],
+                discussion_date: pd(2025, 6, 5),
+                attendees: vec![worker_ref(), police_ref()],
+                outcome: pb::StrategyOutcome::StartSection47 as i32,
+                rationale: "Further concerns".into(),
+            }))
+            .await
+            .map(drop),
+        "GetStrategyDiscussion" => client
+            .get_strategy_discussion(who.req(pb::GetStrategyDiscussionRequest {
+                strategy_discussion_id: w.discussion_id.clone(),
+            }))
+            .await
+            .map(drop),
+        "ListStrategyDiscussions" => client
+            .list_strategy_discussions(who.req(pb::ListStrategyDiscussionsRequest {
+                case_id,
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "StartSection47Enquiry" => client
+            .start_section47_enquiry(who.req(pb::StartSection47EnquiryRequest {
+                request_id: rid(),
+                child_id,
+                strategy_discussion_id: w.discussion_id.clone(),
+                start_date: pd(2025, 6, 4),
+            }))
+            .await
+            .map(drop),
+        "CompleteSection47Enquiry" => client
+            .complete_section47_enquiry(who.req(pb::CompleteSection47EnquiryRequest {
+                enquiry_id: w.enquiry.id.clone(),
+                version: w.enquiry.version,
+                completion_date: pd(2025, 6, 20),
+                outcome: pb::Section47Outcome::IcpcRequired as i32,
+                icpc_not_required_reason: String::new(),
+            }))
+            .await
+            .map(drop),
+        "GetSection47Enquiry" => client
+            .get_section47_enquiry(who.req(pb::GetSection47EnquiryRequest {
+                enquiry_id: w.enquiry.id.clone(),
+            }))
+            .await
+            .map(drop),
+        "ListSection47Enquiries" => client
+            .list_section47_enquiries(who.req(pb::ListSection47EnquiriesRequest {
+                child_id,
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "RecordConferenceOutcome" => client
+            .record_conference_outcome(who.req(icpc_outcome(&w.outcome.conference_id, &child_id)))
+            .await
+            .map(drop),
+        "GetConferenceOutcome" => client
+            .get_conference_outcome(who.req(pb::GetConferenceOutcomeRequest {
+                outcome_id: w.outcome.id.clone(),
+            }))
+            .await
+            .map(drop),
+        "ListConferenceOutcomes" => client
+            .list_conference_outcomes(who.req(pb::ListConferenceOutcomesRequest {
+                child_id,
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "UpdateConferenceOutcome" => {
+            let mut outcome = w.outcome.clone();
+            outcome.chair_rationale = "Views split; concerns sustained (corrected)".into();
+            client
+                .update_conference_outcome(who.req(pb::UpdateConferenceOutcomeRequest {
+                    outcome: Some(outcome),
+                    update_mask: mask(&["chair_rationale"]),
+                }))
+                .await
+                .map(drop)
+        }
+        "GetPlan" => client
+            .get_plan(who.req(pb::GetPlanRequest {
+                plan_id: w.plan.id.clone(),
+            }))
+            .await
+            .map(drop),
+        "ListPlans" => client
+            .list_plans(who.req(pb::ListPlansRequest {
+                child_id,
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "UpdatePlan" => {
+            let mut plan = w.plan.clone();
+            plan.contingency_plan =
+                "Legal planning meeting at once if a bottom line is crossed".into();
+            client
+                .update_plan(who.req(pb::UpdatePlanRequest {
+                    plan: Some(plan),
+                    update_mask: mask(&["contingency_plan"]),
+                }))
+                .await
+                .map(drop)
+        }
+        "EndPlan" => client
+            .end_plan(who.req(pb::EndPlanRequest {
+                plan_id: w.plan.id.clone(),
+                version: w.plan.version,
+                end_date: pd(2025, 11, 20),
+                end_reason: pb::PlanEndReason::Other as i32,
+                end_reason_detail: "Family moved abroad; plan closed on legal advice".into(),
+                agencies_consulted: vec![police_ref(), health_ref()],
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "TransferPlanOut" => client
+            .transfer_plan_out(who.req(pb::TransferPlanOutRequest {
+                plan_id: w.plan.id.clone(),
+                version: w.plan.version,
+                transfer_out: Some(pb::TransferOut {
+                    receiving_authority_name: "Bristol".into(),
+                    notification_date: pd(2025, 11, 3),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .map(drop),
+        "RecordTransferIn" => client
+            .record_transfer_in(who.req(transfer_in(&child_id)))
+            .await
+            .map(drop),
+        "GetTransferIn" => client
+            .get_transfer_in(who.req(pb::GetTransferInRequest {
+                transfer_in_id: w.transfer_in_id.clone(),
+            }))
+            .await
+            .map(drop),
+        "AddPlanAction" => client
+            .add_plan_action(who.req(pb::AddPlanActionRequest {
+                request_id: rid(),
+                action: Some(pb::PlanAction {
+                    plan_id: w.plan.id.clone(),
+                    description: "School attendance check".into(),
+                    owner: Some(health_ref()),
+                    due_date: pd(2025, 12, 15),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .map(drop),
+        "GetPlanAction" => client
+            .get_plan_action(who.req(pb::GetPlanActionRequest {
+                action_id: w.action.id.clone(),
+            }))
+            .await
+            .map(drop),
+        "ListPlanActions" => client
+            .list_plan_actions(who.req(pb::ListPlanActionsRequest {
+                plan_id: w.plan.id.clone(),
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "UpdatePlanAction" => {
+            let mut action = w.action.clone();
+            action.description = "Twice-weekly home visits".into();
+            client
+                .update_plan_action(who.req(pb::UpdatePlanActionRequest {
+                    action: Some(action),
+                    update_mask: mask(&["description"]),
+                }))
+                .await
+                .map(drop)
+        }
+        "UpdatePlanActionStatus" => client
+            .update_plan_action_status(who.req(pb::UpdatePlanActionStatusRequest {
+                action_id: w.action.id.clone(),
+                version: w.action.version,
+                status: pb::PlanActionStatus::InProgress as i32,
+                reason: String::new(),
+                completion_date: None,
+            }))
+            .await
+            .map(drop),
+        "AddCaseMember" => client
+            .add_case_member(who.req(pb::AddCaseMemberRequest {
+                request_id: rid(),
+                membership: Some(pb::CaseMembership {
+                    case_id,
+                    person: Some(person_ref(
+                        0xdead,
+                        "New Member",
+                        common::AgencyKind::Health,
+                        "Trust",
+                    )),
+                    case_role: pb::CaseRole::AgencyPractitioner as i32,
+                    start_date: Some(today()),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .map(drop),
+        "EndCaseMember" => client
+            .end_case_member(who.req(pb::EndCaseMemberRequest {
+                membership_id: w.membership.id.clone(),
+                version: w.membership.version,
+                end_date: Some(today()),
+                end_reason: pb::MembershipEndReason::InvolvementEnded as i32,
+            }))
+            .await
+            .map(drop),
+        "ListCaseMembers" => client
+            .list_case_members(who.req(pb::ListCaseMembersRequest {
+                case_id,
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "StreamChanges" => client
+            .stream_changes(who.req(pb::StreamChangesRequest {
+                authority_id: AUTHORITY.into(),
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        other => panic!("no request for {other}"),
+    }
+}
