@@ -28,9 +28,8 @@ pub struct Args {
     /// Bearer token (see `cpcctl dev token`).
     #[arg(long, env = "CPC_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// The server's address.
-    #[arg(long, env = "CPC_ADDR", default_value = "http://127.0.0.1:50051")]
-    addr: String,
+    #[command(flatten)]
+    server: crate::connect::Server,
     /// For a streaming RPC: stop after this many messages (default: until
     /// the server ends the stream or the process is interrupted).
     #[arg(long)]
@@ -92,11 +91,7 @@ fn usage(message: impl Into<String>) -> Failure {
 async fn call(args: &Args) -> Result<(), Failure> {
     let method = find_method(&args.method).map_err(usage)?;
     let request = parse_request(&method.input(), &args.data).map_err(usage)?;
-    let channel = tonic::transport::Endpoint::from_shared(args.addr.clone())
-        .map_err(|e| usage(format!("invalid address {}: {e}", args.addr)))?
-        .connect()
-        .await
-        .map_err(|e| Status::unavailable(format!("cannot connect to {}: {e}", args.addr)))?;
+    let channel = args.server.connect().await.map_err(Status::unavailable)?;
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready()
         .await

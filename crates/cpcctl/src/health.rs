@@ -9,9 +9,8 @@ use tonic_health::pb::health_client::HealthClient;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server's address.
-    #[arg(long, env = "CPC_ADDR", default_value = "http://127.0.0.1:50051")]
-    addr: String,
+    #[command(flatten)]
+    server: crate::connect::Server,
     /// A fully-qualified service name (`cpc.cases.v1.CasesService`); empty asks about the server.
     #[arg(long, default_value = "")]
     service: String,
@@ -51,11 +50,7 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 async fn check(args: &Args) -> Result<ServingStatus, String> {
-    let channel = tonic::transport::Endpoint::from_shared(args.addr.clone())
-        .map_err(|e| format!("invalid address {}: {e}", args.addr))?
-        .connect()
-        .await
-        .map_err(|e| format!("cannot connect to {}: {e}", args.addr))?;
+    let channel = args.server.connect().await?;
     let mut client = HealthClient::new(channel);
     let response = client
         .check(HealthCheckRequest {

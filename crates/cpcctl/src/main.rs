@@ -1,6 +1,7 @@
 //! `cpcctl`: the cpc command line.
 
 mod call;
+mod connect;
 mod dev;
 mod health;
 mod timescales;

@@ -20,6 +20,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::tls::certificate_subject;
 
 /// The checks every service shares, built once per process.
 #[derive(Clone)]
@@ -83,13 +84,21 @@ impl Access {
             .ok_or_else(|| ApiError::internal("a gRPC request without its method path"))?;
         // Borrowed, not copied: this runs on every call.
         let headers: &http::HeaderMap = request.metadata().as_ref();
-        let caller = self
-            .authenticator
-            .authenticate_headers(headers, now)
-            .map_err(|err| {
-                tracing::warn!(rpc.method = %method, reason = err.reason(), "unauthenticated call");
-                ApiError::Unauthenticated(err.to_string())
-            })?;
+        // A bearer token names the caller (a person, perhaps through a
+        // portal); without one, a verified client certificate names a
+        // service (mutual TLS). An unmapped certificate is refused.
+        let service = (!headers.contains_key(http::header::AUTHORIZATION))
+            .then(|| request.peer_certs())
+            .flatten()
+            .and_then(|certs| certs.first().and_then(|leaf| certificate_subject(leaf)));
+        let caller = match service {
+            Some(subject) => self.authenticator.authenticate_service(&subject),
+            None => self.authenticator.authenticate_headers(headers, now),
+        }
+        .map_err(|err| {
+            tracing::warn!(rpc.method = %method, reason = err.reason(), "unauthenticated call");
+            ApiError::Unauthenticated(err.to_string())
+        })?;
         let request_id = headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())

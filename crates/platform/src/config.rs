@@ -33,6 +33,10 @@ pub struct Config {
     /// The Cedar schema and policies (`deploy/policies` in the repository),
     /// loaded and validated at start-up.
     pub policy_dir: PathBuf,
+    /// TLS on the listener, and the CA of services' client certificates
+    /// (`[tls]`). Required in production; unset only in development mode on
+    /// loopback.
+    pub tls: Option<crate::tls::TlsConfig>,
     /// How long in-flight calls may run on after SIGTERM/SIGINT before the process exits.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
@@ -111,6 +115,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             identity: cpc_identity::IdentityConfig::default(),
             policy_dir: PathBuf::from("deploy/policies"),
+            tls: None,
             shutdown_grace: Duration::from_secs(20),
             authorities: BTreeMap::new(),
         }

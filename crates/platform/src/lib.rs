@@ -19,6 +19,7 @@ pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 
 pub use config::Config;
 pub use error::{ApiError, FieldViolations};

@@ -3,7 +3,7 @@
 //! `grpc.reflection.v1` and `v1alpha`, which older clients still speak).
 
 use std::future::Future;
-
+use std::pin::Pin;
 use std::sync::Arc;
 
 use cpc_authz::{Authorizer, SharedAuthorizer};
@@ -20,6 +20,7 @@ use crate::access::{Access, RpcPath};
 use crate::audit_api::AuditApi;
 use crate::config::Config;
 use crate::db::{self, DbError};
+use crate::tls::ReloadingTls;
 use cpc_proto::audit::v1::audit_service_server::{
     AuditServiceServer, SERVICE_NAME as AUDIT_SERVICE,
 };
@@ -64,6 +65,8 @@ pub enum ServeError {
     Policies(#[from] cpc_authz::AuthzError),
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
 }
@@ -72,15 +75,19 @@ pub enum ServeError {
 pub struct Server {
     config: Config,
     access: Access,
+    tls: Option<Arc<ReloadingTls>>,
     components: Vec<(Component, PgPool)>,
 }
 
 impl Server {
     /// Migrates every component's schema and opens its pool.
     pub async fn prepare(config: Config, components: Vec<Component>) -> Result<Self, ServeError> {
-        // Until the listener terminates TLS itself, only development mode
-        // on loopback may start; production refuses to serve in plaintext.
-        config.identity.validate_for(config.listen_addr, false)?;
+        // Plaintext only in development mode on loopback; production
+        // refuses to serve without TLS.
+        config
+            .identity
+            .validate_for(config.listen_addr, config.tls.is_some())?;
+        let tls = config.tls.as_ref().map(ReloadingTls::load).transpose()?;
         let authenticator = Arc::new(Authenticator::from_config(&config.identity)?);
         let authorizer = Authorizer::load(&config.policy_dir)?;
         let access = Access::new(authenticator, Arc::new(SharedAuthorizer::new(authorizer)));
@@ -104,6 +111,7 @@ impl Server {
         Ok(Self {
             config,
             access,
+            tls,
             components: ready,
         })
     }
@@ -177,8 +185,22 @@ impl Server {
             .http2_max_pending_accept_reset_streams(Some(limits.max_concurrent_streams as usize))
             .trace_fn(request_span)
             .layer(tower::util::MapRequestLayer::new(with_rpc_path))
-            .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown);
+            .add_routes(routes.routes());
+        let server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+            match &self.tls {
+                Some(tls) => Box::pin(server.serve_with_incoming_shutdown(
+                    crate::tls::incoming(listener, Arc::clone(tls)),
+                    on_shutdown,
+                )),
+                None => {
+                    Box::pin(server.serve_with_incoming_shutdown(
+                        TcpListenerStream::new(listener),
+                        on_shutdown,
+                    ))
+                }
+            };
+        // Certificates are re-read while serving, and no longer after.
+        let reload = self.tls.as_ref().map(ReloadingTls::watch);
         tokio::pin!(server);
         let grace = self.config.shutdown_grace;
         let grace_expired = async move {
@@ -193,6 +215,9 @@ impl Server {
             () = grace_expired => {
                 tracing::warn!(grace = ?grace, "in-flight calls still running after the grace period; stopping anyway");
             }
+        }
+        if let Some(reload) = reload {
+            reload.abort();
         }
         for (_, pool) in &self.components {
             pool.close().await;

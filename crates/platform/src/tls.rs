@@ -1,0 +1,298 @@
+//! TLS on the listener (rustls), client certificates for services (mutual
+//! TLS), and certificate reload without a restart.
+//!
+//! The server's certificate and key, and the CA that signs services'
+//! client certificates, are read from files (Kubernetes secrets, renewed in
+//! place by cert-manager or an operator). Every `reload_interval` the files
+//! are read again; when their contents changed and are valid, new
+//! connections use them, and a broken or half-written file is reported and
+//! ignored, keeping the previous ones. Existing connections keep the
+//! certificate they were opened with until they are recycled
+//! (`limits.max_connection_age`).
+//!
+//! With a client CA configured, a client certificate is optional (people
+//! call with bearer tokens through portals) but, when presented, must
+//! chain to that CA or the handshake fails. [`certificate_subject`] names
+//! the service a certificate belongs to.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use rustls::ServerConfig;
+use rustls::server::WebPkiClientVerifier;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_stream::wrappers::ReceiverStream;
+
+/// `[tls]`: the listener's certificate, and the CA of services' client
+/// certificates.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain of the server, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM private key of the server (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+    /// PEM CA certificates that sign services' client certificates. Unset:
+    /// no client certificates are requested (no service can call).
+    #[serde(default)]
+    pub client_ca_file: Option<PathBuf>,
+    /// How often the files are read again.
+    #[serde(default = "default_reload_interval", with = "humantime_serde")]
+    pub reload_interval: Duration,
+    /// How long a client has to complete the handshake.
+    #[serde(default = "default_handshake_timeout", with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+}
+
+fn default_reload_interval() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_handshake_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// Why the TLS files could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: {reason}")]
+    Pem { path: PathBuf, reason: String },
+    #[error("invalid TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+    #[error("invalid client CA: {0}")]
+    ClientCa(#[from] rustls::server::VerifierBuilderError),
+}
+
+/// The server's TLS configuration, swapped when the files change.
+pub struct ReloadingTls {
+    files: TlsConfig,
+    current: RwLock<Loaded>,
+}
+
+struct Loaded {
+    digest: [u8; 32],
+    config: Arc<ServerConfig>,
+}
+
+impl ReloadingTls {
+    /// Loads the files once.
+    ///
+    /// # Errors
+    /// A missing or invalid file: the process must not start without TLS.
+    pub fn load(files: &TlsConfig) -> Result<Arc<Self>, TlsError> {
+        let (digest, config) = build(files)?;
+        Ok(Arc::new(Self {
+            files: files.clone(),
+            current: RwLock::new(Loaded {
+                digest,
+                config: Arc::new(config),
+            }),
+        }))
+    }
+
+    /// The configuration new connections use.
+    pub fn current(&self) -> Arc<ServerConfig> {
+        let loaded = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(&loaded.config)
+    }
+
+    /// Reads the files again and, when they changed and are valid, makes
+    /// them current. Returns whether anything changed.
+    ///
+    /// # Errors
+    /// The new files are invalid (the previous configuration stays).
+    pub fn reload(&self) -> Result<bool, TlsError> {
+        let digest = digest_files(&self.files)?;
+        if digest == self.current_digest() {
+            return Ok(false);
+        }
+        let (digest, config) = build(&self.files)?;
+        let mut loaded = self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *loaded = Loaded {
+            digest,
+            config: Arc::new(config),
+        };
+        Ok(true)
+    }
+
+    fn current_digest(&self) -> [u8; 32] {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .digest
+    }
+
+    /// Reloads every `reload_interval` until the process ends.
+    pub fn watch(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let tls = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(tls.files.reload_interval);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match tls.reload() {
+                    Ok(true) => tracing::info!("TLS certificates reloaded"),
+                    Ok(false) => {}
+                    Err(err) => {
+                        tracing::error!(error = %err, "TLS certificates not reloaded; keeping the previous ones");
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The files' contents, hashed together, to notice a change.
+fn digest_files(files: &TlsConfig) -> Result<[u8; 32], TlsError> {
+    let mut hasher = Sha256::new();
+    for path in [
+        Some(&files.cert_file),
+        Some(&files.key_file),
+        files.client_ca_file.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let bytes = read(path)?;
+        hasher.update(u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_be_bytes());
+        hasher.update(&bytes);
+    }
+    Ok(hasher.finalize().into())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn pem_error(path: &Path, reason: impl std::fmt::Display) -> TlsError {
+    TlsError::Pem {
+        path: path.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let bytes = read(path)?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(path, e))?;
+    if certs.is_empty() {
+        return Err(pem_error(path, "no certificate found"));
+    }
+    Ok(certs)
+}
+
+fn build(files: &TlsConfig) -> Result<([u8; 32], ServerConfig), TlsError> {
+    let digest = digest_files(files)?;
+    let chain = certificates(&files.cert_file)?;
+    let key = PrivateKeyDer::from_pem_slice(&read(&files.key_file)?)
+        .map_err(|e| pem_error(&files.key_file, e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(rustls::DEFAULT_VERSIONS)?;
+    let builder = match &files.client_ca_file {
+        Some(ca_file) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in certificates(ca_file)? {
+                roots.add(cert)?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                // People present bearer tokens, not certificates.
+                .allow_unauthenticated()
+                .build()?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok((digest, config))
+}
+
+/// Connections accepted on `listener` with their TLS handshakes done, each
+/// handshake in its own task so that a slow client holds up nobody.
+pub fn incoming(
+    listener: TcpListener,
+    tls: Arc<ReloadingTls>,
+) -> ReceiverStream<Result<TlsStream<TcpStream>, io::Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let timeout = tls.files.handshake_timeout;
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                () = tx.closed() => return,
+                accepted = listener.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: keep serving.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let acceptor = TlsAcceptor::from(tls.current());
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = tx.send(Ok(stream)).await;
+                    }
+                    Ok(Err(err)) => {
+                        tracing::info!(%peer, error = %err, "TLS handshake failed");
+                    }
+                    Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
+                }
+            });
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
+/// The service a client certificate names: its first URI subject
+/// alternative name (a SPIFFE id such as
+/// `spiffe://gloucestershire.gov.uk/lcs`), else its subject common name.
+pub fn certificate_subject(certificate: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(certificate).ok()?;
+    let uri = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .and_then(|san| {
+            san.value.general_names.iter().find_map(|name| match name {
+                x509_parser::extensions::GeneralName::URI(uri) => Some((*uri).to_owned()),
+                _ => None,
+            })
+        });
+    uri.or_else(|| {
+        cert.subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_owned)
+    })
+}
