@@ -18,6 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // protoc comes from a crate, so a fresh machine needs no system package.
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
     tonic_prost_build::configure()
+        // Undecodable requests are INVALID_ARGUMENT, not INTERNAL (codec.rs).
+        .codec_path("crate::codec::StrictCodec")
         .file_descriptor_set_path(out_dir.join("cpc_descriptor.bin"))
         .compile_with_config(config, &protos, &[proto_root])?;
     Ok(())

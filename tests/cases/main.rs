@@ -12,6 +12,7 @@
 
 mod access;
 mod feed;
+mod hostile;
 mod journey;
 mod matrix;
 mod refusals;

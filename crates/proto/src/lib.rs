@@ -36,6 +36,8 @@ pub mod cpc {
     }
 }
 
+pub mod codec;
+
 pub use cpc::{audit, cases, common, escalation, reporting, scheduling};
 
 /// Encoded `FileDescriptorSet` of every cpc package, for server reflection.
