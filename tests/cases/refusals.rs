@@ -3,6 +3,7 @@
 
 use cpc_proto::cases::v1 as pb;
 use tonic::Code;
+use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
 use crate::journey::register;
@@ -213,5 +214,37 @@ async fn no_credentials_and_other_authorities() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn a_caller_over_the_rate_limit_is_told_when_to_retry() {
+    let mut f = Fixture::start_with(|config| {
+        config.limits.calls_per_minute_per_caller = std::num::NonZeroU32::new(60).unwrap();
+        config.limits.burst_per_caller = std::num::NonZeroU32::new(5).unwrap();
+    })
+    .await;
+    let child = register(&mut f, "C2401").await;
+    let manager = f.team_manager();
+    let get = |who: &As| {
+        who.req(pb::GetChildRequest {
+            child_id: child.id.clone(),
+        })
+    };
+    for _ in 0..5 {
+        f.client.get_child(get(&manager)).await.unwrap();
+    }
+    let err = f.client.get_child(get(&manager)).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    let retry = err
+        .get_error_details()
+        .retry_info()
+        .expect("RetryInfo")
+        .retry_delay;
+    let retry = retry.expect("a delay");
+    assert!(retry > std::time::Duration::ZERO && retry <= std::time::Duration::from_secs(1));
+    // Others are not held up by one caller's flood.
+    let sw = f.social_worker();
+    f.client.get_child(get(&sw)).await.unwrap();
     f.stop().await;
 }

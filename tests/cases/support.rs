@@ -45,6 +45,11 @@ pub struct As {
 
 impl Fixture {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with the test configuration changed by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut cpc_platform::Config)) -> Self {
         // The server's logs (warnings and errors by default) show with a
         // failing test's output.
         let _ = tracing_subscriber::fmt()
@@ -55,7 +60,9 @@ impl Fixture {
             .with_test_writer()
             .try_init();
         let db = TestDatabase::create().await;
-        let server = TestServer::start(db.config(), Selection::All.components()).await;
+        let mut config = db.config();
+        adjust(&mut config);
+        let server = TestServer::start(config, Selection::All.components()).await;
         let client = CasesServiceClient::new(server.channel().await);
         let key = DevKey::load_or_create(db.dev_key_dir()).unwrap();
         Self {

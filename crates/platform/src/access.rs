@@ -20,6 +20,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::rate_limit::CallerLimits;
 use crate::tls::certificate_subject;
 
 /// The checks every service shares, built once per process.
@@ -27,6 +28,7 @@ use crate::tls::certificate_subject;
 pub struct Access {
     authenticator: Arc<Authenticator>,
     authorizer: Arc<SharedAuthorizer>,
+    limits: Arc<CallerLimits>,
 }
 
 /// An authenticated call: who, which RPC, and the id that ties its logs,
@@ -61,17 +63,23 @@ pub struct Permit {
 }
 
 impl Access {
-    pub fn new(authenticator: Arc<Authenticator>, authorizer: Arc<SharedAuthorizer>) -> Self {
+    pub fn new(
+        authenticator: Arc<Authenticator>,
+        authorizer: Arc<SharedAuthorizer>,
+        limits: Arc<CallerLimits>,
+    ) -> Self {
         Self {
             authenticator,
             authorizer,
+            limits,
         }
     }
 
     /// Authenticates `request` from its bearer token.
     ///
     /// # Errors
-    /// `UNAUTHENTICATED` with the reason (never the token's contents).
+    /// `UNAUTHENTICATED` with the reason (never the token's contents);
+    /// `RESOURCE_EXHAUSTED` when the caller is over their rate limit.
     pub fn identify<T>(
         &self,
         request: &tonic::Request<T>,
@@ -98,6 +106,16 @@ impl Access {
         .map_err(|err| {
             tracing::warn!(rpc.method = %method, reason = err.reason(), "unauthenticated call");
             ApiError::Unauthenticated(err.to_string())
+        })?;
+        let key = format!(
+            "{}/{:?}/{}",
+            caller.authority_id(),
+            caller.kind(),
+            caller.subject()
+        );
+        self.limits.check(&key).map_err(|retry_after| {
+            tracing::warn!(rpc.method = %method, "caller over the rate limit");
+            ApiError::RateLimited { retry_after }
         })?;
         let request_id = headers
             .get("x-request-id")

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -72,6 +73,11 @@ pub struct LimitsConfig {
     /// rotated certificates take effect.
     #[serde(with = "humantime_serde")]
     pub max_connection_age: Duration,
+    /// Calls one caller (person or service) may make per minute, sustained,
+    /// across every RPC of the process.
+    pub calls_per_minute_per_caller: NonZeroU32,
+    /// Calls one caller may make at once before the per-minute rate applies.
+    pub burst_per_caller: NonZeroU32,
 }
 
 impl Default for LimitsConfig {
@@ -81,6 +87,10 @@ impl Default for LimitsConfig {
             max_concurrent_streams: 128,
             max_request_bytes: 4 * 1024 * 1024,
             max_connection_age: Duration::from_secs(30 * 60),
+            // A person clicking through a record, or a record system syncing,
+            // stays far below this; a script harvesting records does not.
+            calls_per_minute_per_caller: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
+            burst_per_caller: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
         }
     }
 }

@@ -29,6 +29,9 @@ pub enum ApiError {
     PermissionDenied(String),
     #[error("resource exhausted: {0}")]
     ResourceExhausted(String),
+    /// The caller is over their rate limit.
+    #[error("rate limited; retry after {retry_after:?}")]
+    RateLimited { retry_after: std::time::Duration },
     #[error("unavailable: {0}")]
     Unavailable(String),
     /// Anything the caller cannot act on. The cause is logged, not returned.
@@ -113,6 +116,15 @@ impl From<ApiError> for Status {
             ApiError::Unauthenticated(msg) => Status::unauthenticated(msg),
             ApiError::PermissionDenied(msg) => Status::permission_denied(msg),
             ApiError::ResourceExhausted(msg) => Status::resource_exhausted(msg),
+            ApiError::RateLimited { retry_after } => {
+                let mut details = ErrorDetails::new();
+                details.set_retry_info(Some(retry_after));
+                Status::with_error_details(
+                    Code::ResourceExhausted,
+                    format!("too many calls; retry after {} ms", retry_after.as_millis()),
+                    details,
+                )
+            }
             ApiError::Unavailable(msg) => Status::unavailable(msg),
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");

@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod outbox;
+pub mod rate_limit;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;

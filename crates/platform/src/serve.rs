@@ -20,6 +20,7 @@ use crate::access::{Access, RpcPath};
 use crate::audit_api::AuditApi;
 use crate::config::Config;
 use crate::db::{self, DbError};
+use crate::rate_limit::CallerLimits;
 use crate::tls::ReloadingTls;
 use cpc_proto::audit::v1::audit_service_server::{
     AuditServiceServer, SERVICE_NAME as AUDIT_SERVICE,
@@ -90,7 +91,15 @@ impl Server {
         let tls = config.tls.as_ref().map(ReloadingTls::load).transpose()?;
         let authenticator = Arc::new(Authenticator::from_config(&config.identity)?);
         let authorizer = Authorizer::load(&config.policy_dir)?;
-        let access = Access::new(authenticator, Arc::new(SharedAuthorizer::new(authorizer)));
+        let limits = CallerLimits::new(
+            config.limits.calls_per_minute_per_caller,
+            config.limits.burst_per_caller,
+        );
+        let access = Access::new(
+            authenticator,
+            Arc::new(SharedAuthorizer::new(authorizer)),
+            Arc::new(limits),
+        );
         let mut ready = Vec::with_capacity(components.len());
         for component in components {
             db::migrate(

@@ -78,6 +78,14 @@ impl TestDatabase {
                 ..cpc_identity::IdentityConfig::default()
             },
             policy_dir: cpc_authz::bundled_policy_dir(),
+            // Tests call in loops far faster than people do.
+            limits: crate::config::LimitsConfig {
+                calls_per_minute_per_caller: std::num::NonZeroU32::new(1_000_000)
+                    .unwrap_or(std::num::NonZeroU32::MIN),
+                burst_per_caller: std::num::NonZeroU32::new(100_000)
+                    .unwrap_or(std::num::NonZeroU32::MIN),
+                ..crate::config::LimitsConfig::default()
+            },
             ..Config::default()
         }
     }

@@ -18,8 +18,10 @@ use cpc_platform::access::{Access, RpcPath, Subject};
 use cpc_platform::config::DatabaseConfig;
 use cpc_platform::db;
 use cpc_platform::error::ApiError;
+use cpc_platform::rate_limit::CallerLimits;
 use cpc_platform::testing::TestDatabase;
 use sqlx::PgPool;
+use std::num::NonZeroU32;
 use uuid::Uuid;
 
 const SCHEMA: &str = "accesstest";
@@ -42,7 +44,12 @@ async fn fixture() -> Fixture {
     let authenticator = Arc::new(Authenticator::from_config(&identity).unwrap());
     let key = DevKey::load_or_create(&identity.dev_key_dir).unwrap();
     let authorizer = Authorizer::load(&cpc_authz::bundled_policy_dir()).unwrap();
-    let access = Access::new(authenticator, Arc::new(SharedAuthorizer::new(authorizer)));
+    let limits = CallerLimits::new(NonZeroU32::new(600).unwrap(), NonZeroU32::new(100).unwrap());
+    let access = Access::new(
+        authenticator,
+        Arc::new(SharedAuthorizer::new(authorizer)),
+        Arc::new(limits),
+    );
     Fixture {
         _db: db,
         pool,
