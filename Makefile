@@ -43,8 +43,9 @@ lint: tools ## rustfmt, clippy (warnings are errors) and buf lint
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: ## Criterion benchmarks (the working-day calendar)
+bench: ## Criterion benchmarks (the working-day calendar; a region's due dates and chair allocation)
 	$(CARGO) bench -p cpc-rules --bench calendar
+	$(CARGO) bench -p cpc-scheduling --bench region
 
 tools: ## Python tools in .venv (buf, the oracle's libraries)
 	@scripts/python-tools.sh >/dev/null

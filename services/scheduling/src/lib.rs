@@ -1,6 +1,20 @@
 //! The scheduling service: conferences on the statutory clock: due dates, bookings, chairs, invitations, attendance and quorum.
 //!
 //! It owns the `scheduling` Postgres schema; no other service reads its tables.
+//!
+//! Built so far, pure and tested, for the service to stand on:
+//! - [`due`]: what each cases feed event means for the diary (which
+//!   conference or core group a child needs, by when, and why);
+//! - [`allocation`]: choosing an eligible chair (working, not on leave or
+//!   booked, within limits, not conflicted), continuity first;
+//! - [`ical`]: the RFC 5545 export of a chair's or a case's meetings.
+//!
+//! The gRPC service, its storage and the feed consumer are not built yet:
+//! [`component`] mounts no RPCs.
+
+pub mod allocation;
+pub mod due;
+pub mod ical;
 
 use cpc_platform::Component;
 use sqlx::migrate::Migrator;

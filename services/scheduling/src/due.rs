@@ -1,0 +1,250 @@
+//! What the cases change feed means for the diary: which conference or
+//! core group each child now needs, by when, and why (the basis is kept so
+//! the date can be explained and recomputed).
+//!
+//! Pure: one event in, its consequences out. The feed consumer applies
+//! them (creating a conference, adding a sibling to one, recomputing a due
+//! date, cancelling what a plan's end makes moot); events that change
+//! nothing for scheduling give nothing.
+
+use chrono::NaiveDate;
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::common::v1 as common;
+use cpc_rules::timescales::Timescales;
+
+/// The event a due date counts from (`cpc.scheduling.v1.DueDateEvent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueEvent {
+    StrategyDiscussion,
+    TransferNotification,
+    InitialConference,
+    ReviewConference,
+}
+
+/// How a due date is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// The Nth working day strictly after the event.
+    WorkingDays,
+    /// N calendar months on (clamped to the month's end), then the last
+    /// working day on or before.
+    CalendarMonths,
+}
+
+/// Why a due date is what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Basis {
+    pub event: DueEvent,
+    pub event_date: NaiveDate,
+    /// The record holding the event (strategy discussion, transfer-in,
+    /// plan).
+    pub source_id: String,
+    pub amount: u32,
+    pub unit: Unit,
+    /// Plain English, e.g. "15 working days after the strategy discussion
+    /// on 2026-11-04".
+    pub explanation: String,
+}
+
+/// What a child now needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need {
+    /// A conference of `kind` by `due` (a working day).
+    Conference {
+        kind: common::ConferenceKind,
+        /// The family case, when the event names it; plan events name only
+        /// the child, whose case the consumer knows from `ChildRegistered`.
+        case_id: Option<String>,
+        child_id: String,
+        due: NaiveDate,
+        basis: Basis,
+    },
+    /// The plan's next core group meeting by `due`.
+    CoreGroup {
+        plan_id: String,
+        child_id: String,
+        due: NaiveDate,
+        basis: Basis,
+    },
+    /// The child's plan ended: future reviews and core groups are moot.
+    NothingFurther { child_id: String },
+}
+
+/// Why an event could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DueError {
+    #[error("{event_type} payload does not decode: {source}")]
+    Payload {
+        event_type: String,
+        #[source]
+        source: prost::DecodeError,
+    },
+    #[error("{event_type} lacks {field}")]
+    Missing {
+        event_type: String,
+        field: &'static str,
+    },
+    #[error(transparent)]
+    Rules(#[from] cpc_rules::RulesError),
+}
+
+/// The needs `event` creates under `timescales` (the event's authority's).
+///
+/// # Errors
+/// A payload that does not decode or lacks what the rule needs; a date
+/// outside the calendar.
+pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec<Need>, DueError> {
+    let profile = timescales.profile();
+    let kind = event.event_type.as_str();
+    let missing = |field| DueError::Missing {
+        event_type: kind.to_owned(),
+        field,
+    };
+    match kind {
+        "cpc.cases.v1.Section47Started" => {
+            let started: cases::Section47Started = decode(event)?;
+            let enquiry = started.enquiry.ok_or_else(|| missing("enquiry"))?;
+            let held = date(started.strategy_discussion_date.as_ref())
+                .ok_or_else(|| missing("strategy_discussion_date"))?;
+            Ok(vec![Need::Conference {
+                kind: common::ConferenceKind::Initial,
+                case_id: Some(started.case_id),
+                child_id: enquiry.child_id,
+                due: timescales.icpc_due(held)?,
+                basis: Basis {
+                    event: DueEvent::StrategyDiscussion,
+                    event_date: held,
+                    source_id: enquiry.strategy_discussion_id,
+                    amount: profile.icpc_working_days,
+                    unit: Unit::WorkingDays,
+                    explanation: format!(
+                        "{} working days after the strategy discussion on {held}",
+                        profile.icpc_working_days
+                    ),
+                },
+            }])
+        }
+        "cpc.cases.v1.TransferInRecorded" => {
+            let recorded: cases::TransferInRecorded = decode(event)?;
+            let transfer = recorded.transfer_in.ok_or_else(|| missing("transfer_in"))?;
+            let notified = date(transfer.notification_date.as_ref())
+                .ok_or_else(|| missing("notification_date"))?;
+            Ok(vec![Need::Conference {
+                kind: common::ConferenceKind::TransferIn,
+                case_id: Some(recorded.case_id),
+                child_id: transfer.child_id,
+                due: timescales.transfer_in_conference_due(notified)?,
+                basis: Basis {
+                    event: DueEvent::TransferNotification,
+                    event_date: notified,
+                    source_id: transfer.id,
+                    amount: profile.transfer_in_working_days,
+                    unit: Unit::WorkingDays,
+                    explanation: format!(
+                        "{} working days after notification of the transfer on {notified}",
+                        profile.transfer_in_working_days
+                    ),
+                },
+            }])
+        }
+        "cpc.cases.v1.PlanStarted" => {
+            let started: cases::PlanStarted = decode(event)?;
+            let plan = started.plan.ok_or_else(|| missing("plan"))?;
+            let icpc = date(plan.start_date.as_ref()).ok_or_else(|| missing("plan.start_date"))?;
+            let review = timescales.first_review_due(icpc)?;
+            Ok(vec![
+                Need::CoreGroup {
+                    plan_id: plan.id.clone(),
+                    child_id: plan.child_id.clone(),
+                    due: timescales.first_core_group_due(icpc)?,
+                    basis: Basis {
+                        event: DueEvent::InitialConference,
+                        event_date: icpc,
+                        source_id: plan.id.clone(),
+                        amount: profile.first_core_group_working_days,
+                        unit: Unit::WorkingDays,
+                        explanation: format!(
+                            "{} working days after the conference on {icpc} that started the plan",
+                            profile.first_core_group_working_days
+                        ),
+                    },
+                },
+                Need::Conference {
+                    kind: common::ConferenceKind::Review,
+                    case_id: None,
+                    child_id: plan.child_id,
+                    due: review.latest_working_day,
+                    basis: Basis {
+                        event: DueEvent::InitialConference,
+                        event_date: icpc,
+                        source_id: plan.id,
+                        amount: profile.first_review_months,
+                        unit: Unit::CalendarMonths,
+                        explanation: format!(
+                            "{} months after the conference on {icpc} that started the plan (the last working day on or before {})",
+                            profile.first_review_months, review.due
+                        ),
+                    },
+                },
+            ])
+        }
+        "cpc.cases.v1.PlanUpdated" => {
+            let updated: cases::PlanUpdated = decode(event)?;
+            if !updated.changed_fields.iter().any(|f| f == "review_dates") {
+                return Ok(Vec::new());
+            }
+            let plan = updated.plan.ok_or_else(|| missing("plan"))?;
+            let last = plan
+                .review_dates
+                .iter()
+                .filter_map(|d| date(Some(d)))
+                .max()
+                .ok_or_else(|| missing("plan.review_dates"))?;
+            let next = timescales.next_review_due(last)?;
+            Ok(vec![Need::Conference {
+                kind: common::ConferenceKind::Review,
+                case_id: None,
+                child_id: plan.child_id,
+                due: next.latest_working_day,
+                basis: Basis {
+                    event: DueEvent::ReviewConference,
+                    event_date: last,
+                    source_id: plan.id,
+                    amount: profile.later_review_months,
+                    unit: Unit::CalendarMonths,
+                    explanation: format!(
+                        "{} months after the review on {last} (the last working day on or before {})",
+                        profile.later_review_months, next.due
+                    ),
+                },
+            }])
+        }
+        "cpc.cases.v1.PlanEnded" => {
+            let ended: cases::PlanEnded = decode(event)?;
+            let plan = ended.plan.ok_or_else(|| missing("plan"))?;
+            Ok(vec![Need::NothingFurther {
+                child_id: plan.child_id,
+            }])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn decode<M: prost::Message + Default>(event: &common::ChangeEvent) -> Result<M, DueError> {
+    M::decode(event.payload.as_slice()).map_err(|source| DueError::Payload {
+        event_type: event.event_type.clone(),
+        source,
+    })
+}
+
+fn date(date: Option<&common::Date>) -> Option<NaiveDate> {
+    let d = date?;
+    NaiveDate::from_ymd_opt(
+        d.year,
+        u32::try_from(d.month).ok()?,
+        u32::try_from(d.day).ok()?,
+    )
+}
+
+#[cfg(test)]
+mod tests;

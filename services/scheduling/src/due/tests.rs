@@ -1,0 +1,184 @@
+use chrono::NaiveDate;
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::common::v1 as common;
+use cpc_rules::profile::AuthorityProfile;
+use cpc_rules::timescales::Timescales;
+
+use super::*;
+
+fn pd(y: i32, m: i32, d: i32) -> Option<common::Date> {
+    Some(common::Date {
+        year: y,
+        month: m,
+        day: d,
+    })
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("date")
+}
+
+fn event(event_type: &str, payload: &impl prost::Message) -> common::ChangeEvent {
+    common::ChangeEvent {
+        event_type: format!("cpc.cases.v1.{event_type}"),
+        payload: payload.encode_to_vec(),
+        ..Default::default()
+    }
+}
+
+fn timescales() -> Timescales {
+    Timescales::new(&AuthorityProfile::default()).expect("default profile")
+}
+
+fn plan(start: Option<common::Date>, reviews: Vec<common::Date>) -> cases::ChildProtectionPlan {
+    cases::ChildProtectionPlan {
+        id: "plan-1".into(),
+        child_id: "child-1".into(),
+        start_date: start,
+        review_dates: reviews,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn an_s47_needs_an_icpc_within_15_working_days_of_the_strategy_discussion() {
+    // Wednesday 16 December 2026: Christmas Day and Boxing Day (substitute
+    // Monday 28th) and New Year's Day fall inside the 15 working days.
+    let started = cases::Section47Started {
+        enquiry: Some(cases::Section47Enquiry {
+            child_id: "child-1".into(),
+            strategy_discussion_id: "sd-1".into(),
+            ..Default::default()
+        }),
+        strategy_discussion_date: pd(2026, 12, 16),
+        case_id: "case-1".into(),
+    };
+    let needs = needs(&event("Section47Started", &started), &timescales()).expect("reads");
+    let [
+        Need::Conference {
+            kind,
+            case_id,
+            child_id,
+            due,
+            basis,
+        },
+    ] = needs.as_slice()
+    else {
+        panic!("one conference: {needs:?}");
+    };
+    assert_eq!(*kind, common::ConferenceKind::Initial);
+    assert_eq!(case_id.as_deref(), Some("case-1"));
+    assert_eq!(child_id, "child-1");
+    // 17,18,21,22,23,24,29,30,31 Dec; 4,5,6,7,8,11 Jan = 15.
+    assert_eq!(*due, date(2027, 1, 11));
+    assert_eq!(basis.event, DueEvent::StrategyDiscussion);
+    assert_eq!(basis.amount, 15);
+    assert_eq!(basis.source_id, "sd-1");
+    assert_eq!(
+        basis.explanation,
+        "15 working days after the strategy discussion on 2026-12-16"
+    );
+}
+
+#[test]
+fn a_plan_start_needs_a_core_group_in_10_working_days_and_a_review_in_3_months() {
+    // ICPC on Friday 30 November 2029: 3 months on is 28 February 2030 (a
+    // Thursday).
+    let started = cases::PlanStarted {
+        plan: Some(plan(pd(2029, 11, 30), Vec::new())),
+    };
+    let needs = needs(&event("PlanStarted", &started), &timescales()).expect("reads");
+    assert_eq!(needs.len(), 2);
+    let Need::CoreGroup { due, .. } = &needs[0] else {
+        panic!("core group first");
+    };
+    assert_eq!(*due, date(2029, 12, 14));
+    let Need::Conference {
+        kind,
+        due,
+        basis,
+        case_id,
+        ..
+    } = &needs[1]
+    else {
+        panic!("then the review");
+    };
+    assert_eq!(*kind, common::ConferenceKind::Review);
+    assert_eq!(*due, date(2030, 2, 28));
+    assert_eq!(basis.unit, Unit::CalendarMonths);
+    assert_eq!(*case_id, None);
+}
+
+#[test]
+fn a_review_needs_the_next_in_6_months_on_a_working_day() {
+    // Review on 31 August 2026: 6 months on is 28 February 2027, a Sunday;
+    // the latest working day is Friday 26 February.
+    let updated = cases::PlanUpdated {
+        plan: Some(plan(pd(2026, 5, 29), vec![pd(2026, 8, 31).expect("date")])),
+        changed_fields: vec!["review_dates".into(), "latest_category".into()],
+    };
+    let needs = needs(&event("PlanUpdated", &updated), &timescales()).expect("reads");
+    let [Need::Conference { due, basis, .. }] = needs.as_slice() else {
+        panic!("one review: {needs:?}");
+    };
+    assert_eq!(*due, date(2027, 2, 26));
+    assert_eq!(basis.event, DueEvent::ReviewConference);
+    // Other plan changes need nothing new.
+    let content_only = cases::PlanUpdated {
+        plan: Some(plan(pd(2026, 5, 29), Vec::new())),
+        changed_fields: vec!["safety_goals".into()],
+    };
+    assert!(needs_of("PlanUpdated", &content_only).is_empty());
+}
+
+#[test]
+fn a_transfer_in_needs_a_conference_within_15_working_days_of_notification() {
+    let recorded = cases::TransferInRecorded {
+        transfer_in: Some(cases::TransferIn {
+            id: "ti-1".into(),
+            child_id: "child-9".into(),
+            notification_date: pd(2026, 3, 27),
+            ..Default::default()
+        }),
+        case_id: "case-9".into(),
+    };
+    // Good Friday 3 April and Easter Monday 6 April 2026 are skipped.
+    let needs = needs_of("TransferInRecorded", &recorded);
+    let [Need::Conference { kind, due, .. }] = needs.as_slice() else {
+        panic!("one conference: {needs:?}");
+    };
+    assert_eq!(*kind, common::ConferenceKind::TransferIn);
+    assert_eq!(*due, date(2026, 4, 21));
+}
+
+#[test]
+fn an_ended_plan_needs_nothing_further_and_other_events_nothing() {
+    let ended = cases::PlanEnded {
+        plan: Some(plan(pd(2026, 1, 5), Vec::new())),
+    };
+    assert_eq!(
+        needs_of("PlanEnded", &ended),
+        [Need::NothingFurther {
+            child_id: "child-1".into()
+        }]
+    );
+    assert!(needs_of("CaseCreated", &cases::CaseCreated::default()).is_empty());
+}
+
+#[test]
+fn a_damaged_or_incomplete_payload_is_an_error_not_a_guess() {
+    let mut broken = event("PlanStarted", &cases::PlanStarted::default());
+    assert!(matches!(
+        needs(&broken, &timescales()),
+        Err(DueError::Missing { field: "plan", .. })
+    ));
+    broken.payload = vec![0xff, 0xff];
+    assert!(matches!(
+        needs(&broken, &timescales()),
+        Err(DueError::Payload { .. })
+    ));
+}
+
+fn needs_of(event_type: &str, payload: &impl prost::Message) -> Vec<Need> {
+    needs(&event(event_type, payload), &timescales()).expect("reads")
+}
