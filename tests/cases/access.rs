@@ -9,7 +9,7 @@ use cpc_proto::cases::v1 as pb;
 use cpc_proto::common::v1 as common;
 use tonic::Code;
 
-use crate::journey::{register, today};
+use crate::journey::register;
 use crate::support::*;
 
 #[tokio::test]
@@ -64,19 +64,7 @@ async fn membership_opens_a_childs_record_and_nothing_else_does() {
     let officer = f.police_officer();
     let err = f.client.get_child(get(&officer)).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    f.client
-        .add_case_member(manager.req(pb::AddCaseMemberRequest {
-            request_id: rid(),
-            membership: Some(pb::CaseMembership {
-                case_id: child.case_id.clone(),
-                person: Some(police_ref()),
-                case_role: pb::CaseRole::AgencyPractitioner as i32,
-                start_date: Some(today()),
-                ..Default::default()
-            }),
-        }))
-        .await
-        .unwrap();
+    f.add_member(&child.case_id, police_ref()).await;
     f.client.get_child(get(&officer)).await.unwrap();
     let mut renamed = child.clone();
     renamed.given_names = "Other".into();
@@ -195,20 +183,7 @@ async fn a_confidential_address_is_withheld_from_partner_agencies() {
         .into_inner()
         .family_member
         .unwrap();
-    let manager = f.team_manager();
-    f.client
-        .add_case_member(manager.req(pb::AddCaseMemberRequest {
-            request_id: rid(),
-            membership: Some(pb::CaseMembership {
-                case_id: child.case_id.clone(),
-                person: Some(police_ref()),
-                case_role: pb::CaseRole::AgencyPractitioner as i32,
-                start_date: Some(today()),
-                ..Default::default()
-            }),
-        }))
-        .await
-        .unwrap();
+    f.add_member(&child.case_id, police_ref()).await;
     let get = |token: &As| {
         token.req(pb::GetFamilyMemberRequest {
             family_member_id: mother.id.clone(),

@@ -9,18 +9,6 @@ use tonic::Code;
 
 use crate::support::*;
 
-/// Today in the UK, as the server sees it (memberships start today).
-pub fn today() -> common::Date {
-    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
-    let today = cpc_rules::civil_time::uk_date(now);
-    use chrono::Datelike as _;
-    common::Date {
-        year: today.year(),
-        month: i32::try_from(today.month()).unwrap(),
-        day: i32::try_from(today.day()).unwrap(),
-    }
-}
-
 /// Registers a child in a new case as the social worker, who becomes a
 /// member of it; returns the child.
 pub async fn register(f: &mut Fixture, la_child_id: &str) -> pb::Child {
@@ -43,14 +31,7 @@ pub async fn up_to_icpc(f: &mut Fixture, child: &pb::Child) -> pb::Section47Enqu
     let sw = f.social_worker();
     let episode = f
         .client
-        .open_cin_episode(sw.req(pb::OpenCinEpisodeRequest {
-            request_id: rid(),
-            child_id: child.id.clone(),
-            referral_date: pd(2025, 6, 2),
-            referral_source_code: "6".into(),
-            primary_need: pb::PrimaryNeed::N1AbuseOrNeglect as i32,
-            referral_nfa: false,
-        }))
+        .open_cin_episode(sw.req(referral(&child.id)))
         .await
         .unwrap()
         .into_inner()
@@ -247,20 +228,7 @@ async fn referral_to_plan_end_over_grpc() {
 
     // The manager adds the police officer to the case; the officer then
     // reports progress on the action, and the social worker adds another.
-    let manager = f.team_manager();
-    f.client
-        .add_case_member(manager.req(pb::AddCaseMemberRequest {
-            request_id: rid(),
-            membership: Some(pb::CaseMembership {
-                case_id: child.case_id.clone(),
-                person: Some(police_ref()),
-                case_role: pb::CaseRole::AgencyPractitioner as i32,
-                start_date: Some(crate::journey::today()),
-                ..Default::default()
-            }),
-        }))
-        .await
-        .unwrap();
+    f.add_member(&child.case_id, police_ref()).await;
     let officer = f.police_officer();
     let action = &recorded.actions[0];
     let action = f

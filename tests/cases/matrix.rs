@@ -24,7 +24,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 use uuid::Uuid;
 
-use crate::journey::{icpc_outcome, register, today, up_to_icpc};
+use crate::journey::{icpc_outcome, register, up_to_icpc};
 use crate::support::*;
 
 /// The records the calls act on.
@@ -279,7 +279,6 @@ async fn build_world(f: &mut Fixture) -> World {
     let enquiry = up_to_icpc(f, &child).await;
     let sw = f.social_worker();
     let chair = f.chair();
-    let manager = f.team_manager();
     let icpc = held_conference(ConferenceKind::Initial, date(2025, 6, 24), &[&child.id]);
     f.held(&icpc, AUTHORITY).await;
     let recorded = f
@@ -321,23 +320,7 @@ async fn build_world(f: &mut Fixture) -> World {
         .into_inner()
         .family_member
         .unwrap();
-    let membership = f
-        .client
-        .add_case_member(manager.req(pb::AddCaseMemberRequest {
-            request_id: rid(),
-            membership: Some(pb::CaseMembership {
-                case_id: child.case_id.clone(),
-                person: Some(health_ref()),
-                case_role: pb::CaseRole::AgencyPractitioner as i32,
-                start_date: Some(today()),
-                ..Default::default()
-            }),
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .membership
-        .unwrap();
+    let membership = f.add_member(&child.case_id, health_ref()).await;
     let sibling = f
         .client
         .create_child(sw.req(pb::CreateChildRequest {
@@ -518,14 +501,7 @@ async fn call(
                 .map(drop)
         }
         "OpenCinEpisode" => client
-            .open_cin_episode(who.req(pb::OpenCinEpisodeRequest {
-                request_id: rid(),
-                child_id,
-                referral_date: pd(2025, 6, 2),
-                referral_source_code: "6".into(),
-                primary_need: pb::PrimaryNeed::N1AbuseOrNeglect as i32,
-                referral_nfa: false,
-            }))
+            .open_cin_episode(who.req(referral(&child_id)))
             .await
             .map(drop),
         "CloseCinEpisode" => client

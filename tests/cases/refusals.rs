@@ -36,14 +36,7 @@ async fn bad_input_names_every_bad_field() {
     let child = register(&mut f, "C2002").await;
     let episode = f
         .client
-        .open_cin_episode(sw.req(pb::OpenCinEpisodeRequest {
-            request_id: rid(),
-            child_id: child.id.clone(),
-            referral_date: pd(2025, 6, 2),
-            referral_source_code: "6".into(),
-            primary_need: pb::PrimaryNeed::N1AbuseOrNeglect as i32,
-            referral_nfa: false,
-        }))
+        .open_cin_episode(sw.req(referral(&child.id)))
         .await
         .unwrap()
         .into_inner()

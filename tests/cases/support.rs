@@ -110,6 +110,32 @@ impl Fixture {
         )
     }
 
+    /// The team manager makes `person` a current member of `case_id`, from
+    /// today, as an agency practitioner.
+    pub async fn add_member(
+        &mut self,
+        case_id: &str,
+        person: common::PersonRef,
+    ) -> pb::CaseMembership {
+        let manager = self.team_manager();
+        self.client
+            .add_case_member(manager.req(pb::AddCaseMemberRequest {
+                request_id: rid(),
+                membership: Some(pb::CaseMembership {
+                    case_id: case_id.into(),
+                    person: Some(person),
+                    case_role: pb::CaseRole::AgencyPractitioner as i32,
+                    start_date: Some(today()),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .membership
+            .unwrap()
+    }
+
     /// Scheduling reports `conference` held (what the scheduling feed
     /// consumer records): written through the cases store, as cases' own
     /// copy of that fact.
@@ -267,4 +293,28 @@ pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
         .iter()
         .map(|v| v.field.clone())
         .collect()
+}
+
+/// Today in the UK, as the server sees it (memberships start today).
+pub fn today() -> common::Date {
+    use chrono::Datelike as _;
+    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+    let today = cpc_rules::civil_time::uk_date(now);
+    common::Date {
+        year: today.year(),
+        month: i32::try_from(today.month()).unwrap(),
+        day: i32::try_from(today.day()).unwrap(),
+    }
+}
+
+/// A referral of `child_id` on 2 June 2025 for abuse or neglect.
+pub fn referral(child_id: &str) -> pb::OpenCinEpisodeRequest {
+    pb::OpenCinEpisodeRequest {
+        request_id: rid(),
+        child_id: child_id.into(),
+        referral_date: pd(2025, 6, 2),
+        referral_source_code: "6".into(),
+        primary_need: pb::PrimaryNeed::N1AbuseOrNeglect as i32,
+        referral_nfa: false,
+    }
 }

@@ -49,15 +49,8 @@ struct Usage(String);
     reason = "a command-line client"
 )]
 pub fn run(args: &Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::connect::runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(call(args)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,3 +53,14 @@ impl Server {
 fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
+
+/// The single-threaded runtime a command's calls run on; `None` (the
+/// reason printed) if it cannot start.
+#[allow(clippy::print_stderr, reason = "a command-line error")]
+pub fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| eprintln!("error: cannot start the async runtime: {err}"))
+        .ok()
+}

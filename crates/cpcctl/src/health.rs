@@ -23,15 +23,8 @@ pub struct Args {
     reason = "a command-line report"
 )]
 pub fn run(args: &Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::connect::runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(check(args)) {
         Ok(ServingStatus::Serving) => {

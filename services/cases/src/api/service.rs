@@ -32,6 +32,30 @@ use crate::domain::plan::{NewTransferIn, PlanEnding, PlanFilter, PlanUpdate, Tra
 use crate::store::access::Locator;
 use crate::store::{self, Written};
 
+/// The shape of most writes: identify the caller, parse the request, name
+/// the record it acts on, and run one store call through [`Flow::write`]
+/// (authorised, audited, committed).
+///
+/// [`Flow::write`]: super::flow::Flow::write
+macro_rules! write_call {
+    ($api:expr, $request:expr, |$req:ident, $today:pat_param| $parse:expr, |$parsed:ident| $target:expr, $store:path) => {{
+        let session = $api.flow.identify(&$request)?;
+        let $parsed = {
+            let $req = $request.get_ref();
+            let $today = session.ctx.today;
+            $parse?
+        };
+        let target = $target;
+        let response = $api
+            .flow
+            .write(&session, target, move |w| {
+                Box::pin(async move { $store(w.conn, &w.session.ctx, &$parsed).await })
+            })
+            .await?;
+        Ok(Response::new(response))
+    }};
+}
+
 /// The required id `text` at `field`.
 fn parse_id(field: &str, text: &str) -> Result<Uuid, ApiError> {
     let mut check = Check::new();
@@ -151,18 +175,13 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::UpdateCaseRequest>,
     ) -> Result<Response<pb::UpdateCaseResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let update = CaseUpdate::parse(request.get_ref())?;
-        let target = Target::Record(Locator::Case(update.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(
-                    async move { store::cases::update_case(w.conn, &w.session.ctx, &update).await },
-                )
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, _| CaseUpdate::parse(req),
+            |update| Target::Record(Locator::Case(update.id)),
+            store::cases::update_case
+        )
     }
 
     async fn create_child(
@@ -238,36 +257,26 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::UpdateChildRequest>,
     ) -> Result<Response<pb::UpdateChildResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let update = ChildUpdate::parse(request.get_ref())?;
-        let target = Target::Record(Locator::Child(update.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::children::update_child(w.conn, &w.session.ctx, &update).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, _| ChildUpdate::parse(req),
+            |update| Target::Record(Locator::Child(update.id)),
+            store::children::update_child
+        )
     }
 
     async fn add_family_member(
         &self,
         request: Request<pb::AddFamilyMemberRequest>,
     ) -> Result<Response<pb::AddFamilyMemberResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let new = NewFamilyMember::parse(request.get_ref(), s.ctx.today)?;
-        let target = Target::Record(Locator::Case(new.details.case_id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::family::add_family_member(w.conn, &w.session.ctx, &new).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, today| NewFamilyMember::parse(req, today),
+            |new| Target::Record(Locator::Case(new.details.case_id)),
+            store::family::add_family_member
+        )
     }
 
     async fn get_family_member(
@@ -317,54 +326,39 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::UpdateFamilyMemberRequest>,
     ) -> Result<Response<pb::UpdateFamilyMemberResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let update = FamilyMemberUpdate::parse(request.get_ref())?;
-        let target = Target::Record(Locator::FamilyMember(update.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::family::update_family_member(w.conn, &w.session.ctx, &update).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, _| FamilyMemberUpdate::parse(req),
+            |update| Target::Record(Locator::FamilyMember(update.id)),
+            store::family::update_family_member
+        )
     }
 
     async fn open_cin_episode(
         &self,
         request: Request<pb::OpenCinEpisodeRequest>,
     ) -> Result<Response<pb::OpenCinEpisodeResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let new = NewCinEpisode::parse(request.get_ref(), s.ctx.today)?;
-        let target = Target::Record(Locator::Child(new.child_id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::episodes::open_cin_episode(w.conn, &w.session.ctx, &new).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, today| NewCinEpisode::parse(req, today),
+            |new| Target::Record(Locator::Child(new.child_id)),
+            store::episodes::open_cin_episode
+        )
     }
 
     async fn close_cin_episode(
         &self,
         request: Request<pb::CloseCinEpisodeRequest>,
     ) -> Result<Response<pb::CloseCinEpisodeResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let closure = CinClosure::parse(request.get_ref(), s.ctx.today)?;
-        let target = Target::Record(Locator::CinEpisode(closure.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::episodes::close_cin_episode(w.conn, &w.session.ctx, &closure).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, today| CinClosure::parse(req, today),
+            |closure| Target::Record(Locator::CinEpisode(closure.id)),
+            store::episodes::close_cin_episode
+        )
     }
 
     async fn get_cin_episode(
@@ -409,18 +403,13 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::RecordStrategyDiscussionRequest>,
     ) -> Result<Response<pb::RecordStrategyDiscussionResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let new = NewStrategyDiscussion::parse(request.get_ref(), s.ctx.today)?;
-        let target = Target::Record(Locator::Case(new.case_id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::strategy::record_strategy_discussion(w.conn, &w.session.ctx, &new).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, today| NewStrategyDiscussion::parse(req, today),
+            |new| Target::Record(Locator::Case(new.case_id)),
+            store::strategy::record_strategy_discussion
+        )
     }
 
     async fn get_strategy_discussion(
@@ -467,41 +456,26 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::StartSection47EnquiryRequest>,
     ) -> Result<Response<pb::StartSection47EnquiryResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let new = NewSection47::parse(request.get_ref(), s.ctx.today)?;
-        let target = Target::Record(Locator::Child(new.child_id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::section47::start_section47_enquiry(w.conn, &w.session.ctx, &new).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, today| NewSection47::parse(req, today),
+            |new| Target::Record(Locator::Child(new.child_id)),
+            store::section47::start_section47_enquiry
+        )
     }
 
     async fn complete_section47_enquiry(
         &self,
         request: Request<pb::CompleteSection47EnquiryRequest>,
     ) -> Result<Response<pb::CompleteSection47EnquiryResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let completion = Section47Completion::parse(request.get_ref(), s.ctx.today)?;
-        let target = Target::Record(Locator::Section47Enquiry(completion.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::section47::complete_section47_enquiry(
-                        w.conn,
-                        &w.session.ctx,
-                        &completion,
-                    )
-                    .await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, today| Section47Completion::parse(req, today),
+            |completion| Target::Record(Locator::Section47Enquiry(completion.id)),
+            store::section47::complete_section47_enquiry
+        )
     }
 
     async fn get_section47_enquiry(
@@ -607,19 +581,13 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::UpdateConferenceOutcomeRequest>,
     ) -> Result<Response<pb::UpdateConferenceOutcomeResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let correction = OutcomeCorrection::parse(request.get_ref())?;
-        let target = Target::Record(Locator::ConferenceOutcome(correction.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::outcomes::update_conference_outcome(w.conn, &w.session.ctx, &correction)
-                        .await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, _| OutcomeCorrection::parse(req),
+            |correction| Target::Record(Locator::ConferenceOutcome(correction.id)),
+            store::outcomes::update_conference_outcome
+        )
     }
 
     async fn get_plan(
@@ -662,72 +630,52 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::UpdatePlanRequest>,
     ) -> Result<Response<pb::UpdatePlanResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let update = PlanUpdate::parse(request.get_ref())?;
-        let target = Target::Record(Locator::Plan(update.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(
-                    async move { store::plans::update_plan(w.conn, &w.session.ctx, &update).await },
-                )
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, _| PlanUpdate::parse(req),
+            |update| Target::Record(Locator::Plan(update.id)),
+            store::plans::update_plan
+        )
     }
 
     async fn end_plan(
         &self,
         request: Request<pb::EndPlanRequest>,
     ) -> Result<Response<pb::EndPlanResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let ending = PlanEnding::parse(request.get_ref(), s.ctx.today)?;
-        let target = Target::Record(Locator::Plan(ending.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(
-                    async move { store::plans::end_plan(w.conn, &w.session.ctx, &ending).await },
-                )
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, today| PlanEnding::parse(req, today),
+            |ending| Target::Record(Locator::Plan(ending.id)),
+            store::plans::end_plan
+        )
     }
 
     async fn transfer_plan_out(
         &self,
         request: Request<pb::TransferPlanOutRequest>,
     ) -> Result<Response<pb::TransferPlanOutResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let notice = TransferOutNotice::parse(request.get_ref(), s.ctx.today)?;
-        let target = Target::Record(Locator::Plan(notice.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::plans::transfer_plan_out(w.conn, &w.session.ctx, &notice).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, today| TransferOutNotice::parse(req, today),
+            |notice| Target::Record(Locator::Plan(notice.id)),
+            store::plans::transfer_plan_out
+        )
     }
 
     async fn record_transfer_in(
         &self,
         request: Request<pb::RecordTransferInRequest>,
     ) -> Result<Response<pb::RecordTransferInResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let new = NewTransferIn::parse(request.get_ref(), s.ctx.today)?;
-        let target = Target::Record(Locator::Child(new.child_id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::transfers::record_transfer_in(w.conn, &w.session.ctx, &new).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, today| NewTransferIn::parse(req, today),
+            |new| Target::Record(Locator::Child(new.child_id)),
+            store::transfers::record_transfer_in
+        )
     }
 
     async fn get_transfer_in(
@@ -751,18 +699,13 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::AddPlanActionRequest>,
     ) -> Result<Response<pb::AddPlanActionResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let new = NewPlanAction::parse(request.get_ref())?;
-        let target = Target::Record(Locator::Plan(new.plan_id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::actions::add_plan_action(w.conn, &w.session.ctx, &new).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, _| NewPlanAction::parse(req),
+            |new| Target::Record(Locator::Plan(new.plan_id)),
+            store::actions::add_plan_action
+        )
     }
 
     async fn get_plan_action(
@@ -811,72 +754,52 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::UpdatePlanActionRequest>,
     ) -> Result<Response<pb::UpdatePlanActionResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let update = ActionUpdate::parse(request.get_ref())?;
-        let target = Target::Record(Locator::PlanAction(update.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::actions::update_plan_action(w.conn, &w.session.ctx, &update).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, _| ActionUpdate::parse(req),
+            |update| Target::Record(Locator::PlanAction(update.id)),
+            store::actions::update_plan_action
+        )
     }
 
     async fn update_plan_action_status(
         &self,
         request: Request<pb::UpdatePlanActionStatusRequest>,
     ) -> Result<Response<pb::UpdatePlanActionStatusResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let change = ActionStatusChange::parse(request.get_ref(), s.ctx.today)?;
-        let target = Target::Record(Locator::PlanAction(change.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::actions::update_plan_action_status(w.conn, &w.session.ctx, &change).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, today| ActionStatusChange::parse(req, today),
+            |change| Target::Record(Locator::PlanAction(change.id)),
+            store::actions::update_plan_action_status
+        )
     }
 
     async fn add_case_member(
         &self,
         request: Request<pb::AddCaseMemberRequest>,
     ) -> Result<Response<pb::AddCaseMemberResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let new = NewCaseMember::parse(request.get_ref())?;
-        let target = Target::Record(Locator::Case(new.case_id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::membership::add_case_member(w.conn, &w.session.ctx, &new).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, _| NewCaseMember::parse(req),
+            |new| Target::Record(Locator::Case(new.case_id)),
+            store::membership::add_case_member
+        )
     }
 
     async fn end_case_member(
         &self,
         request: Request<pb::EndCaseMemberRequest>,
     ) -> Result<Response<pb::EndCaseMemberResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let ending = MemberEnding::parse(request.get_ref())?;
-        let target = Target::Record(Locator::Membership(ending.id));
-        let response = self
-            .flow
-            .write(&s, target, move |w| {
-                Box::pin(async move {
-                    store::membership::end_case_member(w.conn, &w.session.ctx, &ending).await
-                })
-            })
-            .await?;
-        Ok(Response::new(response))
+        write_call!(
+            self,
+            request,
+            |req, _| MemberEnding::parse(req),
+            |ending| Target::Record(Locator::Membership(ending.id)),
+            store::membership::end_case_member
+        )
     }
 
     async fn list_case_members(
