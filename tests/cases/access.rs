@@ -146,6 +146,39 @@ async fn membership_opens_a_childs_record_and_nothing_else_does() {
         allowed_reads, 2,
         "the social worker's and the officer's reads"
     );
+
+    // The child's social worker sees who accessed the child's record
+    // (CP-IS-style access notification), the refusals included ...
+    let log = |who: &As, child_id: &str| {
+        who.req(audit::ListAccessRecordsRequest {
+            service: "cases".into(),
+            child_id: child_id.to_owned(),
+            page_size: 100,
+            ..Default::default()
+        })
+    };
+    let seen = audit_client
+        .list_access_records(log(&sw, &child.id))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert!(seen.iter().any(|r| {
+        r.person.as_ref().unwrap().person_id == id(OTHER_WORKER)
+            && r.decision == audit::AccessDecision::Deny as i32
+    }));
+    // ... but a colleague who is not on the case does not, nor does the
+    // worker see the authority's whole log.
+    let err = audit_client
+        .list_access_records(log(&colleague, &child.id))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = audit_client
+        .list_access_records(log(&sw, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
     f.stop().await;
 }
 

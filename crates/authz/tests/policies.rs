@@ -60,6 +60,7 @@ fn bundled_policies_load_with_an_id_for_every_policy() {
             "senior-managers-authority-wide",
             "social-worker-authority-level",
             "social-worker-case-member",
+            "social-worker-child-access-log",
         ]
     );
     assert_eq!(authz.dir(), Some(bundled_policy_dir().as_path()));

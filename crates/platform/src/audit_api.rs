@@ -7,35 +7,45 @@ use chrono::{DateTime, Utc};
 use cpc_audit::{
     AccessQuery, AuditEntry, AuditError, BreakReason, Decision, VerifyRange, VerifyReport,
 };
-use cpc_authz::Resource;
+use cpc_authz::{Record, Resource};
 use cpc_proto::audit::v1 as pb;
 use cpc_proto::common::v1::PersonRef;
+use cpc_rules::civil_time::uk_date;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::access::{Access, Subject};
 use crate::error::{ApiError, FieldViolations};
+use crate::serve::LocateChild;
+
+/// One service's audit log.
+pub struct AuditLog {
+    pub service: &'static str,
+    pub pool: PgPool,
+    /// How to find a child's case and members in that service's schema.
+    pub locate_child: Option<LocateChild>,
+}
 
 /// The audit logs this process serves, by service name.
 pub struct AuditApi {
     access: Access,
-    logs: Vec<(&'static str, PgPool)>,
+    logs: Vec<AuditLog>,
 }
 
 impl AuditApi {
-    pub fn new(access: Access, logs: Vec<(&'static str, PgPool)>) -> Self {
+    pub fn new(access: Access, logs: Vec<AuditLog>) -> Self {
         Self { access, logs }
     }
 
     /// The log `service` names; an empty name is the only log, when there is one.
-    fn log(&self, service: &str) -> Result<&(&'static str, PgPool), ApiError> {
+    fn log(&self, service: &str) -> Result<&AuditLog, ApiError> {
         let found = match (service, self.logs.as_slice()) {
             ("", [only]) => Some(only),
-            (name, logs) => logs.iter().find(|(n, _)| *n == name),
+            (name, logs) => logs.iter().find(|l| l.service == name),
         };
         found.ok_or_else(|| {
-            let served: Vec<&str> = self.logs.iter().map(|(n, _)| *n).collect();
+            let served: Vec<&str> = self.logs.iter().map(|l| l.service).collect();
             ApiError::invalid_field(
                 "service",
                 format!(
@@ -60,20 +70,38 @@ impl pb::audit_service_server::AuditService for AuditApi {
         let now = now();
         let call = self.access.identify(&request, now)?;
         let req = request.into_inner();
-        let (service, pool) = self.log(&req.service)?;
+        let log = self.log(&req.service)?;
+        let (service, pool) = (log.service, &log.pool);
         let authority = if req.authority_id.is_empty() {
             call.caller.authority_id().to_owned()
         } else {
             req.authority_id.clone()
         };
         let query = list_query(&req, authority.clone())?;
-        let subject = Subject {
+        let mut subject = Subject {
             case_id: query.case_id,
             child_ids: query.child_id.into_iter().collect(),
         };
+        // About one child the service keeps: ask about that child's record,
+        // so the child's own social worker may read who accessed it.
+        let case = match (query.child_id, log.locate_child) {
+            (Some(child), Some(locate)) => locate(pool, &authority, child, uk_date(now)).await?,
+            _ => None,
+        };
+        let resource = match case {
+            Some(case) => {
+                subject.case_id = Uuid::parse_str(&case.case_id).ok();
+                Resource::Record(Record {
+                    authority_id: authority,
+                    case: Some(case),
+                    ..Record::default()
+                })
+            }
+            None => Resource::Authority(authority),
+        };
         let permit = self
             .access
-            .authorize(pool, &call, &Resource::Authority(authority), &subject, now)
+            .authorize(pool, &call, &resource, &subject, now)
             .await?;
         let page = cpc_audit::list_access(pool, &query)
             .await
@@ -98,7 +126,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         let now = now();
         let call = self.access.identify(&request, now)?;
         let req = request.into_inner();
-        let (_, pool) = self.log(&req.service)?;
+        let pool = &self.log(&req.service)?.pool;
         let range = verify_range(&req)?;
         let resource = Resource::Authority(call.caller.authority_id().to_owned());
         let permit = self

@@ -17,9 +17,10 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::access::{Access, RpcPath};
-use crate::audit_api::AuditApi;
+use crate::audit_api::{AuditApi, AuditLog};
 use crate::config::Config;
 use crate::db::{self, DbError};
+use crate::error::ApiError;
 use crate::rate_limit::CallerLimits;
 use crate::tls::ReloadingTls;
 use cpc_proto::audit::v1::audit_service_server::{
@@ -44,7 +45,23 @@ pub struct Component {
     /// role may not change or delete (histories); the audit log and change
     /// feed are always so.
     pub append_only: &'static [&'static str],
+    /// Finds a child's case and its current members in the component's
+    /// schema, so that the audit service can ask the policies about that
+    /// child's record (a social worker reading who accessed their child).
+    /// `None`: the component keeps no children.
+    pub locate_child: Option<LocateChild>,
 }
+
+/// See [`Component::locate_child`]: `(pool, authority, child, today)` →
+/// the child's case relation, `None` when the authority has no such child.
+pub type LocateChild = for<'a> fn(
+    &'a PgPool,
+    &'a str,
+    uuid::Uuid,
+    chrono::NaiveDate,
+) -> Pin<
+    Box<dyn Future<Output = Result<Option<cpc_authz::CaseRelation>, ApiError>> + Send + 'a>,
+>;
 
 /// What a component is given when it mounts its RPCs.
 pub struct Mount<'a> {
@@ -151,7 +168,11 @@ impl Server {
         let logs = self
             .components
             .iter()
-            .map(|(c, pool)| (c.name, pool.clone()))
+            .map(|(c, pool)| AuditLog {
+                service: c.name,
+                pool: pool.clone(),
+                locate_child: c.locate_child,
+            })
             .collect();
         routes.add_service(
             AuditServiceServer::new(AuditApi::new(self.access.clone(), logs))

@@ -40,5 +40,6 @@ pub fn component() -> Component {
         migrator: &MIGRATOR,
         mount: Some(api::mount),
         append_only: &["plan_action_status_changes"],
+        locate_child: Some(api::locate_child),
     }
 }

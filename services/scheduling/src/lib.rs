@@ -34,5 +34,6 @@ pub fn component() -> Component {
         migrator: &MIGRATOR,
         mount: None,
         append_only: &[],
+        locate_child: None,
     }
 }

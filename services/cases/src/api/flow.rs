@@ -228,17 +228,22 @@ impl Reach {
 
 /// The policy resource for a record of `located`'s case.
 fn record(authority: &AuthorityId, located: &Located, members: &Members) -> Record {
-    let ids = |people: &[Uuid]| people.iter().map(Uuid::to_string).collect();
     Record {
         authority_id: authority.as_str().to_owned(),
-        case: Some(CaseRelation {
-            case_id: located.case_id.to_string(),
-            current_members: ids(&members.current),
-            // Membership is granted to people, not to whole agencies.
-            current_member_agencies: Vec::new(),
-            former_members: ids(&members.former),
-        }),
+        case: Some(case_relation(located, members)),
         conference: None,
         escalation: None,
+    }
+}
+
+/// `located`'s case and its members, as the policies see them.
+pub(crate) fn case_relation(located: &Located, members: &Members) -> CaseRelation {
+    let ids = |people: &[Uuid]| people.iter().map(Uuid::to_string).collect();
+    CaseRelation {
+        case_id: located.case_id.to_string(),
+        current_members: ids(&members.current),
+        // Membership is granted to people, not to whole agencies.
+        current_member_agencies: Vec::new(),
+        former_members: ids(&members.former),
     }
 }

@@ -6,7 +6,18 @@ mod feed;
 mod flow;
 mod service;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+
+use chrono::NaiveDate;
+use cpc_authz::CaseRelation;
+use cpc_platform::ApiError;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::domain::AuthorityId;
+use crate::store::{self, access::Locator};
 
 use cpc_platform::Mount;
 use cpc_platform::outbox::FollowOptions;
@@ -42,4 +53,33 @@ pub fn mount(mount: &Mount<'_>, routes: &mut RoutesBuilder) {
         CasesServiceServer::new(CasesApi::new(mount))
             .max_decoding_message_size(mount.config.limits.max_request_bytes),
     );
+}
+
+/// The case and current members of `child` in `authority`, for the audit
+/// service's policy question about that child's record
+/// (`cpc_platform::Component::locate_child`). `None` when the authority
+/// has no such child.
+///
+/// # Errors
+/// Database errors.
+pub fn locate_child<'a>(
+    pool: &'a PgPool,
+    authority: &'a str,
+    child: Uuid,
+    today: NaiveDate,
+) -> Pin<Box<dyn Future<Output = Result<Option<CaseRelation>, ApiError>> + Send + 'a>> {
+    Box::pin(async move {
+        let Ok(authority) = AuthorityId::parse(authority) else {
+            return Ok(None);
+        };
+        let mut tx = store::begin(pool, &authority).await?;
+        let located = match store::access::locate(&mut tx, Locator::Child(child)).await {
+            Ok(located) => located,
+            Err(ApiError::NotFound { .. }) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let members = store::access::members(&mut tx, &located, today).await?;
+        tx.rollback().await?;
+        Ok(Some(flow::case_relation(&located, &members)))
+    })
 }
