@@ -56,6 +56,22 @@ macro_rules! write_call {
     }};
 }
 
+/// The shape of reads by id: identify the caller, parse the id field, and
+/// read the record it names through [`Flow::read`] (authorised, audited).
+///
+/// [`Flow::read`]: super::flow::Flow::read
+macro_rules! get_call {
+    ($api:expr, $request:expr, $field:ident, $locator:path, |$w:ident, $id:ident| $work:expr) => {{
+        let session = $api.flow.identify(&$request)?;
+        let $id = parse_id(stringify!($field), &$request.get_ref().$field)?;
+        $api.flow
+            .read(&session, Target::Record($locator($id)), move |$w| {
+                Box::pin(async move { $work.await })
+            })
+            .await?
+    }};
+}
+
 /// The required id `text` at `field`.
 fn parse_id(field: &str, text: &str) -> Result<Uuid, ApiError> {
     let mut check = Check::new();
@@ -139,14 +155,9 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::GetCaseRequest>,
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let id = parse_id("case_id", &request.get_ref().case_id)?;
-        let case = self
-            .flow
-            .read(&s, Target::Record(Locator::Case(id)), move |w| {
-                Box::pin(async move { store::cases::get_case(w.conn, &w.session.ctx, id).await })
-            })
-            .await?;
+        let case = get_call!(self, request, case_id, Locator::Case, |w, id| {
+            store::cases::get_case(w.conn, &w.session.ctx, id)
+        });
         Ok(Response::new(pb::GetCaseResponse { r#case: Some(case) }))
     }
 
@@ -220,14 +231,9 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::GetChildRequest>,
     ) -> Result<Response<pb::GetChildResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let id = parse_id("child_id", &request.get_ref().child_id)?;
-        let child = self
-            .flow
-            .read(&s, Target::Record(Locator::Child(id)), move |w| {
-                Box::pin(store::children::get_child(w.conn, id))
-            })
-            .await?;
+        let child = get_call!(self, request, child_id, Locator::Child, |w, id| {
+            store::children::get_child(w.conn, id)
+        });
         Ok(Response::new(pb::GetChildResponse { child: Some(child) }))
     }
 
@@ -365,14 +371,13 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::GetCinEpisodeRequest>,
     ) -> Result<Response<pb::GetCinEpisodeResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let id = parse_id("cin_episode_id", &request.get_ref().cin_episode_id)?;
-        let episode = self
-            .flow
-            .read(&s, Target::Record(Locator::CinEpisode(id)), move |w| {
-                Box::pin(store::episodes::get_cin_episode(w.conn, id))
-            })
-            .await?;
+        let episode = get_call!(
+            self,
+            request,
+            cin_episode_id,
+            Locator::CinEpisode,
+            |w, id| store::episodes::get_cin_episode(w.conn, id)
+        );
         Ok(Response::new(pb::GetCinEpisodeResponse {
             cin_episode: Some(episode),
         }))
@@ -594,14 +599,9 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::GetPlanRequest>,
     ) -> Result<Response<pb::GetPlanResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let id = parse_id("plan_id", &request.get_ref().plan_id)?;
-        let plan = self
-            .flow
-            .read(&s, Target::Record(Locator::Plan(id)), move |w| {
-                Box::pin(store::plans::get_plan(w.conn, id))
-            })
-            .await?;
+        let plan = get_call!(self, request, plan_id, Locator::Plan, |w, id| {
+            store::plans::get_plan(w.conn, id)
+        });
         Ok(Response::new(pb::GetPlanResponse { plan: Some(plan) }))
     }
 
@@ -682,14 +682,13 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::GetTransferInRequest>,
     ) -> Result<Response<pb::GetTransferInResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let id = parse_id("transfer_in_id", &request.get_ref().transfer_in_id)?;
-        let transfer_in = self
-            .flow
-            .read(&s, Target::Record(Locator::TransferIn(id)), move |w| {
-                Box::pin(store::transfers::get_transfer_in(w.conn, id))
-            })
-            .await?;
+        let transfer_in = get_call!(
+            self,
+            request,
+            transfer_in_id,
+            Locator::TransferIn,
+            |w, id| store::transfers::get_transfer_in(w.conn, id)
+        );
         Ok(Response::new(pb::GetTransferInResponse {
             transfer_in: Some(transfer_in),
         }))
@@ -712,18 +711,9 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::GetPlanActionRequest>,
     ) -> Result<Response<pb::GetPlanActionResponse>, Status> {
-        let s = self.flow.identify(&request)?;
-        let id = parse_id("action_id", &request.get_ref().action_id)?;
-        let action = self
-            .flow
-            .read(&s, Target::Record(Locator::PlanAction(id)), move |w| {
-                Box::pin(store::actions::get_plan_action(
-                    w.conn,
-                    id,
-                    w.session.ctx.today,
-                ))
-            })
-            .await?;
+        let action = get_call!(self, request, action_id, Locator::PlanAction, |w, id| {
+            store::actions::get_plan_action(w.conn, id, w.session.ctx.today)
+        });
         Ok(Response::new(pb::GetPlanActionResponse {
             action: Some(action),
         }))
