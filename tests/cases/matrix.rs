@@ -1,16 +1,16 @@
 //! The authorization matrix over the real service: every RPC of
-//! `CasesService` × every person role × {current member of the case, not a
-//! member, another authority}, called over gRPC with a valid request on a
+//! `CasesService` × every person role × {current member of the case, former
+//! member, not a member, another authority}, called over gRPC with a valid
+//! request on a
 //! real record. The expected answer is what the shipped policies say for
 //! that role on a record of a case the caller is (or is not) a member of;
 //! the test shows the service looks up the right case and members for each
 //! RPC, asks about the right action, and records every refusal.
 //!
-//! Former members cannot be set up through the API on one day (a
-//! membership lasts at least its first day); the policy side of that
-//! relation is in `crates/authz/tests/matrix.csv`. Record-system
-//! integrations authenticate as services (mutual TLS), not with tokens, so
-//! they are not callers here.
+//! Former members' memberships are written as ended last month (the API
+//! cannot end one before its first day). Record-system integrations
+//! authenticate as services (mutual TLS), not with tokens, so they are not
+//! callers here (`tests/tls.rs` covers them).
 
 use cpc_authz::{Authorizer, CaseRelation, Principal, Record, Resource};
 use cpc_cases::codes::ConferenceKind;
@@ -109,9 +109,18 @@ const ROLES: [Role; 8] = [
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Relation {
     Member,
+    /// Was a member of the case until last month.
+    FormerMember,
     NonMember,
     OtherAuthority,
 }
+
+const RELATIONS: [Relation; 4] = [
+    Relation::Member,
+    Relation::FormerMember,
+    Relation::NonMember,
+    Relation::OtherAuthority,
+];
 
 fn agency(role: Role) -> Agency {
     if role == Role::AgencyPractitioner {
@@ -127,6 +136,7 @@ fn agency(role: Role) -> Agency {
 fn person_id(role_index: usize, relation: Relation) -> u128 {
     let base = match relation {
         Relation::Member => 0x7000,
+        Relation::FormerMember => 0x7800,
         Relation::NonMember => 0x8000,
         Relation::OtherAuthority => 0x9000,
     };
@@ -158,16 +168,13 @@ async fn every_rpc_for_every_role_and_relation() {
             .await
             .unwrap();
     }
+    end_long_ago(&f, &world.case.id).await;
     let policies = Authorizer::load(&cpc_authz::bundled_policy_dir()).unwrap();
     let mut mismatches = Vec::new();
     let mut denied = 0;
     for (rpc, level) in RPCS {
         for (i, role) in ROLES.iter().enumerate() {
-            for relation in [
-                Relation::Member,
-                Relation::NonMember,
-                Relation::OtherAuthority,
-            ] {
+            for relation in RELATIONS {
                 let subject = Uuid::from_u128(person_id(i, relation)).to_string();
                 let authority = if relation == Relation::OtherAuthority {
                     OTHER_AUTHORITY
@@ -215,7 +222,7 @@ async fn every_rpc_for_every_role_and_relation() {
         mismatches.is_empty(),
         "{} of {} calls disagree with the policies:\n{}",
         mismatches.len(),
-        RPCS.len() * ROLES.len() * 3,
+        RPCS.len() * ROLES.len() * RELATIONS.len(),
         mismatches.join("\n")
     );
     // Every refusal is in the audit log, as a denial.
@@ -230,6 +237,36 @@ async fn every_rpc_for_every_role_and_relation() {
     assert!(denied > 300, "the matrix exercises refusals ({denied})");
     pool.close().await;
     f.stop().await;
+}
+
+/// Gives each role a membership of `case_id` that ended last month. The
+/// API cannot make one (a membership lasts at least its first day, and the
+/// case was opened today), so the fixture writes it as time would have:
+/// directly, as the database superuser.
+async fn end_long_ago(f: &Fixture, case_id: &str) {
+    let options = db::schema_options(f.db.url(), cpc_cases::SCHEMA).unwrap();
+    let admin = sqlx::PgPool::connect_with(options).await.unwrap();
+    for (i, role) in ROLES.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO case_memberships (id, authority_id, case_id, person_id, display_name, case_role, \
+                                           start_date, end_date, end_reason, granted_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'core_group_member', current_date - 90, current_date - 30, \
+                     'involvement_ended', $6, now(), now())",
+        )
+        .bind(Uuid::new_v4())
+        .bind(AUTHORITY)
+        .bind(Uuid::parse_str(case_id).unwrap())
+        .bind(Uuid::from_u128(person_id(i, Relation::FormerMember)))
+        .bind(format!("former {} member", role.as_str()))
+        .bind(serde_json::json!({
+            "person_id": Uuid::from_u128(TEAM_MANAGER).to_string(),
+            "display_name": "Team Manager",
+        }))
+        .execute(&admin)
+        .await
+        .unwrap();
+    }
+    admin.close().await;
 }
 
 /// What the policies say for `role` on this RPC's target, given only the
@@ -256,6 +293,11 @@ fn expected_allow(
             case: Some(CaseRelation {
                 case_id: world.case.id.clone(),
                 current_members: if relation == Relation::Member {
+                    vec![subject.to_owned()]
+                } else {
+                    Vec::new()
+                },
+                former_members: if relation == Relation::FormerMember {
                     vec![subject.to_owned()]
                 } else {
                     Vec::new()
