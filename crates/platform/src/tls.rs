@@ -232,6 +232,9 @@ fn build(files: &TlsConfig) -> Result<([u8; 32], ServerConfig), TlsError> {
     Ok((digest, config))
 }
 
+/// Handshakes in progress at once.
+const MAX_HANDSHAKES: usize = 512;
+
 /// Connections accepted on `listener` with their TLS handshakes done, each
 /// handshake in its own task so that a slow client holds up nobody.
 pub fn incoming(
@@ -240,8 +243,15 @@ pub fn incoming(
 ) -> ReceiverStream<Result<TlsStream<TcpStream>, io::Error>> {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     let timeout = tls.files.handshake_timeout;
+    // Bounds the handshakes in progress, so a flood of connections that
+    // never finish their handshake cannot pile up tasks: past the bound,
+    // accepting waits.
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
     tokio::spawn(async move {
         loop {
+            let Ok(slot) = Arc::clone(&handshakes).acquire_owned().await else {
+                return;
+            };
             let accepted = tokio::select! {
                 () = tx.closed() => return,
                 accepted = listener.accept() => accepted,
@@ -258,6 +268,7 @@ pub fn incoming(
             let acceptor = TlsAcceptor::from(tls.current());
             let tx = tx.clone();
             tokio::spawn(async move {
+                let _slot = slot;
                 match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
                     Ok(Ok(stream)) => {
                         let _ = tx.send(Ok(stream)).await;
