@@ -162,6 +162,26 @@ pub fn pool(url: &SecretString, schema: &str, config: &DatabaseConfig) -> Result
         .connect_lazy_with(options))
 }
 
+/// Opens a transaction bound to `authority`: with each service's
+/// row-level security policies (`authority_id =
+/// current_setting('cpc.authority_id', true)`), every query in it sees and
+/// writes only that authority's rows. The setting is transaction-local, so
+/// a pooled connection never carries one request's authority into the next.
+///
+/// # Errors
+/// Database errors.
+pub async fn begin_for_authority(
+    pool: &PgPool,
+    authority: &str,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('cpc.authority_id', $1, true)")
+        .bind(authority)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
 /// The role a service's queries run as: `cpc_<schema>_app`. A plain role
 /// (no superuser, no `BYPASSRLS`, owns nothing), so row-level security and
 /// the append-only revokes bind it.

@@ -11,9 +11,11 @@ use chrono::NaiveDate;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
 use cpc_rules::timescales::Timescales;
+use serde::{Deserialize, Serialize};
 
 /// The event a due date counts from (`cpc.scheduling.v1.DueDateEvent`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DueEvent {
     StrategyDiscussion,
     TransferNotification,
@@ -22,7 +24,8 @@ pub enum DueEvent {
 }
 
 /// How a due date is counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// The Nth working day strictly after the event.
     WorkingDays,
@@ -31,8 +34,8 @@ pub enum Unit {
     CalendarMonths,
 }
 
-/// Why a due date is what it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a due date is what it is (stored with the due date as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Basis {
     pub event: DueEvent,
     pub event_date: NaiveDate,

@@ -7,14 +7,18 @@
 //!   conference or core group a child needs, by when, and why);
 //! - [`allocation`]: choosing an eligible chair (working, not on leave or
 //!   booked, within limits, not conflicted), continuity first;
-//! - [`ical`]: the RFC 5545 export of a chair's or a case's meetings.
+//! - [`ical`]: the RFC 5545 export of a chair's or a case's meetings;
+//! - [`store::needs`]: applying those needs to the diary in Postgres
+//!   (siblings share a conference, due by the earliest child's deadline;
+//!   recomputation; a plan's end cancels its reviews).
 //!
-//! The gRPC service, its storage and the feed consumer are not built yet:
-//! [`component`] mounts no RPCs.
+//! The gRPC service, the rest of its storage, the feed consumer and its
+//! own change feed are not built yet: [`component`] mounts no RPCs.
 
 pub mod allocation;
 pub mod due;
 pub mod ical;
+pub mod store;
 
 use cpc_platform::Component;
 use sqlx::migrate::Migrator;

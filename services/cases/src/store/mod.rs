@@ -115,12 +115,7 @@ pub async fn begin(
     pool: &PgPool,
     authority: &AuthorityId,
 ) -> Result<Transaction<'static, Postgres>, ApiError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('cpc.authority_id', $1, true)")
-        .bind(authority.as_str())
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    Ok(cpc_platform::db::begin_for_authority(pool, authority.as_str()).await?)
 }
 
 /// Locks the row `id` of `table` for this transaction and checks that its

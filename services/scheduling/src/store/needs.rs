@@ -1,0 +1,317 @@
+//! Applying what the cases feed says a child needs ([`crate::due::Need`])
+//! to the diary: create the conference, let a sibling join it, recompute a
+//! due date when the facts change, cancel what a plan's end makes moot.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cpc_proto::common::v1 as common;
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::due::{Basis, Need};
+
+/// What applying a need did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// A new conference, due.
+    Created(Uuid),
+    /// The child joined a sibling's open conference (same kind and case,
+    /// counted from the same event or due the same day).
+    Joined(Uuid),
+    /// The child's open conference of that kind had its due date or basis
+    /// changed.
+    Recomputed(Uuid),
+    /// The child's open conference already says this.
+    Unchanged(Uuid),
+    /// The plan's next core group due date was set.
+    CoreGroupDue(Uuid),
+    /// The child left these open reviews; those left with no child were
+    /// cancelled.
+    LeftReviews(Vec<Uuid>),
+    /// The child's case is not known yet (no `ChildRegistered` seen).
+    CaseUnknown,
+}
+
+/// Why a need could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum NeedsError {
+    #[error("a conference need without a kind")]
+    UnspecifiedKind,
+    #[error("{field} is not a UUID")]
+    BadId { field: &'static str },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn id(field: &'static str, text: &str) -> Result<Uuid, NeedsError> {
+    Uuid::parse_str(text).map_err(|_| NeedsError::BadId { field })
+}
+
+/// Records that `child_id` belongs to `case_id` (from `ChildRegistered`
+/// and `CaseUpdated`).
+///
+/// # Errors
+/// Database errors.
+pub async fn learn_child_case(
+    conn: &mut PgConnection,
+    authority: &str,
+    child_id: Uuid,
+    case_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), NeedsError> {
+    sqlx::query(
+        "INSERT INTO child_cases (child_id, authority_id, case_id, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (child_id) DO UPDATE SET case_id = excluded.case_id, updated_at = excluded.updated_at",
+    )
+    .bind(child_id)
+    .bind(authority)
+    .bind(case_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies `need` in `authority`.
+///
+/// # Errors
+/// An id in the event that is not a UUID; database errors.
+pub async fn apply(
+    conn: &mut PgConnection,
+    authority: &str,
+    need: &Need,
+    now: DateTime<Utc>,
+) -> Result<Applied, NeedsError> {
+    match need {
+        Need::Conference {
+            kind,
+            case_id,
+            child_id,
+            due,
+            basis,
+        } => {
+            let child = id("child_id", child_id)?;
+            let case = match case_id {
+                Some(case) => Some(id("case_id", case)?),
+                None => {
+                    sqlx::query_scalar("SELECT case_id FROM child_cases WHERE child_id = $1")
+                        .bind(child)
+                        .fetch_optional(&mut *conn)
+                        .await?
+                }
+            };
+            let Some(case) = case else {
+                return Ok(Applied::CaseUnknown);
+            };
+            let conference = Wanted {
+                kind: kind_code(*kind)?,
+                case,
+                child,
+                due: *due,
+                basis,
+            };
+            conference_needed(conn, authority, &conference, now).await
+        }
+        Need::CoreGroup {
+            plan_id,
+            child_id,
+            due,
+            basis,
+        } => {
+            let plan = id("plan_id", plan_id)?;
+            sqlx::query(
+                "INSERT INTO core_groups_due (plan_id, authority_id, child_id, due_date, basis, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (plan_id) DO UPDATE SET due_date = excluded.due_date, basis = excluded.basis, \
+                                                     updated_at = excluded.updated_at",
+            )
+            .bind(plan)
+            .bind(authority)
+            .bind(id("child_id", child_id)?)
+            .bind(due)
+            .bind(Json(basis))
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(Applied::CoreGroupDue(plan))
+        }
+        Need::NothingFurther { child_id } => {
+            let child = id("child_id", child_id)?;
+            nothing_further(conn, child, now).await
+        }
+    }
+}
+
+/// A conference a child needs.
+struct Wanted<'a> {
+    kind: &'static str,
+    case: Uuid,
+    child: Uuid,
+    due: NaiveDate,
+    basis: &'a Basis,
+}
+
+async fn conference_needed(
+    conn: &mut PgConnection,
+    authority: &str,
+    wanted: &Wanted<'_>,
+    now: DateTime<Utc>,
+) -> Result<Applied, NeedsError> {
+    // The child's own open conference of this kind: recompute the child's
+    // deadline, and with it the conference's.
+    let own: Option<(Uuid, NaiveDate, Json<Basis>)> = sqlx::query_as(
+        "SELECT c.id, cc.due_date, cc.basis FROM conferences c \
+         JOIN conference_children cc ON cc.conference_id = c.id AND cc.child_id = $1 \
+         WHERE c.kind = $2 AND c.status IN ('due', 'booked') \
+         ORDER BY c.created_at LIMIT 1 FOR UPDATE OF c",
+    )
+    .bind(wanted.child)
+    .bind(wanted.kind)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((conference, due, basis)) = own {
+        if due == wanted.due && basis.0 == *wanted.basis {
+            return Ok(Applied::Unchanged(conference));
+        }
+        sqlx::query(
+            "UPDATE conference_children SET due_date = $3, basis = $4 \
+             WHERE conference_id = $1 AND child_id = $2",
+        )
+        .bind(conference)
+        .bind(wanted.child)
+        .bind(wanted.due)
+        .bind(Json(wanted.basis))
+        .execute(&mut *conn)
+        .await?;
+        refresh_due(conn, conference, now).await?;
+        return Ok(Applied::Recomputed(conference));
+    }
+    // A sibling's open conference counted from the same event, or due the
+    // same day: siblings are conferenced together, by the earlier deadline.
+    let sibling: Option<(Uuid, NaiveDate)> = sqlx::query_as(
+        "SELECT id, statutory_due_date FROM conferences \
+         WHERE case_id = $1 AND kind = $2 AND status IN ('due', 'booked') \
+           AND (basis->>'source_id' = $3 OR statutory_due_date = $4) \
+         ORDER BY created_at LIMIT 1 FOR UPDATE",
+    )
+    .bind(wanted.case)
+    .bind(wanted.kind)
+    .bind(&wanted.basis.source_id)
+    .bind(wanted.due)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((conference, _)) = sibling {
+        add_child(conn, authority, conference, wanted).await?;
+        refresh_due(conn, conference, now).await?;
+        return Ok(Applied::Joined(conference));
+    }
+    let conference = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO conferences (id, authority_id, kind, case_id, status, statutory_due_date, basis, \
+                                  created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'due', $5, $6, $7, $7)",
+    )
+    .bind(conference)
+    .bind(authority)
+    .bind(wanted.kind)
+    .bind(wanted.case)
+    .bind(wanted.due)
+    .bind(Json(wanted.basis))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    add_child(conn, authority, conference, wanted).await?;
+    Ok(Applied::Created(conference))
+}
+
+/// Makes the conference due by the earliest of its children's deadlines
+/// (with that child's basis); a change bumps its version.
+async fn refresh_due(
+    conn: &mut PgConnection,
+    conference: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), NeedsError> {
+    sqlx::query(
+        "UPDATE conferences c SET statutory_due_date = first.due_date, basis = first.basis, \
+                version = version + 1, updated_at = $2 \
+         FROM (SELECT due_date, basis FROM conference_children WHERE conference_id = $1 \
+               ORDER BY due_date, child_id LIMIT 1) AS first \
+         WHERE c.id = $1 \
+           AND (c.statutory_due_date, c.basis) IS DISTINCT FROM (first.due_date, first.basis)",
+    )
+    .bind(conference)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn add_child(
+    conn: &mut PgConnection,
+    authority: &str,
+    conference: Uuid,
+    wanted: &Wanted<'_>,
+) -> Result<(), NeedsError> {
+    sqlx::query(
+        "INSERT INTO conference_children (conference_id, child_id, authority_id, due_date, basis) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(conference)
+    .bind(wanted.child)
+    .bind(authority)
+    .bind(wanted.due)
+    .bind(Json(wanted.basis))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The child's plan ended: they leave their open reviews (a review left
+/// with no child is cancelled) and their core groups are no longer due.
+async fn nothing_further(
+    conn: &mut PgConnection,
+    child: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Applied, NeedsError> {
+    let reviews: Vec<Uuid> = sqlx::query_scalar(
+        "DELETE FROM conference_children cc USING conferences c \
+         WHERE cc.conference_id = c.id AND cc.child_id = $1 \
+           AND c.kind = 'review' AND c.status IN ('due', 'booked') \
+         RETURNING c.id",
+    )
+    .bind(child)
+    .fetch_all(&mut *conn)
+    .await?;
+    for review in &reviews {
+        refresh_due(conn, *review, now).await?;
+    }
+    sqlx::query(
+        "UPDATE conferences c SET status = 'cancelled', \
+                cancellation_reason = 'The plans of every child it was for have ended.', \
+                version = version + 1, updated_at = $2 \
+         WHERE c.id = ANY ($1) \
+           AND NOT EXISTS (SELECT 1 FROM conference_children cc WHERE cc.conference_id = c.id)",
+    )
+    .bind(&reviews)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM core_groups_due WHERE child_id = $1")
+        .bind(child)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Applied::LeftReviews(reviews))
+}
+
+/// The stored code of a conference kind.
+fn kind_code(kind: common::ConferenceKind) -> Result<&'static str, NeedsError> {
+    Ok(match kind {
+        common::ConferenceKind::Initial => "initial",
+        common::ConferenceKind::Review => "review",
+        common::ConferenceKind::TransferIn => "transfer_in",
+        common::ConferenceKind::PreBirth => "pre_birth",
+        common::ConferenceKind::Reconvened => "reconvened",
+        common::ConferenceKind::PostBirthReview => "post_birth_review",
+        common::ConferenceKind::Unspecified => return Err(NeedsError::UnspecifiedKind),
+    })
+}

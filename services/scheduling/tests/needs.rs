@@ -1,0 +1,248 @@
+//! Applying the cases feed's consequences to the diary, against Postgres
+//! (a fresh database, queries as the service's plain role so row-level
+//! security binds).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test"
+)]
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cpc_platform::config::DatabaseConfig;
+use cpc_platform::testing::TestDatabase;
+use cpc_platform::{MIGRATOR, db};
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::common::v1 as common;
+use cpc_rules::profile::AuthorityProfile;
+use cpc_rules::timescales::Timescales;
+use cpc_scheduling::due::needs;
+use cpc_scheduling::store::needs::{Applied, apply, learn_child_case};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const AUTHORITY: &str = "E10000013";
+
+struct Diary {
+    _db: TestDatabase,
+    pool: PgPool,
+}
+
+impl Diary {
+    async fn new() -> Self {
+        let db = TestDatabase::create().await;
+        db::migrate(
+            db.url(),
+            cpc_scheduling::SCHEMA,
+            &[&MIGRATOR, &cpc_scheduling::MIGRATOR],
+            &[],
+        )
+        .await
+        .unwrap();
+        let pool = db::pool(db.url(), cpc_scheduling::SCHEMA, &DatabaseConfig::default()).unwrap();
+        Self { _db: db, pool }
+    }
+
+    /// Applies every need of `event` in one transaction.
+    async fn feed(&self, event: &common::ChangeEvent) -> Vec<Applied> {
+        let timescales = Timescales::new(&AuthorityProfile::default()).unwrap();
+        let mut tx = db::begin_for_authority(&self.pool, AUTHORITY)
+            .await
+            .unwrap();
+        let mut applied = Vec::new();
+        for need in needs(event, &timescales).unwrap() {
+            applied.push(apply(&mut tx, AUTHORITY, &need, now()).await.unwrap());
+        }
+        tx.commit().await.unwrap();
+        applied
+    }
+
+    async fn knows(&self, child: Uuid, case: Uuid) {
+        let mut tx = db::begin_for_authority(&self.pool, AUTHORITY)
+            .await
+            .unwrap();
+        learn_child_case(&mut tx, AUTHORITY, child, case, now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// (status, due date, children) of a conference, as `authority` sees it.
+    async fn conference(
+        &self,
+        authority: &str,
+        id: Uuid,
+    ) -> Option<(String, NaiveDate, Vec<Uuid>)> {
+        let mut tx = db::begin_for_authority(&self.pool, authority)
+            .await
+            .unwrap();
+        let row: Option<(String, NaiveDate, Vec<Uuid>)> = sqlx::query_as(
+            "SELECT status, statutory_due_date, \
+                    ARRAY(SELECT child_id FROM conference_children WHERE conference_id = c.id ORDER BY child_id) \
+             FROM conferences c WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        row
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::<Utc>::from(std::time::SystemTime::now())
+}
+
+fn pd(date: NaiveDate) -> Option<common::Date> {
+    use chrono::Datelike as _;
+    Some(common::Date {
+        year: date.year(),
+        month: i32::try_from(date.month()).unwrap(),
+        day: i32::try_from(date.day()).unwrap(),
+    })
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn event(event_type: &str, payload: &impl prost::Message) -> common::ChangeEvent {
+    common::ChangeEvent {
+        event_type: format!("cpc.cases.v1.{event_type}"),
+        payload: payload.encode_to_vec(),
+        ..Default::default()
+    }
+}
+
+fn s47_started(case: Uuid, child: Uuid, discussion: Uuid, on: NaiveDate) -> common::ChangeEvent {
+    event(
+        "Section47Started",
+        &cases::Section47Started {
+            enquiry: Some(cases::Section47Enquiry {
+                child_id: child.to_string(),
+                strategy_discussion_id: discussion.to_string(),
+                ..Default::default()
+            }),
+            strategy_discussion_date: pd(on),
+            case_id: case.to_string(),
+        },
+    )
+}
+
+fn plan_event(event_type: &str, plan: Uuid, child: Uuid, icpc: NaiveDate) -> common::ChangeEvent {
+    let plan = cases::ChildProtectionPlan {
+        id: plan.to_string(),
+        child_id: child.to_string(),
+        start_date: pd(icpc),
+        ..Default::default()
+    };
+    match event_type {
+        "PlanStarted" => event(event_type, &cases::PlanStarted { plan: Some(plan) }),
+        _ => event(event_type, &cases::PlanEnded { plan: Some(plan) }),
+    }
+}
+
+#[tokio::test]
+async fn siblings_share_the_icpc_and_a_later_discussion_moves_its_due_date() {
+    let diary = Diary::new().await;
+    let (case, amy, ben, discussion) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let first = diary
+        .feed(&s47_started(case, amy, discussion, date(2026, 12, 16)))
+        .await;
+    let [Applied::Created(icpc)] = first[..] else {
+        panic!("created: {first:?}")
+    };
+    let second = diary
+        .feed(&s47_started(case, ben, discussion, date(2026, 12, 16)))
+        .await;
+    assert_eq!(second, [Applied::Joined(icpc)]);
+    let (status, due, children) = diary.conference(AUTHORITY, icpc).await.unwrap();
+    assert_eq!(status, "due");
+    // 15 working days over Christmas and New Year.
+    assert_eq!(due, date(2027, 1, 11));
+    let mut expected = vec![amy, ben];
+    expected.sort();
+    assert_eq!(children, expected);
+
+    // The same event again changes nothing (the feed delivers at least once).
+    let again = diary
+        .feed(&s47_started(case, ben, discussion, date(2026, 12, 16)))
+        .await;
+    assert_eq!(again, [Applied::Unchanged(icpc)]);
+    // A new strategy discussion for Amy restarts her clock, but Ben's
+    // earlier deadline still governs the conference they share ...
+    let later = diary
+        .feed(&s47_started(case, amy, Uuid::now_v7(), date(2027, 1, 4)))
+        .await;
+    assert_eq!(later, [Applied::Recomputed(icpc)]);
+    assert_eq!(
+        diary.conference(AUTHORITY, icpc).await.unwrap().1,
+        date(2027, 1, 11)
+    );
+    // ... until his moves too.
+    let later = diary
+        .feed(&s47_started(case, ben, Uuid::now_v7(), date(2027, 1, 4)))
+        .await;
+    assert_eq!(later, [Applied::Recomputed(icpc)]);
+    assert_eq!(
+        diary.conference(AUTHORITY, icpc).await.unwrap().1,
+        date(2027, 1, 25)
+    );
+
+    // Another authority sees none of it.
+    assert_eq!(diary.conference("E09000033", icpc).await, None);
+}
+
+#[tokio::test]
+async fn a_plan_brings_a_core_group_and_a_review_which_ends_with_the_plans() {
+    let diary = Diary::new().await;
+    let (case, amy, ben) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (amy_plan, ben_plan) = (Uuid::now_v7(), Uuid::now_v7());
+    let icpc = date(2026, 11, 30);
+    // Plan events name only the child: before the child is known, the
+    // review cannot be placed.
+    let unknown = diary
+        .feed(&plan_event("PlanStarted", amy_plan, amy, icpc))
+        .await;
+    assert_eq!(
+        unknown,
+        [Applied::CoreGroupDue(amy_plan), Applied::CaseUnknown]
+    );
+    diary.knows(amy, case).await;
+    diary.knows(ben, case).await;
+    let started = diary
+        .feed(&plan_event("PlanStarted", amy_plan, amy, icpc))
+        .await;
+    let [Applied::CoreGroupDue(_), Applied::Created(review)] = started[..] else {
+        panic!("core group and review: {started:?}")
+    };
+    // The sibling's plan, started at the same conference, shares the review.
+    let sibling = diary
+        .feed(&plan_event("PlanStarted", ben_plan, ben, icpc))
+        .await;
+    assert_eq!(sibling[1], Applied::Joined(review));
+    let (_, due, children) = diary.conference(AUTHORITY, review).await.unwrap();
+    // 3 months after 30 November 2026 is 28 February 2027, a Sunday.
+    assert_eq!(due, date(2027, 2, 26));
+    assert_eq!(children.len(), 2);
+
+    // One plan ends: that child leaves the review; the last one cancels it.
+    let ended = diary
+        .feed(&plan_event("PlanEnded", amy_plan, amy, icpc))
+        .await;
+    assert_eq!(ended, [Applied::LeftReviews(vec![review])]);
+    assert_eq!(diary.conference(AUTHORITY, review).await.unwrap().0, "due");
+    diary
+        .feed(&plan_event("PlanEnded", ben_plan, ben, icpc))
+        .await;
+    let (status, _, children) = diary.conference(AUTHORITY, review).await.unwrap();
+    assert_eq!(status, "cancelled");
+    assert!(children.is_empty());
+}
