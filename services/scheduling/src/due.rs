@@ -10,6 +10,7 @@
 use chrono::NaiveDate;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
+use cpc_rules::Nation;
 use cpc_rules::timescales::Timescales;
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +45,8 @@ pub struct Basis {
     pub source_id: String,
     pub amount: u32,
     pub unit: Unit,
+    /// Whose bank holidays the working days skip.
+    pub nation: Nation,
     /// Plain English, e.g. "15 working days after the strategy discussion
     /// on 2026-11-04".
     pub explanation: String,
@@ -120,6 +123,7 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
                     source_id: enquiry.strategy_discussion_id,
                     amount: profile.icpc_working_days,
                     unit: Unit::WorkingDays,
+                    nation: profile.nation,
                     explanation: format!(
                         "{} working days after the strategy discussion on {held}",
                         profile.icpc_working_days
@@ -143,6 +147,7 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
                     source_id: transfer.id,
                     amount: profile.transfer_in_working_days,
                     unit: Unit::WorkingDays,
+                    nation: profile.nation,
                     explanation: format!(
                         "{} working days after notification of the transfer on {notified}",
                         profile.transfer_in_working_days
@@ -166,6 +171,7 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
                         source_id: plan.id.clone(),
                         amount: profile.first_core_group_working_days,
                         unit: Unit::WorkingDays,
+                        nation: profile.nation,
                         explanation: format!(
                             "{} working days after the conference on {icpc} that started the plan",
                             profile.first_core_group_working_days
@@ -183,6 +189,7 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
                         source_id: plan.id,
                         amount: profile.first_review_months,
                         unit: Unit::CalendarMonths,
+                        nation: profile.nation,
                         explanation: format!(
                             "{} months after the conference on {icpc} that started the plan (the last working day on or before {})",
                             profile.first_review_months, review.due
@@ -215,6 +222,7 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
                     source_id: plan.id,
                     amount: profile.later_review_months,
                     unit: Unit::CalendarMonths,
+                    nation: profile.nation,
                     explanation: format!(
                         "{} months after the review on {last} (the last working day on or before {})",
                         profile.later_review_months, next.due

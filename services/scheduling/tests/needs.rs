@@ -11,6 +11,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::config::DatabaseConfig;
+use cpc_platform::outbox::{self, Filter};
 use cpc_platform::testing::TestDatabase;
 use cpc_platform::{MIGRATOR, db};
 use cpc_proto::cases::v1 as cases;
@@ -19,6 +20,7 @@ use cpc_rules::profile::AuthorityProfile;
 use cpc_rules::timescales::Timescales;
 use cpc_scheduling::due::needs;
 use cpc_scheduling::store::needs::{Applied, apply, learn_child_case};
+use prost::Message as _;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -66,6 +68,20 @@ impl Diary {
             .await
             .unwrap();
         tx.commit().await.unwrap();
+    }
+
+    /// The scheduling feed's event types so far, without the package.
+    async fn feed_types(&self) -> Vec<String> {
+        outbox::read_after(&self.pool, 0, &Filter::default(), 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| {
+                e.event_type
+                    .trim_start_matches("cpc.scheduling.v1.")
+                    .to_owned()
+            })
+            .collect()
     }
 
     /// (status, due date, children) of a conference, as `authority` sees it.
@@ -196,6 +212,33 @@ async fn siblings_share_the_icpc_and_a_later_discussion_moves_its_due_date() {
         date(2027, 1, 25)
     );
 
+    // The feed says so, once per change (the repeated event added nothing).
+    assert_eq!(
+        diary.feed_types().await,
+        [
+            "ConferenceDue",
+            "ConferenceRecomputed",
+            "ConferenceRecomputed",
+            "ConferenceRecomputed"
+        ]
+    );
+
+    let first = &outbox::read_after(&diary.pool, 0, &Filter::default(), 1)
+        .await
+        .unwrap()[0];
+    let due = cpc_proto::scheduling::v1::ConferenceDue::decode(first.payload.as_slice())
+        .unwrap()
+        .conference
+        .unwrap();
+    assert_eq!(due.id, icpc.to_string());
+    assert_eq!(due.child_ids, [amy.to_string()]);
+    let basis = due.due_date_basis.unwrap();
+    assert_eq!(basis.amount, 15);
+    assert_eq!(
+        basis.explanation,
+        "15 working days after the strategy discussion on 2026-12-16"
+    );
+
     // Another authority sees none of it.
     assert_eq!(diary.conference("E09000033", icpc).await, None);
 }
@@ -245,4 +288,13 @@ async fn a_plan_brings_a_core_group_and_a_review_which_ends_with_the_plans() {
     let (status, _, children) = diary.conference(AUTHORITY, review).await.unwrap();
     assert_eq!(status, "cancelled");
     assert!(children.is_empty());
+    assert_eq!(
+        diary.feed_types().await,
+        [
+            "ConferenceDue",
+            "ConferenceRecomputed",
+            "ConferenceRecomputed",
+            "ConferenceCancelled"
+        ]
+    );
 }

@@ -2,4 +2,5 @@
 //! opened with `cpc_platform::db::begin_for_authority` (row-level security
 //! bound to one authority) and does not commit it.
 
+pub mod conferences;
 pub mod needs;

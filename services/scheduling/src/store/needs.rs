@@ -4,10 +4,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_proto::common::v1 as common;
+use cpc_proto::scheduling::v1 as pb;
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::conferences;
 use crate::due::{Basis, Need};
 
 /// What applying a need did.
@@ -41,6 +43,8 @@ pub enum NeedsError {
     BadId { field: &'static str },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error("cannot append to the change feed: {0}")]
+    Feed(String),
 }
 
 fn id(field: &'static str, text: &str) -> Result<Uuid, NeedsError> {
@@ -184,6 +188,7 @@ async fn conference_needed(
         .execute(&mut *conn)
         .await?;
         refresh_due(conn, conference, now).await?;
+        announce(conn, conference, Announce::Recomputed, now).await?;
         return Ok(Applied::Recomputed(conference));
     }
     // A sibling's open conference counted from the same event, or due the
@@ -203,6 +208,7 @@ async fn conference_needed(
     if let Some((conference, _)) = sibling {
         add_child(conn, authority, conference, wanted).await?;
         refresh_due(conn, conference, now).await?;
+        announce(conn, conference, Announce::Recomputed, now).await?;
         return Ok(Applied::Joined(conference));
     }
     let conference = Uuid::now_v7();
@@ -221,11 +227,13 @@ async fn conference_needed(
     .execute(&mut *conn)
     .await?;
     add_child(conn, authority, conference, wanted).await?;
+    announce(conn, conference, Announce::Due, now).await?;
     Ok(Applied::Created(conference))
 }
 
 /// Makes the conference due by the earliest of its children's deadlines
-/// (with that child's basis); a change bumps its version.
+/// (with that child's basis), after its children or their deadlines
+/// changed; bumps its version.
 async fn refresh_due(
     conn: &mut PgConnection,
     conference: Uuid,
@@ -236,8 +244,7 @@ async fn refresh_due(
                 version = version + 1, updated_at = $2 \
          FROM (SELECT due_date, basis FROM conference_children WHERE conference_id = $1 \
                ORDER BY due_date, child_id LIMIT 1) AS first \
-         WHERE c.id = $1 \
-           AND (c.statutory_due_date, c.basis) IS DISTINCT FROM (first.due_date, first.basis)",
+         WHERE c.id = $1",
     )
     .bind(conference)
     .bind(now)
@@ -296,11 +303,74 @@ async fn nothing_further(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    for review in &reviews {
+        announce(conn, *review, Announce::LeftOrCancelled, now).await?;
+    }
     sqlx::query("DELETE FROM core_groups_due WHERE child_id = $1")
         .bind(child)
         .execute(&mut *conn)
         .await?;
     Ok(Applied::LeftReviews(reviews))
+}
+
+/// Which event a change of a conference is.
+enum Announce {
+    Due,
+    Recomputed,
+    /// A child left: cancelled if none is left, else recomputed.
+    LeftOrCancelled,
+}
+
+/// Appends the conference's change to the scheduling feed.
+async fn announce(
+    conn: &mut PgConnection,
+    id: Uuid,
+    change: Announce,
+    now: DateTime<Utc>,
+) -> Result<(), NeedsError> {
+    let conference = conferences::load(conn, id).await?;
+    let cancelled = conference.status == pb::ConferenceStatus::Cancelled as i32;
+    match change {
+        Announce::Due => {
+            let event = pb::ConferenceDue {
+                conference: Some(conference.clone()),
+            };
+            conferences::emit(
+                conn,
+                "cpc.scheduling.v1.ConferenceDue",
+                &conference,
+                &event,
+                now,
+            )
+            .await
+        }
+        Announce::LeftOrCancelled if cancelled => {
+            let event = pb::ConferenceCancelled {
+                conference: Some(conference.clone()),
+            };
+            conferences::emit(
+                conn,
+                "cpc.scheduling.v1.ConferenceCancelled",
+                &conference,
+                &event,
+                now,
+            )
+            .await
+        }
+        Announce::Recomputed | Announce::LeftOrCancelled => {
+            let event = pb::ConferenceRecomputed {
+                conference: Some(conference.clone()),
+            };
+            conferences::emit(
+                conn,
+                "cpc.scheduling.v1.ConferenceRecomputed",
+                &conference,
+                &event,
+                now,
+            )
+            .await
+        }
+    }
 }
 
 /// The stored code of a conference kind.
