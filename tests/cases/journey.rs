@@ -3,6 +3,8 @@
 //! does it in practice.
 
 use cpc_cases::codes::ConferenceKind;
+use cpc_proto::audit::v1 as audit_pb;
+use cpc_proto::audit::v1::audit_service_client::AuditServiceClient;
 use cpc_proto::cases::v1 as pb;
 use cpc_proto::common::v1 as common;
 use tonic::Code;
@@ -325,5 +327,51 @@ async fn referral_to_plan_end_over_grpc() {
         .plan
         .unwrap();
     assert_eq!(read, ended);
+
+    // Every step is attributable: the child's access records name each
+    // call of the journey, by whom, allowed; and the chain is intact.
+    let auditor = f.person(AUDITOR, AUTHORITY, cpc_identity::Role::Auditor, None);
+    let mut audit = AuditServiceClient::new(f.server.channel().await);
+    let records = audit
+        .list_access_records(auditor.req(audit_pb::ListAccessRecordsRequest {
+            service: "cases".into(),
+            child_id: child.id.clone(),
+            page_size: 100,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    let calls: std::collections::BTreeSet<&str> = records
+        .iter()
+        .filter(|r| r.decision == audit_pb::AccessDecision::Allow as i32)
+        .map(|r| r.rpc_method.rsplit('/').next().unwrap())
+        .collect();
+    for step in [
+        "CreateChild",
+        "OpenCinEpisode",
+        "RecordStrategyDiscussion",
+        "StartSection47Enquiry",
+        "CompleteSection47Enquiry",
+        "RecordConferenceOutcome",
+        "AddCaseMember",
+        "UpdatePlanActionStatus",
+        "AddPlanAction",
+        "ListPlanActions",
+        "GetPlan",
+    ] {
+        assert!(calls.contains(step), "{step} missing from {calls:?}");
+    }
+    let chain = audit
+        .verify_audit_chain(auditor.req(audit_pb::VerifyAuditChainRequest {
+            service: "cases".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(chain.status, audit_pb::ChainStatus::Intact as i32);
+    assert!(chain.verified_count >= 14, "{}", chain.verified_count);
     f.stop().await;
 }
