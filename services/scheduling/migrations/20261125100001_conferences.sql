@@ -57,19 +57,5 @@ CREATE TABLE core_groups_due (
 );
 CREATE INDEX core_groups_due_by_child ON core_groups_due (child_id);
 
--- Tenant isolation, as in every service: only the rows of the authority
--- the transaction names (cpc.authority_id), even for the table owner.
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['child_cases', 'conferences', 'conference_children', 'core_groups_due'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY authority_isolation ON %I '
-            'USING (authority_id = current_setting(''cpc.authority_id'', true)) '
-            'WITH CHECK (authority_id = current_setting(''cpc.authority_id'', true))', t);
-    END LOOP;
-END;
-$$;
+-- Tenant isolation, as in every service (platform migration 3).
+SELECT isolate_by_authority('child_cases', 'conferences', 'conference_children', 'core_groups_due');
