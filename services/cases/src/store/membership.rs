@@ -1,5 +1,5 @@
-//! Case membership: `AddCaseMember`, `EndCaseMember`, `ListCaseMembers`,
-//! and the query authorisation builds on ([`memberships_covering_child`]).
+//! Case membership: `AddCaseMember`, `EndCaseMember`, `ListCaseMembers`.
+//! Authorisation reads memberships through [`super::access::members`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
@@ -366,33 +366,4 @@ pub async fn list_case_members(
         memberships: rows.into_iter().map(|r| r.into_proto(today)).collect(),
         next_page_token,
     })
-}
-
-/// The person's memberships active on `today` that cover the child: those
-/// of the child's case naming the child or naming no child. What
-/// authorisation asks before any case-level access.
-///
-/// # Errors
-/// Database errors.
-pub async fn memberships_covering_child(
-    conn: &mut PgConnection,
-    person_id: Uuid,
-    child_id: Uuid,
-    today: NaiveDate,
-) -> Result<Vec<pb::CaseMembership>, ApiError> {
-    let rows: Vec<MembershipRow> = sqlx::query_as(&format!(
-        "{SELECT_MEMBERSHIP} \
-         JOIN children ch ON ch.case_id = m.case_id AND ch.id = $2 \
-         WHERE m.person_id = $1 \
-           AND m.start_date <= $3 AND (m.end_date IS NULL OR m.end_date >= $3) \
-           AND (NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id) \
-                OR EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id AND c.child_id = $2)) \
-         ORDER BY m.start_date, m.id"
-    ))
-    .bind(person_id)
-    .bind(child_id)
-    .bind(today)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.into_proto(today)).collect())
 }

@@ -205,13 +205,16 @@ async fn memberships_are_explicit_dated_and_scoped_to_children() {
     let today = ctx.today;
     let tomorrow = date(2025, 11, 26);
     let hr = &h;
+    // What authorisation asks: is the person a current member of the
+    // child's case, for that child?
     let covering = |person, child, today| async move {
         let ctx = crate::common::ctx();
-        run!(hr, ctx, |conn| {
-            store::membership::memberships_covering_child(conn, person, child, today)
+        let members = run!(hr, ctx, |conn| async {
+            let located = store::access::locate(conn, store::access::Locator::Child(child)).await?;
+            store::access::members(conn, &located, today).await
         })
-        .unwrap()
-        .len()
+        .unwrap();
+        usize::from(members.current.contains(&person))
     };
     assert_eq!(covering(school_id, sibling_id, today).await, 1);
     assert_eq!(covering(school_id, child_id, today).await, 0);
