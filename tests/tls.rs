@@ -98,6 +98,7 @@ async fn start(server_ca: &Ca, client_ca: &Ca) -> Fixture {
         certificate_subject: "spiffe://county.example/lcs".into(),
         subject: "liquidlogic-lcs".into(),
         authority_id: "E10000013".into(),
+        acts_for: vec![],
         roles: vec![Role::Integration],
     }];
     let server = TestServer::start(config, Selection::All.components()).await;

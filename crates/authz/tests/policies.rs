@@ -52,6 +52,7 @@ fn bundled_policies_load_with_an_id_for_every_policy() {
             "authority-boundary",
             "business-support-scheduling",
             "chair-authority-wide",
+            "cpc-services-follow-feeds",
             "escalation-stage-owner",
             "former-member-agency-practitioner",
             "integration-record-system",

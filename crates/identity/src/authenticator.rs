@@ -196,19 +196,30 @@ impl Authenticator {
 
     /// The service caller for a verified mTLS client certificate's subject
     /// (CN or SAN URI), matched exactly against
-    /// `identity.service_identities`.
+    /// `identity.service_identities`, acting for `acting_for` (the call's
+    /// `x-cpc-authority` header) or, without one, for its own authority.
     ///
     /// # Errors
-    /// [`AuthError::UnknownService`] if the subject is not mapped.
-    pub fn authenticate_service(&self, certificate_subject: &str) -> Result<Caller, AuthError> {
+    /// [`AuthError::UnknownService`] if the subject is not mapped;
+    /// [`AuthError::NotActingFor`] if it may not act for `acting_for`.
+    pub fn authenticate_service(
+        &self,
+        certificate_subject: &str,
+        acting_for: Option<&str>,
+    ) -> Result<Caller, AuthError> {
         let service = self
             .services
             .get(certificate_subject)
             .ok_or(AuthError::UnknownService)?;
+        let authority = match acting_for {
+            None => service.authority_id.as_str(),
+            Some(authority) if service.may_act_for(authority) => authority,
+            Some(_) => return Err(AuthError::NotActingFor),
+        };
         Ok(Caller::new(
             service.subject.clone(),
             CallerKind::Service,
-            service.authority_id.clone(),
+            authority,
             service.roles.iter().copied(),
         ))
     }

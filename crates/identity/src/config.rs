@@ -91,8 +91,24 @@ pub struct ServiceIdentity {
     pub subject: String,
     /// The local authority the integration belongs to.
     pub authority_id: String,
-    /// The service's roles (usually `integration`).
+    /// Further authorities the service may act for, one per call, named in
+    /// the call's `x-cpc-authority` header: cpc's own services in a
+    /// regional deployment follow each authority's change feed this way.
+    /// A call acts for exactly one authority, so the authority boundary
+    /// still holds for every call.
+    #[serde(default)]
+    pub acts_for: Vec<String>,
+    /// The service's roles (usually `integration`; `cpc_service` for cpc's
+    /// own services).
     pub roles: Vec<Role>,
+}
+
+impl ServiceIdentity {
+    /// Whether the service may act for `authority_id`.
+    #[must_use]
+    pub fn may_act_for(&self, authority_id: &str) -> bool {
+        self.authority_id == authority_id || self.acts_for.iter().any(|a| a == authority_id)
+    }
 }
 
 impl IdentityConfig {
@@ -186,9 +202,12 @@ impl IdentityConfig {
             if !valid_subject(&service.subject) {
                 return Err(invalid("subject must be 1-255 characters"));
             }
-            if !valid_authority_id(&service.authority_id) {
+            if !std::iter::once(&service.authority_id)
+                .chain(&service.acts_for)
+                .all(|a| valid_authority_id(a))
+            {
                 return Err(invalid(
-                    "authority_id must be 1-32 characters of A-Z a-z 0-9 - _",
+                    "authority_id and acts_for must be 1-32 characters of A-Z a-z 0-9 - _",
                 ));
             }
             if service.roles.is_empty() {
@@ -414,6 +433,7 @@ mod tests {
             certificate_subject: "CN=lcs".into(),
             subject: "lcs".into(),
             authority_id: "E10000013".into(),
+            acts_for: vec![],
             roles: vec![Role::Integration],
         };
         let mut config = production();
@@ -438,6 +458,14 @@ mod tests {
         ));
         config.service_identities = vec![ServiceIdentity {
             authority_id: "E1 0000013".into(),
+            ..service.clone()
+        }];
+        assert!(matches!(
+            config.validate(),
+            Err(IdentityError::InvalidServiceIdentity { .. })
+        ));
+        config.service_identities = vec![ServiceIdentity {
+            acts_for: vec!["E10000014".into(), "E1 0000015".into()],
             ..service
         }];
         assert!(matches!(

@@ -51,6 +51,10 @@ pub enum AuthError {
     /// The mTLS client certificate is not mapped to a service identity.
     #[error("the client certificate is not registered as a service identity")]
     UnknownService,
+    /// The call names an authority (`x-cpc-authority`) its credentials may
+    /// not act for.
+    #[error("the credentials may not act for the authority named in x-cpc-authority")]
+    NotActingFor,
 }
 
 impl AuthError {
@@ -71,6 +75,7 @@ impl AuthError {
             AuthError::WrongAudience => "wrong_audience",
             AuthError::BadClaims(_) => "bad_claims",
             AuthError::UnknownService => "unknown_service",
+            AuthError::NotActingFor => "not_acting_for",
         }
     }
 }
@@ -116,6 +121,11 @@ pub enum ClaimError {
     /// 1–200 characters.
     #[error("invalid cpc_agency")]
     InvalidAgency,
+    /// `cpc_roles` names `cpc_service`, which only cpc's own services hold
+    /// (by client certificate, or a development-key token with no other
+    /// role).
+    #[error("cpc_service is not a role a token may carry")]
+    ServiceRole,
 }
 
 /// A problem with configuration or key material, found when the

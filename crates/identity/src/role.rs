@@ -32,11 +32,15 @@ pub enum Role {
     Auditor,
     /// A record system integration acting on behalf of a named person.
     Integration,
+    /// One of cpc's own services following another's change feed. Only a
+    /// service identity holds it (a verified client certificate, or in
+    /// development mode a token from the development key).
+    CpcService,
 }
 
 impl Role {
     /// Every role, in proto declaration order.
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::SocialWorker,
         Role::TeamManager,
         Role::ConferenceChair,
@@ -46,6 +50,7 @@ impl Role {
         Role::Auditor,
         Role::Integration,
         Role::HeadOfService,
+        Role::CpcService,
     ];
 
     /// The snake_case name used in tokens and configuration.
@@ -61,6 +66,7 @@ impl Role {
             Role::AgencyPractitioner => "agency_practitioner",
             Role::Auditor => "auditor",
             Role::Integration => "integration",
+            Role::CpcService => "cpc_service",
         }
     }
 
@@ -77,6 +83,7 @@ impl Role {
             Role::Auditor => 7,
             Role::Integration => 8,
             Role::HeadOfService => 9,
+            Role::CpcService => 10,
         }
     }
 
@@ -258,7 +265,7 @@ mod tests {
         assert_eq!(Role::HeadOfService.code(), 9);
         let mut codes: Vec<i32> = Role::ALL.iter().map(|r| r.code()).collect();
         codes.sort_unstable();
-        assert_eq!(codes, (1..=9).collect::<Vec<_>>());
+        assert_eq!(codes, (1..=10).collect::<Vec<_>>());
     }
 
     #[test]

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::caller::{Caller, CallerKind};
 use crate::config::{valid_authority_id, valid_subject};
+use crate::dev::DEV_ISSUER;
 use crate::error::{AuthError, ClaimError};
 use crate::jwks::Jwks;
 use crate::role::{Agency, Role};
@@ -165,7 +166,19 @@ pub(crate) fn verify(
         *azp != issuer.audience && *azp != subject && !issuer.first_party_clients.contains(azp)
     });
 
-    let mut caller = Caller::new(subject, CallerKind::Person, authority_id, roles).with_token(
+    // cpc's own services are service identities. Only the development key
+    // may mint one as a token (there is no certificate in development
+    // mode); an identity provider's token claiming it is refused, so no
+    // person can pass for a cpc service.
+    let kind = if roles.contains(&Role::CpcService) {
+        if iss != DEV_ISSUER || roles.len() != 1 {
+            return Err(AuthError::BadClaims(ClaimError::ServiceRole));
+        }
+        CallerKind::Service
+    } else {
+        CallerKind::Person
+    };
+    let mut caller = Caller::new(subject, kind, authority_id, roles).with_token(
         iss.clone(),
         token_id,
         expires_at,

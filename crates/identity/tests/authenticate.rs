@@ -121,7 +121,14 @@ impl Fixture {
                 certificate_subject: "spiffe://gloucestershire.gov.uk/liquidlogic-lcs".into(),
                 subject: "liquidlogic-lcs".into(),
                 authority_id: AUTHORITY.into(),
+                acts_for: vec![],
                 roles: vec![Role::Integration],
+            }, ServiceIdentity {
+                certificate_subject: "spiffe://region.example/cpc-scheduling".into(),
+                subject: "cpc-scheduling".into(),
+                authority_id: AUTHORITY.into(),
+                acts_for: vec!["E10000014".into()],
+                roles: vec![Role::CpcService],
             }],
             ..IdentityConfig::default()
         };
@@ -681,7 +688,7 @@ fn service_identities_map_known_certificates_only() {
     let f = Fixture::production();
     let caller = f
         .auth
-        .authenticate_service("spiffe://gloucestershire.gov.uk/liquidlogic-lcs")
+        .authenticate_service("spiffe://gloucestershire.gov.uk/liquidlogic-lcs", None)
         .unwrap();
     assert_eq!(caller.kind(), CallerKind::Service);
     assert_eq!(caller.subject(), "liquidlogic-lcs");
@@ -695,10 +702,35 @@ fn service_identities_map_known_certificates_only() {
         "",
     ] {
         assert_eq!(
-            f.auth.authenticate_service(unknown),
+            f.auth.authenticate_service(unknown, None),
             Err(AuthError::UnknownService)
         );
     }
+    // An integration acts for its own authority only, named or not.
+    let lcs = "spiffe://gloucestershire.gov.uk/liquidlogic-lcs";
+    assert!(f.auth.authenticate_service(lcs, Some(AUTHORITY)).is_ok());
+    assert_eq!(
+        f.auth.authenticate_service(lcs, Some("E10000014")),
+        Err(AuthError::NotActingFor)
+    );
+}
+
+#[test]
+fn a_cpc_service_acts_for_one_listed_authority_per_call() {
+    let f = Fixture::production();
+    let scheduling = "spiffe://region.example/cpc-scheduling";
+    let own = f.auth.authenticate_service(scheduling, None).unwrap();
+    assert_eq!(own.authority_id(), AUTHORITY);
+    let other = f
+        .auth
+        .authenticate_service(scheduling, Some("E10000014"))
+        .unwrap();
+    assert_eq!(other.authority_id(), "E10000014");
+    assert_eq!(other.roles(), &[Role::CpcService]);
+    assert_eq!(
+        f.auth.authenticate_service(scheduling, Some("E10000099")),
+        Err(AuthError::NotActingFor)
+    );
 }
 
 fn development(dev_dir: PathBuf) -> IdentityConfig {
@@ -707,6 +739,35 @@ fn development(dev_dir: PathBuf) -> IdentityConfig {
         dev_key_dir: dev_dir,
         ..IdentityConfig::default()
     }
+}
+
+#[test]
+fn only_the_development_key_mints_cpc_service_tokens() {
+    let f = Fixture::production();
+    // An identity provider cannot make anyone a cpc service.
+    for roles in [json!(["cpc_service"]), json!(["social_worker", "cpc_service"])] {
+        assert_eq!(
+            f.check_claims(&with(good_claims(), "cpc_roles", roles)),
+            Err(AuthError::BadClaims(ClaimError::ServiceRole))
+        );
+    }
+    // The development key can, alone, and the caller is a service.
+    let auth = Authenticator::from_config(&development(f.tmp.path().join("dev-identity"))).unwrap();
+    let dev = auth.dev_key().unwrap();
+    let token = dev.mint_at(&DevClaims::new("cpc-scheduling", AUTHORITY, [Role::CpcService]), now());
+    let caller = auth
+        .authenticate_bearer(Some(&format!("Bearer {token}")), now())
+        .unwrap();
+    assert_eq!(caller.kind(), CallerKind::Service);
+    assert_eq!(caller.roles(), &[Role::CpcService]);
+    let token = dev.mint_at(
+        &DevClaims::new("cpc-scheduling", AUTHORITY, [Role::CpcService, Role::Auditor]),
+        now(),
+    );
+    assert_eq!(
+        auth.authenticate_bearer(Some(&format!("Bearer {token}")), now()),
+        Err(AuthError::BadClaims(ClaimError::ServiceRole))
+    );
 }
 
 #[test]

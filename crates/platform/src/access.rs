@@ -15,13 +15,17 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use cpc_audit::{Decision as AuditDecision, NewAuditRecord};
 use cpc_authz::{Principal, Resource, SharedAuthorizer};
-use cpc_identity::{Authenticator, Caller, CallerKind};
+use cpc_identity::{AuthError, Authenticator, Caller, CallerKind};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::rate_limit::CallerLimits;
 use crate::tls::certificate_subject;
+
+/// The request header in which a service identity that may act for several
+/// authorities names the one it acts for on this call.
+pub const ACTING_FOR_HEADER: &str = "x-cpc-authority";
 
 /// The checks every service shares, built once per process.
 #[derive(Clone)]
@@ -99,9 +103,20 @@ impl Access {
             .then(|| request.peer_certs())
             .flatten()
             .and_then(|certs| certs.first().and_then(|leaf| certificate_subject(leaf)));
+        // The authority a multi-authority service acts for on this call; a
+        // token carries its own, which the header may repeat but not change.
+        let acting_for = headers.get(ACTING_FOR_HEADER).map(|v| v.to_str().unwrap_or(""));
         let caller = match service {
-            Some(subject) => self.authenticator.authenticate_service(&subject),
-            None => self.authenticator.authenticate_headers(headers, now),
+            Some(subject) => self.authenticator.authenticate_service(&subject, acting_for),
+            None => self
+                .authenticator
+                .authenticate_headers(headers, now)
+                .and_then(|caller| match acting_for {
+                    Some(authority) if authority != caller.authority_id() => {
+                        Err(AuthError::NotActingFor)
+                    }
+                    _ => Ok(caller),
+                }),
         }
         .map_err(|err| {
             tracing::warn!(rpc.method = %method, reason = err.reason(), "unauthenticated call");

@@ -42,6 +42,7 @@ pub fn authorizer() -> &'static Authorizer {
 pub fn principal(role: Role) -> Principal {
     match role {
         Role::Integration => Principal::service("svc-liquidlogic", AUTHORITY, [role]),
+        Role::CpcService => Principal::service("cpc-scheduling", AUTHORITY, [role]),
         Role::AgencyPractitioner => {
             Principal::person("p-caller", AUTHORITY, [role], Some(POLICE.to_owned()))
         }
