@@ -164,6 +164,12 @@ impl Authenticator {
         self.dev_key.as_deref()
     }
 
+    /// [`Authenticator::dev_key`], shared, for tasks that outlive a borrow.
+    #[must_use]
+    pub fn dev_key_shared(&self) -> Option<Arc<DevKey>> {
+        self.dev_key.clone()
+    }
+
     /// Verifies the value of an `authorization` header (`Bearer <JWT>`) at
     /// time `now`.
     ///

@@ -79,6 +79,12 @@ impl Access {
         }
     }
 
+    /// The development key, in development mode only: cpc's own services
+    /// identify to each other with tokens from it (`crate::feeds`).
+    pub fn dev_key(&self) -> Option<Arc<cpc_identity::dev::DevKey>> {
+        self.authenticator.dev_key_shared()
+    }
+
     /// Authenticates `request` from its bearer token.
     ///
     /// # Errors

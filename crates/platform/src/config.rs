@@ -45,6 +45,9 @@ pub struct Config {
     /// authority id; an authority not listed gets the defaults. In TOML:
     /// `[authorities.E10000013]` then `core_group_interval_weeks = 4`.
     pub authorities: BTreeMap<String, AuthorityProfile>,
+    /// Where the change feeds this process follows are served, when not
+    /// by this process (`[feeds]`, see `cpc_platform::feeds`).
+    pub feeds: crate::feeds::FeedsConfig,
 }
 
 /// Connection pool settings, applied to each service's pool.
@@ -128,6 +131,7 @@ impl Default for Config {
             tls: None,
             shutdown_grace: Duration::from_secs(20),
             authorities: BTreeMap::new(),
+            feeds: crate::feeds::FeedsConfig::default(),
         }
     }
 }

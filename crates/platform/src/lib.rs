@@ -13,6 +13,7 @@ pub mod audit_log;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod feeds;
 pub mod outbox;
 pub mod rate_limit;
 pub mod serve;

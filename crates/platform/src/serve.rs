@@ -50,6 +50,9 @@ pub struct Component {
     /// child's record (a social worker reading who accessed their child).
     /// `None`: the component keeps no children.
     pub locate_child: Option<LocateChild>,
+    /// Other services' change feeds this component follows
+    /// ([`crate::feeds`]).
+    pub follows: &'static [crate::feeds::Follow],
 }
 
 /// See [`Component::locate_child`]: `(pool, authority, child, today)` →
@@ -85,8 +88,12 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    #[error("listener: {0}")]
+    Listener(#[from] std::io::Error),
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error("change feeds: {0}")]
+    Feeds(#[from] crate::feeds::FeedError),
 }
 
 /// Components whose storage is ready: schema present and migrated.
@@ -192,8 +199,24 @@ impl Server {
             .chain([AUDIT_SERVICE])
             .collect();
         set_status(&reporter, &names, ServingStatus::Serving).await;
-        let addr = listener.local_addr().ok();
+        let addr = listener.local_addr()?;
         tracing::info!(?addr, services = ?names, "serving");
+        // Following other services' feeds starts once this listener is up
+        // (a feed may be served by this very process).
+        let consumers: Vec<_> = self
+            .components
+            .iter()
+            .filter(|(c, _)| !c.follows.is_empty())
+            .map(|(c, pool)| (c.name, c.follows, pool.clone()))
+            .collect();
+        let served: Vec<&'static str> = self.components.iter().map(|(c, _)| c.name).collect();
+        let followers = crate::feeds::start(
+            &Arc::new(self.config.clone()),
+            &consumers,
+            &served,
+            addr,
+            self.access.dev_key(),
+        )?;
 
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let on_shutdown = {
@@ -248,6 +271,10 @@ impl Server {
         }
         if let Some(reload) = reload {
             reload.abort();
+        }
+        // A follower stopped mid-event rolls back; it resumes there next time.
+        for follower in followers {
+            follower.abort();
         }
         for (_, pool) in &self.components {
             pool.close().await;

@@ -41,5 +41,6 @@ pub fn component() -> Component {
         mount: Some(api::mount),
         append_only: &["plan_action_status_changes"],
         locate_child: Some(api::locate_child),
+        follows: &[],
     }
 }

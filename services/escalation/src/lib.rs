@@ -21,5 +21,6 @@ pub fn component() -> Component {
         mount: None,
         append_only: &[],
         locate_child: None,
+        follows: &[],
     }
 }

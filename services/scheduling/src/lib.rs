@@ -17,6 +17,7 @@
 
 pub mod allocation;
 pub mod due;
+pub mod follow;
 pub mod ical;
 pub mod store;
 
@@ -39,5 +40,6 @@ pub fn component() -> Component {
         mount: None,
         append_only: &[],
         locate_child: None,
+        follows: &[follow::CASES_FEED],
     }
 }

@@ -3,4 +3,5 @@
 //! bound to one authority) and does not commit it.
 
 pub mod conferences;
+pub mod members;
 pub mod needs;

@@ -1,0 +1,376 @@
+//! Following another cpc service's change feed: scheduling turns the cases
+//! feed into due conferences; cases learns from scheduling's which
+//! conferences were held.
+//!
+//! A consumer is real gRPC to the other service's `StreamChanges`, as any
+//! client would call it, so it works the same whether the services share a
+//! process or run apart. It follows one stream per authority the
+//! deployment serves (the `[authorities]` table): each call acts for one
+//! authority, so the authority boundary decides it like any other.
+//!
+//! Each event is applied in a transaction of the consumer's own schema,
+//! bound to the event's authority, together with the new position
+//! (`feed_positions`, platform migration 4). A crash or a broken
+//! connection loses nothing and repeats nothing: the consumer resumes after
+//! the last event it committed. An event that cannot be applied stops its
+//! authority's stream, loudly and with backoff, rather than being skipped:
+//! a skipped event could be a missed statutory deadline.
+//!
+//! Credentials: in development mode, a token from the development key for
+//! the `cpc_service` role (there is no client certificate); otherwise the
+//! process's certificate (`[tls]` cert and key), mapped to a `cpc_service`
+//! identity in `identity.service_identities`, naming the authority in
+//! `x-cpc-authority`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use cpc_identity::Role;
+use cpc_identity::dev::{DevClaims, DevKey};
+use cpc_proto::common::v1::ChangeEvent;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use tokio_stream::{Stream, StreamExt as _};
+use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+use crate::access::ACTING_FOR_HEADER;
+use crate::config::Config;
+use crate::db;
+use crate::error::ApiError;
+
+/// A future borrowing the consumer's connection.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The events of one feed, as the source's generated client yields them.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<ChangeEvent, tonic::Status>> + Send>>;
+
+/// Opens the source's `StreamChanges` for `authority_id` after
+/// `after_sequence`, with `metadata` (the credentials) on the request.
+pub type OpenFeed = fn(
+    channel: Channel,
+    metadata: MetadataMap,
+    authority_id: String,
+    after_sequence: i64,
+) -> BoxFuture<'static, Result<EventStream, tonic::Status>>;
+
+/// Applies one event inside the consumer's transaction (bound to the
+/// event's authority). An error rolls the event back; it is tried again.
+pub type ApplyEvent = for<'a> fn(
+    conn: &'a mut PgConnection,
+    event: &'a ChangeEvent,
+    config: &'a Config,
+) -> BoxFuture<'a, Result<(), ApiError>>;
+
+/// A feed a component follows.
+#[derive(Clone, Copy)]
+pub struct Follow {
+    /// The followed component's short name (`cases`): the key of its
+    /// position and of its address in `[feeds.urls]`.
+    pub source: &'static str,
+    pub open: OpenFeed,
+    pub apply: ApplyEvent,
+}
+
+/// `[feeds]`: where the followed services are, when not in this process.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedsConfig {
+    /// Address of each followed service not served by this process, by
+    /// short name, e.g. `cases = "https://cpc-cases.cpc.svc:50051"`.
+    pub urls: BTreeMap<String, String>,
+    /// PEM CA certificates that sign the followed services' server
+    /// certificates (required with `[tls]`).
+    pub ca_file: Option<PathBuf>,
+    /// The name the followed services' certificates are issued for, when
+    /// it is not the URL's host (e.g. calling this process on loopback).
+    pub server_name: Option<String>,
+}
+
+/// Why following could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error(
+        "{consumer} follows the {feed} change feed, which this process does not serve: set feeds.urls.{feed}"
+    )]
+    NoAddress {
+        consumer: &'static str,
+        feed: &'static str,
+    },
+    #[error("feeds.urls.{feed} is not a valid URL: {reason}")]
+    BadUrl { feed: String, reason: String },
+    #[error("feeds.ca_file is required to follow change feeds over TLS")]
+    NoCa,
+    #[error("cannot read {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("in production, following change feeds needs [tls] (a client certificate)")]
+    NoCredentials,
+}
+
+/// One follower: a consumer component following a source for one authority.
+struct Follower {
+    consumer: &'static str,
+    follow: Follow,
+    authority: String,
+    endpoint: Endpoint,
+    pool: PgPool,
+    config: Arc<Config>,
+    credentials: Credentials,
+}
+
+#[derive(Clone)]
+enum Credentials {
+    /// Development mode: a fresh token from the development key per stream.
+    DevKey(Arc<DevKey>),
+    /// The process's client certificate; the call names its authority.
+    Certificate,
+}
+
+/// Starts every follower of every component: one task per followed feed
+/// and served authority. `served` names the components this process
+/// serves (a feed among them is followed on `own_addr`).
+///
+/// # Errors
+/// A followed feed with no address, a bad URL, missing TLS material.
+pub fn start(
+    config: &Arc<Config>,
+    consumers: &[(&'static str, &'static [Follow], PgPool)],
+    served: &[&'static str],
+    own_addr: SocketAddr,
+    dev_key: Option<Arc<DevKey>>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, FeedError> {
+    let credentials = match (dev_key, &config.tls) {
+        (Some(key), _) => Credentials::DevKey(key),
+        (None, Some(_)) => Credentials::Certificate,
+        (None, None) => return Err(FeedError::NoCredentials),
+    };
+    let mut tasks = Vec::new();
+    for (consumer, follows, pool) in consumers {
+        for follow in *follows {
+            let endpoint = endpoint(config, consumer, follow.source, served, own_addr)?;
+            if config.authorities.is_empty() {
+                tracing::warn!(
+                    consumer,
+                    source = follow.source,
+                    "no authorities configured ([authorities]): following no change feed"
+                );
+            }
+            for authority in config.authorities.keys() {
+                let follower = Follower {
+                    consumer,
+                    follow: *follow,
+                    authority: authority.clone(),
+                    endpoint: endpoint.clone(),
+                    pool: pool.clone(),
+                    config: Arc::clone(config),
+                    credentials: credentials.clone(),
+                };
+                tasks.push(tokio::spawn(follower.run()));
+            }
+        }
+    }
+    Ok(tasks)
+}
+
+fn endpoint(
+    config: &Config,
+    consumer: &'static str,
+    source: &'static str,
+    served: &[&'static str],
+    own_addr: SocketAddr,
+) -> Result<Endpoint, FeedError> {
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let url = match config.feeds.urls.get(source) {
+        Some(url) => url.clone(),
+        None if served.contains(&source) => {
+            let ip = if own_addr.ip().is_unspecified() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                own_addr.ip()
+            };
+            format!("{scheme}://{}", SocketAddr::new(ip, own_addr.port()))
+        }
+        None => {
+            return Err(FeedError::NoAddress {
+                consumer,
+                feed: source,
+            });
+        }
+    };
+    let bad_url = |reason: String| FeedError::BadUrl {
+        feed: source.to_owned(),
+        reason,
+    };
+    let mut endpoint = Endpoint::from_shared(url).map_err(|e| bad_url(e.to_string()))?;
+    endpoint = endpoint
+        .connect_timeout(Duration::from_secs(10))
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    if let Some(tls) = &config.tls {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|e| FeedError::File {
+                path: path.clone(),
+                reason: e.to_string(),
+            })
+        };
+        let ca = config.feeds.ca_file.as_ref().ok_or(FeedError::NoCa)?;
+        let mut client = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(read(ca)?))
+            .identity(Identity::from_pem(
+                read(&tls.cert_file)?,
+                read(&tls.key_file)?,
+            ));
+        if let Some(name) = &config.feeds.server_name {
+            client = client.domain_name(name.clone());
+        }
+        endpoint = endpoint
+            .tls_config(client)
+            .map_err(|e| bad_url(e.to_string()))?;
+    }
+    Ok(endpoint)
+}
+
+/// Longest wait between attempts after failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+impl Follower {
+    async fn run(self) {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            match self.follow_once().await {
+                Ok(applied) if applied > 0 => backoff = Duration::from_millis(250),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(
+                    consumer = self.consumer,
+                    source = self.follow.source,
+                    authority = %self.authority,
+                    error = %err,
+                    retry_in = ?backoff,
+                    "change feed interrupted"
+                ),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Opens the stream after the stored position and applies events until
+    /// it ends or fails; returns how many were applied.
+    async fn follow_once(&self) -> Result<u64, FollowError> {
+        let after = self.position().await?;
+        let channel = self.endpoint.connect().await?;
+        let metadata = self.metadata()?;
+        let mut events = (self.follow.open)(channel, metadata, self.authority.clone(), after).await?;
+        let mut applied = 0;
+        while let Some(event) = events.next().await {
+            let event = event?;
+            self.apply(&event).await?;
+            applied += 1;
+        }
+        Ok(applied)
+    }
+
+    async fn position(&self) -> Result<i64, FollowError> {
+        let mut tx = db::begin_for_authority(&self.pool, &self.authority).await?;
+        let position: Option<i64> = sqlx::query_scalar(
+            "SELECT last_sequence FROM feed_positions WHERE source = $1 AND authority_id = $2",
+        )
+        .bind(self.follow.source)
+        .bind(&self.authority)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(position.unwrap_or(0))
+    }
+
+    /// Applies `event` and moves the position past it, in one transaction.
+    async fn apply(&self, event: &ChangeEvent) -> Result<(), FollowError> {
+        if event.authority_id != self.authority {
+            // The source filters by authority; anything else is a bug there,
+            // and applying it here would cross the boundary.
+            return Err(FollowError::WrongAuthority {
+                sequence: event.sequence,
+            });
+        }
+        let mut tx = db::begin_for_authority(&self.pool, &self.authority).await?;
+        (self.follow.apply)(&mut tx, event, &self.config)
+            .await
+            .map_err(|err| FollowError::Apply {
+                sequence: event.sequence,
+                event_type: event.event_type.clone(),
+                reason: err.to_string(),
+            })?;
+        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+        // Only forward: a replayed older event must not move it back.
+        let moved = sqlx::query(
+            "INSERT INTO feed_positions (source, authority_id, last_sequence, updated_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (source, authority_id) DO UPDATE \
+             SET last_sequence = excluded.last_sequence, updated_at = excluded.updated_at \
+             WHERE feed_positions.last_sequence < excluded.last_sequence",
+        )
+        .bind(self.follow.source)
+        .bind(&self.authority)
+        .bind(event.sequence)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            // Already applied (the stream repeated it): drop this copy.
+            tx.rollback().await?;
+            return Ok(());
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn metadata(&self) -> Result<MetadataMap, FollowError> {
+        let mut metadata = MetadataMap::new();
+        let authority = MetadataValue::try_from(self.authority.as_str())
+            .map_err(|_| FollowError::Credentials)?;
+        match &self.credentials {
+            Credentials::DevKey(key) => {
+                let claims = DevClaims::new(
+                    format!("cpc-{}", self.consumer),
+                    self.authority.clone(),
+                    [Role::CpcService],
+                );
+                let bearer = MetadataValue::try_from(format!("Bearer {}", key.mint(&claims)))
+                    .map_err(|_| FollowError::Credentials)?;
+                metadata.insert("authorization", bearer);
+            }
+            Credentials::Certificate => {
+                metadata.insert(ACTING_FOR_HEADER, authority);
+            }
+        }
+        Ok(metadata)
+    }
+}
+
+/// Why a stream stopped; logged, then the follower tries again.
+#[derive(Debug, thiserror::Error)]
+enum FollowError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("connect: {0}")]
+    Connect(#[from] tonic::transport::Error),
+    #[error("stream: {code:?} {message}", code = .0.code(), message = .0.message())]
+    Stream(#[from] tonic::Status),
+    #[error("cannot build the call's credentials")]
+    Credentials,
+    #[error("event {sequence} belongs to another authority")]
+    WrongAuthority { sequence: i64 },
+    // The reason never carries the payload: events hold children's data.
+    #[error("event {sequence} ({event_type}) could not be applied: {reason}")]
+    Apply {
+        sequence: i64,
+        event_type: String,
+        reason: String,
+    },
+}

@@ -1,0 +1,127 @@
+//! Following the cases change feed ([`cpc_platform::feeds`]): each event is
+//! applied here, in scheduling's own transaction, with the feed position.
+//!
+//! What scheduling learns: which case each child belongs to (plan events
+//! name only the child), who is on each case (for the policies' questions
+//! about a conference), and what the child needs next on the statutory
+//! clock ([`crate::due`], applied by [`crate::store::needs`]).
+
+use chrono::{DateTime, Utc};
+use cpc_platform::feeds::{BoxFuture, EventStream, Follow};
+use cpc_platform::{ApiError, Config};
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
+use cpc_proto::common::v1::ChangeEvent;
+use cpc_rules::timescales::Timescales;
+use prost::Message;
+use sqlx::PgConnection;
+use tokio_stream::StreamExt as _;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+use crate::due;
+use crate::store::{members, needs};
+
+/// The cases feed, as scheduling follows it.
+pub const CASES_FEED: Follow = Follow {
+    source: "cases",
+    open: open_cases_feed,
+    apply: apply_cases_event,
+};
+
+fn open_cases_feed(
+    channel: Channel,
+    metadata: MetadataMap,
+    authority_id: String,
+    after_sequence: i64,
+) -> BoxFuture<'static, Result<EventStream, tonic::Status>> {
+    Box::pin(async move {
+        let request = tonic::Request::from_parts(
+            metadata,
+            tonic::Extensions::default(),
+            cases::StreamChangesRequest {
+                after_sequence,
+                event_types: Vec::new(),
+                authority_id,
+            },
+        );
+        let stream = CasesServiceClient::new(channel)
+            .stream_changes(request)
+            .await?
+            .into_inner();
+        let events: EventStream = Box::pin(stream.map(|item| {
+            item.and_then(|response| {
+                response
+                    .event
+                    .ok_or_else(|| tonic::Status::data_loss("a change without its event"))
+            })
+        }));
+        Ok(events)
+    })
+}
+
+fn apply_cases_event<'a>(
+    conn: &'a mut PgConnection,
+    event: &'a ChangeEvent,
+    config: &'a Config,
+) -> BoxFuture<'a, Result<(), ApiError>> {
+    Box::pin(async move {
+        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+        let authority = event.authority_id.as_str();
+        match event.event_type.as_str() {
+            "cpc.cases.v1.ChildRegistered" | "cpc.cases.v1.ChildUpdated" => {
+                let child = decode::<cases::ChildRegistered>(event)?
+                    .child
+                    .ok_or_else(|| missing(event, "child"))?;
+                needs::learn_child_case(
+                    conn,
+                    authority,
+                    uuid(&child.id, "child.id")?,
+                    uuid(&child.case_id, "child.case_id")?,
+                    now,
+                )
+                .await
+                .map_err(ApiError::internal)?;
+            }
+            "cpc.cases.v1.CaseMemberAdded" | "cpc.cases.v1.CaseMemberEnded" => {
+                let membership = decode::<cases::CaseMemberAdded>(event)?
+                    .membership
+                    .ok_or_else(|| missing(event, "membership"))?;
+                members::record(conn, authority, &membership, now).await?;
+            }
+            _ => {}
+        }
+        // Profiles were validated when the configuration loaded.
+        let timescales = Timescales::new(&config.authority_profile(authority))
+            .map_err(ApiError::internal)?;
+        for need in due::needs(event, &timescales).map_err(ApiError::internal)? {
+            needs::apply(conn, authority, &need, now)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        Ok(())
+    })
+}
+
+/// ChildRegistered/ChildUpdated and CaseMemberAdded/Ended carry the same
+/// field 1, so each pair decodes as its first member.
+fn decode<M: Message + Default>(event: &ChangeEvent) -> Result<M, ApiError> {
+    M::decode(event.payload.as_slice()).map_err(|_| {
+        ApiError::internal(format!(
+            "event {} ({}) does not decode",
+            event.sequence, event.event_type
+        ))
+    })
+}
+
+fn missing(event: &ChangeEvent, field: &str) -> ApiError {
+    ApiError::internal(format!(
+        "event {} ({}) has no {field}",
+        event.sequence, event.event_type
+    ))
+}
+
+fn uuid(text: &str, field: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| ApiError::internal(format!("{field} is not a UUID")))
+}

@@ -1,0 +1,109 @@
+//! Scheduling's copy of who is on each case (from the cases feed), for the
+//! policies' questions about a conference of that case.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cpc_authz::CaseRelation;
+use cpc_platform::ApiError;
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::common::v1 as common;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Stores `membership` as the feed last described it; an older copy of a
+/// membership never overwrites a newer one.
+///
+/// # Errors
+/// A membership without an id, case, person or start date; database errors.
+pub async fn record(
+    conn: &mut PgConnection,
+    authority: &str,
+    membership: &cases::CaseMembership,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let bad = |field: &str| ApiError::internal(format!("a case membership without a valid {field}"));
+    let id = Uuid::parse_str(&membership.id).map_err(|_| bad("id"))?;
+    let case = Uuid::parse_str(&membership.case_id).map_err(|_| bad("case_id"))?;
+    let person = membership
+        .person
+        .as_ref()
+        .map(|p| p.person_id.clone())
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| bad("person"))?;
+    let start = date(membership.start_date.as_ref()).ok_or_else(|| bad("start_date"))?;
+    let end = date(membership.end_date.as_ref());
+    let children = membership
+        .child_ids
+        .iter()
+        .map(|c| Uuid::parse_str(c).map_err(|_| bad("child_ids")))
+        .collect::<Result<Vec<_>, _>>()?;
+    sqlx::query(
+        "INSERT INTO case_members \
+           (membership_id, authority_id, case_id, person_id, start_date, end_date, version, updated_at, child_ids) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (membership_id) DO UPDATE SET \
+           end_date = excluded.end_date, start_date = excluded.start_date, \
+           version = excluded.version, updated_at = excluded.updated_at, child_ids = excluded.child_ids \
+         WHERE case_members.version < excluded.version",
+    )
+    .bind(id)
+    .bind(authority)
+    .bind(case)
+    .bind(person)
+    .bind(start)
+    .bind(end)
+    .bind(membership.version.max(1))
+    .bind(now)
+    .bind(children)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Who is on `case_id` on `today` for `children` (a conference's): the
+/// same rule as the cases service's own (a membership naming no child
+/// covers the whole case; former means ended before today and not current).
+///
+/// # Errors
+/// Database errors.
+pub async fn relation(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    children: &[Uuid],
+    today: NaiveDate,
+) -> Result<CaseRelation, ApiError> {
+    let rows: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT person_id, \
+                bool_or(start_date <= $3 AND (end_date IS NULL OR end_date >= $3)), \
+                coalesce(bool_or(end_date < $3), false) \
+           FROM case_members \
+          WHERE case_id = $1 \
+            AND (cardinality($2::uuid[]) = 0 OR cardinality(child_ids) = 0 OR child_ids && $2) \
+          GROUP BY person_id ORDER BY person_id",
+    )
+    .bind(case_id)
+    .bind(children)
+    .bind(today)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut relation = CaseRelation {
+        case_id: case_id.to_string(),
+        current_members: Vec::new(),
+        // Agency-wide membership is not modelled by cases (each person has
+        // their own), so no agency is ever a member.
+        current_member_agencies: Vec::new(),
+        former_members: Vec::new(),
+    };
+    for (person, current, ended) in rows {
+        if current {
+            relation.current_members.push(person);
+        } else if ended {
+            relation.former_members.push(person);
+        }
+    }
+    Ok(relation)
+}
+
+fn date(d: Option<&common::Date>) -> Option<NaiveDate> {
+    let d = d?;
+    NaiveDate::from_ymd_opt(d.year, u32::try_from(d.month).ok()?, u32::try_from(d.day).ok()?)
+}
