@@ -18,7 +18,7 @@ use tonic_reflection::pb::{v1, v1alpha};
 
 const SERVICES: [&str; 4] = [
     "cpc.cases.v1.CasesService",
-    "cpc.scheduling.v1.SchedulingService",
+    "cpc.scheduling.v1.ConferencesService",
     "cpc.reporting.v1.ReportingService",
     "cpc.escalation.v1.EscalationService",
 ];
@@ -63,10 +63,17 @@ async fn all_services_report_serving_over_grpc() {
 #[tokio::test]
 async fn one_service_per_process_serves_only_itself() {
     let db = TestDatabase::create().await;
-    let server = TestServer::start(db.config(), Selection::Scheduling.components()).await;
+    let mut config = db.config();
+    // Scheduling follows the cases feed, served elsewhere in a deployment
+    // like this one.
+    config
+        .feeds
+        .urls
+        .insert("cases".to_owned(), "http://127.0.0.1:9".to_owned());
+    let server = TestServer::start(config, Selection::Scheduling.components()).await;
     let mut health = HealthClient::new(server.channel().await);
     assert_eq!(
-        check(&mut health, "cpc.scheduling.v1.SchedulingService")
+        check(&mut health, "cpc.scheduling.v1.ConferencesService")
             .await
             .unwrap(),
         ServingStatus::Serving
@@ -78,7 +85,7 @@ async fn one_service_per_process_serves_only_itself() {
     assert_eq!(listed_services_v1(&server).await, {
         let mut expected = vec![
             "cpc.audit.v1.AuditService".to_owned(),
-            "cpc.scheduling.v1.SchedulingService".to_owned(),
+            "cpc.scheduling.v1.ConferencesService".to_owned(),
             "grpc.health.v1.Health".to_owned(),
             "grpc.reflection.v1.ServerReflection".to_owned(),
         ];

@@ -539,7 +539,7 @@ fn reload_swaps_in_valid_policies_and_keeps_the_old_ones_on_error() {
             .contains("unrecognized action `Action::\"Shedule\"`"),
         "{err}"
     );
-    let booking = "/cpc.scheduling.v1.SchedulingService/BookConference";
+    let booking = "/cpc.scheduling.v1.ConferencesService/BookConference";
     assert!(shared.authorize(&support, booking, &target).allowed);
 
     // A valid edit: business support may now read cases.

@@ -117,19 +117,22 @@ impl Fixture {
                 first_party_clients: vec!["cpc-web".into()],
             }],
             dev_key_dir: tmp.path().join("dev-identity"),
-            service_identities: vec![ServiceIdentity {
-                certificate_subject: "spiffe://gloucestershire.gov.uk/liquidlogic-lcs".into(),
-                subject: "liquidlogic-lcs".into(),
-                authority_id: AUTHORITY.into(),
-                acts_for: vec![],
-                roles: vec![Role::Integration],
-            }, ServiceIdentity {
-                certificate_subject: "spiffe://region.example/cpc-scheduling".into(),
-                subject: "cpc-scheduling".into(),
-                authority_id: AUTHORITY.into(),
-                acts_for: vec!["E10000014".into()],
-                roles: vec![Role::CpcService],
-            }],
+            service_identities: vec![
+                ServiceIdentity {
+                    certificate_subject: "spiffe://gloucestershire.gov.uk/liquidlogic-lcs".into(),
+                    subject: "liquidlogic-lcs".into(),
+                    authority_id: AUTHORITY.into(),
+                    acts_for: vec![],
+                    roles: vec![Role::Integration],
+                },
+                ServiceIdentity {
+                    certificate_subject: "spiffe://region.example/cpc-scheduling".into(),
+                    subject: "cpc-scheduling".into(),
+                    authority_id: AUTHORITY.into(),
+                    acts_for: vec!["E10000014".into()],
+                    roles: vec![Role::CpcService],
+                },
+            ],
             ..IdentityConfig::default()
         };
         let auth = Authenticator::from_config(&config).unwrap();
@@ -745,7 +748,10 @@ fn development(dev_dir: PathBuf) -> IdentityConfig {
 fn only_the_development_key_mints_cpc_service_tokens() {
     let f = Fixture::production();
     // An identity provider cannot make anyone a cpc service.
-    for roles in [json!(["cpc_service"]), json!(["social_worker", "cpc_service"])] {
+    for roles in [
+        json!(["cpc_service"]),
+        json!(["social_worker", "cpc_service"]),
+    ] {
         assert_eq!(
             f.check_claims(&with(good_claims(), "cpc_roles", roles)),
             Err(AuthError::BadClaims(ClaimError::ServiceRole))
@@ -754,14 +760,21 @@ fn only_the_development_key_mints_cpc_service_tokens() {
     // The development key can, alone, and the caller is a service.
     let auth = Authenticator::from_config(&development(f.tmp.path().join("dev-identity"))).unwrap();
     let dev = auth.dev_key().unwrap();
-    let token = dev.mint_at(&DevClaims::new("cpc-scheduling", AUTHORITY, [Role::CpcService]), now());
+    let token = dev.mint_at(
+        &DevClaims::new("cpc-scheduling", AUTHORITY, [Role::CpcService]),
+        now(),
+    );
     let caller = auth
         .authenticate_bearer(Some(&format!("Bearer {token}")), now())
         .unwrap();
     assert_eq!(caller.kind(), CallerKind::Service);
     assert_eq!(caller.roles(), &[Role::CpcService]);
     let token = dev.mint_at(
-        &DevClaims::new("cpc-scheduling", AUTHORITY, [Role::CpcService, Role::Auditor]),
+        &DevClaims::new(
+            "cpc-scheduling",
+            AUTHORITY,
+            [Role::CpcService, Role::Auditor],
+        ),
         now(),
     );
     assert_eq!(

@@ -111,9 +111,13 @@ impl Access {
             .and_then(|certs| certs.first().and_then(|leaf| certificate_subject(leaf)));
         // The authority a multi-authority service acts for on this call; a
         // token carries its own, which the header may repeat but not change.
-        let acting_for = headers.get(ACTING_FOR_HEADER).map(|v| v.to_str().unwrap_or(""));
+        let acting_for = headers
+            .get(ACTING_FOR_HEADER)
+            .map(|v| v.to_str().unwrap_or(""));
         let caller = match service {
-            Some(subject) => self.authenticator.authenticate_service(&subject, acting_for),
+            Some(subject) => self
+                .authenticator
+                .authenticate_service(&subject, acting_for),
             None => self
                 .authenticator
                 .authenticate_headers(headers, now)

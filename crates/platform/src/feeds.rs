@@ -185,7 +185,11 @@ fn endpoint(
     served: &[&'static str],
     own_addr: SocketAddr,
 ) -> Result<Endpoint, FeedError> {
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let url = match config.feeds.urls.get(source) {
         Some(url) => url.clone(),
         None if served.contains(&source) => {
@@ -266,7 +270,8 @@ impl Follower {
         let after = self.position().await?;
         let channel = self.endpoint.connect().await?;
         let metadata = self.metadata()?;
-        let mut events = (self.follow.open)(channel, metadata, self.authority.clone(), after).await?;
+        let mut events =
+            (self.follow.open)(channel, metadata, self.authority.clone(), after).await?;
         let mut applied = 0;
         while let Some(event) = events.next().await {
             let event = event?;

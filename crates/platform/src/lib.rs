@@ -10,11 +10,15 @@
 pub mod access;
 pub mod audit_api;
 pub mod audit_log;
+pub mod check;
 pub mod config;
+pub mod convert;
 pub mod db;
 pub mod error;
 pub mod feeds;
+pub mod idempotency;
 pub mod outbox;
+pub mod paging;
 pub mod rate_limit;
 pub mod serve;
 pub mod shutdown;

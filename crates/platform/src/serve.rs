@@ -31,9 +31,10 @@ use cpc_proto::audit::v1::audit_service_server::{
 pub struct Component {
     /// Short name used in logs and on the `cpcd` command line (`cases`).
     pub name: &'static str,
-    /// Fully-qualified gRPC service name (`cpc.cases.v1.CasesService`),
-    /// reported by health and advertised by reflection.
-    pub grpc_service: &'static str,
+    /// Fully-qualified names of the gRPC services it serves
+    /// (`cpc.cases.v1.CasesService`), reported by health and advertised by
+    /// reflection.
+    pub grpc_services: &'static [&'static str],
     /// The Postgres schema the service owns; no other service reads it.
     pub schema: &'static str,
     /// Migrations embedded in the service's crate.
@@ -161,7 +162,7 @@ impl Server {
         routes.add_service(health);
         let mut advertised = vec!["grpc.health.v1.Health"];
         for (component, pool) in &self.components {
-            advertised.push(component.grpc_service);
+            advertised.extend(component.grpc_services);
             if let Some(mount) = component.mount {
                 let ctx = Mount {
                     pool: pool.clone(),
@@ -195,7 +196,7 @@ impl Server {
         let names: Vec<&'static str> = self
             .components
             .iter()
-            .map(|(c, _)| c.grpc_service)
+            .flat_map(|(c, _)| c.grpc_services.iter().copied())
             .chain([AUDIT_SERVICE])
             .collect();
         set_status(&reporter, &names, ServingStatus::Serving).await;

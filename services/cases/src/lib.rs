@@ -19,7 +19,6 @@ pub mod convert;
 pub mod domain;
 pub mod events;
 pub mod idempotency;
-pub mod paging;
 pub mod store;
 
 use cpc_platform::Component;
@@ -35,7 +34,7 @@ pub const SCHEMA: &str = "cases";
 pub fn component() -> Component {
     Component {
         name: "cases",
-        grpc_service: cpc_proto::cases::v1::cases_service_server::SERVICE_NAME,
+        grpc_services: &[cpc_proto::cases::v1::cases_service_server::SERVICE_NAME],
         schema: SCHEMA,
         migrator: &MIGRATOR,
         mount: Some(api::mount),

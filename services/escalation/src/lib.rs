@@ -15,7 +15,7 @@ pub const SCHEMA: &str = "escalation";
 pub fn component() -> Component {
     Component {
         name: "escalation",
-        grpc_service: cpc_proto::escalation::v1::escalation_service_server::SERVICE_NAME,
+        grpc_services: &[cpc_proto::escalation::v1::escalation_service_server::SERVICE_NAME],
         schema: SCHEMA,
         migrator: &MIGRATOR,
         mount: None,

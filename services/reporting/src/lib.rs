@@ -15,7 +15,7 @@ pub const SCHEMA: &str = "reporting";
 pub fn component() -> Component {
     Component {
         name: "reporting",
-        grpc_service: cpc_proto::reporting::v1::reporting_service_server::SERVICE_NAME,
+        grpc_services: &[cpc_proto::reporting::v1::reporting_service_server::SERVICE_NAME],
         schema: SCHEMA,
         migrator: &MIGRATOR,
         mount: None,

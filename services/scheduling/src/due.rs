@@ -22,6 +22,9 @@ pub enum DueEvent {
     TransferNotification,
     InitialConference,
     ReviewConference,
+    /// Set by a person (a conference created by hand); the explanation
+    /// says why.
+    Manual,
 }
 
 /// How a due date is counted.

@@ -93,8 +93,8 @@ fn apply_cases_event<'a>(
             _ => {}
         }
         // Profiles were validated when the configuration loaded.
-        let timescales = Timescales::new(&config.authority_profile(authority))
-            .map_err(ApiError::internal)?;
+        let timescales =
+            Timescales::new(&config.authority_profile(authority)).map_err(ApiError::internal)?;
         for need in due::needs(event, &timescales).map_err(ApiError::internal)? {
             needs::apply(conn, authority, &need, now)
                 .await

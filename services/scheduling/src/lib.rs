@@ -16,6 +16,7 @@
 //! own change feed are not built yet: [`component`] mounts no RPCs.
 
 pub mod allocation;
+pub mod api;
 pub mod due;
 pub mod follow;
 pub mod ical;
@@ -34,10 +35,10 @@ pub const SCHEMA: &str = "scheduling";
 pub fn component() -> Component {
     Component {
         name: "scheduling",
-        grpc_service: cpc_proto::scheduling::v1::scheduling_service_server::SERVICE_NAME,
+        grpc_services: &[cpc_proto::scheduling::v1::conferences_service_server::SERVICE_NAME],
         schema: SCHEMA,
         migrator: &MIGRATOR,
-        mount: None,
+        mount: Some(api::mount),
         append_only: &[],
         locate_child: None,
         follows: &[follow::CASES_FEED],

@@ -10,7 +10,7 @@ use super::common::update_mask;
 use super::person::{Agency, PersonRef};
 use crate::codes::{AgencyKind, PlanActionStatus};
 use crate::idempotency::{RequestKey, methods};
-use crate::paging::{FilterKey, PageRequest};
+use cpc_platform::paging::{FilterKey, PageRequest};
 
 /// A new action on an active plan (`AddPlanActionRequest`).
 #[derive(Clone)]

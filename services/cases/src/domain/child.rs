@@ -13,7 +13,7 @@ use super::common::{AuthorityId, ExternalReference, update_mask};
 use crate::codes;
 use crate::convert::date_from_proto;
 use crate::idempotency::{RequestKey, methods};
-use crate::paging::{FilterKey, PageRequest};
+use cpc_platform::paging::{FilterKey, PageRequest};
 use cpc_proto::common::v1::Date;
 
 /// A new family case (`CreateCaseRequest.case`).

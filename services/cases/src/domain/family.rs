@@ -10,7 +10,7 @@ use super::check::{Check, merge, redacted_debug};
 use super::common::update_mask;
 use crate::codes::Relationship;
 use crate::idempotency::{RequestKey, methods};
-use crate::paging::{FilterKey, PageRequest};
+use cpc_platform::paging::{FilterKey, PageRequest};
 
 /// One relationship of a family member to a child.
 #[derive(Debug, Clone, PartialEq, Eq)]

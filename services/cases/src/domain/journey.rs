@@ -13,7 +13,7 @@ use super::common::AuthorityId;
 use super::person::{Agency, PersonRef};
 use crate::codes::{self, AgencyKind, Section47Outcome, StrategyOutcome};
 use crate::idempotency::{RequestKey, methods};
-use crate::paging::{FilterKey, PageRequest};
+use cpc_platform::paging::{FilterKey, PageRequest};
 
 /// An inclusive date range filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

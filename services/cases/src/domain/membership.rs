@@ -11,7 +11,7 @@ use super::journey::parse_ids;
 use super::person::{Agency, PersonRef};
 use crate::codes::{CaseRole, MembershipEndReason};
 use crate::idempotency::{RequestKey, methods};
-use crate::paging::{FilterKey, PageRequest};
+use cpc_platform::paging::{FilterKey, PageRequest};
 
 /// A membership to grant (`AddCaseMemberRequest`).
 #[derive(Clone)]

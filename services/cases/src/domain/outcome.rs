@@ -19,7 +19,7 @@ use crate::codes::{
     Recommendation, ViewsMethod,
 };
 use crate::idempotency::{RequestKey, methods};
-use crate::paging::{FilterKey, PageRequest};
+use cpc_platform::paging::{FilterKey, PageRequest};
 
 /// A conference as scheduling recorded it: held, of a kind, on a date,
 /// chaired by someone, about some children. The cases service does not read

@@ -14,7 +14,7 @@ use super::journey::DateRange;
 use super::person::{Agency, PersonRef};
 use crate::codes::{self, LeadStatutoryBody, PlanEndReason, PlanStatus};
 use crate::idempotency::{RequestKey, methods};
-use crate::paging::{FilterKey, PageRequest};
+use cpc_platform::paging::{FilterKey, PageRequest};
 
 /// The fields `UpdatePlan` may change.
 pub const PLAN_UPDATABLE: &[&str] = &[

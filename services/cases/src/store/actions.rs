@@ -190,7 +190,9 @@ pub async fn add_plan_action(
     ctx: &Ctx,
     new: &NewPlanAction,
 ) -> Result<Written<pb::AddPlanActionResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(conn, &ctx.authority, &new.key, ctx.now).await? {
+    if let Some(response) =
+        idempotency::replay(conn, ctx.authority.as_str(), &new.key, ctx.now).await?
+    {
         return Ok(Written::replay(response));
     }
     let plan = plan_row(conn, new.plan_id, true).await?;
@@ -228,7 +230,7 @@ pub async fn add_plan_action(
     let response = pb::AddPlanActionResponse {
         action: Some(action),
     };
-    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
+    idempotency::remember(conn, ctx.authority.as_str(), &new.key, &response, ctx.now).await?;
     Ok(Written::new(response, events))
 }
 

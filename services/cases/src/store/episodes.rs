@@ -108,7 +108,9 @@ pub async fn open_cin_episode(
     ctx: &Ctx,
     new: &NewCinEpisode,
 ) -> Result<Written<pb::OpenCinEpisodeResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(conn, &ctx.authority, &new.key, ctx.now).await? {
+    if let Some(response) =
+        idempotency::replay(conn, ctx.authority.as_str(), &new.key, ctx.now).await?
+    {
         return Ok(Written::replay(response));
     }
     let child = child_row(conn, new.child_id, true).await?;
@@ -169,7 +171,7 @@ pub async fn open_cin_episode(
     let response = pb::OpenCinEpisodeResponse {
         cin_episode: Some(episode),
     };
-    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
+    idempotency::remember(conn, ctx.authority.as_str(), &new.key, &response, ctx.now).await?;
     Ok(Written::new(response, events))
 }
 

@@ -124,7 +124,9 @@ pub async fn add_case_member(
     ctx: &Ctx,
     new: &NewCaseMember,
 ) -> Result<Written<pb::AddCaseMemberResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(conn, &ctx.authority, &new.key, ctx.now).await? {
+    if let Some(response) =
+        idempotency::replay(conn, ctx.authority.as_str(), &new.key, ctx.now).await?
+    {
         return Ok(Written::replay(response));
     }
     let case_created = lock_case(conn, new.case_id).await?;
@@ -162,7 +164,7 @@ pub async fn add_case_member(
     let response = pb::AddCaseMemberResponse {
         membership: Some(membership),
     };
-    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
+    idempotency::remember(conn, ctx.authority.as_str(), &new.key, &response, ctx.now).await?;
     Ok(Written::new(response, events))
 }
 

@@ -330,7 +330,9 @@ pub async fn record_conference_outcome(
     ctx: &Ctx,
     new: &NewConferenceOutcome,
 ) -> Result<Written<pb::RecordConferenceOutcomeResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(conn, &ctx.authority, &new.key, ctx.now).await? {
+    if let Some(response) =
+        idempotency::replay(conn, ctx.authority.as_str(), &new.key, ctx.now).await?
+    {
         return Ok(Written::replay(response));
     }
     let conference = &new.conference;
@@ -637,7 +639,7 @@ pub async fn record_conference_outcome(
         plan,
         actions,
     };
-    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
+    idempotency::remember(conn, ctx.authority.as_str(), &new.key, &response, ctx.now).await?;
     Ok(Written::new(response, events))
 }
 

@@ -105,7 +105,9 @@ pub async fn record_strategy_discussion(
     ctx: &Ctx,
     new: &NewStrategyDiscussion,
 ) -> Result<Written<pb::RecordStrategyDiscussionResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(conn, &ctx.authority, &new.key, ctx.now).await? {
+    if let Some(response) =
+        idempotency::replay(conn, ctx.authority.as_str(), &new.key, ctx.now).await?
+    {
         return Ok(Written::replay(response));
     }
     lock_case(conn, new.case_id).await?;
@@ -203,7 +205,7 @@ pub async fn record_strategy_discussion(
     let response = pb::RecordStrategyDiscussionResponse {
         strategy_discussion: Some(discussion),
     };
-    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
+    idempotency::remember(conn, ctx.authority.as_str(), &new.key, &response, ctx.now).await?;
     Ok(Written::new(response, events))
 }
 

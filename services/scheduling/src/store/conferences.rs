@@ -26,7 +26,25 @@ struct ConferenceRow {
     cancellation_reason: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    start_time: Option<DateTime<Utc>>,
+    end_time: Option<DateTime<Utc>>,
+    venue: Option<Vec<u8>>,
+    virtual_meeting: Option<Vec<u8>>,
+    booked_past_deadline: bool,
+    past_deadline_reason: Option<String>,
+    previous_conference_id: Option<Uuid>,
     child_ids: Vec<Uuid>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RescheduleRow {
+    previous_start_time: DateTime<Utc>,
+    new_start_time: DateTime<Utc>,
+    reason: String,
+    reason_detail: Option<String>,
+    past_deadline: bool,
+    changed_by: Vec<u8>,
+    changed_at: DateTime<Utc>,
 }
 
 /// The conference `id` as the API shows it.
@@ -42,7 +60,37 @@ pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<pb::Conference, N
     .bind(id)
     .fetch_one(&mut *conn)
     .await?;
+    let reschedules: Vec<RescheduleRow> = sqlx::query_as(
+        "SELECT previous_start_time, new_start_time, reason, reason_detail, past_deadline, \
+                changed_by, changed_at \
+         FROM conference_reschedules WHERE conference_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(pb::Conference {
+        start_time: row.start_time.map(timestamp),
+        end_time: row.end_time.map(timestamp),
+        venue: decoded(row.venue.as_deref()),
+        virtual_meeting: decoded(row.virtual_meeting.as_deref()),
+        booked_past_deadline: row.booked_past_deadline,
+        past_deadline_reason: row.past_deadline_reason.unwrap_or_default(),
+        previous_conference_id: row
+            .previous_conference_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        reschedules: reschedules
+            .into_iter()
+            .map(|r| pb::Reschedule {
+                previous_start_time: Some(timestamp(r.previous_start_time)),
+                new_start_time: Some(timestamp(r.new_start_time)),
+                reason: reschedule_reason_from_code(&r.reason) as i32,
+                reason_detail: r.reason_detail.unwrap_or_default(),
+                past_deadline: r.past_deadline,
+                changed_by: Message::decode(r.changed_by.as_slice()).ok(),
+                change_time: Some(timestamp(r.changed_at)),
+            })
+            .collect(),
         id: row.id.to_string(),
         version: row.version,
         authority_id: row.authority_id,
@@ -57,6 +105,11 @@ pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<pb::Conference, N
         update_time: Some(timestamp(row.updated_at)),
         ..Default::default()
     })
+}
+
+/// A message this service stored from a validated request.
+fn decoded<M: Message + Default>(bytes: Option<&[u8]>) -> Option<M> {
+    bytes.and_then(|b| M::decode(b).ok())
 }
 
 /// Appends a conference event to the scheduling feed in the caller's
@@ -113,18 +166,57 @@ fn status_from_code(code: &str) -> pb::ConferenceStatus {
     }
 }
 
+/// The stored code of a reschedule reason; `None` for UNSPECIFIED or an
+/// unknown number.
+#[must_use]
+pub fn reschedule_reason_code(reason: i32) -> Option<&'static str> {
+    Some(match pb::RescheduleReason::try_from(reason).ok()? {
+        pb::RescheduleReason::ChairUnavailable => "chair_unavailable",
+        pb::RescheduleReason::FamilyRequest => "family_request",
+        pb::RescheduleReason::ProfessionalUnavailable => "professional_unavailable",
+        pb::RescheduleReason::ReportsNotReady => "reports_not_ready",
+        pb::RescheduleReason::InterpreterUnavailable => "interpreter_unavailable",
+        pb::RescheduleReason::VenueUnavailable => "venue_unavailable",
+        pb::RescheduleReason::Other => "other",
+        pb::RescheduleReason::Unspecified => return None,
+    })
+}
+
+fn reschedule_reason_from_code(code: &str) -> pb::RescheduleReason {
+    [
+        pb::RescheduleReason::ChairUnavailable,
+        pb::RescheduleReason::FamilyRequest,
+        pb::RescheduleReason::ProfessionalUnavailable,
+        pb::RescheduleReason::ReportsNotReady,
+        pb::RescheduleReason::InterpreterUnavailable,
+        pb::RescheduleReason::VenueUnavailable,
+        pb::RescheduleReason::Other,
+    ]
+    .into_iter()
+    .find(|r| reschedule_reason_code(*r as i32) == Some(code))
+    .unwrap_or(pb::RescheduleReason::Unspecified)
+}
+
 fn basis(basis: &Basis) -> pb::DueDateBasis {
+    let manual = basis.event == DueEvent::Manual;
     pb::DueDateBasis {
         event: match basis.event {
             DueEvent::StrategyDiscussion => pb::DueDateEvent::StrategyDiscussion,
             DueEvent::TransferNotification => pb::DueDateEvent::TransferNotification,
             DueEvent::InitialConference => pb::DueDateEvent::InitialConference,
             DueEvent::ReviewConference => pb::DueDateEvent::ReviewConference,
+            DueEvent::Manual => pb::DueDateEvent::Manual,
         } as i32,
         event_date: Some(date(basis.event_date)),
         source_id: basis.source_id.clone(),
-        amount: i32::try_from(basis.amount).unwrap_or(i32::MAX),
+        // A date set by hand is counted from nothing.
+        amount: if manual {
+            0
+        } else {
+            i32::try_from(basis.amount).unwrap_or(i32::MAX)
+        },
         unit: match basis.unit {
+            _ if manual => pb::DurationUnit::Unspecified,
             Unit::WorkingDays => pb::DurationUnit::WorkingDays,
             Unit::CalendarMonths => pb::DurationUnit::CalendarMonths,
         } as i32,
@@ -150,4 +242,108 @@ fn timestamp(instant: DateTime<Utc>) -> prost_types::Timestamp {
         seconds: instant.timestamp(),
         nanos: i32::try_from(instant.timestamp_subsec_nanos()).unwrap_or(0),
     }
+}
+
+/// A checked ListConferences filter.
+#[derive(Debug, Clone)]
+pub struct ConferenceFilter {
+    pub status: Option<&'static str>,
+    pub kind: Option<&'static str>,
+    pub case_id: Option<Uuid>,
+    pub child_id: Option<Uuid>,
+    /// Conferences allocated to this chair.
+    pub chair_id: Option<Uuid>,
+    pub due_before: Option<NaiveDate>,
+    pub start_from: Option<DateTime<Utc>>,
+    pub start_to: Option<DateTime<Utc>>,
+    pub past_deadline_only: bool,
+    pub page: cpc_platform::paging::PageRequest,
+}
+
+/// The authority's conferences matching `filter`, earliest due first.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(
+    conn: &mut PgConnection,
+    filter: &ConferenceFilter,
+) -> Result<pb::ListConferencesResponse, sqlx::Error> {
+    // No chair is allocated to any conference yet (allocation is not
+    // served), so a chair filter matches nothing.
+    if filter.chair_id.is_some() {
+        return Ok(pb::ListConferencesResponse::default());
+    }
+    let mut ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT c.id FROM conferences c \
+         WHERE ($1::text IS NULL OR c.status = $1) \
+           AND ($2::text IS NULL OR c.kind = $2) \
+           AND ($3::uuid IS NULL OR c.case_id = $3) \
+           AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM conference_children cc \
+                 WHERE cc.conference_id = c.id AND cc.child_id = $4)) \
+           AND ($5::date IS NULL OR c.statutory_due_date <= $5) \
+           AND ($6::timestamptz IS NULL OR c.start_time >= $6) \
+           AND ($7::timestamptz IS NULL OR c.start_time < $7) \
+           AND (NOT $8 OR c.booked_past_deadline) \
+           AND ($9::uuid IS NULL OR (c.statutory_due_date, c.id) > \
+                (SELECT statutory_due_date, id FROM conferences WHERE id = $9)) \
+         ORDER BY c.statutory_due_date, c.id LIMIT $10",
+    )
+    .bind(filter.status)
+    .bind(filter.kind)
+    .bind(filter.case_id)
+    .bind(filter.child_id)
+    .bind(filter.due_before)
+    .bind(filter.start_from)
+    .bind(filter.start_to)
+    .bind(filter.past_deadline_only)
+    .bind(filter.page.after)
+    .bind(filter.page.fetch_limit())
+    .fetch_all(&mut *conn)
+    .await?;
+    let next_page_token = filter.page.finish(&mut ids, |id| *id);
+    let mut conferences = Vec::with_capacity(ids.len());
+    for id in ids {
+        conferences.push(load(conn, id).await.map_err(|err| match err {
+            NeedsError::Database(err) => err,
+            other => sqlx::Error::Protocol(other.to_string()),
+        })?);
+    }
+    Ok(pb::ListConferencesResponse {
+        conferences,
+        next_page_token,
+    })
+}
+
+/// The stored code of a conference status; `None` for UNSPECIFIED or an
+/// unknown number.
+#[must_use]
+pub fn status_code(status: i32) -> Option<&'static str> {
+    Some(match pb::ConferenceStatus::try_from(status).ok()? {
+        pb::ConferenceStatus::Due => "due",
+        pb::ConferenceStatus::Booked => "booked",
+        pb::ConferenceStatus::Held => "held",
+        pb::ConferenceStatus::Inquorate => "inquorate",
+        pb::ConferenceStatus::Cancelled => "cancelled",
+        pb::ConferenceStatus::Unspecified => return None,
+    })
+}
+
+/// The case and children of conference `id`, for the policies; `NOT_FOUND`
+/// when the caller's authority has no such conference.
+///
+/// # Errors
+/// `NOT_FOUND`; database errors.
+pub async fn locate(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<(Uuid, Vec<Uuid>), cpc_platform::ApiError> {
+    sqlx::query_as(
+        "SELECT c.case_id, ARRAY(SELECT child_id FROM conference_children cc \
+                                 WHERE cc.conference_id = c.id ORDER BY child_id) \
+         FROM conferences c WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| cpc_platform::ApiError::not_found("conference", id.to_string()))
 }

@@ -20,7 +20,8 @@ pub async fn record(
     membership: &cases::CaseMembership,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let bad = |field: &str| ApiError::internal(format!("a case membership without a valid {field}"));
+    let bad =
+        |field: &str| ApiError::internal(format!("a case membership without a valid {field}"));
     let id = Uuid::parse_str(&membership.id).map_err(|_| bad("id"))?;
     let case = Uuid::parse_str(&membership.case_id).map_err(|_| bad("case_id"))?;
     let person = membership
@@ -105,5 +106,9 @@ pub async fn relation(
 
 fn date(d: Option<&common::Date>) -> Option<NaiveDate> {
     let d = d?;
-    NaiveDate::from_ymd_opt(d.year, u32::try_from(d.month).ok()?, u32::try_from(d.day).ok()?)
+    NaiveDate::from_ymd_opt(
+        d.year,
+        u32::try_from(d.month).ok()?,
+        u32::try_from(d.day).ok()?,
+    )
 }

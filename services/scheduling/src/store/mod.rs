@@ -2,6 +2,25 @@
 //! opened with `cpc_platform::db::begin_for_authority` (row-level security
 //! bound to one authority) and does not commit it.
 
+pub mod booking;
 pub mod conferences;
 pub mod members;
 pub mod needs;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cpc_proto::common::v1 as common;
+use cpc_rules::timescales::Timescales;
+
+/// Who is acting, when, and under which authority's timescales: what every
+/// store call that changes something is given.
+pub struct Ctx {
+    /// The authority whose data this is; the one the transaction is bound to.
+    pub authority: String,
+    /// The person (or service) acting, recorded on history rows.
+    pub actor: common::PersonRef,
+    pub now: DateTime<Utc>,
+    /// Today in the UK.
+    pub today: NaiveDate,
+    /// The authority's timescales (working days, reports due).
+    pub timescales: Timescales,
+}

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use crate::domain::check::Check;
+use crate::check::Check;
 
 /// Page size when the request says 0.
 pub const DEFAULT_PAGE_SIZE: i64 = 50;

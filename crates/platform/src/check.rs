@@ -1,0 +1,279 @@
+//! Collecting every bad field of a request, named by its proto path.
+//!
+//! Each parser reads a raw field and returns the parsed value, or records a
+//! violation and returns `None` (or an empty value), so that one pass finds
+//! every problem. Descriptions say what is wrong, never echo the value: a
+//! request carries names, dates of birth and NHS numbers.
+
+use crate::{ApiError, FieldViolations};
+use chrono::NaiveDate;
+use cpc_proto::common::v1 as common;
+use uuid::Uuid;
+
+use crate::convert::date_from_proto;
+use crate::idempotency::RequestKey;
+
+/// The bad fields found so far.
+#[derive(Debug, Default)]
+pub struct Check {
+    violations: FieldViolations,
+}
+
+impl Check {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a bad field.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.violations.add(field, description);
+    }
+
+    /// Records `err` against `field` and returns the value if it was good.
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        self.violations.check(field, result)
+    }
+
+    /// Whether nothing was recorded yet.
+    #[must_use]
+    pub fn is_clean(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// `Ok(())` when no field was bad, else `INVALID_ARGUMENT` naming each.
+    ///
+    /// # Errors
+    /// [`ApiError::InvalidArgument`] with every violation.
+    pub fn finish(self) -> Result<(), ApiError> {
+        self.violations.into_result()
+    }
+
+    /// The error to return when a parsed value is missing: the recorded
+    /// violations (a missing value always has one).
+    #[must_use]
+    pub fn fail(mut self) -> ApiError {
+        if self.violations.is_empty() {
+            self.violations.add("request", "is invalid");
+        }
+        ApiError::InvalidArgument(self.violations)
+    }
+
+    /// A required id (UUID text).
+    pub fn id(&mut self, field: &str, text: &str) -> Option<Uuid> {
+        if text.is_empty() {
+            self.add(field, "is required");
+            return None;
+        }
+        self.check(field, parse_uuid(text))
+    }
+
+    /// An optional id: empty means unset.
+    pub fn opt_id(&mut self, field: &str, text: &str) -> Option<Option<Uuid>> {
+        if text.is_empty() {
+            return Some(None);
+        }
+        self.check(field, parse_uuid(text)).map(Some)
+    }
+
+    /// A required text of `min..=max` characters (surrounding whitespace is
+    /// removed first). Returns an empty string when bad.
+    pub fn text(&mut self, field: &str, text: &str, min: usize, max: usize) -> String {
+        let trimmed = text.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 && min > 0 {
+            self.add(field, "is required");
+        } else if chars < min || chars > max {
+            self.add(field, format!("must be {min}-{max} characters"));
+        }
+        trimmed.to_owned()
+    }
+
+    /// An optional text of at most `max` characters: empty means unset.
+    pub fn opt_text(&mut self, field: &str, text: &str, max: usize) -> Option<String> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return None;
+        }
+        if trimmed.chars().count() > max {
+            self.add(field, format!("must be at most {max} characters"));
+        }
+        Some(trimmed.to_owned())
+    }
+
+    /// A list of texts, each `1..=max` characters.
+    pub fn texts(&mut self, field: &str, texts: &[String], max: usize) -> Vec<String> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| self.text(&format!("{field}[{i}]"), text, 1, max))
+            .collect()
+    }
+
+    /// An optional date; `None` when bad (recorded) or unset.
+    pub fn date(&mut self, field: &str, date: Option<&common::Date>) -> Option<NaiveDate> {
+        self.check(field, date_from_proto(date)).flatten()
+    }
+
+    /// A required date.
+    pub fn required_date(&mut self, field: &str, date: Option<&common::Date>) -> Option<NaiveDate> {
+        match date_from_proto(date) {
+            Ok(Some(date)) => Some(date),
+            Ok(None) => {
+                self.add(field, "is required");
+                None
+            }
+            Err(err) => {
+                self.add(field, err.to_string());
+                None
+            }
+        }
+    }
+
+    /// Records `field` if `date` is after `today`.
+    pub fn not_future(&mut self, field: &str, date: Option<NaiveDate>, today: NaiveDate) {
+        if date.is_some_and(|date| date > today) {
+            self.add(field, "must not be in the future");
+        }
+    }
+
+    /// Records `later_field` if both dates are set and `later` is before
+    /// `earlier`.
+    pub fn order(
+        &mut self,
+        earlier: Option<NaiveDate>,
+        later_field: &str,
+        later: Option<NaiveDate>,
+        rule: &str,
+    ) {
+        if let (Some(earlier), Some(later)) = (earlier, later)
+            && later < earlier
+        {
+            self.add(later_field, format!("must be on or after {rule}"));
+        }
+    }
+
+    /// A required API enum value mapped by `from_proto`.
+    pub fn required_enum<T>(
+        &mut self,
+        field: &str,
+        value: i32,
+        from_proto: impl FnOnce(i32) -> Option<T>,
+    ) -> Option<T> {
+        let parsed = from_proto(value);
+        if parsed.is_none() {
+            self.add(
+                field,
+                if value == 0 {
+                    "is required"
+                } else {
+                    "is not a known value"
+                },
+            );
+        }
+        parsed
+    }
+
+    /// An optional API enum value: 0 means unset.
+    pub fn opt_enum<T>(
+        &mut self,
+        field: &str,
+        value: i32,
+        from_proto: impl FnOnce(i32) -> Option<T>,
+    ) -> Option<T> {
+        if value == 0 {
+            return None;
+        }
+        let parsed = from_proto(value);
+        if parsed.is_none() {
+            self.add(field, "is not a known value");
+        }
+        parsed
+    }
+
+    /// A version read by the caller (optimistic concurrency): at least 1.
+    pub fn version(&mut self, field: &str, version: i64) -> i64 {
+        if version < 1 {
+            self.add(field, "is required: send the version you read");
+        }
+        version
+    }
+}
+
+/// Combines a request key's check with a parsed body's result so that both
+/// sets of violations are reported together.
+pub fn merge<T>(
+    mut check: Check,
+    key: Option<RequestKey>,
+    body: Result<T, ApiError>,
+) -> Result<(RequestKey, T), ApiError> {
+    let body = match body {
+        Ok(body) => Some(body),
+        Err(ApiError::InvalidArgument(violations)) => {
+            for v in violations.violations() {
+                check.add(v.field.clone(), v.description.clone());
+            }
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    match (key, body) {
+        (Some(key), Some(body)) if check.is_clean() => Ok((key, body)),
+        _ => Err(check.fail()),
+    }
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid, &'static str> {
+    // Only the hyphenated 36-character form the API documents.
+    if text.len() != 36 {
+        return Err("must be a UUID in 8-4-4-4-12 hex form");
+    }
+    Uuid::parse_str(text).map_err(|_| "must be a UUID in 8-4-4-4-12 hex form")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_field_is_named_without_its_value() {
+        let mut check = Check::new();
+        assert_eq!(check.id("a.id", ""), None);
+        assert_eq!(check.id("a.other_id", "not-a-uuid"), None);
+        assert_eq!(check.text("a.name", "  ", 1, 10), "");
+        assert_eq!(check.text("a.long", "abcdef", 1, 3), "abcdef");
+        assert_eq!(check.opt_text("a.opt", "", 3), None);
+        let bad_date = common::Date {
+            year: 2023,
+            month: 2,
+            day: 30,
+        };
+        assert_eq!(check.date("a.date", Some(&bad_date)), None);
+        let err = check.finish().unwrap_err();
+        let ApiError::InvalidArgument(v) = err else {
+            panic!("{err}")
+        };
+        let fields: Vec<_> = v
+            .violations()
+            .iter()
+            .map(|v| (v.field.as_str(), v.description.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("a.id", "is required"),
+                ("a.other_id", "must be a UUID in 8-4-4-4-12 hex form"),
+                ("a.name", "is required"),
+                ("a.long", "must be 1-3 characters"),
+                (
+                    "a.date",
+                    "must be a calendar date with year 1900-9999, month 1-12 and a day of that month"
+                ),
+            ]
+        );
+    }
+}

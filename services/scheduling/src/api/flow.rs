@@ -1,0 +1,139 @@
+//! The path every scheduling call takes, as in the cases service: identify
+//! the caller, open a transaction bound to their authority, locate the
+//! conference and who is on its case (scheduling's copy, from the cases
+//! feed), ask the policies, do the work, append the audit record, commit.
+//! Another authority's conference is simply `NOT_FOUND` (row-level
+//! security); a refusal is recorded on its own.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use cpc_authz::{ConferenceRelation, Record, Resource};
+use cpc_identity::Caller;
+use cpc_platform::access::{Access, Call, Subject};
+use cpc_platform::{ApiError, db};
+use cpc_proto::common::v1 as common;
+use cpc_rules::civil_time::uk_date;
+use cpc_rules::profile::AuthorityProfile;
+use cpc_rules::timescales::Timescales;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::store::{Ctx, conferences, members};
+
+/// A future borrowing the call's connection and session.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An identified call.
+pub(crate) struct Session {
+    pub call: Call,
+    pub ctx: Ctx,
+}
+
+/// What a call acts on, as the policies see it.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// The authority as a whole (lists, creating, the change feed).
+    Authority(String),
+    /// One conference, a record of its case.
+    Conference(Uuid),
+}
+
+/// The pieces every call needs.
+#[derive(Clone)]
+pub(crate) struct Flow {
+    pub pool: PgPool,
+    pub access: Access,
+    pub profiles: Arc<BTreeMap<String, AuthorityProfile>>,
+}
+
+impl Flow {
+    /// Authenticates the request and builds its session.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` without valid credentials; `RESOURCE_EXHAUSTED`
+    /// over the caller's rate limit.
+    pub fn identify<T>(&self, request: &tonic::Request<T>) -> Result<Session, ApiError> {
+        let now = DateTime::<Utc>::from(SystemTime::now());
+        let call = self.access.identify(request, now)?;
+        let authority = call.caller.authority_id().to_owned();
+        let profile = self.profiles.get(&authority).cloned().unwrap_or_default();
+        // Profiles are validated when the configuration loads.
+        let timescales = Timescales::new(&profile).map_err(ApiError::internal)?;
+        Ok(Session {
+            ctx: Ctx {
+                actor: actor(&call.caller),
+                authority,
+                now,
+                today: uk_date(now),
+                timescales,
+            },
+            call,
+        })
+    }
+
+    /// Locates the target, authorises, runs `work`, records and commits.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for a conference not in the caller's authority;
+    /// `PERMISSION_DENIED` (recorded) when the policies refuse; whatever
+    /// `work` returns (nothing is committed then).
+    pub async fn run<T, F>(&self, session: &Session, target: Target, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection, &'c Session) -> BoxFuture<'c, Result<T, ApiError>>
+            + Send
+            + 'static,
+    {
+        let ctx = &session.ctx;
+        let mut tx = db::begin_for_authority(&self.pool, &ctx.authority).await?;
+        let (resource, subject) = match target {
+            Target::Authority(authority) => (Resource::Authority(authority), Subject::default()),
+            Target::Conference(id) => {
+                let (case_id, child_ids) = conferences::locate(&mut tx, id).await?;
+                let case = members::relation(&mut tx, case_id, &child_ids, ctx.today).await?;
+                let record = Record {
+                    authority_id: ctx.authority.clone(),
+                    case: Some(case),
+                    conference: Some(ConferenceRelation {
+                        conference_id: id.to_string(),
+                        // Minutes exclusions belong to reporting; nothing
+                        // here is minutes.
+                        minutes_excluded: Vec::new(),
+                    }),
+                    escalation: None,
+                };
+                let subject = Subject {
+                    case_id: Some(case_id),
+                    child_ids,
+                };
+                (Resource::Record(record), subject)
+            }
+        };
+        let permit = self
+            .access
+            .authorize(&self.pool, &session.call, &resource, &subject, ctx.now)
+            .await?;
+        let value = work(&mut tx, session).await?;
+        permit.record(&mut tx).await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+}
+
+/// The caller as history rows record them: their id, and agency.
+fn actor(caller: &Caller) -> common::PersonRef {
+    let agency = caller.agency();
+    common::PersonRef {
+        person_id: caller.subject().to_owned(),
+        // Tokens carry no display name; the subject is what the identity
+        // provider can resolve to one.
+        display_name: caller.subject().chars().take(200).collect(),
+        agency_kind: agency.map_or(0, |a| a.kind.code()),
+        agency_name: agency.map(|a| a.name.clone()).unwrap_or_default(),
+    }
+}

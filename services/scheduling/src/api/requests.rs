@@ -1,0 +1,354 @@
+//! Checking ConferencesService requests: every bad field is named (by its
+//! proto path), none is echoed.
+
+use chrono::{DateTime, Duration, Utc};
+use cpc_platform::ApiError;
+use cpc_platform::check::Check;
+use cpc_platform::idempotency::RequestKey;
+use cpc_platform::paging::{FilterKey, PageRequest};
+use cpc_proto::scheduling::v1 as pb;
+use cpc_rules::civil_time::uk_date;
+use uuid::Uuid;
+
+use crate::store::Ctx;
+use crate::store::booking::{self, CREATE_CONFERENCE, Move, NewConference, Slot};
+use crate::store::conferences::{ConferenceFilter, reschedule_reason_code, status_code};
+
+/// The longest a conference may be booked for.
+const MAX_LENGTH: Duration = Duration::hours(4);
+
+/// The required id `text` at `field`.
+pub(crate) fn id(field: &str, text: &str) -> Result<Uuid, ApiError> {
+    let mut check = Check::new();
+    check.id(field, text).ok_or_else(|| check.fail())
+}
+
+fn timestamp(
+    check: &mut Check,
+    field: &str,
+    value: Option<&prost_types::Timestamp>,
+) -> Option<DateTime<Utc>> {
+    let Some(value) = value else {
+        check.add(field, "is required");
+        return None;
+    };
+    let parsed = u32::try_from(value.nanos)
+        .ok()
+        .and_then(|nanos| DateTime::from_timestamp(value.seconds, nanos));
+    if parsed.is_none() {
+        check.add(field, "is not a valid timestamp");
+    }
+    parsed
+}
+
+fn venue(check: &mut Check, venue: &pb::Venue) -> pb::Venue {
+    let name = check.text("venue.name", &venue.name, 1, 200);
+    let room = check.opt_text("venue.room", &venue.room, 100);
+    let notes = check.opt_text("venue.access_notes", &venue.access_notes, 1000);
+    pb::Venue {
+        name,
+        address: venue.address.clone(),
+        room: room.unwrap_or_default(),
+        access_notes: notes.unwrap_or_default(),
+    }
+}
+
+fn virtual_meeting(check: &mut Check, meeting: &pb::VirtualMeeting) -> pb::VirtualMeeting {
+    let platform = check.text("virtual_meeting.platform", &meeting.platform, 1, 60);
+    let join_url = check.text("virtual_meeting.join_url", &meeting.join_url, 1, 2000);
+    if !join_url.is_empty() && !join_url.starts_with("https://") {
+        check.add("virtual_meeting.join_url", "must be an https URL");
+    }
+    let dial_in = check.opt_text("virtual_meeting.dial_in", &meeting.dial_in, 200);
+    let instructions = check.opt_text(
+        "virtual_meeting.access_instructions",
+        &meeting.access_instructions,
+        2000,
+    );
+    pb::VirtualMeeting {
+        platform,
+        join_url,
+        dial_in: dial_in.unwrap_or_default(),
+        access_instructions: instructions.unwrap_or_default(),
+    }
+}
+
+/// The fields a booking and a move share.
+struct SlotFields<'r> {
+    start: Option<&'r prost_types::Timestamp>,
+    end: Option<&'r prost_types::Timestamp>,
+    venue: Option<&'r pb::Venue>,
+    virtual_meeting: Option<&'r pb::VirtualMeeting>,
+    past_deadline_reason: &'r str,
+    /// A booking needs a place; a move keeps the current one when unset.
+    place_required: bool,
+}
+
+fn slot(check: &mut Check, ctx: &Ctx, fields: &SlotFields<'_>) -> Option<Slot> {
+    let start = timestamp(check, "start_time", fields.start);
+    let end = timestamp(check, "end_time", fields.end);
+    if let Some(start) = start {
+        if start <= ctx.now {
+            check.add("start_time", "must be in the future");
+        }
+        let calendar = ctx.timescales.calendar();
+        if !calendar.is_working_day(uk_date(start)).unwrap_or(false) {
+            check.add(
+                "start_time",
+                "must be on a working day (not a weekend or bank holiday)",
+            );
+        }
+    }
+    if let (Some(start), Some(end)) = (start, end) {
+        if end <= start {
+            check.add("end_time", "must be after start_time");
+        } else if uk_date(end) != uk_date(start) {
+            check.add("end_time", "must be on the same day as start_time");
+        } else if end - start > MAX_LENGTH {
+            check.add("end_time", "must be at most 4 hours after start_time");
+        }
+    }
+    let venue = fields.venue.map(|v| venue(check, v));
+    let virtual_meeting = fields.virtual_meeting.map(|m| virtual_meeting(check, m));
+    if fields.place_required && venue.is_none() && virtual_meeting.is_none() {
+        check.add("venue", "venue or virtual_meeting (or both) is required");
+    }
+    let past_deadline_reason =
+        check.opt_text("past_deadline_reason", fields.past_deadline_reason, 2000);
+    Some(Slot {
+        start: start?,
+        end: end?,
+        venue,
+        virtual_meeting,
+        past_deadline_reason,
+    })
+}
+
+/// A BookConferenceRequest: (conference, version, slot).
+pub(crate) fn booking(
+    req: &pb::BookConferenceRequest,
+    ctx: &Ctx,
+) -> Result<(Uuid, i64, Slot), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("conference_id", &req.conference_id);
+    let version = check.version("version", req.version);
+    let slot = slot(
+        &mut check,
+        ctx,
+        &SlotFields {
+            start: req.start_time.as_ref(),
+            end: req.end_time.as_ref(),
+            venue: req.venue.as_ref(),
+            virtual_meeting: req.virtual_meeting.as_ref(),
+            past_deadline_reason: &req.past_deadline_reason,
+            place_required: true,
+        },
+    );
+    match (id, slot) {
+        (Some(id), Some(slot)) if check.is_clean() => Ok((id, version, slot)),
+        _ => Err(check.fail()),
+    }
+}
+
+/// A MoveConferenceRequest: (conference, version, move).
+pub(crate) fn moving(
+    req: &pb::MoveConferenceRequest,
+    ctx: &Ctx,
+) -> Result<(Uuid, i64, Move), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("conference_id", &req.conference_id);
+    let version = check.version("version", req.version);
+    let slot = slot(
+        &mut check,
+        ctx,
+        &SlotFields {
+            start: req.start_time.as_ref(),
+            end: req.end_time.as_ref(),
+            venue: req.venue.as_ref(),
+            virtual_meeting: req.virtual_meeting.as_ref(),
+            past_deadline_reason: &req.past_deadline_reason,
+            place_required: false,
+        },
+    );
+    let reason = check.required_enum("reason", req.reason, reschedule_reason_code);
+    let reason_detail = check.opt_text("reason_detail", &req.reason_detail, 2000);
+    if reason == Some("other") && reason_detail.is_none() {
+        check.add("reason_detail", "is required when the reason is OTHER");
+    }
+    match (id, slot, reason) {
+        (Some(id), Some(slot), Some(reason)) if check.is_clean() => Ok((
+            id,
+            version,
+            Move {
+                slot,
+                reason,
+                reason_detail,
+            },
+        )),
+        _ => Err(check.fail()),
+    }
+}
+
+/// A CancelConferenceRequest: (conference, version, reason).
+pub(crate) fn cancellation(
+    req: &pb::CancelConferenceRequest,
+) -> Result<(Uuid, i64, String), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("conference_id", &req.conference_id);
+    let version = check.version("version", req.version);
+    let reason = check.text("reason", &req.reason, 1, 2000);
+    match id {
+        Some(id) if check.is_clean() => Ok((id, version, reason)),
+        _ => Err(check.fail()),
+    }
+}
+
+/// A ListConferencesRequest: (authority, filter).
+pub(crate) fn list(
+    req: &pb::ListConferencesRequest,
+    ctx: &Ctx,
+) -> Result<(String, ConferenceFilter), ApiError> {
+    let mut check = Check::new();
+    let status = check.opt_enum("status", req.status, status_code);
+    let kind = check.opt_enum("kind", req.kind, booking::kind_code);
+    let case_id = check.opt_id("case_id", &req.case_id).flatten();
+    let child_id = check.opt_id("child_id", &req.child_id).flatten();
+    let chair_id = check.opt_id("chair_id", &req.chair_id).flatten();
+    let due_before = check.date("due_before", req.due_before.as_ref());
+    let (start_from, start_to) = match &req.start_times {
+        None => (None, None),
+        Some(interval) => {
+            let from = interval.start_time.as_ref().and_then(|_| {
+                timestamp(
+                    &mut check,
+                    "start_times.start_time",
+                    interval.start_time.as_ref(),
+                )
+            });
+            let to = interval.end_time.as_ref().and_then(|_| {
+                timestamp(
+                    &mut check,
+                    "start_times.end_time",
+                    interval.end_time.as_ref(),
+                )
+            });
+            if let (Some(from), Some(to)) = (from, to)
+                && to <= from
+            {
+                check.add(
+                    "start_times.end_time",
+                    "must be after start_times.start_time",
+                );
+            }
+            (from, to)
+        }
+    };
+    let key = FilterKey::new()
+        .with("authority_id", &req.authority_id)
+        .with("status", req.status)
+        .with("kind", req.kind)
+        .with("case_id", &req.case_id)
+        .with("child_id", &req.child_id)
+        .with("chair_id", &req.chair_id)
+        .with("due_before", req.due_before)
+        .with("start_times", req.start_times)
+        .with("past_deadline_only", req.past_deadline_only)
+        .with("unallocated_only", req.unallocated_only);
+    let page = PageRequest::parse(&mut check, req.page_size, &req.page_token, &key);
+    check.finish()?;
+    let authority = if req.authority_id.is_empty() {
+        ctx.authority.clone()
+    } else {
+        req.authority_id.clone()
+    };
+    Ok((
+        authority,
+        ConferenceFilter {
+            status,
+            kind,
+            case_id,
+            child_id,
+            chair_id,
+            due_before,
+            start_from,
+            start_to,
+            past_deadline_only: req.past_deadline_only,
+            page,
+        },
+    ))
+}
+
+/// A CreateConferenceRequest: (authority, new conference).
+pub(crate) fn creation(
+    req: &pb::CreateConferenceRequest,
+    ctx: &Ctx,
+) -> Result<(String, NewConference), ApiError> {
+    let mut check = Check::new();
+    let key = RequestKey::parse(&mut check, CREATE_CONFERENCE, &req.request_id, req);
+    let Some(conference) = &req.conference else {
+        check.add("conference", "is required");
+        return Err(check.fail());
+    };
+    let authority = check.text("conference.authority_id", &conference.authority_id, 1, 32);
+    let kind = check.required_enum("conference.kind", conference.kind, booking::kind_code);
+    let case_id = check.id("conference.case_id", &conference.case_id);
+    let mut child_ids = Vec::new();
+    if conference.child_ids.is_empty() {
+        check.add("conference.child_ids", "must name at least one child");
+    }
+    for (i, child) in conference.child_ids.iter().enumerate() {
+        if let Some(child) = check.id(&format!("conference.child_ids[{i}]"), child) {
+            if child_ids.contains(&child) {
+                check.add(format!("conference.child_ids[{i}]"), "is repeated");
+            }
+            child_ids.push(child);
+        }
+    }
+    let manual = conference
+        .due_date_basis
+        .as_ref()
+        .is_some_and(|b| b.event == pb::DueDateEvent::Manual as i32);
+    if !manual {
+        check.add(
+            "conference.due_date_basis.event",
+            "must be MANUAL: conferences with a statutory due date come from the cases record",
+        );
+    }
+    let explanation = check.text(
+        "conference.due_date_basis.explanation",
+        conference
+            .due_date_basis
+            .as_ref()
+            .map_or("", |b| b.explanation.as_str()),
+        1,
+        2000,
+    );
+    let due = check.required_date(
+        "conference.statutory_due_date",
+        conference.statutory_due_date.as_ref(),
+    );
+    if due.is_some_and(|due| due < ctx.today) {
+        check.add("conference.statutory_due_date", "must not be in the past");
+    }
+    let previous = check
+        .opt_id(
+            "conference.previous_conference_id",
+            &conference.previous_conference_id,
+        )
+        .flatten();
+    match (key, kind, case_id, due) {
+        (Some(key), Some(kind), Some(case_id), Some(due)) if check.is_clean() => Ok((
+            authority,
+            NewConference {
+                key,
+                kind,
+                case_id,
+                child_ids,
+                due,
+                explanation,
+                previous_conference_id: previous,
+            },
+        )),
+        _ => Err(check.fail()),
+    }
+}

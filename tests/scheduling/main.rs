@@ -1,0 +1,20 @@
+//! The scheduling services over real gRPC on a loopback socket, served by
+//! `cpcd` (every service in one process, as `make run` does) against a
+//! fresh Postgres database per test: conferences made from the cases feed,
+//! booked and moved on the statutory clock.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test"
+)]
+
+#[path = "../cases/support.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the cases tests; not every helper is used here"
+)]
+mod support;
+
+mod diary;
