@@ -17,9 +17,9 @@ use tonic::transport::Channel;
 
 use crate::support::*;
 
-const BUSINESS_SUPPORT: u128 = 0xb5_0001;
+pub(crate) const BUSINESS_SUPPORT: u128 = 0xb5_0001;
 
-async fn start() -> (Fixture, ConferencesServiceClient<Channel>) {
+pub(crate) async fn start() -> (Fixture, ConferencesServiceClient<Channel>) {
     let f = Fixture::start_with(|config| {
         // The authorities the deployment serves: scheduling follows the
         // cases feed of each.
@@ -32,7 +32,7 @@ async fn start() -> (Fixture, ConferencesServiceClient<Channel>) {
     (f, scheduling)
 }
 
-fn business_support(f: &Fixture) -> As {
+pub(crate) fn business_support(f: &Fixture) -> As {
     f.person(
         BUSINESS_SUPPORT,
         AUTHORITY,
@@ -43,7 +43,11 @@ fn business_support(f: &Fixture) -> As {
 
 /// A child in a new case, a referral, a strategy discussion on `held` that
 /// starts an s47 enquiry; returns (child, case).
-async fn s47_started(f: &mut Fixture, la_child_id: &str, held: NaiveDate) -> (String, String) {
+pub(crate) async fn s47_started(
+    f: &mut Fixture,
+    la_child_id: &str,
+    held: NaiveDate,
+) -> (String, String) {
     let sw = f.social_worker();
     let child = f
         .client
@@ -88,7 +92,7 @@ async fn s47_started(f: &mut Fixture, la_child_id: &str, held: NaiveDate) -> (St
     (child.id, child.case_id)
 }
 
-fn pd_of(date: NaiveDate) -> Option<common::Date> {
+pub(crate) fn pd_of(date: NaiveDate) -> Option<common::Date> {
     use chrono::Datelike as _;
     pd(
         date.year(),
@@ -99,7 +103,7 @@ fn pd_of(date: NaiveDate) -> Option<common::Date> {
 
 /// Waits for scheduling to have the case's conferences (it learns them
 /// from the cases feed, asynchronously).
-async fn conferences_of(
+pub(crate) async fn conferences_of(
     scheduling: &mut ConferencesServiceClient<Channel>,
     who: &As,
     case_id: &str,
@@ -124,19 +128,19 @@ async fn conferences_of(
 
 /// 12:00 to 13:30 UTC on `date`: midday or 1 pm in the UK, the same
 /// date whether BST applies or not.
-fn slot_on(date: NaiveDate) -> (prost_types::Timestamp, prost_types::Timestamp) {
+pub(crate) fn slot_on(date: NaiveDate) -> (prost_types::Timestamp, prost_types::Timestamp) {
     let at = |h, m| Utc.from_utc_datetime(&date.and_hms_opt(h, m, 0).unwrap());
     (ts(at(12, 0)), ts(at(13, 30)))
 }
 
-fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
+pub(crate) fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: at.timestamp(),
         nanos: 0,
     }
 }
 
-fn venue() -> pb::Venue {
+pub(crate) fn venue() -> pb::Venue {
     pb::Venue {
         name: "Shire Hall".into(),
         room: "Committee Room 2".into(),
@@ -144,7 +148,7 @@ fn venue() -> pb::Venue {
     }
 }
 
-fn uk_today() -> NaiveDate {
+pub(crate) fn uk_today() -> NaiveDate {
     cpc_rules::civil_time::uk_date(DateTime::<Utc>::from(std::time::SystemTime::now()))
 }
 

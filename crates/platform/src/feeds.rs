@@ -151,16 +151,18 @@ pub fn start(
         (None, None) => return Err(FeedError::NoCredentials),
     };
     let mut tasks = Vec::new();
+    if config.authorities.is_empty() {
+        if !consumers.is_empty() {
+            tracing::warn!(
+                "no authorities configured ([authorities]): following no change feed, so no \
+                 conference becomes due from the cases record"
+            );
+        }
+        return Ok(tasks);
+    }
     for (consumer, follows, pool) in consumers {
         for follow in *follows {
             let endpoint = endpoint(config, consumer, follow.source, served, own_addr)?;
-            if config.authorities.is_empty() {
-                tracing::warn!(
-                    consumer,
-                    source = follow.source,
-                    "no authorities configured ([authorities]): following no change feed"
-                );
-            }
             for authority in config.authorities.keys() {
                 let follower = Follower {
                     consumer,

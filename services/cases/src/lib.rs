@@ -8,7 +8,7 @@
 //! - [`store`]: one function per RPC, each inside the caller's transaction
 //!   (row-level security set by [`store::begin`]), writing its change events
 //!   to the outbox ([`events`]) and honouring request ids ([`idempotency`]);
-//! - [`paging`]: opaque keyset page tokens.
+//! - [`follow`]: which conferences scheduling held, from its change feed.
 //!
 //! - [`api`]: the gRPC service: every call identified, authorised against
 //!   the case's members, run in one transaction and audited.
@@ -18,6 +18,7 @@ pub mod codes;
 pub mod convert;
 pub mod domain;
 pub mod events;
+pub mod follow;
 pub mod idempotency;
 pub mod store;
 
@@ -40,6 +41,6 @@ pub fn component() -> Component {
         mount: Some(api::mount),
         append_only: &["plan_action_status_changes"],
         locate_child: Some(api::locate_child),
-        follows: &[],
+        follows: &[follow::SCHEDULING_FEED],
     }
 }

@@ -22,6 +22,8 @@ pub enum DueEvent {
     TransferNotification,
     InitialConference,
     ReviewConference,
+    /// A conference that met inquorate (the reconvened one counts from it).
+    InquorateConference,
     /// Set by a person (a conference created by hand); the explanation
     /// says why.
     Manual,

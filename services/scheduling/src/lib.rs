@@ -35,7 +35,10 @@ pub const SCHEMA: &str = "scheduling";
 pub fn component() -> Component {
     Component {
         name: "scheduling",
-        grpc_services: &[cpc_proto::scheduling::v1::conferences_service_server::SERVICE_NAME],
+        grpc_services: &[
+            cpc_proto::scheduling::v1::conferences_service_server::SERVICE_NAME,
+            cpc_proto::scheduling::v1::attendance_service_server::SERVICE_NAME,
+        ],
         schema: SCHEMA,
         migrator: &MIGRATOR,
         mount: Some(api::mount),

@@ -23,7 +23,7 @@ use cpc_rules::timescales::Timescales;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::store::{Ctx, conferences, members};
+use crate::store::{Ctx, attendance, conferences, members};
 
 /// A future borrowing the call's connection and session.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -41,6 +41,8 @@ pub(crate) enum Target {
     Authority(String),
     /// One conference, a record of its case.
     Conference(Uuid),
+    /// One invitation: a record of its conference's case.
+    Invitation(Uuid),
 }
 
 /// The pieces every call needs.
@@ -93,25 +95,10 @@ impl Flow {
         let mut tx = db::begin_for_authority(&self.pool, &ctx.authority).await?;
         let (resource, subject) = match target {
             Target::Authority(authority) => (Resource::Authority(authority), Subject::default()),
-            Target::Conference(id) => {
-                let (case_id, child_ids) = conferences::locate(&mut tx, id).await?;
-                let case = members::relation(&mut tx, case_id, &child_ids, ctx.today).await?;
-                let record = Record {
-                    authority_id: ctx.authority.clone(),
-                    case: Some(case),
-                    conference: Some(ConferenceRelation {
-                        conference_id: id.to_string(),
-                        // Minutes exclusions belong to reporting; nothing
-                        // here is minutes.
-                        minutes_excluded: Vec::new(),
-                    }),
-                    escalation: None,
-                };
-                let subject = Subject {
-                    case_id: Some(case_id),
-                    child_ids,
-                };
-                (Resource::Record(record), subject)
+            Target::Conference(id) => conference_record(&mut tx, ctx, id).await?,
+            Target::Invitation(invitation) => {
+                let id = attendance::conference_of(&mut tx, invitation).await?;
+                conference_record(&mut tx, ctx, id).await?
             }
         };
         let permit = self
@@ -123,6 +110,33 @@ impl Flow {
         tx.commit().await?;
         Ok(value)
     }
+}
+
+/// Conference `id` as the policies see it (a record of its case, with who
+/// is on the case today) and what its audit record is about.
+async fn conference_record(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    id: Uuid,
+) -> Result<(Resource, Subject), ApiError> {
+    let (case_id, child_ids) = conferences::locate(conn, id).await?;
+    let case = members::relation(conn, case_id, &child_ids, ctx.today).await?;
+    let record = Record {
+        authority_id: ctx.authority.clone(),
+        case: Some(case),
+        conference: Some(ConferenceRelation {
+            conference_id: id.to_string(),
+            // Minutes exclusions belong to reporting; nothing here is
+            // minutes.
+            minutes_excluded: Vec::new(),
+        }),
+        escalation: None,
+    };
+    let subject = Subject {
+        case_id: Some(case_id),
+        child_ids,
+    };
+    Ok((Resource::Record(record), subject))
 }
 
 /// The caller as history rows record them: their id, and agency.

@@ -1,6 +1,8 @@
-//! The gRPC adapter: `cpc.scheduling.v1.ConferencesService` over the store,
+//! The gRPC adapter: `cpc.scheduling.v1.ConferencesService` and
+//! `AttendanceService` over the store,
 //! with authentication, authorisation and audit on every call ([`flow`]).
 
+mod attendance;
 mod flow;
 mod requests;
 mod service;
@@ -9,6 +11,7 @@ use std::sync::Arc;
 
 use cpc_platform::Mount;
 use cpc_platform::outbox::FollowOptions;
+use cpc_proto::scheduling::v1::attendance_service_server::AttendanceServiceServer;
 use cpc_proto::scheduling::v1::conferences_service_server::ConferencesServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -37,8 +40,8 @@ impl ConferencesApi {
 
 /// Adds the scheduling services to the server's routes.
 pub fn mount(mount: &Mount<'_>, routes: &mut RoutesBuilder) {
-    routes.add_service(
-        ConferencesServiceServer::new(ConferencesApi::new(mount))
-            .max_decoding_message_size(mount.config.limits.max_request_bytes),
-    );
+    let api = ConferencesApi::new(mount);
+    let max = mount.config.limits.max_request_bytes;
+    routes.add_service(ConferencesServiceServer::new(api.clone()).max_decoding_message_size(max));
+    routes.add_service(AttendanceServiceServer::new(api).max_decoding_message_size(max));
 }

@@ -1,16 +1,20 @@
 //! Checking ConferencesService requests: every bad field is named (by its
 //! proto path), none is echoed.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use cpc_platform::ApiError;
 use cpc_platform::check::Check;
 use cpc_platform::idempotency::RequestKey;
 use cpc_platform::paging::{FilterKey, PageRequest};
+use cpc_proto::common::v1 as common;
 use cpc_proto::scheduling::v1 as pb;
 use cpc_rules::civil_time::uk_date;
 use uuid::Uuid;
 
 use crate::store::Ctx;
+use crate::store::attendance::{
+    CREATE_INVITATION, INVITEE_KINDS, Inquorate, METHODS, NewInvitation, REPLIES, Reply, code_of,
+};
 use crate::store::booking::{self, CREATE_CONFERENCE, Move, NewConference, Slot};
 use crate::store::conferences::{ConferenceFilter, reschedule_reason_code, status_code};
 
@@ -347,6 +351,308 @@ pub(crate) fn creation(
                 due,
                 explanation,
                 previous_conference_id: previous,
+            },
+        )),
+        _ => Err(check.fail()),
+    }
+}
+
+/// A person on an invitation or attendance list: id and name required;
+/// with `agency_required`, their agency too.
+fn person(
+    check: &mut Check,
+    field: &str,
+    person: Option<&common::PersonRef>,
+    agency_required: bool,
+) -> Option<common::PersonRef> {
+    let Some(person) = person else {
+        check.add(field, "is required");
+        return None;
+    };
+    // Person ids are cpc's: the identity provider's for professionals, the
+    // cases record's for family members and children.
+    let person_id = check
+        .id(&format!("{field}.person_id"), &person.person_id)
+        .map(|id| id.to_string())
+        .unwrap_or_default();
+    let display_name = check.text(
+        &format!("{field}.display_name"),
+        &person.display_name,
+        1,
+        200,
+    );
+    let agency_kind = check.opt_enum(&format!("{field}.agency_kind"), person.agency_kind, |k| {
+        common::AgencyKind::try_from(k).ok()
+    });
+    let agency_name = check.opt_text(&format!("{field}.agency_name"), &person.agency_name, 200);
+    if agency_required && agency_kind.is_none() {
+        check.add(
+            format!("{field}.agency_kind"),
+            "is required for a professional",
+        );
+    }
+    if agency_kind.is_some() != agency_name.is_some() {
+        check.add(
+            format!("{field}.agency_name"),
+            "is required with agency_kind, and only with it",
+        );
+    }
+    Some(common::PersonRef {
+        person_id,
+        display_name,
+        agency_kind: person.agency_kind,
+        agency_name: agency_name.unwrap_or_default(),
+    })
+}
+
+/// A CreateInvitationRequest.
+pub(crate) fn invitation(req: &pb::CreateInvitationRequest) -> Result<NewInvitation, ApiError> {
+    let mut check = Check::new();
+    let key = RequestKey::parse(&mut check, CREATE_INVITATION, &req.request_id, req);
+    let Some(invitation) = &req.invitation else {
+        check.add("invitation", "is required");
+        return Err(check.fail());
+    };
+    let conference_id = check.id("invitation.conference_id", &invitation.conference_id);
+    let invitee_kind =
+        check.required_enum("invitation.invitee_kind", invitation.invitee_kind, |k| {
+            code_of(INVITEE_KINDS, k)
+        });
+    let invitee = person(
+        &mut check,
+        "invitation.invitee",
+        invitation.invitee.as_ref(),
+        invitee_kind == Some("agency_professional"),
+    );
+    let child_id = check
+        .opt_id("invitation.child_id", &invitation.child_id)
+        .flatten();
+    if matches!(invitee_kind, Some("child" | "advocate")) && child_id.is_none() {
+        check.add(
+            "invitation.child_id",
+            "is required for the child or an advocate",
+        );
+    }
+    let method = check.required_enum("invitation.method", invitation.method, |m| {
+        code_of(METHODS, m)
+    });
+    let interpreter_language = check.opt_text(
+        "invitation.interpreter_language",
+        &invitation.interpreter_language,
+        60,
+    );
+    let accessibility_needs = check.opt_text(
+        "invitation.accessibility_needs",
+        &invitation.accessibility_needs,
+        1000,
+    );
+    match (key, conference_id, invitee_kind, invitee, method) {
+        (Some(key), Some(conference_id), Some(invitee_kind), Some(invitee), Some(method))
+            if check.is_clean() =>
+        {
+            Ok(NewInvitation {
+                key,
+                conference_id,
+                invitee_kind,
+                invitee,
+                child_id,
+                method,
+                interpreter_language,
+                accessibility_needs,
+            })
+        }
+        _ => Err(check.fail()),
+    }
+}
+
+/// The filters of a ListInvitationsRequest.
+pub(crate) struct InvitationFilter {
+    pub conference_id: Uuid,
+    pub reply: Option<&'static str>,
+    pub invitee_kind: Option<&'static str>,
+    pub page: PageRequest,
+}
+
+/// A ListInvitationsRequest.
+pub(crate) fn invitations(req: &pb::ListInvitationsRequest) -> Result<InvitationFilter, ApiError> {
+    let mut check = Check::new();
+    let conference_id = check.id("conference_id", &req.conference_id);
+    let reply = check.opt_enum("reply", req.reply, |r| code_of(REPLIES, r));
+    let invitee_kind = check.opt_enum("invitee_kind", req.invitee_kind, |k| {
+        code_of(INVITEE_KINDS, k)
+    });
+    let key = FilterKey::new()
+        .with("conference_id", &req.conference_id)
+        .with("reply", req.reply)
+        .with("invitee_kind", req.invitee_kind);
+    let page = PageRequest::parse(&mut check, req.page_size, &req.page_token, &key);
+    match conference_id {
+        Some(conference_id) if check.is_clean() => Ok(InvitationFilter {
+            conference_id,
+            reply,
+            invitee_kind,
+            page,
+        }),
+        _ => Err(check.fail()),
+    }
+}
+
+/// A RespondToInvitationRequest: (invitation, version, reply).
+pub(crate) fn reply(req: &pb::RespondToInvitationRequest) -> Result<(Uuid, i64, Reply), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("invitation_id", &req.invitation_id);
+    let version = check.version("version", req.version);
+    let reply = check.required_enum("reply", req.reply, |r| {
+        code_of(REPLIES, r).filter(|r| *r != "awaiting")
+    });
+    let apology = reply == Some("apology");
+    let apology_reason = check.opt_text("apology_reason", &req.apology_reason, 1000);
+    if apology_reason.is_some() && !apology {
+        check.add("apology_reason", "is only for an apology");
+    }
+    let substitute = req
+        .substitute
+        .as_ref()
+        .and_then(|s| person(&mut check, "substitute", Some(s), true));
+    if substitute.is_some() && !apology {
+        check.add("substitute", "is only for an apology");
+    }
+    match (id, reply) {
+        (Some(id), Some(reply)) if check.is_clean() => Ok((
+            id,
+            version,
+            Reply {
+                reply,
+                apology_reason,
+                substitute,
+            },
+        )),
+        _ => Err(check.fail()),
+    }
+}
+
+/// A RecordAttendanceRequest: (conference, version, attendees).
+pub(crate) fn attendance(
+    req: &pb::RecordAttendanceRequest,
+) -> Result<(Uuid, i64, Vec<pb::Attendee>), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("conference_id", &req.conference_id);
+    let version = check.version("version", req.version);
+    let mut seen = std::collections::HashSet::new();
+    let mut attendees = Vec::with_capacity(req.attendees.len());
+    for (i, attendee) in req.attendees.iter().enumerate() {
+        let field = format!("attendees[{i}]");
+        let role = check.required_enum(&format!("{field}.role"), attendee.role, |r| {
+            pb::AttendeeRole::try_from(r)
+                .ok()
+                .filter(|r| *r != pb::AttendeeRole::Unspecified)
+        });
+        let professional = matches!(
+            role,
+            Some(pb::AttendeeRole::SocialWorker | pb::AttendeeRole::AgencyProfessional)
+        );
+        let person = person(
+            &mut check,
+            &format!("{field}.person"),
+            attendee.person.as_ref(),
+            professional,
+        );
+        check.opt_enum(&format!("{field}.mode"), attendee.mode, |m| {
+            pb::AttendanceMode::try_from(m).ok()
+        });
+        check.opt_id(&format!("{field}.invitation_id"), &attendee.invitation_id);
+        if let Some(person) = &person
+            && !seen.insert(person.person_id.clone())
+        {
+            check.add(
+                format!("{field}.person.person_id"),
+                "appears more than once",
+            );
+        }
+        attendees.push(pb::Attendee {
+            person,
+            ..attendee.clone()
+        });
+    }
+    match id {
+        Some(id) if check.is_clean() => Ok((id, version, attendees)),
+        _ => Err(check.fail()),
+    }
+}
+
+/// An AssessQuorumRequest: (conference, basis).
+pub(crate) fn quorum(req: &pb::AssessQuorumRequest) -> Result<(Uuid, pb::QuorumBasis), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("conference_id", &req.conference_id);
+    let basis = match pb::QuorumBasis::try_from(req.basis) {
+        Ok(basis) => basis,
+        Err(_) => {
+            check.add("basis", "is not a known value");
+            pb::QuorumBasis::Unspecified
+        }
+    };
+    match id {
+        Some(id) if check.is_clean() => Ok((id, basis)),
+        _ => Err(check.fail()),
+    }
+}
+
+/// The date a conference met: required, not in the future, a working day.
+fn meeting_date(
+    check: &mut Check,
+    field: &str,
+    date: Option<&common::Date>,
+    ctx: &Ctx,
+) -> Option<NaiveDate> {
+    let date = check.required_date(field, date)?;
+    if date > ctx.today {
+        check.add(field, "must not be in the future");
+    } else if !ctx
+        .timescales
+        .calendar()
+        .is_working_day(date)
+        .unwrap_or(false)
+    {
+        check.add(
+            field,
+            "must be a working day (not a weekend or bank holiday)",
+        );
+    }
+    Some(date)
+}
+
+/// A RecordConferenceHeldRequest: (conference, version, held date).
+pub(crate) fn held(
+    req: &pb::RecordConferenceHeldRequest,
+    ctx: &Ctx,
+) -> Result<(Uuid, i64, NaiveDate), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("conference_id", &req.conference_id);
+    let version = check.version("version", req.version);
+    let date = meeting_date(&mut check, "held_date", req.held_date.as_ref(), ctx);
+    match (id, date) {
+        (Some(id), Some(date)) if check.is_clean() => Ok((id, version, date)),
+        _ => Err(check.fail()),
+    }
+}
+
+/// A RecordInquorateRequest: (conference, version, record).
+pub(crate) fn inquorate(
+    req: &pb::RecordInquorateRequest,
+    ctx: &Ctx,
+) -> Result<(Uuid, i64, Inquorate), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("conference_id", &req.conference_id);
+    let version = check.version("version", req.version);
+    let date = meeting_date(&mut check, "meeting_date", req.meeting_date.as_ref(), ctx);
+    let summary = check.text("interim_plan_summary", &req.interim_plan_summary, 1, 4000);
+    match (id, date) {
+        (Some(id), Some(meeting_date)) if check.is_clean() => Ok((
+            id,
+            version,
+            Inquorate {
+                meeting_date,
+                interim_plan_summary: summary,
             },
         )),
         _ => Err(check.fail()),

@@ -56,17 +56,23 @@ pub struct NewConference {
 pub const CREATE_CONFERENCE: &str = "CreateConference";
 
 #[derive(sqlx::FromRow)]
-struct Current {
-    status: String,
-    version: i64,
-    statutory_due_date: NaiveDate,
-    start_time: Option<DateTime<Utc>>,
+pub(crate) struct Current {
+    pub kind: String,
+    pub status: String,
+    pub version: i64,
+    pub statutory_due_date: NaiveDate,
+    pub start_time: Option<DateTime<Utc>>,
 }
 
 /// Locks the conference row and checks the version the caller read.
-async fn current(conn: &mut PgConnection, id: Uuid, version: i64) -> Result<Current, ApiError> {
+pub(crate) async fn current(
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i64,
+) -> Result<Current, ApiError> {
     let row: Current = sqlx::query_as(
-        "SELECT status, version, statutory_due_date, start_time FROM conferences WHERE id = $1 FOR UPDATE",
+        "SELECT kind, status, version, statutory_due_date, start_time FROM conferences \
+         WHERE id = $1 FOR UPDATE",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -96,6 +102,22 @@ fn past_deadline(slot: &Slot, due: NaiveDate) -> Result<bool, ApiError> {
     Ok(past)
 }
 
+/// When agency reports are due for a conference of `kind` starting at
+/// `start` (the authority's working days before it).
+fn reports_due(ctx: &Ctx, kind: &str, start: DateTime<Utc>) -> Result<NaiveDate, ApiError> {
+    use cpc_rules::timescales::ConferenceKind as Kind;
+    let kind = match kind {
+        "review" | "post_birth_review" => Kind::Review,
+        "pre_birth" => Kind::PreBirth,
+        "transfer_in" => Kind::TransferIn,
+        // An initial conference, or one reconvened (the earlier deadline).
+        _ => Kind::Initial,
+    };
+    ctx.timescales
+        .reports_due(uk_date(start), kind)
+        .map_err(|err| ApiError::invalid_field("start_time", err.to_string()))
+}
+
 fn encoded<M: Message>(message: Option<&M>) -> Option<Vec<u8>> {
     message.map(Message::encode_to_vec)
 }
@@ -120,10 +142,11 @@ pub async fn book(
         )));
     }
     let past = past_deadline(slot, now.statutory_due_date)?;
+    let reports = reports_due(ctx, &now.kind, slot.start)?;
     sqlx::query(
         "UPDATE conferences SET status = 'booked', start_time = $2, end_time = $3, venue = $4, \
            virtual_meeting = $5, booked_past_deadline = $6, past_deadline_reason = $7, \
-           version = version + 1, updated_at = $8 \
+           version = version + 1, updated_at = $8, reports_due_date = $9 \
          WHERE id = $1",
     )
     .bind(id)
@@ -134,6 +157,7 @@ pub async fn book(
     .bind(past)
     .bind(past.then(|| slot.past_deadline_reason.clone()).flatten())
     .bind(ctx.now)
+    .bind(reports)
     .execute(&mut *conn)
     .await?;
     let conference = conferences::load(conn, id)
@@ -174,6 +198,7 @@ pub async fn move_booking(
     };
     let slot = &change.slot;
     let past = past_deadline(slot, now.statutory_due_date)?;
+    let reports = reports_due(ctx, &now.kind, slot.start)?;
     sqlx::query(
         "INSERT INTO conference_reschedules \
            (conference_id, authority_id, seq, previous_start_time, new_start_time, reason, \
@@ -197,7 +222,7 @@ pub async fn move_booking(
         "UPDATE conferences SET start_time = $2, end_time = $3, \
            venue = coalesce($4, venue), virtual_meeting = coalesce($5, virtual_meeting), \
            booked_past_deadline = $6, past_deadline_reason = $7, \
-           version = version + 1, updated_at = $8 \
+           version = version + 1, updated_at = $8, reports_due_date = $9 \
          WHERE id = $1",
     )
     .bind(id)
@@ -208,6 +233,7 @@ pub async fn move_booking(
     .bind(past)
     .bind(past.then(|| slot.past_deadline_reason.clone()).flatten())
     .bind(ctx.now)
+    .bind(reports)
     .execute(&mut *conn)
     .await?;
     let conference = conferences::load(conn, id)

@@ -33,6 +33,10 @@ struct ConferenceRow {
     booked_past_deadline: bool,
     past_deadline_reason: Option<String>,
     previous_conference_id: Option<Uuid>,
+    reports_due_date: Option<NaiveDate>,
+    quorum: Option<Vec<u8>>,
+    held_date: Option<NaiveDate>,
+    inquorate: Option<Vec<u8>>,
     child_ids: Vec<Uuid>,
 }
 
@@ -68,7 +72,21 @@ pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<pb::Conference, N
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
+    let attendance: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT attendee FROM conference_attendance WHERE conference_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(pb::Conference {
+        reports_due_date: row.reports_due_date.map(date),
+        quorum: decoded(row.quorum.as_deref()),
+        held_date: row.held_date.map(date),
+        inquorate: decoded(row.inquorate.as_deref()),
+        attendance: attendance
+            .iter()
+            .filter_map(|a| decoded(Some(a.as_slice())))
+            .collect(),
         start_time: row.start_time.map(timestamp),
         end_time: row.end_time.map(timestamp),
         venue: decoded(row.venue.as_deref()),
@@ -205,6 +223,7 @@ fn basis(basis: &Basis) -> pb::DueDateBasis {
             DueEvent::TransferNotification => pb::DueDateEvent::TransferNotification,
             DueEvent::InitialConference => pb::DueDateEvent::InitialConference,
             DueEvent::ReviewConference => pb::DueDateEvent::ReviewConference,
+            DueEvent::InquorateConference => pb::DueDateEvent::InquorateConference,
             DueEvent::Manual => pb::DueDateEvent::Manual,
         } as i32,
         event_date: Some(date(basis.event_date)),
@@ -229,7 +248,7 @@ fn basis(basis: &Basis) -> pb::DueDateBasis {
     }
 }
 
-fn date(date: NaiveDate) -> common::Date {
+pub(crate) fn date(date: NaiveDate) -> common::Date {
     common::Date {
         year: date.year(),
         month: i32::try_from(date.month()).unwrap_or(1),
@@ -237,7 +256,7 @@ fn date(date: NaiveDate) -> common::Date {
     }
 }
 
-fn timestamp(instant: DateTime<Utc>) -> prost_types::Timestamp {
+pub(crate) fn timestamp(instant: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: instant.timestamp(),
         nanos: i32::try_from(instant.timestamp_subsec_nanos()).unwrap_or(0),

@@ -2,6 +2,7 @@
 //! opened with `cpc_platform::db::begin_for_authority` (row-level security
 //! bound to one authority) and does not commit it.
 
+pub mod attendance;
 pub mod booking;
 pub mod conferences;
 pub mod members;
