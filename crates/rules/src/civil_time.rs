@@ -9,17 +9,24 @@
 //! the rest of the year. Computed, not looked up, so it needs no time-zone
 //! database.
 
-use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike as _, Duration, NaiveDate, NaiveDateTime, Utc};
 
 /// The UK civil date at `instant`.
 #[must_use]
 pub fn uk_date(instant: DateTime<Utc>) -> NaiveDate {
+    uk_local(instant).date()
+}
+
+/// The UK civil date and time at `instant` (what a clock in the room
+/// shows): working patterns and meeting times are local.
+#[must_use]
+pub fn uk_local(instant: DateTime<Utc>) -> NaiveDateTime {
     let offset = if is_summer_time(instant) {
         Duration::hours(1)
     } else {
         Duration::zero()
     };
-    (instant + offset).date_naive()
+    (instant + offset).naive_utc()
 }
 
 /// Whether British Summer Time is in force at `instant`.
@@ -71,6 +78,18 @@ mod tests {
         // 2024 (leap year): 31 March and 27 October.
         assert!(is_summer_time(at(2024, 3, 31, 1, 0)));
         assert!(!is_summer_time(at(2024, 10, 27, 1, 0)));
+    }
+
+    #[test]
+    fn local_time_is_utc_in_winter_and_an_hour_ahead_in_summer() {
+        assert_eq!(
+            uk_local(at(2026, 1, 15, 9, 30)),
+            date(2026, 1, 15).and_hms_opt(9, 30, 0).unwrap()
+        );
+        assert_eq!(
+            uk_local(at(2026, 7, 15, 9, 30)),
+            date(2026, 7, 15).and_hms_opt(10, 30, 0).unwrap()
+        );
     }
 
     #[test]
