@@ -17,5 +17,6 @@
 )]
 mod support;
 
+mod chairs;
 mod diary;
 mod meetings;

@@ -227,6 +227,35 @@ pub fn merge<T>(
     }
 }
 
+/// The paths of an update mask, each one of `allowed`. Empty masks are
+/// refused: this API updates exactly the fields it is told to.
+pub fn update_mask(
+    check: &mut Check,
+    mask: Option<&prost_types::FieldMask>,
+    allowed: &[&'static str],
+) -> Vec<&'static str> {
+    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
+    if paths.is_empty() {
+        check.add("update_mask", "must name at least one field to update");
+        return Vec::new();
+    }
+    let mut fields = Vec::with_capacity(paths.len());
+    for (i, path) in paths.iter().enumerate() {
+        match allowed.iter().find(|a| **a == path.as_str()) {
+            Some(field) if !fields.contains(field) => fields.push(*field),
+            Some(_) => check.add(format!("update_mask.paths[{i}]"), "appears more than once"),
+            None => check.add(
+                format!("update_mask.paths[{i}]"),
+                format!(
+                    "is not an updatable field; expected one of {}",
+                    allowed.join(", ")
+                ),
+            ),
+        }
+    }
+    fields
+}
+
 fn parse_uuid(text: &str) -> Result<Uuid, &'static str> {
     // Only the hyphenated 36-character form the API documents.
     if text.len() != 36 {

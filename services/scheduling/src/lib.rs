@@ -38,6 +38,7 @@ pub fn component() -> Component {
         grpc_services: &[
             cpc_proto::scheduling::v1::conferences_service_server::SERVICE_NAME,
             cpc_proto::scheduling::v1::attendance_service_server::SERVICE_NAME,
+            cpc_proto::scheduling::v1::chairs_service_server::SERVICE_NAME,
         ],
         schema: SCHEMA,
         migrator: &MIGRATOR,

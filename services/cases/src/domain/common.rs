@@ -5,6 +5,7 @@ use cpc_proto::cases::v1 as pb;
 use serde::{Deserialize, Serialize};
 
 use super::check::Check;
+pub use cpc_platform::check::update_mask;
 
 /// An authority (tenant) id, e.g. a DfE LA code or ONS code such as
 /// `E10000013`: 1–64 letters, digits, `-` or `_`.
@@ -88,33 +89,4 @@ impl ExternalReference {
             .map(Self::to_proto)
             .collect()
     }
-}
-
-/// The paths of an update mask, each one of `allowed`. Empty masks are
-/// refused: this API updates exactly the fields it is told to.
-pub fn update_mask(
-    check: &mut Check,
-    mask: Option<&prost_types::FieldMask>,
-    allowed: &[&'static str],
-) -> Vec<&'static str> {
-    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
-    if paths.is_empty() {
-        check.add("update_mask", "must name at least one field to update");
-        return Vec::new();
-    }
-    let mut fields = Vec::with_capacity(paths.len());
-    for (i, path) in paths.iter().enumerate() {
-        match allowed.iter().find(|a| **a == path.as_str()) {
-            Some(field) if !fields.contains(field) => fields.push(*field),
-            Some(_) => check.add(format!("update_mask.paths[{i}]"), "appears more than once"),
-            None => check.add(
-                format!("update_mask.paths[{i}]"),
-                format!(
-                    "is not an updatable field; expected one of {}",
-                    allowed.join(", ")
-                ),
-            ),
-        }
-    }
-    fields
 }

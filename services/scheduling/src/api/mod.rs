@@ -1,8 +1,9 @@
 //! The gRPC adapter: `cpc.scheduling.v1.ConferencesService` and
-//! `AttendanceService` over the store,
+//! `AttendanceService` and `ChairsService` over the store,
 //! with authentication, authorisation and audit on every call ([`flow`]).
 
 mod attendance;
+mod chairs;
 mod flow;
 mod requests;
 mod service;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use cpc_platform::Mount;
 use cpc_platform::outbox::FollowOptions;
 use cpc_proto::scheduling::v1::attendance_service_server::AttendanceServiceServer;
+use cpc_proto::scheduling::v1::chairs_service_server::ChairsServiceServer;
 use cpc_proto::scheduling::v1::conferences_service_server::ConferencesServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -43,5 +45,6 @@ pub fn mount(mount: &Mount<'_>, routes: &mut RoutesBuilder) {
     let api = ConferencesApi::new(mount);
     let max = mount.config.limits.max_request_bytes;
     routes.add_service(ConferencesServiceServer::new(api.clone()).max_decoding_message_size(max));
-    routes.add_service(AttendanceServiceServer::new(api).max_decoding_message_size(max));
+    routes.add_service(AttendanceServiceServer::new(api.clone()).max_decoding_message_size(max));
+    routes.add_service(ChairsServiceServer::new(api).max_decoding_message_size(max));
 }

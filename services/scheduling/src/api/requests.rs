@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use cpc_platform::ApiError;
-use cpc_platform::check::Check;
+use cpc_platform::check::{Check, update_mask};
 use cpc_platform::idempotency::RequestKey;
 use cpc_platform::paging::{FilterKey, PageRequest};
 use cpc_proto::common::v1 as common;
@@ -16,6 +16,7 @@ use crate::store::attendance::{
     CREATE_INVITATION, INVITEE_KINDS, Inquorate, METHODS, NewInvitation, REPLIES, Reply, code_of,
 };
 use crate::store::booking::{self, CREATE_CONFERENCE, Move, NewConference, Slot};
+use crate::store::chairs::{self, AllocationRequest};
 use crate::store::conferences::{ConferenceFilter, reschedule_reason_code, status_code};
 
 /// The longest a conference may be booked for.
@@ -277,6 +278,7 @@ pub(crate) fn list(
             start_from,
             start_to,
             past_deadline_only: req.past_deadline_only,
+            unallocated_only: req.unallocated_only,
             page,
         },
     ))
@@ -655,6 +657,272 @@ pub(crate) fn inquorate(
                 interim_plan_summary: summary,
             },
         )),
+        _ => Err(check.fail()),
+    }
+}
+
+/// The definition of a chair (create, or the fields an update names), with
+/// every bad field named under `field` (`chair`).
+fn chair_definition(check: &mut Check, chair: &pb::Chair, fields: &[&str]) -> pb::Chair {
+    let wants = |name: &str| fields.contains(&name);
+    let mut checked = chair.clone();
+    if wants("person") {
+        checked.person = person(check, "chair.person", chair.person.as_ref(), false);
+        if let Some(person) = &checked.person
+            && !chair.id.is_empty()
+            && person.person_id != chair.id
+        {
+            check.add("chair.person.person_id", "must be the chair's id");
+        }
+    }
+    if wants("working_pattern") {
+        if chair.working_pattern.is_empty() {
+            check.add("chair.working_pattern", "must have at least one period");
+        }
+        for (i, period) in chair.working_pattern.iter().enumerate() {
+            let field = format!("chair.working_pattern[{i}]");
+            if chairs::weekday(period.weekday).is_none() {
+                check.add(format!("{field}.weekday"), "is required");
+            }
+            if !(0..=1439).contains(&period.start_minute) {
+                check.add(format!("{field}.start_minute"), "must be 0-1439");
+            }
+            if period.end_minute <= period.start_minute || period.end_minute > 1440 {
+                check.add(
+                    format!("{field}.end_minute"),
+                    "must be after start_minute, at most 1440",
+                );
+            }
+            let overlaps = chair.working_pattern[..i].iter().any(|other| {
+                other.weekday == period.weekday
+                    && other.start_minute < period.end_minute
+                    && period.start_minute < other.end_minute
+            });
+            if overlaps {
+                check.add(field, "overlaps another period on the same weekday");
+            }
+        }
+    }
+    let range = |check: &mut Check, name: &str, value: i32, max: i32| {
+        if !(1..=max).contains(&value) {
+            check.add(format!("chair.{name}"), format!("must be 1-{max}"));
+        }
+    };
+    if wants("max_conferences_per_day") {
+        range(
+            check,
+            "max_conferences_per_day",
+            chair.max_conferences_per_day,
+            6,
+        );
+    }
+    if wants("max_conferences_per_week") {
+        range(
+            check,
+            "max_conferences_per_week",
+            chair.max_conferences_per_week,
+            25,
+        );
+    }
+    if wants("max_children") {
+        range(check, "max_children", chair.max_children, 200);
+    }
+    if wants("leave") {
+        for (i, leave) in chair.leave.iter().enumerate() {
+            let field = format!("chair.leave[{i}]");
+            let dates = leave.dates.unwrap_or_default();
+            let first = check.required_date(
+                &format!("{field}.dates.start_date"),
+                dates.start_date.as_ref(),
+            );
+            let last =
+                check.required_date(&format!("{field}.dates.end_date"), dates.end_date.as_ref());
+            check.order(
+                first,
+                &format!("{field}.dates.end_date"),
+                last,
+                "start_date",
+            );
+            check.opt_enum(&format!("{field}.kind"), leave.kind, |k| {
+                pb::LeaveKind::try_from(k).ok()
+            });
+        }
+    }
+    if wants("conflicts") {
+        for (i, conflict) in chair.conflicts.iter().enumerate() {
+            let field = format!("chair.conflicts[{i}]");
+            check.id(&format!("{field}.case_id"), &conflict.case_id);
+            for (j, child) in conflict.child_ids.iter().enumerate() {
+                check.id(&format!("{field}.child_ids[{j}]"), child);
+            }
+            let reason = check.required_enum(&format!("{field}.reason"), conflict.reason, |r| {
+                pb::ConflictReason::try_from(r)
+                    .ok()
+                    .filter(|r| *r != pb::ConflictReason::Unspecified)
+            });
+            let detail = check.opt_text(&format!("{field}.detail"), &conflict.detail, 1000);
+            if reason == Some(pb::ConflictReason::Other) && detail.is_none() {
+                check.add(
+                    format!("{field}.detail"),
+                    "is required when the reason is OTHER",
+                );
+            }
+            check.date(
+                &format!("{field}.recorded_date"),
+                conflict.recorded_date.as_ref(),
+            );
+        }
+    }
+    checked
+}
+
+/// A CreateChairRequest: (authority, request key, chair).
+pub(crate) fn new_chair(
+    req: &pb::CreateChairRequest,
+) -> Result<(String, RequestKey, pb::Chair), ApiError> {
+    let mut check = Check::new();
+    let key = RequestKey::parse(&mut check, chairs::CREATE_CHAIR, &req.request_id, req);
+    let Some(chair) = &req.chair else {
+        check.add("chair", "is required");
+        return Err(check.fail());
+    };
+    let id = check.id("chair.id", &chair.id);
+    let authority = check.text("chair.authority_id", &chair.authority_id, 1, 32);
+    let checked = chair_definition(&mut check, chair, chairs::UPDATABLE);
+    match (key, id) {
+        (Some(key), Some(id)) if check.is_clean() => Ok((
+            authority.clone(),
+            key,
+            pb::Chair {
+                id: id.to_string(),
+                authority_id: authority,
+                ..checked
+            },
+        )),
+        _ => Err(check.fail()),
+    }
+}
+
+/// An UpdateChairRequest: (chair, version, changes, fields).
+pub(crate) fn chair_update(
+    req: &pb::UpdateChairRequest,
+) -> Result<(Uuid, i64, pb::Chair, Vec<&'static str>), ApiError> {
+    let mut check = Check::new();
+    let Some(chair) = &req.chair else {
+        check.add("chair", "is required");
+        return Err(check.fail());
+    };
+    let id = check.id("chair.id", &chair.id);
+    let version = check.version("chair.version", chair.version);
+    let fields = update_mask(&mut check, req.update_mask.as_ref(), chairs::UPDATABLE);
+    let checked = chair_definition(&mut check, chair, &fields);
+    match id {
+        Some(id) if check.is_clean() => Ok((id, version, checked, fields)),
+        _ => Err(check.fail()),
+    }
+}
+
+/// A ListChairsRequest: (authority, active only, available on, page).
+pub(crate) fn chair_list(
+    req: &pb::ListChairsRequest,
+    ctx: &Ctx,
+) -> Result<(String, bool, Option<NaiveDate>, PageRequest), ApiError> {
+    let mut check = Check::new();
+    let available_on = check.date("available_on", req.available_on.as_ref());
+    let key = FilterKey::new()
+        .with("authority_id", &req.authority_id)
+        .with("active_only", req.active_only)
+        .with("available_on", req.available_on);
+    let page = PageRequest::parse(&mut check, req.page_size, &req.page_token, &key);
+    check.finish()?;
+    Ok((
+        authority_or_own(&req.authority_id, ctx),
+        req.active_only,
+        available_on,
+        page,
+    ))
+}
+
+fn authority_or_own(authority_id: &str, ctx: &Ctx) -> String {
+    if authority_id.is_empty() {
+        ctx.authority.clone()
+    } else {
+        authority_id.to_owned()
+    }
+}
+
+/// The longest workload period, in days.
+const MAX_PERIOD_DAYS: i64 = 92;
+
+/// A workload period: both dates, in order, at most 92 days.
+fn period(check: &mut Check, range: Option<&common::DateRange>) -> Option<(NaiveDate, NaiveDate)> {
+    let range = range.copied().unwrap_or_default();
+    let first = check.required_date("period.start_date", range.start_date.as_ref());
+    let last = check.required_date("period.end_date", range.end_date.as_ref());
+    let (first, last) = (first?, last?);
+    if last < first {
+        check.add("period.end_date", "must be on or after period.start_date");
+    } else if (last - first).num_days() >= MAX_PERIOD_DAYS {
+        check.add(
+            "period.end_date",
+            "must be at most 92 days after period.start_date",
+        );
+    }
+    Some((first, last))
+}
+
+/// A GetChairWorkloadRequest: (chair, first, last).
+pub(crate) fn chair_workload(
+    req: &pb::GetChairWorkloadRequest,
+) -> Result<(Uuid, NaiveDate, NaiveDate), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("chair_id", &req.chair_id);
+    let period = period(&mut check, req.period.as_ref());
+    match (id, period) {
+        (Some(id), Some((first, last))) if check.is_clean() => Ok((id, first, last)),
+        _ => Err(check.fail()),
+    }
+}
+
+/// A ListChairWorkloadsRequest: (authority, first, last, page).
+pub(crate) fn chair_workloads(
+    req: &pb::ListChairWorkloadsRequest,
+    ctx: &Ctx,
+) -> Result<(String, NaiveDate, NaiveDate, PageRequest), ApiError> {
+    let mut check = Check::new();
+    let period = period(&mut check, req.period.as_ref());
+    let key = FilterKey::new()
+        .with("authority_id", &req.authority_id)
+        .with("period", req.period);
+    let page = PageRequest::parse(&mut check, req.page_size, &req.page_token, &key);
+    match period {
+        Some((first, last)) if check.is_clean() => {
+            Ok((authority_or_own(&req.authority_id, ctx), first, last, page))
+        }
+        _ => Err(check.fail()),
+    }
+}
+
+/// An AllocateChairRequest.
+pub(crate) fn allocation(req: &pb::AllocateChairRequest) -> Result<AllocationRequest, ApiError> {
+    let mut check = Check::new();
+    let id = check.id("conference_id", &req.conference_id);
+    let version = check.version("version", req.version);
+    let named = check.opt_id("chair_id", &req.chair_id).flatten();
+    let reason = check.opt_text("manual_reason", &req.manual_reason, 1000);
+    if named.is_some() && reason.is_none() {
+        check.add("manual_reason", "is required when a chair is named");
+    }
+    if named.is_none() && reason.is_some() {
+        check.add("manual_reason", "is only for a named chair");
+    }
+    match id {
+        Some(conference_id) if check.is_clean() => Ok(AllocationRequest {
+            conference_id,
+            version,
+            named: named.zip(reason),
+            dry_run: req.dry_run,
+        }),
         _ => Err(check.fail()),
     }
 }

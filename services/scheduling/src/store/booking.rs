@@ -236,6 +236,7 @@ pub async fn move_booking(
     .bind(reports)
     .execute(&mut *conn)
     .await?;
+    super::chairs::release_if_unavailable(conn, ctx, id).await?;
     let conference = conferences::load(conn, id)
         .await
         .map_err(ApiError::internal)?;

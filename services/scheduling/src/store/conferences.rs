@@ -37,6 +37,8 @@ struct ConferenceRow {
     quorum: Option<Vec<u8>>,
     held_date: Option<NaiveDate>,
     inquorate: Option<Vec<u8>>,
+    chair_id: Option<Uuid>,
+    chair_allocation: Option<Vec<u8>>,
     child_ids: Vec<Uuid>,
 }
 
@@ -80,6 +82,8 @@ pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<pb::Conference, N
     .await?;
     Ok(pb::Conference {
         reports_due_date: row.reports_due_date.map(date),
+        chair_id: row.chair_id.map(|c| c.to_string()).unwrap_or_default(),
+        chair_allocation: decoded(row.chair_allocation.as_deref()),
         quorum: decoded(row.quorum.as_deref()),
         held_date: row.held_date.map(date),
         inquorate: decoded(row.inquorate.as_deref()),
@@ -121,7 +125,6 @@ pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<pb::Conference, N
         cancellation_reason: row.cancellation_reason.unwrap_or_default(),
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
-        ..Default::default()
     })
 }
 
@@ -276,6 +279,7 @@ pub struct ConferenceFilter {
     pub start_from: Option<DateTime<Utc>>,
     pub start_to: Option<DateTime<Utc>>,
     pub past_deadline_only: bool,
+    pub unallocated_only: bool,
     pub page: cpc_platform::paging::PageRequest,
 }
 
@@ -287,11 +291,6 @@ pub async fn list(
     conn: &mut PgConnection,
     filter: &ConferenceFilter,
 ) -> Result<pb::ListConferencesResponse, sqlx::Error> {
-    // No chair is allocated to any conference yet (allocation is not
-    // served), so a chair filter matches nothing.
-    if filter.chair_id.is_some() {
-        return Ok(pb::ListConferencesResponse::default());
-    }
     let mut ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT c.id FROM conferences c \
          WHERE ($1::text IS NULL OR c.status = $1) \
@@ -305,6 +304,8 @@ pub async fn list(
            AND (NOT $8 OR c.booked_past_deadline) \
            AND ($9::uuid IS NULL OR (c.statutory_due_date, c.id) > \
                 (SELECT statutory_due_date, id FROM conferences WHERE id = $9)) \
+           AND ($11::uuid IS NULL OR c.chair_id = $11) \
+           AND (NOT $12 OR c.chair_id IS NULL) \
          ORDER BY c.statutory_due_date, c.id LIMIT $10",
     )
     .bind(filter.status)
@@ -317,6 +318,8 @@ pub async fn list(
     .bind(filter.past_deadline_only)
     .bind(filter.page.after)
     .bind(filter.page.fetch_limit())
+    .bind(filter.chair_id)
+    .bind(filter.unallocated_only)
     .fetch_all(&mut *conn)
     .await?;
     let next_page_token = filter.page.finish(&mut ids, |id| *id);

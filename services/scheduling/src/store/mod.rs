@@ -4,6 +4,7 @@
 
 pub mod attendance;
 pub mod booking;
+pub mod chairs;
 pub mod conferences;
 pub mod members;
 pub mod needs;
