@@ -86,8 +86,10 @@ async fn one_service_per_process_serves_only_itself() {
         let mut expected = vec![
             "cpc.audit.v1.AuditService".to_owned(),
             "cpc.scheduling.v1.AttendanceService".to_owned(),
+            "cpc.scheduling.v1.CalendarService".to_owned(),
             "cpc.scheduling.v1.ChairsService".to_owned(),
             "cpc.scheduling.v1.ConferencesService".to_owned(),
+            "cpc.scheduling.v1.CoreGroupsService".to_owned(),
             "grpc.health.v1.Health".to_owned(),
             "grpc.reflection.v1.ServerReflection".to_owned(),
         ];

@@ -18,5 +18,6 @@
 mod support;
 
 mod chairs;
+mod core_groups;
 mod diary;
 mod meetings;

@@ -20,20 +20,20 @@ use tonic::transport::Channel;
 use crate::diary::*;
 use crate::support::*;
 
-fn timescales() -> Timescales {
+pub(crate) fn timescales() -> Timescales {
     Timescales::new(&AuthorityProfile::default()).unwrap()
 }
 
 /// The day a meeting that has just happened was held: the last working day
 /// up to today (a test may run at a weekend).
-fn last_working_day() -> NaiveDate {
+pub(crate) fn last_working_day() -> NaiveDate {
     timescales()
         .calendar()
         .last_working_day_on_or_before(uk_today())
         .unwrap()
 }
 
-fn attendee(person: common::PersonRef, role: pb::AttendeeRole) -> pb::Attendee {
+pub(crate) fn attendee(person: common::PersonRef, role: pb::AttendeeRole) -> pb::Attendee {
     pb::Attendee {
         person: Some(person),
         role: role as i32,
@@ -42,7 +42,7 @@ fn attendee(person: common::PersonRef, role: pb::AttendeeRole) -> pb::Attendee {
     }
 }
 
-fn chair_ref() -> common::PersonRef {
+pub(crate) fn chair_ref() -> common::PersonRef {
     person_ref(
         CHAIR,
         "Chris Chair",
@@ -61,18 +61,21 @@ fn inquorate_meeting() -> Vec<pb::Attendee> {
 }
 
 /// The same with health: quorate.
-fn quorate_meeting() -> Vec<pb::Attendee> {
+pub(crate) fn quorate_meeting() -> Vec<pb::Attendee> {
     let mut meeting = inquorate_meeting();
     meeting.push(attendee(health_ref(), pb::AttendeeRole::AgencyProfessional));
     meeting
 }
 
-struct Clients {
+pub(crate) struct Clients {
     conferences: ConferencesServiceClient<Channel>,
     attendance: AttendanceServiceClient<Channel>,
 }
 
-async fn clients(f: &Fixture, conferences: ConferencesServiceClient<Channel>) -> Clients {
+pub(crate) async fn clients(
+    f: &Fixture,
+    conferences: ConferencesServiceClient<Channel>,
+) -> Clients {
     Clients {
         conferences,
         attendance: AttendanceServiceClient::new(f.server.channel().await),
@@ -80,7 +83,7 @@ async fn clients(f: &Fixture, conferences: ConferencesServiceClient<Channel>) ->
 }
 
 /// Books `conference` on `on` (with a reason if that is past its deadline).
-async fn book(
+pub(crate) async fn book(
     c: &mut Clients,
     who: &As,
     conference: &pb::Conference,
@@ -104,7 +107,7 @@ async fn book(
         .unwrap()
 }
 
-async fn record_attendance(
+pub(crate) async fn record_attendance(
     c: &mut Clients,
     who: &As,
     conference: &pb::Conference,
@@ -269,12 +272,24 @@ async fn replies_forecast_quorum_and_only_the_invitee_answers_for_themselves() {
     f.stop().await;
 }
 
-#[tokio::test]
-async fn holding_the_icpc_lets_the_chair_record_the_plan_and_schedules_the_first_review() {
-    let (mut f, conferences) = start().await;
-    let bs = business_support(&f);
-    let mut c = clients(&f, conferences).await;
-    let (child, case) = s47_started(&mut f, "MTG0002", date(2025, 6, 4)).await;
+/// What holding an ICPC led to.
+pub(crate) struct Held {
+    pub child: String,
+    pub case: String,
+    pub held_on: NaiveDate,
+}
+
+/// An s47 for a new child, its ICPC booked, attended (quorate) and held,
+/// and the chair's outcome starting a plan, recorded once the cases
+/// service has learnt from scheduling's feed that the conference was held.
+pub(crate) async fn plan_started(
+    f: &mut Fixture,
+    conferences: &mut ConferencesServiceClient<Channel>,
+    la_child_id: &str,
+) -> Held {
+    let bs = business_support(f);
+    let mut c = clients(f, conferences.clone()).await;
+    let (child, case) = s47_started(f, la_child_id, date(2025, 6, 4)).await;
     let icpc = conferences_of(&mut c.conferences, &bs, &case)
         .await
         .remove(0);
@@ -351,14 +366,29 @@ async fn holding_the_icpc_lets_the_chair_record_the_plan_and_schedules_the_first
     }
     let plan = plan.expect("cases never learnt that the conference was held");
     assert_eq!(plan.start_date, pd_of(held_on));
+    Held {
+        child,
+        case,
+        held_on,
+    }
+}
+
+#[tokio::test]
+async fn holding_the_icpc_lets_the_chair_record_the_plan_and_schedules_the_first_review() {
+    let (mut f, mut conferences) = start().await;
+    let bs = business_support(&f);
+    let Held {
+        child,
+        case,
+        held_on,
+    } = plan_started(&mut f, &mut conferences, "MTG0002").await;
 
     // The plan, on the cases feed, gives scheduling the first review: 3
     // months after the ICPC, on the last working day on or before.
     let first_review = timescales().first_review_due(held_on).unwrap();
     let mut review = None;
     for _ in 0..100 {
-        let found = c
-            .conferences
+        let found = conferences
             .list_conferences(bs.req(pb::ListConferencesRequest {
                 case_id: case.clone(),
                 kind: common::ConferenceKind::Review as i32,

@@ -24,6 +24,8 @@ pub enum DueEvent {
     ReviewConference,
     /// A conference that met inquorate (the reconvened one counts from it).
     InquorateConference,
+    /// The previous core group meeting (held, or missed on its due date).
+    CoreGroupMeeting,
     /// Set by a person (a conference created by hand); the explanation
     /// says why.
     Manual,
@@ -38,6 +40,8 @@ pub enum Unit {
     /// N calendar months on (clamped to the month's end), then the last
     /// working day on or before.
     CalendarMonths,
+    /// N weeks on, then the last working day on or before.
+    Weeks,
 }
 
 /// Why a due date is what it is (stored with the due date as JSON).

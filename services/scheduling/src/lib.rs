@@ -39,6 +39,8 @@ pub fn component() -> Component {
             cpc_proto::scheduling::v1::conferences_service_server::SERVICE_NAME,
             cpc_proto::scheduling::v1::attendance_service_server::SERVICE_NAME,
             cpc_proto::scheduling::v1::chairs_service_server::SERVICE_NAME,
+            cpc_proto::scheduling::v1::core_groups_service_server::SERVICE_NAME,
+            cpc_proto::scheduling::v1::calendar_service_server::SERVICE_NAME,
         ],
         schema: SCHEMA,
         migrator: &MIGRATOR,

@@ -249,34 +249,36 @@ async fn a_plan_brings_a_core_group_and_a_review_which_ends_with_the_plans() {
     let (case, amy, ben) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let (amy_plan, ben_plan) = (Uuid::now_v7(), Uuid::now_v7());
     let icpc = date(2026, 11, 30);
-    // Plan events name only the child: before the child is known, the
-    // review cannot be placed.
+    // Plan events name only the child: before the child is known, neither
+    // the core group nor the review can be placed.
     let unknown = diary
         .feed(&plan_event("PlanStarted", amy_plan, amy, icpc))
         .await;
-    assert_eq!(
-        unknown,
-        [Applied::CoreGroupDue(amy_plan), Applied::CaseUnknown]
-    );
+    assert_eq!(unknown, [Applied::CaseUnknown, Applied::CaseUnknown]);
     diary.knows(amy, case).await;
     diary.knows(ben, case).await;
     let started = diary
         .feed(&plan_event("PlanStarted", amy_plan, amy, icpc))
         .await;
-    let [Applied::CoreGroupDue(_), Applied::Created(review)] = started[..] else {
+    let [Applied::CoreGroupDue(core_group), Applied::Created(review)] = started[..] else {
         panic!("core group and review: {started:?}")
     };
-    // The sibling's plan, started at the same conference, shares the review.
+    // The sibling's plan, started at the same conference, shares the core
+    // group meeting and the review.
     let sibling = diary
         .feed(&plan_event("PlanStarted", ben_plan, ben, icpc))
         .await;
-    assert_eq!(sibling[1], Applied::Joined(review));
+    assert_eq!(
+        sibling,
+        [Applied::CoreGroupDue(core_group), Applied::Joined(review)]
+    );
     let (_, due, children) = diary.conference(AUTHORITY, review).await.unwrap();
     // 3 months after 30 November 2026 is 28 February 2027, a Sunday.
     assert_eq!(due, date(2027, 2, 26));
     assert_eq!(children.len(), 2);
 
-    // One plan ends: that child leaves the review; the last one cancels it.
+    // One plan ends: that child leaves the review and the core group; the
+    // last one cancels both.
     let ended = diary
         .feed(&plan_event("PlanEnded", amy_plan, amy, icpc))
         .await;
@@ -291,10 +293,13 @@ async fn a_plan_brings_a_core_group_and_a_review_which_ends_with_the_plans() {
     assert_eq!(
         diary.feed_types().await,
         [
+            "CoreGroupMeetingDue",
             "ConferenceDue",
+            "CoreGroupMeetingDue",
             "ConferenceRecomputed",
             "ConferenceRecomputed",
-            "ConferenceCancelled"
+            "ConferenceCancelled",
+            "CoreGroupMeetingCancelled"
         ]
     );
 }

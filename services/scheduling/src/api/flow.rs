@@ -23,7 +23,7 @@ use cpc_rules::timescales::Timescales;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::store::{Ctx, attendance, conferences, members};
+use crate::store::{Ctx, attendance, calendar, conferences, core_groups, members};
 
 /// A future borrowing the call's connection and session.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -43,6 +43,10 @@ pub(crate) enum Target {
     Conference(Uuid),
     /// One invitation: a record of its conference's case.
     Invitation(Uuid),
+    /// One core group meeting: a record of its case.
+    CoreGroup(Uuid),
+    /// A family case as a whole (its calendar).
+    Case(Uuid),
 }
 
 /// The pieces every call needs.
@@ -100,6 +104,16 @@ impl Flow {
                 let id = attendance::conference_of(&mut tx, invitation).await?;
                 conference_record(&mut tx, ctx, id).await?
             }
+            Target::CoreGroup(id) => {
+                let (case_id, child_ids) = core_groups::locate(&mut tx, id).await?;
+                case_record(&mut tx, ctx, case_id, child_ids).await?
+            }
+            Target::Case(case_id) => {
+                if !calendar::knows_case(&mut tx, case_id).await? {
+                    return Err(ApiError::not_found("case", case_id.to_string()));
+                }
+                case_record(&mut tx, ctx, case_id, Vec::new()).await?
+            }
         };
         let permit = self
             .access
@@ -120,16 +134,31 @@ async fn conference_record(
     id: Uuid,
 ) -> Result<(Resource, Subject), ApiError> {
     let (case_id, child_ids) = conferences::locate(conn, id).await?;
-    let case = members::relation(conn, case_id, &child_ids, ctx.today).await?;
-    let record = Record {
-        authority_id: ctx.authority.clone(),
-        case: Some(case),
-        conference: Some(ConferenceRelation {
+    let (mut resource, subject) = case_record(conn, ctx, case_id, child_ids).await?;
+    if let Resource::Record(record) = &mut resource {
+        record.conference = Some(ConferenceRelation {
             conference_id: id.to_string(),
             // Minutes exclusions belong to reporting; nothing here is
             // minutes.
             minutes_excluded: Vec::new(),
-        }),
+        });
+    }
+    Ok((resource, subject))
+}
+
+/// A record of case `case_id` (about `child_ids`, or the whole case), as
+/// the policies see it, and what its audit record is about.
+async fn case_record(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    case_id: Uuid,
+    child_ids: Vec<Uuid>,
+) -> Result<(Resource, Subject), ApiError> {
+    let case = members::relation(conn, case_id, &child_ids, ctx.today).await?;
+    let record = Record {
+        authority_id: ctx.authority.clone(),
+        case: Some(case),
+        conference: None,
         escalation: None,
     };
     let subject = Subject {

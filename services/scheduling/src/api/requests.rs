@@ -16,8 +16,10 @@ use crate::store::attendance::{
     CREATE_INVITATION, INVITEE_KINDS, Inquorate, METHODS, NewInvitation, REPLIES, Reply, code_of,
 };
 use crate::store::booking::{self, CREATE_CONFERENCE, Move, NewConference, Slot};
+use crate::store::calendar::Owner;
 use crate::store::chairs::{self, AllocationRequest};
 use crate::store::conferences::{ConferenceFilter, reschedule_reason_code, status_code};
+use crate::store::core_groups::Ending;
 
 /// The longest a conference may be booked for.
 const MAX_LENGTH: Duration = Duration::hours(4);
@@ -923,6 +925,159 @@ pub(crate) fn allocation(req: &pb::AllocateChairRequest) -> Result<AllocationReq
             named: named.zip(reason),
             dry_run: req.dry_run,
         }),
+        _ => Err(check.fail()),
+    }
+}
+
+/// A ListCoreGroupMeetingsRequest.
+pub(crate) struct CoreGroupFilter {
+    pub authority: String,
+    pub case_id: Option<Uuid>,
+    pub child_id: Option<Uuid>,
+    pub status: Option<&'static str>,
+    pub due_before: Option<NaiveDate>,
+    pub page: PageRequest,
+}
+
+/// A ListCoreGroupMeetingsRequest.
+pub(crate) fn core_group_list(
+    req: &pb::ListCoreGroupMeetingsRequest,
+    ctx: &Ctx,
+) -> Result<CoreGroupFilter, ApiError> {
+    let mut check = Check::new();
+    let case_id = check.opt_id("case_id", &req.case_id).flatten();
+    let child_id = check.opt_id("child_id", &req.child_id).flatten();
+    let status = check.opt_enum("status", req.status, |s| {
+        Some(match pb::CoreGroupMeetingStatus::try_from(s).ok()? {
+            pb::CoreGroupMeetingStatus::Due => "due",
+            pb::CoreGroupMeetingStatus::Scheduled => "scheduled",
+            pb::CoreGroupMeetingStatus::Held => "held",
+            pb::CoreGroupMeetingStatus::Missed => "missed",
+            pb::CoreGroupMeetingStatus::Cancelled => "cancelled",
+            pb::CoreGroupMeetingStatus::Unspecified => return None,
+        })
+    });
+    let due_before = check.date("due_before", req.due_before.as_ref());
+    let key = FilterKey::new()
+        .with("authority_id", &req.authority_id)
+        .with("case_id", &req.case_id)
+        .with("child_id", &req.child_id)
+        .with("status", req.status)
+        .with("due_before", req.due_before);
+    let page = PageRequest::parse(&mut check, req.page_size, &req.page_token, &key);
+    check.finish()?;
+    Ok(CoreGroupFilter {
+        authority: authority_or_own(&req.authority_id, ctx),
+        case_id,
+        child_id,
+        status,
+        due_before,
+        page,
+    })
+}
+
+/// A ScheduleCoreGroupMeetingRequest: (meeting, version, slot). A place is
+/// optional (the core group may meet at the family home).
+pub(crate) fn core_group_schedule(
+    req: &pb::ScheduleCoreGroupMeetingRequest,
+    ctx: &Ctx,
+) -> Result<(Uuid, i64, Slot), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("meeting_id", &req.meeting_id);
+    let version = check.version("version", req.version);
+    let slot = slot(
+        &mut check,
+        ctx,
+        &SlotFields {
+            start: req.start_time.as_ref(),
+            end: req.end_time.as_ref(),
+            venue: req.venue.as_ref(),
+            virtual_meeting: req.virtual_meeting.as_ref(),
+            past_deadline_reason: "",
+            place_required: false,
+        },
+    );
+    match (id, slot) {
+        (Some(id), Some(slot)) if check.is_clean() => Ok((id, version, slot)),
+        _ => Err(check.fail()),
+    }
+}
+
+/// A RecordCoreGroupHeldRequest: (meeting, version, ending).
+pub(crate) fn core_group_held(
+    req: &pb::RecordCoreGroupHeldRequest,
+    ctx: &Ctx,
+) -> Result<(Uuid, i64, Ending), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("meeting_id", &req.meeting_id);
+    let version = check.version("version", req.version);
+    let on = check.required_date("held_date", req.held_date.as_ref());
+    if on.is_some_and(|on| on > ctx.today) {
+        check.add("held_date", "must not be in the future");
+    }
+    if req.attendees.is_empty() {
+        check.add("attendees", "must name at least the lead social worker");
+    }
+    let attendees: Vec<common::PersonRef> = req
+        .attendees
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| person(&mut check, &format!("attendees[{i}]"), Some(a), false))
+        .collect();
+    match (id, on) {
+        (Some(id), Some(on)) if check.is_clean() => {
+            Ok((id, version, Ending::Held { on, attendees }))
+        }
+        _ => Err(check.fail()),
+    }
+}
+
+/// A RecordCoreGroupMissedRequest: (meeting, version, ending).
+pub(crate) fn core_group_missed(
+    req: &pb::RecordCoreGroupMissedRequest,
+) -> Result<(Uuid, i64, Ending), ApiError> {
+    let mut check = Check::new();
+    let id = check.id("meeting_id", &req.meeting_id);
+    let version = check.version("version", req.version);
+    let reason = check.text("reason", &req.reason, 1, 2000);
+    match id {
+        Some(id) if check.is_clean() => Ok((id, version, Ending::Missed { reason })),
+        _ => Err(check.fail()),
+    }
+}
+
+/// The longest calendar export, in days.
+const MAX_CALENDAR_DAYS: i64 = 366;
+
+/// An ExportICalendarRequest: (owner, first, last, with core groups).
+pub(crate) fn calendar_export(
+    req: &pb::ExportICalendarRequest,
+) -> Result<(Owner, NaiveDate, NaiveDate), ApiError> {
+    use pb::export_i_calendar_request::Subject;
+    let mut check = Check::new();
+    let owner = match &req.subject {
+        Some(Subject::ChairId(id)) => check.id("chair_id", id).map(Owner::Chair),
+        Some(Subject::CaseId(id)) => check.id("case_id", id).map(Owner::Case),
+        None => {
+            check.add("chair_id", "chair_id or case_id is required");
+            None
+        }
+    };
+    let range = req.period.unwrap_or_default();
+    let first = check.required_date("period.start_date", range.start_date.as_ref());
+    let last = check.required_date("period.end_date", range.end_date.as_ref());
+    if let (Some(first), Some(last)) = (first, last) {
+        if last < first {
+            check.add("period.end_date", "must be on or after period.start_date");
+        } else if (last - first).num_days() >= MAX_CALENDAR_DAYS {
+            check.add(
+                "period.end_date",
+                "must be at most 366 days after period.start_date",
+            );
+        }
+    }
+    match (owner, first, last) {
+        (Some(owner), Some(first), Some(last)) if check.is_clean() => Ok((owner, first, last)),
         _ => Err(check.fail()),
     }
 }

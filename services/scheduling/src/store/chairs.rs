@@ -423,7 +423,7 @@ async fn workload(conn: &mut PgConnection, except: Option<Uuid>) -> Result<Workl
     Ok(workload)
 }
 
-/// Children on a plan (a core group is due for them) whose latest chaired
+/// Children on a plan (a core group meeting is open for them) whose latest chaired
 /// conference each chair chaired.
 async fn caseloads(conn: &mut PgConnection) -> Result<HashMap<Uuid, u32>, ApiError> {
     let rows: Vec<(Uuid, i64)> = sqlx::query_as(
@@ -432,7 +432,8 @@ async fn caseloads(conn: &mut PgConnection) -> Result<HashMap<Uuid, u32>, ApiErr
              FROM conference_children cc JOIN conferences c ON c.id = cc.conference_id \
             WHERE c.chair_id IS NOT NULL AND c.status <> 'cancelled' \
             ORDER BY cc.child_id, c.start_time DESC NULLS LAST, c.created_at DESC) latest \
-         WHERE EXISTS (SELECT 1 FROM core_groups_due g WHERE g.child_id = latest.child_id) \
+         WHERE EXISTS (SELECT 1 FROM core_group_meetings g \
+                        WHERE latest.child_id = ANY (g.child_ids) AND g.status IN ('due', 'scheduled')) \
          GROUP BY chair_id",
     )
     .fetch_all(&mut *conn)
@@ -806,7 +807,7 @@ pub async fn chair_workload(
     })
 }
 
-/// Every chair's workload (by name) over `first..=last`.
+/// Every active chair's workload (by name) over `first..=last`.
 ///
 /// # Errors
 /// Database errors.
@@ -817,7 +818,7 @@ pub async fn workloads(
     last: NaiveDate,
     page: &PageRequest,
 ) -> Result<pb::ListChairWorkloadsResponse, ApiError> {
-    let listed = list(conn, ctx, false, None, page).await?;
+    let listed = list(conn, ctx, true, None, page).await?;
     let mut workloads = Vec::with_capacity(listed.chairs.len());
     for chair in &listed.chairs {
         workloads.push(chair_workload(conn, ctx, chair, first, last).await?);

@@ -121,7 +121,7 @@ pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<pb::Conference, N
         child_ids: row.child_ids.iter().map(Uuid::to_string).collect(),
         status: status_from_code(&row.status) as i32,
         statutory_due_date: Some(date(row.statutory_due_date)),
-        due_date_basis: Some(basis(&row.basis.0)),
+        due_date_basis: Some(basis_to_proto(&row.basis.0)),
         cancellation_reason: row.cancellation_reason.unwrap_or_default(),
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
@@ -218,7 +218,8 @@ fn reschedule_reason_from_code(code: &str) -> pb::RescheduleReason {
     .unwrap_or(pb::RescheduleReason::Unspecified)
 }
 
-fn basis(basis: &Basis) -> pb::DueDateBasis {
+/// A due date's basis as the API shows it.
+pub(crate) fn basis_to_proto(basis: &Basis) -> pb::DueDateBasis {
     let manual = basis.event == DueEvent::Manual;
     pb::DueDateBasis {
         event: match basis.event {
@@ -227,6 +228,7 @@ fn basis(basis: &Basis) -> pb::DueDateBasis {
             DueEvent::InitialConference => pb::DueDateEvent::InitialConference,
             DueEvent::ReviewConference => pb::DueDateEvent::ReviewConference,
             DueEvent::InquorateConference => pb::DueDateEvent::InquorateConference,
+            DueEvent::CoreGroupMeeting => pb::DueDateEvent::CoreGroupMeeting,
             DueEvent::Manual => pb::DueDateEvent::Manual,
         } as i32,
         event_date: Some(date(basis.event_date)),
@@ -241,6 +243,7 @@ fn basis(basis: &Basis) -> pb::DueDateBasis {
             _ if manual => pb::DurationUnit::Unspecified,
             Unit::WorkingDays => pb::DurationUnit::WorkingDays,
             Unit::CalendarMonths => pb::DurationUnit::CalendarMonths,
+            Unit::Weeks => pb::DurationUnit::Weeks,
         } as i32,
         nation: match basis.nation {
             Nation::EnglandAndWales => common::Nation::EnglandAndWales,

@@ -4,8 +4,10 @@
 
 pub mod attendance;
 pub mod booking;
+pub mod calendar;
 pub mod chairs;
 pub mod conferences;
+pub mod core_groups;
 pub mod members;
 pub mod needs;
 

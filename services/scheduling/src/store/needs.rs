@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::conferences;
+use super::{conferences, core_groups};
 use crate::due::{Basis, Need};
 
 /// What applying a need did.
@@ -25,7 +25,7 @@ pub enum Applied {
     Recomputed(Uuid),
     /// The child's open conference already says this.
     Unchanged(Uuid),
-    /// The plan's next core group due date was set.
+    /// The plan's next core group meeting (this one) is due.
     CoreGroupDue(Uuid),
     /// The child left these open reviews; those left with no child were
     /// cancelled.
@@ -97,12 +97,7 @@ pub async fn apply(
             let child = id("child_id", child_id)?;
             let case = match case_id {
                 Some(case) => Some(id("case_id", case)?),
-                None => {
-                    sqlx::query_scalar("SELECT case_id FROM child_cases WHERE child_id = $1")
-                        .bind(child)
-                        .fetch_optional(&mut *conn)
-                        .await?
-                }
+                None => case_of(conn, child).await?,
             };
             let Some(case) = case else {
                 return Ok(Applied::CaseUnknown);
@@ -123,27 +118,31 @@ pub async fn apply(
             basis,
         } => {
             let plan = id("plan_id", plan_id)?;
-            sqlx::query(
-                "INSERT INTO core_groups_due (plan_id, authority_id, child_id, due_date, basis, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (plan_id) DO UPDATE SET due_date = excluded.due_date, basis = excluded.basis, \
-                                                     updated_at = excluded.updated_at",
-            )
-            .bind(plan)
-            .bind(authority)
-            .bind(id("child_id", child_id)?)
-            .bind(due)
-            .bind(Json(basis))
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-            Ok(Applied::CoreGroupDue(plan))
+            let child = id("child_id", child_id)?;
+            let Some(case) = case_of(conn, child).await? else {
+                return Ok(Applied::CaseUnknown);
+            };
+            let meeting =
+                core_groups::plan_needs(conn, authority, (case, child, plan), *due, basis, now)
+                    .await
+                    .map_err(|err| NeedsError::Feed(err.to_string()))?;
+            Ok(Applied::CoreGroupDue(meeting))
         }
         Need::NothingFurther { child_id } => {
             let child = id("child_id", child_id)?;
             nothing_further(conn, child, now).await
         }
     }
+}
+
+/// The family case of `child`, as the cases feed said.
+async fn case_of(conn: &mut PgConnection, child: Uuid) -> Result<Option<Uuid>, NeedsError> {
+    Ok(
+        sqlx::query_scalar("SELECT case_id FROM child_cases WHERE child_id = $1")
+            .bind(child)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// A conference a child needs.
@@ -306,10 +305,9 @@ async fn nothing_further(
     for review in &reviews {
         announce(conn, *review, Announce::LeftOrCancelled, now).await?;
     }
-    sqlx::query("DELETE FROM core_groups_due WHERE child_id = $1")
-        .bind(child)
-        .execute(&mut *conn)
-        .await?;
+    core_groups::child_left(conn, child, now)
+        .await
+        .map_err(|err| NeedsError::Feed(err.to_string()))?;
     Ok(Applied::LeftReviews(reviews))
 }
 
