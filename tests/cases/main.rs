@@ -17,3 +17,5 @@ mod journey;
 mod matrix;
 mod refusals;
 mod support;
+#[path = "../wire.rs"]
+mod wire;

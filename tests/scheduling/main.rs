@@ -20,4 +20,8 @@ mod support;
 mod chairs;
 mod core_groups;
 mod diary;
+mod hostile;
+mod matrix;
 mod meetings;
+#[path = "../wire.rs"]
+mod wire;

@@ -200,6 +200,38 @@ impl Access {
     }
 }
 
+impl Access {
+    /// Refuses a call the policies allowed but a service rule forbids (a
+    /// person replies only to their own invitation): the denial is recorded
+    /// like a policy's, under `rule`, with `reason`.
+    ///
+    /// # Errors
+    /// None: the result is the error to return (`PERMISSION_DENIED`, or
+    /// `INTERNAL` if the denial could not be recorded).
+    pub async fn refuse(
+        &self,
+        pool: &PgPool,
+        call: &Call,
+        subject: &Subject,
+        rule: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> ApiError {
+        let decision = cpc_authz::Decision {
+            allowed: false,
+            policy_ids: vec![rule.to_owned()],
+            errors: Vec::new(),
+        };
+        let mut record = audit_record(call, subject, &decision, now);
+        record.reason = Some(reason.to_owned());
+        if let Err(err) = cpc_audit::append_standalone(pool, &record).await {
+            return ApiError::internal(err);
+        }
+        tracing::info!(rpc.method = %call.method, request_id = %call.request_id, rule, "call refused");
+        ApiError::PermissionDenied(reason.to_owned())
+    }
+}
+
 impl Permit {
     /// Adds the children a write turned out to concern (a child just
     /// registered, the siblings an event names) to the audit record.

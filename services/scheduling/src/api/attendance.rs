@@ -1,8 +1,6 @@
 //! `cpc.scheduling.v1.AttendanceService`: invitations, replies,
 //! attendance, quorum, and whether a conference was held or inquorate.
 
-use cpc_identity::CallerKind;
-use cpc_platform::ApiError;
 use cpc_proto::scheduling::v1 as pb;
 use cpc_proto::scheduling::v1::attendance_service_server::AttendanceService;
 use tonic::{Request, Response, Status};
@@ -11,10 +9,6 @@ use super::ConferencesApi;
 use super::flow::Target;
 use super::requests;
 use crate::store::attendance;
-
-/// Recording anyone's reply is diary administration (the Schedule group);
-/// otherwise a person replies only for themselves.
-const RECORD_ANY_REPLY: &str = "/cpc.scheduling.v1.AttendanceService/CreateInvitation";
 
 #[tonic::async_trait]
 impl AttendanceService for ConferencesApi {
@@ -71,24 +65,12 @@ impl AttendanceService for ConferencesApi {
     ) -> Result<Response<pb::RespondToInvitationResponse>, Status> {
         let session = self.flow.identify(&request)?;
         let (id, version, reply) = requests::reply(request.get_ref())?;
-        let authority = cpc_authz::Resource::Authority(session.ctx.authority.clone());
-        let for_anyone = session.call.caller.kind() == CallerKind::Service
-            || self
-                .flow
-                .access
-                .allows(&session.call, RECORD_ANY_REPLY, &authority);
         let invitation = self
             .flow
-            .run(&session, Target::Invitation(id), move |conn, s| {
-                Box::pin(async move {
-                    let invitee = attendance::invitee_of(conn, id).await?;
-                    if !for_anyone && invitee != s.call.caller.subject() {
-                        return Err(ApiError::PermissionDenied(
-                            "a person replies to their own invitation only".to_owned(),
-                        ));
-                    }
-                    attendance::respond(conn, &s.ctx, id, version, &reply).await
-                })
+            .run(&session, Target::Reply(id), move |conn, s| {
+                Box::pin(
+                    async move { attendance::respond(conn, &s.ctx, id, version, &reply).await },
+                )
             })
             .await?;
         Ok(Response::new(pb::RespondToInvitationResponse {

@@ -41,8 +41,9 @@ pub(crate) enum Target {
     Authority(String),
     /// One conference, a record of its case.
     Conference(Uuid),
-    /// One invitation: a record of its conference's case.
-    Invitation(Uuid),
+    /// A reply to one invitation: a record of its conference's case, which
+    /// a person may answer only for themselves unless they run the diary.
+    Reply(Uuid),
     /// One core group meeting: a record of its case.
     CoreGroup(Uuid),
     /// A family case as a whole (its calendar).
@@ -97,11 +98,13 @@ impl Flow {
     {
         let ctx = &session.ctx;
         let mut tx = db::begin_for_authority(&self.pool, &ctx.authority).await?;
+        let mut invitee = None;
         let (resource, subject) = match target {
             Target::Authority(authority) => (Resource::Authority(authority), Subject::default()),
             Target::Conference(id) => conference_record(&mut tx, ctx, id).await?,
-            Target::Invitation(invitation) => {
+            Target::Reply(invitation) => {
                 let id = attendance::conference_of(&mut tx, invitation).await?;
+                invitee = Some(attendance::invitee_of(&mut tx, invitation).await?);
                 conference_record(&mut tx, ctx, id).await?
             }
             Target::CoreGroup(id) => {
@@ -119,10 +122,48 @@ impl Flow {
             .access
             .authorize(&self.pool, &session.call, &resource, &subject, ctx.now)
             .await?;
+        if let Some(invitee) = invitee
+            && !self.may_reply_for(session, &invitee)
+        {
+            drop(permit);
+            tx.rollback().await?;
+            return Err(self
+                .access
+                .refuse(
+                    &self.pool,
+                    &session.call,
+                    &subject,
+                    OWN_INVITATION_ONLY,
+                    "a person replies to their own invitation only",
+                    ctx.now,
+                )
+                .await);
+        }
         let value = work(&mut tx, session).await?;
         permit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(value)
+    }
+}
+
+/// The rule (recorded as the deciding policy) that a person replies only
+/// to their own invitation.
+const OWN_INVITATION_ONLY: &str = "scheduling:own-invitation-only";
+
+/// Recording anyone's reply is diary administration: the callers the
+/// policies let invite people (the Schedule group) may; services too.
+const RECORD_ANY_REPLY: &str = "/cpc.scheduling.v1.AttendanceService/CreateInvitation";
+
+impl Flow {
+    fn may_reply_for(&self, session: &Session, invitee: &str) -> bool {
+        let caller = &session.call.caller;
+        caller.subject() == invitee
+            || caller.kind() == cpc_identity::CallerKind::Service
+            || self.access.allows(
+                &session.call,
+                RECORD_ANY_REPLY,
+                &Resource::Authority(session.ctx.authority.clone()),
+            )
     }
 }
 

@@ -1,0 +1,66 @@
+//! Hostile input to every served scheduling RPC: arbitrary bytes and
+//! damaged copies of a valid request, sent by an authenticated caller who
+//! runs the diary; only documented codes come back and the server keeps
+//! serving.
+
+use cpc_proto::scheduling::v1 as pb;
+use prost::Message as _;
+
+use crate::diary::*;
+use crate::wire::assault;
+
+#[test]
+fn arbitrary_and_damaged_requests_get_documented_answers() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (f, channel, who, valid) = runtime.block_on(async {
+        let (mut f, mut conferences) = start().await;
+        let who = business_support(&f);
+        let (_, case) = s47_started(&mut f, "HOS0001", uk_today()).await;
+        let icpc = conferences_of(&mut conferences, &who, &case)
+            .await
+            .remove(0);
+        // A valid request to damage: a booking of a real conference.
+        let (start, end) = slot_on(
+            cpc_platform::convert::date_from_proto(icpc.statutory_due_date.as_ref())
+                .unwrap()
+                .unwrap(),
+        );
+        let valid = pb::BookConferenceRequest {
+            conference_id: icpc.id.clone(),
+            version: icpc.version,
+            start_time: Some(start),
+            end_time: Some(end),
+            venue: Some(venue()),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let channel = f.server.channel().await;
+        (f, channel, who, valid)
+    });
+    let mut tried = 0;
+    for service in [
+        "ConferencesService",
+        "AttendanceService",
+        "ChairsService",
+        "CoreGroupsService",
+        "CalendarService",
+    ] {
+        tried += assault(
+            &runtime,
+            &channel,
+            &who,
+            "cpc.scheduling.v1",
+            service,
+            &valid,
+        );
+    }
+    assert_eq!(tried, 27, "every served scheduling method");
+    runtime.block_on(async {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        health
+            .check(tonic_health::pb::HealthCheckRequest::default())
+            .await
+            .unwrap();
+        f.stop().await;
+    });
+}
