@@ -18,13 +18,13 @@ run: ## Build, bring up Postgres if needed, migrate and serve all four services 
 	url=$$(scripts/ensure-postgres.sh cpc); \
 	echo "cpcd: serving all services on $${CPC_LISTEN_ADDR:-127.0.0.1:50051}, database $$url" >&2; \
 	if [ "$(DEMO)" = 1 ]; then \
-	  CPC_DATABASE_URL="$$url" CPC_IDENTITY__MODE=development target/debug/cpcd all & pid=$$!; \
+	  CPC_DATABASE_URL="$$url" target/debug/cpcd --config config/development.toml all & pid=$$!; \
 	  trap 'kill $$pid' INT TERM; \
 	  until target/debug/cpcctl health >/dev/null 2>&1; do kill -0 $$pid || exit 1; sleep 1; done; \
 	  python3 scripts/demo-data.py target/debug/cpcctl || { kill $$pid; exit 1; }; \
 	  wait $$pid; \
 	else \
-	  CPC_DATABASE_URL="$$url" CPC_IDENTITY__MODE=development exec target/debug/cpcd all; \
+	  CPC_DATABASE_URL="$$url" exec target/debug/cpcd --config config/development.toml all; \
 	fi
 
 test: tools ## The whole test suite against a real Postgres, plus buf lint and the timescales oracle

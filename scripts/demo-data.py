@@ -2,7 +2,8 @@
 """Loads a small demo data set into a running cpcd (development mode) through
 its public API, with `cpcctl call`: two families, one child with a referral,
 a strategy discussion and a section 47 enquiry, a police officer on the
-case. Every request carries a fixed request id, and the script stops early
+case; a conference chair, and the siblings' initial conference, which
+scheduling makes due from the cases feed. Every request carries a fixed request id, and the script stops early
 when the demo family is already there, so running it twice changes nothing.
 
 Usage: scripts/demo-data.py [path/to/cpcctl]   (CPC_ADDR as for cpcctl)
@@ -11,12 +12,15 @@ Usage: scripts/demo-data.py [path/to/cpcctl]   (CPC_ADDR as for cpcctl)
 import json
 import subprocess
 import sys
+import time
 
 CPCCTL = sys.argv[1] if len(sys.argv) > 1 else "target/debug/cpcctl"
 AUTHORITY = "E10000013"
 WORKER = "7d4e1b9a-3c2f-4a8e-9b61-0f5c2d8e4a17"
 MANAGER = "2f1c8d3e-0a4b-4c5d-8e6f-7a8b9c0d1e2f"
 OFFICER = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
+SUPPORT = "9c8b7a6d-5e4f-4a3b-9c2d-1e0f2a3b4c5d"
+CHAIR = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 
 
 def token(person, role, *agency):
@@ -27,8 +31,11 @@ def token(person, role, *agency):
 
 
 def call(tok, method, data):
+    """Calls `method`: a CasesService method name, or `package.Service/Method`."""
+    if "/" not in method:
+        method = f"cpc.cases.v1.CasesService/{method}"
     done = subprocess.run(
-        [CPCCTL, "call", f"cpc.cases.v1.CasesService/{method}", "--token", tok, "--data", json.dumps(data)],
+        [CPCCTL, "call", method, "--token", tok, "--data", json.dumps(data)],
         capture_output=True,
         text=True,
     )
@@ -104,12 +111,38 @@ def main():
             "caseRole": "CASE_ROLE_AGENCY_PRACTITIONER", "startDate": child_created(child),
         },
     })
+    support = token(SUPPORT, "business_support", "childrens_social_care", "County Children's Services")
+    call(support, "cpc.scheduling.v1.ChairsService/CreateChair", {
+        "requestId": "0b9f6c1e-8d2a-4f7b-9c3e-5a1d2e3f4f01",
+        "chair": {
+            "id": CHAIR, "authorityId": AUTHORITY, "active": True,
+            "person": person(CHAIR, "Chris Chair", "AGENCY_KIND_CHILDRENS_SOCIAL_CARE", "Safeguarding Unit"),
+            "workingPattern": [
+                {"weekday": day, "startMinute": 9 * 60, "endMinute": 17 * 60}
+                for day in ["WEEKDAY_MONDAY", "WEEKDAY_TUESDAY", "WEEKDAY_WEDNESDAY", "WEEKDAY_THURSDAY"]
+            ],
+            "maxConferencesPerDay": 2, "maxConferencesPerWeek": 6, "maxChildren": 40,
+        },
+    })
+    # Scheduling learns of the enquiry from the cases change feed.
+    for _ in range(50):
+        due = call(support, "cpc.scheduling.v1.ConferencesService/ListConferences", {"caseId": child["caseId"]})
+        if due.get("conferences"):
+            break
+        time.sleep(0.2)
+    else:
+        sys.exit("demo data: scheduling did not make the initial conference due (is [authorities] configured?)")
     print(
         "demo data: loaded two families (DEMO001-003); ICPC for the Smith children due "
-        + "{year}-{month:02}-{day:02}".format(**enquiry["initialCpcTargetDate"]),
+        + "{year}-{month:02}-{day:02}".format(**enquiry["initialCpcTargetDate"])
+        + f" (conference {due['conferences'][0]['id']})",
         file=sys.stderr,
     )
-    print(f"demo data: social worker {WORKER}, team manager {MANAGER}, police officer {OFFICER}", file=sys.stderr)
+    print(
+        f"demo data: social worker {WORKER}, team manager {MANAGER}, police officer {OFFICER}, "
+        f"business support {SUPPORT}, chair {CHAIR}",
+        file=sys.stderr,
+    )
 
 
 def child_created(child):
