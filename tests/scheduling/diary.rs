@@ -48,12 +48,21 @@ pub(crate) async fn s47_started(
     la_child_id: &str,
     held: NaiveDate,
 ) -> (String, String) {
+    s47_about(f, child("", la_child_id, "Sam"), held).await
+}
+
+/// As [`s47_started`], for the child `template` describes.
+pub(crate) async fn s47_about(
+    f: &mut Fixture,
+    template: cases::Child,
+    held: NaiveDate,
+) -> (String, String) {
     let sw = f.social_worker();
     let child = f
         .client
         .create_child(sw.req(cases::CreateChildRequest {
             request_id: rid(),
-            child: Some(child("", la_child_id, "Sam")),
+            child: Some(template),
         }))
         .await
         .unwrap()
@@ -411,5 +420,38 @@ async fn bookings_are_checked_field_by_field() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn an_unborn_childs_s47_makes_a_pre_birth_conference_due_by_28_weeks_gestation() {
+    let (mut f, mut scheduling) = start().await;
+    let bs = business_support(&f);
+    let expected_birth = uk_today() + chrono::Duration::weeks(30);
+    let unborn = cases::Child {
+        birth_date: None,
+        expected_birth_date: pd_of(expected_birth),
+        sex: cases::Sex::Unknown as i32,
+        upn: String::new(),
+        nhs_number: String::new(),
+        ..child("", "SCH0005", "Baby")
+    };
+    let (_, case) = s47_about(&mut f, unborn, uk_today()).await;
+    let conference = conferences_of(&mut scheduling, &bs, &case).await.remove(0);
+    assert_eq!(conference.kind, common::ConferenceKind::PreBirth as i32);
+    // 28 weeks of gestation is 12 weeks before the expected birth; later
+    // than 15 working days after the strategy discussion, so it stands.
+    let deadline = Timescales::new(&AuthorityProfile::default())
+        .unwrap()
+        .pre_birth_icpc_due(expected_birth)
+        .unwrap();
+    assert_eq!(
+        conference.statutory_due_date,
+        pd_of(deadline.latest_working_day)
+    );
+    let basis = conference.due_date_basis.unwrap();
+    assert_eq!(basis.event, pb::DueDateEvent::ExpectedBirth as i32);
+    assert_eq!(basis.unit, pb::DurationUnit::WeeksOfGestation as i32);
+    assert_eq!(basis.amount, 28);
     f.stop().await;
 }

@@ -26,6 +26,8 @@ pub enum DueEvent {
     InquorateConference,
     /// The previous core group meeting (held, or missed on its due date).
     CoreGroupMeeting,
+    /// An unborn child's expected date of birth (pre-birth conference).
+    ExpectedBirth,
     /// Set by a person (a conference created by hand); the explanation
     /// says why.
     Manual,
@@ -42,6 +44,12 @@ pub enum Unit {
     CalendarMonths,
     /// N weeks on, then the last working day on or before.
     Weeks,
+    /// By N weeks of gestation (the expected date of birth being 40), then
+    /// the last working day on or before.
+    WeeksOfGestation,
+    /// N calendar months before the expected date of birth, then the last
+    /// working day on or before.
+    MonthsBefore,
 }
 
 /// Why a due date is what it is (stored with the due date as JSON).
@@ -268,3 +276,74 @@ fn date(date: Option<&common::Date>) -> Option<NaiveDate> {
 
 #[cfg(test)]
 mod tests;
+
+/// What an s47 enquiry about an unborn child needs: a pre-birth conference
+/// by the authority's gestation deadline, or, when the enquiry started too
+/// late for that, 15 working days after the strategy discussion (the later
+/// of the two). `need` is the initial conference [`needs`] gave.
+///
+/// # Errors
+/// A date outside the calendar.
+pub fn pre_birth(
+    need: Need,
+    expected_birth: NaiveDate,
+    timescales: &Timescales,
+) -> Result<Need, DueError> {
+    let Need::Conference {
+        kind: common::ConferenceKind::Initial,
+        case_id,
+        child_id,
+        due,
+        basis,
+    } = need
+    else {
+        return Ok(need);
+    };
+    let deadline = timescales.pre_birth_icpc_due(expected_birth)?;
+    if deadline.latest_working_day <= due {
+        return Ok(Need::Conference {
+            kind: common::ConferenceKind::PreBirth,
+            case_id,
+            child_id,
+            due,
+            basis: Basis {
+                explanation: format!(
+                    "{}, later than the pre-birth deadline ({})",
+                    basis.explanation, deadline.latest_working_day
+                ),
+                ..basis
+            },
+        });
+    }
+    let profile = timescales.profile();
+    let (amount, unit, rule) = match profile.pre_birth_icpc {
+        cpc_rules::profile::PreBirthDeadline::WeeksGestation(weeks) => (
+            weeks,
+            Unit::WeeksOfGestation,
+            format!("{weeks} weeks of gestation"),
+        ),
+        cpc_rules::profile::PreBirthDeadline::MonthsBeforeDueDate(months) => (
+            months,
+            Unit::MonthsBefore,
+            format!("{months} months before the expected date of birth"),
+        ),
+    };
+    Ok(Need::Conference {
+        kind: common::ConferenceKind::PreBirth,
+        case_id,
+        child_id,
+        due: deadline.latest_working_day,
+        basis: Basis {
+            event: DueEvent::ExpectedBirth,
+            event_date: expected_birth,
+            source_id: basis.source_id,
+            amount,
+            unit,
+            nation: profile.nation,
+            explanation: format!(
+                "by {rule} (expected birth {expected_birth}; the last working day on or before {})",
+                deadline.due
+            ),
+        },
+    })
+}

@@ -70,19 +70,24 @@ fn apply_cases_event<'a>(
         let now = DateTime::<Utc>::from(std::time::SystemTime::now());
         let authority = event.authority_id.as_str();
         match event.event_type.as_str() {
-            "cpc.cases.v1.ChildRegistered" | "cpc.cases.v1.ChildUpdated" => {
+            "cpc.cases.v1.ChildRegistered"
+            | "cpc.cases.v1.ChildUpdated"
+            | "cpc.cases.v1.ChildBorn" => {
                 let child = decode::<cases::ChildRegistered>(event)?
                     .child
                     .ok_or_else(|| missing(event, "child"))?;
-                needs::learn_child_case(
-                    conn,
-                    authority,
-                    uuid(&child.id, "child.id")?,
-                    uuid(&child.case_id, "child.case_id")?,
-                    now,
-                )
-                .await
-                .map_err(ApiError::internal)?;
+                let date = |d: Option<&cpc_proto::common::v1::Date>| {
+                    cpc_platform::convert::date_from_proto(d).ok().flatten()
+                };
+                let facts = needs::ChildFacts {
+                    child_id: uuid(&child.id, "child.id")?,
+                    case_id: uuid(&child.case_id, "child.case_id")?,
+                    birth_date: date(child.birth_date.as_ref()),
+                    expected_birth_date: date(child.expected_birth_date.as_ref()),
+                };
+                needs::learn_child_case(conn, authority, &facts, now)
+                    .await
+                    .map_err(ApiError::internal)?;
             }
             "cpc.cases.v1.CaseMemberAdded" | "cpc.cases.v1.CaseMemberEnded" => {
                 let membership = decode::<cases::CaseMemberAdded>(event)?
@@ -96,6 +101,7 @@ fn apply_cases_event<'a>(
         let timescales =
             Timescales::new(&config.authority_profile(authority)).map_err(ApiError::internal)?;
         for need in due::needs(event, &timescales).map_err(ApiError::internal)? {
+            let need = unborn(conn, need, &timescales).await?;
             needs::apply(conn, authority, &need, now)
                 .await
                 .map_err(ApiError::internal)?;
@@ -104,7 +110,31 @@ fn apply_cases_event<'a>(
     })
 }
 
-/// ChildRegistered/ChildUpdated and CaseMemberAdded/Ended carry the same
+/// An initial conference for an unborn child is a pre-birth conference.
+async fn unborn(
+    conn: &mut PgConnection,
+    need: due::Need,
+    timescales: &Timescales,
+) -> Result<due::Need, ApiError> {
+    let due::Need::Conference {
+        kind: cpc_proto::common::v1::ConferenceKind::Initial,
+        child_id,
+        ..
+    } = &need
+    else {
+        return Ok(need);
+    };
+    let child = uuid(child_id, "enquiry.child_id")?;
+    match needs::expected_birth(conn, child)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Some(expected) => due::pre_birth(need, expected, timescales).map_err(ApiError::internal),
+        None => Ok(need),
+    }
+}
+
+/// ChildRegistered/ChildUpdated/ChildBorn and CaseMemberAdded/Ended carry the same
 /// field 1, so each pair decodes as its first member.
 fn decode<M: Message + Default>(event: &ChangeEvent) -> Result<M, ApiError> {
     M::decode(event.payload.as_slice()).map_err(|_| {

@@ -19,7 +19,7 @@ use cpc_proto::common::v1 as common;
 use cpc_rules::profile::AuthorityProfile;
 use cpc_rules::timescales::Timescales;
 use cpc_scheduling::due::needs;
-use cpc_scheduling::store::needs::{Applied, apply, learn_child_case};
+use cpc_scheduling::store::needs::{Applied, ChildFacts, apply, learn_child_case};
 use prost::Message as _;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -64,7 +64,13 @@ impl Diary {
         let mut tx = db::begin_for_authority(&self.pool, AUTHORITY)
             .await
             .unwrap();
-        learn_child_case(&mut tx, AUTHORITY, child, case, now())
+        let facts = ChildFacts {
+            child_id: child,
+            case_id: case,
+            birth_date: Some(date(2020, 1, 1)),
+            expected_birth_date: None,
+        };
+        learn_child_case(&mut tx, AUTHORITY, &facts, now())
             .await
             .unwrap();
         tx.commit().await.unwrap();

@@ -182,3 +182,77 @@ fn a_damaged_or_incomplete_payload_is_an_error_not_a_guess() {
 fn needs_of(event_type: &str, payload: &impl prost::Message) -> Vec<Need> {
     needs(&event(event_type, payload), &timescales()).expect("reads")
 }
+
+fn initial(strategy: NaiveDate) -> Need {
+    let t = timescales();
+    Need::Conference {
+        kind: common::ConferenceKind::Initial,
+        case_id: Some("case-1".into()),
+        child_id: "child-1".into(),
+        due: t.icpc_due(strategy).expect("in range"),
+        basis: Basis {
+            event: DueEvent::StrategyDiscussion,
+            event_date: strategy,
+            source_id: "sd-1".into(),
+            amount: 15,
+            unit: Unit::WorkingDays,
+            nation: Nation::EnglandAndWales,
+            explanation: format!("15 working days after the strategy discussion on {strategy}"),
+        },
+    }
+}
+
+#[test]
+fn an_unborn_childs_conference_is_due_by_28_weeks_gestation() {
+    // Expected 1 June 2027: 28 weeks of gestation is 12 weeks earlier,
+    // Tuesday 9 March 2027, well after the 15 working days.
+    let need = pre_birth(initial(date(2026, 11, 4)), date(2027, 6, 1), &timescales()).unwrap();
+    let Need::Conference {
+        kind, due, basis, ..
+    } = need
+    else {
+        panic!("{need:?}")
+    };
+    assert_eq!(kind, common::ConferenceKind::PreBirth);
+    assert_eq!(due, date(2027, 3, 9));
+    assert_eq!(basis.event, DueEvent::ExpectedBirth);
+    assert_eq!((basis.amount, basis.unit), (28, Unit::WeeksOfGestation));
+}
+
+#[test]
+fn a_late_pre_birth_enquiry_keeps_the_fifteen_working_days() {
+    // Expected 20 December 2026: 28 weeks was Sunday 27 September (latest
+    // working day Friday 25 September), before the strategy discussion of
+    // 4 November; the conference is due 15 working days after it.
+    let need = pre_birth(
+        initial(date(2026, 11, 4)),
+        date(2026, 12, 20),
+        &timescales(),
+    )
+    .unwrap();
+    let Need::Conference {
+        kind, due, basis, ..
+    } = need
+    else {
+        panic!("{need:?}")
+    };
+    assert_eq!(kind, common::ConferenceKind::PreBirth);
+    assert_eq!(due, date(2026, 11, 25));
+    assert_eq!(basis.event, DueEvent::StrategyDiscussion);
+    assert!(
+        basis.explanation.contains("2026-09-25"),
+        "{}",
+        basis.explanation
+    );
+}
+
+#[test]
+fn other_needs_are_left_as_they_are() {
+    let review = Need::NothingFurther {
+        child_id: "child-1".into(),
+    };
+    assert_eq!(
+        pre_birth(review.clone(), date(2027, 6, 1), &timescales()).unwrap(),
+        review
+    );
+}

@@ -229,6 +229,7 @@ pub(crate) fn basis_to_proto(basis: &Basis) -> pb::DueDateBasis {
             DueEvent::ReviewConference => pb::DueDateEvent::ReviewConference,
             DueEvent::InquorateConference => pb::DueDateEvent::InquorateConference,
             DueEvent::CoreGroupMeeting => pb::DueDateEvent::CoreGroupMeeting,
+            DueEvent::ExpectedBirth => pb::DueDateEvent::ExpectedBirth,
             DueEvent::Manual => pb::DueDateEvent::Manual,
         } as i32,
         event_date: Some(date(basis.event_date)),
@@ -244,6 +245,9 @@ pub(crate) fn basis_to_proto(basis: &Basis) -> pb::DueDateBasis {
             Unit::WorkingDays => pb::DurationUnit::WorkingDays,
             Unit::CalendarMonths => pb::DurationUnit::CalendarMonths,
             Unit::Weeks => pb::DurationUnit::Weeks,
+            Unit::WeeksOfGestation => pb::DurationUnit::WeeksOfGestation,
+            // Months counted back from the expected birth.
+            Unit::MonthsBefore => pb::DurationUnit::CalendarMonths,
         } as i32,
         nation: match basis.nation {
             Nation::EnglandAndWales => common::Nation::EnglandAndWales,

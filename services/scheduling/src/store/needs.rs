@@ -51,29 +51,63 @@ fn id(field: &'static str, text: &str) -> Result<Uuid, NeedsError> {
     Uuid::parse_str(text).map_err(|_| NeedsError::BadId { field })
 }
 
-/// Records that `child_id` belongs to `case_id` (from `ChildRegistered`
-/// and `CaseUpdated`).
+/// What the cases feed says about a child: their case, and their birth
+/// (or expected birth, while unborn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildFacts {
+    pub child_id: Uuid,
+    pub case_id: Uuid,
+    pub birth_date: Option<NaiveDate>,
+    pub expected_birth_date: Option<NaiveDate>,
+}
+
+/// Records what the feed says about a child (from `ChildRegistered`,
+/// `ChildUpdated` and `ChildBorn`).
 ///
 /// # Errors
 /// Database errors.
 pub async fn learn_child_case(
     conn: &mut PgConnection,
     authority: &str,
-    child_id: Uuid,
-    case_id: Uuid,
+    facts: &ChildFacts,
     now: DateTime<Utc>,
 ) -> Result<(), NeedsError> {
     sqlx::query(
-        "INSERT INTO child_cases (child_id, authority_id, case_id, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (child_id) DO UPDATE SET case_id = excluded.case_id, updated_at = excluded.updated_at",
+        "INSERT INTO child_cases (child_id, authority_id, case_id, updated_at, birth_date, expected_birth_date) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (child_id) DO UPDATE SET case_id = excluded.case_id, updated_at = excluded.updated_at, \
+           birth_date = excluded.birth_date, expected_birth_date = excluded.expected_birth_date",
     )
-    .bind(child_id)
+    .bind(facts.child_id)
     .bind(authority)
-    .bind(case_id)
+    .bind(facts.case_id)
     .bind(now)
+    .bind(facts.birth_date)
+    .bind(facts.expected_birth_date)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The expected date of birth of `child` while unborn; `None` once born
+/// or when not known.
+///
+/// # Errors
+/// Database errors.
+pub async fn expected_birth(
+    conn: &mut PgConnection,
+    child: Uuid,
+) -> Result<Option<NaiveDate>, NeedsError> {
+    let row: Option<(Option<NaiveDate>, Option<NaiveDate>)> = sqlx::query_as(
+        "SELECT birth_date, expected_birth_date FROM child_cases WHERE child_id = $1",
+    )
+    .bind(child)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some((None, expected)) => expected,
+        _ => None,
+    })
 }
 
 /// Applies `need` in `authority`.
