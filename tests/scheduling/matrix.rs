@@ -146,7 +146,7 @@ struct Clients {
 #[tokio::test]
 async fn every_scheduling_rpc_for_every_role_and_relation() {
     let (mut f, mut conferences) = start().await;
-    let world = build_world(&mut f, &mut conferences).await;
+    let world = Box::pin(build_world(&mut f, &mut conferences)).await;
     let channel = f.server.channel().await;
     let mut c = Clients {
         conferences,
@@ -349,7 +349,7 @@ async fn build_world(
     conferences: &mut ConferencesServiceClient<Channel>,
 ) -> World {
     let bs = business_support(f);
-    let Held { child, case, .. } = plan_started(f, conferences, "MAT0001").await;
+    let Held { child, case, .. } = Box::pin(plan_started(f, conferences, "MAT0001")).await;
     let mut review = None;
     let mut core_groups = CoreGroupsServiceClient::new(f.server.channel().await);
     let mut meeting = None;

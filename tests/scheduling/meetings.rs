@@ -381,7 +381,7 @@ async fn holding_the_icpc_lets_the_chair_record_the_plan_and_schedules_the_first
         child,
         case,
         held_on,
-    } = plan_started(&mut f, &mut conferences, "MTG0002").await;
+    } = Box::pin(plan_started(&mut f, &mut conferences, "MTG0002")).await;
 
     // The plan, on the cases feed, gives scheduling the first review: 3
     // months after the ICPC, on the last working day on or before.

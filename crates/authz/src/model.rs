@@ -162,7 +162,7 @@ pub struct Record {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
     /// The authority as a whole (entity type `AuthorityLevel`): lists across
-    /// the authority, creating a new case, settings, statistics, returns, the
+    /// the authority, creating a new case, chairs, statistics, returns, the
     /// audit log.
     Authority(String),
     /// One record (entity type `Record`).
