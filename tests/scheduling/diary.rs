@@ -210,6 +210,25 @@ async fn an_s47_in_cases_makes_an_icpc_due_on_the_fifteenth_working_day() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
+    // Members list their case's conferences; the colleague may not.
+    let listed = scheduling
+        .list_conferences(sw.req(pb::ListConferencesRequest {
+            case_id: case.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .conferences;
+    assert_eq!(listed.len(), 1);
+    let refused = scheduling
+        .list_conferences(colleague.req(pb::ListConferencesRequest {
+            case_id: case.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
     // Another authority's staff cannot tell it exists.
     let elsewhere = f.person(
         BUSINESS_SUPPORT,

@@ -34,7 +34,11 @@ impl CoreGroupsService for ConferencesApi {
     ) -> Result<Response<pb::ListCoreGroupMeetingsResponse>, Status> {
         let session = self.flow.identify(&request)?;
         let filter = requests::core_group_list(request.get_ref(), &session.ctx)?;
-        let target = Target::Authority(filter.authority.clone());
+        // One case's meetings are a record of that case (its members may
+        // list them); across the authority, as for conferences.
+        let target = filter
+            .case_id
+            .map_or_else(|| Target::Authority(filter.authority.clone()), Target::Case);
         let response = self
             .flow
             .run(&session, target, move |conn, _| {

@@ -46,7 +46,7 @@ pub(crate) enum Target {
     Reply(Uuid),
     /// One core group meeting: a record of its case.
     CoreGroup(Uuid),
-    /// A family case as a whole (its calendar).
+    /// A family case as a whole (its calendar, its conferences).
     Case(Uuid),
 }
 

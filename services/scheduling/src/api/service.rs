@@ -68,12 +68,16 @@ impl ConferencesService for ConferencesApi {
     ) -> Result<Response<pb::ListConferencesResponse>, Status> {
         let session = self.flow.identify(&request)?;
         let (authority, filter) = requests::list(request.get_ref(), &session.ctx)?;
-        // The diary across an authority is for those the policies let read
-        // it as a whole (business support, chairs, managers); another
-        // authority is refused and recorded like any of its records.
+        // One case's conferences are a record of that case (its members may
+        // list them); the diary across an authority is for those the
+        // policies let read it as a whole (business support, chairs,
+        // managers). Another authority is refused and recorded.
+        let target = filter
+            .case_id
+            .map_or(Target::Authority(authority), Target::Case);
         let response = self
             .flow
-            .run(&session, Target::Authority(authority), move |conn, _| {
+            .run(&session, target, move |conn, _| {
                 Box::pin(async move { Ok(conferences::list(conn, &filter).await?) })
             })
             .await?;
