@@ -14,7 +14,7 @@
 
 use cpc_authz::{Authorizer, CaseRelation, Principal, Record, Resource};
 use cpc_cases::codes::ConferenceKind;
-use cpc_identity::{Agency, AgencyKind, Role};
+use cpc_identity::Role;
 use cpc_platform::db;
 use cpc_proto::cases::v1 as pb;
 use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
@@ -94,44 +94,6 @@ const RPCS: &[(&str, Level)] = &[
     ("ListCaseMembers", Level::Record),
     ("StreamChanges", Level::Authority),
 ];
-
-const ROLES: [Role; 8] = [
-    Role::SocialWorker,
-    Role::TeamManager,
-    Role::ConferenceChair,
-    Role::ServiceManager,
-    Role::HeadOfService,
-    Role::BusinessSupport,
-    Role::AgencyPractitioner,
-    Role::Auditor,
-];
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Relation {
-    Member,
-    /// Was a member of the case until last month.
-    FormerMember,
-    NonMember,
-    OtherAuthority,
-}
-
-const RELATIONS: [Relation; 4] = [
-    Relation::Member,
-    Relation::FormerMember,
-    Relation::NonMember,
-    Relation::OtherAuthority,
-];
-
-fn agency(role: Role) -> Agency {
-    if role == Role::AgencyPractitioner {
-        Agency {
-            kind: AgencyKind::Police,
-            name: "Constabulary".into(),
-        }
-    } else {
-        csc()
-    }
-}
 
 fn person_id(role_index: usize, relation: Relation) -> u128 {
     let base = match relation {

@@ -181,6 +181,25 @@ async fn no_credentials_and_other_authorities() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
+    // A person's token may repeat its own authority in x-cpc-authority (the
+    // header multi-authority services name theirs in), never another.
+    let sw = f.social_worker();
+    let acting_for = |authority: &str| {
+        let mut request = sw.req(pb::GetChildRequest {
+            child_id: child.id.clone(),
+        });
+        request
+            .metadata_mut()
+            .insert("x-cpc-authority", authority.parse().unwrap());
+        request
+    };
+    f.client.get_child(acting_for(AUTHORITY)).await.unwrap();
+    let err = f
+        .client
+        .get_child(acting_for(OTHER_AUTHORITY))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
 
     // Another authority's manager: the child does not exist for them.
     let elsewhere = f.person(

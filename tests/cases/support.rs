@@ -318,3 +318,47 @@ pub fn referral(child_id: &str) -> pb::OpenCinEpisodeRequest {
         referral_nfa: false,
     }
 }
+
+// --- The authorization matrix's callers (tests/cases/matrix.rs and
+// tests/scheduling/matrix.rs): every person role, and how they stand to
+// the case.
+
+/// Every person role (record-system integrations authenticate by
+/// certificate, not token; `tests/tls.rs` covers them).
+pub const ROLES: [Role; 8] = [
+    Role::SocialWorker,
+    Role::TeamManager,
+    Role::ConferenceChair,
+    Role::ServiceManager,
+    Role::HeadOfService,
+    Role::BusinessSupport,
+    Role::AgencyPractitioner,
+    Role::Auditor,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Relation {
+    Member,
+    /// Was a member of the case until last month.
+    FormerMember,
+    NonMember,
+    OtherAuthority,
+}
+
+pub const RELATIONS: [Relation; 4] = [
+    Relation::Member,
+    Relation::FormerMember,
+    Relation::NonMember,
+    Relation::OtherAuthority,
+];
+
+pub fn agency(role: Role) -> Agency {
+    if role == Role::AgencyPractitioner {
+        Agency {
+            kind: cpc_identity::AgencyKind::Police,
+            name: "Constabulary".into(),
+        }
+    } else {
+        csc()
+    }
+}

@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use cpc_authz::{Authorizer, CaseRelation, Principal, Record, Resource};
-use cpc_identity::{Agency, AgencyKind, Role};
+use cpc_identity::Role;
 use cpc_platform::db;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
@@ -77,43 +77,6 @@ const RPCS: &[(&str, &str, Level)] = &[
     // Last: it ends the conference the calls above act on.
     ("ConferencesService", "CancelConference", Level::Record),
 ];
-
-const ROLES: [Role; 8] = [
-    Role::SocialWorker,
-    Role::TeamManager,
-    Role::ConferenceChair,
-    Role::ServiceManager,
-    Role::HeadOfService,
-    Role::BusinessSupport,
-    Role::AgencyPractitioner,
-    Role::Auditor,
-];
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Relation {
-    Member,
-    FormerMember,
-    NonMember,
-    OtherAuthority,
-}
-
-const RELATIONS: [Relation; 4] = [
-    Relation::Member,
-    Relation::FormerMember,
-    Relation::NonMember,
-    Relation::OtherAuthority,
-];
-
-fn agency(role: Role) -> Agency {
-    if role == Role::AgencyPractitioner {
-        Agency {
-            kind: AgencyKind::Police,
-            name: "Constabulary".into(),
-        }
-    } else {
-        csc()
-    }
-}
 
 fn person_id(role_index: usize, relation: Relation) -> u128 {
     let base = match relation {

@@ -51,6 +51,20 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The events of one feed, as the source's generated client yields them.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<ChangeEvent, tonic::Status>> + Send>>;
 
+/// The events of a source's `StreamChanges` response stream; `event_of`
+/// takes the event out of one response (every service's response carries
+/// one).
+pub fn event_stream<R: Send + 'static>(
+    responses: tonic::Streaming<R>,
+    event_of: fn(R) -> Option<ChangeEvent>,
+) -> EventStream {
+    Box::pin(responses.map(move |item| {
+        item.and_then(|response| {
+            event_of(response).ok_or_else(|| tonic::Status::data_loss("a change without its event"))
+        })
+    }))
+}
+
 /// Opens the source's `StreamChanges` for `authority_id` after
 /// `after_sequence`, with `metadata` (the credentials) on the request.
 pub type OpenFeed = fn(
@@ -380,4 +394,77 @@ enum FollowError {
         event_type: String,
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own() -> SocketAddr {
+        SocketAddr::from(([0, 0, 0, 0], 50051))
+    }
+
+    #[test]
+    fn a_feed_served_here_is_followed_on_loopback() {
+        let endpoint =
+            endpoint(&Config::default(), "scheduling", "cases", &["cases"], own()).unwrap();
+        assert_eq!(endpoint.uri().to_string(), "http://127.0.0.1:50051/");
+    }
+
+    #[test]
+    fn a_feed_served_elsewhere_needs_its_address() {
+        let err = endpoint(
+            &Config::default(),
+            "scheduling",
+            "cases",
+            &["scheduling"],
+            own(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, FeedError::NoAddress { feed: "cases", .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("feeds.urls.cases"));
+
+        let mut config = Config::default();
+        config
+            .feeds
+            .urls
+            .insert("cases".to_owned(), "not a url".to_owned());
+        let err = endpoint(&config, "scheduling", "cases", &["scheduling"], own()).unwrap_err();
+        assert!(matches!(err, FeedError::BadUrl { .. }), "{err}");
+
+        config
+            .feeds
+            .urls
+            .insert("cases".to_owned(), "https://cpc-cases:50051".to_owned());
+        let endpoint = endpoint(&config, "scheduling", "cases", &["scheduling"], own()).unwrap();
+        assert_eq!(endpoint.uri().host(), Some("cpc-cases"));
+    }
+
+    #[test]
+    fn following_over_tls_needs_the_peers_ca() {
+        let mut config = Config {
+            tls: Some(crate::tls::TlsConfig {
+                cert_file: "server.pem".into(),
+                key_file: "server.key".into(),
+                client_ca_file: None,
+                reload_interval: Duration::from_secs(60),
+                handshake_timeout: Duration::from_secs(10),
+            }),
+            ..Config::default()
+        };
+        let err = endpoint(&config, "scheduling", "cases", &["cases"], own()).unwrap_err();
+        assert!(matches!(err, FeedError::NoCa), "{err}");
+        config.feeds.ca_file = Some("no-such-ca.pem".into());
+        let err = endpoint(&config, "scheduling", "cases", &["cases"], own()).unwrap_err();
+        assert!(matches!(err, FeedError::File { .. }), "{err}");
+    }
+
+    #[test]
+    fn production_without_tls_has_no_credentials_to_follow_with() {
+        let err = start(&Arc::new(Config::default()), &[], &[], own(), None).unwrap_err();
+        assert!(matches!(err, FeedError::NoCredentials), "{err}");
+    }
 }

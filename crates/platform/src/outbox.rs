@@ -206,6 +206,49 @@ pub fn follow(
     }
 }
 
+/// Checks a `StreamChanges` request: `after_sequence` not negative, each of
+/// `event_types` a message of `package` (e.g. `cpc.cases.v1.`) by name.
+pub fn check_stream_request(
+    check: &mut crate::check::Check,
+    after_sequence: i64,
+    event_types: &[String],
+    package: &str,
+) {
+    if after_sequence < 0 {
+        check.add("after_sequence", "must not be negative");
+    }
+    for (i, event_type) in event_types.iter().enumerate() {
+        let name = event_type.strip_prefix(package).unwrap_or_default();
+        if name.is_empty() || name.len() > 100 || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+            check.add(
+                format!("event_types[{i}]"),
+                format!("must be a {package} event type, e.g. {package}<EventName>"),
+            );
+        }
+    }
+}
+
+/// [`follow`] as a server stream: each event wrapped in the service's
+/// response by `wrap`; a read failure is logged under the call's request
+/// id and ends the stream with `UNAVAILABLE` (the client resumes after the
+/// last sequence it received).
+pub fn serve<R: Send + 'static>(
+    events: impl Stream<Item = Result<StoredEvent, OutboxError>> + Send + 'static,
+    request_id: String,
+    wrap: fn(cpc_proto::common::v1::ChangeEvent) -> R,
+) -> impl Stream<Item = Result<R, tonic::Status>> + Send + 'static {
+    use tokio_stream::StreamExt as _;
+    events.map(move |event| match event {
+        Ok(event) => Ok(wrap(event.into())),
+        Err(err) => {
+            tracing::error!(%request_id, error = %err, "change feed read failed");
+            Err(tonic::Status::unavailable(
+                "the change feed could not be read; resume after the last sequence received",
+            ))
+        }
+    })
+}
+
 impl From<StoredEvent> for cpc_proto::common::v1::ChangeEvent {
     fn from(event: StoredEvent) -> Self {
         Self {

@@ -4,14 +4,13 @@
 //! was, and that fact is scheduling's.
 
 use chrono::{DateTime, Utc};
-use cpc_platform::feeds::{BoxFuture, EventStream, Follow};
+use cpc_platform::feeds::{BoxFuture, EventStream, Follow, event_stream};
 use cpc_platform::{ApiError, Config};
 use cpc_proto::common::v1::ChangeEvent;
 use cpc_proto::scheduling::v1 as scheduling;
 use cpc_proto::scheduling::v1::conferences_service_client::ConferencesServiceClient;
 use prost::Message as _;
 use sqlx::PgConnection;
-use tokio_stream::StreamExt as _;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 use uuid::Uuid;
@@ -48,18 +47,11 @@ fn open_scheduling_feed(
                 authority_id,
             },
         );
-        let stream = ConferencesServiceClient::new(channel)
+        let responses = ConferencesServiceClient::new(channel)
             .stream_changes(request)
             .await?
             .into_inner();
-        let events: EventStream = Box::pin(stream.map(|item| {
-            item.and_then(|response| {
-                response
-                    .event
-                    .ok_or_else(|| tonic::Status::data_loss("a change without its event"))
-            })
-        }));
-        Ok(events)
+        Ok(event_stream(responses, |r| r.event))
     })
 }
 

@@ -7,7 +7,7 @@
 //! clock ([`crate::due`], applied by [`crate::store::needs`]).
 
 use chrono::{DateTime, Utc};
-use cpc_platform::feeds::{BoxFuture, EventStream, Follow};
+use cpc_platform::feeds::{BoxFuture, EventStream, Follow, event_stream};
 use cpc_platform::{ApiError, Config};
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
@@ -15,7 +15,6 @@ use cpc_proto::common::v1::ChangeEvent;
 use cpc_rules::timescales::Timescales;
 use prost::Message;
 use sqlx::PgConnection;
-use tokio_stream::StreamExt as _;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 use uuid::Uuid;
@@ -46,18 +45,11 @@ fn open_cases_feed(
                 authority_id,
             },
         );
-        let stream = CasesServiceClient::new(channel)
+        let responses = CasesServiceClient::new(channel)
             .stream_changes(request)
             .await?
             .into_inner();
-        let events: EventStream = Box::pin(stream.map(|item| {
-            item.and_then(|response| {
-                response
-                    .event
-                    .ok_or_else(|| tonic::Status::data_loss("a change without its event"))
-            })
-        }));
-        Ok(events)
+        Ok(event_stream(responses, |r| r.event))
     })
 }
 

@@ -8,8 +8,6 @@
 use cpc_platform::ApiError;
 use cpc_platform::outbox::{self, Filter};
 use cpc_proto::cases::v1 as pb;
-use tokio_stream::StreamExt as _;
-use tonic::Status;
 
 use super::CasesApi;
 use super::flow::{Session, Target};
@@ -29,18 +27,12 @@ pub(crate) async fn open(
     req: &pb::StreamChangesRequest,
 ) -> Result<super::service::ChangeStream, ApiError> {
     let mut check = Check::new();
-    if req.after_sequence < 0 {
-        check.add("after_sequence", "must not be negative");
-    }
-    for (i, event_type) in req.event_types.iter().enumerate() {
-        let name = event_type.strip_prefix(EVENT_PACKAGE).unwrap_or_default();
-        if name.is_empty() || name.len() > 100 || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
-            check.add(
-                format!("event_types[{i}]"),
-                "must be a cpc.cases.v1 event type, e.g. cpc.cases.v1.PlanStarted",
-            );
-        }
-    }
+    outbox::check_stream_request(
+        &mut check,
+        req.after_sequence,
+        &req.event_types,
+        EVENT_PACKAGE,
+    );
     check.finish()?;
     let authority = if req.authority_id.is_empty() {
         session.ctx.authority.to_string()
@@ -66,15 +58,7 @@ pub(crate) async fn open(
         api.follow,
     );
     let request_id = session.call.request_id.clone();
-    Ok(Box::pin(events.map(move |event| match event {
-        Ok(event) => Ok(pb::StreamChangesResponse {
-            event: Some(event.into()),
-        }),
-        Err(err) => {
-            tracing::error!(%request_id, error = %err, "change feed read failed");
-            Err(Status::unavailable(
-                "the change feed could not be read; resume after the last sequence received",
-            ))
-        }
+    Ok(Box::pin(outbox::serve(events, request_id, |event| {
+        pb::StreamChangesResponse { event: Some(event) }
     })))
 }

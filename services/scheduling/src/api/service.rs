@@ -9,7 +9,7 @@ use cpc_platform::check::Check;
 use cpc_platform::outbox::{self, Filter};
 use cpc_proto::scheduling::v1 as pb;
 use cpc_proto::scheduling::v1::conferences_service_server::ConferencesService;
-use tokio_stream::{Stream, StreamExt as _};
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::ConferencesApi;
@@ -148,21 +148,12 @@ impl ConferencesService for ConferencesApi {
         let session = self.flow.identify(&request)?;
         let req = request.get_ref();
         let mut check = Check::new();
-        if req.after_sequence < 0 {
-            check.add("after_sequence", "must not be negative");
-        }
-        for (i, event_type) in req.event_types.iter().enumerate() {
-            let name = event_type.strip_prefix(EVENT_PACKAGE).unwrap_or_default();
-            if name.is_empty()
-                || name.len() > 100
-                || !name.chars().all(|c| c.is_ascii_alphanumeric())
-            {
-                check.add(
-                    format!("event_types[{i}]"),
-                    "must be a cpc.scheduling.v1 event type, e.g. cpc.scheduling.v1.ConferenceBooked",
-                );
-            }
-        }
+        outbox::check_stream_request(
+            &mut check,
+            req.after_sequence,
+            &req.event_types,
+            EVENT_PACKAGE,
+        );
         check.finish()?;
         let authority = if req.authority_id.is_empty() {
             session.ctx.authority.clone()
@@ -186,16 +177,10 @@ impl ConferencesService for ConferencesApi {
             self.follow,
         );
         let request_id = session.call.request_id.clone();
-        Ok(Response::new(Box::pin(events.map(move |event| match event {
-            Ok(event) => Ok(pb::StreamChangesResponse {
-                event: Some(event.into()),
-            }),
-            Err(err) => {
-                tracing::error!(%request_id, error = %err, "change feed read failed");
-                Err(Status::unavailable(
-                    "the change feed could not be read; resume after the last sequence received",
-                ))
-            }
-        }))))
+        Ok(Response::new(Box::pin(outbox::serve(
+            events,
+            request_id,
+            |event| pb::StreamChangesResponse { event: Some(event) },
+        ))))
     }
 }

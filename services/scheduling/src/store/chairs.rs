@@ -747,6 +747,18 @@ pub async fn chair_workload(
     first: NaiveDate,
     last: NaiveDate,
 ) -> Result<pb::ChairWorkload, ApiError> {
+    let caseloads = caseloads(conn).await?;
+    workload_of(conn, ctx, chair, (first, last), &caseloads).await
+}
+
+/// `chair`'s workload over `period`, given every chair's caseload.
+async fn workload_of(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    chair: &pb::Chair,
+    (first, last): (NaiveDate, NaiveDate),
+    caseloads: &HashMap<Uuid, u32>,
+) -> Result<pb::ChairWorkload, ApiError> {
     let rules = as_rules(chair)?;
     let rows: Vec<(DateTime<Utc>, String, bool)> = sqlx::query_as(
         "SELECT start_time, status, booked_past_deadline FROM conferences \
@@ -763,7 +775,7 @@ pub async fn chair_workload(
     let count = |pred: &dyn Fn(&(NaiveDate, &str, bool)) -> bool| {
         i32::try_from(in_period.iter().filter(|c| pred(c)).count()).unwrap_or(i32::MAX)
     };
-    let caseload = caseloads(conn).await?.get(&rules.id).copied().unwrap_or(0);
+    let caseload = caseloads.get(&rules.id).copied().unwrap_or(0);
     let calendar = ctx.timescales.calendar();
     let mut days = Vec::new();
     let mut day = first;
@@ -819,9 +831,11 @@ pub async fn workloads(
     page: &PageRequest,
 ) -> Result<pb::ListChairWorkloadsResponse, ApiError> {
     let listed = list(conn, ctx, true, None, page).await?;
+    // One caseload query for the page, not one per chair.
+    let caseloads = caseloads(conn).await?;
     let mut workloads = Vec::with_capacity(listed.chairs.len());
     for chair in &listed.chairs {
-        workloads.push(chair_workload(conn, ctx, chair, first, last).await?);
+        workloads.push(workload_of(conn, ctx, chair, (first, last), &caseloads).await?);
     }
     Ok(pb::ListChairWorkloadsResponse {
         workloads,
