@@ -1,27 +1,25 @@
-//! The authorization matrix over the real service: every RPC of
-//! `CasesService` × every person role × {current member of the case, former
-//! member, not a member, another authority}, called over gRPC with a valid
-//! request on a
-//! real record. The expected answer is what the shipped policies say for
-//! that role on a record of a case the caller is (or is not) a member of;
-//! the test shows the service looks up the right case and members for each
-//! RPC, asks about the right action, and records every refusal.
+//! The authorization matrix over the real service: every row of
+//! `CasesService` in the access matrix (`tests/access-matrix.csv`) — every
+//! RPC × every role × {current member of the case, former member, not a
+//! member, another authority} — called over gRPC with a valid request on a
+//! real record, and the answer compared with the table's cell. Every
+//! refusal must be in the audit log.
 //!
 //! Former members' memberships are written as ended last month (the API
-//! cannot end one before its first day). Record-system integrations
-//! authenticate as services (mutual TLS), not with tokens, so they are not
-//! callers here (`tests/tls.rs` covers them).
+//! cannot end one before its first day). Services (record-system
+//! integrations, cpc's own services) call with development-key tokens;
+//! `tests/tls.rs` shows an integration identified by its certificate.
 
-use cpc_authz::{Authorizer, CaseRelation, Principal, Record, Resource};
 use cpc_cases::codes::ConferenceKind;
-use cpc_identity::Role;
 use cpc_platform::db;
+use cpc_proto::audit::v1 as audit;
+use cpc_proto::audit::v1::audit_service_client::AuditServiceClient;
 use cpc_proto::cases::v1 as pb;
 use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
 use cpc_proto::common::v1 as common;
 use prost_types::FieldMask;
+use tonic::Status;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
 use uuid::Uuid;
 
 use crate::journey::{icpc_outcome, register, up_to_icpc};
@@ -42,76 +40,16 @@ struct World {
     transfer_in_id: String,
 }
 
-/// Whether an RPC acts on a record of the case or on the authority.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Level {
-    Record,
-    Authority,
-}
-
-const RPCS: &[(&str, Level)] = &[
-    ("CreateCase", Level::Authority),
-    ("GetCase", Level::Record),
-    ("ListCases", Level::Authority),
-    ("UpdateCase", Level::Record),
-    ("CreateChild", Level::Authority),
-    ("GetChild", Level::Record),
-    ("ListChildren", Level::Authority),
-    ("UpdateChild", Level::Record),
-    ("AddFamilyMember", Level::Record),
-    ("GetFamilyMember", Level::Record),
-    ("ListFamilyMembers", Level::Record),
-    ("UpdateFamilyMember", Level::Record),
-    ("OpenCinEpisode", Level::Record),
-    ("CloseCinEpisode", Level::Record),
-    ("GetCinEpisode", Level::Record),
-    ("ListCinEpisodes", Level::Record),
-    ("RecordStrategyDiscussion", Level::Record),
-    ("GetStrategyDiscussion", Level::Record),
-    ("ListStrategyDiscussions", Level::Record),
-    ("StartSection47Enquiry", Level::Record),
-    ("CompleteSection47Enquiry", Level::Record),
-    ("GetSection47Enquiry", Level::Record),
-    ("ListSection47Enquiries", Level::Record),
-    ("RecordConferenceOutcome", Level::Record),
-    ("GetConferenceOutcome", Level::Record),
-    ("ListConferenceOutcomes", Level::Record),
-    ("UpdateConferenceOutcome", Level::Record),
-    ("GetPlan", Level::Record),
-    ("ListPlans", Level::Record),
-    ("UpdatePlan", Level::Record),
-    ("EndPlan", Level::Record),
-    ("TransferPlanOut", Level::Record),
-    ("RecordTransferIn", Level::Record),
-    ("GetTransferIn", Level::Record),
-    ("AddPlanAction", Level::Record),
-    ("GetPlanAction", Level::Record),
-    ("ListPlanActions", Level::Record),
-    ("UpdatePlanAction", Level::Record),
-    ("UpdatePlanActionStatus", Level::Record),
-    ("AddCaseMember", Level::Record),
-    ("EndCaseMember", Level::Record),
-    ("ListCaseMembers", Level::Record),
-    ("StreamChanges", Level::Authority),
-];
-
-fn person_id(role_index: usize, relation: Relation) -> u128 {
-    let base = match relation {
-        Relation::Member => 0x7000,
-        Relation::FormerMember => 0x7800,
-        Relation::NonMember => 0x8000,
-        Relation::OtherAuthority => 0x9000,
-    };
-    base + role_index as u128
-}
+/// The ids this test's callers have.
+const PEOPLE: u128 = 0x7000;
 
 #[tokio::test]
 async fn every_rpc_for_every_role_and_relation() {
     let mut f = Fixture::start().await;
     let world = build_world(&mut f).await;
     let manager = f.team_manager();
-    for (i, role) in ROLES.iter().enumerate() {
-        let who = Uuid::from_u128(person_id(i, Relation::Member)).to_string();
+    for (i, role) in matrix_roles().filter(|(_, r)| !r.is_service_role()) {
+        let who = Uuid::from_u128(matrix_person(PEOPLE, i, Relation::Member)).to_string();
         f.client
             .add_case_member(manager.req(pb::AddCaseMemberRequest {
                 request_id: rid(),
@@ -131,74 +69,57 @@ async fn every_rpc_for_every_role_and_relation() {
             .unwrap();
     }
     end_long_ago(&f, &world.case.id).await;
-    let policies = Authorizer::load(&cpc_authz::bundled_policy_dir()).unwrap();
-    let mut mismatches = Vec::new();
-    let mut denied = 0;
-    for (rpc, level) in RPCS {
-        for (i, role) in ROLES.iter().enumerate() {
-            for relation in RELATIONS {
-                let subject = Uuid::from_u128(person_id(i, relation)).to_string();
-                let authority = if relation == Relation::OtherAuthority {
-                    OTHER_AUTHORITY
-                } else {
-                    AUTHORITY
-                };
-                let caller = f.person(
-                    person_id(i, relation),
-                    authority,
-                    *role,
-                    Some(agency(*role)),
-                );
-                let expected =
-                    expected_allow(&policies, rpc, *level, *role, relation, &subject, &world);
-                let got = call(&mut f.client, &caller, rpc, &world).await;
-                let refused = match &got {
-                    Err(status) if status.code() == Code::PermissionDenied => {
-                        denied += 1;
-                        true
-                    }
-                    // Another authority's record does not exist for them.
-                    Err(status) if status.code() == Code::NotFound => {
-                        relation == Relation::OtherAuthority
-                    }
-                    _ => false,
-                };
-                // A request the service could not parse never reached the
-                // policies: every request here is valid.
-                let broken = matches!(&got, Err(s) if matches!(
-                    s.code(),
-                    Code::Internal | Code::Unauthenticated | Code::Unknown | Code::InvalidArgument
-                ));
-                if refused == expected || broken {
-                    mismatches.push(format!(
-                        "{rpc} as {} ({relation:?}): policies say {}, service answered {:?}",
-                        role.as_str(),
-                        if expected { "allow" } else { "deny" },
-                        got.map_err(|s| (s.code(), s.message().to_owned())),
-                    ));
-                }
-            }
-        }
-    }
-    assert!(
-        mismatches.is_empty(),
-        "{} of {} calls disagree with the policies:\n{}",
-        mismatches.len(),
-        RPCS.len() * ROLES.len() * RELATIONS.len(),
-        mismatches.join("\n")
+    let matrix = Matrix::load();
+    let rows: Vec<&Row> = matrix.over_grpc("cpc.cases.v1.CasesService").collect();
+    let mut client = f.client.clone();
+    let mut run = f
+        .run_matrix(&rows, PEOPLE, async |caller, rpc, _| {
+            call(&mut client, caller, rpc, &world).await
+        })
+        .await;
+    assert_eq!(
+        run.calls,
+        43 * 4 * ROLE_COLUMNS.len(),
+        "every CasesService RPC"
     );
-    // Every refusal is in the audit log, as a denial.
-    let options = db::schema_options(f.db.url(), cpc_cases::SCHEMA).unwrap();
-    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
-    let recorded: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE decision = 'deny'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(recorded, denied);
-    assert!(denied > 300, "the matrix exercises refusals ({denied})");
-    pool.close().await;
+    // The audit service, on the cases log: its calls are recorded there too.
+    let rows: Vec<&Row> = matrix.over_grpc("cpc.audit.v1.AuditService").collect();
+    let mut audit = AuditServiceClient::new(f.server.channel().await);
+    let audited = f
+        .run_matrix(&rows, PEOPLE, async |caller, rpc, target| {
+            call_audit(&mut audit, caller, rpc, target, &world.child.id).await
+        })
+        .await;
+    assert_eq!(
+        audited.calls,
+        3 * 4 * ROLE_COLUMNS.len(),
+        "every AuditService RPC"
+    );
+    run.absorb(audited);
+    assert_matrix(&f, &run, cpc_cases::SCHEMA, 400).await;
     f.stop().await;
+}
+
+/// Every service `cpcd` serves has its rows called over gRPC by a matrix
+/// test: one served without fails here until its matrix is written.
+#[test]
+fn every_served_service_is_called_by_a_matrix_test() {
+    let mut served: Vec<&str> = cpcd::Selection::All
+        .components()
+        .iter()
+        .filter(|c| c.mount.is_some())
+        .flat_map(|c| c.grpc_services.iter().copied())
+        .chain([cpc_proto::audit::v1::audit_service_server::SERVICE_NAME])
+        .collect();
+    let mut called = MATRIX_SERVICES.to_vec();
+    served.sort_unstable();
+    called.sort_unstable();
+    assert_eq!(served, called);
+    // And the table has rows for each.
+    let matrix = Matrix::load();
+    for service in MATRIX_SERVICES {
+        assert!(matrix.over_grpc(service).count() > 0, "{service}: no rows");
+    }
 }
 
 /// Gives each role a membership of `case_id` that ended last month. The
@@ -208,7 +129,7 @@ async fn every_rpc_for_every_role_and_relation() {
 async fn end_long_ago(f: &Fixture, case_id: &str) {
     let options = db::schema_options(f.db.url(), cpc_cases::SCHEMA).unwrap();
     let admin = sqlx::PgPool::connect_with(options).await.unwrap();
-    for (i, role) in ROLES.iter().enumerate() {
+    for (i, role) in matrix_roles().filter(|(_, r)| !r.is_service_role()) {
         sqlx::query(
             "INSERT INTO case_memberships (id, authority_id, case_id, person_id, display_name, case_role, \
                                            start_date, end_date, end_reason, granted_by, created_at, updated_at) \
@@ -218,7 +139,7 @@ async fn end_long_ago(f: &Fixture, case_id: &str) {
         .bind(Uuid::new_v4())
         .bind(AUTHORITY)
         .bind(Uuid::parse_str(case_id).unwrap())
-        .bind(Uuid::from_u128(person_id(i, Relation::FormerMember)))
+        .bind(Uuid::from_u128(matrix_person(PEOPLE, i, Relation::FormerMember)))
         .bind(format!("former {} member", role.as_str()))
         .bind(serde_json::json!({
             "person_id": Uuid::from_u128(TEAM_MANAGER).to_string(),
@@ -229,53 +150,6 @@ async fn end_long_ago(f: &Fixture, case_id: &str) {
         .unwrap();
     }
     admin.close().await;
-}
-
-/// What the policies say for `role` on this RPC's target, given only the
-/// caller's relation to the case.
-fn expected_allow(
-    policies: &Authorizer,
-    rpc: &str,
-    level: Level,
-    role: Role,
-    relation: Relation,
-    subject: &str,
-    world: &World,
-) -> bool {
-    let authority = if relation == Relation::OtherAuthority {
-        OTHER_AUTHORITY
-    } else {
-        AUTHORITY
-    };
-    let principal = Principal::person(subject, authority, [role], Some(agency(role).name));
-    let resource = match level {
-        Level::Authority => Resource::Authority(AUTHORITY.to_owned()),
-        Level::Record => Resource::Record(Record {
-            authority_id: AUTHORITY.to_owned(),
-            case: Some(CaseRelation {
-                case_id: world.case.id.clone(),
-                current_members: if relation == Relation::Member {
-                    vec![subject.to_owned()]
-                } else {
-                    Vec::new()
-                },
-                former_members: if relation == Relation::FormerMember {
-                    vec![subject.to_owned()]
-                } else {
-                    Vec::new()
-                },
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-    };
-    policies
-        .authorize(
-            &principal,
-            &format!("/cpc.cases.v1.CasesService/{rpc}"),
-            &resource,
-        )
-        .allowed
 }
 
 async fn build_world(f: &mut Fixture) -> World {
@@ -758,6 +632,40 @@ async fn call(
         "StreamChanges" => client
             .stream_changes(who.req(pb::StreamChangesRequest {
                 authority_id: AUTHORITY.into(),
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        other => panic!("no request for {other}"),
+    }
+}
+
+/// One valid call of an AuditService `rpc` on the cases log, as `who`: the
+/// whole authority's accesses, or the accesses to one child's record.
+async fn call_audit(
+    client: &mut AuditServiceClient<Channel>,
+    who: &As,
+    rpc: &str,
+    target: Target,
+    child_id: &str,
+) -> Result<(), Status> {
+    match rpc {
+        "ListAccessRecords" => client
+            .list_access_records(who.req(audit::ListAccessRecordsRequest {
+                service: "cases".into(),
+                authority_id: AUTHORITY.into(),
+                child_id: if target == Target::Record {
+                    child_id.into()
+                } else {
+                    String::new()
+                },
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "VerifyAuditChain" => client
+            .verify_audit_chain(who.req(audit::VerifyAuditChainRequest {
+                service: "cases".into(),
                 ..Default::default()
             }))
             .await

@@ -1,6 +1,8 @@
 //! Every refusal a caller can meet, with the status code and detail they
 //! can act on.
 
+use cpc_proto::audit::v1 as audit;
+use cpc_proto::audit::v1::audit_service_client::AuditServiceClient;
 use cpc_proto::cases::v1 as pb;
 use tonic::Code;
 use tonic_types::StatusExt as _;
@@ -226,6 +228,55 @@ async fn no_credentials_and_other_authorities() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+
+    // Both attempts are in the log of the caller's own authority, the first
+    // naming the id asked for; the record's own authority sees neither (its
+    // log holds nothing of another authority's callers).
+    let mut audit_client = AuditServiceClient::new(f.server.channel().await);
+    let records = |authority: &str, id: u128| {
+        let auditor = f.person(id, authority, cpc_identity::Role::Auditor, Some(csc()));
+        auditor.req(audit::ListAccessRecordsRequest {
+            service: "cases".into(),
+            authority_id: authority.into(),
+            person_id: Uuid::from_u128(TEAM_MANAGER).to_string(),
+            page_size: 100,
+            ..Default::default()
+        })
+    };
+    let theirs = audit_client
+        .list_access_records(records(OTHER_AUTHORITY, AUDITOR))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    let attempts: Vec<(String, String, String)> = theirs
+        .iter()
+        .filter(|r| r.decision == audit::AccessDecision::Deny as i32)
+        .map(|r| {
+            (
+                r.rpc_method.rsplit('/').next().unwrap().to_owned(),
+                r.policy_id.clone(),
+                r.reason.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    // Newest first.
+    assert_eq!(attempts[0].0, "ListChildren");
+    assert_eq!(attempts[1].0, "GetChild");
+    assert_eq!(attempts[1].1, "cpc:record-not-in-callers-authority");
+    assert!(attempts[1].2.contains(&child.id), "{:?}", attempts[1].2);
+    let ours = audit_client
+        .list_access_records(records(AUTHORITY, AUDITOR + 1))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert!(
+        ours.iter()
+            .all(|r| r.authority_id == AUTHORITY && !r.reason.contains(&child.id)),
+        "{ours:?}"
+    );
     f.stop().await;
 }
 

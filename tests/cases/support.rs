@@ -15,8 +15,11 @@ use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
 use cpc_proto::common::v1 as common;
 use cpcd::Selection;
 use tonic::transport::Channel;
+use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
+
+pub use crate::access_matrix::{Matrix, ROLE_COLUMNS, Relation, Row, Target};
 
 pub const AUTHORITY: &str = "E10000013";
 pub const OTHER_AUTHORITY: &str = "E09000033";
@@ -319,38 +322,170 @@ pub fn referral(child_id: &str) -> pb::OpenCinEpisodeRequest {
     }
 }
 
-// --- The authorization matrix's callers (tests/cases/matrix.rs and
-// tests/scheduling/matrix.rs): every person role, and how they stand to
-// the case.
+// --- The authorization matrix over gRPC (tests/cases/matrix.rs,
+// tests/scheduling/matrix.rs): every callable row of the access matrix
+// (tests/access-matrix.csv), as every role.
 
-/// Every person role (record-system integrations authenticate by
-/// certificate, not token; `tests/tls.rs` covers them).
-pub const ROLES: [Role; 8] = [
-    Role::SocialWorker,
-    Role::TeamManager,
-    Role::ConferenceChair,
-    Role::ServiceManager,
-    Role::HeadOfService,
-    Role::BusinessSupport,
-    Role::AgencyPractitioner,
-    Role::Auditor,
+/// The services whose rows the gRPC matrix tests call: CasesService and
+/// AuditService in `tests/cases/matrix.rs`, the rest in
+/// `tests/scheduling/matrix.rs`. A service served without being listed here
+/// fails `every_served_service_is_called_by_a_matrix_test`.
+pub const MATRIX_SERVICES: [&str; 7] = [
+    "cpc.cases.v1.CasesService",
+    "cpc.audit.v1.AuditService",
+    "cpc.scheduling.v1.ConferencesService",
+    "cpc.scheduling.v1.AttendanceService",
+    "cpc.scheduling.v1.ChairsService",
+    "cpc.scheduling.v1.CoreGroupsService",
+    "cpc.scheduling.v1.CalendarService",
 ];
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Relation {
-    Member,
-    /// Was a member of the case until last month.
-    FormerMember,
-    NonMember,
-    OtherAuthority,
+/// The id of the person in `role_index`'s column and `relation`, among the
+/// ids from `base` a matrix test keeps for its callers.
+pub fn matrix_person(base: u128, role_index: usize, relation: Relation) -> u128 {
+    let offset = match relation {
+        Relation::Member => 0,
+        Relation::FormerMember => 0x100,
+        Relation::NonMember => 0x200,
+        Relation::OtherAuthority => 0x300,
+        other => panic!("{other} is not made over gRPC"),
+    };
+    base + offset + role_index as u128
 }
 
-pub const RELATIONS: [Relation; 4] = [
-    Relation::Member,
-    Relation::FormerMember,
-    Relation::NonMember,
-    Relation::OtherAuthority,
-];
+/// Every role's column, with the role.
+pub fn matrix_roles() -> impl Iterator<Item = (usize, Role)> {
+    ROLE_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, column)| (i, column.parse().unwrap()))
+}
+
+/// What a matrix run found.
+#[derive(Default)]
+pub struct MatrixRun {
+    pub calls: usize,
+    /// Refusals the service must have recorded: PERMISSION_DENIED, and
+    /// NOT_FOUND for another authority's record.
+    pub refused: i64,
+    pub mismatches: Vec<String>,
+}
+
+impl MatrixRun {
+    /// Adds another run's findings (calls recorded in the same audit log).
+    pub fn absorb(&mut self, other: MatrixRun) {
+        self.calls += other.calls;
+        self.refused += other.refused;
+        self.mismatches.extend(other.mismatches);
+    }
+}
+
+impl Fixture {
+    /// A token minted by the development key for a service identity
+    /// (record-system integrations carry certificates in production).
+    pub fn service(&self, subject: &str, authority: &str, role: Role) -> As {
+        As {
+            token: self.key.mint(&DevClaims::new(subject, authority, [role])),
+        }
+    }
+
+    /// The caller in `role_index`'s column standing in `relation`: a person
+    /// (ids from `base`), or a service identity, never a member of a case.
+    pub fn matrix_caller(
+        &self,
+        base: u128,
+        role_index: usize,
+        role: Role,
+        relation: Relation,
+    ) -> As {
+        let authority = if relation == Relation::OtherAuthority {
+            OTHER_AUTHORITY
+        } else {
+            AUTHORITY
+        };
+        if role.is_service_role() {
+            self.service(&format!("svc-{}", role.as_str()), authority, role)
+        } else {
+            let id = matrix_person(base, role_index, relation);
+            self.person(id, authority, role, Some(agency(role)))
+        }
+    }
+
+    /// Makes each row's call as every role with `call` (given the caller,
+    /// the method's name and the row's target) and compares the answer
+    /// with the row's cell.
+    pub async fn run_matrix(
+        &self,
+        rows: &[&Row],
+        base: u128,
+        mut call: impl AsyncFnMut(&As, &str, Target) -> Result<(), Status>,
+    ) -> MatrixRun {
+        let mut run = MatrixRun::default();
+        for row in rows {
+            let method = row.rpc.rsplit('/').next().unwrap();
+            for (i, role) in matrix_roles() {
+                let caller = self.matrix_caller(base, i, role, row.relation);
+                let got = call(&caller, method, row.target).await;
+                run.calls += 1;
+                let refused = match &got {
+                    Err(status) if status.code() == Code::PermissionDenied => true,
+                    // Another authority's record does not exist for them.
+                    Err(status) if status.code() == Code::NotFound => {
+                        row.relation == Relation::OtherAuthority
+                    }
+                    _ => false,
+                };
+                if refused {
+                    run.refused += 1;
+                }
+                // Every request is valid: one the service could not parse
+                // or attribute never reached the policies.
+                let broken = matches!(&got, Err(s) if matches!(
+                    s.code(),
+                    Code::Internal | Code::Unauthenticated | Code::Unknown | Code::InvalidArgument
+                ));
+                if refused == row.allow[i] || broken {
+                    run.mismatches.push(format!(
+                        "access-matrix.csv:{}: {method} ({} {}) as {}: the table says {}, the service answered {:?}",
+                        row.line,
+                        row.target.as_str(),
+                        row.relation,
+                        role.as_str(),
+                        if row.allow[i] { "allow" } else { "deny" },
+                        got.map_err(|s| (s.code(), s.message().to_owned())),
+                    ));
+                }
+            }
+        }
+        run
+    }
+}
+
+/// Fails with every disagreement, and checks the service recorded every
+/// refusal in its audit log (`schema`).
+pub async fn assert_matrix(f: &Fixture, run: &MatrixRun, schema: &str, at_least_refused: i64) {
+    assert!(
+        run.mismatches.is_empty(),
+        "{} of {} calls disagree with tests/access-matrix.csv:\n{}",
+        run.mismatches.len(),
+        run.calls,
+        run.mismatches.join("\n")
+    );
+    let options = db::schema_options(f.db.url(), schema).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE decision = 'deny'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    assert_eq!(recorded, run.refused, "every refusal is in the audit log");
+    assert!(
+        run.refused >= at_least_refused,
+        "the matrix exercises refusals ({})",
+        run.refused
+    );
+}
 
 pub fn agency(role: Role) -> Agency {
     if role == Role::AgencyPractitioner {

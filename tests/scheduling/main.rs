@@ -10,6 +10,10 @@
     reason = "test helpers fail the test"
 )]
 
+#[path = "../access_matrix.rs"]
+#[allow(dead_code, reason = "not every reader uses every part")]
+mod access_matrix;
+
 #[path = "../cases/support.rs"]
 #[allow(
     dead_code,

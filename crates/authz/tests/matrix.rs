@@ -1,4 +1,9 @@
-//! The access matrix: every row of matrix.csv against the bundled policies.
+//! The access matrix (`tests/access-matrix.csv`, the one table the gRPC
+//! matrix tests also read): every cell against the bundled policies, and
+//! every RPC in the contract covered.
+//!
+//! `CPC_WRITE_ACCESS_MATRIX=1` writes the policies' answers into the cells
+//! instead of comparing, after a deliberate policy change; read the diff.
 
 #![allow(
     clippy::unwrap_used,
@@ -7,129 +12,231 @@
     reason = "test helpers fail the test"
 )]
 
+#[path = "../../../tests/access_matrix.rs"]
+#[allow(dead_code, reason = "shared with the gRPC matrix tests")]
+mod access_matrix;
 mod common;
 
 use std::collections::BTreeSet;
 
-use cpc_authz::Role;
+use access_matrix::{Matrix, ROLE_COLUMNS, Relation, Row, Target};
+use cpc_authz::{
+    Authorizer, CaseRelation, ConferenceRelation, EscalationRelation, EscalationStage, Principal,
+    Record, Resource, Role,
+};
 
-struct Row {
-    line: usize,
-    action: String,
-    role: Role,
-    relation: String,
-    allow: bool,
+/// Replying to an invitation that is not one's own is diary
+/// administration: allowed only to those the policies let invite people
+/// (and to services). The scheduling service decides it after the policies.
+const REPLY: &str = "/cpc.scheduling.v1.AttendanceService/RespondToInvitation";
+const RUN_THE_DIARY: &str = "/cpc.scheduling.v1.AttendanceService/CreateInvitation";
+
+fn role(column: &str) -> Role {
+    column.parse().unwrap()
 }
 
-fn rows() -> Vec<Row> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/matrix.csv");
-    let text = std::fs::read_to_string(path).expect("read matrix.csv");
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-    let (_, header) = lines.next().expect("matrix.csv has a header");
-    assert_eq!(header.trim(), "action,role,relation,expected");
-    lines
-        .map(|(i, line)| {
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-            let [action, role, relation, expected] = fields[..] else {
-                panic!("matrix.csv:{}: expected 4 fields: {line}", i + 1);
-            };
-            assert!(
-                common::RELATIONS.contains(&relation),
-                "matrix.csv:{}: unknown relation `{relation}`",
-                i + 1
-            );
-            Row {
-                line: i + 1,
-                action: action.to_owned(),
-                role: role
-                    .parse()
-                    .unwrap_or_else(|e| panic!("matrix.csv:{}: {e}", i + 1)),
-                relation: relation.to_owned(),
-                allow: match expected {
-                    "allow" => true,
-                    "deny" => false,
-                    other => panic!(
-                        "matrix.csv:{}: expected allow or deny, not `{other}`",
-                        i + 1
-                    ),
-                },
-            }
-        })
-        .collect()
+/// The caller in `relation`: a person of the authority (another one for
+/// `other_authority`), or a service identity.
+fn caller(role: Role, relation: Relation) -> Principal {
+    let authority = if relation == Relation::OtherAuthority {
+        common::OTHER_AUTHORITY
+    } else {
+        common::AUTHORITY
+    };
+    match role {
+        Role::Integration | Role::CpcService => Principal::service("svc-caller", authority, [role]),
+        Role::AgencyPractitioner => Principal::person(
+            "p-caller",
+            authority,
+            [role],
+            Some(common::POLICE.to_owned()),
+        ),
+        _ => Principal::person(
+            "p-caller",
+            authority,
+            [role],
+            Some(common::SOCIAL_CARE.to_owned()),
+        ),
+    }
+}
+
+/// The target of a row, as the table's header describes it. Services are
+/// never members of a case, whatever the relation.
+fn resource(target: Target, relation: Relation, caller: &Principal) -> Resource {
+    match target {
+        Target::Authority => return Resource::Authority(common::AUTHORITY.to_owned()),
+        Target::OwnAuthority => return Resource::Authority(caller.authority_id.clone()),
+        Target::Record => {}
+    }
+    let me = caller.subject.clone();
+    let agency = caller.agency.clone().unwrap_or_default();
+    let person = caller.agency.is_some();
+    let mut case = CaseRelation {
+        case_id: "case-1".to_owned(),
+        current_members: vec!["p-other".to_owned()],
+        current_member_agencies: vec![common::HEALTH.to_owned()],
+        former_members: vec!["p-old".to_owned()],
+    };
+    let mut excluded = Vec::new();
+    match relation {
+        Relation::Member if person => case.current_members.push(me),
+        Relation::AgencyMember if person => case.current_member_agencies.push(agency),
+        Relation::FormerMember if person => case.former_members.push(me),
+        Relation::Excluded if person => {
+            case.current_members.push(me.clone());
+            excluded.push(me);
+        }
+        _ => {}
+    }
+    Resource::Record(Record {
+        authority_id: common::AUTHORITY.to_owned(),
+        case: Some(case),
+        conference: Some(ConferenceRelation {
+            conference_id: "conf-1".to_owned(),
+            minutes_excluded: excluded,
+        }),
+        escalation: Some(EscalationRelation {
+            escalation_id: "esc-1".to_owned(),
+            stage: EscalationStage::TeamManager,
+        }),
+    })
+}
+
+/// What the caller gets for `row` in `column`: the policies' answer, with
+/// the service rule the table's header names.
+fn answer(authz: &Authorizer, row: &Row, column: &str) -> (bool, Vec<String>) {
+    let role = role(column);
+    let caller = caller(role, row.relation);
+    let target = resource(row.target, row.relation, &caller);
+    let decision = authz.authorize(&caller, &row.rpc, &target);
+    let mut allowed = decision.allowed;
+    if allowed && row.rpc == REPLY && !role.is_service_role() {
+        let own = Resource::Authority(caller.authority_id.clone());
+        allowed = authz.authorize(&caller, RUN_THE_DIARY, &own).allowed;
+    }
+    (allowed, decision.errors)
 }
 
 #[test]
-fn every_row_of_the_matrix_holds() {
+fn every_cell_of_the_access_matrix_is_what_the_policies_decide() {
     let authz = common::authorizer();
-    let rows = rows();
+    let mut matrix = Matrix::load();
+    let write = std::env::var_os("CPC_WRITE_ACCESS_MATRIX").is_some();
     let mut failures = Vec::new();
-    for row in &rows {
-        let caller = common::principal(row.role);
-        let target = common::resource(&row.relation, &caller);
-        let decision = authz.authorize(&caller, &row.action, &target);
-        if decision.allowed != row.allow || (row.allow && !decision.errors.is_empty()) {
-            failures.push(format!(
-                "matrix.csv:{}: {} {} {}: expected {}, got {:?}",
-                row.line,
-                row.action,
-                row.role,
-                row.relation,
-                if row.allow { "allow" } else { "deny" },
-                decision
-            ));
+    let mut cells = 0;
+    for row in &mut matrix.rows {
+        for (i, column) in ROLE_COLUMNS.iter().enumerate() {
+            cells += 1;
+            let (allowed, errors) = answer(authz, row, column);
+            if allowed && !errors.is_empty() {
+                failures.push(format!(
+                    "access-matrix.csv:{}: {} {column}: allowed with evaluation errors {errors:?}",
+                    row.line, row.rpc
+                ));
+            }
+            if write {
+                row.allow[i] = allowed;
+            } else if allowed != row.allow[i] {
+                failures.push(format!(
+                    "access-matrix.csv:{}: {} ({} {}) as {column}: the table says {}, the policies {}",
+                    row.line,
+                    row.rpc,
+                    row.target.as_str(),
+                    row.relation,
+                    if row.allow[i] { "allow" } else { "deny" },
+                    if allowed { "allow" } else { "deny" },
+                ));
+            }
         }
+    }
+    if write {
+        std::fs::write(access_matrix::path(), matrix.render()).unwrap();
     }
     assert!(
         failures.is_empty(),
-        "{} of {} rows differ:\n{}",
+        "{} of {cells} cells differ:\n{}",
         failures.len(),
-        rows.len(),
         failures.join("\n")
     );
+    assert!(cells > 4000, "the table is whole ({cells} cells)");
 }
 
-/// At least one row for every action group x role x relation (the
-/// `excluded` relation only for minutes groups).
+/// Every RPC in the contract has a row for every relation its target can
+/// have, and every row names an RPC of the contract.
 #[test]
-fn the_matrix_covers_every_group_role_and_relation() {
+fn the_access_matrix_covers_every_rpc_and_relation() {
     let authz = common::authorizer();
-    let rows = rows();
-    let mut covered = BTreeSet::new();
-    let mut groups = BTreeSet::new();
-    for action in authz.rpc_actions() {
-        groups.extend(authz.action_groups(&action).expect("declared"));
-    }
-    for row in &rows {
-        let in_groups = authz
-            .action_groups(&row.action)
-            .unwrap_or_else(|| panic!("matrix.csv:{}: unknown action {}", row.line, row.action));
-        for group in in_groups {
-            covered.insert((group, row.role, row.relation.clone()));
+    let matrix = Matrix::load();
+    let rpcs: BTreeSet<String> = authz.rpc_actions().into_iter().collect();
+    let mut problems = Vec::new();
+    for row in &matrix.rows {
+        if !rpcs.contains(&row.rpc) {
+            problems.push(format!(
+                "access-matrix.csv:{}: {} is not an RPC of the contract",
+                row.line, row.rpc
+            ));
         }
     }
-    let mut missing = Vec::new();
-    for group in &groups {
-        let minutes = group == "Minutes"
-            || authz
-                .action_groups(group)
-                .is_some_and(|g| g.contains("Minutes"));
-        for role in Role::ALL {
-            for relation in common::RELATIONS {
-                if relation == "excluded" && !minutes {
-                    continue;
+    for rpc in &rpcs {
+        let targets: BTreeSet<Target> = matrix
+            .rows
+            .iter()
+            .filter(|r| &r.rpc == rpc)
+            .map(|r| r.target)
+            .collect();
+        if targets.is_empty() {
+            problems.push(format!("{rpc}: no rows"));
+        }
+        let minutes = authz
+            .action_groups(rpc)
+            .is_some_and(|groups| groups.iter().any(|g| g.contains("Minutes")));
+        for target in targets {
+            let mut relations = Relation::OVER_GRPC.to_vec();
+            if target == Target::Record {
+                relations.push(Relation::AgencyMember);
+                if minutes {
+                    relations.push(Relation::Excluded);
                 }
-                if !covered.contains(&(group.clone(), role, relation.to_owned())) {
-                    missing.push(format!("{group} x {role} x {relation}"));
+            }
+            for relation in relations {
+                if matrix.row(rpc, target, relation).is_none() {
+                    problems.push(format!("{rpc} {} {relation}: no row", target.as_str()));
                 }
             }
         }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The table is not all one answer: the policies tell roles and relations
+/// apart. A table that said `deny` everywhere would pass the gRPC tests of
+/// a service that refused everything.
+#[test]
+fn the_access_matrix_tells_roles_and_relations_apart() {
+    let matrix = Matrix::load();
+    let allowed = matrix
+        .rows
+        .iter()
+        .flat_map(|r| r.allow)
+        .filter(|a| *a)
+        .count();
+    let cells = matrix.rows.len() * ROLE_COLUMNS.len();
     assert!(
-        missing.is_empty(),
-        "matrix.csv has no row for:\n{}",
-        missing.join("\n")
+        allowed > cells / 5 && allowed < cells * 4 / 5,
+        "{allowed} of {cells} cells allow"
     );
+    // Another authority's records, and the authority as a whole, are
+    // refused to every role.
+    for row in matrix
+        .rows
+        .iter()
+        .filter(|r| r.relation == Relation::OtherAuthority && r.target != Target::OwnAuthority)
+    {
+        assert!(
+            row.allow.iter().all(|a| !a),
+            "access-matrix.csv:{}: another authority is allowed {}",
+            row.line,
+            row.rpc
+        );
+    }
 }

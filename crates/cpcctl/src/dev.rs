@@ -22,11 +22,14 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct TokenArgs {
-    /// The person's id (the token's subject).
+    /// The person's id (the token's subject); for a service role, the
+    /// service's id.
     #[arg(long)]
     person: String,
     /// A role: social_worker, team_manager, conference_chair, service_manager,
-    /// head_of_service, business_support, agency_practitioner, auditor, integration.
+    /// head_of_service, business_support, agency_practitioner, auditor; or,
+    /// alone, a service role: integration (a record system, which in
+    /// production presents a client certificate) or cpc_service.
     #[arg(long = "role", required = true)]
     roles: Vec<Role>,
     /// The local authority (tenant) id, e.g. E10000013.

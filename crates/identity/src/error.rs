@@ -121,10 +121,10 @@ pub enum ClaimError {
     /// 1–200 characters.
     #[error("invalid cpc_agency")]
     InvalidAgency,
-    /// `cpc_roles` names `cpc_service`, which only cpc's own services hold
-    /// (by client certificate, or a development-key token with no other
-    /// role).
-    #[error("cpc_service is not a role a token may carry")]
+    /// `cpc_roles` names a service role (`cpc_service`, `integration`),
+    /// which only service identities hold (by client certificate, or a
+    /// development-key token with no other role).
+    #[error("a service role is not a role a token may carry")]
     ServiceRole,
 }
 

@@ -70,6 +70,13 @@ impl Role {
         }
     }
 
+    /// Whether only a service identity may hold the role: record-system
+    /// integrations and cpc's own services, never a person.
+    #[must_use]
+    pub const fn is_service_role(self) -> bool {
+        matches!(self, Role::Integration | Role::CpcService)
+    }
+
     /// The `cpc.common.v1.Role` enum number.
     #[must_use]
     pub const fn code(self) -> i32 {

@@ -166,11 +166,13 @@ pub(crate) fn verify(
         *azp != issuer.audience && *azp != subject && !issuer.first_party_clients.contains(azp)
     });
 
-    // cpc's own services are service identities. Only the development key
-    // may mint one as a token (there is no certificate in development
-    // mode); an identity provider's token claiming it is refused, so no
-    // person can pass for a cpc service.
-    let kind = if roles.contains(&Role::CpcService) {
+    // Service roles (cpc's own services, record-system integrations) belong
+    // to service identities, which prove themselves with client
+    // certificates. Only the development key may mint one as a token (there
+    // are no certificates in development mode), with no other role; an
+    // identity provider's token claiming one is refused, so no person can
+    // pass for a service.
+    let kind = if roles.iter().any(|r| r.is_service_role()) {
         if iss != DEV_ISSUER || roles.len() != 1 {
             return Err(AuthError::BadClaims(ClaimError::ServiceRole));
         }

@@ -745,12 +745,14 @@ fn development(dev_dir: PathBuf) -> IdentityConfig {
 }
 
 #[test]
-fn only_the_development_key_mints_cpc_service_tokens() {
+fn only_the_development_key_mints_service_tokens() {
     let f = Fixture::production();
-    // An identity provider cannot make anyone a cpc service.
+    // An identity provider cannot make anyone a service.
     for roles in [
         json!(["cpc_service"]),
         json!(["social_worker", "cpc_service"]),
+        json!(["integration"]),
+        json!(["auditor", "integration"]),
     ] {
         assert_eq!(
             f.check_claims(&with(good_claims(), "cpc_roles", roles)),
@@ -769,6 +771,16 @@ fn only_the_development_key_mints_cpc_service_tokens() {
         .unwrap();
     assert_eq!(caller.kind(), CallerKind::Service);
     assert_eq!(caller.roles(), &[Role::CpcService]);
+    // A record-system integration, in development mode (no certificates).
+    let token = dev.mint_at(
+        &DevClaims::new("liquidlogic", AUTHORITY, [Role::Integration]),
+        now(),
+    );
+    let caller = auth
+        .authenticate_bearer(Some(&format!("Bearer {token}")), now())
+        .unwrap();
+    assert_eq!(caller.kind(), CallerKind::Service);
+    assert_eq!(caller.roles(), &[Role::Integration]);
     let token = dev.mint_at(
         &DevClaims::new(
             "cpc-scheduling",

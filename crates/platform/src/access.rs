@@ -232,6 +232,50 @@ impl Access {
     }
 }
 
+/// The rule recorded as deciding when a call names a record its caller's
+/// authority does not hold: another authority's record, or none at all.
+pub const NOT_IN_AUTHORITY: &str = "cpc:record-not-in-callers-authority";
+
+impl Access {
+    /// Records a call refused because its target was not found: under
+    /// row-level security another authority's record is not found, so a
+    /// cross-authority attempt is recorded here, in the caller's own
+    /// authority's log, with the id asked for (the caller's own input; no
+    /// other authority's data is read or written). Any other error passes
+    /// through unrecorded.
+    ///
+    /// # Errors
+    /// None: the result is the error to return (`err` itself, or `INTERNAL`
+    /// if the refusal could not be recorded).
+    pub async fn refuse_unlocated(
+        &self,
+        pool: &PgPool,
+        call: &Call,
+        err: ApiError,
+        now: DateTime<Utc>,
+    ) -> ApiError {
+        let ApiError::NotFound { resource, id } = &err else {
+            return err;
+        };
+        let decision = cpc_authz::Decision {
+            allowed: false,
+            policy_ids: vec![NOT_IN_AUTHORITY.to_owned()],
+            errors: Vec::new(),
+        };
+        let mut record = audit_record(call, &Subject::default(), &decision, now);
+        record.reason = Some(format!("no {resource} {id} in the caller's authority"));
+        if let Err(audit) = cpc_audit::append_standalone(pool, &record).await {
+            return ApiError::internal(audit);
+        }
+        tracing::info!(
+            rpc.method = %call.method,
+            request_id = %call.request_id,
+            "call named a record not in the caller's authority"
+        );
+        err
+    }
+}
+
 impl Permit {
     /// Adds the children a write turned out to concern (a child just
     /// registered, the siblings an event names) to the audit record.

@@ -1,5 +1,7 @@
 //! Shared fixtures: the bundled policies, a caller per role and a target per
-//! relation (as described in the header of matrix.csv).
+//! relation: `member`, `agency_member`, `former_member`, `non_member`,
+//! `other_authority`, `authority_level` (the authority as a whole) and
+//! `excluded` (a member excluded from the conference's minutes).
 
 #![allow(dead_code)]
 
@@ -15,17 +17,6 @@ pub const OTHER_AUTHORITY: &str = "la-leeds";
 pub const POLICE: &str = "agency-gloucestershire-constabulary";
 pub const SOCIAL_CARE: &str = "agency-gloucestershire-csc";
 pub const HEALTH: &str = "agency-gloucestershire-nhs";
-
-/// The relations of matrix.csv.
-pub const RELATIONS: [&str; 7] = [
-    "member",
-    "agency_member",
-    "former_member",
-    "non_member",
-    "other_authority",
-    "authority_level",
-    "excluded",
-];
 
 /// The bundled policies, loaded once per test binary.
 pub fn authorizer() -> &'static Authorizer {

@@ -5,9 +5,11 @@
 //! The order matters. Identity comes before anything else, so an
 //! anonymous caller learns nothing, not even which fields are wrong. The
 //! record is looked up inside the transaction, under row-level security,
-//! so another authority's id is simply `NOT_FOUND`. The audit entry is the
-//! last statement before commit, so the change and its record commit
-//! together or not at all; a denial is recorded on its own.
+//! so another authority's id is simply `NOT_FOUND`, recorded in the
+//! caller's own authority's log as an attempt on a record it does not hold.
+//! The audit entry is the last statement before commit, so the change and
+//! its record commit together or not at all; a denial is recorded on its
+//! own.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -165,7 +167,7 @@ impl Flow {
     /// Locates the target, authorises, runs `work`, records and commits.
     ///
     /// # Errors
-    /// `NOT_FOUND` for a record not in the caller's authority;
+    /// `NOT_FOUND` (recorded) for a record not in the caller's authority;
     /// `PERMISSION_DENIED` (recorded) when the policies refuse; whatever
     /// `work` returns (nothing is committed then).
     async fn run<T, F>(&self, session: &Session, target: Target, work: F) -> Result<T, ApiError>
@@ -184,7 +186,16 @@ impl Flow {
                 Reach::default(),
             ),
             Target::Record(locator) => {
-                let located = locate(&mut tx, locator).await?;
+                let located = match locate(&mut tx, locator).await {
+                    Ok(located) => located,
+                    Err(err) => {
+                        tx.rollback().await?;
+                        return Err(self
+                            .access
+                            .refuse_unlocated(&self.pool, &session.call, err, ctx.now)
+                            .await);
+                    }
+                };
                 let members = members(&mut tx, &located, ctx.today).await?;
                 let resource = Resource::Record(record(&ctx.authority, &located, &members));
                 let subject = Subject {
@@ -199,12 +210,25 @@ impl Flow {
             .access
             .authorize(&self.pool, &session.call, &resource, &subject, ctx.now)
             .await?;
-        let (value, events) = work(Work {
+        let worked = work(Work {
             conn: &mut tx,
             session,
             reach: &reach,
         })
-        .await?;
+        .await;
+        let (value, events) = match worked {
+            Ok(worked) => worked,
+            Err(err) => {
+                drop(permit);
+                tx.rollback().await?;
+                // A record named in the request but not in the caller's
+                // authority is an attempt worth recording, as at `locate`.
+                return Err(self
+                    .access
+                    .refuse_unlocated(&self.pool, &session.call, err, ctx.now)
+                    .await);
+            }
+        };
         permit.add_children(events.iter().flat_map(|e| e.child_ids.iter().copied()));
         if let Some(case_id) = events
             .iter()

@@ -3,7 +3,7 @@
 //! conference and who is on its case (scheduling's copy, from the cases
 //! feed), ask the policies, do the work, append the audit record, commit.
 //! Another authority's conference is simply `NOT_FOUND` (row-level
-//! security); a refusal is recorded on its own.
+//! security); a refusal, and a record not found, are recorded on their own.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -86,7 +86,7 @@ impl Flow {
     /// Locates the target, authorises, runs `work`, records and commits.
     ///
     /// # Errors
-    /// `NOT_FOUND` for a conference not in the caller's authority;
+    /// `NOT_FOUND` (recorded) for a record not in the caller's authority;
     /// `PERMISSION_DENIED` (recorded) when the policies refuse; whatever
     /// `work` returns (nothing is committed then).
     pub async fn run<T, F>(&self, session: &Session, target: Target, work: F) -> Result<T, ApiError>
@@ -98,24 +98,14 @@ impl Flow {
     {
         let ctx = &session.ctx;
         let mut tx = db::begin_for_authority(&self.pool, &ctx.authority).await?;
-        let mut invitee = None;
-        let (resource, subject) = match target {
-            Target::Authority(authority) => (Resource::Authority(authority), Subject::default()),
-            Target::Conference(id) => conference_record(&mut tx, ctx, id).await?,
-            Target::Reply(invitation) => {
-                let id = attendance::conference_of(&mut tx, invitation).await?;
-                invitee = Some(attendance::invitee_of(&mut tx, invitation).await?);
-                conference_record(&mut tx, ctx, id).await?
-            }
-            Target::CoreGroup(id) => {
-                let (case_id, child_ids) = core_groups::locate(&mut tx, id).await?;
-                case_record(&mut tx, ctx, case_id, child_ids).await?
-            }
-            Target::Case(case_id) => {
-                if !calendar::knows_case(&mut tx, case_id).await? {
-                    return Err(ApiError::not_found("case", case_id.to_string()));
-                }
-                case_record(&mut tx, ctx, case_id, Vec::new()).await?
+        let (resource, subject, invitee) = match locate(&mut tx, ctx, target).await {
+            Ok(located) => located,
+            Err(err) => {
+                tx.rollback().await?;
+                return Err(self
+                    .access
+                    .refuse_unlocated(&self.pool, &session.call, err, ctx.now)
+                    .await);
             }
         };
         let permit = self
@@ -139,7 +129,19 @@ impl Flow {
                 )
                 .await);
         }
-        let value = work(&mut tx, session).await?;
+        let value = match work(&mut tx, session).await {
+            Ok(value) => value,
+            Err(err) => {
+                drop(permit);
+                tx.rollback().await?;
+                // A record named in the request but not in the caller's
+                // authority is an attempt worth recording, as at `locate`.
+                return Err(self
+                    .access
+                    .refuse_unlocated(&self.pool, &session.call, err, ctx.now)
+                    .await);
+            }
+        };
         permit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(value)
@@ -165,6 +167,36 @@ impl Flow {
                 &Resource::Authority(session.ctx.authority.clone()),
             )
     }
+}
+
+/// The target as the policies see it, what its audit record is about,
+/// and, for a reply, whose invitation it answers.
+async fn locate(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    target: Target,
+) -> Result<(Resource, Subject, Option<String>), ApiError> {
+    let (resource, subject) = match target {
+        Target::Authority(authority) => (Resource::Authority(authority), Subject::default()),
+        Target::Conference(id) => conference_record(conn, ctx, id).await?,
+        Target::Reply(invitation) => {
+            let id = attendance::conference_of(conn, invitation).await?;
+            let invitee = attendance::invitee_of(conn, invitation).await?;
+            let (resource, subject) = conference_record(conn, ctx, id).await?;
+            return Ok((resource, subject, Some(invitee)));
+        }
+        Target::CoreGroup(id) => {
+            let (case_id, child_ids) = core_groups::locate(conn, id).await?;
+            case_record(conn, ctx, case_id, child_ids).await?
+        }
+        Target::Case(case_id) => {
+            if !calendar::knows_case(conn, case_id).await? {
+                return Err(ApiError::not_found("case", case_id.to_string()));
+            }
+            case_record(conn, ctx, case_id, Vec::new()).await?
+        }
+    };
+    Ok((resource, subject, None))
 }
 
 /// Conference `id` as the policies see it (a record of its case, with who
