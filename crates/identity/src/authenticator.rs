@@ -2,49 +2,199 @@
 //! callers.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use http::HeaderMap;
+use reqwest::Url;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::bearer::{authorization_header, bearer_token};
 use crate::caller::{Caller, CallerKind};
-use crate::config::{IdentityConfig, IssuerConfig, Mode, ServiceIdentity};
+use crate::config::{IdentityConfig, IssuerConfig, KeySource, Mode, ServiceIdentity};
 use crate::dev::{self, DEV_AUDIENCE, DEV_ISSUER, DevKey};
-use crate::error::{AuthError, IdentityError};
+use crate::error::{AuthError, IdentityError, JwksError, JwksSource};
+use crate::fetch;
 use crate::jwks::Jwks;
 use crate::token::{self, Trust, TrustedIssuer};
 
-/// Verifies callers. Build once at start-up with [`Authenticator::from_config`]
-/// and share it (`Arc<Authenticator>`); it is `Send + Sync`, and
-/// [`Authenticator::reload`] swaps key sets without blocking requests for
+/// The least time between two early fetches of one issuer's JWKS. Anyone
+/// can present a token naming a made-up key id, so without a limit every
+/// such token would be a request to the identity provider.
+pub const EARLY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Verifies callers. Build once at start-up with [`Authenticator::load`]
+/// (or, when no issuer has a `jwks_url`, [`Authenticator::from_config`])
+/// and share it (`Arc<Authenticator>`); it is `Send + Sync`. Key sets are
+/// swapped whole ([`Authenticator::reload`], the task started by
+/// [`Authenticator::spawn_key_refresh`]) without blocking requests for
 /// longer than a pointer copy.
 #[derive(Debug)]
 pub struct Authenticator {
     mode: Mode,
     leeway_secs: i64,
     dev_key_dir: PathBuf,
-    issuers: Vec<IssuerConfig>,
+    issuers: Vec<Issuer>,
     dev_key: Option<Arc<DevKey>>,
     services: HashMap<String, ServiceIdentity>,
     trust: RwLock<Arc<Trust>>,
 }
 
+/// A configured issuer and where its keys come from.
+#[derive(Debug)]
+struct Issuer {
+    config: IssuerConfig,
+    source: Source,
+}
+
+#[derive(Debug)]
+enum Source {
+    File(PathBuf),
+    Url(Remote),
+}
+
+/// A `jwks_url` issuer's fetching state.
+#[derive(Debug)]
+struct Remote {
+    url: Url,
+    refresh: Duration,
+    client: reqwest::Client,
+    /// Wakes the refresh task before its next tick.
+    early: Notify,
+    /// When an early fetch was last asked for, on the clock of the `now`
+    /// given to [`Authenticator::authenticate_bearer`].
+    last_early: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl Issuer {
+    fn new(config: &IssuerConfig) -> Result<Self, IdentityError> {
+        let source = match config.key_source() {
+            Ok(KeySource::File(path)) => Source::File(path.to_owned()),
+            Ok(KeySource::Url { url, refresh }) => Source::Url(Remote {
+                client: fetch::client(&url)?,
+                url,
+                refresh,
+                early: Notify::new(),
+                last_early: Mutex::new(None),
+            }),
+            // Unreachable after IdentityConfig::validate, which reports the
+            // same reason.
+            Err(reason) => {
+                return Err(IdentityError::InvalidIssuer {
+                    issuer: config.issuer.clone(),
+                    reason,
+                });
+            }
+        };
+        Ok(Self {
+            config: config.clone(),
+            source,
+        })
+    }
+
+    fn name(&self) -> &str {
+        &self.config.issuer
+    }
+
+    fn remote(&self) -> Option<&Remote> {
+        match &self.source {
+            Source::Url(remote) => Some(remote),
+            Source::File(_) => None,
+        }
+    }
+
+    fn jwks_source(&self) -> JwksSource {
+        match &self.source {
+            Source::File(path) => JwksSource::File(path.clone()),
+            Source::Url(remote) => JwksSource::Url(remote.url.to_string()),
+        }
+    }
+
+    fn jwks_error(&self, source: JwksError) -> IdentityError {
+        IdentityError::Jwks {
+            issuer: self.config.issuer.clone(),
+            from: self.jwks_source(),
+            source,
+        }
+    }
+}
+
+/// The refresh tasks started by [`Authenticator::spawn_key_refresh`].
+/// Dropping it stops them.
+#[derive(Debug)]
+#[must_use = "dropping KeyRefresh stops the key refresh"]
+pub struct KeyRefresh {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for KeyRefresh {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
 impl Authenticator {
-    /// Checks `config` ([`IdentityConfig::validate`]), loads every issuer's
-    /// JWKS file and, in development mode, loads or creates the development
-    /// key and trusts it (issuer `cpc-dev`, audience `cpc`).
+    /// Checks `config` ([`IdentityConfig::validate`]), reads every issuer's
+    /// `jwks_file`, fetches every issuer's `jwks_url` and, in development
+    /// mode, loads or creates the development key and trusts it (issuer
+    /// `cpc-dev`, audience `cpc`). Serving starts only once every issuer
+    /// has keys; [`Authenticator::spawn_key_refresh`] keeps URL keys fresh
+    /// from then on.
     ///
     /// In production mode, also refuses any JWKS that contains the
     /// development key's public key, if one exists in `dev_key_dir` (it is
     /// never created in production).
     ///
     /// # Errors
-    /// The first configuration or key problem found; the message says what to
-    /// change.
+    /// The first configuration or key problem found; the message names the
+    /// issuer and the file or URL, and says what to change. A URL that
+    /// cannot be fetched (within 10 seconds) is
+    /// [`IdentityError::Jwks`] with [`JwksError::Fetch`] or
+    /// [`JwksError::Status`].
+    pub async fn load(config: &IdentityConfig) -> Result<Self, IdentityError> {
+        config.validate()?;
+        let authenticator = Self::new(config)?;
+        authenticator.reload().await?;
+        Ok(authenticator)
+    }
+
+    /// [`Authenticator::load`] for configurations whose issuers all have a
+    /// `jwks_file`, without an async runtime (tools and tests).
+    ///
+    /// # Errors
+    /// As [`Authenticator::load`], and [`IdentityError::JwksUrlNeedsLoad`]
+    /// if an issuer has a `jwks_url`.
     pub fn from_config(config: &IdentityConfig) -> Result<Self, IdentityError> {
         config.validate()?;
+        if let Some(issuer) = config.issuers.iter().find(|i| i.jwks_url.is_some()) {
+            return Err(IdentityError::JwksUrlNeedsLoad {
+                issuer: issuer.issuer.clone(),
+            });
+        }
+        let authenticator = Self::new(config)?;
+        let mut keys = Vec::with_capacity(authenticator.issuers.len());
+        for issuer in &authenticator.issuers {
+            if let Source::File(path) = &issuer.source {
+                keys.push((issuer, authenticator.read(issuer, path)?));
+            }
+        }
+        authenticator.trust_all(keys);
+        Ok(authenticator)
+    }
+
+    /// Everything but the issuers' keys, from a validated `config`.
+    fn new(config: &IdentityConfig) -> Result<Self, IdentityError> {
+        let issuers = config
+            .issuers
+            .iter()
+            .map(Issuer::new)
+            .collect::<Result<_, _>>()?;
         let dev_key = match config.mode {
             Mode::Development => Some(Arc::new(DevKey::load_or_create(&config.dev_key_dir)?)),
             Mode::Production => None,
@@ -54,42 +204,67 @@ impl Authenticator {
             .iter()
             .map(|s| (s.certificate_subject.clone(), s.clone()))
             .collect();
-        let authenticator = Self {
+        Ok(Self {
             mode: config.mode,
             leeway_secs: i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX),
             dev_key_dir: config.dev_key_dir.clone(),
-            issuers: config.issuers.clone(),
+            issuers,
             dev_key,
             services,
             trust: RwLock::new(Arc::new(Trust::default())),
-        };
-        authenticator.reload()?;
-        Ok(authenticator)
+        })
     }
 
-    /// Re-reads every configured issuer's JWKS file and swaps in the new key
-    /// sets all at once. On any error the previous keys stay in force.
+    /// Re-reads every issuer's `jwks_file` and fetches every `jwks_url`,
+    /// then swaps in the new key sets all at once. On any error the previous
+    /// keys stay in force.
     ///
     /// # Errors
-    /// A JWKS file that cannot be read or is refused, or (in production) one
-    /// that contains the development key.
-    pub fn reload(&self) -> Result<(), IdentityError> {
-        let mut trust = Trust::default();
+    /// A JWKS that cannot be read or fetched or is refused, or (in
+    /// production) one that contains the development key.
+    pub async fn reload(&self) -> Result<(), IdentityError> {
+        let mut keys = Vec::with_capacity(self.issuers.len());
         for issuer in &self.issuers {
-            let jwks = Jwks::load(&issuer.jwks_file).map_err(|source| IdentityError::Jwks {
-                issuer: issuer.issuer.clone(),
-                jwks_file: issuer.jwks_file.clone(),
-                source,
-            })?;
-            self.refuse_dev_key(issuer, &jwks)?;
+            let jwks = match &issuer.source {
+                Source::File(path) => self.read(issuer, path)?,
+                Source::Url(remote) => self.fetch(issuer, remote).await?,
+            };
+            keys.push((issuer, jwks));
+        }
+        self.trust_all(keys);
+        Ok(())
+    }
+
+    /// Reads and checks one issuer's JWKS file.
+    fn read(&self, issuer: &Issuer, path: &Path) -> Result<Jwks, IdentityError> {
+        let jwks = Jwks::load(path).map_err(|source| issuer.jwks_error(source))?;
+        self.refuse_dev_key(issuer, &jwks)?;
+        Ok(jwks)
+    }
+
+    /// Fetches and checks one issuer's JWKS URL.
+    async fn fetch(&self, issuer: &Issuer, remote: &Remote) -> Result<Jwks, IdentityError> {
+        let jwks = fetch::fetch(&remote.client, &remote.url)
+            .await
+            .map_err(|source| issuer.jwks_error(source))?;
+        self.refuse_dev_key(issuer, &jwks)?;
+        Ok(jwks)
+    }
+
+    /// Trusts exactly these issuers' keys (and the development key).
+    fn trust_all(&self, keys: Vec<(&Issuer, Jwks)>) {
+        let mut trust = Trust::default();
+        for (issuer, jwks) in keys {
             tracing::info!(
-                issuer = %issuer.issuer,
+                issuer = %issuer.name(),
+                from = %issuer.jwks_source(),
                 keys = ?jwks,
                 "identity: loaded issuer keys"
             );
-            trust
-                .issuers
-                .insert(issuer.issuer.clone(), trusted(issuer, jwks));
+            trust.issuers.insert(
+                issuer.name().to_owned(),
+                trusted(&issuer.config, Arc::new(jwks)),
+            );
         }
         if let Some(dev_key) = &self.dev_key {
             tracing::warn!(
@@ -107,32 +282,57 @@ impl Authenticator {
             );
         }
         *self.trust.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(trust);
-        Ok(())
     }
 
-    /// Replaces one configured issuer's keys, e.g. with a set just fetched
-    /// from its `jwks_uri`. Subject to the same production checks as files.
+    /// Replaces one configured issuer's keys. Subject to the same
+    /// production checks as keys read or fetched.
     ///
     /// # Errors
     /// [`IdentityError::UnknownIssuer`] if `issuer` is not configured, or
     /// (in production) the set contains the development key.
     pub fn set_issuer_keys(&self, issuer: &str, jwks: Jwks) -> Result<(), IdentityError> {
-        let config = self
+        let issuer = self
             .issuers
             .iter()
-            .find(|i| i.issuer == issuer)
+            .find(|i| i.name() == issuer)
             .ok_or_else(|| IdentityError::UnknownIssuer(issuer.to_owned()))?;
-        self.refuse_dev_key(config, &jwks)?;
-        let mut guard = self.trust.write().unwrap_or_else(PoisonError::into_inner);
-        let mut trust = Trust::clone(&guard);
-        trust
-            .issuers
-            .insert(config.issuer.clone(), trusted(config, jwks));
-        *guard = Arc::new(trust);
+        self.refuse_dev_key(issuer, &jwks)?;
+        self.trust_one(issuer, jwks);
         Ok(())
     }
 
-    fn refuse_dev_key(&self, issuer: &IssuerConfig, jwks: &Jwks) -> Result<(), IdentityError> {
+    /// Swaps in one issuer's keys, leaving the others as they are.
+    fn trust_one(&self, issuer: &Issuer, jwks: Jwks) {
+        let jwks = Arc::new(jwks);
+        let unchanged = {
+            let mut guard = self.trust.write().unwrap_or_else(PoisonError::into_inner);
+            let unchanged = guard
+                .issuers
+                .get(issuer.name())
+                .is_some_and(|current| current.jwks.key_ids().eq(jwks.key_ids()));
+            let mut trust = Trust::clone(&guard);
+            trust.issuers.insert(
+                issuer.name().to_owned(),
+                trusted(&issuer.config, Arc::clone(&jwks)),
+            );
+            *guard = Arc::new(trust);
+            unchanged
+        };
+        // A periodic fetch usually finds the same keys; only a change is
+        // worth an operator's attention.
+        if unchanged {
+            tracing::debug!(issuer = %issuer.name(), "identity: issuer keys unchanged");
+        } else {
+            tracing::info!(
+                issuer = %issuer.name(),
+                from = %issuer.jwks_source(),
+                keys = ?jwks,
+                "identity: issuer keys changed"
+            );
+        }
+    }
+
+    fn refuse_dev_key(&self, issuer: &Issuer, jwks: &Jwks) -> Result<(), IdentityError> {
         if self.mode != Mode::Production {
             return Ok(());
         }
@@ -143,12 +343,92 @@ impl Authenticator {
             .is_some_and(|public| jwks.contains_ed25519(&public));
         if dev_named || dev_public {
             return Err(IdentityError::DevKeyTrustedInProduction {
-                issuer: issuer.issuer.clone(),
-                jwks_file: issuer.jwks_file.clone(),
+                issuer: issuer.config.issuer.clone(),
+                from: issuer.jwks_source(),
                 dev_key_dir: self.dev_key_dir.clone(),
             });
         }
         Ok(())
+    }
+
+    /// Starts keeping every `jwks_url` issuer's keys fresh: one task per
+    /// such issuer fetches its JWKS every `jwks_refresh`, and sooner when a
+    /// token names a key id the issuer has not published (it may have
+    /// rotated keys), at most once per [`EARLY_REFRESH_INTERVAL`]. A failed
+    /// fetch, or a set that is refused, leaves the previous keys in force
+    /// and is logged as a warning; the next tick tries again.
+    ///
+    /// Call it once, within a Tokio runtime, after [`Authenticator::load`].
+    /// Dropping the returned [`KeyRefresh`] stops the tasks. Without it,
+    /// keys from a URL stay as they were loaded.
+    pub fn spawn_key_refresh(self: &Arc<Self>) -> KeyRefresh {
+        let tasks = (0..self.issuers.len())
+            .filter(|&index| self.issuers[index].remote().is_some())
+            .map(|index| {
+                let authenticator = Arc::clone(self);
+                tokio::spawn(async move { authenticator.refresh_keys(index).await })
+            })
+            .collect();
+        KeyRefresh { tasks }
+    }
+
+    async fn refresh_keys(&self, index: usize) {
+        let issuer = &self.issuers[index];
+        let Some(remote) = issuer.remote() else {
+            return;
+        };
+        // The first tick is one period on: load() has just fetched.
+        let mut tick = tokio::time::interval_at(Instant::now() + remote.refresh, remote.refresh);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                // An early fetch stands in for the next periodic one.
+                () = remote.early.notified() => tick.reset(),
+            }
+            match self.fetch(issuer, remote).await {
+                Ok(jwks) => self.trust_one(issuer, jwks),
+                Err(err) => tracing::warn!(
+                    issuer = %issuer.name(),
+                    error = %err,
+                    "identity: JWKS refresh failed; keeping the previous keys"
+                ),
+            }
+        }
+    }
+
+    /// Wakes the refresh task of `issuer`, if it has a `jwks_url` and was
+    /// not woken early in the [`EARLY_REFRESH_INTERVAL`] before `now`.
+    fn refresh_early(&self, issuer: &str, now: DateTime<Utc>) {
+        let Some(remote) = self
+            .issuers
+            .iter()
+            .find(|i| i.name() == issuer)
+            .and_then(Issuer::remote)
+        else {
+            return;
+        };
+        {
+            let mut last = remote
+                .last_early
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // A clock that went back (now before the last request) does not
+            // hold refreshes off until it catches up.
+            let interval = TimeDelta::from_std(EARLY_REFRESH_INTERVAL).unwrap_or(TimeDelta::MAX);
+            if let Some(previous) = *last
+                && (TimeDelta::zero()..interval).contains(&(now - previous))
+            {
+                return;
+            }
+            *last = Some(now);
+        }
+        // The key id itself is not logged: it comes from an unverified token.
+        tracing::info!(
+            issuer,
+            "identity: a token names a key id the issuer has not published; fetching its JWKS early"
+        );
+        remote.early.notify_one();
     }
 
     /// Production or development.
@@ -171,7 +451,10 @@ impl Authenticator {
     }
 
     /// Verifies the value of an `authorization` header (`Bearer <JWT>`) at
-    /// time `now`.
+    /// time `now`. A token from a `jwks_url` issuer naming a key id that is
+    /// not in its set is refused ([`AuthError::UnknownKeyId`]) and wakes the
+    /// key refresh early (rate-limited on the clock of `now`), so a retry
+    /// after the identity provider has rotated keys succeeds.
     ///
     /// # Errors
     /// Why the caller is not authenticated; see [`AuthError`]. The error is
@@ -183,7 +466,10 @@ impl Authenticator {
     ) -> Result<Caller, AuthError> {
         let token = bearer_token(authorization_header_value)?;
         let trust = Arc::clone(&self.trust.read().unwrap_or_else(PoisonError::into_inner));
-        token::verify(token, &trust, self.leeway_secs, now)
+        // This token is refused either way; a fresh set serves the retry.
+        token::verify(token, &trust, self.leeway_secs, now, |issuer| {
+            self.refresh_early(issuer, now);
+        })
     }
 
     /// [`Authenticator::authenticate_bearer`] on a request's headers. More
@@ -231,10 +517,10 @@ impl Authenticator {
     }
 }
 
-fn trusted(issuer: &IssuerConfig, jwks: Jwks) -> TrustedIssuer {
+fn trusted(issuer: &IssuerConfig, jwks: Arc<Jwks>) -> TrustedIssuer {
     TrustedIssuer {
         audience: issuer.audience.clone(),
         first_party_clients: issuer.first_party_clients.iter().cloned().collect(),
-        jwks: Arc::new(jwks),
+        jwks,
     }
 }

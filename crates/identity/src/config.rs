@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+use reqwest::Url;
 use serde::Deserialize;
 
 use crate::dev::DEV_ISSUER;
@@ -14,6 +15,14 @@ use crate::role::Role;
 
 /// The largest clock-skew leeway accepted.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
+/// How often a `jwks_url` is fetched again when `jwks_refresh` is not set.
+pub const DEFAULT_JWKS_REFRESH: Duration = Duration::from_secs(10 * 60);
+/// The shortest `jwks_refresh`: more often only loads the identity provider.
+pub const MIN_JWKS_REFRESH: Duration = Duration::from_secs(60);
+/// The longest `jwks_refresh`: a removed (compromised) key must stop being
+/// trusted within a day even if nothing else prompts a fetch.
+pub const MAX_JWKS_REFRESH: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Whether the development signing key is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -69,8 +78,23 @@ pub struct IssuerConfig {
     pub issuer: String,
     /// The `aud` value this service requires, e.g. `cpc`.
     pub audience: String,
-    /// The issuer's JSON Web Key Set (RFC 7517), as published by the IdP.
-    pub jwks_file: PathBuf,
+    /// The issuer's JSON Web Key Set (RFC 7517) as a file, read at start-up.
+    /// Exactly one of `jwks_file` and `jwks_url` is set.
+    #[serde(default)]
+    pub jwks_file: Option<PathBuf>,
+    /// Where the issuer publishes its JSON Web Key Set (its `jwks_uri`),
+    /// fetched at start-up and every `jwks_refresh` while serving. Must be
+    /// `https://`; `http://` is accepted only to a loopback IP address
+    /// (`127.0.0.1`, `[::1]`: a sidecar on the same host), since keys fetched
+    /// in plaintext over a network could be swapped in transit. No user
+    /// name or password in the URL (it appears in logs). Exactly one of
+    /// `jwks_file` and `jwks_url` is set.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// How often `jwks_url` is fetched again (humantime, e.g. `"10m"`;
+    /// default 10 minutes, 1 minute to 24 hours). Only with `jwks_url`.
+    #[serde(default, with = "humantime_serde::option")]
+    pub jwks_refresh: Option<Duration>,
     /// Client ids of cpc's own front ends at this issuer. A token whose `azp`
     /// is one of these (or the audience, or the subject itself) was not
     /// relayed, so [`Caller::on_behalf_of`](crate::Caller::on_behalf_of) is
@@ -101,6 +125,75 @@ pub struct ServiceIdentity {
     /// The service's roles (usually `integration`; `cpc_service` for cpc's
     /// own services).
     pub roles: Vec<Role>,
+}
+
+/// Where a validated issuer's keys come from.
+#[derive(Debug, Clone)]
+pub(crate) enum KeySource<'a> {
+    /// A JWKS file, read at start-up (and by `Authenticator::reload`).
+    File(&'a Path),
+    /// A JWKS URL, fetched at start-up and every `refresh` while serving.
+    Url { url: Url, refresh: Duration },
+}
+
+impl IssuerConfig {
+    /// The issuer's key source: exactly one of `jwks_file` and `jwks_url`,
+    /// the URL safe to fetch from, and `jwks_refresh` in range.
+    pub(crate) fn key_source(&self) -> Result<KeySource<'_>, &'static str> {
+        match (&self.jwks_file, &self.jwks_url) {
+            (Some(_), Some(_)) => Err("set either jwks_file or jwks_url, not both"),
+            (None, None) => Err("set jwks_file or jwks_url (the issuer's JWKS)"),
+            (Some(file), None) => {
+                if file.as_os_str().is_empty() {
+                    return Err("jwks_file must not be empty");
+                }
+                // A file is only read at start-up (or on reload); accepting a
+                // refresh interval would suggest it is re-read on its own.
+                if self.jwks_refresh.is_some() {
+                    return Err("jwks_refresh applies only to jwks_url");
+                }
+                Ok(KeySource::File(file))
+            }
+            (None, Some(url)) => {
+                let url = parse_jwks_url(url)?;
+                let refresh = self.jwks_refresh.unwrap_or(DEFAULT_JWKS_REFRESH);
+                if !(MIN_JWKS_REFRESH..=MAX_JWKS_REFRESH).contains(&refresh) {
+                    return Err("jwks_refresh must be between 1 minute and 24 hours");
+                }
+                Ok(KeySource::Url { url, refresh })
+            }
+        }
+    }
+}
+
+fn parse_jwks_url(url: &str) -> Result<Url, &'static str> {
+    let url = Url::parse(url).map_err(|_| "jwks_url is not a valid absolute URL")?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("jwks_url must not contain a user name or password");
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback_url(&url) => Ok(url),
+        "http" => Err(
+            "jwks_url must use https:// (http:// is accepted only to a loopback IP address such as 127.0.0.1 or [::1])",
+        ),
+        _ => Err("jwks_url must be an https:// URL"),
+    }
+}
+
+/// Whether keys may be fetched from `url`: `https://`, or `http://` to a
+/// loopback IP address. Also applied to every redirect.
+pub(crate) fn jwks_url_allowed(url: &Url) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && is_loopback_url(url))
+}
+
+/// Whether `url`'s host is a loopback IP literal. A name such as
+/// `localhost` does not count: what it resolves to is up to the resolver.
+pub(crate) fn is_loopback_url(url: &Url) -> bool {
+    url.host_str()
+        .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|host| host.parse::<IpAddr>().ok())
+        .is_some_and(is_loopback)
 }
 
 impl ServiceIdentity {
@@ -135,12 +228,14 @@ impl IdentityConfig {
         }
     }
 
-    /// Checks the configuration without reading any file: leeway, issuers,
-    /// service identities, and (in production) that the development issuer
-    /// and key directory are not used. [`Authenticator::from_config`]
-    /// calls this, then also compares every loaded key with the development
-    /// key.
+    /// Checks the configuration without reading any file or fetching any
+    /// URL: leeway, issuers (exactly one of `jwks_file` and `jwks_url`, the
+    /// URL's scheme, `jwks_refresh`), service identities, and (in
+    /// production) that the development issuer and key directory are not
+    /// used. [`Authenticator::load`] and [`Authenticator::from_config`] call
+    /// this, then also compare every loaded key with the development key.
     ///
+    /// [`Authenticator::load`]: crate::Authenticator::load
     /// [`Authenticator::from_config`]: crate::Authenticator::from_config
     ///
     /// # Errors
@@ -176,16 +271,17 @@ impl IdentityConfig {
             if issuer.audience.is_empty() {
                 return Err(invalid("audience must not be empty"));
             }
-            if issuer.jwks_file.as_os_str().is_empty() {
-                return Err(invalid("jwks_file must not be empty"));
-            }
+            let source = issuer.key_source().map_err(invalid)?;
             if !seen.insert(issuer.issuer.as_str()) {
                 return Err(invalid("configured more than once"));
             }
-            if self.mode == Mode::Production && is_within(&issuer.jwks_file, &self.dev_key_dir) {
+            if let KeySource::File(jwks_file) = source
+                && self.mode == Mode::Production
+                && is_within(jwks_file, &self.dev_key_dir)
+            {
                 return Err(IdentityError::JwksInDevKeyDir {
                     issuer: issuer.issuer.clone(),
-                    jwks_file: issuer.jwks_file.clone(),
+                    jwks_file: jwks_file.to_owned(),
                     dev_key_dir: self.dev_key_dir.clone(),
                 });
             }
@@ -280,7 +376,9 @@ mod tests {
             issuers: vec![IssuerConfig {
                 issuer: "https://idp.example".into(),
                 audience: "cpc".into(),
-                jwks_file: "/etc/cpc/idp-jwks.json".into(),
+                jwks_file: Some("/etc/cpc/idp-jwks.json".into()),
+                jwks_url: None,
+                jwks_refresh: None,
                 first_party_clients: vec![],
             }],
             ..IdentityConfig::default()
@@ -384,7 +482,7 @@ mod tests {
         );
 
         let mut config = production();
-        config.issuers[0].jwks_file = ".local/dev-identity/jwks.json".into();
+        config.issuers[0].jwks_file = Some(".local/dev-identity/jwks.json".into());
         let err = config.validate().unwrap_err();
         assert!(
             matches!(err, IdentityError::JwksInDevKeyDir { .. }),
@@ -396,7 +494,7 @@ mod tests {
         );
 
         let mut config = production();
-        config.issuers[0].jwks_file = "./.local/x/../dev-identity/jwks.json".into();
+        config.issuers[0].jwks_file = Some("./.local/x/../dev-identity/jwks.json".into());
         assert!(matches!(
             config.validate(),
             Err(IdentityError::JwksInDevKeyDir { .. })
@@ -472,5 +570,124 @@ mod tests {
             config.validate(),
             Err(IdentityError::InvalidServiceIdentity { .. })
         ));
+    }
+
+    fn url_issuer(url: &str) -> IdentityConfig {
+        let mut config = production();
+        config.issuers[0].jwks_file = None;
+        config.issuers[0].jwks_url = Some(url.into());
+        config
+    }
+
+    fn issuer_reason(config: &IdentityConfig) -> &'static str {
+        match config.validate() {
+            Err(IdentityError::InvalidIssuer { reason, .. }) => reason,
+            other => panic!("expected InvalidIssuer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn exactly_one_of_jwks_file_and_jwks_url() {
+        let mut both = url_issuer("https://idp.example/jwks");
+        both.issuers[0].jwks_file = Some("/etc/cpc/idp-jwks.json".into());
+        assert_eq!(
+            issuer_reason(&both),
+            "set either jwks_file or jwks_url, not both"
+        );
+        let mut neither = production();
+        neither.issuers[0].jwks_file = None;
+        assert_eq!(
+            issuer_reason(&neither),
+            "set jwks_file or jwks_url (the issuer's JWKS)"
+        );
+        let mut empty = production();
+        empty.issuers[0].jwks_file = Some(PathBuf::new());
+        assert_eq!(issuer_reason(&empty), "jwks_file must not be empty");
+        url_issuer("https://idp.example/jwks").validate().unwrap();
+    }
+
+    #[test]
+    fn jwks_url_is_https_or_plain_http_to_a_loopback_address() {
+        for ok in [
+            "https://idp.example/realms/cpc/protocol/openid-connect/certs",
+            "https://203.0.113.7:8443/jwks",
+            "http://127.0.0.1:8080/jwks",
+            "http://127.8.9.10/jwks",
+            "http://[::1]:8080/jwks",
+        ] {
+            url_issuer(ok)
+                .validate()
+                .unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for (bad, reason) in [
+            ("http://idp.example/jwks", "jwks_url must use https://"),
+            ("http://10.0.0.1/jwks", "jwks_url must use https://"),
+            // A name is resolved later, and may not stay on this host.
+            ("http://localhost:8080/jwks", "jwks_url must use https://"),
+            ("ftp://idp.example/jwks", "jwks_url must be an https:// URL"),
+            (
+                "file:///etc/cpc/jwks.json",
+                "jwks_url must be an https:// URL",
+            ),
+            ("/etc/cpc/jwks.json", "jwks_url is not a valid absolute URL"),
+            (
+                "https://user:secret@idp.example/jwks",
+                "must not contain a user name",
+            ),
+        ] {
+            let reason_given = issuer_reason(&url_issuer(bad));
+            assert!(reason_given.contains(reason), "{bad}: {reason_given}");
+        }
+        let err = url_issuer("http://idp.example/jwks")
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("identity: issuer `https://idp.example`: jwks_url must use https://"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn jwks_refresh_defaults_to_ten_minutes_within_a_minute_and_a_day() {
+        let config = url_issuer("https://idp.example/jwks");
+        assert!(matches!(
+            config.issuers[0].key_source(),
+            Ok(KeySource::Url { refresh, .. }) if refresh == Duration::from_secs(600)
+        ));
+        for (refresh, ok) in [
+            (59, false),
+            (60, true),
+            (24 * 3600, true),
+            (24 * 3600 + 1, false),
+        ] {
+            let mut config = url_issuer("https://idp.example/jwks");
+            config.issuers[0].jwks_refresh = Some(Duration::from_secs(refresh));
+            assert_eq!(config.validate().is_ok(), ok, "{refresh}s");
+        }
+        let mut file = production();
+        file.issuers[0].jwks_refresh = Some(Duration::from_secs(600));
+        assert_eq!(
+            issuer_reason(&file),
+            "jwks_refresh applies only to jwks_url"
+        );
+    }
+
+    #[test]
+    fn deserialises_jwks_url_and_humantime_refresh() {
+        let config: IdentityConfig = serde_json::from_value(serde_json::json!({
+            "issuers": [{
+                "issuer": "https://idp.example",
+                "audience": "cpc",
+                "jwks_url": "https://idp.example/jwks",
+                "jwks_refresh": "15m"
+            }]
+        }))
+        .unwrap();
+        let issuer = &config.issuers[0];
+        assert_eq!(issuer.jwks_file, None);
+        assert_eq!(issuer.jwks_url.as_deref(), Some("https://idp.example/jwks"));
+        assert_eq!(issuer.jwks_refresh, Some(Duration::from_secs(15 * 60)));
+        config.validate().unwrap();
     }
 }

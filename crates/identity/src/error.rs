@@ -2,6 +2,7 @@
 //! to return to the caller), and [`IdentityError`] for configuration and key
 //! material problems found at start-up or reload (for operators' logs).
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -159,13 +160,13 @@ pub enum IdentityError {
     },
     /// Production mode with a JWKS that contains the development public key.
     #[error(
-        "identity: production mode refuses jwks_file {jwks_file:?} for issuer `{issuer}` because it contains the development signing key (a key id starting `cpc-dev-`, or the public key of the key in {dev_key_dir:?})"
+        "identity: production mode refuses the JWKS for issuer `{issuer}` from {from} because it contains the development signing key (a key id starting `cpc-dev-`, or the public key of the key in {dev_key_dir:?})"
     )]
     DevKeyTrustedInProduction {
         /// The issuer whose keys are wrong.
         issuer: String,
-        /// The offending file (or the source of the key set).
-        jwks_file: PathBuf,
+        /// Where the offending set came from.
+        from: JwksSource,
         /// The development key directory.
         dev_key_dir: PathBuf,
     },
@@ -191,17 +192,29 @@ pub enum IdentityError {
         /// What is wrong.
         reason: &'static str,
     },
-    /// A JWKS could not be loaded.
-    #[error("identity: JWKS for issuer `{issuer}` from {jwks_file:?}: {source}")]
+    /// A JWKS could not be read, fetched or parsed.
+    #[error("identity: JWKS for issuer `{issuer}` from {from}: {source}")]
     Jwks {
         /// The issuer.
         issuer: String,
         /// Where the set came from.
-        jwks_file: PathBuf,
+        from: JwksSource,
         /// Why it was refused.
         #[source]
         source: JwksError,
     },
+    /// [`Authenticator::from_config`](crate::Authenticator::from_config)
+    /// was given an issuer whose keys must be fetched.
+    #[error(
+        "identity: issuer `{issuer}` has a jwks_url, which is fetched by `Authenticator::load`, not `Authenticator::from_config`"
+    )]
+    JwksUrlNeedsLoad {
+        /// The issuer.
+        issuer: String,
+    },
+    /// The HTTPS client for fetching JWKS URLs could not be built.
+    #[error("identity: cannot set up the HTTPS client for jwks_url: {0}")]
+    HttpClient(String),
     /// [`Authenticator::set_issuer_keys`](crate::Authenticator::set_issuer_keys)
     /// named an issuer that is not configured.
     #[error("identity: issuer `{0}` is not configured")]
@@ -227,13 +240,38 @@ pub enum IdentityError {
     },
 }
 
+/// Where an issuer's JWKS came from, as named in errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    /// `jwks_file`.
+    File(PathBuf),
+    /// `jwks_url`.
+    Url(String),
+}
+
+impl fmt::Display for JwksSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JwksSource::File(path) => write!(f, "file {path:?}"),
+            JwksSource::Url(url) => write!(f, "URL {url}"),
+        }
+    }
+}
+
 /// Why a JWK set was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
     /// The file could not be read.
     #[error("cannot read: {0}")]
     Io(#[from] std::io::Error),
-    /// The file is larger than 1 MiB.
+    /// The URL could not be fetched: no connection, TLS failure, timeout,
+    /// or a redirect to a URL that is not allowed.
+    #[error("cannot fetch: {0}")]
+    Fetch(String),
+    /// The server answered with a status other than 2xx.
+    #[error("the server answered HTTP {0}")]
+    Status(u16),
+    /// The file or response body is larger than 1 MiB.
     #[error("larger than {max} bytes")]
     TooLarge {
         /// The limit.

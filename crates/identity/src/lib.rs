@@ -13,6 +13,13 @@
 //!   [`IdentityConfig::validate_for`] refuses development mode off loopback
 //!   and production mode without TLS.
 //!
+//! An issuer's JWKS is a file (`jwks_file`) or its identity provider's URL
+//! (`jwks_url`). [`Authenticator::load`] reads and fetches them all before
+//! serving; [`Authenticator::spawn_key_refresh`] fetches each URL again every
+//! `jwks_refresh`, and early (at most once a minute) when a token names a
+//! key id the issuer has not published, so keys the provider rotates are
+//! picked up without a restart. A failed fetch keeps the previous keys.
+//!
 //! Tokens must be signed with RS256, ES256 or EdDSA by a key in the issuer's
 //! JWKS, and the key's own algorithm is the only one accepted for it (no
 //! `none`, no HMAC, no algorithm confusion). Tokens without `exp`, with an
@@ -29,15 +36,19 @@ mod caller;
 mod config;
 pub mod dev;
 mod error;
+mod fetch;
 mod jwks;
 mod role;
 mod token;
 
-pub use authenticator::Authenticator;
+pub use authenticator::{Authenticator, EARLY_REFRESH_INTERVAL, KeyRefresh};
 pub use bearer::{authorization_header, bearer_token};
 pub use caller::{Caller, CallerKind};
-pub use config::{IdentityConfig, IssuerConfig, MAX_LEEWAY, Mode, ServiceIdentity};
-pub use error::{AuthError, ClaimError, DevKeyError, IdentityError, JwksError};
+pub use config::{
+    DEFAULT_JWKS_REFRESH, IdentityConfig, IssuerConfig, MAX_JWKS_REFRESH, MAX_LEEWAY,
+    MIN_JWKS_REFRESH, Mode, ServiceIdentity,
+};
+pub use error::{AuthError, ClaimError, DevKeyError, IdentityError, JwksError, JwksSource};
 pub use jwks::{Jwks, MAX_JWKS_BYTES};
 pub use role::{Agency, AgencyKind, Role, UnknownName};
 pub use token::MAX_TOKEN_BYTES;

@@ -70,11 +70,15 @@ struct Claims {
 }
 
 /// Verifies `token` (the part after `Bearer `) at time `now`.
+/// `unknown_key` is told the issuer when a trusted issuer's token names a
+/// key id that is not in its set (it may have rotated keys since the set
+/// was loaded).
 pub(crate) fn verify(
     token: &str,
     trust: &Trust,
     leeway_secs: i64,
     now: DateTime<Utc>,
+    unknown_key: impl FnOnce(&str),
 ) -> Result<Caller, AuthError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(AuthError::Malformed);
@@ -111,7 +115,10 @@ pub(crate) fn verify(
     };
     let issuer = trust.issuers.get(iss).ok_or(AuthError::WrongIssuer)?;
     let kid = header.kid.as_deref().ok_or(AuthError::UnknownKeyId)?;
-    let key = issuer.jwks.find(kid).ok_or(AuthError::UnknownKeyId)?;
+    let Some(key) = issuer.jwks.find(kid) else {
+        unknown_key(iss);
+        return Err(AuthError::UnknownKeyId);
+    };
     // Algorithm confusion: the key decides the algorithm, not the token.
     if key.alg != alg {
         return Err(AuthError::DisallowedAlgorithm);

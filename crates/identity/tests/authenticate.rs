@@ -113,7 +113,9 @@ impl Fixture {
             issuers: vec![IssuerConfig {
                 issuer: ISSUER.into(),
                 audience: AUDIENCE.into(),
-                jwks_file,
+                jwks_file: Some(jwks_file),
+                jwks_url: None,
+                jwks_refresh: None,
                 first_party_clients: vec!["cpc-web".into()],
             }],
             dev_key_dir: tmp.path().join("dev-identity"),
@@ -426,7 +428,7 @@ fn alg_none_is_refused() {
 #[test]
 fn hs256_signed_with_the_public_key_is_refused() {
     let f = Fixture::production();
-    let jwks_bytes = std::fs::read(&f.config.issuers[0].jwks_file).unwrap();
+    let jwks_bytes = std::fs::read(f.config.issuers[0].jwks_file.as_ref().unwrap()).unwrap();
     let raw_public = f.idp.signing.verifying_key().to_bytes();
     for secret in [
         jwks_bytes.as_slice(),
@@ -590,7 +592,9 @@ fn rs256_and_es256_issuers_verify_and_keep_their_algorithms() {
         issuers: vec![IssuerConfig {
             issuer: ISSUER.into(),
             audience: AUDIENCE.into(),
-            jwks_file,
+            jwks_file: Some(jwks_file),
+            jwks_url: None,
+            jwks_refresh: None,
             first_party_clients: vec![],
         }],
         dev_key_dir: tmp.path().join("dev"),
@@ -632,10 +636,10 @@ fn rs256_and_es256_issuers_verify_and_keep_their_algorithms() {
     );
 }
 
-#[test]
-fn reload_picks_up_rotated_keys_and_keeps_old_ones_on_error() {
+#[tokio::test]
+async fn reload_picks_up_rotated_keys_and_keeps_old_ones_on_error() {
     let f = Fixture::production();
-    let jwks_file = f.config.issuers[0].jwks_file.clone();
+    let jwks_file = f.config.issuers[0].jwks_file.clone().unwrap();
     let next = Idp::new("idp-2031");
     write_jwks(&jwks_file, &[next.jwk()]);
     // Not yet reloaded: the new key is unknown.
@@ -643,19 +647,19 @@ fn reload_picks_up_rotated_keys_and_keeps_old_ones_on_error() {
         f.check(&next.sign(&good_claims())),
         Err(AuthError::UnknownKeyId)
     );
-    f.auth.reload().unwrap();
+    f.auth.reload().await.unwrap();
     assert!(f.check(&next.sign(&good_claims())).is_ok());
     assert_eq!(f.check_claims(&good_claims()), Err(AuthError::UnknownKeyId));
 
     std::fs::write(&jwks_file, "{ not json").unwrap();
-    let err = f.auth.reload().unwrap_err();
+    let err = f.auth.reload().await.unwrap_err();
     assert!(matches!(err, IdentityError::Jwks { .. }), "{err}");
     assert!(
         f.check(&next.sign(&good_claims())).is_ok(),
         "old keys stay in force"
     );
 
-    // Keys can also be installed directly (a JWKS fetched from the IdP).
+    // Keys can also be installed directly.
     let third = Idp::new("idp-2032");
     let jwks =
         cpc_identity::Jwks::from_json(json!({ "keys": [third.jwk()] }).to_string().as_bytes())
@@ -895,7 +899,7 @@ fn production_refuses_the_dev_jwks_wherever_it_is() {
 
     // Pointing at the dev key directory's jwks.json.
     let mut config = f.config.clone();
-    config.issuers[0].jwks_file = dev_dir.join(JWKS_FILE);
+    config.issuers[0].jwks_file = Some(dev_dir.join(JWKS_FILE));
     let err = Authenticator::from_config(&config).unwrap_err();
     assert!(
         matches!(err, IdentityError::JwksInDevKeyDir { .. }),
@@ -911,7 +915,7 @@ fn production_refuses_the_dev_jwks_wherever_it_is() {
     let copy = f.tmp.path().join("copied-jwks.json");
     std::fs::write(&copy, dev.jwks_json()).unwrap();
     let mut config = f.config.clone();
-    config.issuers[0].jwks_file = copy.clone();
+    config.issuers[0].jwks_file = Some(copy.clone());
     let err = Authenticator::from_config(&config).unwrap_err();
     assert!(
         matches!(err, IdentityError::DevKeyTrustedInProduction { .. }),

@@ -100,6 +100,8 @@ pub enum ServeError {
 /// Components whose storage is ready: schema present and migrated.
 pub struct Server {
     config: Config,
+    /// Also in `access`; kept here to start its key refresh when serving.
+    authenticator: Arc<Authenticator>,
     access: Access,
     tls: Option<Arc<ReloadingTls>>,
     components: Vec<(Component, PgPool)>,
@@ -114,14 +116,15 @@ impl Server {
             .identity
             .validate_for(config.listen_addr, config.tls.is_some())?;
         let tls = config.tls.as_ref().map(ReloadingTls::load).transpose()?;
-        let authenticator = Arc::new(Authenticator::from_config(&config.identity)?);
+        // Every issuer's keys are read or fetched before anything is served.
+        let authenticator = Arc::new(Authenticator::load(&config.identity).await?);
         let authorizer = Authorizer::load(&config.policy_dir)?;
         let limits = CallerLimits::new(
             config.limits.calls_per_minute_per_caller,
             config.limits.burst_per_caller,
         );
         let access = Access::new(
-            authenticator,
+            Arc::clone(&authenticator),
             Arc::new(SharedAuthorizer::new(authorizer)),
             Arc::new(limits),
         );
@@ -144,6 +147,7 @@ impl Server {
         }
         Ok(Self {
             config,
+            authenticator,
             access,
             tls,
             components: ready,
@@ -255,6 +259,8 @@ impl Server {
             };
         // Certificates are re-read while serving, and no longer after.
         let reload = self.tls.as_ref().map(ReloadingTls::watch);
+        // So are issuers' keys from a jwks_url (rotation at the provider).
+        let key_refresh = self.authenticator.spawn_key_refresh();
         tokio::pin!(server);
         let grace = self.config.shutdown_grace;
         let grace_expired = async move {
@@ -273,6 +279,7 @@ impl Server {
         if let Some(reload) = reload {
             reload.abort();
         }
+        drop(key_refresh);
         // A follower stopped mid-event rolls back; it resumes there next time.
         for follower in followers {
             follower.abort();

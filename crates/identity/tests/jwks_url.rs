@@ -1,0 +1,673 @@
+//! Issuer keys from a `jwks_url`: fetched at start-up from a real HTTP server
+//! on loopback, refused clearly when unreachable or not a JWKS, refreshed
+//! early when a token names an unknown key id (at most once a minute), and
+//! kept when a refresh fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeDelta, Utc};
+use cpc_identity::dev::DevKey;
+use cpc_identity::{
+    AuthError, Authenticator, IdentityConfig, IdentityError, IssuerConfig, JwksError, JwksSource,
+    MAX_JWKS_BYTES, Mode,
+};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+const ISSUER: &str = "https://idp.test/realms/cpc";
+const AUDIENCE: &str = "cpc-api";
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_900_000_000, 0).unwrap()
+}
+
+/// One Ed25519 signing key of the stand-in identity provider.
+struct Key {
+    signing: SigningKey,
+    kid: String,
+}
+
+impl Key {
+    fn new(kid: &str) -> Self {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).unwrap();
+        Self {
+            signing: SigningKey::from_bytes(&seed),
+            kid: kid.to_owned(),
+        }
+    }
+
+    fn jwk(&self) -> Value {
+        json!({
+            "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": self.kid,
+            "x": URL_SAFE_NO_PAD.encode(self.signing.verifying_key().as_bytes()),
+        })
+    }
+
+    fn token(&self) -> String {
+        let t = now().timestamp();
+        let claims = json!({
+            "iss": ISSUER, "aud": AUDIENCE, "sub": "worker-1",
+            "iat": t - 10, "exp": t + 600,
+            "cpc_authority": "E10000013", "cpc_roles": ["social_worker"],
+        });
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        let key = EncodingKey::from_ed_der(self.signing.to_pkcs8_der().unwrap().as_bytes());
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    }
+}
+
+fn jwks(keys: &[&Key]) -> String {
+    json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() }).to_string()
+}
+
+/// What the test server answers.
+#[derive(Clone)]
+enum Reply {
+    /// 200 with this body and its Content-Length.
+    Body(String),
+    /// 200 with this body, its length declared or not (then the end of the
+    /// body is the end of the connection).
+    Bytes { body: Vec<u8>, declare_length: bool },
+    /// This status and an empty body.
+    Status(u16),
+    /// 302 to this URL.
+    Redirect(String),
+}
+
+/// A JWKS endpoint on a real loopback socket (HTTP/1.1, one request per
+/// connection), counting the requests it answers.
+struct Server {
+    url: String,
+    reply: Arc<Mutex<Reply>>,
+    requests: Arc<AtomicUsize>,
+    /// Response bytes the client's side of the connection took.
+    written: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(reply: Reply) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/realms/cpc/certs", listener.local_addr().unwrap());
+        let reply = Arc::new(Mutex::new(reply));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let written = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn({
+            let reply = Arc::clone(&reply);
+            let requests = Arc::clone(&requests);
+            let written = Arc::clone(&written);
+            async move {
+                loop {
+                    let (mut stream, _) = listener.accept().await.unwrap();
+                    let reply = reply.lock().unwrap().clone();
+                    let requests = Arc::clone(&requests);
+                    let written = Arc::clone(&written);
+                    tokio::spawn(async move {
+                        // The request head; a GET has no body.
+                        let mut head = Vec::new();
+                        let mut buf = [0u8; 1024];
+                        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16_384 {
+                            match stream.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => head.extend_from_slice(&buf[..n]),
+                            }
+                        }
+                        requests.fetch_add(1, Ordering::SeqCst);
+                        // The client may hang up early (an oversized body):
+                        // then a write fails and the rest is not sent.
+                        for chunk in render(reply).chunks(64 * 1024) {
+                            if stream.write_all(chunk).await.is_err() {
+                                return;
+                            }
+                            written.fetch_add(chunk.len(), Ordering::SeqCst);
+                        }
+                        let _ = stream.shutdown().await;
+                    });
+                }
+            }
+        });
+        Self {
+            url,
+            reply,
+            requests,
+            written,
+            task,
+        }
+    }
+
+    fn set(&self, reply: Reply) {
+        *self.reply.lock().unwrap() = reply;
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    fn written(&self) -> usize {
+        self.written.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn render(reply: Reply) -> Vec<u8> {
+    let (status, headers, body) = match reply {
+        Reply::Body(body) => (
+            "200 OK".to_owned(),
+            format!(
+                "content-type: application/json\r\ncontent-length: {}\r\n",
+                body.len()
+            ),
+            body.into_bytes(),
+        ),
+        Reply::Bytes {
+            body,
+            declare_length,
+        } => {
+            let length = if declare_length {
+                format!("content-length: {}\r\n", body.len())
+            } else {
+                String::new()
+            };
+            ("200 OK".to_owned(), length, body)
+        }
+        Reply::Status(code) => (
+            format!("{code} Whatever"),
+            "content-length: 0\r\n".to_owned(),
+            Vec::new(),
+        ),
+        Reply::Redirect(to) => (
+            "302 Found".to_owned(),
+            format!("location: {to}\r\ncontent-length: 0\r\n"),
+            Vec::new(),
+        ),
+    };
+    let mut out = format!("HTTP/1.1 {status}\r\n{headers}connection: close\r\n\r\n").into_bytes();
+    out.extend_from_slice(&body);
+    out
+}
+
+fn config(tmp: &TempDir, url: &str) -> IdentityConfig {
+    IdentityConfig {
+        mode: Mode::Production,
+        issuers: vec![IssuerConfig {
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+            jwks_file: None,
+            jwks_url: Some(url.into()),
+            jwks_refresh: None,
+            first_party_clients: vec![],
+        }],
+        dev_key_dir: tmp.path().join("dev-identity"),
+        ..IdentityConfig::default()
+    }
+}
+
+fn check(auth: &Authenticator, token: &str, at: DateTime<Utc>) -> Result<(), AuthError> {
+    auth.authenticate_bearer(Some(&format!("Bearer {token}")), at)
+        .map(|_| ())
+}
+
+/// Waits for `done` to hold; the deadline is only reached when a test fails.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Long enough for a fetch that should not happen to show up on loopback.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+async fn load_err(config: &IdentityConfig) -> IdentityError {
+    Authenticator::load(config).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn tokens_verify_with_keys_from_a_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Key::new("idp-2030");
+    let server = Server::start(Reply::Body(jwks(&[&key]))).await;
+    let config = config(&tmp, &server.url);
+
+    let auth = Authenticator::load(&config).await.unwrap();
+    assert_eq!(server.requests(), 1);
+    check(&auth, &key.token(), now()).unwrap();
+    assert_eq!(
+        check(&auth, &Key::new("idp-2030").token(), now()),
+        Err(AuthError::BadSignature),
+        "the key id alone is not enough"
+    );
+
+    // The synchronous constructor cannot fetch, and says so.
+    let err = Authenticator::from_config(&config).unwrap_err();
+    assert!(
+        matches!(err, IdentityError::JwksUrlNeedsLoad { ref issuer } if issuer == ISSUER),
+        "{err}"
+    );
+    assert_eq!(server.requests(), 1);
+
+    // reload() fetches again.
+    let next = Key::new("idp-2031");
+    server.set(Reply::Body(jwks(&[&next])));
+    auth.reload().await.unwrap();
+    assert_eq!(server.requests(), 2);
+    check(&auth, &next.token(), now()).unwrap();
+    assert_eq!(
+        check(&auth, &key.token(), now()),
+        Err(AuthError::UnknownKeyId)
+    );
+}
+
+#[tokio::test]
+async fn an_issuer_needs_exactly_one_of_jwks_file_and_jwks_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut both = config(&tmp, "https://idp.test/certs");
+    both.issuers[0].jwks_file = Some(tmp.path().join("jwks.json"));
+    let err = load_err(&both).await;
+    assert!(matches!(err, IdentityError::InvalidIssuer { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!("identity: issuer `{ISSUER}`: set either jwks_file or jwks_url, not both")
+    );
+
+    let mut neither = config(&tmp, "https://idp.test/certs");
+    neither.issuers[0].jwks_url = None;
+    let err = load_err(&neither).await;
+    assert_eq!(
+        err.to_string(),
+        format!("identity: issuer `{ISSUER}`: set jwks_file or jwks_url (the issuer's JWKS)")
+    );
+    let err = Authenticator::from_config(&neither).unwrap_err();
+    assert!(matches!(err, IdentityError::InvalidIssuer { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_except_to_a_loopback_address() {
+    let tmp = tempfile::tempdir().unwrap();
+    for url in [
+        "http://idp.test/certs",
+        "http://localhost:8080/certs",
+        "ftp://idp.test/certs",
+    ] {
+        let err = load_err(&config(&tmp, url)).await;
+        assert!(
+            matches!(err, IdentityError::InvalidIssuer { ref issuer, .. } if issuer == ISSUER),
+            "{url}: {err}"
+        );
+        assert!(err.to_string().contains("https://"), "{url}: {err}");
+    }
+    let mut short = config(&tmp, "https://idp.test/certs");
+    short.issuers[0].jwks_refresh = Some(Duration::from_secs(10));
+    let err = load_err(&short).await;
+    assert!(
+        err.to_string()
+            .contains("jwks_refresh must be between 1 minute and 24 hours"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn start_up_fails_clearly_when_the_url_cannot_be_fetched() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A port that was just free: nothing listens there.
+    let unused = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/certs", unused.local_addr().unwrap());
+    drop(unused);
+
+    let err = load_err(&config(&tmp, &url)).await;
+    let IdentityError::Jwks {
+        ref issuer,
+        ref from,
+        source: JwksError::Fetch(_),
+    } = err
+    else {
+        panic!("expected a fetch error, got {err:?}");
+    };
+    assert_eq!(issuer, ISSUER);
+    assert_eq!(from, &JwksSource::Url(url.clone()));
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "identity: JWKS for issuer `{ISSUER}` from URL {url}: cannot fetch: "
+        )),
+        "{message}"
+    );
+    assert!(message.to_lowercase().contains("refused"), "{message}");
+}
+
+#[tokio::test]
+async fn start_up_fails_on_an_error_status_or_a_body_that_is_not_a_jwks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(Reply::Status(404)).await;
+    let config = config(&tmp, &server.url);
+
+    let err = load_err(&config).await;
+    assert!(
+        matches!(
+            err,
+            IdentityError::Jwks {
+                source: JwksError::Status(404),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().ends_with(&format!(
+            "from URL {}: the server answered HTTP 404",
+            server.url
+        )),
+        "{err}"
+    );
+
+    server.set(Reply::Body("<html>Sign in</html>".into()));
+    let err = load_err(&config).await;
+    assert!(
+        matches!(
+            err,
+            IdentityError::Jwks {
+                source: JwksError::Json(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("not a JWK set"), "{err}");
+
+    // A private key published by mistake is refused, as from a file.
+    let key = Key::new("k");
+    let mut private = key.jwk();
+    private["d"] = json!(URL_SAFE_NO_PAD.encode(key.signing.to_bytes()));
+    server.set(Reply::Body(json!({ "keys": [private] }).to_string()));
+    let err = load_err(&config).await;
+    assert!(
+        matches!(
+            err,
+            IdentityError::Jwks {
+                source: JwksError::SecretMaterial { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn start_up_fails_on_an_oversized_body_declared_or_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Valid JSON, padded far past the cap, so only the size can refuse it.
+    const PADDED: usize = 64 * 1024 * 1024;
+    let key = Key::new("k");
+    let mut body = jwks(&[&key]).into_bytes();
+    body.pop();
+    body.extend_from_slice(b",\"pad\":\"");
+    body.resize(PADDED, b'x');
+    body.extend_from_slice(b"\"}");
+    for declare_length in [true, false] {
+        let server = Server::start(Reply::Bytes {
+            body: body.clone(),
+            declare_length,
+        })
+        .await;
+        let err = load_err(&config(&tmp, &server.url)).await;
+        assert!(
+            matches!(
+                err,
+                IdentityError::Jwks {
+                    source: JwksError::TooLarge {
+                        max: MAX_JWKS_BYTES
+                    },
+                    ..
+                }
+            ),
+            "declared {declare_length}: {err:?}"
+        );
+        // The client stopped reading near the cap rather than buffering the
+        // whole body (what it left unread fills socket buffers at most).
+        settle().await;
+        assert!(
+            server.written() < PADDED / 2,
+            "declared {declare_length}: {} bytes taken",
+            server.written()
+        );
+    }
+    // The same set without the padding is fine.
+    let server = Server::start(Reply::Bytes {
+        body: jwks(&[&key]).into_bytes(),
+        declare_length: false,
+    })
+    .await;
+    Authenticator::load(&config(&tmp, &server.url))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn redirects_are_followed_only_where_the_config_could_point() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Key::new("k");
+    let target = Server::start(Reply::Body(jwks(&[&key]))).await;
+    let redirect = Server::start(Reply::Redirect(target.url.clone())).await;
+    let auth = Authenticator::load(&config(&tmp, &redirect.url))
+        .await
+        .unwrap();
+    check(&auth, &key.token(), now()).unwrap();
+    assert_eq!((redirect.requests(), target.requests()), (1, 1));
+
+    // `localhost` is a name, not a loopback address: plain HTTP to it would
+    // not be accepted in the config, so not through a redirect either.
+    let by_name = target.url.replace("127.0.0.1", "localhost");
+    redirect.set(Reply::Redirect(by_name));
+    let err = load_err(&config(&tmp, &redirect.url)).await;
+    assert!(
+        matches!(
+            err,
+            IdentityError::Jwks {
+                source: JwksError::Fetch(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("not https://"), "{err}");
+    assert_eq!((redirect.requests(), target.requests()), (2, 1));
+}
+
+#[tokio::test]
+async fn production_refuses_the_development_key_from_a_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = DevKey::load_or_create(tmp.path().join("dev-identity")).unwrap();
+    let server = Server::start(Reply::Body(dev.jwks_json())).await;
+    let config = config(&tmp, &server.url);
+    let err = load_err(&config).await;
+    assert!(
+        matches!(
+            err,
+            IdentityError::DevKeyTrustedInProduction { ref from, .. }
+                if *from == JwksSource::Url(server.url.clone())
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&format!(
+            "refuses the JWKS for issuer `{ISSUER}` from URL {}",
+            server.url
+        )),
+        "{err}"
+    );
+
+    // Nor is it taken in by a refresh: the good keys stay.
+    let key = Key::new("idp-2030");
+    server.set(Reply::Body(jwks(&[&key])));
+    let auth = Arc::new(Authenticator::load(&config).await.unwrap());
+    let _refresh = auth.spawn_key_refresh();
+    server.set(Reply::Body(dev.jwks_json()));
+    assert_eq!(
+        check(&auth, &Key::new("cpc-dev-rotated").token(), now()),
+        Err(AuthError::UnknownKeyId)
+    );
+    eventually("the early refresh", || server.requests() == 3).await;
+    settle().await;
+    check(&auth, &key.token(), now()).unwrap();
+}
+
+#[tokio::test]
+async fn a_rotated_key_verifies_after_the_early_refresh() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = Key::new("idp-2030");
+    let server = Server::start(Reply::Body(jwks(&[&old]))).await;
+    let auth = Arc::new(
+        Authenticator::load(&config(&tmp, &server.url))
+            .await
+            .unwrap(),
+    );
+    let _refresh = auth.spawn_key_refresh();
+
+    // The provider publishes its next key and signs with it at once.
+    let new = Key::new("idp-2031");
+    server.set(Reply::Body(jwks(&[&old, &new])));
+    assert_eq!(
+        check(&auth, &new.token(), now()),
+        Err(AuthError::UnknownKeyId)
+    );
+    eventually("the new key to verify", || {
+        check(&auth, &new.token(), now()).is_ok()
+    })
+    .await;
+    assert_eq!(server.requests(), 2);
+    check(&auth, &old.token(), now()).unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_refresh_keeps_the_previous_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Key::new("idp-2030");
+    let server = Server::start(Reply::Body(jwks(&[&key]))).await;
+    let auth = Arc::new(
+        Authenticator::load(&config(&tmp, &server.url))
+            .await
+            .unwrap(),
+    );
+
+    // reload() reports the failure and changes nothing.
+    server.set(Reply::Status(503));
+    let err = auth.reload().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            IdentityError::Jwks {
+                source: JwksError::Status(503),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    check(&auth, &key.token(), now()).unwrap();
+
+    // The refresh task logs it and changes nothing.
+    let _refresh = auth.spawn_key_refresh();
+    server.set(Reply::Body("{\"keys\": []}".into()));
+    assert_eq!(
+        check(&auth, &Key::new("idp-2031").token(), now()),
+        Err(AuthError::UnknownKeyId)
+    );
+    eventually("the early refresh", || server.requests() == 3).await;
+    settle().await;
+    check(&auth, &key.token(), now()).unwrap();
+
+    // A token with no key id never prompts a fetch: no key set could help.
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = None;
+    let no_kid = jsonwebtoken::encode(
+        &header,
+        &json!({ "iss": ISSUER, "exp": now().timestamp() + 60 }),
+        &EncodingKey::from_ed_der(key.signing.to_pkcs8_der().unwrap().as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(
+        check(&auth, &no_kid, now() + TimeDelta::hours(1)),
+        Err(AuthError::UnknownKeyId)
+    );
+    settle().await;
+    assert_eq!(server.requests(), 3);
+}
+
+#[tokio::test]
+async fn unknown_key_ids_fetch_early_at_most_once_a_minute() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Key::new("idp-2030");
+    let server = Server::start(Reply::Body(jwks(&[&key]))).await;
+    let auth = Arc::new(
+        Authenticator::load(&config(&tmp, &server.url))
+            .await
+            .unwrap(),
+    );
+    let _refresh = auth.spawn_key_refresh();
+    let unknown = |at: DateTime<Utc>| {
+        assert_eq!(
+            check(&auth, &Key::new("made-up").token(), at),
+            Err(AuthError::UnknownKeyId)
+        );
+    };
+
+    unknown(now());
+    eventually("the first early refresh", || server.requests() == 2).await;
+
+    // Within a minute of the first, more unknown key ids fetch nothing.
+    unknown(now());
+    unknown(now() + TimeDelta::seconds(59));
+    settle().await;
+    assert_eq!(server.requests(), 2);
+
+    // A minute on, the next one does.
+    unknown(now() + TimeDelta::seconds(60));
+    eventually("the second early refresh", || server.requests() == 3).await;
+    settle().await;
+    assert_eq!(server.requests(), 3);
+    check(&auth, &key.token(), now() + TimeDelta::seconds(60)).unwrap();
+}
+
+#[tokio::test]
+async fn dropping_the_refresh_handle_stops_the_task() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Key::new("idp-2030");
+    let server = Server::start(Reply::Body(jwks(&[&key]))).await;
+    let auth = Arc::new(
+        Authenticator::load(&config(&tmp, &server.url))
+            .await
+            .unwrap(),
+    );
+    drop(auth.spawn_key_refresh());
+    assert_eq!(
+        check(&auth, &Key::new("made-up").token(), now()),
+        Err(AuthError::UnknownKeyId)
+    );
+    settle().await;
+    assert_eq!(server.requests(), 1);
+    assert_eq!(Arc::strong_count(&auth), 1, "the task let go of it");
+}
