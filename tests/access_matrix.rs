@@ -46,8 +46,8 @@ pub enum Target {
 pub enum Relation {
     /// The caller is personally a current member of the case.
     Member,
-    /// The caller's agency is a current member; they are not (policies
-    /// only: the cases API grants membership to people).
+    /// The caller's agency is a current member (a membership held for the
+    /// whole agency by a colleague); they are not.
     AgencyMember,
     /// The caller's membership ended last month.
     FormerMember,
@@ -63,8 +63,9 @@ pub enum Relation {
 
 impl Relation {
     /// The relations the gRPC matrix tests can produce with the API.
-    pub const OVER_GRPC: [Relation; 4] = [
+    pub const OVER_GRPC: [Relation; 5] = [
         Relation::Member,
+        Relation::AgencyMember,
         Relation::FormerMember,
         Relation::NonMember,
         Relation::OtherAuthority,

@@ -2,7 +2,8 @@
 //! membership opens a child's record, nothing else does, and every
 //! decision is in the audit log.
 
-use cpc_identity::Role;
+use cpc_identity::{Agency, Role};
+use cpc_platform::db;
 use cpc_proto::audit::v1 as audit;
 use cpc_proto::audit::v1::audit_service_client::AuditServiceClient;
 use cpc_proto::cases::v1 as pb;
@@ -240,4 +241,151 @@ async fn a_confidential_address_is_withheld_from_partner_agencies() {
     assert!(seen.address_confidential);
     assert!(seen.address.is_none());
     f.stop().await;
+}
+
+#[tokio::test]
+async fn an_agencys_membership_reaches_its_practitioners_while_it_is_current() {
+    let mut f = Fixture::start().await;
+    let child = register(&mut f, "C4102").await;
+    let get = |token: &As| {
+        token.req(pb::GetChildRequest {
+            child_id: child.id.clone(),
+        })
+    };
+    let listed = async |f: &mut Fixture, token: &As| {
+        let children = f
+            .client
+            .list_children(token.req(pb::ListChildrenRequest {
+                authority_id: AUTHORITY.into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .children;
+        let cases = f
+            .client
+            .list_cases(token.req(pb::ListCasesRequest {
+                authority_id: AUTHORITY.into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .cases;
+        (children.len(), cases.len())
+    };
+    // PC Patel's colleague in the same force; an officer of another force;
+    // a health practitioner whose employer has the force's name.
+    let colleague = practitioner(&f, 0x5101, cpc_identity::AgencyKind::Police, "Constabulary");
+    let other_force = practitioner(&f, 0x5102, cpc_identity::AgencyKind::Police, "Other Force");
+    let same_name = practitioner(&f, 0x5103, cpc_identity::AgencyKind::Health, "Constabulary");
+    let err = f.client.get_child(get(&colleague)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(listed(&mut f, &colleague).await, (0, 0));
+
+    // A membership for the whole agency needs the person's agency.
+    let manager = f.team_manager();
+    let mut no_agency = police_ref();
+    no_agency.agency_kind = 0;
+    no_agency.agency_name.clear();
+    let err = f
+        .client
+        .add_case_member(manager.req(pb::AddCaseMemberRequest {
+            request_id: rid(),
+            membership: Some(pb::CaseMembership {
+                case_id: child.case_id.clone(),
+                person: Some(no_agency),
+                case_role: pb::CaseRole::CoreGroupMember as i32,
+                start_date: Some(today()),
+                agency_wide: true,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), ["membership.agency_wide"]);
+
+    // PC Patel's membership, held for the force, reaches the colleague:
+    // reading the child and finding the case, not changing the record.
+    let membership = f
+        .grant(
+            &child.case_id,
+            police_ref(),
+            pb::CaseRole::CoreGroupMember,
+            true,
+        )
+        .await;
+    assert!(membership.agency_wide);
+    f.client.get_child(get(&colleague)).await.unwrap();
+    assert_eq!(listed(&mut f, &colleague).await, (1, 1));
+    let err = f
+        .client
+        .update_child(colleague.req(pb::UpdateChildRequest {
+            child: Some(child.clone()),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["given_names".into()],
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Nobody of another agency, whatever its name or kind.
+    for stranger in [&other_force, &same_name] {
+        let err = f.client.get_child(get(stranger)).await.unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        assert_eq!(listed(&mut f, stranger).await, (0, 0));
+    }
+
+    // A colleague whose own membership has ended stays out, though the
+    // force is still a member (their membership may have ended for a
+    // conflict of interest). The API cannot end a membership in the past,
+    // so the fixture writes it as time would have.
+    let options = db::schema_options(f.db.url(), cpc_cases::SCHEMA).unwrap();
+    let admin = sqlx::PgPool::connect_with(options).await.unwrap();
+    let conflicted = practitioner(&f, 0x5104, cpc_identity::AgencyKind::Police, "Constabulary");
+    sqlx::query(
+        "INSERT INTO case_memberships (id, authority_id, case_id, person_id, display_name, case_role, \
+                                       start_date, end_date, end_reason, granted_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'Conflicted officer', 'agency_practitioner', current_date - 90, \
+                 current_date - 30, 'conflict_of_interest', $5, now(), now())",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(AUTHORITY)
+    .bind(uuid::Uuid::parse_str(&child.case_id).unwrap())
+    .bind(uuid::Uuid::from_u128(0x5104))
+    .bind(serde_json::json!({
+        "person_id": uuid::Uuid::from_u128(TEAM_MANAGER).to_string(),
+        "display_name": "Team Manager",
+    }))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let err = f.client.get_child(get(&conflicted)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(listed(&mut f, &conflicted).await, (0, 0));
+
+    // Once the force's membership has ended, the colleague is out too.
+    sqlx::query(
+        "UPDATE case_memberships SET start_date = current_date - 60, end_date = current_date - 1, \
+                end_reason = 'involvement_ended' WHERE id = $1",
+    )
+    .bind(uuid::Uuid::parse_str(&membership.id).unwrap())
+    .execute(&admin)
+    .await
+    .unwrap();
+    admin.close().await;
+    let err = f.client.get_child(get(&colleague)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(listed(&mut f, &colleague).await, (0, 0));
+    f.stop().await;
+}
+
+/// A partner practitioner of `kind` and `name`.
+fn practitioner(f: &Fixture, id: u128, kind: cpc_identity::AgencyKind, name: &str) -> As {
+    let agency = Agency {
+        kind,
+        name: name.into(),
+    };
+    f.person(id, AUTHORITY, Role::AgencyPractitioner, Some(agency))
 }

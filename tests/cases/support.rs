@@ -120,6 +120,19 @@ impl Fixture {
         case_id: &str,
         person: common::PersonRef,
     ) -> pb::CaseMembership {
+        self.grant(case_id, person, pb::CaseRole::AgencyPractitioner, false)
+            .await
+    }
+
+    /// The team manager makes `person` a current member of `case_id` in
+    /// `role` from today, for their whole agency if `agency_wide`.
+    pub async fn grant(
+        &mut self,
+        case_id: &str,
+        person: common::PersonRef,
+        role: pb::CaseRole,
+        agency_wide: bool,
+    ) -> pb::CaseMembership {
         let manager = self.team_manager();
         self.client
             .add_case_member(manager.req(pb::AddCaseMemberRequest {
@@ -127,8 +140,9 @@ impl Fixture {
                 membership: Some(pb::CaseMembership {
                     case_id: case_id.into(),
                     person: Some(person),
-                    case_role: pb::CaseRole::AgencyPractitioner as i32,
+                    case_role: role as i32,
                     start_date: Some(today()),
+                    agency_wide,
                     ..Default::default()
                 }),
             }))
@@ -348,9 +362,33 @@ pub fn matrix_person(base: u128, role_index: usize, relation: Relation) -> u128 
         Relation::FormerMember => 0x100,
         Relation::NonMember => 0x200,
         Relation::OtherAuthority => 0x300,
+        Relation::AgencyMember => 0x400,
         other => panic!("{other} is not made over gRPC"),
     };
     base + offset + role_index as u128
+}
+
+/// The agency of the caller in `role_index`'s column: for the
+/// `agency_member` relation one of its own, which holds a membership of the
+/// case for the whole agency; otherwise the role's usual agency.
+pub fn matrix_agency(role_index: usize, role: Role, relation: Relation) -> Agency {
+    let usual = agency(role);
+    if relation == Relation::AgencyMember {
+        Agency {
+            kind: usual.kind,
+            name: format!("Matrix agency {role_index}"),
+        }
+    } else {
+        usual
+    }
+}
+
+/// How many RPCs `rows` call.
+pub fn distinct_rpcs(rows: &[&Row]) -> usize {
+    rows.iter()
+        .map(|row| row.rpc.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }
 
 /// Every role's column, with the role.
@@ -407,8 +445,39 @@ impl Fixture {
             self.service(&format!("svc-{}", role.as_str()), authority, role)
         } else {
             let id = matrix_person(base, role_index, relation);
-            self.person(id, authority, role, Some(agency(role)))
+            let agency = matrix_agency(role_index, role, relation);
+            self.person(id, authority, role, Some(agency))
         }
+    }
+
+    /// Makes the matrix's callers what their relation says of `case_id`,
+    /// through the cases API: each role's `member` a current member, and
+    /// each role's `agency_member` agency a current member for the whole
+    /// agency (held by a colleague, `base + 0x500 + role`). Former members
+    /// are written by each test (the API cannot end a membership in the
+    /// past). Returns the person ids now on the case.
+    pub async fn add_matrix_members(&mut self, base: u128, case_id: &str) -> Vec<String> {
+        let mut added = Vec::new();
+        for (i, role) in matrix_roles().filter(|(_, r)| !r.is_service_role()) {
+            let agency = matrix_agency(i, role, Relation::AgencyMember);
+            let member = common::PersonRef {
+                person_id: Uuid::from_u128(matrix_person(base, i, Relation::Member)).to_string(),
+                display_name: format!("{} member", role.as_str()),
+                ..Default::default()
+            };
+            let colleague = common::PersonRef {
+                person_id: Uuid::from_u128(base + 0x500 + i as u128).to_string(),
+                display_name: format!("{} agency member", role.as_str()),
+                agency_kind: agency.kind.code(),
+                agency_name: agency.name,
+            };
+            for (person, agency_wide) in [(member, false), (colleague, true)] {
+                added.push(person.person_id.clone());
+                self.grant(case_id, person, pb::CaseRole::CoreGroupMember, agency_wide)
+                    .await;
+            }
+        }
+        added
     }
 
     /// Makes each row's call as every role with `call` (given the caller,

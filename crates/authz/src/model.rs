@@ -38,7 +38,8 @@ pub struct Principal {
     /// The caller's roles; a caller with none is denied everything.
     pub roles: Vec<Role>,
     /// The agency a person works for (partner agencies; the authority's own
-    /// children's social care for its staff). Ignored for services.
+    /// children's social care for its staff), as `<kind>:<name>`
+    /// (`cpc_identity::Agency::key`). Ignored for services.
     pub agency: Option<String>,
 }
 
@@ -82,7 +83,9 @@ pub struct CaseRelation {
     pub case_id: String,
     /// Person ids whose membership is current today.
     pub current_members: Vec<String>,
-    /// Agency ids that are current members of the case.
+    /// Agencies (`<kind>:<name>`, as [`Principal::agency`]) that are current
+    /// members of the case as a whole: every practitioner of the agency is
+    /// a member.
     pub current_member_agencies: Vec<String>,
     /// Person ids whose membership has ended.
     pub former_members: Vec<String>,

@@ -191,7 +191,12 @@ fn the_access_matrix_covers_every_rpc_and_relation() {
             .action_groups(rpc)
             .is_some_and(|groups| groups.iter().any(|g| g.contains("Minutes")));
         for target in targets {
-            let mut relations = Relation::OVER_GRPC.to_vec();
+            let mut relations = vec![
+                Relation::Member,
+                Relation::FormerMember,
+                Relation::NonMember,
+                Relation::OtherAuthority,
+            ];
             if target == Target::Record {
                 relations.push(Relation::AgencyMember);
                 if minutes {

@@ -50,5 +50,5 @@ pub use config::{
 };
 pub use error::{AuthError, ClaimError, DevKeyError, IdentityError, JwksError, JwksSource};
 pub use jwks::{Jwks, MAX_JWKS_BYTES};
-pub use role::{Agency, AgencyKind, Role, UnknownName};
+pub use role::{Agency, AgencyKind, Role, UnknownName, agency_key};
 pub use token::MAX_TOKEN_BYTES;

@@ -247,6 +247,24 @@ pub struct Agency {
     pub name: String,
 }
 
+impl Agency {
+    /// The agency as access decisions name it, `<kind>:<name>` (e.g.
+    /// `police:Gloucestershire Constabulary`): the kind is part of it
+    /// because one body can be two agencies (a county council's education
+    /// and adult social care). A case membership held for a whole agency
+    /// names the agency the same way.
+    #[must_use]
+    pub fn key(&self) -> String {
+        agency_key(self.kind, &self.name)
+    }
+}
+
+/// The agency of `kind` called `name`, as [`Agency::key`] names it.
+#[must_use]
+pub fn agency_key(kind: AgencyKind, name: &str) -> String {
+    format!("{}:{name}", kind.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

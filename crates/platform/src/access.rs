@@ -318,7 +318,7 @@ fn principal(caller: &Caller) -> Principal {
             caller.subject(),
             caller.authority_id(),
             roles,
-            caller.agency().map(|a| a.name.clone()),
+            caller.agency().map(cpc_identity::Agency::key),
         ),
         CallerKind::Service => Principal::service(caller.subject(), caller.authority_id(), roles),
     }

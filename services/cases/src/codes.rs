@@ -149,6 +149,18 @@ api_codes! {
     }
 }
 
+impl AgencyKind {
+    /// The agency of this kind called `name` as access decisions name it
+    /// (`cpc_identity::Agency::key`); the identity crate's kinds are the
+    /// same enum numbers (tested below), so this is `None` only if they
+    /// ever part.
+    #[must_use]
+    pub fn agency_key(self, name: &str) -> Option<String> {
+        cpc_identity::AgencyKind::from_code(self.to_i32())
+            .map(|kind| cpc_identity::agency_key(kind, name))
+    }
+}
+
 api_codes! {
     /// The kind of a child protection conference (from scheduling).
     pub enum ConferenceKind: common::ConferenceKind {
@@ -513,6 +525,16 @@ mod tests {
             assert_eq!(PlanEndReason::from_proto(reason.to_i32()), Some(*reason));
         }
         assert_eq!(AgencyKind::from_proto(0), None);
+        // Agency-wide memberships name agencies as identity tokens do.
+        for kind in AgencyKind::ALL {
+            let identity = cpc_identity::AgencyKind::from_code(kind.to_i32()).unwrap();
+            assert_eq!(identity.as_str(), kind.code());
+            let agency = cpc_identity::Agency {
+                kind: identity,
+                name: "Gloucestershire Constabulary".into(),
+            };
+            assert_eq!(kind.agency_key(&agency.name), Some(agency.key()));
+        }
         assert_eq!(AgencyKind::from_proto(999), None);
         assert_eq!(PlanEndReason::from_code("bogus"), None);
     }

@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use super::caller::actor;
 use crate::domain::AuthorityId;
+use crate::domain::child::OwnCases;
 use crate::store::access::{Located, Locator, Members, locate, members};
 use crate::store::{self, Ctx};
 
@@ -106,16 +107,48 @@ impl Flow {
         })
     }
 
-    /// Whether the caller could read any case of their authority (rather
-    /// than only the cases they are a member of): decides how far a list
-    /// across the authority reaches. Asks the policies, records nothing.
-    pub fn reads_whole_authority(&self, session: &Session) -> bool {
+    /// How far a list across the authority reaches for this caller: `None`
+    /// when they could read any case of their authority; otherwise their
+    /// own cases, and their agency's when the policies let a case their
+    /// agency is a member of reach them. Asks the policies (about a case
+    /// with no one on it but the caller's agency), records nothing.
+    pub fn own_cases(&self, session: &Session) -> Option<OwnCases> {
         let probe = format!(
             "/{}/GetCase",
             cpc_proto::cases::v1::cases_service_server::SERVICE_NAME
         );
-        let authority = Resource::Authority(session.ctx.authority.as_str().to_owned());
-        self.access.allows(&session.call, &probe, &authority)
+        let ctx = &session.ctx;
+        let authority = ctx.authority.as_str().to_owned();
+        if self.access.allows(
+            &session.call,
+            &probe,
+            &Resource::Authority(authority.clone()),
+        ) {
+            return None;
+        }
+        let actor = &ctx.actor;
+        let agency = actor
+            .agency_kind
+            .zip(actor.agency_name.clone())
+            .filter(|(kind, name)| {
+                let agency_case = Record {
+                    authority_id: authority.clone(),
+                    case: Some(CaseRelation {
+                        case_id: Uuid::nil().to_string(),
+                        current_members: Vec::new(),
+                        current_member_agencies: kind.agency_key(name).into_iter().collect(),
+                        former_members: Vec::new(),
+                    }),
+                    conference: None,
+                    escalation: None,
+                };
+                self.access
+                    .allows(&session.call, &probe, &Resource::Record(agency_case))
+            });
+        Some(OwnCases {
+            person_id: actor.person_id,
+            agency,
+        })
     }
 
     /// Authorises and runs a call that changes nothing.
@@ -266,8 +299,7 @@ pub(crate) fn case_relation(located: &Located, members: &Members) -> CaseRelatio
     CaseRelation {
         case_id: located.case_id.to_string(),
         current_members: ids(&members.current),
-        // Membership is granted to people, not to whole agencies.
-        current_member_agencies: Vec::new(),
+        current_member_agencies: members.agencies.clone(),
         former_members: ids(&members.former),
     }
 }

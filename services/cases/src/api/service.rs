@@ -167,9 +167,7 @@ impl CasesService for CasesApi {
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
         let s = self.flow.identify(&request)?;
         let (authority, mut filter) = CaseFilter::parse(request.get_ref())?;
-        if !self.flow.reads_whole_authority(&s) {
-            filter.member = Some(s.ctx.actor.person_id);
-        }
+        filter.member = self.flow.own_cases(&s);
         let target = Target::Authority(authority.as_str().to_owned());
         let response = self
             .flow
@@ -243,9 +241,7 @@ impl CasesService for CasesApi {
     ) -> Result<Response<pb::ListChildrenResponse>, Status> {
         let s = self.flow.identify(&request)?;
         let (authority, mut filter) = ChildFilter::parse(request.get_ref())?;
-        if !self.flow.reads_whole_authority(&s) {
-            filter.member = Some(s.ctx.actor.person_id);
-        }
+        filter.member = self.flow.own_cases(&s);
         let target = Target::Authority(authority.as_str().to_owned());
         let response = self
             .flow

@@ -473,10 +473,9 @@ pub struct ChildFilter {
     pub lead_social_worker_id: Option<Uuid>,
     pub unborn_only: bool,
     pub page: PageRequest,
-    /// Only children this person may see as a current case member: set by
-    /// the service for callers who may list only their own cases, never
-    /// from the request.
-    pub member: Option<Uuid>,
+    /// Only children of the caller's own cases: set by the service for
+    /// callers who may list only their own cases, never from the request.
+    pub member: Option<OwnCases>,
 }
 
 redacted_debug!(ChildFilter);
@@ -540,10 +539,61 @@ pub struct CaseFilter {
     pub lead_social_worker_id: Option<Uuid>,
     pub child_id: Option<Uuid>,
     pub page: PageRequest,
-    /// Only cases this person is a current member of: set by the service
-    /// for callers who may list only their own cases, never from the
-    /// request.
-    pub member: Option<Uuid>,
+    /// Only the caller's own cases: set by the service for callers who may
+    /// list only their own cases, never from the request.
+    pub member: Option<OwnCases>,
+}
+
+/// Whose cases a list across the authority returns, for a caller who may
+/// list only their own: those the person is a current member of, and, when
+/// the policies let an agency's membership reach its practitioners, those
+/// their agency is a current member of (unless the person's own membership
+/// has ended: the policies refuse them then).
+#[derive(Clone)]
+pub struct OwnCases {
+    pub person_id: Uuid,
+    /// The caller's agency, kind and name, when it reaches their cases.
+    pub agency: Option<(codes::AgencyKind, String)>,
+}
+
+redacted_debug!(OwnCases);
+
+impl OwnCases {
+    /// The bound parameters: person, agency kind, agency name.
+    #[must_use]
+    pub fn params(
+        member: Option<&Self>,
+    ) -> (Option<Uuid>, Option<codes::AgencyKind>, Option<&str>) {
+        let person = member.map(|m| m.person_id);
+        let agency = member.and_then(|m| m.agency.as_ref());
+        (
+            person,
+            agency.map(|(kind, _)| *kind),
+            agency.map(|(_, name)| name.as_str()),
+        )
+    }
+}
+
+impl OwnCases {
+    /// The SQL condition that a case (`case`, an SQL expression) is one of
+    /// the caller's own on `today` (an SQL expression), given the
+    /// parameters `$p`, `$p+1`, `$p+2` bound from [`OwnCases::params`];
+    /// `covers` further restricts the membership `m` (e.g. to those
+    /// covering one child), or is empty.
+    #[must_use]
+    pub fn condition(case: &str, today: &str, p: usize, covers: &str) -> String {
+        let (person, kind, name) = (p, p + 1, p + 2);
+        format!(
+            "(${person}::uuid IS NULL OR EXISTS (SELECT 1 FROM case_memberships m \
+               WHERE m.case_id = {case} {covers} \
+                 AND m.start_date <= {today} AND (m.end_date IS NULL OR m.end_date >= {today}) \
+                 AND (m.person_id = ${person} \
+                      OR (m.agency_wide AND m.agency_kind = ${kind}::text AND m.agency_name = ${name}::text \
+                          AND NOT EXISTS (SELECT 1 FROM case_memberships f \
+                                           WHERE f.case_id = {case} AND f.person_id = ${person} \
+                                             AND f.end_date < {today})))))"
+        )
+    }
 }
 
 impl CaseFilter {

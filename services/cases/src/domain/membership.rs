@@ -23,6 +23,8 @@ pub struct NewCaseMember {
     /// Empty: every child of the case.
     pub child_ids: Vec<Uuid>,
     pub start_date: NaiveDate,
+    /// Held for the person's whole agency (which the person then has).
+    pub agency_wide: bool,
 }
 
 redacted_debug!(NewCaseMember);
@@ -53,6 +55,12 @@ impl NewCaseMember {
                 "must be unset: end a membership with EndCaseMember",
             );
         }
+        if m.agency_wide && person.as_ref().is_some_and(|p| p.agency_kind.is_none()) {
+            check.add(
+                "membership.agency_wide",
+                "needs the person's agency (person.agency_kind and person.agency_name)",
+            );
+        }
         let (Some(key), Some(case_id), Some(person), Some(role), Some(start_date)) =
             (key, case_id, person, role, start_date)
         else {
@@ -66,6 +74,7 @@ impl NewCaseMember {
             role,
             child_ids,
             start_date,
+            agency_wide: m.agency_wide,
         })
     }
 }

@@ -5,10 +5,14 @@
 //! Runs inside the call's transaction (row-level security bound to the
 //! caller's authority), so another authority's record is simply not found.
 
+use std::collections::BTreeSet;
+
 use chrono::NaiveDate;
 use cpc_platform::ApiError;
 use sqlx::PgConnection;
 use uuid::Uuid;
+
+use crate::codes::AgencyKind;
 
 /// A record a call names, by kind and id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +49,9 @@ pub struct Members {
     /// Person ids whose covering memberships have all ended, and who are
     /// not current members.
     pub former: Vec<Uuid>,
+    /// Agencies (`<kind>:<name>`, [`cpc_identity::Agency::key`]) holding a
+    /// current covering membership for the whole agency.
+    pub agencies: Vec<String>,
 }
 
 impl Locator {
@@ -139,30 +146,53 @@ pub async fn members(
     // A membership covers the record when it names no child (the whole
     // case) or names one of the record's children (a case without children
     // yet: any membership of the case).
-    let rows: Vec<(Uuid, bool, bool)> = sqlx::query_as(
+    let rows: Vec<MemberRow> = sqlx::query_as(
         "SELECT m.person_id, \
-                bool_or(m.start_date <= $3 AND (m.end_date IS NULL OR m.end_date >= $3)), \
-                coalesce(bool_or(m.end_date < $3), false) \
+                CASE WHEN m.agency_wide THEN m.agency_kind END AS agency_kind, \
+                CASE WHEN m.agency_wide THEN m.agency_name END AS agency_name, \
+                bool_or(m.start_date <= $3 AND (m.end_date IS NULL OR m.end_date >= $3)) AS current, \
+                coalesce(bool_or(m.end_date < $3), false) AS ended \
            FROM case_memberships m \
           WHERE m.case_id = $1 \
             AND (cardinality($2::uuid[]) = 0 \
                  OR NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id) \
                  OR EXISTS (SELECT 1 FROM case_membership_children c \
                              WHERE c.membership_id = m.id AND c.child_id = ANY ($2))) \
-          GROUP BY m.person_id ORDER BY m.person_id",
+          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
     )
     .bind(located.case_id)
     .bind(&located.child_ids)
     .bind(today)
     .fetch_all(&mut *conn)
     .await?;
-    let mut members = Members::default();
-    for (person, current, ended) in rows {
-        if current {
-            members.current.push(person);
-        } else if ended {
-            members.former.push(person);
+    let mut current = BTreeSet::new();
+    let mut ended = BTreeSet::new();
+    let mut agencies = BTreeSet::new();
+    for row in rows {
+        if row.current {
+            current.insert(row.person_id);
+            if let (Some(kind), Some(name)) = (row.agency_kind, row.agency_name) {
+                agencies.extend(kind.agency_key(&name));
+            }
+        } else if row.ended {
+            ended.insert(row.person_id);
         }
     }
-    Ok(members)
+    Ok(Members {
+        former: ended.difference(&current).copied().collect(),
+        current: current.into_iter().collect(),
+        agencies: agencies.into_iter().collect(),
+    })
+}
+
+/// One person's covering memberships of a case, for their whole agency or
+/// not.
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    person_id: Uuid,
+    /// Set for memberships held for the whole agency.
+    agency_kind: Option<AgencyKind>,
+    agency_name: Option<String>,
+    current: bool,
+    ended: bool,
 }

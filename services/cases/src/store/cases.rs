@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Ctx, Written, db, lock_version};
 use crate::convert::timestamp_to_proto;
-use crate::domain::child::{CaseFilter, CaseUpdate, NewCase};
+use crate::domain::child::{CaseFilter, CaseUpdate, NewCase, OwnCases};
 use crate::domain::common::ExternalReference;
 use crate::domain::{AuthorityId, PersonRef};
 use crate::events::{Subject, emit};
@@ -291,6 +291,7 @@ pub async fn list_cases(
     filter: &CaseFilter,
 ) -> Result<pb::ListCasesResponse, ApiError> {
     let open = filter.status.map(|s| s == pb::CaseStatus::Open);
+    let (person, agency_kind, agency_name) = OwnCases::params(filter.member.as_ref());
     let mut rows: Vec<CaseRow> = sqlx::query_as(&format!(
         "SELECT * FROM ({SELECT_CASE}) q \
          WHERE q.authority_id = $2 \
@@ -299,10 +300,9 @@ pub async fn list_cases(
            AND ($5::uuid IS NULL OR $5 = ANY (q.child_ids)) \
            AND ($6::uuid IS NULL OR (lower(q.display_name), q.id) > \
                 (SELECT lower(display_name), id FROM cases WHERE id = $6)) \
-           AND ($8::uuid IS NULL OR EXISTS (SELECT 1 FROM case_memberships m \
-                 WHERE m.case_id = q.id AND m.person_id = $8 \
-                   AND m.start_date <= $1 AND (m.end_date IS NULL OR m.end_date >= $1))) \
-         ORDER BY lower(q.display_name), q.id LIMIT $7"
+           AND {own} \
+         ORDER BY lower(q.display_name), q.id LIMIT $7",
+        own = OwnCases::condition("q.id", "$1", 8, ""),
     ))
     .bind(ctx.today)
     .bind(authority.as_str())
@@ -311,7 +311,9 @@ pub async fn list_cases(
     .bind(filter.child_id)
     .bind(filter.page.after)
     .bind(filter.page.fetch_limit())
-    .bind(filter.member)
+    .bind(person)
+    .bind(agency_kind)
+    .bind(agency_name)
     .fetch_all(&mut *conn)
     .await?;
     let next_page_token = filter.page.finish(&mut rows, |r| r.id);

@@ -14,7 +14,7 @@ use crate::codes;
 use crate::convert::{opt_date_to_proto, timestamp_to_proto};
 use crate::domain::AuthorityId;
 use crate::domain::check::redacted_debug;
-use crate::domain::child::{ChildDetails, ChildFilter, ChildUpdate};
+use crate::domain::child::{ChildDetails, ChildFilter, ChildUpdate, OwnCases};
 use crate::domain::common::ExternalReference;
 use crate::events::{Subject, emit};
 use crate::idempotency::{self, RequestKey};
@@ -364,7 +364,8 @@ pub async fn list_children(
     filter: &ChildFilter,
     today: NaiveDate,
 ) -> Result<pb::ListChildrenResponse, ApiError> {
-    let mut rows: Vec<ChildRow> = sqlx::query_as(
+    let (person, agency_kind, agency_name) = OwnCases::params(filter.member.as_ref());
+    let mut rows: Vec<ChildRow> = sqlx::query_as(&format!(
         "SELECT ch.* FROM children ch \
          WHERE ch.authority_id = $1 \
            AND ($2::uuid IS NULL OR ch.case_id = $2) \
@@ -379,14 +380,17 @@ pub async fn list_children(
            AND (NOT $9 OR ch.birth_date IS NULL) \
            AND ($10::uuid IS NULL OR (lower(ch.family_name), lower(ch.given_names), ch.id) > \
                 (SELECT lower(family_name), lower(given_names), id FROM children WHERE id = $10)) \
-           AND ($12::uuid IS NULL OR EXISTS (SELECT 1 FROM case_memberships m \
-                 WHERE m.case_id = ch.case_id AND m.person_id = $12 \
-                   AND m.start_date <= $13 AND (m.end_date IS NULL OR m.end_date >= $13) \
-                   AND (NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id) \
-                        OR EXISTS (SELECT 1 FROM case_membership_children c \
-                                    WHERE c.membership_id = m.id AND c.child_id = ch.id)))) \
+           AND {own} \
          ORDER BY lower(ch.family_name), lower(ch.given_names), ch.id LIMIT $11",
-    )
+        own = OwnCases::condition(
+            "ch.case_id",
+            "$12",
+            13,
+            "AND (NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id) \
+                  OR EXISTS (SELECT 1 FROM case_membership_children c \
+                              WHERE c.membership_id = m.id AND c.child_id = ch.id))",
+        ),
+    ))
     .bind(authority.as_str())
     .bind(filter.case_id)
     .bind(filter.la_child_id.as_ref().map(|id| id.as_str().to_owned()))
@@ -398,8 +402,10 @@ pub async fn list_children(
     .bind(filter.unborn_only)
     .bind(filter.page.after)
     .bind(filter.page.fetch_limit())
-    .bind(filter.member)
     .bind(today)
+    .bind(person)
+    .bind(agency_kind)
+    .bind(agency_name)
     .fetch_all(&mut *conn)
     .await?;
     let next_page_token = filter.page.finish(&mut rows, |r| r.id);

@@ -37,6 +37,7 @@ struct MembershipRow {
     end_date: Option<NaiveDate>,
     end_reason: Option<MembershipEndReason>,
     granted_by: serde_json::Value,
+    agency_wide: bool,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -71,6 +72,7 @@ impl MembershipRow {
             active: self.start_date <= today && self.end_date.is_none_or(|end| end >= today),
             create_time: Some(timestamp_to_proto(self.created_at)),
             update_time: Some(timestamp_to_proto(self.updated_at)),
+            agency_wide: self.agency_wide,
         }
     }
 }
@@ -159,6 +161,7 @@ pub async fn add_case_member(
         role: new.role,
         child_ids: &new.child_ids,
         start_date: new.start_date,
+        agency_wide: new.agency_wide,
     };
     let membership = insert_membership(conn, ctx, &grant, &mut events).await?;
     let response = pb::AddCaseMemberResponse {
@@ -187,6 +190,7 @@ pub async fn add_creator(
         role: CaseRole::SocialWorker,
         child_ids: &[],
         start_date: ctx.today,
+        agency_wide: false,
     };
     insert_membership(conn, ctx, &grant, &mut events).await?;
     Ok(events)
@@ -200,6 +204,7 @@ struct Grant<'a> {
     /// Empty: every child of the case.
     child_ids: &'a [Uuid],
     start_date: NaiveDate,
+    agency_wide: bool,
 }
 
 /// Inserts a membership and emits `CaseMemberAdded`.
@@ -215,12 +220,13 @@ async fn insert_membership(
         role,
         child_ids,
         start_date,
+        agency_wide,
     } = *grant;
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO case_memberships (id, authority_id, case_id, person_id, display_name, agency_kind, agency_name, \
-                                       case_role, start_date, granted_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                                       case_role, start_date, granted_by, agency_wide, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
     )
     .bind(id)
     .bind(ctx.authority.as_str())
@@ -232,6 +238,7 @@ async fn insert_membership(
     .bind(role)
     .bind(start_date)
     .bind(ctx.actor.to_json())
+    .bind(agency_wide)
     .bind(ctx.now)
     .execute(&mut *conn)
     .await

@@ -1,8 +1,11 @@
 //! Scheduling's copy of who is on each case (from the cases feed), for the
 //! policies' questions about a conference of that case.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_authz::CaseRelation;
+use cpc_identity::{AgencyKind, agency_key};
 use cpc_platform::ApiError;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
@@ -24,12 +27,18 @@ pub async fn record(
         |field: &str| ApiError::internal(format!("a case membership without a valid {field}"));
     let id = Uuid::parse_str(&membership.id).map_err(|_| bad("id"))?;
     let case = Uuid::parse_str(&membership.case_id).map_err(|_| bad("case_id"))?;
-    let person = membership
-        .person
-        .as_ref()
-        .map(|p| p.person_id.clone())
+    let member = membership.person.as_ref().ok_or_else(|| bad("person"))?;
+    let person = Some(member.person_id.clone())
         .filter(|p| !p.is_empty())
         .ok_or_else(|| bad("person"))?;
+    // A membership held for the whole agency names it as access decisions
+    // do; cases refuses one without the person's agency.
+    let agency = if membership.agency_wide {
+        let kind = AgencyKind::from_code(member.agency_kind).ok_or_else(|| bad("agency"))?;
+        Some(agency_key(kind, &member.agency_name))
+    } else {
+        None
+    };
     let start = date(membership.start_date.as_ref()).ok_or_else(|| bad("start_date"))?;
     let end = date(membership.end_date.as_ref());
     let children = membership
@@ -39,8 +48,8 @@ pub async fn record(
         .collect::<Result<Vec<_>, _>>()?;
     sqlx::query(
         "INSERT INTO case_members \
-           (membership_id, authority_id, case_id, person_id, start_date, end_date, version, updated_at, child_ids) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+           (membership_id, authority_id, case_id, person_id, start_date, end_date, version, updated_at, child_ids, agency) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (membership_id) DO UPDATE SET \
            end_date = excluded.end_date, start_date = excluded.start_date, \
            version = excluded.version, updated_at = excluded.updated_at, child_ids = excluded.child_ids \
@@ -55,6 +64,7 @@ pub async fn record(
     .bind(membership.version.max(1))
     .bind(now)
     .bind(children)
+    .bind(agency)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -72,36 +82,37 @@ pub async fn relation(
     children: &[Uuid],
     today: NaiveDate,
 ) -> Result<CaseRelation, ApiError> {
-    let rows: Vec<(String, bool, bool)> = sqlx::query_as(
-        "SELECT person_id, \
+    let rows: Vec<(String, Option<String>, bool, bool)> = sqlx::query_as(
+        "SELECT person_id, agency, \
                 bool_or(start_date <= $3 AND (end_date IS NULL OR end_date >= $3)), \
                 coalesce(bool_or(end_date < $3), false) \
            FROM case_members \
           WHERE case_id = $1 \
             AND (cardinality($2::uuid[]) = 0 OR cardinality(child_ids) = 0 OR child_ids && $2) \
-          GROUP BY person_id ORDER BY person_id",
+          GROUP BY person_id, agency ORDER BY person_id, agency",
     )
     .bind(case_id)
     .bind(children)
     .bind(today)
     .fetch_all(&mut *conn)
     .await?;
-    let mut relation = CaseRelation {
-        case_id: case_id.to_string(),
-        current_members: Vec::new(),
-        // Agency-wide membership is not modelled by cases (each person has
-        // their own), so no agency is ever a member.
-        current_member_agencies: Vec::new(),
-        former_members: Vec::new(),
-    };
-    for (person, current, ended) in rows {
-        if current {
-            relation.current_members.push(person);
-        } else if ended {
-            relation.former_members.push(person);
+    let mut current = BTreeSet::new();
+    let mut ended = BTreeSet::new();
+    let mut agencies = BTreeSet::new();
+    for (person, agency, is_current, has_ended) in rows {
+        if is_current {
+            agencies.extend(agency);
+            current.insert(person);
+        } else if has_ended {
+            ended.insert(person);
         }
     }
-    Ok(relation)
+    Ok(CaseRelation {
+        case_id: case_id.to_string(),
+        former_members: ended.difference(&current).cloned().collect(),
+        current_members: current.into_iter().collect(),
+        current_member_agencies: agencies.into_iter().collect(),
+    })
 }
 
 fn date(d: Option<&common::Date>) -> Option<NaiveDate> {
