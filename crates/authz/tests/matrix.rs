@@ -20,10 +20,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use access_matrix::{Matrix, ROLE_COLUMNS, Relation, Row, Target};
-use cpc_authz::{
-    Authorizer, CaseRelation, ConferenceRelation, EscalationRelation, EscalationStage, Principal,
-    Record, Resource, Role,
-};
+use cpc_authz::{Authorizer, CaseRelation, Principal, Resource, Role};
 
 /// Replying to an invitation that is not one's own is diary
 /// administration: allowed only to those the policies let invite people
@@ -88,18 +85,7 @@ fn resource(target: Target, relation: Relation, caller: &Principal) -> Resource 
         }
         _ => {}
     }
-    Resource::Record(Record {
-        authority_id: common::AUTHORITY.to_owned(),
-        case: Some(case),
-        conference: Some(ConferenceRelation {
-            conference_id: "conf-1".to_owned(),
-            minutes_excluded: excluded,
-        }),
-        escalation: Some(EscalationRelation {
-            escalation_id: "esc-1".to_owned(),
-            stage: EscalationStage::TeamManager,
-        }),
-    })
+    common::record(common::AUTHORITY, case, excluded)
 }
 
 /// What the caller gets for `row` in `column`: the policies' answer, with

@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{AUDIENCE, AUTHORITY, ISSUER, Idp, good_claims, now};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,75 +18,14 @@ use cpc_identity::{
     Agency, AgencyKind, AuthError, Authenticator, Caller, CallerKind, ClaimError, IdentityConfig,
     IdentityError, IssuerConfig, Mode, Role, ServiceIdentity,
 };
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-const ISSUER: &str = "https://idp.test/realms/cpc";
-const AUDIENCE: &str = "cpc-api";
 const KID: &str = "idp-2030";
-const AUTHORITY: &str = "E10000013";
-
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_900_000_000, 0).unwrap()
-}
-
-/// A stand-in identity provider with one Ed25519 signing key.
-struct Idp {
-    signing: SigningKey,
-    kid: String,
-}
-
-impl Idp {
-    fn new(kid: &str) -> Self {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).unwrap();
-        Self {
-            signing: SigningKey::from_bytes(&seed),
-            kid: kid.to_owned(),
-        }
-    }
-
-    fn public_x(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.signing.verifying_key().as_bytes())
-    }
-
-    fn jwk(&self) -> Value {
-        json!({ "kty": "OKP", "crv": "Ed25519", "x": self.public_x(), "kid": self.kid, "alg": "EdDSA", "use": "sig" })
-    }
-
-    fn encoding_key(&self) -> EncodingKey {
-        EncodingKey::from_ed_der(self.signing.to_pkcs8_der().unwrap().as_bytes())
-    }
-
-    fn sign(&self, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding_key()).unwrap()
-    }
-}
 
 fn write_jwks(path: &Path, keys: &[Value]) {
     std::fs::write(path, json!({ "keys": keys }).to_string()).unwrap();
-}
-
-fn good_claims() -> Value {
-    let t = now().timestamp();
-    json!({
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "7d0c2b1e-5f3a-4c1e-9a7b-2f4e6d8c0a1b",
-        "iat": t - 10,
-        "nbf": t - 10,
-        "exp": t + 600,
-        "jti": "token-1",
-        "azp": "police-portal",
-        "cpc_authority": AUTHORITY,
-        "cpc_roles": ["team_manager", "social_worker"],
-        "cpc_agency": { "kind": "childrens_social_care", "name": "Gloucestershire County Council" }
-    })
 }
 
 fn with(mut claims: Value, key: &str, value: Value) -> Value {

@@ -5,6 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{AUDIENCE, ISSUER, Idp, good_claims, now};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,60 +21,19 @@ use cpc_identity::{
     AuthError, Authenticator, IdentityConfig, IdentityError, IssuerConfig, JwksError, JwksSource,
     MAX_JWKS_BYTES, Mode,
 };
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde_json::{Value, json};
+use jsonwebtoken::{Algorithm, Header};
+use serde_json::json;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-const ISSUER: &str = "https://idp.test/realms/cpc";
-const AUDIENCE: &str = "cpc-api";
-
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_900_000_000, 0).unwrap()
+/// A token from `key` that verifies at [`now`].
+fn token(key: &Idp) -> String {
+    key.sign(&good_claims())
 }
 
-/// One Ed25519 signing key of the stand-in identity provider.
-struct Key {
-    signing: SigningKey,
-    kid: String,
-}
-
-impl Key {
-    fn new(kid: &str) -> Self {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).unwrap();
-        Self {
-            signing: SigningKey::from_bytes(&seed),
-            kid: kid.to_owned(),
-        }
-    }
-
-    fn jwk(&self) -> Value {
-        json!({
-            "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": self.kid,
-            "x": URL_SAFE_NO_PAD.encode(self.signing.verifying_key().as_bytes()),
-        })
-    }
-
-    fn token(&self) -> String {
-        let t = now().timestamp();
-        let claims = json!({
-            "iss": ISSUER, "aud": AUDIENCE, "sub": "worker-1",
-            "iat": t - 10, "exp": t + 600,
-            "cpc_authority": "E10000013", "cpc_roles": ["social_worker"],
-        });
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        let key = EncodingKey::from_ed_der(self.signing.to_pkcs8_der().unwrap().as_bytes());
-        jsonwebtoken::encode(&header, &claims, &key).unwrap()
-    }
-}
-
-fn jwks(keys: &[&Key]) -> String {
+fn jwks(keys: &[&Idp]) -> String {
     json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() }).to_string()
 }
 
@@ -221,6 +184,31 @@ fn config(tmp: &TempDir, url: &str) -> IdentityConfig {
     }
 }
 
+/// An authenticator that has loaded `key` from `server`.
+struct Serving {
+    _tmp: TempDir,
+    key: Idp,
+    server: Server,
+    auth: Arc<Authenticator>,
+}
+
+async fn serving() -> Serving {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Idp::new("idp-2030");
+    let server = Server::start(Reply::Body(jwks(&[&key]))).await;
+    let auth = Arc::new(
+        Authenticator::load(&config(&tmp, &server.url))
+            .await
+            .unwrap(),
+    );
+    Serving {
+        _tmp: tmp,
+        key,
+        server,
+        auth,
+    }
+}
+
 fn check(auth: &Authenticator, token: &str, at: DateTime<Utc>) -> Result<(), AuthError> {
     auth.authenticate_bearer(Some(&format!("Bearer {token}")), at)
         .map(|_| ())
@@ -250,15 +238,15 @@ async fn load_err(config: &IdentityConfig) -> IdentityError {
 #[tokio::test]
 async fn tokens_verify_with_keys_from_a_url() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("idp-2030");
+    let key = Idp::new("idp-2030");
     let server = Server::start(Reply::Body(jwks(&[&key]))).await;
     let config = config(&tmp, &server.url);
 
     let auth = Authenticator::load(&config).await.unwrap();
     assert_eq!(server.requests(), 1);
-    check(&auth, &key.token(), now()).unwrap();
+    check(&auth, &token(&key), now()).unwrap();
     assert_eq!(
-        check(&auth, &Key::new("idp-2030").token(), now()),
+        check(&auth, &token(&Idp::new("idp-2030")), now()),
         Err(AuthError::BadSignature),
         "the key id alone is not enough"
     );
@@ -272,13 +260,13 @@ async fn tokens_verify_with_keys_from_a_url() {
     assert_eq!(server.requests(), 1);
 
     // reload() fetches again.
-    let next = Key::new("idp-2031");
+    let next = Idp::new("idp-2031");
     server.set(Reply::Body(jwks(&[&next])));
     auth.reload().await.unwrap();
     assert_eq!(server.requests(), 2);
-    check(&auth, &next.token(), now()).unwrap();
+    check(&auth, &token(&next), now()).unwrap();
     assert_eq!(
-        check(&auth, &key.token(), now()),
+        check(&auth, &token(&key), now()),
         Err(AuthError::UnknownKeyId)
     );
 }
@@ -400,7 +388,7 @@ async fn start_up_fails_on_an_error_status_or_a_body_that_is_not_a_jwks() {
     assert!(err.to_string().contains("not a JWK set"), "{err}");
 
     // A private key published by mistake is refused, as from a file.
-    let key = Key::new("k");
+    let key = Idp::new("k");
     let mut private = key.jwk();
     private["d"] = json!(URL_SAFE_NO_PAD.encode(key.signing.to_bytes()));
     server.set(Reply::Body(json!({ "keys": [private] }).to_string()));
@@ -422,7 +410,7 @@ async fn start_up_fails_on_an_oversized_body_declared_or_not() {
     let tmp = tempfile::tempdir().unwrap();
     // Valid JSON, padded far past the cap, so only the size can refuse it.
     const PADDED: usize = 64 * 1024 * 1024;
-    let key = Key::new("k");
+    let key = Idp::new("k");
     let mut body = jwks(&[&key]).into_bytes();
     body.pop();
     body.extend_from_slice(b",\"pad\":\"");
@@ -470,13 +458,13 @@ async fn start_up_fails_on_an_oversized_body_declared_or_not() {
 #[tokio::test]
 async fn redirects_are_followed_only_where_the_config_could_point() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("k");
+    let key = Idp::new("k");
     let target = Server::start(Reply::Body(jwks(&[&key]))).await;
     let redirect = Server::start(Reply::Redirect(target.url.clone())).await;
     let auth = Authenticator::load(&config(&tmp, &redirect.url))
         .await
         .unwrap();
-    check(&auth, &key.token(), now()).unwrap();
+    check(&auth, &token(&key), now()).unwrap();
     assert_eq!((redirect.requests(), target.requests()), (1, 1));
 
     // `localhost` is a name, not a loopback address: plain HTTP to it would
@@ -522,57 +510,53 @@ async fn production_refuses_the_development_key_from_a_url() {
     );
 
     // Nor is it taken in by a refresh: the good keys stay.
-    let key = Key::new("idp-2030");
+    let key = Idp::new("idp-2030");
     server.set(Reply::Body(jwks(&[&key])));
     let auth = Arc::new(Authenticator::load(&config).await.unwrap());
     let _refresh = auth.spawn_key_refresh();
     server.set(Reply::Body(dev.jwks_json()));
     assert_eq!(
-        check(&auth, &Key::new("cpc-dev-rotated").token(), now()),
+        check(&auth, &token(&Idp::new("cpc-dev-rotated")), now()),
         Err(AuthError::UnknownKeyId)
     );
     eventually("the early refresh", || server.requests() == 3).await;
     settle().await;
-    check(&auth, &key.token(), now()).unwrap();
+    check(&auth, &token(&key), now()).unwrap();
 }
 
 #[tokio::test]
 async fn a_rotated_key_verifies_after_the_early_refresh() {
-    let tmp = tempfile::tempdir().unwrap();
-    let old = Key::new("idp-2030");
-    let server = Server::start(Reply::Body(jwks(&[&old]))).await;
-    let auth = Arc::new(
-        Authenticator::load(&config(&tmp, &server.url))
-            .await
-            .unwrap(),
-    );
+    let Serving {
+        _tmp,
+        key: old,
+        server,
+        auth,
+    } = serving().await;
     let _refresh = auth.spawn_key_refresh();
 
     // The provider publishes its next key and signs with it at once.
-    let new = Key::new("idp-2031");
+    let new = Idp::new("idp-2031");
     server.set(Reply::Body(jwks(&[&old, &new])));
     assert_eq!(
-        check(&auth, &new.token(), now()),
+        check(&auth, &token(&new), now()),
         Err(AuthError::UnknownKeyId)
     );
     eventually("the new key to verify", || {
-        check(&auth, &new.token(), now()).is_ok()
+        check(&auth, &token(&new), now()).is_ok()
     })
     .await;
     assert_eq!(server.requests(), 2);
-    check(&auth, &old.token(), now()).unwrap();
+    check(&auth, &token(&old), now()).unwrap();
 }
 
 #[tokio::test]
 async fn a_failed_refresh_keeps_the_previous_keys() {
-    let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("idp-2030");
-    let server = Server::start(Reply::Body(jwks(&[&key]))).await;
-    let auth = Arc::new(
-        Authenticator::load(&config(&tmp, &server.url))
-            .await
-            .unwrap(),
-    );
+    let Serving {
+        _tmp,
+        key,
+        server,
+        auth,
+    } = serving().await;
 
     // reload() reports the failure and changes nothing.
     server.set(Reply::Status(503));
@@ -587,18 +571,18 @@ async fn a_failed_refresh_keeps_the_previous_keys() {
         ),
         "{err:?}"
     );
-    check(&auth, &key.token(), now()).unwrap();
+    check(&auth, &token(&key), now()).unwrap();
 
     // The refresh task logs it and changes nothing.
     let _refresh = auth.spawn_key_refresh();
     server.set(Reply::Body("{\"keys\": []}".into()));
     assert_eq!(
-        check(&auth, &Key::new("idp-2031").token(), now()),
+        check(&auth, &token(&Idp::new("idp-2031")), now()),
         Err(AuthError::UnknownKeyId)
     );
     eventually("the early refresh", || server.requests() == 3).await;
     settle().await;
-    check(&auth, &key.token(), now()).unwrap();
+    check(&auth, &token(&key), now()).unwrap();
 
     // A token with no key id never prompts a fetch: no key set could help.
     let mut header = Header::new(Algorithm::EdDSA);
@@ -606,7 +590,7 @@ async fn a_failed_refresh_keeps_the_previous_keys() {
     let no_kid = jsonwebtoken::encode(
         &header,
         &json!({ "iss": ISSUER, "exp": now().timestamp() + 60 }),
-        &EncodingKey::from_ed_der(key.signing.to_pkcs8_der().unwrap().as_bytes()),
+        &key.encoding_key(),
     )
     .unwrap();
     assert_eq!(
@@ -619,18 +603,16 @@ async fn a_failed_refresh_keeps_the_previous_keys() {
 
 #[tokio::test]
 async fn unknown_key_ids_fetch_early_at_most_once_a_minute() {
-    let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("idp-2030");
-    let server = Server::start(Reply::Body(jwks(&[&key]))).await;
-    let auth = Arc::new(
-        Authenticator::load(&config(&tmp, &server.url))
-            .await
-            .unwrap(),
-    );
+    let Serving {
+        _tmp,
+        key,
+        server,
+        auth,
+    } = serving().await;
     let _refresh = auth.spawn_key_refresh();
     let unknown = |at: DateTime<Utc>| {
         assert_eq!(
-            check(&auth, &Key::new("made-up").token(), at),
+            check(&auth, &token(&Idp::new("made-up")), at),
             Err(AuthError::UnknownKeyId)
         );
     };
@@ -649,22 +631,20 @@ async fn unknown_key_ids_fetch_early_at_most_once_a_minute() {
     eventually("the second early refresh", || server.requests() == 3).await;
     settle().await;
     assert_eq!(server.requests(), 3);
-    check(&auth, &key.token(), now() + TimeDelta::seconds(60)).unwrap();
+    check(&auth, &token(&key), now() + TimeDelta::seconds(60)).unwrap();
 }
 
 #[tokio::test]
 async fn dropping_the_refresh_handle_stops_the_task() {
-    let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("idp-2030");
-    let server = Server::start(Reply::Body(jwks(&[&key]))).await;
-    let auth = Arc::new(
-        Authenticator::load(&config(&tmp, &server.url))
-            .await
-            .unwrap(),
-    );
+    let Serving {
+        _tmp,
+        key: _,
+        server,
+        auth,
+    } = serving().await;
     drop(auth.spawn_key_refresh());
     assert_eq!(
-        check(&auth, &Key::new("made-up").token(), now()),
+        check(&auth, &token(&Idp::new("made-up")), now()),
         Err(AuthError::UnknownKeyId)
     );
     settle().await;

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use cpc_audit::{Decision as AuditDecision, NewAuditRecord};
 use cpc_authz::{Principal, Resource, SharedAuthorizer};
 use cpc_identity::{AuthError, Authenticator, Caller, CallerKind};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -237,23 +237,28 @@ impl Access {
 pub const NOT_IN_AUTHORITY: &str = "cpc:record-not-in-callers-authority";
 
 impl Access {
-    /// Records a call refused because its target was not found: under
-    /// row-level security another authority's record is not found, so a
-    /// cross-authority attempt is recorded here, in the caller's own
-    /// authority's log, with the id asked for (the caller's own input; no
-    /// other authority's data is read or written). Any other error passes
-    /// through unrecorded.
+    /// Abandons a call that failed after its transaction began: rolls the
+    /// transaction back and, when the failure is that a record it names was
+    /// not found, records the refusal. Under row-level security another
+    /// authority's record is not found, so a cross-authority attempt is
+    /// recorded here, in the caller's own authority's log, with the id asked
+    /// for (the caller's own input; no other authority's data is read or
+    /// written). Any other error passes through unrecorded.
     ///
     /// # Errors
     /// None: the result is the error to return (`err` itself, or `INTERNAL`
-    /// if the refusal could not be recorded).
-    pub async fn refuse_unlocated(
+    /// if the rollback or the record failed).
+    pub async fn abandon(
         &self,
+        tx: Transaction<'_, Postgres>,
         pool: &PgPool,
         call: &Call,
         err: ApiError,
         now: DateTime<Utc>,
     ) -> ApiError {
+        if let Err(rollback) = tx.rollback().await {
+            return ApiError::from(rollback);
+        }
         let ApiError::NotFound { resource, id } = &err else {
             return err;
         };

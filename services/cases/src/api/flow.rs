@@ -222,10 +222,9 @@ impl Flow {
                 let located = match locate(&mut tx, locator).await {
                     Ok(located) => located,
                     Err(err) => {
-                        tx.rollback().await?;
                         return Err(self
                             .access
-                            .refuse_unlocated(&self.pool, &session.call, err, ctx.now)
+                            .abandon(tx, &self.pool, &session.call, err, ctx.now)
                             .await);
                     }
                 };
@@ -251,14 +250,12 @@ impl Flow {
         .await;
         let (value, events) = match worked {
             Ok(worked) => worked,
+            // A record named in the request but not in the caller's
+            // authority is an attempt worth recording, as at `locate`.
             Err(err) => {
-                drop(permit);
-                tx.rollback().await?;
-                // A record named in the request but not in the caller's
-                // authority is an attempt worth recording, as at `locate`.
                 return Err(self
                     .access
-                    .refuse_unlocated(&self.pool, &session.call, err, ctx.now)
+                    .abandon(tx, &self.pool, &session.call, err, ctx.now)
                     .await);
             }
         };

@@ -101,10 +101,9 @@ impl Flow {
         let (resource, subject, invitee) = match locate(&mut tx, ctx, target).await {
             Ok(located) => located,
             Err(err) => {
-                tx.rollback().await?;
                 return Err(self
                     .access
-                    .refuse_unlocated(&self.pool, &session.call, err, ctx.now)
+                    .abandon(tx, &self.pool, &session.call, err, ctx.now)
                     .await);
             }
         };
@@ -131,14 +130,12 @@ impl Flow {
         }
         let value = match work(&mut tx, session).await {
             Ok(value) => value,
+            // A record named in the request but not in the caller's
+            // authority is an attempt worth recording, as at `locate`.
             Err(err) => {
-                drop(permit);
-                tx.rollback().await?;
-                // A record named in the request but not in the caller's
-                // authority is an attempt worth recording, as at `locate`.
                 return Err(self
                     .access
-                    .refuse_unlocated(&self.pool, &session.call, err, ctx.now)
+                    .abandon(tx, &self.pool, &session.call, err, ctx.now)
                     .await);
             }
         };

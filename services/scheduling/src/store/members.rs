@@ -27,10 +27,12 @@ pub async fn record(
         |field: &str| ApiError::internal(format!("a case membership without a valid {field}"));
     let id = Uuid::parse_str(&membership.id).map_err(|_| bad("id"))?;
     let case = Uuid::parse_str(&membership.case_id).map_err(|_| bad("case_id"))?;
-    let member = membership.person.as_ref().ok_or_else(|| bad("person"))?;
-    let person = Some(member.person_id.clone())
-        .filter(|p| !p.is_empty())
+    let member = membership
+        .person
+        .as_ref()
+        .filter(|p| !p.person_id.is_empty())
         .ok_or_else(|| bad("person"))?;
+    let person = &member.person_id;
     // A membership held for the whole agency names it as access decisions
     // do; cases refuses one without the person's agency.
     let agency = if membership.agency_wide {
