@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::future::try_join_all;
 use http::HeaderMap;
 use reqwest::Url;
 use tokio::sync::Notify;
@@ -74,8 +75,12 @@ impl Issuer {
     fn new(config: &IssuerConfig) -> Result<Self, IdentityError> {
         let source = match config.key_source() {
             Ok(KeySource::File(path)) => Source::File(path.to_owned()),
-            Ok(KeySource::Url { url, refresh }) => Source::Url(Remote {
-                client: fetch::client(&url)?,
+            Ok(KeySource::Url {
+                url,
+                refresh,
+                ca_file,
+            }) => Source::Url(Remote {
+                client: fetch::client(&config.issuer, &url, ca_file)?,
                 url,
                 refresh,
                 early: Notify::new(),
@@ -223,14 +228,16 @@ impl Authenticator {
     /// A JWKS that cannot be read or fetched or is refused, or (in
     /// production) one that contains the development key.
     pub async fn reload(&self) -> Result<(), IdentityError> {
-        let mut keys = Vec::with_capacity(self.issuers.len());
-        for issuer in &self.issuers {
+        // Issuers are fetched together, so start-up waits for the slowest
+        // provider (at most the fetch timeout), not for the sum of them.
+        let keys = try_join_all(self.issuers.iter().map(|issuer| async move {
             let jwks = match &issuer.source {
                 Source::File(path) => self.read(issuer, path)?,
                 Source::Url(remote) => self.fetch(issuer, remote).await?,
             };
-            keys.push((issuer, jwks));
-        }
+            Ok::<_, IdentityError>((issuer, jwks))
+        }))
+        .await?;
         self.trust_all(keys);
         Ok(())
     }

@@ -95,6 +95,13 @@ pub struct IssuerConfig {
     /// default 10 minutes, 1 minute to 24 hours). Only with `jwks_url`.
     #[serde(default, with = "humantime_serde::option")]
     pub jwks_refresh: Option<Duration>,
+    /// A PEM file of the CA certificates that sign the identity provider's
+    /// TLS certificate, for an identity provider behind a council's private
+    /// CA. When set, only these roots are trusted for `jwks_url` and its
+    /// redirects, not the public web roots, so a certificate from any other
+    /// CA is refused. Read at start-up. Only with an `https://` `jwks_url`.
+    #[serde(default)]
+    pub jwks_ca_file: Option<PathBuf>,
     /// Client ids of cpc's own front ends at this issuer. A token whose `azp`
     /// is one of these (or the audience, or the subject itself) was not
     /// relayed, so [`Caller::on_behalf_of`](crate::Caller::on_behalf_of) is
@@ -132,8 +139,13 @@ pub struct ServiceIdentity {
 pub(crate) enum KeySource<'a> {
     /// A JWKS file, read at start-up (and by `Authenticator::reload`).
     File(&'a Path),
-    /// A JWKS URL, fetched at start-up and every `refresh` while serving.
-    Url { url: Url, refresh: Duration },
+    /// A JWKS URL, fetched at start-up and every `refresh` while serving,
+    /// trusting only the roots in `ca_file` when one is given.
+    Url {
+        url: Url,
+        refresh: Duration,
+        ca_file: Option<&'a Path>,
+    },
 }
 
 impl IssuerConfig {
@@ -152,6 +164,9 @@ impl IssuerConfig {
                 if self.jwks_refresh.is_some() {
                     return Err("jwks_refresh applies only to jwks_url");
                 }
+                if self.jwks_ca_file.is_some() {
+                    return Err("jwks_ca_file applies only to jwks_url");
+                }
                 Ok(KeySource::File(file))
             }
             (None, Some(url)) => {
@@ -160,7 +175,22 @@ impl IssuerConfig {
                 if !(MIN_JWKS_REFRESH..=MAX_JWKS_REFRESH).contains(&refresh) {
                     return Err("jwks_refresh must be between 1 minute and 24 hours");
                 }
-                Ok(KeySource::Url { url, refresh })
+                let ca_file = self.jwks_ca_file.as_deref();
+                if let Some(ca_file) = ca_file {
+                    if ca_file.as_os_str().is_empty() {
+                        return Err("jwks_ca_file must not be empty");
+                    }
+                    // Plain HTTP to loopback has no certificate to check: a
+                    // CA file there would be a mistake that changes nothing.
+                    if url.scheme() != "https" {
+                        return Err("jwks_ca_file applies only to an https:// jwks_url");
+                    }
+                }
+                Ok(KeySource::Url {
+                    url,
+                    refresh,
+                    ca_file,
+                })
             }
         }
     }
@@ -379,6 +409,7 @@ mod tests {
                 jwks_file: Some("/etc/cpc/idp-jwks.json".into()),
                 jwks_url: None,
                 jwks_refresh: None,
+                jwks_ca_file: None,
                 first_party_clients: vec![],
             }],
             ..IdentityConfig::default()

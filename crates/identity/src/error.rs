@@ -212,6 +212,16 @@ pub enum IdentityError {
         /// The issuer.
         issuer: String,
     },
+    /// An issuer's `jwks_ca_file` could not be read or holds no certificate.
+    #[error("identity: jwks_ca_file {ca_file:?} for issuer `{issuer}`: {reason}")]
+    JwksCaFile {
+        /// The issuer.
+        issuer: String,
+        /// The configured file.
+        ca_file: PathBuf,
+        /// Why it was refused.
+        reason: String,
+    },
     /// The HTTPS client for fetching JWKS URLs could not be built.
     #[error("identity: cannot set up the HTTPS client for jwks_url: {0}")]
     HttpClient(String),

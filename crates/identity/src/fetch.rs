@@ -10,10 +10,11 @@
 
 use std::error::Error as _;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 use reqwest::redirect::{Attempt, Policy};
-use reqwest::{Client, Url};
+use reqwest::{Certificate, Client, Url};
 
 use crate::config::{is_loopback_url, jwks_url_allowed};
 use crate::error::{IdentityError, JwksError};
@@ -25,8 +26,13 @@ pub(crate) const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most redirects followed before giving up.
 const MAX_REDIRECTS: usize = 5;
 
-/// A client for fetching from `url`.
-pub(crate) fn client(url: &Url) -> Result<Client, IdentityError> {
+/// A client for fetching `issuer`'s keys from `url`, trusting only the CA
+/// certificates in `ca_file` when one is given.
+pub(crate) fn client(
+    issuer: &str,
+    url: &Url,
+    ca_file: Option<&Path>,
+) -> Result<Client, IdentityError> {
     let mut builder = Client::builder()
         .connect_timeout(FETCH_TIMEOUT)
         .timeout(FETCH_TIMEOUT)
@@ -38,9 +44,35 @@ pub(crate) fn client(url: &Url) -> Result<Client, IdentityError> {
     if is_loopback_url(url) {
         builder = builder.no_proxy();
     }
+    if let Some(ca_file) = ca_file {
+        // The private CA replaces the public roots rather than joining
+        // them: a public CA's certificate for the identity provider's name
+        // is then refused too.
+        builder = builder.tls_built_in_root_certs(false);
+        for certificate in private_roots(issuer, ca_file)? {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
     builder
         .build()
         .map_err(|err| IdentityError::HttpClient(error_chain(&err)))
+}
+
+/// The CA certificates in the PEM file `ca_file`; at least one.
+fn private_roots(issuer: &str, ca_file: &Path) -> Result<Vec<Certificate>, IdentityError> {
+    let refused = |reason: String| IdentityError::JwksCaFile {
+        issuer: issuer.to_owned(),
+        ca_file: ca_file.to_owned(),
+        reason,
+    };
+    let pem = std::fs::read(ca_file).map_err(|err| refused(err.to_string()))?;
+    let roots = Certificate::from_pem_bundle(&pem).map_err(|err| refused(error_chain(&err)))?;
+    if roots.is_empty() {
+        return Err(refused(
+            "no PEM certificate (-----BEGIN CERTIFICATE-----) in the file".to_owned(),
+        ));
+    }
+    Ok(roots)
 }
 
 fn redirect(attempt: Attempt<'_>) -> reqwest::redirect::Action {

@@ -22,11 +22,16 @@ use cpc_identity::{
     MAX_JWKS_BYTES, Mode,
 };
 use jsonwebtoken::{Algorithm, Header};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+use rustls::ServerConfig;
+use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::json;
 use tempfile::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::sync::Barrier;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 /// A token from `key` that verifies at [`now`].
 fn token(key: &Idp) -> String {
@@ -49,6 +54,8 @@ enum Reply {
     Status(u16),
     /// 302 to this URL.
     Redirect(String),
+    /// 200 with this body, once `gate`'s other parties have been asked too.
+    Gated { body: String, gate: Arc<Barrier> },
 }
 
 /// A JWKS endpoint on a real loopback socket (HTTP/1.1, one request per
@@ -63,9 +70,23 @@ struct Server {
 }
 
 impl Server {
+    /// Serves plain HTTP.
     async fn start(reply: Reply) -> Self {
+        Self::serve(reply, None).await
+    }
+
+    /// Serves HTTPS with `tls`'s certificate.
+    async fn start_tls(reply: Reply, tls: TlsAcceptor) -> Self {
+        Self::serve(reply, Some(tls)).await
+    }
+
+    async fn serve(reply: Reply, tls: Option<TlsAcceptor>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/realms/cpc/certs", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!(
+            "{scheme}://{}/realms/cpc/certs",
+            listener.local_addr().unwrap()
+        );
         let reply = Arc::new(Mutex::new(reply));
         let requests = Arc::new(AtomicUsize::new(0));
         let written = Arc::new(AtomicUsize::new(0));
@@ -75,30 +96,22 @@ impl Server {
             let written = Arc::clone(&written);
             async move {
                 loop {
-                    let (mut stream, _) = listener.accept().await.unwrap();
+                    let (stream, _) = listener.accept().await.unwrap();
                     let reply = reply.lock().unwrap().clone();
                     let requests = Arc::clone(&requests);
                     let written = Arc::clone(&written);
+                    let tls = tls.clone();
                     tokio::spawn(async move {
-                        // The request head; a GET has no body.
-                        let mut head = Vec::new();
-                        let mut buf = [0u8; 1024];
-                        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16_384 {
-                            match stream.read(&mut buf).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => head.extend_from_slice(&buf[..n]),
+                        match tls {
+                            None => answer(stream, reply, &requests, &written).await,
+                            // A client that refuses the certificate hangs
+                            // up in the handshake: no request is counted.
+                            Some(tls) => {
+                                if let Ok(stream) = tls.accept(stream).await {
+                                    answer(stream, reply, &requests, &written).await;
+                                }
                             }
                         }
-                        requests.fetch_add(1, Ordering::SeqCst);
-                        // The client may hang up early (an oversized body):
-                        // then a write fails and the rest is not sent.
-                        for chunk in render(reply).chunks(64 * 1024) {
-                            if stream.write_all(chunk).await.is_err() {
-                                return;
-                            }
-                            written.fetch_add(chunk.len(), Ordering::SeqCst);
-                        }
-                        let _ = stream.shutdown().await;
                     });
                 }
             }
@@ -131,9 +144,44 @@ impl Drop for Server {
     }
 }
 
+/// Reads one request head from `stream` and writes `reply`.
+async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    reply: Reply,
+    requests: &AtomicUsize,
+    written: &AtomicUsize,
+) {
+    // The request head; a GET has no body.
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16_384 {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    requests.fetch_add(1, Ordering::SeqCst);
+    let reply = match reply {
+        Reply::Gated { body, gate } => {
+            gate.wait().await;
+            Reply::Body(body)
+        }
+        reply => reply,
+    };
+    // The client may hang up early (an oversized body): then a write fails
+    // and the rest is not sent.
+    for chunk in render(reply).chunks(64 * 1024) {
+        if stream.write_all(chunk).await.is_err() {
+            return;
+        }
+        written.fetch_add(chunk.len(), Ordering::SeqCst);
+    }
+    let _ = stream.shutdown().await;
+}
+
 fn render(reply: Reply) -> Vec<u8> {
     let (status, headers, body) = match reply {
-        Reply::Body(body) => (
+        Reply::Body(body) | Reply::Gated { body, .. } => (
             "200 OK".to_owned(),
             format!(
                 "content-type: application/json\r\ncontent-length: {}\r\n",
@@ -177,6 +225,7 @@ fn config(tmp: &TempDir, url: &str) -> IdentityConfig {
             jwks_file: None,
             jwks_url: Some(url.into()),
             jwks_refresh: None,
+            jwks_ca_file: None,
             first_party_clients: vec![],
         }],
         dev_key_dir: tmp.path().join("dev-identity"),
@@ -650,4 +699,173 @@ async fn dropping_the_refresh_handle_stops_the_task() {
     settle().await;
     assert_eq!(server.requests(), 1);
     assert_eq!(Arc::strong_count(&auth), 1, "the task let go of it");
+}
+
+/// A council's private certificate authority.
+struct PrivateCa {
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+fn private_ca(name: &str) -> PrivateCa {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    PrivateCa {
+        pem: cert.pem(),
+        issuer: Issuer::new(params, key),
+    }
+}
+
+/// TLS for a JWKS endpoint on 127.0.0.1, with a certificate `ca` signed.
+fn tls_signed_by(ca: &PrivateCa) -> TlsAcceptor {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, "idp");
+    params.subject_alt_names = vec![SanType::IpAddress([127, 0, 0, 1].into())];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca.issuer).unwrap();
+    let config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+            )
+            .unwrap();
+    TlsAcceptor::from(Arc::new(config))
+}
+
+/// `config` for `url`, trusting the CA certificates in `ca_pem`.
+fn config_with_ca(tmp: &TempDir, url: &str, ca_pem: &str) -> IdentityConfig {
+    let ca_file = tmp.path().join("idp-ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let mut config = config(tmp, url);
+    config.issuers[0].jwks_ca_file = Some(ca_file);
+    config
+}
+
+fn is_certificate_refusal(err: &IdentityError) -> bool {
+    matches!(
+        err,
+        IdentityError::Jwks { issuer, source: JwksError::Fetch(reason), .. }
+            if issuer == ISSUER && reason.contains("certificate")
+    )
+}
+
+#[tokio::test]
+async fn an_identity_provider_behind_a_private_ca_is_trusted_through_its_ca_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = private_ca("Council Issuing CA");
+    let key = Idp::new("idp-2030");
+    let server = Server::start_tls(Reply::Body(jwks(&[&key])), tls_signed_by(&ca)).await;
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+
+    // The public web roots do not know the council's CA.
+    let err = load_err(&config(&tmp, &server.url)).await;
+    assert!(is_certificate_refusal(&err), "{err}");
+    assert_eq!(server.requests(), 0, "no request goes over a refused TLS");
+
+    let auth = Authenticator::load(&config_with_ca(&tmp, &server.url, &ca.pem))
+        .await
+        .unwrap();
+    assert_eq!(server.requests(), 1);
+    check(&auth, &token(&key), now()).unwrap();
+    // The CA file is kept for every later fetch.
+    let next = Idp::new("idp-2031");
+    server.set(Reply::Body(jwks(&[&next])));
+    auth.reload().await.unwrap();
+    check(&auth, &token(&next), now()).unwrap();
+}
+
+#[tokio::test]
+async fn a_ca_file_trusts_its_own_certificates_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ours = private_ca("Council Issuing CA");
+    let theirs = private_ca("Somebody Else's CA");
+    let server = Server::start_tls(
+        Reply::Body(jwks(&[&Idp::new("idp-2030")])),
+        tls_signed_by(&theirs),
+    )
+    .await;
+    let err = load_err(&config_with_ca(&tmp, &server.url, &ours.pem)).await;
+    assert!(is_certificate_refusal(&err), "{err}");
+    assert_eq!(server.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_ca_file_must_hold_a_certificate_and_go_with_an_https_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = "https://idp.test/certs";
+
+    let mut missing = config(&tmp, url);
+    let absent = tmp.path().join("absent.pem");
+    missing.issuers[0].jwks_ca_file = Some(absent.clone());
+    let err = load_err(&missing).await;
+    assert!(
+        matches!(err, IdentityError::JwksCaFile { ref issuer, ref ca_file, .. }
+            if issuer == ISSUER && *ca_file == absent),
+        "{err}"
+    );
+
+    let err = load_err(&config_with_ca(&tmp, url, "not a certificate\n")).await;
+    assert!(
+        matches!(err, IdentityError::JwksCaFile { ref reason, .. }
+            if reason.contains("no PEM certificate")),
+        "{err}"
+    );
+
+    let mut with_file = config_with_ca(&tmp, url, &private_ca("CA").pem);
+    with_file.issuers[0].jwks_url = None;
+    with_file.issuers[0].jwks_file = Some(tmp.path().join("jwks.json"));
+    let err = load_err(&with_file).await;
+    assert_eq!(
+        err.to_string(),
+        format!("identity: issuer `{ISSUER}`: jwks_ca_file applies only to jwks_url")
+    );
+
+    let plain = config_with_ca(&tmp, "http://127.0.0.1:9/certs", &private_ca("CA").pem);
+    let err = load_err(&plain).await;
+    assert_eq!(
+        err.to_string(),
+        format!("identity: issuer `{ISSUER}`: jwks_ca_file applies only to an https:// jwks_url")
+    );
+}
+
+#[tokio::test]
+async fn issuers_are_fetched_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Each endpoint answers only once the other has been asked too: fetched
+    // one after another, the first would wait out the fetch timeout (10 s).
+    let gate = Arc::new(Barrier::new(2));
+    let ours = Idp::new("idp-2030");
+    let first = Server::start(Reply::Gated {
+        body: jwks(&[&ours]),
+        gate: Arc::clone(&gate),
+    })
+    .await;
+    let second = Server::start(Reply::Gated {
+        body: jwks(&[&Idp::new("partner-2030")]),
+        gate,
+    })
+    .await;
+    let mut config = config(&tmp, &first.url);
+    let mut partner = config.issuers[0].clone();
+    partner.issuer = "https://partner-portal.test".into();
+    partner.jwks_url = Some(second.url.clone());
+    config.issuers.push(partner);
+
+    let auth = tokio::time::timeout(Duration::from_secs(5), Authenticator::load(&config))
+        .await
+        .expect("both issuers' keys fetched together, well within the fetch timeout")
+        .unwrap();
+    assert_eq!((first.requests(), second.requests()), (1, 1));
+    check(&auth, &token(&ours), now()).unwrap();
 }
