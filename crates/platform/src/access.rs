@@ -142,11 +142,16 @@ impl Access {
             tracing::warn!(rpc.method = %method, "caller over the rate limit");
             ApiError::RateLimited { retry_after }
         })?;
-        let request_id = headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
-            .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
+        let request_id = match callers_request_id(headers) {
+            Some(id) => id.to_owned(),
+            None => {
+                // Made once, here, and written into the call's span, so the
+                // call's log lines and its audit record carry the same id.
+                let id = Uuid::now_v7().to_string();
+                tracing::Span::current().record("request_id", id.as_str());
+                id
+            }
+        };
         Ok(Call {
             caller,
             method,
@@ -230,6 +235,15 @@ impl Access {
         tracing::info!(rpc.method = %call.method, request_id = %call.request_id, rule, "call refused");
         ApiError::PermissionDenied(reason.to_owned())
     }
+}
+
+/// The caller's `x-request-id`, when it can be recorded as given: 1–128
+/// visible ASCII characters. Otherwise the call gets an id of its own.
+pub fn callers_request_id(headers: &http::HeaderMap) -> Option<&str> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
 }
 
 /// The rule recorded as deciding when a call names a record its caller's

@@ -164,7 +164,6 @@ pub fn start(
         (None, Some(_)) => Credentials::Certificate,
         (None, None) => return Err(FeedError::NoCredentials),
     };
-    let mut tasks = Vec::new();
     if config.authorities.is_empty() {
         if !consumers.is_empty() {
             tracing::warn!(
@@ -172,13 +171,16 @@ pub fn start(
                  conference becomes due from the cases record"
             );
         }
-        return Ok(tasks);
+        return Ok(Vec::new());
     }
+    // Every endpoint is checked before any follower starts, so a bad one
+    // leaves no task running behind the error.
+    let mut followers = Vec::new();
     for (consumer, follows, pool) in consumers {
         for follow in *follows {
             let endpoint = endpoint(config, consumer, follow.source, served, own_addr)?;
             for authority in config.authorities.keys() {
-                let follower = Follower {
+                followers.push(Follower {
                     consumer,
                     follow: *follow,
                     authority: authority.clone(),
@@ -186,12 +188,14 @@ pub fn start(
                     pool: pool.clone(),
                     config: Arc::clone(config),
                     credentials: credentials.clone(),
-                };
-                tasks.push(tokio::spawn(follower.run()));
+                });
             }
         }
     }
-    Ok(tasks)
+    Ok(followers
+        .into_iter()
+        .map(|follower| tokio::spawn(follower.run()))
+        .collect())
 }
 
 fn endpoint(

@@ -270,12 +270,15 @@ impl Server {
                 std::future::pending::<()>().await;
             }
         };
-        tokio::select! {
-            result = &mut server => result?,
+        // The background tasks are stopped however serving ended, so a
+        // failed transport does not leave them running behind the error.
+        let served = tokio::select! {
+            result = &mut server => result,
             () = grace_expired => {
                 tracing::warn!(grace = ?grace, "in-flight calls still running after the grace period; stopping anyway");
+                Ok(())
             }
-        }
+        };
         if let Some(reload) = reload {
             reload.abort();
         }
@@ -287,6 +290,7 @@ impl Server {
         for (_, pool) in &self.components {
             pool.close().await;
         }
+        served?;
         tracing::info!("stopped");
         Ok(())
     }
@@ -326,20 +330,20 @@ async fn set_status(reporter: &HealthReporter, names: &[&'static str], status: S
     }
 }
 
-/// One span per call, joined to the caller's trace. The request id from
-/// `x-request-id` (or a fresh one) ties logs, traces and audit together.
+/// One span per call, joined to the caller's trace. The request id ties
+/// logs, traces and audit together.
 fn request_span(request: &http::Request<()>) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 128)
-        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    // The caller's id when it gave one; otherwise the id the call is given
+    // once it is identified (`Access::call`), so the span and the audit
+    // record never carry two different ids for one call.
     let span = tracing::info_span!(
         "grpc",
         rpc.method = %request.uri().path(),
-        request_id = %request_id,
+        request_id = tracing::field::Empty,
     );
+    if let Some(id) = crate::access::callers_request_id(request.headers()) {
+        span.record("request_id", id);
+    }
     crate::telemetry::link_remote_parent(&span, request.headers());
     span
 }

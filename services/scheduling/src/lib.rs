@@ -2,18 +2,21 @@
 //!
 //! It owns the `scheduling` Postgres schema; no other service reads its tables.
 //!
-//! Built so far, pure and tested, for the service to stand on:
+//! Layers:
 //! - [`due`]: what each cases feed event means for the diary (which
 //!   conference or core group a child needs, by when, and why);
 //! - [`allocation`]: choosing an eligible chair (working, not on leave or
 //!   booked, within limits, not conflicted), continuity first;
 //! - [`ical`]: the RFC 5545 export of a chair's or a case's meetings;
-//! - [`store::needs`]: applying those needs to the diary in Postgres
-//!   (siblings share a conference, due by the earliest child's deadline;
-//!   recomputation; a plan's end cancels its reviews).
-//!
-//! The gRPC service, the rest of its storage, the feed consumer and its
-//! own change feed are not built yet: [`component`] mounts no RPCs.
+//! - [`store`]: the diary in Postgres (siblings share a conference, due by
+//!   the earliest child's deadline; recomputation; a plan's end cancels its
+//!   reviews), bookings, chairs, attendance, core groups, and the copy of
+//!   each case's members that access decisions read;
+//! - [`follow`]: applying the cases change feed to the diary and to that
+//!   copy;
+//! - [`api`]: the gRPC services: every call identified, authorised against
+//!   the case's members, run in one transaction and audited, with
+//!   scheduling's own change feed.
 
 pub mod allocation;
 pub mod api;

@@ -1,0 +1,157 @@
+//! Scheduling's copy of case memberships from the cases feed, against
+//! Postgres: what the access decisions see, and what is refused rather than
+//! half-stored.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test"
+)]
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cpc_platform::config::DatabaseConfig;
+use cpc_platform::testing::TestDatabase;
+use cpc_platform::{MIGRATOR, db};
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::common::v1 as common;
+use cpc_scheduling::store::members;
+use sqlx::PgPool;
+use tonic::Code;
+use uuid::Uuid;
+
+const AUTHORITY: &str = "E10000013";
+
+fn now() -> DateTime<Utc> {
+    "2026-12-04T10:00:00Z".parse().unwrap()
+}
+
+fn today() -> NaiveDate {
+    now().date_naive()
+}
+
+fn date(d: NaiveDate) -> common::Date {
+    use chrono::Datelike as _;
+    common::Date {
+        year: d.year(),
+        month: i32::try_from(d.month()).unwrap(),
+        day: i32::try_from(d.day()).unwrap(),
+    }
+}
+
+async fn database() -> (TestDatabase, PgPool) {
+    let db = TestDatabase::create().await;
+    db::migrate(
+        db.url(),
+        cpc_scheduling::SCHEMA,
+        &[&MIGRATOR, &cpc_scheduling::MIGRATOR],
+        &[],
+    )
+    .await
+    .unwrap();
+    let pool = db::pool(db.url(), cpc_scheduling::SCHEMA, &DatabaseConfig::default()).unwrap();
+    (db, pool)
+}
+
+/// A current whole-case membership of a police officer, held for their
+/// force as a whole.
+fn force_membership(case_id: Uuid, agency_kind: common::AgencyKind) -> cases::CaseMembership {
+    cases::CaseMembership {
+        id: Uuid::new_v4().to_string(),
+        version: 1,
+        case_id: case_id.to_string(),
+        person: Some(common::PersonRef {
+            person_id: "officer-1".into(),
+            display_name: String::new(),
+            agency_kind: agency_kind.into(),
+            agency_name: "Gloucestershire Constabulary".into(),
+        }),
+        start_date: Some(date(today().pred_opt().unwrap())),
+        agency_wide: true,
+        ..Default::default()
+    }
+}
+
+async fn record(pool: &PgPool, membership: &cases::CaseMembership) -> Result<(), Code> {
+    let mut tx = db::begin_for_authority(pool, AUTHORITY).await.unwrap();
+    let result = members::record(&mut tx, AUTHORITY, membership, now()).await;
+    match result {
+        Ok(()) => {
+            tx.commit().await.unwrap();
+            Ok(())
+        }
+        Err(err) => Err(tonic::Status::from(err).code()),
+    }
+}
+
+async fn relation_of(pool: &PgPool, case_id: Uuid) -> cpc_authz::CaseRelation {
+    let mut tx = db::begin_for_authority(pool, AUTHORITY).await.unwrap();
+    members::relation(&mut tx, case_id, &[], today())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_agency_membership_names_the_agency_as_access_decisions_do() {
+    let (_db, pool) = database().await;
+    let case_id = Uuid::new_v4();
+    record(
+        &pool,
+        &force_membership(case_id, common::AgencyKind::Police),
+    )
+    .await
+    .unwrap();
+    let relation = relation_of(&pool, case_id).await;
+    assert_eq!(relation.current_members, ["officer-1"]);
+    assert_eq!(
+        relation.current_member_agencies,
+        ["police:Gloucestershire Constabulary"]
+    );
+    assert!(relation.former_members.is_empty());
+}
+
+#[tokio::test]
+async fn an_agency_membership_without_a_known_agency_kind_is_refused_and_stores_nothing() {
+    let (_db, pool) = database().await;
+    let case_id = Uuid::new_v4();
+    // Cases never sends one; if it did, guessing an agency would put the
+    // wrong practitioners on the case, so the event is refused (the feed
+    // stops there and retries) rather than stored without its agency.
+    for kind in [common::AgencyKind::Unspecified as i32, 999] {
+        let mut membership = force_membership(case_id, common::AgencyKind::Police);
+        membership.person.as_mut().unwrap().agency_kind = kind;
+        assert_eq!(
+            record(&pool, &membership).await,
+            Err(Code::Internal),
+            "{kind}"
+        );
+    }
+    let relation = relation_of(&pool, case_id).await;
+    assert!(relation.current_members.is_empty(), "{relation:?}");
+    assert!(relation.current_member_agencies.is_empty(), "{relation:?}");
+
+    // The same membership held by the officer alone needs no agency.
+    let mut personal = force_membership(case_id, common::AgencyKind::Unspecified);
+    personal.agency_wide = false;
+    record(&pool, &personal).await.unwrap();
+    let relation = relation_of(&pool, case_id).await;
+    assert_eq!(relation.current_members, ["officer-1"]);
+    assert!(relation.current_member_agencies.is_empty(), "{relation:?}");
+}
+
+#[tokio::test]
+async fn an_older_copy_never_overwrites_a_newer_one() {
+    let (_db, pool) = database().await;
+    let case_id = Uuid::new_v4();
+    let current = force_membership(case_id, common::AgencyKind::Police);
+    let mut ended = current.clone();
+    ended.version = 2;
+    ended.end_date = Some(date(today().pred_opt().unwrap()));
+    // The feed may deliver the ending before a repeat of the start.
+    record(&pool, &ended).await.unwrap();
+    record(&pool, &current).await.unwrap();
+    let relation = relation_of(&pool, case_id).await;
+    assert!(relation.current_members.is_empty(), "{relation:?}");
+    assert!(relation.current_member_agencies.is_empty(), "{relation:?}");
+    assert_eq!(relation.former_members, ["officer-1"]);
+}
