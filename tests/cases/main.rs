@@ -15,6 +15,7 @@
 mod access_matrix;
 
 mod access;
+mod audit_outage;
 mod feed;
 mod hostile;
 mod journey;

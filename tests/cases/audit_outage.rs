@@ -1,0 +1,200 @@
+//! No record without its access record: while the audit log cannot be
+//! written, nothing is read, changed, refused quietly or found missing
+//! quietly. Every such call answers INTERNAL (saying nothing of why), no
+//! change is kept, and once the log is writable again the chain is intact
+//! and the calls succeed.
+
+use cpc_platform::db;
+use cpc_proto::audit::v1 as audit;
+use cpc_proto::audit::v1::audit_service_client::AuditServiceClient;
+use cpc_proto::cases::v1 as pb;
+use sqlx::PgPool;
+use tonic::{Code, Status};
+use uuid::Uuid;
+
+use crate::journey::register;
+use crate::support::*;
+
+/// What the database says when the audit log refuses a row: only the test
+/// knows it, the caller must never see it.
+const OUTAGE: &str = "audit storage unavailable (test)";
+
+async fn cases_schema(f: &Fixture) -> PgPool {
+    PgPool::connect_with(db::schema_options(f.db.url(), "cases").unwrap())
+        .await
+        .unwrap()
+}
+
+/// Makes every insert into the cases audit log fail, as a full disk or a
+/// broken tablespace would.
+async fn break_audit_log(admin: &PgPool) {
+    for statement in [
+        format!(
+            "CREATE FUNCTION cases.audit_outage() RETURNS trigger LANGUAGE plpgsql \
+             AS $$ BEGIN RAISE EXCEPTION '{OUTAGE}'; END $$"
+        ),
+        "CREATE TRIGGER audit_outage BEFORE INSERT ON cases.audit_log \
+         FOR EACH ROW EXECUTE FUNCTION cases.audit_outage()"
+            .to_owned(),
+    ] {
+        sqlx::query(&statement).execute(admin).await.unwrap();
+    }
+}
+
+async fn mend_audit_log(admin: &PgPool) {
+    sqlx::query("DROP TRIGGER audit_outage ON cases.audit_log")
+        .execute(admin)
+        .await
+        .unwrap();
+}
+
+async fn audit_records(admin: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM cases.audit_log")
+        .fetch_one(admin)
+        .await
+        .unwrap()
+}
+
+fn refused_internally<T: std::fmt::Debug>(what: &str, result: Result<T, Status>) {
+    let status = result.expect_err(what);
+    assert_eq!(status.code(), Code::Internal, "{what}: {status:?}");
+    assert_eq!(status.message(), "internal error", "{what}: {status:?}");
+    assert!(status.details().is_empty(), "{what}: {status:?}");
+}
+
+#[tokio::test]
+async fn nothing_happens_while_its_access_record_cannot_be_written() {
+    let mut f = Fixture::start().await;
+    let admin = cases_schema(&f).await;
+    let sw = f.social_worker();
+    let officer = f.police_officer();
+    let child = register(&mut f, "C7001").await;
+    let case = f
+        .client
+        .get_case(sw.req(pb::GetCaseRequest {
+            case_id: child.case_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    let recorded = audit_records(&admin).await;
+
+    break_audit_log(&admin).await;
+    let client = &mut f.client;
+    refused_internally(
+        "a read",
+        client
+            .get_child(sw.req(pb::GetChildRequest {
+                child_id: child.id.clone(),
+            }))
+            .await,
+    );
+    refused_internally(
+        "a list",
+        client
+            .list_children(sw.req(pb::ListChildrenRequest {
+                authority_id: AUTHORITY.into(),
+                ..Default::default()
+            }))
+            .await,
+    );
+    let mut renamed = case.clone();
+    renamed.display_name = "Renamed while the log was down".into();
+    refused_internally(
+        "a change",
+        client
+            .update_case(sw.req(pb::UpdateCaseRequest {
+                r#case: Some(renamed),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["display_name".into()],
+                }),
+            }))
+            .await,
+    );
+    refused_internally(
+        "a creation",
+        client
+            .create_child(sw.req(pb::CreateChildRequest {
+                request_id: rid(),
+                child: Some(child_in(&child.case_id, "C7002")),
+            }))
+            .await,
+    );
+    refused_internally(
+        "a refusal",
+        client
+            .get_child(officer.req(pb::GetChildRequest {
+                child_id: child.id.clone(),
+            }))
+            .await,
+    );
+    refused_internally(
+        "a record not found",
+        client
+            .get_child(sw.req(pb::GetChildRequest {
+                child_id: Uuid::new_v4().to_string(),
+            }))
+            .await,
+    );
+    mend_audit_log(&admin).await;
+
+    // Nothing was written: no access record, no change, no new child.
+    assert_eq!(audit_records(&admin).await, recorded);
+    let after = f
+        .client
+        .get_case(sw.req(pb::GetCaseRequest {
+            case_id: child.case_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(
+        (after.display_name.as_str(), after.version),
+        (case.display_name.as_str(), case.version)
+    );
+    let children = f
+        .client
+        .list_children(sw.req(pb::ListChildrenRequest {
+            authority_id: AUTHORITY.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .children;
+    assert_eq!(
+        children.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        [child.id.as_str()]
+    );
+
+    // The chain has no gap and the refusal is recorded now it can be.
+    let err = f
+        .client
+        .get_child(officer.req(pb::GetChildRequest {
+            child_id: child.id.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let auditor = f.person(AUDITOR, AUTHORITY, cpc_identity::Role::Auditor, None);
+    let chain = AuditServiceClient::new(f.server.channel().await)
+        .verify_audit_chain(auditor.req(audit::VerifyAuditChainRequest {
+            service: "cases".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(chain.status, audit::ChainStatus::Intact as i32);
+    admin.close().await;
+    f.stop().await;
+}
+
+/// A second child of the same family.
+fn child_in(case_id: &str, la_child_id: &str) -> pb::Child {
+    child(case_id, la_child_id, "Robin")
+}
