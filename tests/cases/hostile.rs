@@ -1,9 +1,10 @@
 //! Hostile input over the wire: arbitrary bytes, and valid requests with
-//! their encoding damaged, sent to every CasesService RPC by an
-//! authenticated caller. The service answers each with one of the
+//! their encoding damaged, sent to every CasesService and AuditService RPC
+//! by an authenticated caller. The service answers each with one of the
 //! documented status codes, never `INTERNAL` or a dropped connection, and
 //! keeps serving.
 
+use cpc_proto::audit::v1 as audit;
 use cpc_proto::cases::v1 as pb;
 use prost::Message as _;
 
@@ -13,7 +14,7 @@ use crate::wire::assault;
 #[test]
 fn arbitrary_and_damaged_requests_get_documented_answers() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (f, channel, who, valid) = runtime.block_on(async {
+    let setup = runtime.block_on(async {
         let mut f = Fixture::start().await;
         let child = crate::journey::register(&mut f, "C6001").await;
         let channel = f.server.channel().await;
@@ -28,8 +29,19 @@ fn arbitrary_and_damaged_requests_get_documented_answers() {
         }
         .encode_to_vec();
         let who = f.team_manager();
-        (f, channel, who, valid)
+        // And a valid question about the child's access records, asked by
+        // an auditor, for the audit service.
+        let auditor = f.person(AUDITOR, AUTHORITY, cpc_identity::Role::Auditor, None);
+        let valid_audit = audit::ListAccessRecordsRequest {
+            service: "cases".into(),
+            child_id: child.id.clone(),
+            page_size: 10,
+            ..Default::default()
+        }
+        .encode_to_vec();
+        (f, channel, who, valid, auditor, valid_audit)
     });
+    let (f, channel, who, valid, auditor, valid_audit) = setup;
     let tried = assault(
         &runtime,
         &channel,
@@ -39,6 +51,15 @@ fn arbitrary_and_damaged_requests_get_documented_answers() {
         &valid,
     );
     assert_eq!(tried, 43, "every CasesService method");
+    let tried = assault(
+        &runtime,
+        &channel,
+        &auditor,
+        "cpc.audit.v1",
+        "AuditService",
+        &valid_audit,
+    );
+    assert_eq!(tried, 2, "every AuditService method");
     // Still serving.
     runtime.block_on(async {
         let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
