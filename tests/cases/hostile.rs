@@ -1,6 +1,6 @@
-//! Hostile input over the wire: arbitrary bytes, and valid requests with
-//! their encoding damaged, sent to every CasesService and AuditService RPC
-//! by an authenticated caller. The service answers each with one of the
+//! Hostile input over the wire: arbitrary bytes, valid requests with their
+//! encoding damaged, and well-formed requests with hostile contents, sent
+//! to every CasesService and AuditService RPC by an authenticated caller. The service answers each with one of the
 //! documented status codes, never `INTERNAL` or a dropped connection, and
 //! keeps serving.
 
@@ -39,9 +39,15 @@ fn arbitrary_and_damaged_requests_get_documented_answers() {
             ..Default::default()
         }
         .encode_to_vec();
-        (f, channel, who, valid, auditor, valid_audit)
+        // Real ids, so hostile requests reach past "not found".
+        let known = vec![
+            child.id.clone(),
+            child.case_id.clone(),
+            AUTHORITY.to_owned(),
+        ];
+        (f, channel, who, valid, auditor, valid_audit, known)
     });
-    let (f, channel, who, valid, auditor, valid_audit) = setup;
+    let (f, channel, who, valid, auditor, valid_audit, known) = setup;
     let tried = assault(
         &runtime,
         &channel,
@@ -49,6 +55,7 @@ fn arbitrary_and_damaged_requests_get_documented_answers() {
         "cpc.cases.v1",
         "CasesService",
         &valid,
+        &known,
     );
     assert_eq!(tried, 43, "every CasesService method");
     let tried = assault(
@@ -58,6 +65,7 @@ fn arbitrary_and_damaged_requests_get_documented_answers() {
         "cpc.audit.v1",
         "AuditService",
         &valid_audit,
+        &known,
     );
     assert_eq!(tried, 2, "every AuditService method");
     // Still serving.

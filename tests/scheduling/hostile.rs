@@ -1,21 +1,22 @@
-//! Hostile input to every served scheduling RPC: arbitrary bytes and
-//! damaged copies of a valid request, sent by an authenticated caller who
-//! runs the diary; only documented codes come back and the server keeps
-//! serving.
+//! Hostile input to every served scheduling RPC: arbitrary bytes, damaged
+//! copies of a valid request and well-formed requests with hostile
+//! contents, sent by an authenticated caller who runs the diary; only
+//! documented codes come back and the server keeps serving.
 
 use cpc_proto::scheduling::v1 as pb;
 use prost::Message as _;
 
 use crate::diary::*;
+use crate::support::AUTHORITY;
 use crate::wire::assault;
 
 #[test]
 fn arbitrary_and_damaged_requests_get_documented_answers() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (f, channel, who, valid) = runtime.block_on(async {
+    let (f, channel, who, valid, known) = runtime.block_on(async {
         let (mut f, mut conferences) = start().await;
         let who = business_support(&f);
-        let (_, case) = s47_started(&mut f, "HOS0001", uk_today()).await;
+        let (child_id, case) = s47_started(&mut f, "HOS0001", uk_today()).await;
         let icpc = conferences_of(&mut conferences, &who, &case)
             .await
             .remove(0);
@@ -35,7 +36,14 @@ fn arbitrary_and_damaged_requests_get_documented_answers() {
         }
         .encode_to_vec();
         let channel = f.server.channel().await;
-        (f, channel, who, valid)
+        // Real ids, so hostile requests reach past "not found".
+        let known = vec![
+            icpc.id.clone(),
+            case.clone(),
+            child_id,
+            AUTHORITY.to_owned(),
+        ];
+        (f, channel, who, valid, known)
     });
     let mut tried = 0;
     for service in [
@@ -52,6 +60,7 @@ fn arbitrary_and_damaged_requests_get_documented_answers() {
             "cpc.scheduling.v1",
             service,
             &valid,
+            &known,
         );
     }
     assert_eq!(tried, 27, "every served scheduling method");

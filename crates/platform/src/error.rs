@@ -104,8 +104,11 @@ impl From<ApiError> for Status {
         match err {
             ApiError::InvalidArgument(violations) => {
                 let mut details = ErrorDetails::new();
-                for v in &violations.0 {
-                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                for v in violations.0.iter().take(MAX_VIOLATIONS) {
+                    details.add_bad_request_violation(
+                        bounded(&v.field, MAX_FIELD_BYTES),
+                        bounded(&v.description, MAX_DESCRIPTION_BYTES),
+                    );
                 }
                 Status::with_error_details(Code::InvalidArgument, violations.summary(), details)
             }
@@ -186,10 +189,44 @@ impl FieldViolations {
         }
     }
 
+    /// "invalid fields: a, b" naming at most [`MAX_VIOLATIONS`] of them.
     fn summary(&self) -> String {
-        let fields: Vec<&str> = self.0.iter().map(|v| v.field.as_str()).collect();
-        format!("invalid fields: {}", fields.join(", "))
+        let fields: Vec<String> = self
+            .0
+            .iter()
+            .take(MAX_VIOLATIONS)
+            .map(|v| bounded(&v.field, MAX_FIELD_BYTES))
+            .collect();
+        let more = self.0.len().saturating_sub(MAX_VIOLATIONS);
+        if more == 0 {
+            format!("invalid fields: {}", fields.join(", "))
+        } else {
+            format!("invalid fields: {}, and {more} more", fields.join(", "))
+        }
     }
+}
+
+// A status travels in HTTP/2 trailers (the details base64-encoded), which
+// clients cap (16 KiB is common, and an oversized block costs the whole
+// connection), so however many elements of a request are bad, or however
+// long a value a validator quotes, the answer stays well within that: at
+// most this many violations, each field path and description cut to these
+// many bytes.
+const MAX_VIOLATIONS: usize = 15;
+const MAX_FIELD_BYTES: usize = 100;
+const MAX_DESCRIPTION_BYTES: usize = 300;
+
+/// `text` cut to at most `max` bytes on a character boundary, marked with
+/// "…" where it was cut.
+fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let cut = (0..=max)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}…", &text[..cut])
 }
 
 impl std::fmt::Display for FieldViolations {
@@ -231,6 +268,44 @@ mod tests {
                 ("child.birth_date", "after death date")
             ]
         );
+    }
+
+    #[test]
+    fn an_answer_stays_small_however_much_is_wrong() {
+        let mut violations = FieldViolations::default();
+        for i in 0..1_000 {
+            violations.add(
+                format!("child.disability_codes[{i}]{}", ".x".repeat(100)),
+                format!("unknown code {:?}", "\u{1F600}".repeat(1_000)),
+            );
+        }
+        let status = Status::from(ApiError::InvalidArgument(violations));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(
+            status.message().ends_with(", and 985 more"),
+            "{}",
+            status.message()
+        );
+        let details = status.get_error_details();
+        let bad = details.bad_request().expect("BadRequest detail");
+        assert_eq!(bad.field_violations.len(), MAX_VIOLATIONS);
+        for v in &bad.field_violations {
+            assert!(
+                v.field.len() <= MAX_FIELD_BYTES + '…'.len_utf8(),
+                "{}",
+                v.field
+            );
+            assert!(v.description.ends_with('…'), "{}", v.description);
+            assert!(v.description.len() <= MAX_DESCRIPTION_BYTES + '…'.len_utf8());
+        }
+        // The trailers, details base64-encoded, within 16 KiB with room to
+        // spare.
+        let trailers = status.message().len() + status.details().len() * 4 / 3;
+        assert!(trailers < 12 * 1024, "{trailers} bytes");
+        assert_eq!(bounded("abc", 3), "abc");
+        assert_eq!(bounded("abcd", 3), "abc…");
+        assert_eq!(bounded("\u{e9}\u{1F600}", 5), "\u{e9}…");
+        assert_eq!(bounded("\u{e9}\u{1F600}", 6), "\u{e9}\u{1F600}");
     }
 
     #[test]

@@ -123,8 +123,25 @@ impl fmt::Display for CodeSet {
 pub struct UnknownCensusCode {
     /// The code set the value was checked against.
     pub set: CodeSet,
-    /// The text that was given.
+    /// The text that was given, cut to [`UnknownCensusCode::QUOTED_CHARS`]
+    /// characters (marked "…"): codes are short, and a message quoting a
+    /// caller's megabyte back at them helps nobody.
     pub code: String,
+}
+
+impl UnknownCensusCode {
+    /// The most characters of the given text the message quotes.
+    pub const QUOTED_CHARS: usize = 12;
+
+    /// `given` is not a code of `set`.
+    #[must_use]
+    pub fn new(set: CodeSet, given: &str) -> Self {
+        let code = match given.char_indices().nth(Self::QUOTED_CHARS) {
+            None => given.to_owned(),
+            Some((cut, _)) => format!("{}…", &given[..cut]),
+        };
+        Self { set, code }
+    }
 }
 
 /// "A, B or C": the codes as a list a person reads.
@@ -201,10 +218,7 @@ macro_rules! census_code_set {
                     .iter()
                     .copied()
                     .find(|value| value.code() == s)
-                    .ok_or_else(|| $crate::census::UnknownCensusCode {
-                        set: $set,
-                        code: s.to_owned(),
-                    })
+                    .ok_or_else(|| $crate::census::UnknownCensusCode::new($set, s))
             }
         }
 
@@ -491,6 +505,20 @@ mod tests {
         for bad in ["UN0", "UN8", "un1"] {
             refused::<UpnUnknownReason>(bad, CodeSet::UpnUnknownReason);
         }
+    }
+
+    #[test]
+    fn a_refusal_quotes_at_most_twelve_characters_of_what_was_given() {
+        let long = "\u{1F600}".repeat(70_000);
+        let err = long.parse::<Disability>().unwrap_err();
+        assert_eq!(err.code, format!("{}…", "\u{1F600}".repeat(12)));
+        assert!(err.to_string().len() < 300, "{err}");
+        let twelve = "ABCDEFGHIJKL";
+        assert_eq!(twelve.parse::<Sex>().unwrap_err().code, twelve);
+        assert_eq!(
+            "ABCDEFGHIJKLM".parse::<Sex>().unwrap_err().code,
+            "ABCDEFGHIJKL…"
+        );
     }
 
     #[test]
