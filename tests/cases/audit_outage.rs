@@ -4,68 +4,19 @@
 //! change is kept, and once the log is writable again the chain is intact
 //! and the calls succeed.
 
-use cpc_platform::db;
+use cpc_platform::testing::{AuditOutage, assert_refused_for_want_of_audit as refused};
 use cpc_proto::audit::v1 as audit;
 use cpc_proto::audit::v1::audit_service_client::AuditServiceClient;
 use cpc_proto::cases::v1 as pb;
-use sqlx::PgPool;
-use tonic::{Code, Status};
+use tonic::Code;
 use uuid::Uuid;
 
 use crate::journey::register;
 use crate::support::*;
 
-/// What the database says when the audit log refuses a row: only the test
-/// knows it, the caller must never see it.
-const OUTAGE: &str = "audit storage unavailable (test)";
-
-async fn cases_schema(f: &Fixture) -> PgPool {
-    PgPool::connect_with(db::schema_options(f.db.url(), "cases").unwrap())
-        .await
-        .unwrap()
-}
-
-/// Makes every insert into the cases audit log fail, as a full disk or a
-/// broken tablespace would.
-async fn break_audit_log(admin: &PgPool) {
-    for statement in [
-        format!(
-            "CREATE FUNCTION cases.audit_outage() RETURNS trigger LANGUAGE plpgsql \
-             AS $$ BEGIN RAISE EXCEPTION '{OUTAGE}'; END $$"
-        ),
-        "CREATE TRIGGER audit_outage BEFORE INSERT ON cases.audit_log \
-         FOR EACH ROW EXECUTE FUNCTION cases.audit_outage()"
-            .to_owned(),
-    ] {
-        sqlx::query(&statement).execute(admin).await.unwrap();
-    }
-}
-
-async fn mend_audit_log(admin: &PgPool) {
-    sqlx::query("DROP TRIGGER audit_outage ON cases.audit_log")
-        .execute(admin)
-        .await
-        .unwrap();
-}
-
-async fn audit_records(admin: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM cases.audit_log")
-        .fetch_one(admin)
-        .await
-        .unwrap()
-}
-
-fn refused_internally<T: std::fmt::Debug>(what: &str, result: Result<T, Status>) {
-    let status = result.expect_err(what);
-    assert_eq!(status.code(), Code::Internal, "{what}: {status:?}");
-    assert_eq!(status.message(), "internal error", "{what}: {status:?}");
-    assert!(status.details().is_empty(), "{what}: {status:?}");
-}
-
 #[tokio::test]
 async fn nothing_happens_while_its_access_record_cannot_be_written() {
     let mut f = Fixture::start().await;
-    let admin = cases_schema(&f).await;
     let sw = f.social_worker();
     let officer = f.police_officer();
     let child = register(&mut f, "C7001").await;
@@ -79,11 +30,11 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
         .into_inner()
         .r#case
         .unwrap();
-    let recorded = audit_records(&admin).await;
+    let recorded = AuditOutage::records(&f.db, "cases").await;
 
-    break_audit_log(&admin).await;
+    let outage = AuditOutage::begin(&f.db, "cases").await;
     let client = &mut f.client;
-    refused_internally(
+    refused(
         "a read",
         client
             .get_child(sw.req(pb::GetChildRequest {
@@ -91,7 +42,7 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
             }))
             .await,
     );
-    refused_internally(
+    refused(
         "a list",
         client
             .list_children(sw.req(pb::ListChildrenRequest {
@@ -102,7 +53,7 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
     );
     let mut renamed = case.clone();
     renamed.display_name = "Renamed while the log was down".into();
-    refused_internally(
+    refused(
         "a change",
         client
             .update_case(sw.req(pb::UpdateCaseRequest {
@@ -113,7 +64,7 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
             }))
             .await,
     );
-    refused_internally(
+    refused(
         "a creation",
         client
             .create_child(sw.req(pb::CreateChildRequest {
@@ -122,7 +73,7 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
             }))
             .await,
     );
-    refused_internally(
+    refused(
         "a refusal",
         client
             .get_child(officer.req(pb::GetChildRequest {
@@ -130,7 +81,7 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
             }))
             .await,
     );
-    refused_internally(
+    refused(
         "a record not found",
         client
             .get_child(sw.req(pb::GetChildRequest {
@@ -138,10 +89,10 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
             }))
             .await,
     );
-    mend_audit_log(&admin).await;
+    outage.end().await;
 
     // Nothing was written: no access record, no change, no new child.
-    assert_eq!(audit_records(&admin).await, recorded);
+    assert_eq!(AuditOutage::records(&f.db, "cases").await, recorded);
     let after = f
         .client
         .get_case(sw.req(pb::GetCaseRequest {
@@ -190,7 +141,6 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
         .unwrap()
         .into_inner();
     assert_eq!(chain.status, audit::ChainStatus::Intact as i32);
-    admin.close().await;
     f.stop().await;
 }
 

@@ -21,6 +21,7 @@ mod access_matrix;
 )]
 mod support;
 
+mod audit_outage;
 mod chairs;
 mod core_groups;
 mod diary;

@@ -192,3 +192,97 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// An outage of one service's audit log: while it lasts, every insert
+/// into `<schema>.audit_log` fails, as on a full disk or a broken
+/// tablespace, through a trigger the database superuser adds.
+pub struct AuditOutage {
+    admin: sqlx::PgPool,
+    schema: &'static str,
+}
+
+impl AuditOutage {
+    /// What the database says to a refused insert; a caller must never see
+    /// it.
+    pub const REASON: &'static str = "audit storage unavailable (test)";
+
+    /// Starts refusing inserts into `schema`'s audit log.
+    ///
+    /// # Panics
+    /// When the trigger cannot be added.
+    pub async fn begin(db: &TestDatabase, schema: &'static str) -> Self {
+        let options = crate::db::schema_options(db.url(), schema)
+            .unwrap_or_else(|e| panic!("schema {schema}: {e}"));
+        let admin = sqlx::PgPool::connect_with(options)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect as the test superuser: {e}"));
+        for statement in [
+            format!(
+                "CREATE FUNCTION \"{schema}\".audit_outage() RETURNS trigger LANGUAGE plpgsql \
+                 AS $$ BEGIN RAISE EXCEPTION '{}'; END $$",
+                Self::REASON
+            ),
+            format!(
+                "CREATE TRIGGER audit_outage BEFORE INSERT ON \"{schema}\".audit_log \
+                 FOR EACH ROW EXECUTE FUNCTION \"{schema}\".audit_outage()"
+            ),
+        ] {
+            sqlx::query(&statement)
+                .execute(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("cannot break {schema}.audit_log: {e}"));
+        }
+        Self { admin, schema }
+    }
+
+    /// How many records `schema`'s audit log holds.
+    ///
+    /// # Panics
+    /// When the log cannot be counted.
+    pub async fn records(db: &TestDatabase, schema: &'static str) -> i64 {
+        let options = crate::db::schema_options(db.url(), schema)
+            .unwrap_or_else(|e| panic!("schema {schema}: {e}"));
+        let admin = sqlx::PgPool::connect_with(options)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect as the test superuser: {e}"));
+        let count = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{schema}\".audit_log"))
+            .fetch_one(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot count {schema}.audit_log: {e}"));
+        admin.close().await;
+        count
+    }
+
+    /// Ends the outage: inserts succeed again.
+    ///
+    /// # Panics
+    /// When the trigger cannot be removed.
+    pub async fn end(self) {
+        sqlx::query(&format!(
+            "DROP TRIGGER audit_outage ON \"{}\".audit_log",
+            self.schema
+        ))
+        .execute(&self.admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot mend {}.audit_log: {e}", self.schema));
+        self.admin.close().await;
+    }
+}
+
+/// Asserts `result` is the answer to a call refused because its access
+/// record could not be written: `INTERNAL`, saying nothing of why.
+///
+/// # Panics
+/// When it is anything else.
+pub fn assert_refused_for_want_of_audit<T: std::fmt::Debug>(
+    what: &str,
+    result: Result<T, tonic::Status>,
+) {
+    let status = match result {
+        Ok(value) => panic!("{what}: answered {value:?} without its access record"),
+        Err(status) => status,
+    };
+    assert_eq!(status.code(), tonic::Code::Internal, "{what}: {status:?}");
+    assert_eq!(status.message(), "internal error", "{what}: {status:?}");
+    assert!(status.details().is_empty(), "{what}: {status:?}");
+}
