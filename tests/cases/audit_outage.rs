@@ -34,14 +34,10 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
 
     let outage = AuditOutage::begin(&f.db, "cases").await;
     let client = &mut f.client;
-    refused(
-        "a read",
-        client
-            .get_child(sw.req(pb::GetChildRequest {
-                child_id: child.id.clone(),
-            }))
-            .await,
-    );
+    let get = |id: &str| pb::GetChildRequest {
+        child_id: id.to_owned(),
+    };
+    refused("a read", client.get_child(sw.req(get(&child.id))).await);
     refused(
         "a list",
         client
@@ -75,18 +71,12 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
     );
     refused(
         "a refusal",
-        client
-            .get_child(officer.req(pb::GetChildRequest {
-                child_id: child.id.clone(),
-            }))
-            .await,
+        client.get_child(officer.req(get(&child.id))).await,
     );
     refused(
         "a record not found",
         client
-            .get_child(sw.req(pb::GetChildRequest {
-                child_id: Uuid::new_v4().to_string(),
-            }))
+            .get_child(sw.req(get(&Uuid::new_v4().to_string())))
             .await,
     );
     outage.end().await;
@@ -125,9 +115,7 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
     // The chain has no gap and the refusal is recorded now it can be.
     let err = f
         .client
-        .get_child(officer.req(pb::GetChildRequest {
-            child_id: child.id.clone(),
-        }))
+        .get_child(officer.req(get(&child.id)))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);

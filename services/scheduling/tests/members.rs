@@ -9,18 +9,18 @@
     reason = "test helpers fail the test"
 )]
 
+mod fixture;
+
+use fixture::{AUTHORITY, scheduling_database};
+
 use chrono::{DateTime, NaiveDate, Utc};
-use cpc_platform::config::DatabaseConfig;
-use cpc_platform::testing::TestDatabase;
-use cpc_platform::{MIGRATOR, db};
+use cpc_platform::db;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
 use cpc_scheduling::store::members;
 use sqlx::PgPool;
 use tonic::Code;
 use uuid::Uuid;
-
-const AUTHORITY: &str = "E10000013";
 
 fn now() -> DateTime<Utc> {
     "2026-12-04T10:00:00Z".parse().unwrap()
@@ -37,20 +37,6 @@ fn date(d: NaiveDate) -> common::Date {
         month: i32::try_from(d.month()).unwrap(),
         day: i32::try_from(d.day()).unwrap(),
     }
-}
-
-async fn database() -> (TestDatabase, PgPool) {
-    let db = TestDatabase::create().await;
-    db::migrate(
-        db.url(),
-        cpc_scheduling::SCHEMA,
-        &[&MIGRATOR, &cpc_scheduling::MIGRATOR],
-        &[],
-    )
-    .await
-    .unwrap();
-    let pool = db::pool(db.url(), cpc_scheduling::SCHEMA, &DatabaseConfig::default()).unwrap();
-    (db, pool)
 }
 
 /// A current whole-case membership of a police officer, held for their
@@ -93,7 +79,7 @@ async fn relation_of(pool: &PgPool, case_id: Uuid) -> cpc_authz::CaseRelation {
 
 #[tokio::test]
 async fn an_agency_membership_names_the_agency_as_access_decisions_do() {
-    let (_db, pool) = database().await;
+    let (_db, pool) = scheduling_database().await;
     let case_id = Uuid::new_v4();
     record(
         &pool,
@@ -112,7 +98,7 @@ async fn an_agency_membership_names_the_agency_as_access_decisions_do() {
 
 #[tokio::test]
 async fn an_agency_membership_without_a_known_agency_kind_is_refused_and_stores_nothing() {
-    let (_db, pool) = database().await;
+    let (_db, pool) = scheduling_database().await;
     let case_id = Uuid::new_v4();
     // Cases never sends one; if it did, guessing an agency would put the
     // wrong practitioners on the case, so the event is refused (the feed
@@ -141,7 +127,7 @@ async fn an_agency_membership_without_a_known_agency_kind_is_refused_and_stores_
 
 #[tokio::test]
 async fn an_older_copy_never_overwrites_a_newer_one() {
-    let (_db, pool) = database().await;
+    let (_db, pool) = scheduling_database().await;
     let case_id = Uuid::new_v4();
     let current = force_membership(case_id, common::AgencyKind::Police);
     let mut ended = current.clone();

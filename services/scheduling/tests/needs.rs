@@ -9,11 +9,14 @@
     reason = "test helpers fail the test"
 )]
 
+mod fixture;
+
+use fixture::{AUTHORITY, scheduling_database};
+
 use chrono::{DateTime, NaiveDate, Utc};
-use cpc_platform::config::DatabaseConfig;
+use cpc_platform::db;
 use cpc_platform::outbox::{self, Filter};
 use cpc_platform::testing::TestDatabase;
-use cpc_platform::{MIGRATOR, db};
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
 use cpc_rules::profile::AuthorityProfile;
@@ -24,8 +27,6 @@ use prost::Message as _;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-const AUTHORITY: &str = "E10000013";
-
 struct Diary {
     _db: TestDatabase,
     pool: PgPool,
@@ -33,16 +34,7 @@ struct Diary {
 
 impl Diary {
     async fn new() -> Self {
-        let db = TestDatabase::create().await;
-        db::migrate(
-            db.url(),
-            cpc_scheduling::SCHEMA,
-            &[&MIGRATOR, &cpc_scheduling::MIGRATOR],
-            &[],
-        )
-        .await
-        .unwrap();
-        let pool = db::pool(db.url(), cpc_scheduling::SCHEMA, &DatabaseConfig::default()).unwrap();
+        let (db, pool) = scheduling_database().await;
         Self { _db: db, pool }
     }
 
