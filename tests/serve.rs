@@ -337,3 +337,87 @@ async fn audit_chains_verify_and_tampering_is_reported() {
     let scheduling = reports.iter().find(|(s, _)| *s == "scheduling").unwrap();
     assert!(scheduling.1.is_ok());
 }
+
+#[tokio::test]
+async fn reflection_can_be_turned_off() {
+    let db = TestDatabase::create().await;
+    let mut config = db.config();
+    config.reflection = false;
+    let server = TestServer::start(config, Selection::All.components()).await;
+    let mut client =
+        v1::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let request = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let refused = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unimplemented);
+    // Everything else is served as before.
+    let mut health = HealthClient::new(server.channel().await);
+    assert_eq!(
+        check(&mut health, "cpc.cases.v1.CasesService")
+            .await
+            .unwrap(),
+        ServingStatus::Serving
+    );
+    server.stop().await;
+}
+
+/// The repository's root, where the shipped configurations live.
+fn repository() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_development_configuration_loads_and_passes_its_checks() {
+    let path = repository().join("config/development.toml");
+    let config = cpc_platform::Config::load(Some(&path)).unwrap();
+    config
+        .identity
+        .validate_for(config.listen_addr, config.tls.is_some())
+        .unwrap();
+    config.identity.validate().unwrap();
+    assert!(config.authorities.contains_key("E10000013"));
+    assert!(config.reflection);
+}
+
+#[test]
+fn the_production_configuration_loads_and_wants_only_its_issuer() {
+    // The cpc.toml block of the ConfigMap, as Kubernetes mounts it.
+    let yaml = std::fs::read_to_string(repository().join("deploy/config.yaml")).unwrap();
+    let block: String = yaml
+        .lines()
+        .skip_while(|line| line.trim() != "cpc.toml: |")
+        .skip(1)
+        .take_while(|line| line.starts_with("    ") || line.trim().is_empty())
+        .map(|line| format!("{}\n", line.get(4..).unwrap_or("")))
+        .collect();
+    assert!(block.contains("[identity]"), "{block}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cpc.toml");
+    std::fs::write(&path, &block).unwrap();
+
+    let config = cpc_platform::Config::load(Some(&path)).unwrap();
+    assert!(config.tls.is_some(), "TLS on the listener");
+    assert!(!config.reflection, "no reflection in production");
+    assert_eq!(config.identity.mode, cpc_identity::Mode::Production);
+    // The listener and its TLS pass; the council adds its identity
+    // provider, and until then cpcd refuses to start, saying why.
+    config
+        .identity
+        .validate_for(config.listen_addr, config.tls.is_some())
+        .unwrap();
+    let err = config.identity.validate().unwrap_err();
+    assert!(
+        matches!(err, cpc_identity::IdentityError::NoIssuers),
+        "{err}"
+    );
+}

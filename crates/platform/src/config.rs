@@ -48,6 +48,11 @@ pub struct Config {
     /// Where the change feeds this process follows are served, when not
     /// by this process (`[feeds]`, see `cpc_platform::feeds`).
     pub feeds: crate::feeds::FeedsConfig,
+    /// Whether gRPC server reflection is served. On by default, for
+    /// `grpcurl` and the like in development; a production deployment may
+    /// turn it off so that nobody unauthenticated can list the API
+    /// (`cpcctl call` carries the descriptors itself and does not need it).
+    pub reflection: bool,
 }
 
 /// Connection pool settings, applied to each service's pool.
@@ -132,6 +137,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(20),
             authorities: BTreeMap::new(),
             feeds: crate::feeds::FeedsConfig::default(),
+            reflection: true,
         }
     }
 }

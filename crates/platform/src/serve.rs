@@ -205,11 +205,13 @@ impl Server {
                 .max_decoding_message_size(self.config.limits.max_request_bytes),
         );
         advertised.push(AUDIT_SERVICE);
-        let reflection = reflection_builder(&advertised, "grpc.reflection.v1.ServerReflection");
-        let reflection_alpha =
-            reflection_builder(&advertised, "grpc.reflection.v1alpha.ServerReflection");
-        routes.add_service(reflection.build_v1()?);
-        routes.add_service(reflection_alpha.build_v1alpha()?);
+        if self.config.reflection {
+            let reflection = reflection_builder(&advertised, "grpc.reflection.v1.ServerReflection");
+            let reflection_alpha =
+                reflection_builder(&advertised, "grpc.reflection.v1alpha.ServerReflection");
+            routes.add_service(reflection.build_v1()?);
+            routes.add_service(reflection_alpha.build_v1alpha()?);
+        }
 
         let names: Vec<&'static str> = self
             .components
