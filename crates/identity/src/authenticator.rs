@@ -45,11 +45,13 @@ pub struct Authenticator {
     trust: RwLock<Arc<Trust>>,
 }
 
-/// A configured issuer and where its keys come from.
+/// A configured issuer, where its keys come from, and how they are kept
+/// fresh while serving.
 #[derive(Debug)]
 struct Issuer {
     config: IssuerConfig,
     source: Source,
+    refresh: Refresh,
 }
 
 #[derive(Debug)]
@@ -62,30 +64,35 @@ enum Source {
 #[derive(Debug)]
 struct Remote {
     url: Url,
-    refresh: Duration,
     client: reqwest::Client,
+}
+
+/// When an issuer's keys are read or fetched again while serving.
+#[derive(Debug)]
+struct Refresh {
+    every: Duration,
     /// Wakes the refresh task before its next tick.
     early: Notify,
-    /// When an early fetch was last asked for, on the clock of the `now`
+    /// When an early refresh was last asked for, on the clock of the `now`
     /// given to [`Authenticator::authenticate_bearer`].
     last_early: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl Issuer {
     fn new(config: &IssuerConfig) -> Result<Self, IdentityError> {
-        let source = match config.key_source() {
-            Ok(KeySource::File(path)) => Source::File(path.to_owned()),
+        let (source, every) = match config.key_source() {
+            Ok(KeySource::File { path, refresh }) => (Source::File(path.to_owned()), refresh),
             Ok(KeySource::Url {
                 url,
                 refresh,
                 ca_file,
-            }) => Source::Url(Remote {
-                client: fetch::client(&config.issuer, &url, ca_file)?,
-                url,
+            }) => (
+                Source::Url(Remote {
+                    client: fetch::client(&config.issuer, &url, ca_file)?,
+                    url,
+                }),
                 refresh,
-                early: Notify::new(),
-                last_early: Mutex::new(None),
-            }),
+            ),
             // Unreachable after IdentityConfig::validate, which reports the
             // same reason.
             Err(reason) => {
@@ -98,18 +105,16 @@ impl Issuer {
         Ok(Self {
             config: config.clone(),
             source,
+            refresh: Refresh {
+                every,
+                early: Notify::new(),
+                last_early: Mutex::new(None),
+            },
         })
     }
 
     fn name(&self) -> &str {
         &self.config.issuer
-    }
-
-    fn remote(&self) -> Option<&Remote> {
-        match &self.source {
-            Source::Url(remote) => Some(remote),
-            Source::File(_) => None,
-        }
     }
 
     fn jwks_source(&self) -> JwksSource {
@@ -231,29 +236,30 @@ impl Authenticator {
         // Issuers are fetched together, so start-up waits for the slowest
         // provider (at most the fetch timeout), not for the sum of them.
         let keys = try_join_all(self.issuers.iter().map(|issuer| async move {
-            let jwks = match &issuer.source {
-                Source::File(path) => self.read(issuer, path)?,
-                Source::Url(remote) => self.fetch(issuer, remote).await?,
-            };
-            Ok::<_, IdentityError>((issuer, jwks))
+            Ok::<_, IdentityError>((issuer, self.keys_of(issuer).await?))
         }))
         .await?;
         self.trust_all(keys);
         Ok(())
     }
 
+    /// Reads or fetches one issuer's keys, and checks them.
+    async fn keys_of(&self, issuer: &Issuer) -> Result<Jwks, IdentityError> {
+        match &issuer.source {
+            Source::File(path) => self.read(issuer, path),
+            Source::Url(remote) => {
+                let jwks = fetch::fetch(&remote.client, &remote.url)
+                    .await
+                    .map_err(|source| issuer.jwks_error(source))?;
+                self.refuse_dev_key(issuer, &jwks)?;
+                Ok(jwks)
+            }
+        }
+    }
+
     /// Reads and checks one issuer's JWKS file.
     fn read(&self, issuer: &Issuer, path: &Path) -> Result<Jwks, IdentityError> {
         let jwks = Jwks::load(path).map_err(|source| issuer.jwks_error(source))?;
-        self.refuse_dev_key(issuer, &jwks)?;
-        Ok(jwks)
-    }
-
-    /// Fetches and checks one issuer's JWKS URL.
-    async fn fetch(&self, issuer: &Issuer, remote: &Remote) -> Result<Jwks, IdentityError> {
-        let jwks = fetch::fetch(&remote.client, &remote.url)
-            .await
-            .map_err(|source| issuer.jwks_error(source))?;
         self.refuse_dev_key(issuer, &jwks)?;
         Ok(jwks)
     }
@@ -358,19 +364,18 @@ impl Authenticator {
         Ok(())
     }
 
-    /// Starts keeping every `jwks_url` issuer's keys fresh: one task per
-    /// such issuer fetches its JWKS every `jwks_refresh`, and sooner when a
-    /// token names a key id the issuer has not published (it may have
-    /// rotated keys), at most once per [`EARLY_REFRESH_INTERVAL`]. A failed
-    /// fetch, or a set that is refused, leaves the previous keys in force
-    /// and is logged as a warning; the next tick tries again.
+    /// Starts keeping every issuer's keys fresh: one task per issuer reads
+    /// its `jwks_file` or fetches its `jwks_url` every `jwks_refresh`, and
+    /// sooner when a token names a key id the issuer has not published (it
+    /// may have rotated keys), at most once per [`EARLY_REFRESH_INTERVAL`].
+    /// A failed read or fetch, or a set that is refused, leaves the previous
+    /// keys in force and is logged as a warning; the next tick tries again.
     ///
     /// Call it once, within a Tokio runtime, after [`Authenticator::load`].
     /// Dropping the returned [`KeyRefresh`] stops the tasks. Without it,
-    /// keys from a URL stay as they were loaded.
+    /// keys stay as they were loaded.
     pub fn spawn_key_refresh(self: &Arc<Self>) -> KeyRefresh {
         let tasks = (0..self.issuers.len())
-            .filter(|&index| self.issuers[index].remote().is_some())
             .map(|index| {
                 let authenticator = Arc::clone(self);
                 tokio::spawn(async move { authenticator.refresh_keys(index).await })
@@ -381,19 +386,17 @@ impl Authenticator {
 
     async fn refresh_keys(&self, index: usize) {
         let issuer = &self.issuers[index];
-        let Some(remote) = issuer.remote() else {
-            return;
-        };
-        // The first tick is one period on: load() has just fetched.
-        let mut tick = tokio::time::interval_at(Instant::now() + remote.refresh, remote.refresh);
+        let refresh = &issuer.refresh;
+        // The first tick is one period on: load() has just read the keys.
+        let mut tick = tokio::time::interval_at(Instant::now() + refresh.every, refresh.every);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                // An early fetch stands in for the next periodic one.
-                () = remote.early.notified() => tick.reset(),
+                // An early refresh stands in for the next periodic one.
+                () = refresh.early.notified() => tick.reset(),
             }
-            match self.fetch(issuer, remote).await {
+            match self.keys_of(issuer).await {
                 Ok(jwks) => self.trust_one(issuer, jwks),
                 Err(err) => tracing::warn!(
                     issuer = %issuer.name(),
@@ -404,19 +407,19 @@ impl Authenticator {
         }
     }
 
-    /// Wakes the refresh task of `issuer`, if it has a `jwks_url` and was
-    /// not woken early in the [`EARLY_REFRESH_INTERVAL`] before `now`.
+    /// Wakes the refresh task of `issuer`, unless it was woken early in the
+    /// [`EARLY_REFRESH_INTERVAL`] before `now`.
     fn refresh_early(&self, issuer: &str, now: DateTime<Utc>) {
-        let Some(remote) = self
+        let Some(refresh) = self
             .issuers
             .iter()
             .find(|i| i.name() == issuer)
-            .and_then(Issuer::remote)
+            .map(|i| &i.refresh)
         else {
             return;
         };
         {
-            let mut last = remote
+            let mut last = refresh
                 .last_early
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
@@ -433,9 +436,9 @@ impl Authenticator {
         // The key id itself is not logged: it comes from an unverified token.
         tracing::info!(
             issuer,
-            "identity: a token names a key id the issuer has not published; fetching its JWKS early"
+            "identity: a token names a key id the issuer has not published; reading its JWKS early"
         );
-        remote.early.notify_one();
+        refresh.early.notify_one();
     }
 
     /// Production or development.

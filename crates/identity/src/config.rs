@@ -16,7 +16,8 @@ use crate::role::Role;
 /// The largest clock-skew leeway accepted.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 
-/// How often a `jwks_url` is fetched again when `jwks_refresh` is not set.
+/// How often a `jwks_file` is read or a `jwks_url` fetched again when
+/// `jwks_refresh` is not set.
 pub const DEFAULT_JWKS_REFRESH: Duration = Duration::from_secs(10 * 60);
 /// The shortest `jwks_refresh`: more often only loads the identity provider.
 pub const MIN_JWKS_REFRESH: Duration = Duration::from_secs(60);
@@ -78,8 +79,10 @@ pub struct IssuerConfig {
     pub issuer: String,
     /// The `aud` value this service requires, e.g. `cpc`.
     pub audience: String,
-    /// The issuer's JSON Web Key Set (RFC 7517) as a file, read at start-up.
-    /// Exactly one of `jwks_file` and `jwks_url` is set.
+    /// The issuer's JSON Web Key Set (RFC 7517) as a file (e.g. a mounted
+    /// Secret), read at start-up and every `jwks_refresh` while serving, so
+    /// a key published in the file is trusted without a restart. Exactly one
+    /// of `jwks_file` and `jwks_url` is set.
     #[serde(default)]
     pub jwks_file: Option<PathBuf>,
     /// Where the issuer publishes its JSON Web Key Set (its `jwks_uri`),
@@ -91,8 +94,9 @@ pub struct IssuerConfig {
     /// `jwks_file` and `jwks_url` is set.
     #[serde(default)]
     pub jwks_url: Option<String>,
-    /// How often `jwks_url` is fetched again (humantime, e.g. `"10m"`;
-    /// default 10 minutes, 1 minute to 24 hours). Only with `jwks_url`.
+    /// How often `jwks_file` is read or `jwks_url` fetched again (humantime,
+    /// e.g. `"10m"`; default 10 minutes, 1 minute to 24 hours), and sooner
+    /// when a token names a key id not yet seen.
     #[serde(default, with = "humantime_serde::option")]
     pub jwks_refresh: Option<Duration>,
     /// A PEM file of the CA certificates that sign the identity provider's
@@ -137,8 +141,8 @@ pub struct ServiceIdentity {
 /// Where a validated issuer's keys come from.
 #[derive(Debug, Clone)]
 pub(crate) enum KeySource<'a> {
-    /// A JWKS file, read at start-up (and by `Authenticator::reload`).
-    File(&'a Path),
+    /// A JWKS file, read at start-up and every `refresh` while serving.
+    File { path: &'a Path, refresh: Duration },
     /// A JWKS URL, fetched at start-up and every `refresh` while serving,
     /// trusting only the roots in `ca_file` when one is given.
     Url {
@@ -159,22 +163,17 @@ impl IssuerConfig {
                 if file.as_os_str().is_empty() {
                     return Err("jwks_file must not be empty");
                 }
-                // A file is only read at start-up (or on reload); accepting a
-                // refresh interval would suggest it is re-read on its own.
-                if self.jwks_refresh.is_some() {
-                    return Err("jwks_refresh applies only to jwks_url");
-                }
                 if self.jwks_ca_file.is_some() {
                     return Err("jwks_ca_file applies only to jwks_url");
                 }
-                Ok(KeySource::File(file))
+                Ok(KeySource::File {
+                    path: file,
+                    refresh: self.refresh()?,
+                })
             }
             (None, Some(url)) => {
                 let url = parse_jwks_url(url)?;
-                let refresh = self.jwks_refresh.unwrap_or(DEFAULT_JWKS_REFRESH);
-                if !(MIN_JWKS_REFRESH..=MAX_JWKS_REFRESH).contains(&refresh) {
-                    return Err("jwks_refresh must be between 1 minute and 24 hours");
-                }
+                let refresh = self.refresh()?;
                 let ca_file = self.jwks_ca_file.as_deref();
                 if let Some(ca_file) = ca_file {
                     if ca_file.as_os_str().is_empty() {
@@ -192,6 +191,18 @@ impl IssuerConfig {
                     ca_file,
                 })
             }
+        }
+    }
+}
+
+impl IssuerConfig {
+    /// `jwks_refresh`, or the default, within its bounds.
+    fn refresh(&self) -> Result<Duration, &'static str> {
+        let refresh = self.jwks_refresh.unwrap_or(DEFAULT_JWKS_REFRESH);
+        if (MIN_JWKS_REFRESH..=MAX_JWKS_REFRESH).contains(&refresh) {
+            Ok(refresh)
+        } else {
+            Err("jwks_refresh must be between 1 minute and 24 hours")
         }
     }
 }
@@ -305,7 +316,9 @@ impl IdentityConfig {
             if !seen.insert(issuer.issuer.as_str()) {
                 return Err(invalid("configured more than once"));
             }
-            if let KeySource::File(jwks_file) = source
+            if let KeySource::File {
+                path: jwks_file, ..
+            } = source
                 && self.mode == Mode::Production
                 && is_within(jwks_file, &self.dev_key_dir)
             {
@@ -697,10 +710,14 @@ mod tests {
             assert_eq!(config.validate().is_ok(), ok, "{refresh}s");
         }
         let mut file = production();
-        file.issuers[0].jwks_refresh = Some(Duration::from_secs(600));
+        assert!(matches!(
+            file.issuers[0].key_source(),
+            Ok(KeySource::File { refresh, .. }) if refresh == Duration::from_secs(600)
+        ));
+        file.issuers[0].jwks_refresh = Some(Duration::from_secs(59));
         assert_eq!(
             issuer_reason(&file),
-            "jwks_refresh applies only to jwks_url"
+            "jwks_refresh must be between 1 minute and 24 hours"
         );
     }
 

@@ -15,10 +15,11 @@
 //!
 //! An issuer's JWKS is a file (`jwks_file`) or its identity provider's URL
 //! (`jwks_url`). [`Authenticator::load`] reads and fetches them all before
-//! serving; [`Authenticator::spawn_key_refresh`] fetches each URL again every
-//! `jwks_refresh`, and early (at most once a minute) when a token names a
-//! key id the issuer has not published, so keys the provider rotates are
-//! picked up without a restart. A failed fetch keeps the previous keys.
+//! serving; [`Authenticator::spawn_key_refresh`] reads each file and fetches
+//! each URL again every `jwks_refresh`, and early (at most once a minute)
+//! when a token names a key id the issuer has not published, so rotated keys
+//! are picked up without a restart. A failed read or fetch keeps the
+//! previous keys.
 //!
 //! Tokens must be signed with RS256, ES256 or EdDSA by a key in the issuer's
 //! JWKS, and the key's own algorithm is the only one accepted for it (no

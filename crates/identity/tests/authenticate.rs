@@ -617,6 +617,46 @@ async fn reload_picks_up_rotated_keys_and_keeps_old_ones_on_error() {
     ));
 }
 
+#[tokio::test]
+async fn a_key_published_in_the_file_is_trusted_without_a_restart() {
+    let f = Fixture::production();
+    let auth = std::sync::Arc::new(Authenticator::load(&f.config).await.unwrap());
+    let _refresh = auth.spawn_key_refresh();
+    let check = |token: &str, at: DateTime<Utc>| {
+        auth.authenticate_bearer(Some(&format!("Bearer {token}")), at)
+            .map(|_| ())
+    };
+    let verifies_soon = async |token: &str, at: DateTime<Utc>| {
+        for _ in 0..500 {
+            if check(token, at).is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("not verified within 5 s: {:?}", check(token, at));
+    };
+    let jwks_file = f.config.issuers[0].jwks_file.clone().unwrap();
+
+    // The provider's next key is published next to the current one (a
+    // Secret update). The first token naming it is refused and sets off an
+    // early read of the file; its retry verifies.
+    let next = Idp::new("idp-2031");
+    write_jwks(&jwks_file, &[f.idp.jwk(), next.jwk()]);
+    let token = next.sign(&good_claims());
+    assert_eq!(check(&token, now()), Err(AuthError::UnknownKeyId));
+    verifies_soon(&token, now()).await;
+    assert_eq!(check(&f.idp.sign(&good_claims()), now()), Ok(()));
+
+    // A file that cannot be read leaves the keys in force.
+    std::fs::write(&jwks_file, "{ not json").unwrap();
+    let later = now() + chrono::TimeDelta::seconds(61);
+    let unknown = Idp::new("idp-2099").sign(&good_claims());
+    assert_eq!(check(&unknown, later), Err(AuthError::UnknownKeyId));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(check(&token, later), Ok(()));
+    assert_eq!(check(&f.idp.sign(&good_claims()), later), Ok(()));
+}
+
 #[test]
 fn authenticate_headers_reads_the_authorization_header() {
     let f = Fixture::production();
