@@ -57,7 +57,7 @@ pub struct Config {
 
 /// Connection pool settings, applied to each service's pool.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     pub max_connections: u32,
     #[serde(with = "humantime_serde")]
@@ -67,7 +67,7 @@ pub struct DatabaseConfig {
 /// Bounds that keep one caller, or one connection, from exhausting the server
 /// (OWASP API4:2023, unrestricted resource consumption).
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
     /// Longest a call may run; a client's shorter `grpc-timeout` wins.
     #[serde(with = "humantime_serde")]
@@ -105,7 +105,7 @@ impl Default for LimitsConfig {
 
 /// How the process reports what it does.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TelemetryConfig {
     /// `tracing_subscriber::EnvFilter` directives; `RUST_LOG` overrides when set.
     pub log_filter: String,
@@ -172,7 +172,30 @@ pub enum ConfigError {
         #[source]
         source: cpc_rules::RulesError,
     },
+    #[error("unknown setting `{key}` in {file:?}; the settings are {}", FILE_KEYS.join(", "))]
+    UnknownKey { key: String, file: PathBuf },
 }
+
+/// The settings a configuration file may have at its top level. The
+/// tables below it refuse unknown keys themselves (`deny_unknown_fields`);
+/// the top level cannot, as every `CPC_*` environment variable (`CPC_CONFIG`
+/// among them) lands there too, so a file's own keys are checked against
+/// this list: a misspelt setting stops the process instead of quietly
+/// leaving the default in force.
+const FILE_KEYS: [&str; 12] = [
+    "listen_addr",
+    "database_url",
+    "database",
+    "telemetry",
+    "limits",
+    "identity",
+    "policy_dir",
+    "tls",
+    "shutdown_grace",
+    "authorities",
+    "feeds",
+    "reflection",
+];
 
 impl Config {
     /// Loads defaults, then `file` (if given; it must exist), then the
@@ -180,6 +203,17 @@ impl Config {
     /// (e.g. an ICPC later than 15 working days), so a bad file stops the
     /// process at start rather than producing wrong dates later.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        if let Some(path) = file {
+            let settings: figment::value::Dict = Figment::from(Toml::file_exact(path))
+                .extract()
+                .map_err(Box::new)?;
+            if let Some(key) = settings.keys().find(|k| !FILE_KEYS.contains(&k.as_str())) {
+                return Err(ConfigError::UnknownKey {
+                    key: key.clone(),
+                    file: path.to_owned(),
+                });
+            }
+        }
         let config: Self = Self::figment(file).extract().map_err(Box::new)?;
         for (authority, profile) in &config.authorities {
             profile
@@ -220,6 +254,59 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
+
+    #[test]
+    fn a_misspelt_setting_stops_the_load() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("top.toml", "listen_adr = \"127.0.0.1:6000\"\n")?;
+            let err = Config::load(Some(Path::new("top.toml"))).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::UnknownKey { key, .. } if key == "listen_adr"),
+                "{err}"
+            );
+            assert!(err.to_string().contains("listen_addr"), "{err}");
+            jail.create_file("nested.toml", "[limits]\ncalls_per_minute_per_caler = 10\n")?;
+            let err = Config::load(Some(Path::new("nested.toml"))).unwrap_err();
+            assert!(
+                err.to_string().contains("calls_per_minute_per_caler"),
+                "{err}"
+            );
+            // Unrelated CPC_ variables (the --config flag's own) are no setting.
+            jail.set_env("CPC_CONFIG", "top.toml");
+            jail.create_file("good.toml", "reflection = false\n")?;
+            assert!(
+                !Config::load(Some(Path::new("good.toml")))
+                    .unwrap()
+                    .reflection
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_setting_of_the_configuration_is_a_file_key() {
+        // Serialised, a configuration names every setting but `identity`
+        // (never serialised: it may name key files) and unset options.
+        let config = Config {
+            tls: Some(crate::tls::TlsConfig {
+                cert_file: "tls.crt".into(),
+                key_file: "tls.key".into(),
+                client_ca_file: None,
+                reload_interval: Duration::from_secs(60),
+                handshake_timeout: Duration::from_secs(10),
+            }),
+            ..Config::default()
+        };
+        let settings: figment::value::Dict = Figment::from(Serialized::defaults(config))
+            .extract()
+            .unwrap();
+        let mut serialised: Vec<&str> = settings.keys().map(String::as_str).collect();
+        serialised.push("identity");
+        serialised.sort_unstable();
+        let mut known = FILE_KEYS.to_vec();
+        known.sort_unstable();
+        assert_eq!(serialised, known);
+    }
 
     #[test]
     fn defaults_then_file_then_env() {
