@@ -30,35 +30,11 @@ async fn membership_opens_a_childs_record_and_nothing_else_does() {
     let colleague = f.person(OTHER_WORKER, AUTHORITY, Role::SocialWorker, Some(csc()));
     let err = f.client.get_child(get(&colleague)).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let list = |token: &As| {
-        token.req(pb::ListChildrenRequest {
-            authority_id: AUTHORITY.into(),
-            ..Default::default()
-        })
-    };
-    let theirs = f
-        .client
-        .list_children(list(&colleague))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(theirs.children.is_empty());
-    let mine = f
-        .client
-        .list_children(list(&sw))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(mine.children.len(), 1);
+    assert!(f.children_listed(&colleague).await.is_empty());
+    assert_eq!(f.children_listed(&sw).await.len(), 1);
     // A manager sees the whole authority.
     let manager = f.team_manager();
-    let all = f
-        .client
-        .list_children(list(&manager))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(all.children.len(), 1);
+    assert_eq!(f.children_listed(&manager).await.len(), 1);
 
     // A police officer reads the child only once a member, and may not
     // change the record even then.
@@ -253,16 +229,7 @@ async fn an_agencys_membership_reaches_its_practitioners_while_it_is_current() {
         })
     };
     let listed = async |f: &mut Fixture, token: &As| {
-        let children = f
-            .client
-            .list_children(token.req(pb::ListChildrenRequest {
-                authority_id: AUTHORITY.into(),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner()
-            .children;
+        let children = f.children_listed(token).await;
         let cases = f
             .client
             .list_cases(token.req(pb::ListCasesRequest {

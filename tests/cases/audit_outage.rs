@@ -20,16 +20,7 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
     let sw = f.social_worker();
     let officer = f.police_officer();
     let child = register(&mut f, "C7001").await;
-    let case = f
-        .client
-        .get_case(sw.req(pb::GetCaseRequest {
-            case_id: child.case_id.clone(),
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap();
+    let case = f.case_of(&sw, &child.case_id).await;
     let recorded = AuditOutage::records(&f.db, "cases").await;
 
     let outage = AuditOutage::begin(&f.db, "cases").await;
@@ -40,12 +31,7 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
     refused("a read", client.get_child(sw.req(get(&child.id))).await);
     refused(
         "a list",
-        client
-            .list_children(sw.req(pb::ListChildrenRequest {
-                authority_id: AUTHORITY.into(),
-                ..Default::default()
-            }))
-            .await,
+        client.list_children(sw.req(authority_children())).await,
     );
     let mut renamed = case.clone();
     renamed.display_name = "Renamed while the log was down".into();
@@ -83,30 +69,12 @@ async fn nothing_happens_while_its_access_record_cannot_be_written() {
 
     // Nothing was written: no access record, no change, no new child.
     assert_eq!(AuditOutage::records(&f.db, "cases").await, recorded);
-    let after = f
-        .client
-        .get_case(sw.req(pb::GetCaseRequest {
-            case_id: child.case_id.clone(),
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap();
+    let after = f.case_of(&sw, &child.case_id).await;
     assert_eq!(
         (after.display_name.as_str(), after.version),
         (case.display_name.as_str(), case.version)
     );
-    let children = f
-        .client
-        .list_children(sw.req(pb::ListChildrenRequest {
-            authority_id: AUTHORITY.into(),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .children;
+    let children = f.children_listed(&sw).await;
     assert_eq!(
         children.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
         [child.id.as_str()]

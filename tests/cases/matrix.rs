@@ -139,16 +139,7 @@ async fn build_world(f: &mut Fixture) -> World {
         .await
         .unwrap()
         .into_inner();
-    let case = f
-        .client
-        .get_case(sw.req(pb::GetCaseRequest {
-            case_id: child.case_id.clone(),
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap();
+    let case = f.case_of(&sw, &child.case_id).await;
     let episode_id = f
         .client
         .list_cin_episodes(sw.req(pb::ListCinEpisodesRequest {
@@ -304,10 +295,7 @@ async fn call(
             .await
             .map(drop),
         "ListChildren" => client
-            .list_children(who.req(pb::ListChildrenRequest {
-                authority_id: AUTHORITY.into(),
-                ..Default::default()
-            }))
+            .list_children(who.req(authority_children()))
             .await
             .map(drop),
         "UpdateChild" => {

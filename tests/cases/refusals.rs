@@ -152,16 +152,7 @@ async fn a_retried_create_returns_the_first_result() {
         .unwrap()
         .into_inner();
     assert_eq!(first, again);
-    let listed = f
-        .client
-        .list_children(sw.req(pb::ListChildrenRequest {
-            authority_id: AUTHORITY.into(),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(listed.children.len(), 1);
+    assert_eq!(f.children_listed(&sw).await.len(), 1);
 
     // The same request id with a different request is refused.
     let mut changed = request;
@@ -221,10 +212,7 @@ async fn no_credentials_and_other_authorities() {
     // Nor can they list this authority's children.
     let err = f
         .client
-        .list_children(elsewhere.req(pb::ListChildrenRequest {
-            authority_id: AUTHORITY.into(),
-            ..Default::default()
-        }))
+        .list_children(elsewhere.req(authority_children()))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);

@@ -153,6 +153,29 @@ impl Fixture {
             .unwrap()
     }
 
+    /// `case_id` as `who` reads it.
+    pub async fn case_of(&mut self, who: &As, case_id: &str) -> pb::Case {
+        self.client
+            .get_case(who.req(pb::GetCaseRequest {
+                case_id: case_id.into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .r#case
+            .unwrap()
+    }
+
+    /// The children of the authority `who` lists (first page).
+    pub async fn children_listed(&mut self, who: &As) -> Vec<pb::Child> {
+        self.client
+            .list_children(who.req(authority_children()))
+            .await
+            .unwrap()
+            .into_inner()
+            .children
+    }
+
     /// Scheduling reports `conference` held (what the scheduling feed
     /// consumer records): written through the cases store, as cases' own
     /// copy of that fact.
@@ -179,6 +202,14 @@ impl As {
             format!("Bearer {}", self.token).parse().unwrap(),
         );
         request
+    }
+}
+
+/// Lists the authority's children, as far as the caller may.
+pub fn authority_children() -> pb::ListChildrenRequest {
+    pb::ListChildrenRequest {
+        authority_id: AUTHORITY.into(),
+        ..Default::default()
     }
 }
 

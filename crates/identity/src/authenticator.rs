@@ -154,8 +154,8 @@ impl Authenticator {
     /// `jwks_file`, fetches every issuer's `jwks_url` and, in development
     /// mode, loads or creates the development key and trusts it (issuer
     /// `cpc-dev`, audience `cpc`). Serving starts only once every issuer
-    /// has keys; [`Authenticator::spawn_key_refresh`] keeps URL keys fresh
-    /// from then on.
+    /// has keys; [`Authenticator::spawn_key_refresh`] keeps them fresh from
+    /// then on.
     ///
     /// In production mode, also refuses any JWKS that contains the
     /// development key's public key, if one exists in `dev_key_dir` (it is
@@ -461,10 +461,10 @@ impl Authenticator {
     }
 
     /// Verifies the value of an `authorization` header (`Bearer <JWT>`) at
-    /// time `now`. A token from a `jwks_url` issuer naming a key id that is
-    /// not in its set is refused ([`AuthError::UnknownKeyId`]) and wakes the
-    /// key refresh early (rate-limited on the clock of `now`), so a retry
-    /// after the identity provider has rotated keys succeeds.
+    /// time `now`. A token naming a key id that is not in its issuer's set
+    /// is refused ([`AuthError::UnknownKeyId`]) and wakes the key refresh
+    /// early (rate-limited on the clock of `now`), so a retry after the
+    /// identity provider has rotated keys succeeds.
     ///
     /// # Errors
     /// Why the caller is not authenticated; see [`AuthError`]. The error is

@@ -193,9 +193,7 @@ impl IssuerConfig {
             }
         }
     }
-}
 
-impl IssuerConfig {
     /// `jwks_refresh`, or the default, within its bounds.
     fn refresh(&self) -> Result<Duration, &'static str> {
         let refresh = self.jwks_refresh.unwrap_or(DEFAULT_JWKS_REFRESH);

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{AUDIENCE, ISSUER, Idp, good_claims, now};
+use common::{AUDIENCE, ISSUER, Idp, eventually, good_claims, now, settle};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -261,23 +261,6 @@ async fn serving() -> Serving {
 fn check(auth: &Authenticator, token: &str, at: DateTime<Utc>) -> Result<(), AuthError> {
     auth.authenticate_bearer(Some(&format!("Bearer {token}")), at)
         .map(|_| ())
-}
-
-/// Waits for `done` to hold; the deadline is only reached when a test fails.
-async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Long enough for a fetch that should not happen to show up on loopback.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 async fn load_err(config: &IdentityConfig) -> IdentityError {

@@ -72,3 +72,21 @@ pub fn good_claims() -> Value {
         "cpc_agency": { "kind": "childrens_social_care", "name": "Gloucestershire County Council" }
     })
 }
+
+/// Waits for `done` to hold; the deadline is only reached when a test fails.
+pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Long enough for a refresh that should not change anything to have
+/// happened (a loopback fetch or a local file read).
+pub async fn settle() {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+}
