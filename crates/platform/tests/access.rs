@@ -28,7 +28,7 @@ const SCHEMA: &str = "accesstest";
 const GET_CHILD: (&str, &str) = ("cpc.cases.v1.CasesService", "GetChild");
 
 struct Fixture {
-    _db: TestDatabase,
+    db: TestDatabase,
     pool: PgPool,
     access: Access,
     key: DevKey,
@@ -51,7 +51,7 @@ async fn fixture() -> Fixture {
         Arc::new(limits),
     );
     Fixture {
-        _db: db,
+        db,
         pool,
         access,
         key,
@@ -280,4 +280,95 @@ async fn a_former_member_agency_practitioner_is_denied() {
         rows[0].agency.as_deref(),
         Some("health:Community Health Trust")
     );
+}
+
+/// A call by a social worker of E1, as a handler has it once identified.
+fn social_worker_call(f: &Fixture) -> cpc_platform::access::Call {
+    let token = f
+        .key
+        .mint(&DevClaims::new("sw-1", "E1", [Role::SocialWorker]));
+    f.access
+        .identify(&request(Some(&token), GET_CHILD), now())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_abandoned_call_records_only_a_record_not_found() {
+    let f = fixture().await;
+    let call = social_worker_call(&f);
+    let id = Uuid::new_v4().to_string();
+
+    // A record the caller's authority does not hold: refused and recorded.
+    let tx = db::begin_for_authority(&f.pool, "E1").await.unwrap();
+    let err = f
+        .access
+        .abandon(tx, &f.pool, &call, ApiError::not_found("child", &id), now())
+        .await;
+    assert!(matches!(&err, ApiError::NotFound { .. }), "{err}");
+    let rows = audit_rows(&f.pool).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].decision.as_str(), rows[0].authority_id.as_str()),
+        ("deny", "E1")
+    );
+    assert_eq!(rows[0].policy_ids, [cpc_platform::access::NOT_IN_AUTHORITY]);
+
+    // Any other failure passes through as it is, unrecorded: the handler
+    // recorded its decision already, or there was none to record.
+    let tx = db::begin_for_authority(&f.pool, "E1").await.unwrap();
+    let err = f
+        .access
+        .abandon(
+            tx,
+            &f.pool,
+            &call,
+            ApiError::internal(std::io::Error::other("disk on fire")),
+            now(),
+        )
+        .await;
+    assert_eq!(tonic::Status::from(err).code(), tonic::Code::Internal);
+    assert_eq!(audit_rows(&f.pool).await.len(), 1);
+    assert!(cpc_audit::verify(&f.pool).await.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn an_abandoned_call_whose_rollback_fails_is_internal_and_records_nothing() {
+    let f = fixture().await;
+    let call = social_worker_call(&f);
+    let mut tx = db::begin_for_authority(&f.pool, "E1").await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    // The database drops the transaction's connection under it (a failover,
+    // an administrator), so the rollback cannot be sent.
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(
+        secrecy::ExposeSecret::expose_secret(f.db.url()),
+    )
+    .await
+    .unwrap();
+    let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert!(terminated);
+
+    let err = f
+        .access
+        .abandon(
+            tx,
+            &f.pool,
+            &call,
+            ApiError::not_found("child", Uuid::new_v4().to_string()),
+            now(),
+        )
+        .await;
+    let status = tonic::Status::from(err);
+    assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
+    // Nothing about the failure reaches the caller.
+    assert_eq!(status.message(), "internal error");
+    // The refusal is not recorded: the call's outcome is unknown to the
+    // caller, who saw INTERNAL, not NOT_FOUND.
+    assert!(audit_rows(&f.pool).await.is_empty());
 }
