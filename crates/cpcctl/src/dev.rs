@@ -41,8 +41,9 @@ struct TokenArgs {
     /// The person's agency name.
     #[arg(long, requires = "agency_kind")]
     agency_name: Option<String>,
-    /// How long the token is valid, e.g. 30m or 8h.
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    /// How long the token is valid, e.g. 30m or 8h; at most 12h, the
+    /// longest token cpcd accepts.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     ttl: Duration,
     /// Where the development key lives (created on first use).
     #[arg(
@@ -51,6 +52,18 @@ struct TokenArgs {
         default_value = ".local/dev-identity"
     )]
     key_dir: PathBuf,
+}
+
+/// A lifetime `cpcd` will accept: a token minted for longer would be
+/// refused as soon as it is used.
+fn parse_ttl(given: &str) -> Result<Duration, String> {
+    let ttl = humantime::parse_duration(given).map_err(|err| err.to_string())?;
+    if ttl.is_zero() || ttl > cpc_identity::MAX_TOKEN_LIFETIME {
+        return Err(
+            "give a lifetime above 0s and at most 12h, the longest cpcd accepts".to_owned(),
+        );
+    }
+    Ok(ttl)
 }
 
 /// The token, or why it could not be made.

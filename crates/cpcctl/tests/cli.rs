@@ -188,3 +188,22 @@ fn dev_token_refuses_unknown_roles() {
         "E1",
     ]);
 }
+
+#[test]
+fn dev_token_refuses_a_lifetime_cpcd_would_refuse() {
+    for ttl in ["13h", "30d", "0s"] {
+        let message = refused(&[
+            "dev",
+            "token",
+            "--person",
+            "p",
+            "--role",
+            "social_worker",
+            "--authority",
+            "E10000013",
+            "--ttl",
+            ttl,
+        ]);
+        assert!(message.contains("at most 12h"), "{ttl}: {message}");
+    }
+}

@@ -16,7 +16,10 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::bearer::{authorization_header, bearer_token};
 use crate::caller::{Caller, CallerKind};
-use crate::config::{IdentityConfig, IssuerConfig, KeySource, Mode, ServiceIdentity};
+use crate::config::{
+    IdentityConfig, IssuerConfig, KeySource, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, Mode,
+    ServiceIdentity,
+};
 use crate::dev::{self, DEV_AUDIENCE, DEV_ISSUER, DevKey};
 use crate::error::{AuthError, IdentityError, JwksError, JwksSource};
 use crate::fetch;
@@ -290,6 +293,7 @@ impl Authenticator {
                 TrustedIssuer {
                     audience: DEV_AUDIENCE.to_owned(),
                     first_party_clients: HashSet::new(),
+                    max_lifetime_secs: lifetime_secs(MAX_TOKEN_LIFETIME),
                     jwks: Arc::new(dev_key.jwks()),
                 },
             );
@@ -531,6 +535,12 @@ fn trusted(issuer: &IssuerConfig, jwks: Arc<Jwks>) -> TrustedIssuer {
     TrustedIssuer {
         audience: issuer.audience.clone(),
         first_party_clients: issuer.first_party_clients.iter().cloned().collect(),
+        // Checked by `IdentityConfig::validate` before any issuer is trusted.
+        max_lifetime_secs: lifetime_secs(issuer.max_token_lifetime().unwrap_or(MIN_TOKEN_LIFETIME)),
         jwks,
     }
+}
+
+fn lifetime_secs(lifetime: Duration) -> i64 {
+    i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)
 }

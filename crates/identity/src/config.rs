@@ -25,6 +25,15 @@ pub const MIN_JWKS_REFRESH: Duration = Duration::from_secs(60);
 /// trusted within a day even if nothing else prompts a fetch.
 pub const MAX_JWKS_REFRESH: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The longest a token may be valid for (`exp` − `iat`), unless an issuer's
+/// `max_token_lifetime` says less: 12 hours, the absolute session lifetime
+/// of OWASP ASVS 4.0 §3.3.2 at level 3, after which a person must sign in
+/// again. A token from a misconfigured or compromised issuer that is valid
+/// for weeks is refused however well it is signed.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+/// The shortest `max_token_lifetime` an issuer may be given.
+pub const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+
 /// Whether the development signing key is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -106,6 +115,12 @@ pub struct IssuerConfig {
     /// CA is refused. Read at start-up. Only with an `https://` `jwks_url`.
     #[serde(default)]
     pub jwks_ca_file: Option<PathBuf>,
+    /// The longest validity (`exp` − `iat`, or `exp` − now without `iat`)
+    /// accepted in this issuer's tokens (humantime, e.g. `"1h"`; default and
+    /// at most 12 hours, at least 1 minute). Set it to the provider's access
+    /// token lifespan so that a token minted for longer is refused.
+    #[serde(default, with = "humantime_serde::option")]
+    pub max_token_lifetime: Option<Duration>,
     /// Client ids of cpc's own front ends at this issuer. A token whose `azp`
     /// is one of these (or the audience, or the subject itself) was not
     /// relayed, so [`Caller::on_behalf_of`](crate::Caller::on_behalf_of) is
@@ -191,6 +206,16 @@ impl IssuerConfig {
                     ca_file,
                 })
             }
+        }
+    }
+
+    /// `max_token_lifetime`, or the default, within its bounds.
+    pub(crate) fn max_token_lifetime(&self) -> Result<Duration, &'static str> {
+        let lifetime = self.max_token_lifetime.unwrap_or(MAX_TOKEN_LIFETIME);
+        if (MIN_TOKEN_LIFETIME..=MAX_TOKEN_LIFETIME).contains(&lifetime) {
+            Ok(lifetime)
+        } else {
+            Err("max_token_lifetime must be between 1 minute and 12 hours")
         }
     }
 
@@ -311,6 +336,7 @@ impl IdentityConfig {
                 return Err(invalid("audience must not be empty"));
             }
             let source = issuer.key_source().map_err(invalid)?;
+            issuer.max_token_lifetime().map_err(invalid)?;
             if !seen.insert(issuer.issuer.as_str()) {
                 return Err(invalid("configured more than once"));
             }
@@ -421,6 +447,7 @@ mod tests {
                 jwks_url: None,
                 jwks_refresh: None,
                 jwks_ca_file: None,
+                max_token_lifetime: None,
                 first_party_clients: vec![],
             }],
             ..IdentityConfig::default()
@@ -720,13 +747,40 @@ mod tests {
     }
 
     #[test]
+    fn max_token_lifetime_defaults_to_twelve_hours_within_a_minute_and_twelve_hours() {
+        let config = production();
+        assert_eq!(
+            config.issuers[0].max_token_lifetime(),
+            Ok(Duration::from_secs(12 * 3600))
+        );
+        for (lifetime, ok) in [
+            (59, false),
+            (60, true),
+            (3600, true),
+            (12 * 3600, true),
+            (12 * 3600 + 1, false),
+        ] {
+            let mut config = production();
+            config.issuers[0].max_token_lifetime = Some(Duration::from_secs(lifetime));
+            assert_eq!(config.validate().is_ok(), ok, "{lifetime}s");
+            if !ok {
+                assert_eq!(
+                    issuer_reason(&config),
+                    "max_token_lifetime must be between 1 minute and 12 hours"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn deserialises_jwks_url_and_humantime_refresh() {
         let config: IdentityConfig = serde_json::from_value(serde_json::json!({
             "issuers": [{
                 "issuer": "https://idp.example",
                 "audience": "cpc",
                 "jwks_url": "https://idp.example/jwks",
-                "jwks_refresh": "15m"
+                "jwks_refresh": "15m",
+                "max_token_lifetime": "1h"
             }]
         }))
         .unwrap();
@@ -734,6 +788,7 @@ mod tests {
         assert_eq!(issuer.jwks_file, None);
         assert_eq!(issuer.jwks_url.as_deref(), Some("https://idp.example/jwks"));
         assert_eq!(issuer.jwks_refresh, Some(Duration::from_secs(15 * 60)));
+        assert_eq!(issuer.max_token_lifetime, Some(Duration::from_secs(3600)));
         config.validate().unwrap();
     }
 }

@@ -40,6 +40,10 @@ pub enum AuthError {
     /// The token's `nbf` or `iat` is in the future (beyond the allowed skew).
     #[error("the token is not yet valid")]
     NotYetValid,
+    /// The token is valid for longer (`exp` − `iat`) than its issuer's
+    /// `max_token_lifetime`.
+    #[error("the token is valid for longer than this service accepts")]
+    LifetimeTooLong,
     /// The token's `iss` is not a trusted issuer.
     #[error("the token was not issued by a trusted issuer")]
     WrongIssuer,
@@ -72,6 +76,7 @@ impl AuthError {
             AuthError::BadSignature => "bad_signature",
             AuthError::Expired => "token_expired",
             AuthError::NotYetValid => "token_not_yet_valid",
+            AuthError::LifetimeTooLong => "token_lifetime_too_long",
             AuthError::WrongIssuer => "wrong_issuer",
             AuthError::WrongAudience => "wrong_audience",
             AuthError::BadClaims(_) => "bad_claims",

@@ -47,7 +47,7 @@ pub use bearer::{authorization_header, bearer_token};
 pub use caller::{Caller, CallerKind};
 pub use config::{
     DEFAULT_JWKS_REFRESH, IdentityConfig, IssuerConfig, MAX_JWKS_REFRESH, MAX_LEEWAY,
-    MIN_JWKS_REFRESH, Mode, ServiceIdentity,
+    MAX_TOKEN_LIFETIME, MIN_JWKS_REFRESH, MIN_TOKEN_LIFETIME, Mode, ServiceIdentity,
 };
 pub use error::{AuthError, ClaimError, DevKeyError, IdentityError, JwksError, JwksSource};
 pub use jwks::{Jwks, MAX_JWKS_BYTES};

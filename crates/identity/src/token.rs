@@ -35,6 +35,8 @@ const MAX_ROLES: usize = 32;
 pub(crate) struct TrustedIssuer {
     pub(crate) audience: String,
     pub(crate) first_party_clients: HashSet<String>,
+    /// The longest `exp` − `iat` accepted, in seconds.
+    pub(crate) max_lifetime_secs: i64,
     pub(crate) jwks: Arc<Jwks>,
 }
 
@@ -146,10 +148,19 @@ pub(crate) fn verify(
     {
         return Err(AuthError::NotYetValid);
     }
-    if let Some(iat) = optional(claims.iat.as_ref())
-        && numeric_date(iat)? > now_s.saturating_add(leeway_secs)
-    {
+    let issued_at = optional(claims.iat.as_ref())
+        .map(numeric_date)
+        .transpose()?;
+    if issued_at.is_some_and(|iat| iat > now_s.saturating_add(leeway_secs)) {
         return Err(AuthError::NotYetValid);
+    }
+    // A token minted to last longer than the issuer's limit is refused even
+    // while fresh: it would outlive the sign-in it came from. Without `iat`
+    // what is left of it is measured.
+    if exp.saturating_sub(issued_at.unwrap_or(now_s))
+        > issuer.max_lifetime_secs.saturating_add(leeway_secs)
+    {
+        return Err(AuthError::LifetimeTooLong);
     }
 
     let subject = match &claims.sub {

@@ -60,6 +60,7 @@ impl Fixture {
                 jwks_url: None,
                 jwks_refresh: None,
                 jwks_ca_file: None,
+                max_token_lifetime: None,
                 first_party_clients: vec!["cpc-web".into()],
             }],
             dev_key_dir: tmp.path().join("dev-identity"),
@@ -304,6 +305,66 @@ fn not_before_and_issued_at_in_the_future_are_not_yet_valid() {
 }
 
 #[test]
+fn a_token_minted_to_last_longer_than_the_issuer_allows_is_refused() {
+    let f = Fixture::production();
+    let t = now().timestamp();
+    let lasting = |issued: i64, expires: i64| {
+        with(
+            with(good_claims(), "iat", json!(issued)),
+            "exp",
+            json!(expires),
+        )
+    };
+    let twelve_hours = 12 * 3600;
+    // The default limit is 12 hours (ASVS 3.3.2), with the clock leeway.
+    assert!(
+        f.check_claims(&lasting(t - 10, t - 10 + twelve_hours))
+            .is_ok()
+    );
+    assert!(
+        f.check_claims(&lasting(t - 10, t - 10 + twelve_hours + 60))
+            .is_ok()
+    );
+    assert_eq!(
+        f.check_claims(&lasting(t - 10, t - 10 + twelve_hours + 61)),
+        Err(AuthError::LifetimeTooLong)
+    );
+    assert_eq!(
+        f.check_claims(&lasting(t - 10, t + 30 * 24 * 3600)),
+        Err(AuthError::LifetimeTooLong)
+    );
+    // The lifetime is what the token was minted for, not what is left of it.
+    assert_eq!(
+        f.check_claims(&lasting(t - 11 * 3600, t + 2 * 3600)),
+        Err(AuthError::LifetimeTooLong)
+    );
+    // Without iat, what is left is measured.
+    let no_iat = |expires: i64| with(without(good_claims(), "iat"), "exp", json!(expires));
+    assert!(f.check_claims(&no_iat(t + 11 * 3600)).is_ok());
+    assert_eq!(
+        f.check_claims(&no_iat(t + 13 * 3600)),
+        Err(AuthError::LifetimeTooLong)
+    );
+
+    // An issuer may be held to its own, shorter, access token lifespan.
+    let mut config = f.config.clone();
+    config.issuers[0].max_token_lifetime = Some(std::time::Duration::from_secs(3600));
+    let auth = Authenticator::from_config(&config).unwrap();
+    let check = |claims: &Value| {
+        auth.authenticate_bearer(Some(&format!("Bearer {}", f.idp.sign(claims))), now())
+    };
+    assert!(check(&lasting(t - 10, t + 3500)).is_ok());
+    assert_eq!(
+        check(&lasting(t - 10, t + 2 * 3600)),
+        Err(AuthError::LifetimeTooLong)
+    );
+    assert_eq!(
+        AuthError::LifetimeTooLong.reason(),
+        "token_lifetime_too_long"
+    );
+}
+
+#[test]
 fn wrong_issuer() {
     let f = Fixture::production();
     let claims = with(
@@ -540,6 +601,7 @@ fn rs256_and_es256_issuers_verify_and_keep_their_algorithms() {
             jwks_url: None,
             jwks_refresh: None,
             jwks_ca_file: None,
+            max_token_lifetime: None,
             first_party_clients: vec![],
         }],
         dev_key_dir: tmp.path().join("dev"),

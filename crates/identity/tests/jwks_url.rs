@@ -226,6 +226,7 @@ fn config(tmp: &TempDir, url: &str) -> IdentityConfig {
             jwks_url: Some(url.into()),
             jwks_refresh: None,
             jwks_ca_file: None,
+            max_token_lifetime: None,
             first_party_clients: vec![],
         }],
         dev_key_dir: tmp.path().join("dev-identity"),
