@@ -368,6 +368,37 @@ async fn reflection_can_be_turned_off() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn production_refuses_a_database_reached_without_verified_tls() {
+    let db = TestDatabase::create().await;
+    let mut config = db.config();
+    config.identity.mode = cpc_identity::Mode::Production;
+    // The listener's TLS is checked for presence before the database URL,
+    // and its files are read only after it.
+    config.tls = Some(cpc_platform::tls::TlsConfig {
+        cert_file: "tls.crt".into(),
+        key_file: "tls.key".into(),
+        client_ca_file: None,
+        reload_interval: std::time::Duration::from_secs(60),
+        handshake_timeout: std::time::Duration::from_secs(5),
+    });
+    config.database_url = secrecy::SecretString::from(
+        "postgres://cpc:hunter2@db.example.internal/cpc?sslmode=require".to_owned(),
+    );
+    let Err(err) = cpc_platform::Server::prepare(config, Selection::All.components()).await else {
+        panic!("prepared a production server whose database connection is not verified");
+    };
+    assert!(
+        matches!(
+            &err,
+            cpc_platform::serve::ServeError::Db(cpc_platform::db::DbError::UnverifiedTls { host })
+                if host == "db.example.internal"
+        ),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}
+
 /// The repository's root, where the shipped configurations live.
 fn repository() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -8,7 +8,7 @@ use std::str::FromStr as _;
 
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{Connection as _, PgConnection, PgPool};
 
 use crate::config::DatabaseConfig;
@@ -22,6 +22,14 @@ pub enum DbError {
     Url(#[source] sqlx::Error),
     #[error("cannot reach Postgres: {0}")]
     Connect(#[source] sqlx::Error),
+    /// Production mode, and the connection to a database on another host
+    /// would not verify the server's certificate.
+    #[error(
+        "the database at {host} is reached without verified TLS: in production add \
+         sslmode=verify-full (and sslrootcert=<the server's CA file>, unless a public CA signs it) \
+         to CPC_DATABASE_URL, or connect over a Unix socket or to a loopback address"
+    )]
+    UnverifiedTls { host: String },
     #[error("cannot prepare schema {schema}: {source}")]
     Schema {
         schema: String,
@@ -60,6 +68,36 @@ pub fn schema_options(url: &SecretString, schema: &str) -> Result<PgConnectOptio
     Ok(options
         .options([("search_path", schema)])
         .application_name(&format!("cpc-{schema}")))
+}
+
+/// Refuses a connection that would carry children's records across a
+/// network without a verified server: anything but `sslmode=verify-full`
+/// to a host other than a Unix socket or a loopback address (a proxy
+/// sidecar). `prefer`, `require` and `verify-ca` encrypt but accept a server
+/// with another name, so a machine in the middle could read and change
+/// every query. Production mode checks this before connecting.
+///
+/// # Errors
+/// [`DbError::Url`] if the URL does not parse, [`DbError::UnverifiedTls`]
+/// otherwise.
+pub fn require_verified_tls(url: &SecretString) -> Result<(), DbError> {
+    let options = PgConnectOptions::from_str(url.expose_secret()).map_err(DbError::Url)?;
+    let host = options.get_host();
+    let local = options.get_socket().is_some()
+        || host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if local || matches!(options.get_ssl_mode(), PgSslMode::VerifyFull) {
+        Ok(())
+    } else {
+        Err(DbError::UnverifiedTls {
+            host: host.to_owned(),
+        })
+    }
 }
 
 /// One migrator from several sources: the platform's own tables (small
@@ -281,6 +319,47 @@ fn check_schema_name(schema: &str) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_verified_or_local_database_connection_is_accepted() {
+        let check = |url: &str| require_verified_tls(&SecretString::from(url.to_owned()));
+        for accepted in [
+            "postgres://cpc@db.example.internal/cpc?sslmode=verify-full",
+            "postgres://cpc@db.example.internal/cpc?sslmode=verify-full&sslrootcert=/etc/cpc/db/ca.crt",
+            "postgres://cpc@127.0.0.1:5432/cpc",
+            "postgres://cpc@localhost/cpc?sslmode=disable",
+            "postgres://cpc@[::1]:5432/cpc",
+            "postgres://cpc@%2Fvar%2Frun%2Fpostgresql/cpc",
+            "postgres:///cpc?host=/var/run/postgresql",
+        ] {
+            check(accepted).unwrap_or_else(|err| panic!("{accepted}: {err}"));
+        }
+        for refused in [
+            "postgres://cpc@db.example.internal/cpc",
+            "postgres://cpc@db.example.internal/cpc?sslmode=disable",
+            "postgres://cpc@db.example.internal/cpc?sslmode=prefer",
+            "postgres://cpc@db.example.internal/cpc?sslmode=require",
+            "postgres://cpc@db.example.internal/cpc?sslmode=verify-ca",
+            "postgres://cpc:secret@10.0.0.5/cpc?sslmode=require",
+            // A name that merely starts like a loopback one.
+            "postgres://cpc@localhost.example.com/cpc",
+            "postgres://cpc@127.0.0.1.example.com/cpc",
+        ] {
+            let err = check(refused).unwrap_err();
+            assert!(
+                matches!(err, DbError::UnverifiedTls { .. }),
+                "{refused}: {err}"
+            );
+            // The message names the host and says what to add, never the password.
+            let message = err.to_string();
+            assert!(message.contains("sslmode=verify-full"), "{message}");
+            assert!(!message.contains("secret"), "{message}");
+        }
+        assert!(matches!(
+            check("postgres://cpc@db.example.internal/cpc?sslmode=verify_full"),
+            Err(DbError::Url(_))
+        ));
+    }
 
     async fn migrator_with(files: &[(&str, &str)]) -> Migrator {
         let dir =

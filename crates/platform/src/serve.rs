@@ -125,6 +125,10 @@ impl Server {
         config
             .identity
             .validate_for(config.listen_addr, config.tls.is_some())?;
+        // Likewise the records themselves on their way to Postgres.
+        if config.identity.mode == cpc_identity::Mode::Production {
+            db::require_verified_tls(&config.database_url)?;
+        }
         let tls = config.tls.as_ref().map(ReloadingTls::load).transpose()?;
         // Every issuer's keys are read or fetched before anything is served.
         let authenticator = Arc::new(Authenticator::load(&config.identity).await?);
