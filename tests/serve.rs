@@ -269,28 +269,9 @@ fn secrecy_url(db: &TestDatabase) -> String {
     db.url().expose_secret().to_owned()
 }
 
-#[tokio::test]
-async fn audit_chains_verify_and_tampering_is_reported() {
-    use cpc_platform::audit_log::{describe, verify_chains};
-    let db = TestDatabase::create().await;
-    let server = TestServer::start(db.config(), Selection::All.components()).await;
-    server.stop().await;
-
-    let reports = verify_chains(&db.config(), &Selection::All.components())
-        .await
-        .unwrap();
-    let lines: Vec<String> = reports.iter().map(|(s, r)| describe(s, r)).collect();
-    assert_eq!(lines.len(), 4);
-    assert!(
-        lines.iter().all(|l| l.contains(": intact, 0 records")),
-        "{lines:?}"
-    );
-
-    // Two records in the cases log, then a tamperer with superuser powers edits the first.
-    let pool = sqlx::PgPool::connect(secrecy_url(&db).as_str())
-        .await
-        .unwrap();
-    for n in 1..=2 {
+/// Appends `count` records to the cases service's audit log.
+async fn append_to_cases_log(pool: &sqlx::PgPool, count: usize) {
+    for n in 1..=count {
         let mut tx = pool.begin().await.unwrap();
         sqlx::query("SET LOCAL search_path = cases")
             .execute(&mut *tx)
@@ -315,6 +296,102 @@ async fn audit_chains_verify_and_tampering_is_reported() {
         cpc_audit::append(&mut tx, &record).await.unwrap();
         tx.commit().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_deleted_tail_is_caught_by_the_anchor_kept_from_an_earlier_verification() {
+    use cpc_platform::audit_log::{ServiceAnchor, VerifyError, describe, verify_chains};
+    let db = TestDatabase::create().await;
+    let server = TestServer::start(db.config(), Selection::All.components()).await;
+    server.stop().await;
+    let pool = sqlx::PgPool::connect(secrecy_url(&db).as_str())
+        .await
+        .unwrap();
+    append_to_cases_log(&pool, 3).await;
+    let components = Selection::All.components();
+
+    // The head an auditor keeps elsewhere, as printed.
+    let reports = verify_chains(&db.config(), &components, &[]).await.unwrap();
+    let line = describe(
+        "cases",
+        &reports.iter().find(|(s, _)| *s == "cases").unwrap().1,
+    );
+    assert!(
+        line.starts_with("cases: intact, 3 records, head cases=3:"),
+        "{line}"
+    );
+    let anchor: ServiceAnchor = line.rsplit(' ').next().unwrap().parse().unwrap();
+    let intact = verify_chains(&db.config(), &components, std::slice::from_ref(&anchor))
+        .await
+        .unwrap();
+    assert!(intact.iter().all(|(_, r)| r.is_ok()), "{intact:?}");
+
+    // A tamperer with superuser powers deletes the last record: the chain
+    // that is left is whole, so only the anchor shows the loss.
+    sqlx::query("ALTER TABLE cases.audit_log DISABLE TRIGGER ALL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM cases.audit_log WHERE seq = 3")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let unanchored = verify_chains(&db.config(), &components, &[]).await.unwrap();
+    let cases = &unanchored.iter().find(|(s, _)| *s == "cases").unwrap().1;
+    assert!(describe("cases", cases).starts_with("cases: intact, 2 records"));
+    let anchored = verify_chains(&db.config(), &components, std::slice::from_ref(&anchor))
+        .await
+        .unwrap();
+    let cases = &anchored.iter().find(|(s, _)| *s == "cases").unwrap().1;
+    assert_eq!(
+        describe("cases", cases),
+        "cases: BROKEN at record 3 after 2 verified: record 3 is missing"
+    );
+    // The other logs are verified as before.
+    assert!(
+        anchored
+            .iter()
+            .filter(|(s, _)| *s != "cases")
+            .all(|(_, r)| r.is_ok())
+    );
+
+    // An anchor for a service not verified, or two for one, is refused
+    // rather than left unchecked.
+    let elsewhere = ServiceAnchor {
+        service: "reportng".into(),
+        anchor: anchor.anchor,
+    };
+    for anchors in [vec![elsewhere], vec![anchor.clone(), anchor.clone()]] {
+        let err = verify_chains(&db.config(), &components, &anchors)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, VerifyError::Anchor(_)), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn audit_chains_verify_and_tampering_is_reported() {
+    use cpc_platform::audit_log::{describe, verify_chains};
+    let db = TestDatabase::create().await;
+    let server = TestServer::start(db.config(), Selection::All.components()).await;
+    server.stop().await;
+
+    let reports = verify_chains(&db.config(), &Selection::All.components(), &[])
+        .await
+        .unwrap();
+    let lines: Vec<String> = reports.iter().map(|(s, r)| describe(s, r)).collect();
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines.iter().all(|l| l.contains(": intact, 0 records")),
+        "{lines:?}"
+    );
+
+    // Two records in the cases log, then a tamperer with superuser powers edits the first.
+    let pool = sqlx::PgPool::connect(secrecy_url(&db).as_str())
+        .await
+        .unwrap();
+    append_to_cases_log(&pool, 2).await;
     sqlx::query("ALTER TABLE cases.audit_log DISABLE TRIGGER ALL")
         .execute(&pool)
         .await
@@ -325,7 +402,7 @@ async fn audit_chains_verify_and_tampering_is_reported() {
         .unwrap();
     pool.close().await;
 
-    let reports = verify_chains(&db.config(), &Selection::All.components())
+    let reports = verify_chains(&db.config(), &Selection::All.components(), &[])
         .await
         .unwrap();
     let cases = reports.iter().find(|(s, _)| *s == "cases").unwrap();

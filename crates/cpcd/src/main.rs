@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
+use cpc_platform::audit_log::ServiceAnchor;
 use cpc_platform::{Config, Server, audit_log, shutdown, telemetry};
 use cpcd::Selection;
 
@@ -23,6 +24,15 @@ struct Args {
     /// audit log, print one line per service, and exit 1 if any is broken.
     #[arg(long)]
     verify_audit: bool,
+    /// With --verify-audit: a head printed by an earlier verification and
+    /// kept outside the database (`cases=1234:<hash>`), so that a deleted
+    /// tail or a re-hashed log is reported. Once per service.
+    #[arg(
+        long = "anchor",
+        value_name = "SERVICE=SEQ:HASH",
+        requires = "verify_audit"
+    )]
+    anchors: Vec<ServiceAnchor>,
 }
 
 #[tokio::main]
@@ -46,7 +56,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?;
     let _telemetry = telemetry::init(&config.telemetry, "cpcd")?;
     if args.verify_audit {
-        return verify_audit(&config, args.services).await;
+        return verify_audit(&config, args.services, &args.anchors).await;
     }
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
@@ -60,8 +70,12 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     clippy::print_stdout,
     reason = "the verification report is the command's output"
 )]
-async fn verify_audit(config: &Config, services: Selection) -> anyhow::Result<ExitCode> {
-    let reports = audit_log::verify_chains(config, &services.components()).await?;
+async fn verify_audit(
+    config: &Config,
+    services: Selection,
+    anchors: &[ServiceAnchor],
+) -> anyhow::Result<ExitCode> {
+    let reports = audit_log::verify_chains(config, &services.components(), anchors).await?;
     for (service, report) in &reports {
         println!("{}", audit_log::describe(service, report));
     }
