@@ -265,6 +265,52 @@ async fn no_credentials_and_other_authorities() {
             .all(|r| r.authority_id == AUTHORITY && !r.reason.contains(&child.id)),
         "{ours:?}"
     );
+
+    // Asked about the child itself, the authority holding it sees the
+    // attempt on it by id (only that one: the listing named no child), for
+    // its auditor and for the child's social worker alike.
+    let about_child = |who: &As| {
+        who.req(audit::ListAccessRecordsRequest {
+            service: "cases".into(),
+            child_id: child.id.clone(),
+            page_size: 100,
+            ..Default::default()
+        })
+    };
+    let auditor = f.person(
+        AUDITOR + 1,
+        AUTHORITY,
+        cpc_identity::Role::Auditor,
+        Some(csc()),
+    );
+    for who in [&auditor, &f.social_worker()] {
+        let seen = audit_client
+            .list_access_records(about_child(who))
+            .await
+            .unwrap()
+            .into_inner()
+            .records;
+        let foreign: Vec<_> = seen
+            .iter()
+            .filter(|r| r.authority_id != AUTHORITY)
+            .map(|r| {
+                (
+                    r.authority_id.as_str(),
+                    r.rpc_method.rsplit('/').next().unwrap(),
+                    r.policy_id.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            foreign,
+            [(
+                OTHER_AUTHORITY,
+                "GetChild",
+                "cpc:record-not-in-callers-authority"
+            )],
+            "{seen:?}"
+        );
+    }
     f.stop().await;
 }
 

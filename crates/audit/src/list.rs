@@ -22,6 +22,12 @@ pub const MAX_PAGE_SIZE: u32 = 500;
 pub struct AccessQuery {
     /// Only entries of this authority.
     pub authority_id: Option<String>,
+    /// With `authority_id` and `child_id`: also other authorities' entries
+    /// naming the child that were refused under this rule (the rule a
+    /// service records when a call names a record outside its caller's
+    /// authority), so the authority that holds the child sees who elsewhere
+    /// tried to reach it. Set it only for a child that authority holds.
+    pub refused_elsewhere_under: Option<String>,
     /// Only entries naming this child among `child_ids`.
     pub child_id: Option<Uuid>,
     /// Only entries about this family case.
@@ -58,6 +64,7 @@ impl AccessQuery {
         let mut e = Encoder::default();
         e.str("cpc.audit.list.v1");
         e.opt_str(self.authority_id.as_deref());
+        e.opt_str(self.refused_elsewhere_under.as_deref());
         e.opt_uuid(self.child_id.as_ref());
         e.opt_uuid(self.case_id.as_ref());
         e.opt_str(self.person_id.as_deref());
@@ -95,6 +102,14 @@ pub async fn list_access(pool: &PgPool, query: &AccessQuery) -> Result<AccessPag
     if query.person_id.as_deref() == Some("") {
         return Err(AuditError::InvalidQuery("person_id is empty"));
     }
+    if query.refused_elsewhere_under.is_some()
+        && (query.authority_id.is_none() || query.child_id.is_none())
+    {
+        // Never a sweep of every authority's refusals: only about one child.
+        return Err(AuditError::InvalidQuery(
+            "refusals elsewhere are listed for one child of one authority",
+        ));
+    }
     if let (Some(from), Some(to)) = (query.from, query.to)
         && from >= to
     {
@@ -109,8 +124,18 @@ pub async fn list_access(pool: &PgPool, query: &AccessQuery) -> Result<AccessPag
 
     let mut sql = QueryBuilder::<Postgres>::new("SELECT ");
     sql.push(row::COLUMNS).push(" FROM audit_log WHERE TRUE");
-    if let Some(authority) = &query.authority_id {
-        sql.push(" AND authority_id = ").push_bind(authority);
+    match (&query.authority_id, &query.refused_elsewhere_under) {
+        (Some(authority), None) => {
+            sql.push(" AND authority_id = ").push_bind(authority);
+        }
+        (Some(authority), Some(rule)) => {
+            sql.push(" AND (authority_id = ")
+                .push_bind(authority)
+                .push(" OR (decision = 'deny' AND policy_ids @> ")
+                .push_bind(vec![rule.clone()])
+                .push("))");
+        }
+        (None, _) => {}
     }
     if let Some(child) = query.child_id {
         // `@>` on a one-element array, so the GIN index applies.

@@ -346,3 +346,70 @@ async fn page_size_defaults_to_50_and_is_capped_at_500() {
     let one = page(1).await;
     assert_eq!(one.entries.len(), 1);
 }
+
+#[tokio::test]
+async fn another_authoritys_refusal_naming_the_child_is_listed_only_when_asked_for_that_child() {
+    const RULE: &str = "cpc:record-not-in-callers-authority";
+    let db = with_fixture(6).await;
+    // A caller of another authority named child A and was refused (7); that
+    // authority also read and was refused its own things (8, 9), and a
+    // refusal under another rule named child A (10).
+    let elsewhere = |n: i64, decision: Decision, rule: &str, children: &[Uuid]| {
+        let mut r = record(n, None, children);
+        r.authority_id = "la-917".to_owned();
+        r.decision = decision;
+        r.policy_ids = vec![rule.to_owned()];
+        r
+    };
+    for r in [
+        elsewhere(7, Decision::Deny, RULE, &[CHILD_A]),
+        elsewhere(8, Decision::Allow, "case-membership-active", &[CHILD_A]),
+        elsewhere(9, Decision::Deny, RULE, &[CHILD_B]),
+        elsewhere(10, Decision::Deny, "authority-boundary", &[CHILD_A]),
+    ] {
+        append_standalone(&db.pool, &r).await.expect("append");
+    }
+    let ours = |refused_elsewhere: bool| AccessQuery {
+        authority_id: Some("la-916".to_owned()),
+        child_id: Some(CHILD_A),
+        refused_elsewhere_under: refused_elsewhere.then(|| RULE.to_owned()),
+        page_size: 2,
+        ..AccessQuery::default()
+    };
+    let own = expected(6, |r| r.child_ids.contains(&CHILD_A));
+    assert_eq!(all_pages(&db, ours(false)).await, own);
+    let mut with_attempt = vec![7];
+    with_attempt.extend(&own);
+    assert_eq!(all_pages(&db, ours(true)).await, with_attempt);
+
+    // Not without one child of one authority.
+    for query in [
+        AccessQuery {
+            child_id: None,
+            ..ours(true)
+        },
+        AccessQuery {
+            authority_id: None,
+            ..ours(true)
+        },
+    ] {
+        assert!(matches!(
+            list_access(&db.pool, &query).await,
+            Err(AuditError::InvalidQuery(_))
+        ));
+    }
+    // A page token of one listing is not one of the other.
+    let page = list_access(&db.pool, &ours(false)).await.expect("list");
+    let token = page.next_page_token.expect("more pages");
+    assert!(matches!(
+        list_access(
+            &db.pool,
+            &AccessQuery {
+                page_token: Some(token),
+                ..ours(true)
+            }
+        )
+        .await,
+        Err(AuditError::InvalidPageToken)
+    ));
+}

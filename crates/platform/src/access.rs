@@ -250,6 +250,10 @@ pub fn callers_request_id(headers: &http::HeaderMap) -> Option<&str> {
 /// authority does not hold: another authority's record, or none at all.
 pub const NOT_IN_AUTHORITY: &str = "cpc:record-not-in-callers-authority";
 
+/// The resource a `NOT_FOUND` names when a call names a child by its id
+/// (`ApiError::not_found(CHILD_RESOURCE, id)`).
+pub const CHILD_RESOURCE: &str = "child";
+
 impl Access {
     /// Abandons a call that failed after its transaction began: rolls the
     /// transaction back and, when the failure is that a record it names was
@@ -257,7 +261,10 @@ impl Access {
     /// authority's record is not found, so a cross-authority attempt is
     /// recorded here, in the caller's own authority's log, with the id asked
     /// for (the caller's own input; no other authority's data is read or
-    /// written). Any other error passes through unrecorded.
+    /// written). A child's id is recorded as the child the record concerns,
+    /// so the authority that holds the child finds the attempt when it asks
+    /// who accessed that child (`AccessQuery::refused_elsewhere_under`). Any
+    /// other error passes through unrecorded.
     ///
     /// # Errors
     /// None: the result is the error to return (`err` itself, or `INTERNAL`
@@ -281,7 +288,14 @@ impl Access {
             policy_ids: vec![NOT_IN_AUTHORITY.to_owned()],
             errors: Vec::new(),
         };
-        let mut record = audit_record(call, &Subject::default(), &decision, now);
+        let subject = Subject {
+            case_id: None,
+            child_ids: match (*resource, Uuid::parse_str(id)) {
+                (CHILD_RESOURCE, Ok(child)) => vec![child],
+                _ => Vec::new(),
+            },
+        };
+        let mut record = audit_record(call, &subject, &decision, now);
         record.reason = Some(format!("no {resource} {id} in the caller's authority"));
         if let Err(audit) = cpc_audit::append_standalone(pool, &record).await {
             return ApiError::internal(audit);

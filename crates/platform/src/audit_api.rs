@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::access::{Access, Subject};
+use crate::access::{Access, NOT_IN_AUTHORITY, Subject};
 use crate::error::{ApiError, FieldViolations};
 use crate::serve::LocateChild;
 
@@ -77,7 +77,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         } else {
             req.authority_id.clone()
         };
-        let query = list_query(&req, authority.clone())?;
+        let mut query = list_query(&req, authority.clone())?;
         let mut subject = Subject {
             case_id: query.case_id,
             child_ids: query.child_id.into_iter().collect(),
@@ -90,6 +90,9 @@ impl pb::audit_service_server::AuditService for AuditApi {
         };
         let resource = match case {
             Some(case) => {
+                // The authority holds the child: attempts on it from other
+                // authorities, refused as not found there, are its business.
+                query.refused_elsewhere_under = Some(NOT_IN_AUTHORITY.to_owned());
                 subject.case_id = Uuid::parse_str(&case.case_id).ok();
                 Resource::Record(Record {
                     authority_id: authority,
@@ -193,6 +196,8 @@ fn list_query(
         to,
         page_size: page_size.unwrap_or_default(),
         page_token: (!req.page_token.is_empty()).then(|| req.page_token.clone()),
+        // Set by the caller once the child is known to be the authority's.
+        refused_elsewhere_under: None,
     })
 }
 

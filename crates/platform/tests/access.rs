@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use cpc_authz::{Authorizer, CaseRelation, Record, Resource, SharedAuthorizer};
 use cpc_identity::dev::{DevClaims, DevKey};
 use cpc_identity::{Agency, AgencyKind, Authenticator, Role};
-use cpc_platform::access::{Access, RpcPath, Subject};
+use cpc_platform::access::{Access, CHILD_RESOURCE, RpcPath, Subject};
 use cpc_platform::config::DatabaseConfig;
 use cpc_platform::db;
 use cpc_platform::error::ApiError;
@@ -296,22 +296,36 @@ fn social_worker_call(f: &Fixture) -> cpc_platform::access::Call {
 async fn an_abandoned_call_records_only_a_record_not_found() {
     let f = fixture().await;
     let call = social_worker_call(&f);
-    let id = Uuid::new_v4().to_string();
+    let (child, plan) = (Uuid::new_v4(), Uuid::new_v4());
 
-    // A record the caller's authority does not hold: refused and recorded.
-    let tx = db::begin_for_authority(&f.pool, "E1").await.unwrap();
-    let err = f
-        .access
-        .abandon(tx, &f.pool, &call, ApiError::not_found("child", &id), now())
-        .await;
-    assert!(matches!(&err, ApiError::NotFound { .. }), "{err}");
+    // A record the caller's authority does not hold: refused and recorded;
+    // a child's id as the child the record concerns, so the authority
+    // holding that child can find the attempt, any other id in the reason.
+    for (resource, id) in [(CHILD_RESOURCE, child), ("plan", plan)] {
+        let tx = db::begin_for_authority(&f.pool, "E1").await.unwrap();
+        let err = f
+            .access
+            .abandon(
+                tx,
+                &f.pool,
+                &call,
+                ApiError::not_found(resource, id.to_string()),
+                now(),
+            )
+            .await;
+        assert!(matches!(&err, ApiError::NotFound { .. }), "{err}");
+    }
     let rows = audit_rows(&f.pool).await;
-    assert_eq!(rows.len(), 1);
-    assert_eq!(
-        (rows[0].decision.as_str(), rows[0].authority_id.as_str()),
-        ("deny", "E1")
-    );
-    assert_eq!(rows[0].policy_ids, [cpc_platform::access::NOT_IN_AUTHORITY]);
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(
+            (row.decision.as_str(), row.authority_id.as_str()),
+            ("deny", "E1")
+        );
+        assert_eq!(row.policy_ids, [cpc_platform::access::NOT_IN_AUTHORITY]);
+    }
+    assert_eq!(rows[0].child_ids, [child]);
+    assert!(rows[1].child_ids.is_empty());
 
     // Any other failure passes through as it is, unrecorded: the handler
     // recorded its decision already, or there was none to record.
@@ -327,7 +341,7 @@ async fn an_abandoned_call_records_only_a_record_not_found() {
         )
         .await;
     assert_eq!(tonic::Status::from(err).code(), tonic::Code::Internal);
-    assert_eq!(audit_rows(&f.pool).await.len(), 1);
+    assert_eq!(audit_rows(&f.pool).await.len(), 2);
     assert!(cpc_audit::verify(&f.pool).await.unwrap().is_ok());
 }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use cpc_platform::ApiError;
+use cpc_platform::access::CHILD_RESOURCE;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -59,7 +60,7 @@ impl Locator {
     fn resource(self) -> &'static str {
         match self {
             Locator::Case(_) => "case",
-            Locator::Child(_) => "child",
+            Locator::Child(_) => CHILD_RESOURCE,
             Locator::FamilyMember(_) => "family member",
             Locator::CinEpisode(_) => "CIN episode",
             Locator::StrategyDiscussion(_) => "strategy discussion",

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
+use cpc_platform::access::CHILD_RESOURCE;
 use cpc_proto::cases::v1 as pb;
 use cpc_rules::census::Sex;
 use cpc_rules::identifiers::UpnUnknownReason;
@@ -103,7 +104,7 @@ pub(crate) async fn child_row(
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| ApiError::not_found("child", id.to_string()))
+        .ok_or_else(|| ApiError::not_found(CHILD_RESOURCE, id.to_string()))
 }
 
 /// `GetChild`.
@@ -253,7 +254,7 @@ pub async fn update_child(
     ctx: &Ctx,
     update: &ChildUpdate,
 ) -> Result<Written<pb::UpdateChildResponse>, ApiError> {
-    lock_version(conn, "children", "child", update.id, update.version).await?;
+    lock_version(conn, "children", CHILD_RESOURCE, update.id, update.version).await?;
     let before = child_row(conn, update.id, false).await?;
     let (born_before, died_before, case_before) =
         (before.birth_date, before.death_date, before.case_id);
@@ -289,7 +290,9 @@ pub async fn update_child(
     .await
     .map_err(db)?;
     if done.rows_affected() == 0 {
-        return Err(missing_or_stale(conn, "children", "child", update.id, update.version).await);
+        return Err(
+            missing_or_stale(conn, "children", CHILD_RESOURCE, update.id, update.version).await,
+        );
     }
     // Every write before the first event: the feed's lock is held from the
     // first append to commit, so no row lock is taken after it.
