@@ -232,6 +232,7 @@ async fn bad_input_names_each_field() {
         from_sequence: 5,
         to_sequence: 2,
         service: "cases".into(),
+        ..Default::default()
     };
     let err = f
         .client
@@ -250,4 +251,134 @@ async fn bad_input_names_each_field() {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     drop(f.db);
+}
+
+#[tokio::test]
+async fn a_head_kept_from_an_earlier_verification_catches_a_deleted_tail() {
+    use secrecy::ExposeSecret as _;
+    let mut f = fixture().await;
+    let auditor = f.token("aud-1", "E1", Role::Auditor);
+    let mut verifier = f.client.clone();
+    let mut verify = async |req: pb::VerifyAuditChainRequest| {
+        let req = pb::VerifyAuditChainRequest {
+            service: "cases".into(),
+            ..req
+        };
+        verifier.verify_audit_chain(authed(req, &auditor)).await
+    };
+    for _ in 0..3 {
+        let list = authed(list("cases"), &auditor);
+        f.client.list_access_records(list).await.unwrap();
+    }
+    // The head an external monitor keeps after verifying.
+    let kept = verify(pb::VerifyAuditChainRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(kept.status, pb::ChainStatus::Intact as i32);
+    assert_eq!(kept.last_sequence, 3);
+    let anchored = pb::VerifyAuditChainRequest {
+        anchor_sequence: kept.last_sequence,
+        anchor_hash: kept.head_hash.clone(),
+        ..Default::default()
+    };
+    let intact = verify(anchored.clone()).await.unwrap().into_inner();
+    assert_eq!(intact.status, pb::ChainStatus::Intact as i32);
+    // The whole log: the three readings and the recorded verification.
+    assert_eq!(
+        (
+            intact.first_sequence,
+            intact.last_sequence,
+            intact.verified_count
+        ),
+        (1, 4, 4)
+    );
+
+    // A tamperer with superuser powers deletes the log from the kept head
+    // on: what is left is a whole chain, so only the anchor shows the loss.
+    let pool = sqlx::PgPool::connect(f.db.url().expose_secret())
+        .await
+        .unwrap();
+    for statement in [
+        "ALTER TABLE cases.audit_log DISABLE TRIGGER ALL",
+        "DELETE FROM cases.audit_log WHERE seq >= 3",
+        "ALTER TABLE cases.audit_log ENABLE TRIGGER ALL",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let truncated = verify(anchored.clone()).await.unwrap().into_inner();
+    assert_eq!(truncated.status, pb::ChainStatus::Broken as i32);
+    assert_eq!(
+        (truncated.first_broken_sequence, truncated.break_reason),
+        (3, pb::BreakReason::SequenceGap as i32)
+    );
+    assert_eq!(truncated.detail, "record 3 is missing");
+    // That verification was recorded as record 3 of the shortened log, so
+    // the log is whole again without the anchor, and with it the record
+    // at the anchored place is not the one kept.
+    let unanchored = verify(pb::VerifyAuditChainRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(unanchored.status, pb::ChainStatus::Intact as i32);
+    assert_eq!(unanchored.last_sequence, 3);
+    let rewritten = verify(anchored.clone()).await.unwrap().into_inner();
+    assert_eq!(
+        (
+            rewritten.status,
+            rewritten.first_broken_sequence,
+            rewritten.break_reason
+        ),
+        (
+            pb::ChainStatus::Broken as i32,
+            3,
+            pb::BreakReason::RecordHashMismatch as i32
+        )
+    );
+
+    // An anchor is both fields, and verifies the whole log only.
+    for (bad, field) in [
+        (
+            pb::VerifyAuditChainRequest {
+                anchor_hash: Vec::new(),
+                ..anchored.clone()
+            },
+            "anchor_hash",
+        ),
+        (
+            pb::VerifyAuditChainRequest {
+                anchor_sequence: 0,
+                ..anchored.clone()
+            },
+            "anchor_sequence",
+        ),
+        (
+            pb::VerifyAuditChainRequest {
+                anchor_hash: vec![7; 31],
+                ..anchored.clone()
+            },
+            "anchor_hash",
+        ),
+        (
+            pb::VerifyAuditChainRequest {
+                from_sequence: 2,
+                ..anchored.clone()
+            },
+            "anchor_sequence",
+        ),
+    ] {
+        let err = verify(bad).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        let details = err.get_error_details();
+        let fields: Vec<&str> = details
+            .bad_request()
+            .expect("BadRequest details")
+            .field_violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(fields, [field]);
+    }
+    f.server.stop().await;
 }

@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use cpc_audit::{
-    AccessQuery, AuditEntry, AuditError, BreakReason, Decision, VerifyRange, VerifyReport,
+    AccessQuery, Anchor, AuditEntry, AuditError, BreakReason, ChainHash, Decision, VerifyRange,
+    VerifyReport,
 };
 use cpc_authz::{Record, Resource};
 use cpc_proto::audit::v1 as pb;
@@ -130,19 +131,27 @@ impl pb::audit_service_server::AuditService for AuditApi {
         let call = self.access.identify(&request, now)?;
         let req = request.into_inner();
         let pool = &self.log(&req.service)?.pool;
-        let range = verify_range(&req)?;
+        let check = verification(&req)?;
         let resource = Resource::Authority(call.caller.authority_id().to_owned());
         let permit = self
             .access
             .authorize(pool, &call, &resource, &Subject::default(), now)
             .await?;
-        let report = cpc_audit::verify_range(pool, range)
-            .await
-            .map_err(audit_error)?;
+        let (report, first) = match check {
+            Verification::Range(range) => (
+                cpc_audit::verify_range(pool, range).await,
+                range.from.unwrap_or(1),
+            ),
+            Verification::Anchored(anchor) => (
+                cpc_audit::verify_against_anchor(pool, anchor.seq, anchor.hash).await,
+                1,
+            ),
+        };
+        let report = report.map_err(audit_error)?;
         let mut tx = pool.begin().await.map_err(ApiError::from)?;
         permit.record(&mut tx).await?;
         tx.commit().await.map_err(ApiError::from)?;
-        Ok(Response::new(verify_response(&report, range, now)))
+        Ok(Response::new(verify_response(&report, first, now)))
     }
 }
 
@@ -215,7 +224,15 @@ fn timestamp(
     parsed
 }
 
-fn verify_range(req: &pb::VerifyAuditChainRequest) -> Result<VerifyRange, ApiError> {
+/// What a `VerifyAuditChain` request asks to be checked.
+enum Verification {
+    /// A range of the log (the whole log when open at both ends).
+    Range(VerifyRange),
+    /// The whole log, against a head kept from an earlier verification.
+    Anchored(Anchor),
+}
+
+fn verification(req: &pb::VerifyAuditChainRequest) -> Result<Verification, ApiError> {
     let mut bad = FieldViolations::default();
     if req.from_sequence < 0 {
         bad.add("from_sequence", "must not be negative");
@@ -226,10 +243,38 @@ fn verify_range(req: &pb::VerifyAuditChainRequest) -> Result<VerifyRange, ApiErr
     if req.to_sequence > 0 && req.to_sequence < req.from_sequence {
         bad.add("to_sequence", "is before from_sequence");
     }
+    let anchored = req.anchor_sequence != 0 || !req.anchor_hash.is_empty();
+    let anchor = if anchored {
+        if req.from_sequence != 0 || req.to_sequence != 0 {
+            bad.add(
+                "anchor_sequence",
+                "verifies the whole log: give no from_sequence or to_sequence with it",
+            );
+        }
+        let seq = bad.check(
+            "anchor_sequence",
+            if req.anchor_sequence >= 1 {
+                Ok(req.anchor_sequence)
+            } else {
+                Err("must be at least 1 with anchor_hash")
+            },
+        );
+        let hash = bad.check(
+            "anchor_hash",
+            ChainHash::from_slice(&req.anchor_hash)
+                .ok_or("must be the 32-byte head_hash of an earlier verification"),
+        );
+        seq.zip(hash).map(|(seq, hash)| Anchor { seq, hash })
+    } else {
+        None
+    };
     bad.into_result()?;
-    Ok(VerifyRange {
-        from: (req.from_sequence > 0).then_some(req.from_sequence),
-        to: (req.to_sequence > 0).then_some(req.to_sequence),
+    Ok(match anchor {
+        Some(anchor) => Verification::Anchored(anchor),
+        None => Verification::Range(VerifyRange {
+            from: (req.from_sequence > 0).then_some(req.from_sequence),
+            to: (req.to_sequence > 0).then_some(req.to_sequence),
+        }),
     })
 }
 
@@ -317,10 +362,9 @@ fn access_action(method: &str) -> pb::AccessAction {
 
 fn verify_response(
     report: &VerifyReport,
-    range: VerifyRange,
+    first: i64,
     now: DateTime<Utc>,
 ) -> pb::VerifyAuditChainResponse {
-    let first = range.from.unwrap_or(1);
     let verify_time = Some(prost_types::Timestamp {
         seconds: now.timestamp(),
         nanos: 0,
