@@ -8,6 +8,9 @@
     reason = "test helpers fail the test"
 )]
 
+mod bad_request;
+
+use bad_request::bad_fields;
 use cpc_identity::Role;
 use cpc_identity::dev::{DevClaims, DevKey};
 use cpc_platform::testing::{TestDatabase, TestServer};
@@ -16,7 +19,6 @@ use cpc_proto::audit::v1::audit_service_client::AuditServiceClient;
 use cpcd::Selection;
 use tonic::Code;
 use tonic::transport::Channel;
-use tonic_types::StatusExt as _;
 
 struct Fixture {
     db: TestDatabase,
@@ -200,16 +202,7 @@ async fn bad_input_names_each_field() {
         .list_access_records(authed(bad, &auditor))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
-    let details = err.get_error_details();
-    let fields: Vec<&str> = details
-        .bad_request()
-        .expect("BadRequest details")
-        .field_violations
-        .iter()
-        .map(|v| v.field.as_str())
-        .collect();
-    assert_eq!(fields, ["child_id", "page_size"]);
+    assert_eq!(bad_fields(&err), ["child_id", "page_size"]);
 
     let err = f
         .client
@@ -369,16 +362,7 @@ async fn a_head_kept_from_an_earlier_verification_catches_a_deleted_tail() {
         ),
     ] {
         let err = verify(bad).await.unwrap_err();
-        assert_eq!(err.code(), Code::InvalidArgument);
-        let details = err.get_error_details();
-        let fields: Vec<&str> = details
-            .bad_request()
-            .expect("BadRequest details")
-            .field_violations
-            .iter()
-            .map(|v| v.field.as_str())
-            .collect();
-        assert_eq!(fields, [field]);
+        assert_eq!(bad_fields(&err), [field]);
     }
     f.server.stop().await;
 }

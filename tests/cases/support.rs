@@ -16,8 +16,9 @@ use cpc_proto::common::v1 as common;
 use cpcd::Selection;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
-use tonic_types::StatusExt as _;
 use uuid::Uuid;
+
+pub use crate::bad_request::bad_fields;
 
 pub use crate::access_matrix::{Matrix, ROLE_COLUMNS, Relation, Row, Target};
 
@@ -330,17 +331,6 @@ pub fn view(who: common::PersonRef, scale: i32, plan: bool) -> pb::ProfessionalV
         recommended_category: if plan { neglect as i32 } else { 0 },
         comment: String::new(),
     }
-}
-
-/// The field paths of an `INVALID_ARGUMENT`'s `google.rpc.BadRequest`.
-pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
-    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
-    let details = status.get_error_details();
-    let bad = details.bad_request().expect("BadRequest details");
-    bad.field_violations
-        .iter()
-        .map(|v| v.field.clone())
-        .collect()
 }
 
 /// Today in the UK, as the server sees it (memberships start today).

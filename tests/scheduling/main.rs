@@ -10,6 +10,9 @@
     reason = "test helpers fail the test"
 )]
 
+#[path = "../bad_request.rs"]
+mod bad_request;
+
 #[path = "../access_matrix.rs"]
 #[allow(dead_code, reason = "not every reader uses every part")]
 mod access_matrix;

@@ -301,18 +301,12 @@ async fn an_abandoned_call_records_only_a_record_not_found() {
     // A record the caller's authority does not hold: refused and recorded;
     // a child's id as the child the record concerns, so the authority
     // holding that child can find the attempt, any other id in the reason.
-    for (resource, id) in [(CHILD_RESOURCE, child), ("plan", plan)] {
+    let abandon = async |err: ApiError| {
         let tx = db::begin_for_authority(&f.pool, "E1").await.unwrap();
-        let err = f
-            .access
-            .abandon(
-                tx,
-                &f.pool,
-                &call,
-                ApiError::not_found(resource, id.to_string()),
-                now(),
-            )
-            .await;
+        f.access.abandon(tx, &f.pool, &call, err, now()).await
+    };
+    for (resource, id) in [(CHILD_RESOURCE, child), ("plan", plan)] {
+        let err = abandon(ApiError::not_found(resource, id.to_string())).await;
         assert!(matches!(&err, ApiError::NotFound { .. }), "{err}");
     }
     let rows = audit_rows(&f.pool).await;
@@ -329,17 +323,7 @@ async fn an_abandoned_call_records_only_a_record_not_found() {
 
     // Any other failure passes through as it is, unrecorded: the handler
     // recorded its decision already, or there was none to record.
-    let tx = db::begin_for_authority(&f.pool, "E1").await.unwrap();
-    let err = f
-        .access
-        .abandon(
-            tx,
-            &f.pool,
-            &call,
-            ApiError::internal(std::io::Error::other("disk on fire")),
-            now(),
-        )
-        .await;
+    let err = abandon(ApiError::internal(std::io::Error::other("disk on fire"))).await;
     assert_eq!(tonic::Status::from(err).code(), tonic::Code::Internal);
     assert_eq!(audit_rows(&f.pool).await.len(), 2);
     assert!(cpc_audit::verify(&f.pool).await.unwrap().is_ok());
@@ -374,7 +358,7 @@ async fn an_abandoned_call_whose_rollback_fails_is_internal_and_records_nothing(
             tx,
             &f.pool,
             &call,
-            ApiError::not_found("child", Uuid::new_v4().to_string()),
+            ApiError::not_found(CHILD_RESOURCE, Uuid::new_v4().to_string()),
             now(),
         )
         .await;
