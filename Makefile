@@ -43,9 +43,11 @@ lint: tools ## rustfmt, clippy (warnings are errors) and buf lint
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: ## Criterion benchmarks (the working-day calendar; a region's due dates and chair allocation)
+bench: ## Criterion benchmarks (the working-day calendar; a region's due dates and chair allocation; listing conferences from Postgres)
 	$(CARGO) bench -p cpc-rules --bench calendar
 	$(CARGO) bench -p cpc-scheduling --bench region
+	url=$$(scripts/ensure-postgres.sh postgres); \
+	CPC_TEST_DATABASE_URL="$$url" $(CARGO) bench -p cpc-scheduling --bench conference_list
 
 tools: ## Python tools in .venv (buf, the oracle's libraries)
 	@scripts/python-tools.sh >/dev/null

@@ -1,5 +1,7 @@
 //! Conferences as the API shows them, and their change events.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use cpc_platform::outbox::{self, NewEvent};
 use cpc_proto::common::v1 as common;
@@ -44,6 +46,7 @@ struct ConferenceRow {
 
 #[derive(sqlx::FromRow)]
 struct RescheduleRow {
+    conference_id: Uuid,
     previous_start_time: DateTime<Utc>,
     new_start_time: DateTime<Utc>,
     reason: String,
@@ -58,29 +61,69 @@ struct RescheduleRow {
 /// # Errors
 /// Database errors (the conference must exist).
 pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<pb::Conference, NeedsError> {
-    let row: ConferenceRow = sqlx::query_as(
+    let mut one = load_many(conn, &[id]).await?;
+    Ok(one.pop().ok_or(sqlx::Error::RowNotFound)?)
+}
+
+/// The conferences `ids` as the API shows them, in the order given; an id
+/// with no conference is left out. Three queries whatever the number, so a
+/// page of a list costs what one conference does.
+///
+/// # Errors
+/// Database errors.
+async fn load_many(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<pb::Conference>, sqlx::Error> {
+    let rows: Vec<ConferenceRow> = sqlx::query_as(
         "SELECT c.*, ARRAY(SELECT child_id FROM conference_children cc \
                            WHERE cc.conference_id = c.id ORDER BY child_id) AS child_ids \
-         FROM conferences c WHERE c.id = $1",
+         FROM conferences c WHERE c.id = ANY($1)",
     )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let reschedules: Vec<RescheduleRow> = sqlx::query_as(
-        "SELECT previous_start_time, new_start_time, reason, reason_detail, past_deadline, \
-                changed_by, changed_at \
-         FROM conference_reschedules WHERE conference_id = $1 ORDER BY seq",
-    )
-    .bind(id)
+    .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
-    let attendance: Vec<Vec<u8>> = sqlx::query_scalar(
-        "SELECT attendee FROM conference_attendance WHERE conference_id = $1 ORDER BY position",
+    let mut reschedules: HashMap<Uuid, Vec<RescheduleRow>> = HashMap::new();
+    let reschedule_rows: Vec<RescheduleRow> = sqlx::query_as(
+        "SELECT conference_id, previous_start_time, new_start_time, reason, reason_detail, \
+                past_deadline, changed_by, changed_at \
+         FROM conference_reschedules WHERE conference_id = ANY($1) ORDER BY conference_id, seq",
     )
-    .bind(id)
+    .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(pb::Conference {
+    for r in reschedule_rows {
+        reschedules.entry(r.conference_id).or_default().push(r);
+    }
+    let mut attendance: HashMap<Uuid, Vec<Vec<u8>>> = HashMap::new();
+    let attendees: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
+        "SELECT conference_id, attendee FROM conference_attendance \
+         WHERE conference_id = ANY($1) ORDER BY conference_id, position",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, attendee) in attendees {
+        attendance.entry(id).or_default().push(attendee);
+    }
+    let mut by_id: HashMap<Uuid, ConferenceRow> = rows.into_iter().map(|r| (r.id, r)).collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(|row| {
+            let reschedules = reschedules.remove(&row.id).unwrap_or_default();
+            let attendance = attendance.remove(&row.id).unwrap_or_default();
+            conference(row, reschedules, &attendance)
+        })
+        .collect())
+}
+
+fn conference(
+    row: ConferenceRow,
+    reschedules: Vec<RescheduleRow>,
+    attendance: &[Vec<u8>],
+) -> pb::Conference {
+    pb::Conference {
         reports_due_date: row.reports_due_date.map(date),
         chair_id: row.chair_id.map(|c| c.to_string()).unwrap_or_default(),
         chair_allocation: decoded(row.chair_allocation.as_deref()),
@@ -125,7 +168,7 @@ pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<pb::Conference, N
         cancellation_reason: row.cancellation_reason.unwrap_or_default(),
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
-    })
+    }
 }
 
 /// A message this service stored from a validated request.
@@ -330,15 +373,8 @@ pub async fn list(
     .fetch_all(&mut *conn)
     .await?;
     let next_page_token = filter.page.finish(&mut ids, |id| *id);
-    let mut conferences = Vec::with_capacity(ids.len());
-    for id in ids {
-        conferences.push(load(conn, id).await.map_err(|err| match err {
-            NeedsError::Database(err) => err,
-            other => sqlx::Error::Protocol(other.to_string()),
-        })?);
-    }
     Ok(pb::ListConferencesResponse {
-        conferences,
+        conferences: load_many(conn, &ids).await?,
         next_page_token,
     })
 }
