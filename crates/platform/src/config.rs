@@ -174,6 +174,41 @@ pub enum ConfigError {
     },
     #[error("unknown setting `{key}` in {file:?}; the settings are {}", FILE_KEYS.join(", "))]
     UnknownKey { key: String, file: PathBuf },
+    #[error(
+        "environment variable {name} is no setting: a table's settings take two underscores, \
+         as in {meant}"
+    )]
+    MisspeltVariable { name: String, meant: String },
+}
+
+/// The top-level settings that are tables; their keys are named in the
+/// environment after two underscores (`CPC_LIMITS__REQUEST_TIMEOUT`).
+const TABLE_KEYS: [&str; 7] = [
+    "database",
+    "telemetry",
+    "limits",
+    "identity",
+    "tls",
+    "authorities",
+    "feeds",
+];
+
+/// The variable `name` meant, when it names a table's setting with one
+/// underscore where two belong (`CPC_LIMITS_REQUEST_TIMEOUT`): figment
+/// would take it as an unknown top-level key and quietly leave the setting
+/// at its default. Other unknown `CPC_*` variables are not refused: the
+/// scripts and `cpcctl` read their own (`CPC_TEST_DATABASE_URL`,
+/// `CPC_TOKEN`...).
+fn misspelt_table_variable(name: &str) -> Option<String> {
+    let key = name.strip_prefix("CPC_")?.to_ascii_lowercase();
+    if FILE_KEYS.contains(&key.as_str()) {
+        return None;
+    }
+    TABLE_KEYS.iter().find_map(|table| {
+        let rest = key.strip_prefix(table)?.strip_prefix('_')?;
+        (!rest.is_empty() && !rest.starts_with('_'))
+            .then(|| format!("CPC_{}__{}", table, rest).to_ascii_uppercase())
+    })
 }
 
 /// The settings a configuration file may have at its top level. The
@@ -211,6 +246,14 @@ impl Config {
                 return Err(ConfigError::UnknownKey {
                     key: key.clone(),
                     file: path.to_owned(),
+                });
+            }
+        }
+        for (name, _) in std::env::vars_os() {
+            if let Some(meant) = name.to_str().and_then(misspelt_table_variable) {
+                return Err(ConfigError::MisspeltVariable {
+                    name: name.to_string_lossy().into_owned(),
+                    meant,
                 });
             }
         }
@@ -281,6 +324,74 @@ mod tests {
             );
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_table_setting_named_with_one_underscore_stops_the_load() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CPC_LIMITS_REQUEST_TIMEOUT", "5s");
+            let err = Config::load(None).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "environment variable CPC_LIMITS_REQUEST_TIMEOUT is no setting: a table's \
+                 settings take two underscores, as in CPC_LIMITS__REQUEST_TIMEOUT"
+            );
+            Ok(())
+        });
+        // Settings, nested ones, and the scripts' and cpcctl's own
+        // variables are not refused.
+        figment::Jail::expect_with(|jail| {
+            for (name, value) in [
+                ("CPC_DATABASE_URL", "postgres://db/cpc"),
+                ("CPC_DATABASE__ACQUIRE_TIMEOUT", "2s"),
+                ("CPC_IDENTITY__MODE", "development"),
+                ("CPC_TEST_DATABASE_URL", "postgres://db/test"),
+                ("CPC_TOKEN", "t"),
+                ("CPC_CA_FILE", "ca.pem"),
+                ("CPC_CONFIG", "cpc.toml"),
+            ] {
+                jail.set_env(name, value);
+            }
+            let config = Config::load(None).unwrap();
+            assert_eq!(config.database.acquire_timeout, Duration::from_secs(2));
+            Ok(())
+        });
+        for (name, meant) in [
+            ("CPC_TLS_CERT_FILE", Some("CPC_TLS__CERT_FILE")),
+            (
+                "CPC_DATABASE_MAX_CONNECTIONS",
+                Some("CPC_DATABASE__MAX_CONNECTIONS"),
+            ),
+            (
+                "CPC_TELEMETRY_OTLP_ENDPOINT",
+                Some("CPC_TELEMETRY__OTLP_ENDPOINT"),
+            ),
+            ("CPC_LIMITS", None),
+            ("CPC_LIMITS_", None),
+            ("CPC_LIMITS__REQUEST_TIMEOUT", None),
+            ("CPC_LISTEN_ADDR", None),
+            ("CPC_LOCAL_PG_PORT", None),
+            ("NOT_CPC_LIMITS_X", None),
+        ] {
+            assert_eq!(misspelt_table_variable(name).as_deref(), meant, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_table_keys_are_the_settings_that_are_tables() {
+        let settings: figment::value::Dict = Figment::from(Serialized::defaults(Config::default()))
+            .extract()
+            .unwrap();
+        let mut tables: Vec<&str> = settings
+            .iter()
+            .filter(|(_, value)| matches!(value, figment::value::Value::Dict(..)))
+            .map(|(key, _)| key.as_str())
+            .chain(["identity", "tls"])
+            .collect();
+        tables.sort_unstable();
+        let mut known = TABLE_KEYS.to_vec();
+        known.sort_unstable();
+        assert_eq!(tables, known);
     }
 
     #[test]
