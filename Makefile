@@ -35,10 +35,15 @@ test: tools ## The whole test suite against a real Postgres, plus buf lint and t
 	.venv/bin/python tests/oracle/timescales_oracle.py --self-test
 	.venv/bin/python tests/oracle/timescales_oracle.py --cpcctl target/debug/cpcctl --all-nations
 
-lint: tools ## rustfmt, clippy (warnings are errors) and buf lint
+# The Kubernetes manifests, validated against the API's schemas (the
+# kustomization itself is kustomize's, not an API object).
+MANIFESTS := $(filter-out deploy/kustomization.yaml,$(wildcard deploy/*.yaml))
+
+lint: tools ## rustfmt, clippy (warnings are errors), buf lint and the Kubernetes manifests
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	.venv/bin/buf lint
+	.venv/bin/kubernetes-validate --strict --quiet $(MANIFESTS)
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
@@ -49,7 +54,7 @@ bench: ## Criterion benchmarks (the working-day calendar; a region's due dates a
 	url=$$(scripts/ensure-postgres.sh postgres); \
 	CPC_TEST_DATABASE_URL="$$url" $(CARGO) bench -p cpc-scheduling --bench conference_list
 
-tools: ## Python tools in .venv (buf, the oracle's libraries)
+tools: ## Python tools in .venv (buf, kubernetes-validate, the oracle's libraries)
 	@scripts/python-tools.sh >/dev/null
 
 db: ## Print the URL of a reachable Postgres, starting one if needed
