@@ -39,11 +39,12 @@ test: tools ## The whole test suite against a real Postgres, plus buf lint and t
 # kustomization itself is kustomize's, not an API object).
 MANIFESTS := $(filter-out deploy/kustomization.yaml,$(wildcard deploy/*.yaml))
 
-lint: tools ## rustfmt, clippy (warnings are errors), buf lint and the Kubernetes manifests
+lint: tools ## rustfmt, clippy (warnings are errors), buf lint, the Kubernetes manifests and the Dockerfile
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	.venv/bin/buf lint
 	.venv/bin/kubernetes-validate --strict --quiet $(MANIFESTS)
+	.venv/bin/hadolint deploy/Dockerfile
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
@@ -54,7 +55,7 @@ bench: ## Criterion benchmarks (the working-day calendar; a region's due dates a
 	url=$$(scripts/ensure-postgres.sh postgres); \
 	CPC_TEST_DATABASE_URL="$$url" $(CARGO) bench -p cpc-scheduling --bench conference_list
 
-tools: ## Python tools in .venv (buf, kubernetes-validate, the oracle's libraries)
+tools: ## Python tools in .venv (buf, kubernetes-validate, hadolint, the oracle's libraries)
 	@scripts/python-tools.sh >/dev/null
 
 db: ## Print the URL of a reachable Postgres, starting one if needed
