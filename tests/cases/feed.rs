@@ -136,3 +136,32 @@ async fn the_feed_is_for_the_callers_authority_and_checked() {
     assert_eq!(err.code(), Code::PermissionDenied);
     f.stop().await;
 }
+
+#[tokio::test]
+async fn stopping_ends_open_feeds_rather_than_waiting_out_the_grace_period() {
+    // A grace period far longer than the test waits: only ending the
+    // streams (this client's, and the process's own followers') lets the
+    // server stop in time.
+    let mut f = Fixture::start_with(|config| {
+        config.shutdown_grace = Duration::from_secs(600);
+    })
+    .await;
+    let manager = f.team_manager();
+    register(&mut f, "C3101").await;
+    let mut stream = f
+        .client
+        .stream_changes(manager.req(pb::StreamChangesRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    next_events(&mut stream, 3).await;
+
+    tokio::time::timeout(Duration::from_secs(60), f.stop())
+        .await
+        .expect("the server stopped without waiting out its grace period");
+    // The client is told to resume elsewhere, after the last sequence it has.
+    let end = stream.next().await.expect("a closing status");
+    let status = end.expect_err("the feed ends with a status");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(status.message().contains("stopping"), "{status:?}");
+}

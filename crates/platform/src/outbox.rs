@@ -229,24 +229,46 @@ pub fn check_stream_request(
 }
 
 /// [`follow`] as a server stream: each event wrapped in the service's
-/// response by `wrap`; a read failure is logged under the call's request
-/// id and ends the stream with `UNAVAILABLE` (the client resumes after the
-/// last sequence it received).
+/// response by `wrap`. A read failure is logged under the call's request
+/// id and ends the stream with `UNAVAILABLE`, and so does the server
+/// beginning to stop (`stopping`); either way the client resumes after the
+/// last sequence it received, from another replica or once this one is
+/// back.
 pub fn serve<R: Send + 'static>(
     events: impl Stream<Item = Result<StoredEvent, OutboxError>> + Send + 'static,
     request_id: String,
     wrap: fn(cpc_proto::common::v1::ChangeEvent) -> R,
+    stopping: crate::shutdown::Stopping,
 ) -> impl Stream<Item = Result<R, tonic::Status>> + Send + 'static {
     use tokio_stream::StreamExt as _;
-    events.map(move |event| match event {
-        Ok(event) => Ok(wrap(event.into())),
-        Err(err) => {
-            tracing::error!(%request_id, error = %err, "change feed read failed");
-            Err(tonic::Status::unavailable(
-                "the change feed could not be read; resume after the last sequence received",
-            ))
+    async_stream::stream! {
+        tokio::pin!(events);
+        loop {
+            let event = tokio::select! {
+                // A stop wins over an event ready at the same moment: the
+                // client gets it from wherever it resumes.
+                biased;
+                () = stopping.cancelled() => {
+                    yield Err(tonic::Status::unavailable(
+                        "the server is stopping; resume after the last sequence received",
+                    ));
+                    break;
+                }
+                event = events.next() => event,
+            };
+            match event {
+                Some(Ok(event)) => yield Ok(wrap(event.into())),
+                Some(Err(err)) => {
+                    tracing::error!(%request_id, error = %err, "change feed read failed");
+                    yield Err(tonic::Status::unavailable(
+                        "the change feed could not be read; resume after the last sequence received",
+                    ));
+                    break;
+                }
+                None => break,
+            }
         }
-    })
+    }
 }
 
 impl From<StoredEvent> for cpc_proto::common::v1::ChangeEvent {

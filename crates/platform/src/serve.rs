@@ -74,6 +74,8 @@ pub struct Mount<'a> {
     pub config: &'a Config,
     /// Who is calling, whether they may, and the audit record of it.
     pub access: Access,
+    /// Cancelled when the server begins to stop; streams end on it.
+    pub stopping: crate::shutdown::Stopping,
 }
 
 /// Why the server could not start or keep serving.
@@ -176,6 +178,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let (reporter, health) = tonic_health::server::health_reporter();
+        let stopping = crate::shutdown::Stopping::new();
         let mut routes = RoutesBuilder::default();
         routes.add_service(health);
         let mut advertised = vec!["grpc.health.v1.Health"];
@@ -190,6 +193,7 @@ impl Server {
                     pool: pool.clone(),
                     config: &self.config,
                     access: self.access.clone(),
+                    stopping: stopping.clone(),
                 };
                 mount(&ctx, &mut routes);
             }
@@ -244,14 +248,32 @@ impl Server {
             self.access.dev_key(),
         )?;
 
+        // The followers are clients of feeds (this process's own among
+        // them): they stop as soon as stopping begins, so their streams do
+        // not hold the drain open. One stopped mid-event rolls back and
+        // resumes there next time.
+        let followers = {
+            let stopping = stopping.clone();
+            tokio::spawn(async move {
+                stopping.cancelled().await;
+                for follower in followers {
+                    follower.abort();
+                }
+            })
+        };
+
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let on_shutdown = {
             let reporter = reporter.clone();
             let names = names.clone();
+            let stopping = stopping.clone();
             async move {
                 shutdown.await;
                 // Load balancers stop routing here before the listener closes.
                 set_status(&reporter, &names, ServingStatus::NotServing).await;
+                // Feed streams end (UNAVAILABLE: resume elsewhere) and the
+                // followers stop; unary calls in flight finish.
+                stopping.cancel();
                 let _ = stopping_tx.send(());
             }
         };
@@ -304,10 +326,9 @@ impl Server {
             reload.abort();
         }
         drop(key_refresh);
-        // A follower stopped mid-event rolls back; it resumes there next time.
-        for follower in followers {
-            follower.abort();
-        }
+        // Also when serving ended without a shutdown (a failed transport).
+        stopping.cancel();
+        let _ = followers.await;
         for (_, pool) in &self.components {
             pool.close().await;
         }

@@ -1,4 +1,11 @@
-//! Process signals that ask the server to stop.
+//! Process signals that ask the server to stop, and the signal the server
+//! passes on to what would otherwise outlast it.
+
+/// Cancelled when the server begins to stop (after it reports
+/// NOT_SERVING): long-lived calls such as change feed streams end then,
+/// rather than holding the graceful shutdown open until its grace period
+/// runs out. Handed to the services in [`crate::Mount`].
+pub type Stopping = tokio_util::sync::CancellationToken;
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (what Kubernetes sends first).
 pub async fn signal() {

@@ -58,7 +58,10 @@ pub(crate) async fn open(
         api.follow,
     );
     let request_id = session.call.request_id.clone();
-    Ok(Box::pin(outbox::serve(events, request_id, |event| {
-        pb::StreamChangesResponse { event: Some(event) }
-    })))
+    Ok(Box::pin(outbox::serve(
+        events,
+        request_id,
+        |event| pb::StreamChangesResponse { event: Some(event) },
+        api.stopping.clone(),
+    )))
 }

@@ -21,6 +21,7 @@ use crate::store::{self, access::Locator};
 
 use cpc_platform::Mount;
 use cpc_platform::outbox::FollowOptions;
+use cpc_platform::shutdown::Stopping;
 use cpc_proto::cases::v1::cases_service_server::CasesServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -31,6 +32,8 @@ use flow::Flow;
 pub struct CasesApi {
     flow: Flow,
     follow: FollowOptions,
+    /// Ends the change feed streams when the server begins to stop.
+    stopping: Stopping,
 }
 
 impl CasesApi {
@@ -43,6 +46,7 @@ impl CasesApi {
                 profiles: Arc::new(mount.config.authorities.clone()),
             },
             follow: FollowOptions::default(),
+            stopping: mount.stopping.clone(),
         }
     }
 }

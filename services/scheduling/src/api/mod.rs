@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use cpc_platform::Mount;
 use cpc_platform::outbox::FollowOptions;
+use cpc_platform::shutdown::Stopping;
 use cpc_proto::scheduling::v1::attendance_service_server::AttendanceServiceServer;
 use cpc_proto::scheduling::v1::calendar_service_server::CalendarServiceServer;
 use cpc_proto::scheduling::v1::chairs_service_server::ChairsServiceServer;
@@ -29,6 +30,8 @@ use flow::Flow;
 pub struct ConferencesApi {
     flow: Flow,
     follow: FollowOptions,
+    /// Ends the change feed streams when the server begins to stop.
+    stopping: Stopping,
 }
 
 impl ConferencesApi {
@@ -41,6 +44,7 @@ impl ConferencesApi {
                 profiles: Arc::new(mount.config.authorities.clone()),
             },
             follow: FollowOptions::default(),
+            stopping: mount.stopping.clone(),
         }
     }
 }

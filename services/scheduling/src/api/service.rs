@@ -181,6 +181,7 @@ impl ConferencesService for ConferencesApi {
             events,
             request_id,
             |event| pb::StreamChangesResponse { event: Some(event) },
+            self.stopping.clone(),
         ))))
     }
 }
