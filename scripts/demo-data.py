@@ -9,6 +9,7 @@ when the demo family is already there, so running it twice changes nothing.
 Usage: scripts/demo-data.py [path/to/cpcctl]   (CPC_ADDR as for cpcctl)
 """
 
+import datetime
 import json
 import subprocess
 import sys
@@ -46,6 +47,13 @@ def call(tok, method, data):
 
 def date(y, m, d):
     return {"year": y, "month": m, "day": d}
+
+
+def days_ago(n):
+    """A date `n` days before today, so the demo's deadlines lie ahead of
+    whoever loads it rather than long past."""
+    day = datetime.date.today() - datetime.timedelta(days=n)
+    return date(day.year, day.month, day.day)
 
 
 def person(pid, name, kind, agency):
@@ -88,21 +96,21 @@ def main():
     for n, kid in enumerate([child, sibling]):
         call(worker, "OpenCinEpisode", {
             "requestId": f"0b9f6c1e-8d2a-4f7b-9c3e-5a1d2e3f4b0{n}", "childId": kid["id"],
-            "referralDate": date(2026, 11, 2), "referralSourceCode": "6",
+            "referralDate": days_ago(3), "referralSourceCode": "6",
             "primaryNeed": "PRIMARY_NEED_N1_ABUSE_OR_NEGLECT",
         })
     worker_ref = person(WORKER, "Sam Social", "AGENCY_KIND_CHILDRENS_SOCIAL_CARE", "County Children's Services")
     officer_ref = person(OFFICER, "PC Patel", "AGENCY_KIND_POLICE", "County Constabulary")
     discussion = call(worker, "RecordStrategyDiscussion", {
         "requestId": "0b9f6c1e-8d2a-4f7b-9c3e-5a1d2e3f4c01", "caseId": child["caseId"],
-        "childIds": [child["id"], sibling["id"]], "discussionDate": date(2026, 11, 4),
+        "childIds": [child["id"], sibling["id"]], "discussionDate": days_ago(1),
         "attendees": [worker_ref, officer_ref], "outcome": "STRATEGY_OUTCOME_START_SECTION_47",
         "rationale": "Neglect concerns reported by the police",
     })["strategyDiscussion"]
     for n, kid in enumerate([child, sibling]):
         enquiry = call(worker, "StartSection47Enquiry", {
             "requestId": f"0b9f6c1e-8d2a-4f7b-9c3e-5a1d2e3f4d0{n}", "childId": kid["id"],
-            "strategyDiscussionId": discussion["id"], "startDate": date(2026, 11, 4),
+            "strategyDiscussionId": discussion["id"], "startDate": days_ago(1),
         })["enquiry"]
     call(manager, "AddCaseMember", {
         "requestId": "0b9f6c1e-8d2a-4f7b-9c3e-5a1d2e3f4e01",
