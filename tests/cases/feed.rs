@@ -10,6 +10,15 @@ use tonic::Code;
 use crate::journey::register;
 use crate::support::*;
 
+/// The authority's feed from its start, as `who` opens it.
+async fn whole_feed(f: &mut Fixture, who: &As) -> tonic::Streaming<pb::StreamChangesResponse> {
+    f.client
+        .stream_changes(who.req(pb::StreamChangesRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 async fn next_events(
     stream: &mut tonic::Streaming<pb::StreamChangesResponse>,
     n: usize,
@@ -32,12 +41,7 @@ async fn a_consumer_resumes_and_receives_exactly_what_it_missed() {
     let manager = f.team_manager();
     register(&mut f, "C3001").await; // CaseCreated, ChildRegistered, CaseMemberAdded
 
-    let mut stream = f
-        .client
-        .stream_changes(manager.req(pb::StreamChangesRequest::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = whole_feed(&mut f, &manager).await;
     let seen = next_events(&mut stream, 3).await;
     let types: Vec<&str> = seen.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
@@ -148,12 +152,7 @@ async fn stopping_ends_open_feeds_rather_than_waiting_out_the_grace_period() {
     .await;
     let manager = f.team_manager();
     register(&mut f, "C3101").await;
-    let mut stream = f
-        .client
-        .stream_changes(manager.req(pb::StreamChangesRequest::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = whole_feed(&mut f, &manager).await;
     next_events(&mut stream, 3).await;
 
     tokio::time::timeout(Duration::from_secs(60), f.stop())
