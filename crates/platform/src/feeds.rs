@@ -270,6 +270,17 @@ impl Follower {
             match self.follow_once().await {
                 Ok(applied) if applied > 0 => backoff = Duration::from_millis(250),
                 Ok(_) => {}
+                // A rollout of the source: expected, and resumed from
+                // another replica or the restarted one.
+                Err(FollowError::Stream(status)) if crate::outbox::is_server_stopping(&status) => {
+                    tracing::info!(
+                        consumer = self.consumer,
+                        source = self.follow.source,
+                        authority = %self.authority,
+                        retry_in = ?backoff,
+                        "change feed source is stopping; resuming"
+                    );
+                }
                 Err(err) => tracing::warn!(
                     consumer = self.consumer,
                     source = self.follow.source,

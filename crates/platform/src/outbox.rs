@@ -228,6 +228,33 @@ pub fn check_stream_request(
     }
 }
 
+/// The `google.rpc.ErrorInfo` reason on the `UNAVAILABLE` that ends a feed
+/// stream because the server is stopping: the follower resumes elsewhere,
+/// and need not raise an alarm over it.
+pub const SERVER_STOPPING: &str = "SERVER_STOPPING";
+
+/// The status that ends a feed stream when the server begins to stop.
+#[must_use]
+pub fn server_stopping() -> tonic::Status {
+    use tonic_types::{ErrorDetails, StatusExt as _};
+    tonic::Status::with_error_details(
+        tonic::Code::Unavailable,
+        "the server is stopping; resume after the last sequence received",
+        ErrorDetails::with_error_info(SERVER_STOPPING, "cpc", std::collections::HashMap::new()),
+    )
+}
+
+/// Whether `status` is [`server_stopping`]'s.
+#[must_use]
+pub fn is_server_stopping(status: &tonic::Status) -> bool {
+    use tonic_types::StatusExt as _;
+    status.code() == tonic::Code::Unavailable
+        && status
+            .get_error_details()
+            .error_info()
+            .is_some_and(|info| info.reason == SERVER_STOPPING)
+}
+
 /// [`follow`] as a server stream: each event wrapped in the service's
 /// response by `wrap`. A read failure is logged under the call's request
 /// id and ends the stream with `UNAVAILABLE`, and so does the server
@@ -249,9 +276,7 @@ pub fn serve<R: Send + 'static>(
                 // client gets it from wherever it resumes.
                 biased;
                 () = stopping.cancelled() => {
-                    yield Err(tonic::Status::unavailable(
-                        "the server is stopping; resume after the last sequence received",
-                    ));
+                    yield Err(server_stopping());
                     break;
                 }
                 event = events.next() => event,
@@ -287,6 +312,36 @@ impl From<StoredEvent> for cpc_proto::common::v1::ChangeEvent {
             }),
             payload: event.payload,
             aggregate_version: event.aggregate_version,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use tonic::{Code, Status};
+    use tonic_types::{ErrorDetails, StatusExt as _};
+
+    use super::*;
+
+    #[test]
+    fn only_the_stopping_status_reads_as_stopping() {
+        assert!(is_server_stopping(&server_stopping()));
+        let with_info = |code: Code, reason: &str| {
+            Status::with_error_details(
+                code,
+                "x",
+                ErrorDetails::with_error_info(reason, "cpc", HashMap::new()),
+            )
+        };
+        for other in [
+            // A read failure is worth a warning.
+            Status::unavailable("the change feed could not be read"),
+            with_info(Code::Unavailable, "OTHER"),
+            with_info(Code::Internal, SERVER_STOPPING),
+        ] {
+            assert!(!is_server_stopping(&other), "{other:?}");
         }
     }
 }
