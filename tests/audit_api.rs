@@ -13,7 +13,7 @@ mod bad_request;
 use bad_request::bad_fields;
 use cpc_identity::Role;
 use cpc_identity::dev::{DevClaims, DevKey};
-use cpc_platform::testing::{TestDatabase, TestServer};
+use cpc_platform::testing::{TestDatabase, TestServer, tamper_with_audit_log};
 use cpc_proto::audit::v1 as pb;
 use cpc_proto::audit::v1::audit_service_client::AuditServiceClient;
 use cpcd::Selection;
@@ -248,7 +248,6 @@ async fn bad_input_names_each_field() {
 
 #[tokio::test]
 async fn a_head_kept_from_an_earlier_verification_catches_a_deleted_tail() {
-    use secrecy::ExposeSecret as _;
     let mut f = fixture().await;
     let auditor = f.token("aud-1", "E1", Role::Auditor);
     let mut verifier = f.client.clone();
@@ -257,7 +256,10 @@ async fn a_head_kept_from_an_earlier_verification_catches_a_deleted_tail() {
             service: "cases".into(),
             ..req
         };
-        verifier.verify_audit_chain(authed(req, &auditor)).await
+        verifier
+            .verify_audit_chain(authed(req, &auditor))
+            .await
+            .map(tonic::Response::into_inner)
     };
     for _ in 0..3 {
         let list = authed(list("cases"), &auditor);
@@ -266,8 +268,7 @@ async fn a_head_kept_from_an_earlier_verification_catches_a_deleted_tail() {
     // The head an external monitor keeps after verifying.
     let kept = verify(pb::VerifyAuditChainRequest::default())
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(kept.status, pb::ChainStatus::Intact as i32);
     assert_eq!(kept.last_sequence, 3);
     let anchored = pb::VerifyAuditChainRequest {
@@ -275,7 +276,7 @@ async fn a_head_kept_from_an_earlier_verification_catches_a_deleted_tail() {
         anchor_hash: kept.head_hash.clone(),
         ..Default::default()
     };
-    let intact = verify(anchored.clone()).await.unwrap().into_inner();
+    let intact = verify(anchored.clone()).await.unwrap();
     assert_eq!(intact.status, pb::ChainStatus::Intact as i32);
     // The whole log: the three readings and the recorded verification.
     assert_eq!(
@@ -289,18 +290,8 @@ async fn a_head_kept_from_an_earlier_verification_catches_a_deleted_tail() {
 
     // A tamperer with superuser powers deletes the log from the kept head
     // on: what is left is a whole chain, so only the anchor shows the loss.
-    let pool = sqlx::PgPool::connect(f.db.url().expose_secret())
-        .await
-        .unwrap();
-    for statement in [
-        "ALTER TABLE cases.audit_log DISABLE TRIGGER ALL",
-        "DELETE FROM cases.audit_log WHERE seq >= 3",
-        "ALTER TABLE cases.audit_log ENABLE TRIGGER ALL",
-    ] {
-        sqlx::query(statement).execute(&pool).await.unwrap();
-    }
-    pool.close().await;
-    let truncated = verify(anchored.clone()).await.unwrap().into_inner();
+    tamper_with_audit_log(&f.db, "cases", "DELETE FROM audit_log WHERE seq >= 3").await;
+    let truncated = verify(anchored.clone()).await.unwrap();
     assert_eq!(truncated.status, pb::ChainStatus::Broken as i32);
     assert_eq!(
         (truncated.first_broken_sequence, truncated.break_reason),
@@ -312,11 +303,10 @@ async fn a_head_kept_from_an_earlier_verification_catches_a_deleted_tail() {
     // at the anchored place is not the one kept.
     let unanchored = verify(pb::VerifyAuditChainRequest::default())
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(unanchored.status, pb::ChainStatus::Intact as i32);
     assert_eq!(unanchored.last_sequence, 3);
-    let rewritten = verify(anchored.clone()).await.unwrap().into_inner();
+    let rewritten = verify(anchored.clone()).await.unwrap();
     assert_eq!(
         (
             rewritten.status,

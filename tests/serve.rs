@@ -8,7 +8,7 @@
     reason = "test helpers fail the test"
 )]
 
-use cpc_platform::testing::{TestDatabase, TestServer};
+use cpc_platform::testing::{TestDatabase, TestServer, tamper_with_audit_log};
 use cpcd::Selection;
 use tokio_stream::StreamExt as _;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -328,15 +328,8 @@ async fn a_deleted_tail_is_caught_by_the_anchor_kept_from_an_earlier_verificatio
 
     // A tamperer with superuser powers deletes the last record: the chain
     // that is left is whole, so only the anchor shows the loss.
-    sqlx::query("ALTER TABLE cases.audit_log DISABLE TRIGGER ALL")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM cases.audit_log WHERE seq = 3")
-        .execute(&pool)
-        .await
-        .unwrap();
     pool.close().await;
+    tamper_with_audit_log(&db, "cases", "DELETE FROM audit_log WHERE seq = 3").await;
     let unanchored = verify_chains(&db.config(), &components, &[]).await.unwrap();
     let cases = &unanchored.iter().find(|(s, _)| *s == "cases").unwrap().1;
     assert!(describe("cases", cases).starts_with("cases: intact, 2 records"));
@@ -392,15 +385,13 @@ async fn audit_chains_verify_and_tampering_is_reported() {
         .await
         .unwrap();
     append_to_cases_log(&pool, 2).await;
-    sqlx::query("ALTER TABLE cases.audit_log DISABLE TRIGGER ALL")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE cases.audit_log SET actor_subject = 'someone-else' WHERE seq = 1")
-        .execute(&pool)
-        .await
-        .unwrap();
     pool.close().await;
+    tamper_with_audit_log(
+        &db,
+        "cases",
+        "UPDATE audit_log SET actor_subject = 'someone-else' WHERE seq = 1",
+    )
+    .await;
 
     let reports = verify_chains(&db.config(), &Selection::All.components(), &[])
         .await

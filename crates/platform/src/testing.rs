@@ -269,6 +269,32 @@ impl AuditOutage {
     }
 }
 
+/// Runs `statement` on `schema`'s audit log as a tamperer with superuser
+/// powers would: with the log's append-only and chain triggers off for it,
+/// and on again after, so the log takes new records as before. The
+/// statement names the table unqualified (`DELETE FROM audit_log ...`).
+///
+/// # Panics
+/// When a statement fails.
+pub async fn tamper_with_audit_log(db: &TestDatabase, schema: &'static str, statement: &str) {
+    let options = crate::db::schema_options(db.url(), schema)
+        .unwrap_or_else(|e| panic!("schema {schema}: {e}"));
+    let admin = sqlx::PgPool::connect_with(options)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect as the test superuser: {e}"));
+    for statement in [
+        "ALTER TABLE audit_log DISABLE TRIGGER ALL",
+        statement,
+        "ALTER TABLE audit_log ENABLE TRIGGER ALL",
+    ] {
+        sqlx::query(statement)
+            .execute(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot tamper with {schema}.audit_log: {e}"));
+    }
+    admin.close().await;
+}
+
 /// Asserts `result` is the answer to a call refused because its access
 /// record could not be written: `INTERNAL`, saying nothing of why.
 ///
