@@ -193,6 +193,16 @@ impl Drop for TestServer {
     }
 }
 
+/// A pool on `schema` as the test database's superuser, who may do what
+/// the services' own role may not (break or tamper with an audit log).
+async fn superuser_pool(db: &TestDatabase, schema: &str) -> sqlx::PgPool {
+    let options = crate::db::schema_options(db.url(), schema)
+        .unwrap_or_else(|e| panic!("schema {schema}: {e}"));
+    sqlx::PgPool::connect_with(options)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect as the test superuser: {e}"))
+}
+
 /// An outage of one service's audit log: while it lasts, every insert
 /// into `<schema>.audit_log` fails, as on a full disk or a broken
 /// tablespace, through a trigger the database superuser adds.
@@ -211,11 +221,7 @@ impl AuditOutage {
     /// # Panics
     /// When the trigger cannot be added.
     pub async fn begin(db: &TestDatabase, schema: &'static str) -> Self {
-        let options = crate::db::schema_options(db.url(), schema)
-            .unwrap_or_else(|e| panic!("schema {schema}: {e}"));
-        let admin = sqlx::PgPool::connect_with(options)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect as the test superuser: {e}"));
+        let admin = superuser_pool(db, schema).await;
         for statement in [
             format!(
                 "CREATE FUNCTION \"{schema}\".audit_outage() RETURNS trigger LANGUAGE plpgsql \
@@ -240,11 +246,7 @@ impl AuditOutage {
     /// # Panics
     /// When the log cannot be counted.
     pub async fn records(db: &TestDatabase, schema: &'static str) -> i64 {
-        let options = crate::db::schema_options(db.url(), schema)
-            .unwrap_or_else(|e| panic!("schema {schema}: {e}"));
-        let admin = sqlx::PgPool::connect_with(options)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect as the test superuser: {e}"));
+        let admin = superuser_pool(db, schema).await;
         let count = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{schema}\".audit_log"))
             .fetch_one(&admin)
             .await
@@ -277,11 +279,7 @@ impl AuditOutage {
 /// # Panics
 /// When a statement fails.
 pub async fn tamper_with_audit_log(db: &TestDatabase, schema: &'static str, statement: &str) {
-    let options = crate::db::schema_options(db.url(), schema)
-        .unwrap_or_else(|e| panic!("schema {schema}: {e}"));
-    let admin = sqlx::PgPool::connect_with(options)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect as the test superuser: {e}"));
+    let admin = superuser_pool(db, schema).await;
     for statement in [
         "ALTER TABLE audit_log DISABLE TRIGGER ALL",
         statement,
