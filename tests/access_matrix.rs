@@ -63,12 +63,13 @@ pub enum Relation {
 
 impl Relation {
     /// The relations the gRPC matrix tests can produce with the API.
-    pub const OVER_GRPC: [Relation; 5] = [
+    pub const OVER_GRPC: [Relation; 6] = [
         Relation::Member,
         Relation::AgencyMember,
         Relation::FormerMember,
         Relation::NonMember,
         Relation::OtherAuthority,
+        Relation::Excluded,
     ];
 
     pub fn as_str(self) -> &'static str {

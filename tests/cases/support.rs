@@ -365,7 +365,7 @@ pub fn referral(child_id: &str) -> pb::OpenCinEpisodeRequest {
 /// AuditService in `tests/cases/matrix.rs`, the rest in
 /// `tests/scheduling/matrix.rs`. A service served without being listed here
 /// fails `every_served_service_is_called_by_a_matrix_test`.
-pub const MATRIX_SERVICES: [&str; 7] = [
+pub const MATRIX_SERVICES: [&str; 8] = [
     "cpc.cases.v1.CasesService",
     "cpc.audit.v1.AuditService",
     "cpc.scheduling.v1.ConferencesService",
@@ -373,6 +373,7 @@ pub const MATRIX_SERVICES: [&str; 7] = [
     "cpc.scheduling.v1.ChairsService",
     "cpc.scheduling.v1.CoreGroupsService",
     "cpc.scheduling.v1.CalendarService",
+    "cpc.reporting.v1.ReportingService",
 ];
 
 /// The id of the person in `role_index`'s column and `relation`, among the
@@ -384,7 +385,7 @@ pub fn matrix_person(base: u128, role_index: usize, relation: Relation) -> u128 
         Relation::NonMember => 0x200,
         Relation::OtherAuthority => 0x300,
         Relation::AgencyMember => 0x400,
-        other => panic!("{other} is not made over gRPC"),
+        Relation::Excluded => 0x600,
     };
     base + offset + role_index as u128
 }

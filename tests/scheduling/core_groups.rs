@@ -23,6 +23,7 @@ async fn core_groups_follow_the_plan_and_the_case_calendar_parses() {
         child,
         case,
         held_on,
+        ..
     } = Box::pin(plan_started(&mut f, &mut conferences, "CGM0001")).await;
     let mut core_groups = CoreGroupsServiceClient::new(f.server.channel().await);
 

@@ -73,3 +73,79 @@ fn arbitrary_and_damaged_requests_get_documented_answers() {
         f.stop().await;
     });
 }
+
+/// The same for the reporting service's served calls, as a conference
+/// chair (who may make every minutes call) on the minutes of a held
+/// conference.
+#[test]
+fn arbitrary_and_damaged_minutes_requests_get_documented_answers() {
+    use cpc_proto::reporting::v1 as reporting;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (f, channel, who, valid, known) = runtime.block_on(async {
+        let (mut f, mut conferences) = start().await;
+        let held = Box::pin(crate::meetings::plan_started(
+            &mut f,
+            &mut conferences,
+            "HOS0002",
+        ))
+        .await;
+        crate::minutes::until_held_with_exclusions(&f, &held.conference, 0).await;
+        let who = f.chair();
+        let minutes = crate::minutes::reporting(&f)
+            .await
+            .create_minutes(who.req(reporting::CreateMinutesRequest {
+                request_id: crate::support::rid(),
+                minutes: Some(reporting::Minutes {
+                    conference_id: held.conference.clone(),
+                    content: Some(reporting::minutes::Content::Body("Minutes".into())),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .minutes
+            .unwrap();
+        // A valid request to damage: approving the minutes.
+        let valid = reporting::ApproveMinutesRequest {
+            minutes_id: minutes.id.clone(),
+            version: minutes.version,
+        }
+        .encode_to_vec();
+        let channel = f.server.channel().await;
+        let known = vec![
+            minutes.id,
+            held.conference,
+            held.case,
+            held.child,
+            AUTHORITY.to_owned(),
+        ];
+        (f, channel, who, valid, known)
+    });
+    let tried = crate::wire::assault_served(
+        &runtime,
+        &channel,
+        &who,
+        (
+            "cpc.reporting.v1",
+            "ReportingService",
+            Some(&crate::minutes_matrix::SERVED),
+        ),
+        &valid,
+        &known,
+    );
+    assert_eq!(
+        tried,
+        crate::minutes_matrix::SERVED.len(),
+        "every served reporting method"
+    );
+    runtime.block_on(async {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        health
+            .check(tonic_health::pb::HealthCheckRequest::default())
+            .await
+            .unwrap();
+        f.stop().await;
+    });
+}

@@ -1,7 +1,8 @@
-//! The scheduling services over real gRPC on a loopback socket, served by
+//! The scheduling services, and the reporting service's minutes of the
+//! conferences they hold, over real gRPC on a loopback socket, served by
 //! `cpcd` (every service in one process, as `make run` does) against a
 //! fresh Postgres database per test: conferences made from the cases feed,
-//! booked and moved on the statutory clock.
+//! booked and moved on the statutory clock, held, and minuted.
 
 #![allow(
     clippy::unwrap_used,
@@ -31,5 +32,7 @@ mod diary;
 mod hostile;
 mod matrix;
 mod meetings;
+mod minutes;
+mod minutes_matrix;
 #[path = "../wire.rs"]
 mod wire;

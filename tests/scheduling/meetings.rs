@@ -277,6 +277,8 @@ pub(crate) struct Held {
     pub child: String,
     pub case: String,
     pub held_on: NaiveDate,
+    /// The conference held.
+    pub conference: String,
 }
 
 /// An s47 for a new child, its ICPC booked, attended (quorate) and held,
@@ -286,6 +288,22 @@ pub(crate) async fn plan_started(
     f: &mut Fixture,
     conferences: &mut ConferencesServiceClient<Channel>,
     la_child_id: &str,
+) -> Held {
+    Box::pin(plan_started_excluding(
+        f,
+        conferences,
+        la_child_id,
+        Vec::new(),
+    ))
+    .await
+}
+
+/// As [`plan_started`], with the chair's `exclusions` in the outcome.
+pub(crate) async fn plan_started_excluding(
+    f: &mut Fixture,
+    conferences: &mut ConferencesServiceClient<Channel>,
+    la_child_id: &str,
+    exclusions: Vec<cases::Exclusion>,
 ) -> Held {
     let bs = business_support(f);
     let mut c = clients(f, conferences.clone()).await;
@@ -344,6 +362,7 @@ pub(crate) async fn plan_started(
             danger_statements: vec!["The child may be left alone".into()],
             safety_goals: vec!["The child is supervised every day".into()],
             contingency_plan: "Legal planning meeting if nothing improves".into(),
+            exclusions,
             ..Default::default()
         }),
     };
@@ -370,6 +389,7 @@ pub(crate) async fn plan_started(
         child,
         case,
         held_on,
+        conference: held.id,
     }
 }
 
@@ -381,6 +401,7 @@ async fn holding_the_icpc_lets_the_chair_record_the_plan_and_schedules_the_first
         child,
         case,
         held_on,
+        ..
     } = Box::pin(plan_started(&mut f, &mut conferences, "MTG0002")).await;
 
     // The plan, on the cases feed, gives scheduling the first review: 3

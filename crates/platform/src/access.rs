@@ -392,3 +392,16 @@ fn audit_record(
         reason: (!decision.errors.is_empty()).then(|| decision.errors.join("; ")),
     }
 }
+
+/// The caller as history rows record them: their id, and agency.
+pub fn actor(caller: &Caller) -> cpc_proto::common::v1::PersonRef {
+    let agency = caller.agency();
+    cpc_proto::common::v1::PersonRef {
+        person_id: caller.subject().to_owned(),
+        // Tokens carry no display name; the subject is what the identity
+        // provider can resolve to one.
+        display_name: caller.subject().chars().take(200).collect(),
+        agency_kind: agency.map_or(0, |a| a.kind.code()),
+        agency_name: agency.map(|a| a.name.clone()).unwrap_or_default(),
+    }
+}

@@ -6,7 +6,7 @@
 //! request carries names, dates of birth and NHS numbers.
 
 use crate::{ApiError, FieldViolations};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use cpc_proto::common::v1 as common;
 use uuid::Uuid;
 
@@ -193,6 +193,74 @@ impl Check {
             self.add(field, "is not a known value");
         }
         parsed
+    }
+
+    /// A required timestamp that is a valid instant.
+    pub fn timestamp(
+        &mut self,
+        field: &str,
+        value: Option<&prost_types::Timestamp>,
+    ) -> Option<DateTime<Utc>> {
+        let Some(value) = value else {
+            self.add(field, "is required");
+            return None;
+        };
+        let parsed = u32::try_from(value.nanos)
+            .ok()
+            .and_then(|nanos| DateTime::from_timestamp(value.seconds, nanos));
+        if parsed.is_none() {
+            self.add(field, "is not a valid timestamp");
+        }
+        parsed
+    }
+
+    /// A person named in a request (an invitee, an attendee, a recipient):
+    /// id (a UUID) and name required;
+    /// with `agency_required`, their agency too.
+    pub fn person(
+        &mut self,
+        field: &str,
+        person: Option<&common::PersonRef>,
+        agency_required: bool,
+    ) -> Option<common::PersonRef> {
+        let Some(person) = person else {
+            self.add(field, "is required");
+            return None;
+        };
+        // Person ids are cpc's: the identity provider's for professionals, the
+        // cases record's for family members and children.
+        let person_id = self
+            .id(&format!("{field}.person_id"), &person.person_id)
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        let display_name = self.text(
+            &format!("{field}.display_name"),
+            &person.display_name,
+            1,
+            200,
+        );
+        let agency_kind = self.opt_enum(&format!("{field}.agency_kind"), person.agency_kind, |k| {
+            common::AgencyKind::try_from(k).ok()
+        });
+        let agency_name = self.opt_text(&format!("{field}.agency_name"), &person.agency_name, 200);
+        if agency_required && agency_kind.is_none() {
+            self.add(
+                format!("{field}.agency_kind"),
+                "is required for a professional",
+            );
+        }
+        if agency_kind.is_some() != agency_name.is_some() {
+            self.add(
+                format!("{field}.agency_name"),
+                "is required with agency_kind, and only with it",
+            );
+        }
+        Some(common::PersonRef {
+            person_id,
+            display_name,
+            agency_kind: person.agency_kind,
+            agency_name: agency_name.unwrap_or_default(),
+        })
     }
 
     /// A version read by the caller (optimistic concurrency): at least 1.

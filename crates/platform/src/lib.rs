@@ -10,6 +10,7 @@
 pub mod access;
 pub mod audit_api;
 pub mod audit_log;
+pub mod case_members;
 pub mod check;
 pub mod config;
 pub mod convert;

@@ -206,9 +206,100 @@ pub fn follow(
     }
 }
 
+/// A service's change feed as its `StreamChanges` serves it: where the
+/// feed is kept, the package its event types are named in, how it is read,
+/// and the server's signal to stop.
+#[derive(Clone)]
+pub struct FeedServer {
+    pool: PgPool,
+    schema: &'static str,
+    /// `cpc.cases.v1.`: event types are this package's message names.
+    package: &'static str,
+    options: FollowOptions,
+    stopping: crate::shutdown::Stopping,
+}
+
+/// A checked `StreamChanges` request, to authorise before it is opened.
+#[derive(Debug, Clone)]
+pub struct FeedRequest {
+    /// The authority whose feed is asked for (the caller's own when the
+    /// request names none): the policies decide on it, and another
+    /// authority's is refused like any of its records.
+    pub authority: String,
+    after_sequence: i64,
+    event_types: Vec<String>,
+}
+
+impl FeedServer {
+    /// The feed of `schema` (the pool's), read in the default batches.
+    #[must_use]
+    pub fn new(
+        pool: PgPool,
+        schema: &'static str,
+        package: &'static str,
+        stopping: crate::shutdown::Stopping,
+    ) -> Self {
+        Self {
+            pool,
+            schema,
+            package,
+            options: FollowOptions::default(),
+            stopping,
+        }
+    }
+
+    /// Checks a request's fields (`after_sequence`, `event_types`,
+    /// `authority_id`) from a caller of `caller_authority`.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` naming each bad field.
+    pub fn check(
+        &self,
+        caller_authority: &str,
+        after_sequence: i64,
+        event_types: &[String],
+        authority_id: &str,
+    ) -> Result<FeedRequest, crate::ApiError> {
+        let mut check = crate::check::Check::new();
+        check_stream_request(&mut check, after_sequence, event_types, self.package);
+        check.finish()?;
+        Ok(FeedRequest {
+            authority: if authority_id.is_empty() {
+                caller_authority.to_owned()
+            } else {
+                authority_id.to_owned()
+            },
+            after_sequence,
+            event_types: event_types.to_vec(),
+        })
+    }
+
+    /// The stream of an authorised `request`: its events, each wrapped in
+    /// the service's response by `wrap` ([`follow`] and [`serve`]).
+    pub fn open<R: Send + 'static>(
+        &self,
+        request: FeedRequest,
+        request_id: String,
+        wrap: fn(cpc_proto::common::v1::ChangeEvent) -> R,
+    ) -> std::pin::Pin<Box<dyn Stream<Item = Result<R, tonic::Status>> + Send + 'static>> {
+        let filter = Filter {
+            event_types: request.event_types,
+            authority_id: Some(request.authority),
+        };
+        let events = follow(
+            self.pool.clone(),
+            self.schema,
+            request.after_sequence,
+            filter,
+            self.options,
+        );
+        Box::pin(serve(events, request_id, wrap, self.stopping.clone()))
+    }
+}
+
 /// Checks a `StreamChanges` request: `after_sequence` not negative, each of
 /// `event_types` a message of `package` (e.g. `cpc.cases.v1.`) by name.
-pub fn check_stream_request(
+fn check_stream_request(
     check: &mut crate::check::Check,
     after_sequence: i64,
     event_types: &[String],

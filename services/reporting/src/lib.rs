@@ -1,6 +1,22 @@
-//! The reporting service: agency reports, minutes and their distribution, and the statutory returns (CIN census).
+//! The reporting service: conference minutes and their distribution (agency
+//! reports and the statutory returns are specified in the API but not built
+//! yet).
 //!
 //! It owns the `reporting` Postgres schema; no other service reads its tables.
+//!
+//! Layers:
+//! - [`follow`]: what reporting keeps from the cases and scheduling change
+//!   feeds: each conference's case, children and status, who is on each
+//!   case, and who the chair excluded from a conference's minutes;
+//! - [`store`]: minutes in Postgres, with their distribution list, what was
+//!   sent to whom and who was told the decision;
+//! - [`api`]: the gRPC service: every call identified, authorised against
+//!   the case's members and the minutes exclusions, run in one transaction
+//!   and audited, with reporting's own change feed.
+
+pub mod api;
+pub mod follow;
+pub mod store;
 
 use cpc_platform::Component;
 use sqlx::migrate::Migrator;
@@ -18,9 +34,10 @@ pub fn component() -> Component {
         grpc_services: &[cpc_proto::reporting::v1::reporting_service_server::SERVICE_NAME],
         schema: SCHEMA,
         migrator: &MIGRATOR,
-        mount: None,
-        append_only: &[],
-        locate_child: None,
-        follows: &[],
+        mount: Some(api::mount),
+        // What was sent to whom, and who was told the decision, is history.
+        append_only: &["minutes_deliveries", "decision_notifications"],
+        locate_child: Some(api::locate_child),
+        follows: &[follow::CASES_FEED, follow::SCHEDULING_FEED],
     }
 }

@@ -20,7 +20,9 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::due;
-use crate::store::{members, needs};
+use cpc_platform::case_members as members;
+
+use crate::store::needs;
 
 /// The cases feed, as scheduling follows it.
 pub const CASES_FEED: Follow = Follow {

@@ -14,10 +14,10 @@ mod fixture;
 use fixture::{AUTHORITY, scheduling_database};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use cpc_platform::case_members as members;
 use cpc_platform::db;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
-use cpc_scheduling::store::members;
 use sqlx::PgPool;
 use tonic::Code;
 use uuid::Uuid;

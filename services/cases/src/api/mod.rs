@@ -20,8 +20,7 @@ use crate::domain::AuthorityId;
 use crate::store::{self, access::Locator};
 
 use cpc_platform::Mount;
-use cpc_platform::outbox::FollowOptions;
-use cpc_platform::shutdown::Stopping;
+use cpc_platform::outbox::FeedServer;
 use cpc_proto::cases::v1::cases_service_server::CasesServiceServer;
 use tonic::service::RoutesBuilder;
 
@@ -31,9 +30,7 @@ use flow::Flow;
 #[derive(Clone)]
 pub struct CasesApi {
     flow: Flow,
-    follow: FollowOptions,
-    /// Ends the change feed streams when the server begins to stop.
-    stopping: Stopping,
+    feed: FeedServer,
 }
 
 impl CasesApi {
@@ -45,8 +42,12 @@ impl CasesApi {
                 access: mount.access.clone(),
                 profiles: Arc::new(mount.config.authorities.clone()),
             },
-            follow: FollowOptions::default(),
-            stopping: mount.stopping.clone(),
+            feed: FeedServer::new(
+                mount.pool.clone(),
+                crate::SCHEMA,
+                "cpc.cases.v1.",
+                mount.stopping.clone(),
+            ),
         }
     }
 }

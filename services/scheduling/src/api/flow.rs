@@ -13,17 +13,17 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use cpc_authz::{ConferenceRelation, Record, Resource};
-use cpc_identity::Caller;
 use cpc_platform::access::{Access, Call, Subject};
 use cpc_platform::{ApiError, db};
-use cpc_proto::common::v1 as common;
 use cpc_rules::civil_time::uk_date;
 use cpc_rules::profile::AuthorityProfile;
 use cpc_rules::timescales::Timescales;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::store::{Ctx, attendance, calendar, conferences, core_groups, members};
+use cpc_platform::case_members as members;
+
+use crate::store::{Ctx, attendance, calendar, conferences, core_groups};
 
 /// A future borrowing the call's connection and session.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -73,7 +73,7 @@ impl Flow {
         let timescales = Timescales::new(&profile).map_err(ApiError::internal)?;
         Ok(Session {
             ctx: Ctx {
-                actor: actor(&call.caller),
+                actor: cpc_platform::access::actor(&call.caller),
                 authority,
                 now,
                 today: uk_date(now),
@@ -236,17 +236,4 @@ async fn case_record(
         child_ids,
     };
     Ok((Resource::Record(record), subject))
-}
-
-/// The caller as history rows record them: their id, and agency.
-fn actor(caller: &Caller) -> common::PersonRef {
-    let agency = caller.agency();
-    common::PersonRef {
-        person_id: caller.subject().to_owned(),
-        // Tokens carry no display name; the subject is what the identity
-        // provider can resolve to one.
-        display_name: caller.subject().chars().take(200).collect(),
-        agency_kind: agency.map_or(0, |a| a.kind.code()),
-        agency_name: agency.map(|a| a.name.clone()).unwrap_or_default(),
-    }
 }

@@ -14,8 +14,7 @@ mod service;
 use std::sync::Arc;
 
 use cpc_platform::Mount;
-use cpc_platform::outbox::FollowOptions;
-use cpc_platform::shutdown::Stopping;
+use cpc_platform::outbox::FeedServer;
 use cpc_proto::scheduling::v1::attendance_service_server::AttendanceServiceServer;
 use cpc_proto::scheduling::v1::calendar_service_server::CalendarServiceServer;
 use cpc_proto::scheduling::v1::chairs_service_server::ChairsServiceServer;
@@ -29,9 +28,7 @@ use flow::Flow;
 #[derive(Clone)]
 pub struct ConferencesApi {
     flow: Flow,
-    follow: FollowOptions,
-    /// Ends the change feed streams when the server begins to stop.
-    stopping: Stopping,
+    feed: FeedServer,
 }
 
 impl ConferencesApi {
@@ -43,8 +40,12 @@ impl ConferencesApi {
                 access: mount.access.clone(),
                 profiles: Arc::new(mount.config.authorities.clone()),
             },
-            follow: FollowOptions::default(),
-            stopping: mount.stopping.clone(),
+            feed: FeedServer::new(
+                mount.pool.clone(),
+                crate::SCHEMA,
+                "cpc.scheduling.v1.",
+                mount.stopping.clone(),
+            ),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Checking ConferencesService requests: every bad field is named (by its
 //! proto path), none is echoed.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use cpc_platform::ApiError;
 use cpc_platform::check::{Check, update_mask};
 use cpc_platform::idempotency::RequestKey;
@@ -28,24 +28,6 @@ const MAX_LENGTH: Duration = Duration::hours(4);
 pub(crate) fn id(field: &str, text: &str) -> Result<Uuid, ApiError> {
     let mut check = Check::new();
     check.id(field, text).ok_or_else(|| check.fail())
-}
-
-fn timestamp(
-    check: &mut Check,
-    field: &str,
-    value: Option<&prost_types::Timestamp>,
-) -> Option<DateTime<Utc>> {
-    let Some(value) = value else {
-        check.add(field, "is required");
-        return None;
-    };
-    let parsed = u32::try_from(value.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(value.seconds, nanos));
-    if parsed.is_none() {
-        check.add(field, "is not a valid timestamp");
-    }
-    parsed
 }
 
 fn venue(check: &mut Check, venue: &pb::Venue) -> pb::Venue {
@@ -92,8 +74,8 @@ struct SlotFields<'r> {
 }
 
 fn slot(check: &mut Check, ctx: &Ctx, fields: &SlotFields<'_>) -> Option<Slot> {
-    let start = timestamp(check, "start_time", fields.start);
-    let end = timestamp(check, "end_time", fields.end);
+    let start = check.timestamp("start_time", fields.start);
+    let end = check.timestamp("end_time", fields.end);
     if let Some(start) = start {
         if start <= ctx.now {
             check.add("start_time", "must be in the future");
@@ -226,19 +208,12 @@ pub(crate) fn list(
         None => (None, None),
         Some(interval) => {
             let from = interval.start_time.as_ref().and_then(|_| {
-                timestamp(
-                    &mut check,
-                    "start_times.start_time",
-                    interval.start_time.as_ref(),
-                )
+                check.timestamp("start_times.start_time", interval.start_time.as_ref())
             });
-            let to = interval.end_time.as_ref().and_then(|_| {
-                timestamp(
-                    &mut check,
-                    "start_times.end_time",
-                    interval.end_time.as_ref(),
-                )
-            });
+            let to = interval
+                .end_time
+                .as_ref()
+                .and_then(|_| check.timestamp("start_times.end_time", interval.end_time.as_ref()));
             if let (Some(from), Some(to)) = (from, to)
                 && to <= from
             {
@@ -361,54 +336,6 @@ pub(crate) fn creation(
     }
 }
 
-/// A person on an invitation or attendance list: id and name required;
-/// with `agency_required`, their agency too.
-fn person(
-    check: &mut Check,
-    field: &str,
-    person: Option<&common::PersonRef>,
-    agency_required: bool,
-) -> Option<common::PersonRef> {
-    let Some(person) = person else {
-        check.add(field, "is required");
-        return None;
-    };
-    // Person ids are cpc's: the identity provider's for professionals, the
-    // cases record's for family members and children.
-    let person_id = check
-        .id(&format!("{field}.person_id"), &person.person_id)
-        .map(|id| id.to_string())
-        .unwrap_or_default();
-    let display_name = check.text(
-        &format!("{field}.display_name"),
-        &person.display_name,
-        1,
-        200,
-    );
-    let agency_kind = check.opt_enum(&format!("{field}.agency_kind"), person.agency_kind, |k| {
-        common::AgencyKind::try_from(k).ok()
-    });
-    let agency_name = check.opt_text(&format!("{field}.agency_name"), &person.agency_name, 200);
-    if agency_required && agency_kind.is_none() {
-        check.add(
-            format!("{field}.agency_kind"),
-            "is required for a professional",
-        );
-    }
-    if agency_kind.is_some() != agency_name.is_some() {
-        check.add(
-            format!("{field}.agency_name"),
-            "is required with agency_kind, and only with it",
-        );
-    }
-    Some(common::PersonRef {
-        person_id,
-        display_name,
-        agency_kind: person.agency_kind,
-        agency_name: agency_name.unwrap_or_default(),
-    })
-}
-
 /// A CreateInvitationRequest.
 pub(crate) fn invitation(req: &pb::CreateInvitationRequest) -> Result<NewInvitation, ApiError> {
     let mut check = Check::new();
@@ -422,8 +349,7 @@ pub(crate) fn invitation(req: &pb::CreateInvitationRequest) -> Result<NewInvitat
         check.required_enum("invitation.invitee_kind", invitation.invitee_kind, |k| {
             code_of(INVITEE_KINDS, k)
         });
-    let invitee = person(
-        &mut check,
+    let invitee = check.person(
         "invitation.invitee",
         invitation.invitee.as_ref(),
         invitee_kind == Some("agency_professional"),
@@ -517,7 +443,7 @@ pub(crate) fn reply(req: &pb::RespondToInvitationRequest) -> Result<(Uuid, i64, 
     let substitute = req
         .substitute
         .as_ref()
-        .and_then(|s| person(&mut check, "substitute", Some(s), true));
+        .and_then(|s| check.person("substitute", Some(s), true));
     if substitute.is_some() && !apology {
         check.add("substitute", "is only for an apology");
     }
@@ -555,8 +481,7 @@ pub(crate) fn attendance(
             role,
             Some(pb::AttendeeRole::SocialWorker | pb::AttendeeRole::AgencyProfessional)
         );
-        let person = person(
-            &mut check,
+        let person = check.person(
             &format!("{field}.person"),
             attendee.person.as_ref(),
             professional,
@@ -669,7 +594,7 @@ fn chair_definition(check: &mut Check, chair: &pb::Chair, fields: &[&str]) -> pb
     let wants = |name: &str| fields.contains(&name);
     let mut checked = chair.clone();
     if wants("person") {
-        checked.person = person(check, "chair.person", chair.person.as_ref(), false);
+        checked.person = check.person("chair.person", chair.person.as_ref(), false);
         if let Some(person) = &checked.person
             && !chair.id.is_empty()
             && person.person_id != chair.id
@@ -1022,7 +947,7 @@ pub(crate) fn core_group_held(
         .attendees
         .iter()
         .enumerate()
-        .filter_map(|(i, a)| person(&mut check, &format!("attendees[{i}]"), Some(a), false))
+        .filter_map(|(i, a)| check.person(&format!("attendees[{i}]"), Some(a), false))
         .collect();
     match (id, on) {
         (Some(id), Some(on)) if check.is_clean() => {

@@ -5,8 +5,6 @@
 use std::pin::Pin;
 
 use cpc_platform::ApiError;
-use cpc_platform::check::Check;
-use cpc_platform::outbox::{self, Filter};
 use cpc_proto::scheduling::v1 as pb;
 use cpc_proto::scheduling::v1::conferences_service_server::ConferencesService;
 use tokio_stream::Stream;
@@ -20,9 +18,6 @@ use crate::store::{booking, conferences};
 /// The change feed as the server streams it.
 pub(crate) type ChangeStream =
     Pin<Box<dyn Stream<Item = Result<pb::StreamChangesResponse, Status>> + Send + 'static>>;
-
-/// Event types carry the package of the payload message.
-const EVENT_PACKAGE: &str = "cpc.scheduling.v1.";
 
 #[tonic::async_trait]
 impl ConferencesService for ConferencesApi {
@@ -147,41 +142,23 @@ impl ConferencesService for ConferencesApi {
     ) -> Result<Response<Self::StreamChangesStream>, Status> {
         let session = self.flow.identify(&request)?;
         let req = request.get_ref();
-        let mut check = Check::new();
-        outbox::check_stream_request(
-            &mut check,
+        let feed = self.feed.check(
+            &session.ctx.authority,
             req.after_sequence,
             &req.event_types,
-            EVENT_PACKAGE,
-        );
-        check.finish()?;
-        let authority = if req.authority_id.is_empty() {
-            session.ctx.authority.clone()
-        } else {
-            req.authority_id.clone()
-        };
+            &req.authority_id,
+        )?;
         self.flow
-            .run(&session, Target::Authority(authority.clone()), |_, _| {
-                Box::pin(async { Ok(()) })
-            })
+            .run(
+                &session,
+                Target::Authority(feed.authority.clone()),
+                |_, _| Box::pin(async { Ok(()) }),
+            )
             .await?;
-        let filter = Filter {
-            event_types: req.event_types.clone(),
-            authority_id: Some(authority),
-        };
-        let events = outbox::follow(
-            self.flow.pool.clone(),
-            crate::SCHEMA,
-            req.after_sequence,
-            filter,
-            self.follow,
-        );
-        let request_id = session.call.request_id.clone();
-        Ok(Response::new(Box::pin(outbox::serve(
-            events,
-            request_id,
+        Ok(Response::new(self.feed.open(
+            feed,
+            session.call.request_id.clone(),
             |event| pb::StreamChangesResponse { event: Some(event) },
-            self.stopping.clone(),
-        ))))
+        )))
     }
 }

@@ -8,7 +8,6 @@ pub mod calendar;
 pub mod chairs;
 pub mod conferences;
 pub mod core_groups;
-pub mod members;
 pub mod needs;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -1,12 +1,14 @@
-//! Scheduling's copy of who is on each case (from the cases feed), for the
-//! policies' questions about a conference of that case.
+//! A service's copy of who is on each case, kept from the cases feed
+//! (CaseMemberAdded, CaseMemberEnded) in its own `case_members` table, for
+//! the policies' questions about a record of that case. Scheduling and
+//! reporting each keep one; neither reads the cases tables.
 
 use std::collections::BTreeSet;
 
+use crate::ApiError;
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_authz::CaseRelation;
 use cpc_identity::{AgencyKind, agency_key};
-use cpc_platform::ApiError;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
 use sqlx::PgConnection;
@@ -118,10 +120,5 @@ pub async fn relation(
 }
 
 fn date(d: Option<&common::Date>) -> Option<NaiveDate> {
-    let d = d?;
-    NaiveDate::from_ymd_opt(
-        d.year,
-        u32::try_from(d.month).ok()?,
-        u32::try_from(d.day).ok()?,
-    )
+    crate::convert::date_from_proto(d).ok().flatten()
 }

@@ -1,0 +1,47 @@
+//! The gRPC adapter: `cpc.reporting.v1.ReportingService` over the store,
+//! with authentication, authorisation and audit on every call ([`flow`]).
+
+mod flow;
+mod requests;
+mod service;
+
+use cpc_platform::Mount;
+use cpc_platform::outbox::FeedServer;
+use cpc_proto::reporting::v1::reporting_service_server::ReportingServiceServer;
+use tonic::service::RoutesBuilder;
+
+use flow::Flow;
+pub use flow::locate_child;
+
+/// The reporting service's handlers.
+#[derive(Clone)]
+pub struct ReportingApi {
+    flow: Flow,
+    feed: FeedServer,
+}
+
+impl ReportingApi {
+    /// Handlers over `mount`'s pool and access checks.
+    pub fn new(mount: &Mount<'_>) -> Self {
+        Self {
+            flow: Flow {
+                pool: mount.pool.clone(),
+                access: mount.access.clone(),
+            },
+            feed: FeedServer::new(
+                mount.pool.clone(),
+                crate::SCHEMA,
+                "cpc.reporting.v1.",
+                mount.stopping.clone(),
+            ),
+        }
+    }
+}
+
+/// Adds the reporting service to the server's routes.
+pub fn mount(mount: &Mount<'_>, routes: &mut RoutesBuilder) {
+    let max = mount.config.limits.max_request_bytes;
+    routes.add_service(
+        ReportingServiceServer::new(ReportingApi::new(mount)).max_decoding_message_size(max),
+    );
+}

@@ -1,0 +1,253 @@
+//! `cpc.reporting.v1.ReportingService`: each RPC checks its request, names
+//! its target for the policies, and runs one store call through
+//! [`Flow::run`](super::flow::Flow::run).
+//!
+//! Minutes and the change feed are served. Agency reports, the census and
+//! the timeliness statistics are not built yet: those calls answer
+//! `UNIMPLEMENTED` before reading anything, exactly as an unserved service
+//! would.
+
+use std::pin::Pin;
+
+use cpc_proto::reporting::v1 as pb;
+use cpc_proto::reporting::v1::reporting_service_server::ReportingService;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use super::ReportingApi;
+use super::flow::Target;
+use super::requests;
+use crate::store::minutes;
+
+/// The change feed as the server streams it.
+type ChangeStream =
+    Pin<Box<dyn Stream<Item = Result<pb::StreamChangesResponse, Status>> + Send + 'static>>;
+
+fn not_built(what: &str) -> Status {
+    Status::unimplemented(format!(
+        "{what} are not served by this version of cpc; see the reporting service's README"
+    ))
+}
+
+#[tonic::async_trait]
+impl ReportingService for ReportingApi {
+    async fn create_agency_report(
+        &self,
+        _: Request<pb::CreateAgencyReportRequest>,
+    ) -> Result<Response<pb::CreateAgencyReportResponse>, Status> {
+        Err(not_built("agency reports"))
+    }
+
+    async fn get_agency_report(
+        &self,
+        _: Request<pb::GetAgencyReportRequest>,
+    ) -> Result<Response<pb::GetAgencyReportResponse>, Status> {
+        Err(not_built("agency reports"))
+    }
+
+    async fn list_agency_reports(
+        &self,
+        _: Request<pb::ListAgencyReportsRequest>,
+    ) -> Result<Response<pb::ListAgencyReportsResponse>, Status> {
+        Err(not_built("agency reports"))
+    }
+
+    async fn update_agency_report(
+        &self,
+        _: Request<pb::UpdateAgencyReportRequest>,
+    ) -> Result<Response<pb::UpdateAgencyReportResponse>, Status> {
+        Err(not_built("agency reports"))
+    }
+
+    async fn submit_agency_report(
+        &self,
+        _: Request<pb::SubmitAgencyReportRequest>,
+    ) -> Result<Response<pb::SubmitAgencyReportResponse>, Status> {
+        Err(not_built("agency reports"))
+    }
+
+    async fn share_agency_report(
+        &self,
+        _: Request<pb::ShareAgencyReportRequest>,
+    ) -> Result<Response<pb::ShareAgencyReportResponse>, Status> {
+        Err(not_built("agency reports"))
+    }
+
+    async fn create_minutes(
+        &self,
+        request: Request<pb::CreateMinutesRequest>,
+    ) -> Result<Response<pb::CreateMinutesResponse>, Status> {
+        let session = self.flow.identify(&request)?;
+        let new = requests::creation(request.get_ref())?;
+        let response = self
+            .flow
+            .run(
+                &session,
+                Target::Conference(new.conference_id),
+                move |conn, s| Box::pin(async move { minutes::create(conn, &s.ctx, &new).await }),
+            )
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_minutes(
+        &self,
+        request: Request<pb::GetMinutesRequest>,
+    ) -> Result<Response<pb::GetMinutesResponse>, Status> {
+        let session = self.flow.identify(&request)?;
+        let id = requests::id("minutes_id", &request.get_ref().minutes_id)?;
+        let found = self
+            .flow
+            .run(&session, Target::Minutes(id), move |conn, _| {
+                Box::pin(async move { minutes::load(conn, id).await })
+            })
+            .await?;
+        Ok(Response::new(pb::GetMinutesResponse {
+            minutes: Some(minutes::as_seen_by(found, session.call.caller.subject())),
+        }))
+    }
+
+    async fn list_minutes(
+        &self,
+        request: Request<pb::ListMinutesRequest>,
+    ) -> Result<Response<pb::ListMinutesResponse>, Status> {
+        let session = self.flow.identify(&request)?;
+        let (authority, filter) = requests::list(request.get_ref(), &session.ctx)?;
+        // One conference's or one child's minutes are a record of the case
+        // (its members may list them); across the authority they are for
+        // those the policies let read it as a whole. Either way, minutes
+        // of a conference the caller was excluded from are left out.
+        let target = match (filter.conference_id, filter.child_id) {
+            (Some(conference), _) => Target::Conference(conference),
+            (None, Some(child)) => Target::Child(child),
+            (None, None) => Target::Authority(&authority),
+        };
+        let person = session.call.caller.subject().to_owned();
+        let mut response = self
+            .flow
+            .run(&session, target, move |conn, _| {
+                Box::pin(async move { minutes::list(conn, &filter, Some(&person)).await })
+            })
+            .await?;
+        let caller = session.call.caller.subject();
+        response.minutes = response
+            .minutes
+            .into_iter()
+            .map(|m| minutes::as_seen_by(m, caller))
+            .collect();
+        Ok(Response::new(response))
+    }
+
+    async fn update_minutes(
+        &self,
+        request: Request<pb::UpdateMinutesRequest>,
+    ) -> Result<Response<pb::UpdateMinutesResponse>, Status> {
+        let session = self.flow.identify(&request)?;
+        let (id, version, changes) = requests::update(request.get_ref())?;
+        let updated = self
+            .flow
+            .run(&session, Target::Minutes(id), move |conn, s| {
+                Box::pin(async move { minutes::update(conn, &s.ctx, id, version, &changes).await })
+            })
+            .await?;
+        Ok(Response::new(pb::UpdateMinutesResponse {
+            minutes: Some(updated),
+        }))
+    }
+
+    async fn approve_minutes(
+        &self,
+        request: Request<pb::ApproveMinutesRequest>,
+    ) -> Result<Response<pb::ApproveMinutesResponse>, Status> {
+        let session = self.flow.identify(&request)?;
+        let req = request.get_ref();
+        let (id, version) = requests::versioned("minutes_id", &req.minutes_id, req.version)?;
+        let approved = self
+            .flow
+            .run(&session, Target::Minutes(id), move |conn, s| {
+                Box::pin(async move { minutes::approve(conn, &s.ctx, id, version).await })
+            })
+            .await?;
+        Ok(Response::new(pb::ApproveMinutesResponse {
+            minutes: Some(approved),
+        }))
+    }
+
+    async fn distribute_minutes(
+        &self,
+        request: Request<pb::DistributeMinutesRequest>,
+    ) -> Result<Response<pb::DistributeMinutesResponse>, Status> {
+        let session = self.flow.identify(&request)?;
+        let (id, version, copies) = requests::distribution_request(request.get_ref())?;
+        let distributed = self
+            .flow
+            .run(&session, Target::Minutes(id), move |conn, s| {
+                Box::pin(
+                    async move { minutes::distribute(conn, &s.ctx, id, version, &copies).await },
+                )
+            })
+            .await?;
+        Ok(Response::new(pb::DistributeMinutesResponse {
+            minutes: Some(distributed),
+        }))
+    }
+
+    async fn record_decision_notification(
+        &self,
+        request: Request<pb::RecordDecisionNotificationRequest>,
+    ) -> Result<Response<pb::RecordDecisionNotificationResponse>, Status> {
+        let session = self.flow.identify(&request)?;
+        let (id, version, told) = requests::notification(request.get_ref(), &session.ctx)?;
+        let recorded = self
+            .flow
+            .run(&session, Target::Minutes(id), move |conn, s| {
+                Box::pin(async move { minutes::notify(conn, &s.ctx, id, version, &told).await })
+            })
+            .await?;
+        Ok(Response::new(pb::RecordDecisionNotificationResponse {
+            minutes: Some(recorded),
+        }))
+    }
+
+    async fn generate_cin_census(
+        &self,
+        _: Request<pb::GenerateCinCensusRequest>,
+    ) -> Result<Response<pb::GenerateCinCensusResponse>, Status> {
+        Err(not_built("children in need census returns"))
+    }
+
+    async fn get_timeliness_statistics(
+        &self,
+        _: Request<pb::GetTimelinessStatisticsRequest>,
+    ) -> Result<Response<pb::GetTimelinessStatisticsResponse>, Status> {
+        Err(not_built("timeliness statistics"))
+    }
+
+    type StreamChangesStream = ChangeStream;
+
+    /// The reporting feed of one authority, from a sequence number on;
+    /// opening it is authorised and recorded like a read of the authority.
+    async fn stream_changes(
+        &self,
+        request: Request<pb::StreamChangesRequest>,
+    ) -> Result<Response<Self::StreamChangesStream>, Status> {
+        let session = self.flow.identify(&request)?;
+        let req = request.get_ref();
+        let feed = self.feed.check(
+            &session.ctx.authority,
+            req.after_sequence,
+            &req.event_types,
+            &req.authority_id,
+        )?;
+        self.flow
+            .run(&session, Target::Authority(&feed.authority), |_, _| {
+                Box::pin(async { Ok(()) })
+            })
+            .await?;
+        Ok(Response::new(self.feed.open(
+            feed,
+            session.call.request_id.clone(),
+            |event| pb::StreamChangesResponse { event: Some(event) },
+        )))
+    }
+}

@@ -1,0 +1,221 @@
+//! Following the cases and scheduling change feeds
+//! ([`cpc_platform::feeds`]): each event is applied here, in reporting's own
+//! transaction, with the feed position.
+//!
+//! What reporting learns: from scheduling, each conference's case, children
+//! and status (minutes are written for one that met); from cases, who is on
+//! each case (for the policies) and whom the chair excluded from a
+//! conference's minutes (exclusions with scope MINUTES on its outcomes).
+
+use chrono::{DateTime, Utc};
+use cpc_platform::case_members;
+use cpc_platform::convert::date_from_proto;
+use cpc_platform::feeds::{BoxFuture, EventStream, Follow, event_stream};
+use cpc_platform::{ApiError, Config};
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
+use cpc_proto::common::v1::ChangeEvent;
+use cpc_proto::scheduling::v1 as scheduling;
+use cpc_proto::scheduling::v1::conferences_service_client::ConferencesServiceClient;
+use prost::Message;
+use sqlx::PgConnection;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+use crate::store::conferences::{self, Conference};
+
+const MEMBER_ADDED: &str = "cpc.cases.v1.CaseMemberAdded";
+const MEMBER_ENDED: &str = "cpc.cases.v1.CaseMemberEnded";
+const OUTCOME_RECORDED: &str = "cpc.cases.v1.ConferenceOutcomeRecorded";
+
+/// The cases feed, as reporting follows it: memberships and outcomes.
+pub const CASES_FEED: Follow = Follow {
+    source: "cases",
+    open: open_cases_feed,
+    apply: apply_cases_event,
+};
+
+/// Scheduling's events whose field 1 is the conference after the change.
+const CONFERENCE_EVENTS: [&str; 9] = [
+    "cpc.scheduling.v1.ConferenceDue",
+    "cpc.scheduling.v1.ConferenceBooked",
+    "cpc.scheduling.v1.ConferenceRecomputed",
+    "cpc.scheduling.v1.ConferenceMoved",
+    "cpc.scheduling.v1.ConferenceCancelled",
+    "cpc.scheduling.v1.ChairAllocated",
+    "cpc.scheduling.v1.AttendanceRecorded",
+    "cpc.scheduling.v1.ConferenceHeld",
+    "cpc.scheduling.v1.ConferenceInquorate",
+];
+
+/// Scheduling's feed, as reporting follows it: the conferences.
+pub const SCHEDULING_FEED: Follow = Follow {
+    source: "scheduling",
+    open: open_scheduling_feed,
+    apply: apply_scheduling_event,
+};
+
+fn open_cases_feed(
+    channel: Channel,
+    metadata: MetadataMap,
+    authority_id: String,
+    after_sequence: i64,
+) -> BoxFuture<'static, Result<EventStream, tonic::Status>> {
+    Box::pin(async move {
+        let request = tonic::Request::from_parts(
+            metadata,
+            tonic::Extensions::default(),
+            cases::StreamChangesRequest {
+                after_sequence,
+                event_types: [MEMBER_ADDED, MEMBER_ENDED, OUTCOME_RECORDED]
+                    .map(str::to_owned)
+                    .to_vec(),
+                authority_id,
+            },
+        );
+        let responses = CasesServiceClient::new(channel)
+            .stream_changes(request)
+            .await?
+            .into_inner();
+        Ok(event_stream(responses, |r| r.event))
+    })
+}
+
+fn open_scheduling_feed(
+    channel: Channel,
+    metadata: MetadataMap,
+    authority_id: String,
+    after_sequence: i64,
+) -> BoxFuture<'static, Result<EventStream, tonic::Status>> {
+    Box::pin(async move {
+        let request = tonic::Request::from_parts(
+            metadata,
+            tonic::Extensions::default(),
+            scheduling::StreamChangesRequest {
+                after_sequence,
+                event_types: CONFERENCE_EVENTS.map(str::to_owned).to_vec(),
+                authority_id,
+            },
+        );
+        let responses = ConferencesServiceClient::new(channel)
+            .stream_changes(request)
+            .await?
+            .into_inner();
+        Ok(event_stream(responses, |r| r.event))
+    })
+}
+
+fn apply_cases_event<'a>(
+    conn: &'a mut PgConnection,
+    event: &'a ChangeEvent,
+    _config: &'a Config,
+) -> BoxFuture<'a, Result<(), ApiError>> {
+    Box::pin(async move {
+        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+        let authority = event.authority_id.as_str();
+        match event.event_type.as_str() {
+            // Both carry the membership as field 1.
+            MEMBER_ADDED | MEMBER_ENDED => {
+                let membership = decode::<cases::CaseMemberAdded>(event)?
+                    .membership
+                    .ok_or_else(|| bad(event, "has no membership"))?;
+                case_members::record(conn, authority, &membership, now).await
+            }
+            OUTCOME_RECORDED => {
+                let outcome = decode::<cases::ConferenceOutcomeRecorded>(event)?
+                    .outcome
+                    .ok_or_else(|| bad(event, "has no outcome"))?;
+                let id =
+                    |text: &str| Uuid::parse_str(text).map_err(|_| bad(event, "is incomplete"));
+                let minutes = cases::ExclusionScope::Minutes as i32;
+                let people: Vec<String> = outcome
+                    .exclusions
+                    .iter()
+                    .filter(|x| x.scopes.contains(&minutes))
+                    .filter_map(|x| x.person.as_ref().map(|p| p.person_id.clone()))
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                conferences::record_exclusions(
+                    conn,
+                    authority,
+                    id(&outcome.id)?,
+                    id(&outcome.conference_id)?,
+                    id(&outcome.child_id)?,
+                    &people,
+                    now,
+                )
+                .await
+            }
+            _ => Ok(()),
+        }
+    })
+}
+
+fn apply_scheduling_event<'a>(
+    conn: &'a mut PgConnection,
+    event: &'a ChangeEvent,
+    _config: &'a Config,
+) -> BoxFuture<'a, Result<(), ApiError>> {
+    Box::pin(async move {
+        if !CONFERENCE_EVENTS.contains(&event.event_type.as_str()) {
+            return Ok(());
+        }
+        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+        // An inquorate meeting also names the conference that reconvenes
+        // it, as field 2; the others' field 2 is something else.
+        let changed = if event.event_type == "cpc.scheduling.v1.ConferenceInquorate" {
+            let inquorate = decode::<scheduling::ConferenceInquorate>(event)?;
+            vec![inquorate.conference, inquorate.reconvened]
+        } else {
+            vec![decode::<scheduling::ConferenceDue>(event)?.conference]
+        };
+        for conference in changed.into_iter().flatten() {
+            let conference = as_kept(&conference).ok_or_else(|| bad(event, "is incomplete"))?;
+            conferences::learn(conn, &event.authority_id, &conference, event.sequence, now).await?;
+        }
+        Ok(())
+    })
+}
+
+/// The conference as reporting keeps it.
+fn as_kept(conference: &scheduling::Conference) -> Option<Conference> {
+    use scheduling::ConferenceStatus as S;
+    let status = match S::try_from(conference.status).ok()? {
+        S::Unspecified => return None,
+        S::Due => "due",
+        S::Booked => "booked",
+        S::Held => "held",
+        S::Inquorate => "inquorate",
+        S::Cancelled => "cancelled",
+    };
+    let met_on = conference.held_date.as_ref().or(conference
+        .inquorate
+        .as_ref()
+        .and_then(|i| i.meeting_date.as_ref()));
+    Some(Conference {
+        id: Uuid::parse_str(&conference.id).ok()?,
+        case_id: Uuid::parse_str(&conference.case_id).ok()?,
+        child_ids: conference
+            .child_ids
+            .iter()
+            .map(|c| Uuid::parse_str(c).ok())
+            .collect::<Option<Vec<_>>>()
+            .filter(|c| !c.is_empty())?,
+        status: status.to_owned(),
+        held_on: date_from_proto(met_on).ok().flatten(),
+        version: conference.version.max(1),
+    })
+}
+
+fn decode<M: Message + Default>(event: &ChangeEvent) -> Result<M, ApiError> {
+    M::decode(event.payload.as_slice()).map_err(|_| bad(event, "does not decode"))
+}
+
+// The reason never carries the payload: events hold children's data.
+fn bad(event: &ChangeEvent, what: &str) -> ApiError {
+    ApiError::internal(format!(
+        "event {} ({}) {what}",
+        event.sequence, event.event_type
+    ))
+}

@@ -1,0 +1,568 @@
+//! Minutes in the reporting service, after the conference scheduling held:
+//! drafted, approved by the chair, distributed to the agreed list (partial
+//! copies to those who get one), never to a person the chair excluded from
+//! them, and the record of who was told the decision. Reporting learns
+//! the conference from scheduling's feed and the exclusions from the
+//! outcome on the cases feed.
+
+use std::time::Duration;
+
+use cpc_platform::db;
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::common::v1 as common;
+use cpc_proto::reporting::v1 as pb;
+use cpc_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
+use prost_types::FieldMask;
+use tokio_stream::StreamExt as _;
+use tonic::Code;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+use crate::bad_request::bad_fields;
+use crate::diary::*;
+use crate::meetings::{Held, plan_started_excluding};
+use crate::support::*;
+
+/// A parent the chair excluded from receiving the minutes.
+const PARENT: u128 = 0xfa_0001;
+/// A service manager the chair excluded too (a relative of the family, say).
+const RELATED_MANAGER: u128 = 0x5e_0001;
+
+pub(crate) fn excluded_from_minutes(person: common::PersonRef) -> cases::Exclusion {
+    cases::Exclusion {
+        person: Some(person),
+        scopes: vec![cases::ExclusionScope::Minutes as i32],
+        reason: "Sharing the minutes would put the child at risk".into(),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn parent_ref() -> common::PersonRef {
+    common::PersonRef {
+        person_id: Uuid::from_u128(PARENT).to_string(),
+        display_name: "Pat Parent".into(),
+        ..Default::default()
+    }
+}
+
+fn entry(person: common::PersonRef, copy: pb::CopyKind) -> pb::DistributionEntry {
+    let partial = copy == pb::CopyKind::Partial;
+    pb::DistributionEntry {
+        recipient: Some(person),
+        copy: copy as i32,
+        omitted_sections: if partial {
+            vec!["Information from health".into()]
+        } else {
+            Vec::new()
+        },
+        partial_reason: if partial {
+            "Third-party information".into()
+        } else {
+            String::new()
+        },
+        method: pb::DeliveryMethod::SecureEmail as i32,
+    }
+}
+
+fn document(name: &str) -> pb::DocumentRef {
+    pb::DocumentRef {
+        uri: format!("docstore://minutes/{name}"),
+        media_type: "application/pdf".into(),
+        size_bytes: 20_480,
+        sha256: "ab".repeat(32),
+        file_name: format!("{name}.pdf"),
+    }
+}
+
+pub(crate) async fn reporting(f: &Fixture) -> ReportingServiceClient<Channel> {
+    ReportingServiceClient::new(f.server.channel().await)
+}
+
+/// Waits until `sql` (one boolean, about the reporting schema, read as the
+/// superuser) is true: reporting has learnt what the feeds carry.
+pub(crate) async fn until_reporting_knows(f: &Fixture, sql: &str, binds: &[&str]) {
+    let options = db::schema_options(f.db.url(), cpc_reporting::SCHEMA).unwrap();
+    let admin = sqlx::PgPool::connect_with(options).await.unwrap();
+    for _ in 0..300 {
+        let mut query = sqlx::query_scalar::<_, bool>(sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        if query.fetch_one(&admin).await.unwrap() {
+            admin.close().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("reporting never learnt: {sql}");
+}
+
+/// Reporting knows `conference` as held and has its outcome's exclusions.
+pub(crate) async fn until_held_with_exclusions(f: &Fixture, conference: &str, excluded: usize) {
+    until_reporting_knows(
+        f,
+        "SELECT EXISTS (SELECT 1 FROM conferences WHERE id = $1::uuid AND status = 'held') \
+            AND (SELECT count(*) FROM minutes_exclusions WHERE conference_id = $1::uuid) = $2::int",
+        &[conference, &excluded.to_string()],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn minutes_reach_the_agreed_list_and_never_a_person_the_chair_excluded() {
+    let (mut f, mut conferences) = start().await;
+    let Held {
+        child,
+        case,
+        conference,
+        ..
+    } = Box::pin(plan_started_excluding(
+        &mut f,
+        &mut conferences,
+        "MIN0001",
+        vec![
+            excluded_from_minutes(parent_ref()),
+            excluded_from_minutes(common::PersonRef {
+                person_id: Uuid::from_u128(RELATED_MANAGER).to_string(),
+                display_name: "Sol Manager".into(),
+                ..Default::default()
+            }),
+        ],
+    ))
+    .await;
+    until_held_with_exclusions(&f, &conference, 2).await;
+    let mut r = reporting(&f).await;
+    let chair = f.chair();
+    let create = |list: Vec<pb::DistributionEntry>| pb::CreateMinutesRequest {
+        request_id: rid(),
+        minutes: Some(pb::Minutes {
+            conference_id: conference.clone(),
+            content: Some(pb::minutes::Content::Body("The conference met.".into())),
+            distribution_list: list,
+            ..Default::default()
+        }),
+    };
+
+    // The excluded parent cannot be put on the list, at creation or after.
+    let refused = r
+        .create_minutes(chair.req(create(vec![
+            entry(worker_ref(), pb::CopyKind::Full),
+            entry(parent_ref(), pb::CopyKind::Full),
+        ])))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused.message().contains("distribution_list[1]"),
+        "{refused:?}"
+    );
+    let request = create(vec![
+        entry(worker_ref(), pb::CopyKind::Full),
+        entry(police_ref(), pb::CopyKind::Partial),
+    ]);
+    let minutes = r
+        .create_minutes(chair.req(request.clone()))
+        .await
+        .unwrap()
+        .into_inner()
+        .minutes
+        .unwrap();
+    assert_eq!(minutes.status, pb::MinutesStatus::Draft as i32);
+    assert_eq!(minutes.child_ids, vec![child.clone()]);
+    assert_eq!(
+        minutes.excluded_person_ids,
+        vec![
+            Uuid::from_u128(RELATED_MANAGER).to_string(),
+            parent_ref().person_id
+        ]
+    );
+    assert_eq!(
+        minutes.author.as_ref().unwrap().person_id,
+        Uuid::from_u128(CHAIR).to_string()
+    );
+    // The same request again is the same minutes; another is refused.
+    let again = r
+        .create_minutes(chair.req(request))
+        .await
+        .unwrap()
+        .into_inner()
+        .minutes
+        .unwrap();
+    assert_eq!(again.id, minutes.id);
+    let second = r
+        .create_minutes(chair.req(create(Vec::new())))
+        .await
+        .unwrap_err();
+    assert_eq!(second.code(), Code::AlreadyExists, "{second:?}");
+
+    let with_parent = pb::UpdateMinutesRequest {
+        minutes: Some(pb::Minutes {
+            id: minutes.id.clone(),
+            version: minutes.version,
+            distribution_list: vec![entry(parent_ref(), pb::CopyKind::Full)],
+            ..Default::default()
+        }),
+        update_mask: Some(FieldMask {
+            paths: vec!["distribution_list".into()],
+        }),
+    };
+    let refused = r
+        .update_minutes(chair.req(with_parent.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+
+    // Approval freezes the content; a stale version is refused.
+    let stale = r
+        .approve_minutes(chair.req(pb::ApproveMinutesRequest {
+            minutes_id: minutes.id.clone(),
+            version: minutes.version + 1,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted, "{stale:?}");
+    let approved = r
+        .approve_minutes(chair.req(pb::ApproveMinutesRequest {
+            minutes_id: minutes.id.clone(),
+            version: minutes.version,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .minutes
+        .unwrap();
+    assert_eq!(approved.status, pb::MinutesStatus::Approved as i32);
+    assert_eq!(
+        approved.approved_by.as_ref().unwrap().person_id,
+        Uuid::from_u128(CHAIR).to_string()
+    );
+    let frozen = r
+        .update_minutes(chair.req(pb::UpdateMinutesRequest {
+            minutes: Some(pb::Minutes {
+                id: minutes.id.clone(),
+                version: approved.version,
+                content: Some(pb::minutes::Content::Body("Rewritten".into())),
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["body".into()],
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(frozen.code(), Code::FailedPrecondition, "{frozen:?}");
+
+    // The partial copy must be given; then each entry gets what it should.
+    let missing = r
+        .distribute_minutes(chair.req(pb::DistributeMinutesRequest {
+            minutes_id: minutes.id.clone(),
+            version: approved.version,
+            partial_copies: Default::default(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&missing), ["partial_copies"]);
+    let police_copy = document("minutes-police");
+    let distributed = r
+        .distribute_minutes(chair.req(pb::DistributeMinutesRequest {
+            minutes_id: minutes.id.clone(),
+            version: approved.version,
+            partial_copies: [(police_ref().person_id, police_copy.clone())].into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .minutes
+        .unwrap();
+    assert_eq!(distributed.status, pb::MinutesStatus::Distributed as i32);
+    let sent: Vec<(String, Option<pb::DocumentRef>)> = distributed
+        .distribution_records
+        .iter()
+        .map(|r| (r.recipient.clone().unwrap().person_id, r.document.clone()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (worker_ref().person_id, None),
+            (police_ref().person_id, Some(police_copy.clone())),
+        ]
+    );
+    let nothing_left = r
+        .distribute_minutes(chair.req(pb::DistributeMinutesRequest {
+            minutes_id: minutes.id.clone(),
+            version: distributed.version,
+            partial_copies: Default::default(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(nothing_left.code(), Code::FailedPrecondition);
+
+    // The police officer, on the case, sees only their partial copy; the
+    // social worker sees the whole.
+    f.grant(&case, police_ref(), cases::CaseRole::CoreGroupMember, false)
+        .await;
+    until_reporting_knows(
+        &f,
+        "SELECT EXISTS (SELECT 1 FROM case_members WHERE case_id = $1::uuid AND person_id = $2)",
+        &[&case, &police_ref().person_id],
+    )
+    .await;
+    let get = |id: &str| pb::GetMinutesRequest {
+        minutes_id: id.to_owned(),
+    };
+    let seen = r
+        .get_minutes(f.police_officer().req(get(&minutes.id)))
+        .await
+        .unwrap()
+        .into_inner()
+        .minutes
+        .unwrap();
+    assert_eq!(
+        seen.content,
+        Some(pb::minutes::Content::Document(police_copy))
+    );
+    assert_eq!(seen.distribution_list.len(), 1);
+    assert!(seen.excluded_person_ids.is_empty());
+    let whole = r
+        .get_minutes(f.social_worker().req(get(&minutes.id)))
+        .await
+        .unwrap()
+        .into_inner()
+        .minutes
+        .unwrap();
+    assert_eq!(
+        whole.content,
+        Some(pb::minutes::Content::Body("The conference met.".into()))
+    );
+    assert_eq!(whole.distribution_list.len(), 2);
+
+    // The parent, who did not attend, is told the decision by phone.
+    let tell = |version: i64, child_id: &str, at: chrono::DateTime<chrono::Utc>| {
+        pb::RecordDecisionNotificationRequest {
+            minutes_id: minutes.id.clone(),
+            version,
+            recipient: Some(parent_ref()),
+            child_id: child_id.to_owned(),
+            method: pb::DeliveryMethod::Phone as i32,
+            notify_time: Some(ts(at)),
+        }
+    };
+    let now = chrono::Utc::now();
+    let future = r
+        .record_decision_notification(chair.req(tell(
+            distributed.version,
+            &child,
+            now + chrono::Duration::hours(2),
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&future), ["notify_time"]);
+    let stranger = Uuid::new_v4().to_string();
+    let other_child = r
+        .record_decision_notification(chair.req(tell(distributed.version, &stranger, now)))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&other_child), ["child_id"]);
+    let told = r
+        .record_decision_notification(chair.req(tell(
+            distributed.version,
+            &child,
+            now - chrono::Duration::hours(1),
+        )))
+        .await
+        .unwrap()
+        .into_inner()
+        .minutes
+        .unwrap();
+    let notification = &told.decision_notifications[0];
+    assert_eq!(notification.child_id, child);
+    assert_eq!(
+        notification.notified_by.as_ref().unwrap().person_id,
+        Uuid::from_u128(CHAIR).to_string()
+    );
+
+    // Lists: the child's minutes for the social worker on the case, the
+    // authority's for the team manager.
+    let listed = r
+        .list_minutes(f.social_worker().req(pb::ListMinutesRequest {
+            child_id: child.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.minutes.len(), 1);
+    let all = r
+        .list_minutes(f.team_manager().req(pb::ListMinutesRequest {
+            authority_id: AUTHORITY.into(),
+            status: pb::MinutesStatus::Distributed as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(all.minutes.len(), 1);
+    assert_eq!(all.minutes[0], told);
+    // A manager excluded from these minutes does not find them in the
+    // authority's list either.
+    let manager = f.person(
+        RELATED_MANAGER,
+        AUTHORITY,
+        cpc_identity::Role::ServiceManager,
+        Some(csc()),
+    );
+    let hidden = r
+        .list_minutes(manager.req(pb::ListMinutesRequest {
+            authority_id: AUTHORITY.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(hidden.minutes.is_empty());
+
+    // The child's social worker reads who accessed the child's minutes.
+    let mut audit = cpc_proto::audit::v1::audit_service_client::AuditServiceClient::new(
+        f.server.channel().await,
+    );
+    let accesses = audit
+        .list_access_records(f.social_worker().req(
+            cpc_proto::audit::v1::ListAccessRecordsRequest {
+                service: "reporting".into(),
+                child_id: child.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert!(
+        accesses
+            .iter()
+            .any(|a| a.rpc_method.ends_with("/GetMinutes")
+                && a.person.as_ref().unwrap().person_id == police_ref().person_id),
+        "{accesses:?}"
+    );
+
+    // The feed carries approval, distribution and the notification.
+    let mut feed = r
+        .stream_changes(f.team_manager().req(pb::StreamChangesRequest {
+            authority_id: AUTHORITY.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut types = Vec::new();
+    while types.len() < 3 {
+        let event = tokio::time::timeout(Duration::from_secs(10), feed.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .event
+            .unwrap();
+        types.push(event.event_type);
+    }
+    assert_eq!(
+        types,
+        [
+            "cpc.reporting.v1.MinutesApproved",
+            "cpc.reporting.v1.MinutesDistributed",
+            "cpc.reporting.v1.DecisionNotified",
+        ]
+    );
+    drop(feed);
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn minutes_wait_for_the_meeting_and_bad_requests_name_their_fields() {
+    let (mut f, mut conferences) = start().await;
+    let bs = business_support(&f);
+    let (_, case) = s47_started(&mut f, "MIN0002", uk_today()).await;
+    let icpc = conferences_of(&mut conferences, &bs, &case).await.remove(0);
+    until_reporting_knows(
+        &f,
+        "SELECT EXISTS (SELECT 1 FROM conferences WHERE id = $1::uuid)",
+        &[&icpc.id],
+    )
+    .await;
+    let mut r = reporting(&f).await;
+    let chair = f.chair();
+    let create = |conference_id: String| pb::CreateMinutesRequest {
+        request_id: rid(),
+        minutes: Some(pb::Minutes {
+            conference_id,
+            ..Default::default()
+        }),
+    };
+    let not_met = r
+        .create_minutes(chair.req(create(icpc.id.clone())))
+        .await
+        .unwrap_err();
+    assert_eq!(not_met.code(), Code::FailedPrecondition, "{not_met:?}");
+    let unknown = r
+        .create_minutes(chair.req(create(Uuid::new_v4().to_string())))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
+
+    let bad = r
+        .create_minutes(chair.req(pb::CreateMinutesRequest {
+            request_id: "not-a-uuid".into(),
+            minutes: Some(pb::Minutes {
+                conference_id: icpc.id.clone(),
+                content: Some(pb::minutes::Content::Document(pb::DocumentRef {
+                    sha256: "XYZ".into(),
+                    ..document("bad")
+                })),
+                distribution_list: vec![
+                    pb::DistributionEntry {
+                        copy: pb::CopyKind::Partial as i32,
+                        ..entry(worker_ref(), pb::CopyKind::Full)
+                    },
+                    entry(worker_ref(), pb::CopyKind::Full),
+                ],
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&bad),
+        [
+            "request_id",
+            "minutes.document.sha256",
+            "minutes.distribution_list[0].omitted_sections",
+            "minutes.distribution_list[0].partial_reason",
+            "minutes.distribution_list[1].recipient",
+        ]
+    );
+    let bad_update = r
+        .update_minutes(chair.req(pb::UpdateMinutesRequest {
+            minutes: Some(pb::Minutes::default()),
+            update_mask: Some(FieldMask {
+                paths: vec!["document".into(), "body".into(), "status".into()],
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&bad_update),
+        [
+            "minutes.id",
+            "minutes.version",
+            "update_mask.paths[2]",
+            "update_mask",
+        ]
+    );
+    // What is not built yet says so.
+    let census = r
+        .generate_cin_census(chair.req(pb::GenerateCinCensusRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(census.code(), Code::Unimplemented);
+    f.stop().await;
+}
