@@ -1,8 +1,9 @@
-//! The scheduling services, and the reporting service's minutes of the
-//! conferences they hold, over real gRPC on a loopback socket, served by
-//! `cpcd` (every service in one process, as `make run` does) against a
-//! fresh Postgres database per test: conferences made from the cases feed,
-//! booked and moved on the statutory clock, held, and minuted.
+//! The scheduling services, and the reporting service's agency reports and
+//! minutes of the conferences they book and hold, over real gRPC on a
+//! loopback socket, served by `cpcd` (every service in one process, as
+//! `make run` does) against a fresh Postgres database per test: conferences
+//! made from the cases feed, booked and moved on the statutory clock,
+//! reported on, held, and minuted.
 
 #![allow(
     clippy::unwrap_used,
@@ -34,5 +35,6 @@ mod matrix;
 mod meetings;
 mod minutes;
 mod minutes_matrix;
+mod reports;
 #[path = "../wire.rs"]
 mod wire;

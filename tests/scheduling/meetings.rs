@@ -68,8 +68,8 @@ pub(crate) fn quorate_meeting() -> Vec<pb::Attendee> {
 }
 
 pub(crate) struct Clients {
-    conferences: ConferencesServiceClient<Channel>,
-    attendance: AttendanceServiceClient<Channel>,
+    pub(crate) conferences: ConferencesServiceClient<Channel>,
+    pub(crate) attendance: AttendanceServiceClient<Channel>,
 }
 
 pub(crate) async fn clients(
@@ -124,7 +124,7 @@ pub(crate) async fn record_attendance(
         .into_inner()
 }
 
-fn invitation(conference: &str, who: common::PersonRef) -> pb::CreateInvitationRequest {
+pub(crate) fn invitation(conference: &str, who: common::PersonRef) -> pb::CreateInvitationRequest {
     pb::CreateInvitationRequest {
         request_id: rid(),
         invitation: Some(pb::Invitation {

@@ -1,10 +1,12 @@
 //! The authorization matrix over the reporting service's served RPCs
-//! (minutes and the change feed): every such row of
+//! (agency reports, minutes and the change feed): every such row of
 //! `tests/access-matrix.csv` — every RPC × every role × {current member of
 //! the case, agency member, former member, not a member, another
 //! authority, excluded from the minutes} — called over gRPC with a valid
-//! request on real minutes of a held conference, and the answer compared
-//! with the table's cell. Every refusal must be in reporting's audit log.
+//! request on real minutes of a held conference, and on a real report for
+//! it (written and submitted by the agency practitioner on the case, and
+//! shared with every current member), and the answer compared with the
+//! table's cell. Every refusal must be in reporting's audit log.
 //!
 //! Reporting learns the conference from scheduling's feed, the members and
 //! the exclusions from the cases feed; former members are written into
@@ -27,9 +29,15 @@ use crate::minutes::{
 };
 use crate::support::*;
 
-/// The ReportingService calls served so far; the rest (agency reports,
-/// returns) answer UNIMPLEMENTED and are checked against the policies only.
-pub(crate) const SERVED: [&str; 8] = [
+/// The ReportingService calls served so far; the rest (the returns)
+/// answer UNIMPLEMENTED and are checked against the policies only.
+pub(crate) const SERVED: [&str; 14] = [
+    "CreateAgencyReport",
+    "GetAgencyReport",
+    "ListAgencyReports",
+    "UpdateAgencyReport",
+    "SubmitAgencyReport",
+    "ShareAgencyReport",
     "CreateMinutes",
     "GetMinutes",
     "ListMinutes",
@@ -47,6 +55,7 @@ struct World {
     conference: String,
     child: String,
     minutes: pb::Minutes,
+    report: pb::AgencyReport,
 }
 
 fn people() -> impl Iterator<Item = (usize, cpc_identity::Role)> {
@@ -98,10 +107,12 @@ async fn every_served_reporting_rpc_for_every_role_and_relation() {
         .into_inner()
         .minutes
         .unwrap();
+    let report = shared_report(&f, &mut client, &conference, &child).await;
     let world = World {
         conference,
         child,
         minutes,
+        report,
     };
     let matrix = Matrix::load();
     let rows: Vec<&Row> = matrix
@@ -121,6 +132,89 @@ async fn every_served_reporting_rpc_for_every_role_and_relation() {
     assert_eq!(run.calls, rows.len() * ROLE_COLUMNS.len());
     assert_matrix(&f, &run, cpc_reporting::SCHEMA, 300).await;
     f.stop().await;
+}
+
+/// A report by the agency practitioner who is a member of the case,
+/// submitted and shared with every current member and every caller of an
+/// agency on the case: every caller the policies let read it is shown it.
+async fn shared_report(
+    f: &Fixture,
+    client: &mut ReportingServiceClient<Channel>,
+    conference: &str,
+    child: &str,
+) -> pb::AgencyReport {
+    let (i, role) = people()
+        .find(|(_, r)| *r == cpc_identity::Role::AgencyPractitioner)
+        .unwrap();
+    let author = f.matrix_caller(PEOPLE, i, role, Relation::Member);
+    let draft = client
+        .create_agency_report(author.req(pb::CreateAgencyReportRequest {
+            request_id: rid(),
+            report: Some(report_for(conference, child)),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
+    let submitted = client
+        .submit_agency_report(author.req(pb::SubmitAgencyReportRequest {
+            report_id: draft.id.clone(),
+            version: draft.version,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
+    // Every member, and every practitioner of an agency on the case.
+    let recipients = people()
+        .flat_map(|(i, role)| {
+            let agency = matrix_agency(i, role, Relation::AgencyMember);
+            [
+                common::PersonRef {
+                    person_id: Uuid::from_u128(matrix_person(PEOPLE, i, Relation::Member))
+                        .to_string(),
+                    display_name: format!("{} member", role.as_str()),
+                    ..Default::default()
+                },
+                common::PersonRef {
+                    person_id: Uuid::from_u128(matrix_person(PEOPLE, i, Relation::AgencyMember))
+                        .to_string(),
+                    display_name: format!("{} of a member agency", role.as_str()),
+                    agency_kind: agency.kind.code(),
+                    agency_name: agency.name,
+                },
+            ]
+        })
+        .collect();
+    client
+        .share_agency_report(author.req(pb::ShareAgencyReportRequest {
+            report_id: submitted.id.clone(),
+            version: submitted.version,
+            recipients,
+            method: pb::DeliveryMethod::Portal as i32,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap()
+}
+
+/// A new report on `child` for `conference`, by whoever sends it.
+fn report_for(conference: &str, child: &str) -> pb::AgencyReport {
+    pb::AgencyReport {
+        conference_id: conference.into(),
+        child_ids: vec![child.into()],
+        kind: pb::ReportKind::Agency as i32,
+        author: Some(common::PersonRef {
+            display_name: "Matrix author".into(),
+            ..Default::default()
+        }),
+        content: Some(pb::agency_report::Content::Body("Matrix report".into())),
+        ..Default::default()
+    }
 }
 
 /// Current members (and the excluded, who are current members too)
@@ -168,7 +262,58 @@ async fn call(
 ) -> Result<(), Status> {
     let id = || w.minutes.id.clone();
     let version = w.minutes.version;
+    let report_id = || w.report.id.clone();
     match rpc {
+        "CreateAgencyReport" => c
+            .create_agency_report(who.req(pb::CreateAgencyReportRequest {
+                request_id: rid(),
+                report: Some(report_for(&w.conference, &w.child)),
+            }))
+            .await
+            .map(drop),
+        "GetAgencyReport" => c
+            .get_agency_report(who.req(pb::GetAgencyReportRequest {
+                report_id: report_id(),
+            }))
+            .await
+            .map(drop),
+        "ListAgencyReports" => c
+            .list_agency_reports(who.req(pb::ListAgencyReportsRequest {
+                conference_id: w.conference.clone(),
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "UpdateAgencyReport" => c
+            .update_agency_report(who.req(pb::UpdateAgencyReportRequest {
+                report: Some(pb::AgencyReport {
+                    id: report_id(),
+                    version: w.report.version,
+                    content: Some(pb::agency_report::Content::Body("Matrix edit".into())),
+                    ..Default::default()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["body".into()],
+                }),
+            }))
+            .await
+            .map(drop),
+        "SubmitAgencyReport" => c
+            .submit_agency_report(who.req(pb::SubmitAgencyReportRequest {
+                report_id: report_id(),
+                version: w.report.version,
+            }))
+            .await
+            .map(drop),
+        "ShareAgencyReport" => c
+            .share_agency_report(who.req(pb::ShareAgencyReportRequest {
+                report_id: report_id(),
+                version: w.report.version,
+                recipients: vec![parent_ref()],
+                method: pb::DeliveryMethod::Post as i32,
+            }))
+            .await
+            .map(drop),
         "CreateMinutes" => c
             .create_minutes(who.req(pb::CreateMinutesRequest {
                 request_id: rid(),

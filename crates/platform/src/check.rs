@@ -233,6 +233,38 @@ impl Check {
             .id(&format!("{field}.person_id"), &person.person_id)
             .map(|id| id.to_string())
             .unwrap_or_default();
+        Some(self.named(field, person, person_id, agency_required))
+    }
+
+    /// The caller as the author of what they write: `person_id` empty (the
+    /// caller, whoever they are) or the caller's own `caller_id`; name and
+    /// agency as [`Check::person`] has them.
+    pub fn author(
+        &mut self,
+        field: &str,
+        person: Option<&common::PersonRef>,
+        caller_id: &str,
+    ) -> Option<common::PersonRef> {
+        let Some(person) = person else {
+            self.add(field, "is required");
+            return None;
+        };
+        if !person.person_id.is_empty() && person.person_id != caller_id {
+            self.add(
+                format!("{field}.person_id"),
+                "must be empty or the caller's own: the caller is the author",
+            );
+        }
+        Some(self.named(field, person, caller_id.to_owned(), false))
+    }
+
+    fn named(
+        &mut self,
+        field: &str,
+        person: &common::PersonRef,
+        person_id: String,
+        agency_required: bool,
+    ) -> common::PersonRef {
         let display_name = self.text(
             &format!("{field}.display_name"),
             &person.display_name,
@@ -255,12 +287,12 @@ impl Check {
                 "is required with agency_kind, and only with it",
             );
         }
-        Some(common::PersonRef {
+        common::PersonRef {
             person_id,
             display_name,
             agency_kind: person.agency_kind,
             agency_name: agency_name.unwrap_or_default(),
-        })
+        }
     }
 
     /// A version read by the caller (optimistic concurrency): at least 1.

@@ -2,10 +2,12 @@
 //! ([`cpc_platform::feeds`]): each event is applied here, in reporting's own
 //! transaction, with the feed position.
 //!
-//! What reporting learns: from scheduling, each conference's case, children
-//! and status (minutes are written for one that met); from cases, who is on
-//! each case (for the policies) and whom the chair excluded from a
-//! conference's minutes (exclusions with scope MINUTES on its outcomes).
+//! What reporting learns: from scheduling, each conference's case, children,
+//! status (minutes are written for one that met), reports due date and
+//! chair, and who was invited to it; from cases, who is on each case (for
+//! the policies) and whom the chair excluded from a conference's minutes or
+//! from attending it (exclusions with scope MINUTES or ATTENDANCE on its
+//! outcomes).
 
 use chrono::{DateTime, Utc};
 use cpc_platform::case_members;
@@ -23,7 +25,7 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-use crate::store::conferences::{self, Conference};
+use crate::store::conferences::{self, Conference, Excluded};
 
 const MEMBER_ADDED: &str = "cpc.cases.v1.CaseMemberAdded";
 const MEMBER_ENDED: &str = "cpc.cases.v1.CaseMemberEnded";
@@ -49,7 +51,10 @@ const CONFERENCE_EVENTS: [&str; 9] = [
     "cpc.scheduling.v1.ConferenceInquorate",
 ];
 
-/// Scheduling's feed, as reporting follows it: the conferences.
+const INVITATION_SENT: &str = "cpc.scheduling.v1.InvitationSent";
+
+/// Scheduling's feed, as reporting follows it: the conferences and who was
+/// invited to them.
 pub const SCHEDULING_FEED: Follow = Follow {
     source: "scheduling",
     open: open_scheduling_feed,
@@ -94,7 +99,11 @@ fn open_scheduling_feed(
             tonic::Extensions::default(),
             scheduling::StreamChangesRequest {
                 after_sequence,
-                event_types: CONFERENCE_EVENTS.map(str::to_owned).to_vec(),
+                event_types: CONFERENCE_EVENTS
+                    .iter()
+                    .chain([&INVITATION_SENT])
+                    .map(|t| (*t).to_owned())
+                    .collect(),
                 authority_id,
             },
         );
@@ -128,24 +137,28 @@ fn apply_cases_event<'a>(
                     .ok_or_else(|| bad(event, "has no outcome"))?;
                 let id =
                     |text: &str| Uuid::parse_str(text).map_err(|_| bad(event, "is incomplete"));
-                let minutes = cases::ExclusionScope::Minutes as i32;
-                let people: Vec<String> = outcome
-                    .exclusions
-                    .iter()
-                    .filter(|x| x.scopes.contains(&minutes))
-                    .filter_map(|x| x.person.as_ref().map(|p| p.person_id.clone()))
-                    .filter(|p| !p.is_empty())
-                    .collect();
-                conferences::record_exclusions(
-                    conn,
-                    authority,
+                let (outcome_id, conference, child) = (
                     id(&outcome.id)?,
                     id(&outcome.conference_id)?,
                     id(&outcome.child_id)?,
-                    &people,
-                    now,
-                )
-                .await
+                );
+                for (scope, excluded) in [
+                    (cases::ExclusionScope::Minutes, Excluded::FromMinutes),
+                    (cases::ExclusionScope::Attendance, Excluded::FromAttending),
+                ] {
+                    let people: Vec<String> = outcome
+                        .exclusions
+                        .iter()
+                        .filter(|x| x.scopes.contains(&(scope as i32)))
+                        .filter_map(|x| x.person.as_ref().map(|p| p.person_id.clone()))
+                        .filter(|p| !p.is_empty())
+                        .collect();
+                    conferences::record_exclusions(
+                        conn, authority, outcome_id, conference, child, excluded, &people, now,
+                    )
+                    .await?;
+                }
+                Ok(())
             }
             _ => Ok(()),
         }
@@ -158,10 +171,31 @@ fn apply_scheduling_event<'a>(
     _config: &'a Config,
 ) -> BoxFuture<'a, Result<(), ApiError>> {
     Box::pin(async move {
+        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+        if event.event_type == INVITATION_SENT {
+            let invitation = decode::<scheduling::InvitationSent>(event)?
+                .invitation
+                .ok_or_else(|| bad(event, "has no invitation"))?;
+            let id = |text: &str| Uuid::parse_str(text).map_err(|_| bad(event, "is incomplete"));
+            let person = invitation
+                .invitee
+                .as_ref()
+                .map(|p| p.person_id.as_str())
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| bad(event, "is incomplete"))?;
+            return conferences::invited(
+                conn,
+                &event.authority_id,
+                id(&invitation.conference_id)?,
+                person,
+                id(&invitation.id)?,
+                now,
+            )
+            .await;
+        }
         if !CONFERENCE_EVENTS.contains(&event.event_type.as_str()) {
             return Ok(());
         }
-        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
         // An inquorate meeting also names the conference that reconvenes
         // it, as field 2; the others' field 2 is something else.
         let changed = if event.event_type == "cpc.scheduling.v1.ConferenceInquorate" {
@@ -204,6 +238,10 @@ fn as_kept(conference: &scheduling::Conference) -> Option<Conference> {
             .filter(|c| !c.is_empty())?,
         status: status.to_owned(),
         held_on: date_from_proto(met_on).ok().flatten(),
+        reports_due_on: date_from_proto(conference.reports_due_date.as_ref())
+            .ok()
+            .flatten(),
+        chair_id: Some(conference.chair_id.clone()).filter(|c| !c.is_empty()),
         version: conference.version.max(1),
     })
 }

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use cpc_authz::{ConferenceRelation, Record, Resource};
+use cpc_identity::Role;
 use cpc_platform::access::{Access, Call, Subject, actor};
 use cpc_platform::case_members;
 use cpc_platform::{ApiError, db};
@@ -19,7 +20,9 @@ use cpc_rules::civil_time::uk_date;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::store::{Ctx, conferences, minutes};
+use crate::store::conferences::Excluded;
+use crate::store::reports::Reader;
+use crate::store::{Ctx, conferences, minutes, reports};
 
 /// A future borrowing the call's connection and session.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -28,6 +31,28 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub(crate) struct Session {
     pub call: Call,
     pub ctx: Ctx,
+}
+
+/// The local authority's roles that read every submitted report of a
+/// conference the policies let them read; anyone else is shown only the
+/// reports they wrote or were sent.
+const READS_EVERY_SUBMITTED_REPORT: [Role; 5] = [
+    Role::SocialWorker,
+    Role::TeamManager,
+    Role::ConferenceChair,
+    Role::ServiceManager,
+    Role::HeadOfService,
+];
+
+impl Session {
+    /// The caller as the agency reports' visibility rule sees them.
+    pub fn reader(&self) -> Reader {
+        let caller = &self.call.caller;
+        Reader {
+            person: caller.subject().to_owned(),
+            reads_every_submitted: caller.has_any_role(&READS_EVERY_SUBMITTED_REPORT),
+        }
+    }
 }
 
 /// What a call acts on, as the policies see it.
@@ -39,6 +64,8 @@ pub(crate) enum Target<'a> {
     Conference(Uuid),
     /// One conference's minutes: a record of that conference.
     Minutes(Uuid),
+    /// One agency report: a record of its conference.
+    Report(Uuid),
     /// A child's minutes across conferences: a record of the child's case.
     Child(Uuid),
 }
@@ -134,6 +161,10 @@ async fn locate(
             let conference = minutes::conference_of(conn, id).await?;
             conference_record(conn, ctx, conference).await
         }
+        Target::Report(id) => {
+            let conference = reports::conference_of(conn, id).await?;
+            conference_record(conn, ctx, conference).await
+        }
         Target::Child(child) => {
             let case_id = conferences::case_of_child(conn, child).await?;
             case_record(conn, ctx, case_id, vec![child], None).await
@@ -151,7 +182,7 @@ async fn conference_record(
     let conference = conferences::load(conn, id).await?;
     let relation = ConferenceRelation {
         conference_id: id.to_string(),
-        minutes_excluded: conferences::excluded(conn, id).await?,
+        minutes_excluded: conferences::excluded(conn, id, Excluded::FromMinutes).await?,
     };
     case_record(
         conn,

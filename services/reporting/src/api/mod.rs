@@ -2,6 +2,7 @@
 //! with authentication, authorisation and audit on every call ([`flow`]).
 
 mod flow;
+mod report_requests;
 mod requests;
 mod service;
 

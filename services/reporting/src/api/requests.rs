@@ -16,7 +16,7 @@ use crate::store::minutes::{
 };
 
 /// Largest document the store accepts (50 MiB).
-const MAX_DOCUMENT_BYTES: i64 = 52_428_800;
+pub(super) const MAX_DOCUMENT_BYTES: i64 = 52_428_800;
 /// Longest inline minutes.
 const MAX_BODY_CHARS: usize = 200_000;
 /// Longest distribution list: everyone invited, with room to spare.
@@ -213,7 +213,7 @@ fn content(
 }
 
 /// A reference to a stored document, as documents.proto bounds it.
-fn document(check: &mut Check, field: &str, document: &pb::DocumentRef) {
+pub(super) fn document(check: &mut Check, field: &str, document: &pb::DocumentRef) {
     check.text(&format!("{field}.uri"), &document.uri, 1, 2000);
     check.text(&format!("{field}.media_type"), &document.media_type, 1, 255);
     check.text(&format!("{field}.file_name"), &document.file_name, 1, 255);

@@ -2,7 +2,7 @@
 //! its target for the policies, and runs one store call through
 //! [`Flow::run`](super::flow::Flow::run).
 //!
-//! Minutes and the change feed are served. Agency reports, the census and
+//! Agency reports, minutes and the change feed are served. The census and
 //! the timeliness statistics are not built yet: those calls answer
 //! `UNIMPLEMENTED` before reading anything, exactly as an unserved service
 //! would.
@@ -16,8 +16,9 @@ use tonic::{Request, Response, Status};
 
 use super::ReportingApi;
 use super::flow::Target;
-use super::requests;
-use crate::store::minutes;
+use super::{report_requests, requests};
+use crate::store::{minutes, reports};
+use cpc_platform::ApiError;
 
 /// The change feed as the server streams it.
 type ChangeStream =
@@ -33,44 +34,119 @@ fn not_built(what: &str) -> Status {
 impl ReportingService for ReportingApi {
     async fn create_agency_report(
         &self,
-        _: Request<pb::CreateAgencyReportRequest>,
+        request: Request<pb::CreateAgencyReportRequest>,
     ) -> Result<Response<pb::CreateAgencyReportResponse>, Status> {
-        Err(not_built("agency reports"))
+        let session = self.flow.identify(&request)?;
+        let new = report_requests::creation(request.get_ref(), &session.ctx.actor)?;
+        let response = self
+            .flow
+            .run(
+                &session,
+                Target::Conference(new.conference_id),
+                move |conn, s| Box::pin(async move { reports::create(conn, &s.ctx, &new).await }),
+            )
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn get_agency_report(
         &self,
-        _: Request<pb::GetAgencyReportRequest>,
+        request: Request<pb::GetAgencyReportRequest>,
     ) -> Result<Response<pb::GetAgencyReportResponse>, Status> {
-        Err(not_built("agency reports"))
+        let session = self.flow.identify(&request)?;
+        let id = requests::id("report_id", &request.get_ref().report_id)?;
+        let report = self
+            .flow
+            .run(&session, Target::Report(id), move |conn, s| {
+                Box::pin(async move { reports::load(conn, id, &s.reader(), s.ctx.today).await })
+            })
+            .await?;
+        Ok(Response::new(pb::GetAgencyReportResponse {
+            report: Some(report),
+        }))
     }
 
     async fn list_agency_reports(
         &self,
-        _: Request<pb::ListAgencyReportsRequest>,
+        request: Request<pb::ListAgencyReportsRequest>,
     ) -> Result<Response<pb::ListAgencyReportsResponse>, Status> {
-        Err(not_built("agency reports"))
+        let session = self.flow.identify(&request)?;
+        let filter = report_requests::list(request.get_ref())?;
+        // A conference's or a child's reports are a record of the case:
+        // its members may list them, and are shown those the visibility
+        // rule lets them see.
+        let target = match (filter.conference_id, filter.child_id) {
+            (Some(conference), _) => Target::Conference(conference),
+            (None, Some(child)) => Target::Child(child),
+            (None, None) => return Err(ApiError::internal("a checked list lost its scope").into()),
+        };
+        let response = self
+            .flow
+            .run(&session, target, move |conn, s| {
+                Box::pin(
+                    async move { reports::list(conn, &filter, &s.reader(), s.ctx.today).await },
+                )
+            })
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn update_agency_report(
         &self,
-        _: Request<pb::UpdateAgencyReportRequest>,
+        request: Request<pb::UpdateAgencyReportRequest>,
     ) -> Result<Response<pb::UpdateAgencyReportResponse>, Status> {
-        Err(not_built("agency reports"))
+        let session = self.flow.identify(&request)?;
+        let (id, version, changes) = report_requests::update(request.get_ref())?;
+        let report = self
+            .flow
+            .run(&session, Target::Report(id), move |conn, s| {
+                Box::pin(async move {
+                    reports::update(conn, &s.ctx, &s.reader(), id, version, &changes).await
+                })
+            })
+            .await?;
+        Ok(Response::new(pb::UpdateAgencyReportResponse {
+            report: Some(report),
+        }))
     }
 
     async fn submit_agency_report(
         &self,
-        _: Request<pb::SubmitAgencyReportRequest>,
+        request: Request<pb::SubmitAgencyReportRequest>,
     ) -> Result<Response<pb::SubmitAgencyReportResponse>, Status> {
-        Err(not_built("agency reports"))
+        let session = self.flow.identify(&request)?;
+        let req = request.get_ref();
+        let (id, version) = requests::versioned("report_id", &req.report_id, req.version)?;
+        let report = self
+            .flow
+            .run(&session, Target::Report(id), move |conn, s| {
+                Box::pin(
+                    async move { reports::submit(conn, &s.ctx, &s.reader(), id, version).await },
+                )
+            })
+            .await?;
+        Ok(Response::new(pb::SubmitAgencyReportResponse {
+            report: Some(report),
+        }))
     }
 
     async fn share_agency_report(
         &self,
-        _: Request<pb::ShareAgencyReportRequest>,
+        request: Request<pb::ShareAgencyReportRequest>,
     ) -> Result<Response<pb::ShareAgencyReportResponse>, Status> {
-        Err(not_built("agency reports"))
+        let session = self.flow.identify(&request)?;
+        let (id, version, sharing) = report_requests::sharing(request.get_ref())?;
+        let report = self
+            .flow
+            .run(&session, Target::Report(id), move |conn, s| {
+                Box::pin(async move {
+                    reports::share(conn, &s.ctx, &s.reader(), id, version, &sharing).await
+                })
+            })
+            .await?;
+        Ok(Response::new(pb::ShareAgencyReportResponse {
+            report: Some(report),
+        }))
     }
 
     async fn create_minutes(

@@ -1,6 +1,7 @@
-//! Reporting's copy of the conferences (from scheduling's feed) and of who
-//! the chair excluded from their minutes (from the cases feed's conference
-//! outcomes): what deciding who may see a conference's minutes needs.
+//! Reporting's copy of the conferences and their invitees (from
+//! scheduling's feed) and of whom the chair excluded from their minutes or
+//! from attending (from the cases feed's conference outcomes): what
+//! deciding who may see a conference's minutes and reports needs.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
@@ -16,6 +17,10 @@ pub struct Conference {
     /// `due`, `booked`, `held`, `inquorate` or `cancelled`.
     pub status: String,
     pub held_on: Option<NaiveDate>,
+    /// The date agency reports are due (set once booked).
+    pub reports_due_on: Option<NaiveDate>,
+    /// The allocated chair's person id.
+    pub chair_id: Option<String>,
     /// Scheduling's version of it.
     pub version: i64,
 }
@@ -44,11 +49,12 @@ pub async fn learn(
 ) -> Result<(), ApiError> {
     sqlx::query(
         "INSERT INTO conferences (id, authority_id, case_id, child_ids, status, held_on, version, \
-                                  source_sequence, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                                  source_sequence, updated_at, reports_due_on, chair_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (id) DO UPDATE SET \
            case_id = excluded.case_id, child_ids = excluded.child_ids, status = excluded.status, \
            held_on = excluded.held_on, version = excluded.version, \
+           reports_due_on = excluded.reports_due_on, chair_id = excluded.chair_id, \
            source_sequence = excluded.source_sequence, updated_at = excluded.updated_at \
          WHERE conferences.version < excluded.version",
     )
@@ -61,9 +67,55 @@ pub async fn learn(
     .bind(conference.version)
     .bind(sequence)
     .bind(now)
+    .bind(conference.reports_due_on)
+    .bind(&conference.chair_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Records that `person` was invited to `conference`.
+///
+/// # Errors
+/// Database errors.
+pub async fn invited(
+    conn: &mut PgConnection,
+    authority: &str,
+    conference: Uuid,
+    person: &str,
+    invitation: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO conference_invitees (conference_id, person_id, authority_id, invitation_id, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(conference)
+    .bind(person)
+    .bind(authority)
+    .bind(invitation)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Of `people`, those invited to `conference`.
+///
+/// # Errors
+/// Database errors.
+pub async fn invitees_among(
+    conn: &mut PgConnection,
+    conference: Uuid,
+    people: &[String],
+) -> Result<Vec<String>, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT person_id FROM conference_invitees WHERE conference_id = $1 AND person_id = ANY ($2)",
+    )
+    .bind(conference)
+    .bind(people)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// Conference `id`, or `NOT_FOUND` (also for another authority's).
@@ -72,7 +124,8 @@ pub async fn learn(
 /// `NOT_FOUND`; database errors.
 pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Conference, ApiError> {
     sqlx::query_as(
-        "SELECT id, case_id, child_ids, status, held_on, version FROM conferences WHERE id = $1",
+        "SELECT id, case_id, child_ids, status, held_on, reports_due_on, chair_id, version \
+           FROM conferences WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -95,30 +148,54 @@ pub async fn case_of_child(conn: &mut PgConnection, child: Uuid) -> Result<Uuid,
     .ok_or_else(|| ApiError::not_found("child", child.to_string()))
 }
 
-/// Replaces what the outcome for `child` at `conference` said about who
-/// may not receive the minutes with `people`.
+/// What an exclusion keeps a person from; each is kept in its own table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Excluded {
+    /// Receiving the minutes.
+    FromMinutes,
+    /// Attending the conference (and so receiving its reports, unless the
+    /// chair shares them).
+    FromAttending,
+}
+
+impl Excluded {
+    fn table(self) -> &'static str {
+        match self {
+            Self::FromMinutes => "minutes_exclusions",
+            Self::FromAttending => "attendance_exclusions",
+        }
+    }
+}
+
+/// Replaces what the outcome for `child` at `conference` said about who is
+/// `excluded` with `people`.
 ///
 /// # Errors
 /// Database errors.
+#[allow(clippy::too_many_arguments)] // one outcome's facts, all needed
 pub async fn record_exclusions(
     conn: &mut PgConnection,
     authority: &str,
     outcome: Uuid,
     conference: Uuid,
     child: Uuid,
+    excluded: Excluded,
     people: &[String],
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    sqlx::query("DELETE FROM minutes_exclusions WHERE conference_id = $1 AND child_id = $2")
-        .bind(conference)
-        .bind(child)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO minutes_exclusions (conference_id, child_id, person_id, authority_id, outcome_id, recorded_at) \
+    let table = excluded.table();
+    sqlx::query(&format!(
+        "DELETE FROM {table} WHERE conference_id = $1 AND child_id = $2"
+    ))
+    .bind(conference)
+    .bind(child)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO {table} (conference_id, child_id, person_id, authority_id, outcome_id, recorded_at) \
          SELECT $1, $2, person, $4, $5, $6 FROM unnest($3::text[]) AS person \
          ON CONFLICT DO NOTHING",
-    )
+    ))
     .bind(conference)
     .bind(child)
     .bind(people)
@@ -130,15 +207,20 @@ pub async fn record_exclusions(
     Ok(())
 }
 
-/// The people excluded from receiving `conference`'s minutes, for any of
-/// its children, in id order.
+/// The people `excluded` from `conference` (its minutes, or attending it),
+/// for any of its children, in id order.
 ///
 /// # Errors
 /// Database errors.
-pub async fn excluded(conn: &mut PgConnection, conference: Uuid) -> Result<Vec<String>, ApiError> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT person_id FROM minutes_exclusions WHERE conference_id = $1 ORDER BY person_id",
-    )
+pub async fn excluded(
+    conn: &mut PgConnection,
+    conference: Uuid,
+    excluded: Excluded,
+) -> Result<Vec<String>, ApiError> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT DISTINCT person_id FROM {} WHERE conference_id = $1 ORDER BY person_id",
+        excluded.table()
+    ))
     .bind(conference)
     .fetch_all(&mut *conn)
     .await?)

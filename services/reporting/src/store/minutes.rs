@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use cpc_platform::ApiError;
 use cpc_platform::idempotency::{self, RequestKey};
-use cpc_platform::outbox::{self, NewEvent};
 use cpc_platform::paging::PageRequest;
 use cpc_proto::common::v1 as common;
 use cpc_proto::reporting::v1 as pb;
@@ -19,8 +18,7 @@ use prost::Message;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::Ctx;
-use super::conferences;
+use super::{About, Ctx, conferences, decode, publish};
 
 /// The method name request ids are kept under.
 pub const CREATE_MINUTES: &str = "CreateMinutes";
@@ -214,7 +212,7 @@ pub async fn approve(
     publish(
         conn,
         ctx,
-        &minutes,
+        about(&minutes),
         "cpc.reporting.v1.MinutesApproved",
         pb::MinutesApproved {
             minutes: Some(minutes.clone()),
@@ -329,7 +327,7 @@ pub async fn distribute(
     publish(
         conn,
         ctx,
-        &minutes,
+        about(&minutes),
         "cpc.reporting.v1.MinutesDistributed",
         pb::MinutesDistributed {
             minutes: Some(minutes.clone()),
@@ -392,7 +390,7 @@ pub async fn notify(
     publish(
         conn,
         ctx,
-        &minutes,
+        about(&minutes),
         "cpc.reporting.v1.DecisionNotified",
         pb::DecisionNotified {
             minutes_id: id.to_string(),
@@ -626,10 +624,6 @@ async fn children_of<M: Message + Default>(
     Ok(by_minutes)
 }
 
-fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, ApiError> {
-    M::decode(bytes).map_err(|_| ApiError::internal("a stored minutes message does not decode"))
-}
-
 #[derive(sqlx::FromRow)]
 struct Current {
     conference_id: Uuid,
@@ -675,7 +669,8 @@ async fn refuse_excluded(
     conference: Uuid,
     list: &[pb::DistributionEntry],
 ) -> Result<(), ApiError> {
-    let excluded = conferences::excluded(conn, conference).await?;
+    let excluded =
+        conferences::excluded(conn, conference, conferences::Excluded::FromMinutes).await?;
     match list
         .iter()
         .position(|e| excluded.iter().any(|x| x == person_of(e)))
@@ -724,32 +719,11 @@ fn columns(content: Option<&pb::minutes::Content>) -> (Option<Vec<u8>>, Option<S
     }
 }
 
-async fn publish(
-    conn: &mut PgConnection,
-    ctx: &Ctx,
-    minutes: &pb::Minutes,
-    event_type: &'static str,
-    payload: Vec<u8>,
-) -> Result<(), ApiError> {
-    let child_ids = minutes
-        .child_ids
-        .iter()
-        .filter_map(|c| Uuid::parse_str(c).ok())
-        .collect();
-    outbox::append(
-        conn,
-        &NewEvent {
-            aggregate_type: "Minutes",
-            aggregate_id: minutes.id.clone(),
-            aggregate_version: minutes.version,
-            event_type,
-            authority_id: ctx.authority.clone(),
-            child_ids,
-            payload,
-        },
-        ctx.now,
-    )
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(())
+fn about(minutes: &pb::Minutes) -> About<'_> {
+    About {
+        aggregate_type: "Minutes",
+        id: &minutes.id,
+        version: minutes.version,
+        child_ids: &minutes.child_ids,
+    }
 }
