@@ -36,5 +36,6 @@ mod meetings;
 mod minutes;
 mod minutes_matrix;
 mod reports;
+mod timeliness;
 #[path = "../wire.rs"]
 mod wire;

@@ -1,8 +1,9 @@
 //! The authorization matrix over the reporting service's served RPCs
-//! (agency reports, minutes and the change feed): every such row of
-//! `tests/access-matrix.csv` — every RPC × every role × {current member of
-//! the case, agency member, former member, not a member, another
-//! authority, excluded from the minutes} — called over gRPC with a valid
+//! (agency reports, minutes, timeliness statistics and the change feed):
+//! every such row of `tests/access-matrix.csv` — every RPC × every role ×
+//! {current member of the case, agency member, former member, not a
+//! member, another authority, excluded from the minutes} — called over
+//! gRPC with a valid
 //! request on real minutes of a held conference, and on a real report for
 //! it (written and submitted by the agency practitioner on the case, and
 //! shared with every current member), and the answer compared with the
@@ -29,9 +30,9 @@ use crate::minutes::{
 };
 use crate::support::*;
 
-/// The ReportingService calls served so far; the rest (the returns)
-/// answer UNIMPLEMENTED and are checked against the policies only.
-pub(crate) const SERVED: [&str; 14] = [
+/// The ReportingService calls served so far; the census return answers
+/// UNIMPLEMENTED and is checked against the policies only.
+pub(crate) const SERVED: [&str; 15] = [
     "CreateAgencyReport",
     "GetAgencyReport",
     "ListAgencyReports",
@@ -45,6 +46,7 @@ pub(crate) const SERVED: [&str; 14] = [
     "ApproveMinutes",
     "DistributeMinutes",
     "RecordDecisionNotification",
+    "GetTimelinessStatistics",
     "StreamChanges",
 ];
 
@@ -372,6 +374,16 @@ async fn call(
                 child_id: w.child.clone(),
                 method: pb::DeliveryMethod::Post as i32,
                 notify_time: Some(ts(chrono::Utc::now())),
+            }))
+            .await
+            .map(drop),
+        "GetTimelinessStatistics" => c
+            .get_timeliness_statistics(who.req(pb::GetTimelinessStatisticsRequest {
+                authority_id: AUTHORITY.into(),
+                period: Some(common::DateRange {
+                    start_date: pd(2025, 4, 1),
+                    end_date: pd(2026, 3, 31),
+                }),
             }))
             .await
             .map(drop),

@@ -16,6 +16,7 @@
 //! - [`quorum`]: whether a conference is quorate;
 //! - [`decision`]: resolving the conference's decision;
 //! - [`plan`]: the child protection plan lifecycle;
+//! - [`timeliness`]: how timely statutory events were over a period;
 //! - [`error`]: the rules' error type (input parsing in [`identifiers`] and
 //!   [`census`] has its own, which never echoes personal data).
 //!
@@ -45,6 +46,7 @@ pub mod months;
 pub mod plan;
 pub mod profile;
 pub mod quorum;
+pub mod timeliness;
 pub mod timescales;
 
 pub use calendar::{Nation, WorkingDayCalendar};

@@ -7,7 +7,9 @@
 //! chair, and who was invited to it; from cases, who is on each case (for
 //! the policies) and whom the chair excluded from a conference's minutes or
 //! from attending it (exclusions with scope MINUTES or ATTENDANCE on its
-//! outcomes).
+//! outcomes). For the timeliness statistics: each conference's kind,
+//! statutory due date and clock start, each core group meeting (scheduling)
+//! and each section 47 enquiry's start (cases).
 
 use chrono::{DateTime, Utc};
 use cpc_platform::case_members;
@@ -26,10 +28,12 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::store::conferences::{self, Conference, Excluded};
+use crate::store::timeliness::{self, CoreGroupMeeting};
 
 const MEMBER_ADDED: &str = "cpc.cases.v1.CaseMemberAdded";
 const MEMBER_ENDED: &str = "cpc.cases.v1.CaseMemberEnded";
 const OUTCOME_RECORDED: &str = "cpc.cases.v1.ConferenceOutcomeRecorded";
+const S47_STARTED: &str = "cpc.cases.v1.Section47Started";
 
 /// The cases feed, as reporting follows it: memberships and outcomes.
 pub const CASES_FEED: Follow = Follow {
@@ -53,6 +57,15 @@ const CONFERENCE_EVENTS: [&str; 9] = [
 
 const INVITATION_SENT: &str = "cpc.scheduling.v1.InvitationSent";
 
+/// Scheduling's core group events; field 1 of each is the meeting.
+const CORE_GROUP_EVENTS: [&str; 5] = [
+    "cpc.scheduling.v1.CoreGroupMeetingDue",
+    "cpc.scheduling.v1.CoreGroupMeetingScheduled",
+    "cpc.scheduling.v1.CoreGroupMeetingHeld",
+    "cpc.scheduling.v1.CoreGroupMissed",
+    "cpc.scheduling.v1.CoreGroupMeetingCancelled",
+];
+
 /// Scheduling's feed, as reporting follows it: the conferences and who was
 /// invited to them.
 pub const SCHEDULING_FEED: Follow = Follow {
@@ -73,7 +86,7 @@ fn open_cases_feed(
             tonic::Extensions::default(),
             cases::StreamChangesRequest {
                 after_sequence,
-                event_types: [MEMBER_ADDED, MEMBER_ENDED, OUTCOME_RECORDED]
+                event_types: [MEMBER_ADDED, MEMBER_ENDED, OUTCOME_RECORDED, S47_STARTED]
                     .map(str::to_owned)
                     .to_vec(),
                 authority_id,
@@ -101,6 +114,7 @@ fn open_scheduling_feed(
                 after_sequence,
                 event_types: CONFERENCE_EVENTS
                     .iter()
+                    .chain(&CORE_GROUP_EVENTS)
                     .chain([&INVITATION_SENT])
                     .map(|t| (*t).to_owned())
                     .collect(),
@@ -130,6 +144,21 @@ fn apply_cases_event<'a>(
                     .membership
                     .ok_or_else(|| bad(event, "has no membership"))?;
                 case_members::record(conn, authority, &membership, now).await
+            }
+            S47_STARTED => {
+                let enquiry = decode::<cases::Section47Started>(event)?
+                    .enquiry
+                    .ok_or_else(|| bad(event, "has no enquiry"))?;
+                let parsed = (
+                    Uuid::parse_str(&enquiry.id).ok(),
+                    Uuid::parse_str(&enquiry.child_id).ok(),
+                    date_from_proto(enquiry.start_date.as_ref()).ok().flatten(),
+                );
+                let (Some(id), Some(child), Some(start)) = parsed else {
+                    return Err(bad(event, "is incomplete"));
+                };
+                let version = enquiry.version.max(1);
+                timeliness::learn_s47(conn, authority, id, child, start, version, now).await
             }
             OUTCOME_RECORDED => {
                 let outcome = decode::<cases::ConferenceOutcomeRecorded>(event)?
@@ -193,6 +222,14 @@ fn apply_scheduling_event<'a>(
             )
             .await;
         }
+        if CORE_GROUP_EVENTS.contains(&event.event_type.as_str()) {
+            // Each carries the meeting after the change as field 1.
+            let meeting = decode::<scheduling::CoreGroupMeetingDue>(event)?
+                .meeting
+                .and_then(|m| meeting_as_kept(&m))
+                .ok_or_else(|| bad(event, "is incomplete"))?;
+            return timeliness::learn_meeting(conn, &event.authority_id, &meeting, now).await;
+        }
         if !CONFERENCE_EVENTS.contains(&event.event_type.as_str()) {
             return Ok(());
         }
@@ -242,7 +279,52 @@ fn as_kept(conference: &scheduling::Conference) -> Option<Conference> {
             .ok()
             .flatten(),
         chair_id: Some(conference.chair_id.clone()).filter(|c| !c.is_empty()),
+        kind: kind_code(conference.kind).map(str::to_owned),
+        statutory_due_on: date_from_proto(conference.statutory_due_date.as_ref())
+            .ok()
+            .flatten(),
+        clock_started_on: clock_start(conference.due_date_basis.as_ref()),
         version: conference.version.max(1),
+    })
+}
+
+fn kind_code(kind: i32) -> Option<&'static str> {
+    use cpc_proto::common::v1::ConferenceKind as K;
+    match K::try_from(kind).ok()? {
+        K::Unspecified => None,
+        K::Initial => Some("initial"),
+        K::Review => Some("review"),
+        K::TransferIn => Some("transfer_in"),
+        K::PreBirth => Some("pre_birth"),
+        K::Reconvened => Some("reconvened"),
+        K::PostBirthReview => Some("post_birth_review"),
+    }
+}
+
+fn clock_start(basis: Option<&scheduling::DueDateBasis>) -> Option<chrono::NaiveDate> {
+    date_from_proto(basis?.event_date.as_ref()).ok().flatten()
+}
+
+/// The core group meeting as reporting keeps it.
+fn meeting_as_kept(meeting: &scheduling::CoreGroupMeeting) -> Option<CoreGroupMeeting> {
+    use scheduling::CoreGroupMeetingStatus as S;
+    let status = match S::try_from(meeting.status).ok()? {
+        S::Unspecified => return None,
+        S::Due => "due",
+        S::Scheduled => "scheduled",
+        S::Held => "held",
+        S::Missed => "missed",
+        S::Cancelled => "cancelled",
+    };
+    Some(CoreGroupMeeting {
+        id: Uuid::parse_str(&meeting.id).ok()?,
+        case_id: Uuid::parse_str(&meeting.case_id).ok()?,
+        sequence_number: meeting.sequence_number,
+        status: status.to_owned(),
+        due_on: date_from_proto(meeting.due_date.as_ref()).ok().flatten()?,
+        held_on: date_from_proto(meeting.held_date.as_ref()).ok().flatten(),
+        clock_started_on: clock_start(meeting.due_date_basis.as_ref()),
+        version: meeting.version.max(1),
     })
 }
 

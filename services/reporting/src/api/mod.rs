@@ -6,9 +6,13 @@ mod report_requests;
 mod requests;
 mod service;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use cpc_platform::Mount;
 use cpc_platform::outbox::FeedServer;
 use cpc_proto::reporting::v1::reporting_service_server::ReportingServiceServer;
+use cpc_rules::profile::AuthorityProfile;
 use tonic::service::RoutesBuilder;
 
 use flow::Flow;
@@ -19,6 +23,8 @@ pub use flow::locate_child;
 pub struct ReportingApi {
     flow: Flow,
     feed: FeedServer,
+    /// Each authority's settings (its nation's calendar, its timescales).
+    profiles: Arc<BTreeMap<String, AuthorityProfile>>,
 }
 
 impl ReportingApi {
@@ -35,6 +41,7 @@ impl ReportingApi {
                 "cpc.reporting.v1.",
                 mount.stopping.clone(),
             ),
+            profiles: Arc::new(mount.config.authorities.clone()),
         }
     }
 }

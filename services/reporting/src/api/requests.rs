@@ -293,3 +293,37 @@ fn distribution(check: &mut Check, list: &[pb::DistributionEntry]) -> Vec<pb::Di
     }
     checked
 }
+
+/// A GetTimelinessStatisticsRequest: (authority named, period).
+pub(crate) fn statistics(
+    req: &pb::GetTimelinessStatisticsRequest,
+) -> Result<(String, cpc_rules::timeliness::Period), ApiError> {
+    let mut check = Check::new();
+    if req.authority_id.is_empty() {
+        check.add("authority_id", "is required");
+    }
+    let range = req.period.as_ref();
+    let start = check.required_date(
+        "period.start_date",
+        range.and_then(|p| p.start_date.as_ref()),
+    );
+    let end = check.required_date("period.end_date", range.and_then(|p| p.end_date.as_ref()));
+    if let (Some(start), Some(end)) = (start, end) {
+        if end < start {
+            check.add("period.end_date", "must not be before start_date");
+        } else if start
+            .checked_add_months(chrono::Months::new(60))
+            .is_none_or(|limit| end > limit)
+        {
+            check.add("period", "must be at most 5 years");
+        }
+    }
+    check.finish()?;
+    match (start, end) {
+        (Some(start), Some(end)) => Ok((
+            req.authority_id.clone(),
+            cpc_rules::timeliness::Period { start, end },
+        )),
+        _ => Err(ApiError::internal("a checked period lost a date")),
+    }
+}

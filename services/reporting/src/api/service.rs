@@ -2,8 +2,8 @@
 //! its target for the policies, and runs one store call through
 //! [`Flow::run`](super::flow::Flow::run).
 //!
-//! Agency reports, minutes and the change feed are served. The census and
-//! the timeliness statistics are not built yet: those calls answer
+//! Agency reports, minutes, timeliness statistics and the change feed are
+//! served. The census return is not built yet: that call answers
 //! `UNIMPLEMENTED` before reading anything, exactly as an unserved service
 //! would.
 
@@ -17,8 +17,9 @@ use tonic::{Request, Response, Status};
 use super::ReportingApi;
 use super::flow::Target;
 use super::{report_requests, requests};
-use crate::store::{minutes, reports};
+use crate::store::{minutes, reports, timeliness};
 use cpc_platform::ApiError;
+use cpc_rules::timescales::Timescales;
 
 /// The change feed as the server streams it.
 type ChangeStream =
@@ -294,9 +295,33 @@ impl ReportingService for ReportingApi {
 
     async fn get_timeliness_statistics(
         &self,
-        _: Request<pb::GetTimelinessStatisticsRequest>,
+        request: Request<pb::GetTimelinessStatisticsRequest>,
     ) -> Result<Response<pb::GetTimelinessStatisticsResponse>, Status> {
-        Err(not_built("timeliness statistics"))
+        let session = self.flow.identify(&request)?;
+        let (authority, period) = requests::statistics(request.get_ref())?;
+        let profile = self.profiles.get(&authority).cloned().unwrap_or_default();
+        let timescales = Timescales::new(&profile)
+            .map_err(|_| ApiError::internal("an authority profile the server accepted fails"))?;
+        let icpc_working_days = profile.icpc_working_days;
+        let named = authority.clone();
+        let statistics = self
+            .flow
+            .run(&session, Target::Authority(&named), move |conn, s| {
+                Box::pin(async move {
+                    let asked = timeliness::Request {
+                        authority: &authority,
+                        period,
+                        as_of: s.ctx.today,
+                        calendar: timescales.calendar(),
+                        icpc_working_days,
+                    };
+                    timeliness::statistics(conn, asked, s.ctx.now).await
+                })
+            })
+            .await?;
+        Ok(Response::new(pb::GetTimelinessStatisticsResponse {
+            statistics: Some(statistics),
+        }))
     }
 
     type StreamChangesStream = ChangeStream;

@@ -21,6 +21,12 @@ pub struct Conference {
     pub reports_due_on: Option<NaiveDate>,
     /// The allocated chair's person id.
     pub chair_id: Option<String>,
+    /// `initial`, `review`, `transfer_in`, `pre_birth` or `reconvened`.
+    pub kind: Option<String>,
+    /// The latest date it may be held under its statutory rule.
+    pub statutory_due_on: Option<NaiveDate>,
+    /// The date of the event its clock counts from.
+    pub clock_started_on: Option<NaiveDate>,
     /// Scheduling's version of it.
     pub version: i64,
 }
@@ -49,12 +55,15 @@ pub async fn learn(
 ) -> Result<(), ApiError> {
     sqlx::query(
         "INSERT INTO conferences (id, authority_id, case_id, child_ids, status, held_on, version, \
-                                  source_sequence, updated_at, reports_due_on, chair_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                                  source_sequence, updated_at, reports_due_on, chair_id, kind, \
+                                  statutory_due_on, clock_started_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (id) DO UPDATE SET \
            case_id = excluded.case_id, child_ids = excluded.child_ids, status = excluded.status, \
            held_on = excluded.held_on, version = excluded.version, \
            reports_due_on = excluded.reports_due_on, chair_id = excluded.chair_id, \
+           kind = excluded.kind, statutory_due_on = excluded.statutory_due_on, \
+           clock_started_on = excluded.clock_started_on, \
            source_sequence = excluded.source_sequence, updated_at = excluded.updated_at \
          WHERE conferences.version < excluded.version",
     )
@@ -69,6 +78,9 @@ pub async fn learn(
     .bind(now)
     .bind(conference.reports_due_on)
     .bind(&conference.chair_id)
+    .bind(&conference.kind)
+    .bind(conference.statutory_due_on)
+    .bind(conference.clock_started_on)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -124,7 +136,8 @@ pub async fn invitees_among(
 /// `NOT_FOUND`; database errors.
 pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Conference, ApiError> {
     sqlx::query_as(
-        "SELECT id, case_id, child_ids, status, held_on, reports_due_on, chair_id, version \
+        "SELECT id, case_id, child_ids, status, held_on, reports_due_on, chair_id, kind, \
+                statutory_due_on, clock_started_on, version \
            FROM conferences WHERE id = $1",
     )
     .bind(id)

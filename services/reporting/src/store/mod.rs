@@ -5,6 +5,7 @@
 pub mod conferences;
 pub mod minutes;
 pub mod reports;
+pub mod timeliness;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
