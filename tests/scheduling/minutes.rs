@@ -97,6 +97,35 @@ pub(crate) async fn until_reporting_knows(f: &Fixture, sql: &str, binds: &[&str]
     panic!("reporting never learnt: {sql}");
 }
 
+/// The types of the first `n` events on the authority's reporting feed, as
+/// `who` reads it.
+pub(crate) async fn first_feed_events(
+    client: &mut ReportingServiceClient<Channel>,
+    who: &As,
+    n: usize,
+) -> Vec<String> {
+    let mut feed = client
+        .stream_changes(who.req(pb::StreamChangesRequest {
+            authority_id: AUTHORITY.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut types = Vec::new();
+    while types.len() < n {
+        let event = tokio::time::timeout(Duration::from_secs(10), feed.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .event
+            .unwrap();
+        types.push(event.event_type);
+    }
+    types
+}
+
 /// Reporting knows `conference` as held and has its outcome's exclusions.
 pub(crate) async fn until_held_with_exclusions(f: &Fixture, conference: &str, excluded: usize) {
     until_reporting_knows(
@@ -446,34 +475,14 @@ async fn minutes_reach_the_agreed_list_and_never_a_person_the_chair_excluded() {
     );
 
     // The feed carries approval, distribution and the notification.
-    let mut feed = r
-        .stream_changes(f.team_manager().req(pb::StreamChangesRequest {
-            authority_id: AUTHORITY.into(),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
-    let mut types = Vec::new();
-    while types.len() < 3 {
-        let event = tokio::time::timeout(Duration::from_secs(10), feed.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap()
-            .event
-            .unwrap();
-        types.push(event.event_type);
-    }
     assert_eq!(
-        types,
+        first_feed_events(&mut r, &f.team_manager(), 3).await,
         [
             "cpc.reporting.v1.MinutesApproved",
             "cpc.reporting.v1.MinutesDistributed",
             "cpc.reporting.v1.DecisionNotified",
         ]
     );
-    drop(feed);
     f.stop().await;
 }
 
@@ -558,6 +567,15 @@ async fn minutes_wait_for_the_meeting_and_bad_requests_name_their_fields() {
             "update_mask",
         ]
     );
+    let both = r
+        .list_minutes(chair.req(pb::ListMinutesRequest {
+            conference_id: Uuid::new_v4().to_string(),
+            child_id: Uuid::new_v4().to_string(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&both), ["child_id"]);
     // What is not built yet says so.
     let census = r
         .generate_cin_census(chair.req(pb::GenerateCinCensusRequest::default()))

@@ -7,22 +7,19 @@
 //! reports due date from scheduling's feed, the members and exclusions
 //! from the cases feed.
 
-use std::time::Duration;
-
 use cpc_identity::{Agency, AgencyKind, Role};
 use cpc_platform::db;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
 use cpc_proto::reporting::v1 as pb;
 use prost_types::FieldMask;
-use tokio_stream::StreamExt as _;
 use tonic::Code;
 use uuid::Uuid;
 
 use crate::bad_request::bad_fields;
 use crate::diary::*;
 use crate::meetings::{Held, book, clients, invitation, plan_started_excluding, timescales};
-use crate::minutes::{parent_ref, reporting, until_reporting_knows};
+use crate::minutes::{first_feed_events, parent_ref, reporting, until_reporting_knows};
 use crate::support::*;
 
 /// A police officer who writes a report (a member of the case).
@@ -285,33 +282,13 @@ async fn a_report_is_its_authors_until_submitted_and_then_shown_to_whom_it_is_sh
     assert_eq!(listed(&mut client, &visitor, &icpc.id).await, vec![shared]);
 
     // The reporting feed carries the submission and the sharing.
-    let mut feed = client
-        .stream_changes(manager.req(pb::StreamChangesRequest {
-            authority_id: AUTHORITY.into(),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
-    let mut types = Vec::new();
-    while types.len() < 2 {
-        let event = tokio::time::timeout(Duration::from_secs(10), feed.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap()
-            .event
-            .unwrap();
-        types.push(event.event_type);
-    }
     assert_eq!(
-        types,
+        first_feed_events(&mut client, &manager, 2).await,
         [
             "cpc.reporting.v1.AgencyReportSubmitted",
             "cpc.reporting.v1.AgencyReportShared",
         ]
     );
-    drop(feed);
     f.stop().await;
 }
 
@@ -461,6 +438,20 @@ async fn late_reports_are_marked_and_the_excluded_get_them_only_from_the_chair()
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&status), ["report.child_ids[0]"]);
+    let status = client
+        .update_agency_report(police.req(pb::UpdateAgencyReportRequest {
+            report: Some(pb::AgencyReport {
+                id: submitted.id.clone(),
+                version: submitted.version,
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["child_ids".into(), "document".into(), "body".into()],
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["report.child_ids", "update_mask"]);
     let status = client
         .get_agency_report(police.req(pb::GetAgencyReportRequest {
             report_id: Uuid::new_v4().to_string(),

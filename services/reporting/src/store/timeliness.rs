@@ -10,6 +10,8 @@
 //! is); one still due or booked is open; a cancelled or inquorate one is
 //! neither. A core group meeting missed or cancelled is not open.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
 use cpc_platform::convert::date_to_proto;
@@ -232,23 +234,32 @@ async fn dfe_icpcs(
     req: &Request<'_>,
     conferences: &[ConferenceRow],
 ) -> Result<Vec<Occurrence>, ApiError> {
-    let mut events = Vec::new();
-    for c in conferences
+    let initial: Vec<&ConferenceRow> = conferences
         .iter()
         .filter(|c| c.kind.as_deref() == Some("initial"))
+        .collect();
+    let children: Vec<Uuid> = initial.iter().flat_map(|c| c.child_ids.clone()).collect();
+    // Every start of those children in one query, latest first.
+    let mut starts: HashMap<Uuid, Vec<NaiveDate>> = HashMap::new();
+    for (child, start) in sqlx::query_as::<_, (Uuid, NaiveDate)>(
+        "SELECT child_id, start_on FROM s47_enquiries WHERE child_id = ANY ($1) \
+          ORDER BY child_id, start_on DESC",
+    )
+    .bind(&children)
+    .fetch_all(&mut *conn)
+    .await?
     {
+        starts.entry(child).or_default().push(start);
+    }
+    let mut events = Vec::new();
+    for c in initial {
         let held = (c.status == "held").then_some(c.held_on).flatten();
         let by = held.unwrap_or(req.as_of);
-        let starts: Vec<NaiveDate> = sqlx::query_scalar(
-            "SELECT DISTINCT ON (child_id) start_on FROM s47_enquiries \
-              WHERE child_id = ANY ($1) AND start_on <= $2 \
-              ORDER BY child_id, start_on DESC",
-        )
-        .bind(&c.child_ids)
-        .bind(by)
-        .fetch_all(&mut *conn)
-        .await?;
-        for start in starts {
+        let latest = c
+            .child_ids
+            .iter()
+            .filter_map(|child| starts.get(child)?.iter().find(|s| **s <= by));
+        for &start in latest {
             let due = req
                 .calendar
                 .add_working_days(start, req.icpc_working_days)
