@@ -265,6 +265,18 @@ impl Matrix {
         })
     }
 
+    /// [`Matrix::over_grpc`]'s rows whose method is one of `served` (the
+    /// service's calls that are built).
+    pub fn served<'m>(&'m self, service: &'m str, served: &[&str]) -> Vec<&'m Row> {
+        self.over_grpc(service)
+            .filter(|row| {
+                served
+                    .iter()
+                    .any(|rpc| row.rpc.ends_with(&format!("/{rpc}")))
+            })
+            .collect()
+    }
+
     /// The table as text, with `header` first: for rewriting the cells.
     pub fn render(&self) -> String {
         let mut out = String::new();

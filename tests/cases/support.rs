@@ -365,7 +365,7 @@ pub fn referral(child_id: &str) -> pb::OpenCinEpisodeRequest {
 /// AuditService in `tests/cases/matrix.rs`, the rest in
 /// `tests/scheduling/matrix.rs`. A service served without being listed here
 /// fails `every_served_service_is_called_by_a_matrix_test`.
-pub const MATRIX_SERVICES: [&str; 8] = [
+pub const MATRIX_SERVICES: [&str; 9] = [
     "cpc.cases.v1.CasesService",
     "cpc.audit.v1.AuditService",
     "cpc.scheduling.v1.ConferencesService",
@@ -374,6 +374,7 @@ pub const MATRIX_SERVICES: [&str; 8] = [
     "cpc.scheduling.v1.CoreGroupsService",
     "cpc.scheduling.v1.CalendarService",
     "cpc.reporting.v1.ReportingService",
+    "cpc.escalation.v1.EscalationService",
 ];
 
 /// The id of the person in `role_index`'s column and `relation`, among the

@@ -1,7 +1,8 @@
-//! Hostile input to every served scheduling RPC: arbitrary bytes, damaged
-//! copies of a valid request and well-formed requests with hostile
-//! contents, sent by an authenticated caller who runs the diary; only
-//! documented codes come back and the server keeps serving.
+//! Hostile input to every served scheduling, reporting and escalation RPC:
+//! arbitrary bytes, damaged copies of a valid request and well-formed
+//! requests with hostile contents, sent by an authenticated caller who may
+//! make the calls; only documented codes come back and the server keeps
+//! serving.
 
 use cpc_proto::scheduling::v1 as pb;
 use prost::Message as _;
@@ -64,14 +65,7 @@ fn arbitrary_and_damaged_requests_get_documented_answers() {
         );
     }
     assert_eq!(tried, 27, "every served scheduling method");
-    runtime.block_on(async {
-        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-        health
-            .check(tonic_health::pb::HealthCheckRequest::default())
-            .await
-            .unwrap();
-        f.stop().await;
-    });
+    still_serving(&runtime, channel, f);
 }
 
 /// The same for the reporting service's served calls, as a conference
@@ -140,6 +134,77 @@ fn arbitrary_and_damaged_minutes_requests_get_documented_answers() {
         crate::minutes_matrix::SERVED.len(),
         "every served reporting method"
     );
+    still_serving(&runtime, channel, f);
+}
+
+/// The same for the escalation service's served calls, as a head of
+/// service (who may make every escalation call) on an escalation open at
+/// the safeguarding partnership.
+#[test]
+fn arbitrary_and_damaged_escalation_requests_get_documented_answers() {
+    use cpc_proto::escalation::v1 as escalation;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (f, channel, who, valid, known) = runtime.block_on(async {
+        let (mut f, _) = start().await;
+        let (child, case) = s47_started(&mut f, "HOS0003", uk_today()).await;
+        crate::escalations::until_escalation_knows_child(&f, &child).await;
+        let who = f.person(
+            0x3003,
+            AUTHORITY,
+            cpc_identity::Role::HeadOfService,
+            Some(crate::support::csc()),
+        );
+        let raised = crate::escalations::escalation(&f)
+            .await
+            .raise_escalation(who.req(crate::escalations::raising(
+                &case,
+                &child,
+                escalation::EscalationStage::SafeguardingPartnership,
+            )))
+            .await
+            .unwrap()
+            .into_inner()
+            .escalation
+            .unwrap();
+        // A valid request to damage: resolving the escalation.
+        let valid = escalation::ResolveEscalationRequest {
+            escalation_id: raised.id.clone(),
+            version: raised.version,
+            outcome_kind: escalation::OutcomeKind::ActionsAgreed as i32,
+            summary: "Agreed".into(),
+        }
+        .encode_to_vec();
+        let channel = f.server.channel().await;
+        let known = vec![raised.id, case, child, AUTHORITY.to_owned()];
+        (f, channel, who, valid, known)
+    });
+    let tried = crate::wire::assault_served(
+        &runtime,
+        &channel,
+        &who,
+        (
+            "cpc.escalation.v1",
+            "EscalationService",
+            Some(&crate::escalations::SERVED),
+        ),
+        &valid,
+        &known,
+    );
+    assert_eq!(
+        tried,
+        crate::escalations::SERVED.len(),
+        "every served escalation method"
+    );
+    still_serving(&runtime, channel, f);
+}
+
+/// The server still answers health checks after the assault; then it stops.
+fn still_serving(
+    runtime: &tokio::runtime::Runtime,
+    channel: tonic::transport::Channel,
+    f: crate::support::Fixture,
+) {
     runtime.block_on(async {
         let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
         health

@@ -1,9 +1,10 @@
-//! The scheduling services, and the reporting service's agency reports and
-//! minutes of the conferences they book and hold, over real gRPC on a
+//! The scheduling services, the reporting service's agency reports and
+//! minutes of the conferences they book and hold, and the escalation
+//! service's escalations of the plans they lead to, over real gRPC on a
 //! loopback socket, served by `cpcd` (every service in one process, as
 //! `make run` does) against a fresh Postgres database per test: conferences
 //! made from the cases feed, booked and moved on the statutory clock,
-//! reported on, held, and minuted.
+//! reported on, held, minuted and escalated.
 
 #![allow(
     clippy::unwrap_used,
@@ -30,6 +31,7 @@ mod audit_outage;
 mod chairs;
 mod core_groups;
 mod diary;
+mod escalations;
 mod hostile;
 mod matrix;
 mod meetings;

@@ -81,7 +81,13 @@ pub(crate) async fn reporting(f: &Fixture) -> ReportingServiceClient<Channel> {
 /// Waits until `sql` (one boolean, about the reporting schema, read as the
 /// superuser) is true: reporting has learnt what the feeds carry.
 pub(crate) async fn until_reporting_knows(f: &Fixture, sql: &str, binds: &[&str]) {
-    let options = db::schema_options(f.db.url(), cpc_reporting::SCHEMA).unwrap();
+    until_service_knows(f, cpc_reporting::SCHEMA, sql, binds).await;
+}
+
+/// Waits until `sql` (with `binds`) is true in service `schema`, which
+/// learns from the feeds.
+pub(crate) async fn until_service_knows(f: &Fixture, schema: &str, sql: &str, binds: &[&str]) {
+    let options = db::schema_options(f.db.url(), schema).unwrap();
     let admin = sqlx::PgPool::connect_with(options).await.unwrap();
     for _ in 0..300 {
         let mut query = sqlx::query_scalar::<_, bool>(sql);
@@ -94,7 +100,7 @@ pub(crate) async fn until_reporting_knows(f: &Fixture, sql: &str, binds: &[&str]
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("reporting never learnt: {sql}");
+    panic!("{schema} never learnt: {sql}");
 }
 
 /// The types of the first `n` events on the authority's reporting feed, as

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::diary::*;
 use crate::meetings::{Held, plan_started_excluding};
 use crate::minutes::{
-    excluded_from_minutes, parent_ref, reporting, until_held_with_exclusions, until_reporting_knows,
+    excluded_from_minutes, parent_ref, reporting, until_held_with_exclusions, until_service_knows,
 };
 use crate::support::*;
 
@@ -60,7 +60,7 @@ struct World {
     report: pb::AgencyReport,
 }
 
-fn people() -> impl Iterator<Item = (usize, cpc_identity::Role)> {
+pub(crate) fn people() -> impl Iterator<Item = (usize, cpc_identity::Role)> {
     matrix_roles().filter(|(_, r)| !r.is_service_role())
 }
 
@@ -117,14 +117,7 @@ async fn every_served_reporting_rpc_for_every_role_and_relation() {
         report,
     };
     let matrix = Matrix::load();
-    let rows: Vec<&Row> = matrix
-        .over_grpc("cpc.reporting.v1.ReportingService")
-        .filter(|row| {
-            SERVED
-                .iter()
-                .any(|rpc| row.rpc.ends_with(&format!("/{rpc}")))
-        })
-        .collect();
+    let rows = matrix.served("cpc.reporting.v1.ReportingService", &SERVED);
     let run = f
         .run_matrix(&rows, PEOPLE, async |caller, rpc, _| {
             call(&mut client, caller, rpc, &world).await
@@ -229,7 +222,20 @@ async fn add_members(f: &mut Fixture, case: &str) {
         f.grant(case, person, cases::CaseRole::CoreGroupMember, false)
             .await;
     }
-    let options = db::schema_options(f.db.url(), cpc_reporting::SCHEMA).unwrap();
+    members_known(f, cpc_reporting::SCHEMA, PEOPLE, case, &on_case).await;
+}
+
+/// Writes each role's former member of `case` into service `schema`'s copy
+/// of the members (ended last month, as time would have), and waits until
+/// that copy has every person of `on_case` as a current member.
+pub(crate) async fn members_known(
+    f: &Fixture,
+    schema: &str,
+    base: u128,
+    case: &str,
+    on_case: &[String],
+) {
+    let options = db::schema_options(f.db.url(), schema).unwrap();
     let admin = sqlx::PgPool::connect_with(options).await.unwrap();
     for (i, _) in people() {
         sqlx::query(
@@ -240,7 +246,7 @@ async fn add_members(f: &mut Fixture, case: &str) {
         .bind(Uuid::new_v4())
         .bind(AUTHORITY)
         .bind(case)
-        .bind(Uuid::from_u128(matrix_person(PEOPLE, i, Relation::FormerMember)).to_string())
+        .bind(Uuid::from_u128(matrix_person(base, i, Relation::FormerMember)).to_string())
         .execute(&admin)
         .await
         .unwrap();
@@ -253,7 +259,7 @@ async fn add_members(f: &mut Fixture, case: &str) {
           WHERE case_id = $1::uuid AND end_date IS NULL AND person_id = ANY ('{{{}}}'::text[])",
         on_case.join(",")
     );
-    until_reporting_knows(f, &sql, &[case, &expected]).await;
+    until_service_knows(f, schema, &sql, &[case, &expected]).await;
 }
 
 async fn call(

@@ -304,6 +304,28 @@ impl Check {
     }
 }
 
+/// The required id `text` at `field`, a request's only field to check.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` naming `field`.
+pub fn required_id(field: &str, text: &str) -> Result<Uuid, ApiError> {
+    let mut check = Check::new();
+    check.id(field, text).ok_or_else(|| check.fail())
+}
+
+/// A record's id at `field` and the version the caller read (`version`):
+/// what a state change of one record names.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` naming each bad field.
+pub fn id_and_version(field: &str, text: &str, version: i64) -> Result<(Uuid, i64), ApiError> {
+    let mut check = Check::new();
+    let id = check.id(field, text);
+    let version = check.version("version", version);
+    check.finish()?;
+    Ok((id.unwrap_or_default(), version))
+}
+
 /// Combines a request key's check with a parsed body's result so that both
 /// sets of violations are reported together.
 pub fn merge<T>(

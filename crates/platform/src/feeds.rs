@@ -54,7 +54,7 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<ChangeEvent, tonic::Stat
 /// The events of a source's `StreamChanges` response stream; `event_of`
 /// takes the event out of one response (every service's response carries
 /// one).
-pub fn event_stream<R: Send + 'static>(
+fn event_stream<R: Send + 'static>(
     responses: tonic::Streaming<R>,
     event_of: fn(R) -> Option<ChangeEvent>,
 ) -> EventStream {
@@ -65,14 +65,95 @@ pub fn event_stream<R: Send + 'static>(
     }))
 }
 
-/// Opens the source's `StreamChanges` for `authority_id` after
-/// `after_sequence`, with `metadata` (the credentials) on the request.
-pub type OpenFeed = fn(
-    channel: Channel,
-    metadata: MetadataMap,
-    authority_id: String,
-    after_sequence: i64,
-) -> BoxFuture<'static, Result<EventStream, tonic::Status>>;
+/// `message` with `metadata` (the credentials) on it.
+fn with_credentials<M>(metadata: MetadataMap, message: M) -> tonic::Request<M> {
+    tonic::Request::from_parts(metadata, tonic::Extensions::default(), message)
+}
+
+/// A service whose change feed another follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Cases,
+    Scheduling,
+}
+
+impl Source {
+    /// The service's short name: the key of its position and of its
+    /// address in `[feeds.urls]`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Cases => "cases",
+            Source::Scheduling => "scheduling",
+        }
+    }
+
+    /// Opens the feed for `authority_id` after `after_sequence`, with
+    /// `metadata` (the credentials) on the request, only `event_types`
+    /// (none: every type).
+    async fn open(
+        self,
+        channel: Channel,
+        metadata: MetadataMap,
+        authority_id: String,
+        after_sequence: i64,
+        event_types: Vec<String>,
+    ) -> Result<EventStream, tonic::Status> {
+        use cpc_proto::cases::v1 as cases;
+        use cpc_proto::scheduling::v1 as scheduling;
+        Ok(match self {
+            Source::Cases => {
+                let request = with_credentials(
+                    metadata,
+                    cases::StreamChangesRequest {
+                        after_sequence,
+                        event_types,
+                        authority_id,
+                    },
+                );
+                let responses = cases::cases_service_client::CasesServiceClient::new(channel)
+                    .stream_changes(request)
+                    .await?
+                    .into_inner();
+                event_stream(responses, |r| r.event)
+            }
+            Source::Scheduling => {
+                let request = with_credentials(
+                    metadata,
+                    scheduling::StreamChangesRequest {
+                        after_sequence,
+                        event_types,
+                        authority_id,
+                    },
+                );
+                let responses =
+                    scheduling::conferences_service_client::ConferencesServiceClient::new(channel)
+                        .stream_changes(request)
+                        .await?
+                        .into_inner();
+                event_stream(responses, |r| r.event)
+            }
+        })
+    }
+}
+
+/// The payload of a followed `event`, as `M`.
+///
+/// # Errors
+/// `INTERNAL` (see [`bad_event`]) when it does not decode.
+pub fn decode_event<M: prost::Message + Default>(event: &ChangeEvent) -> Result<M, ApiError> {
+    M::decode(event.payload.as_slice()).map_err(|_| bad_event(event, "does not decode"))
+}
+
+/// `INTERNAL`: a followed `event` is `what` (incomplete, ...). The reason
+/// names the event, never its payload: events hold children's data.
+#[must_use]
+pub fn bad_event(event: &ChangeEvent, what: &str) -> ApiError {
+    ApiError::internal(format!(
+        "event {} ({}) {what}",
+        event.sequence, event.event_type
+    ))
+}
 
 /// Applies one event inside the consumer's transaction (bound to the
 /// event's authority). An error rolls the event back; it is tried again.
@@ -85,10 +166,11 @@ pub type ApplyEvent = for<'a> fn(
 /// A feed a component follows.
 #[derive(Clone, Copy)]
 pub struct Follow {
-    /// The followed component's short name (`cases`): the key of its
-    /// position and of its address in `[feeds.urls]`.
-    pub source: &'static str,
-    pub open: OpenFeed,
+    /// The followed service.
+    pub source: Source,
+    /// The event types read, in groups as the consumer names them (none:
+    /// every type).
+    pub events: &'static [&'static [&'static str]],
     pub apply: ApplyEvent,
 }
 
@@ -178,7 +260,7 @@ pub fn start(
     let mut followers = Vec::new();
     for (consumer, follows, pool) in consumers {
         for follow in *follows {
-            let endpoint = endpoint(config, consumer, follow.source, served, own_addr)?;
+            let endpoint = endpoint(config, consumer, follow.source.name(), served, own_addr)?;
             for authority in config.authorities.keys() {
                 followers.push(Follower {
                     consumer,
@@ -275,7 +357,7 @@ impl Follower {
                 Err(FollowError::Stream(status)) if crate::outbox::is_server_stopping(&status) => {
                     tracing::info!(
                         consumer = self.consumer,
-                        source = self.follow.source,
+                        source = self.follow.source.name(),
                         authority = %self.authority,
                         retry_in = ?backoff,
                         "change feed source is stopping; resuming"
@@ -283,7 +365,7 @@ impl Follower {
                 }
                 Err(err) => tracing::warn!(
                     consumer = self.consumer,
-                    source = self.follow.source,
+                    source = self.follow.source.name(),
                     authority = %self.authority,
                     error = %err,
                     retry_in = ?backoff,
@@ -301,8 +383,18 @@ impl Follower {
         let after = self.position().await?;
         let channel = self.endpoint.connect().await?;
         let metadata = self.metadata()?;
-        let mut events =
-            (self.follow.open)(channel, metadata, self.authority.clone(), after).await?;
+        let types = self.follow.events.iter().flat_map(|group| group.iter());
+        let mut events = self
+            .follow
+            .source
+            .open(
+                channel,
+                metadata,
+                self.authority.clone(),
+                after,
+                types.map(|t| (*t).to_owned()).collect(),
+            )
+            .await?;
         let mut applied = 0;
         while let Some(event) = events.next().await {
             let event = event?;
@@ -317,7 +409,7 @@ impl Follower {
         let position: Option<i64> = sqlx::query_scalar(
             "SELECT last_sequence FROM feed_positions WHERE source = $1 AND authority_id = $2",
         )
-        .bind(self.follow.source)
+        .bind(self.follow.source.name())
         .bind(&self.authority)
         .fetch_optional(&mut *tx)
         .await?;
@@ -351,7 +443,7 @@ impl Follower {
              SET last_sequence = excluded.last_sequence, updated_at = excluded.updated_at \
              WHERE feed_positions.last_sequence < excluded.last_sequence",
         )
-        .bind(self.follow.source)
+        .bind(self.follow.source.name())
         .bind(&self.authority)
         .bind(event.sequence)
         .bind(now)

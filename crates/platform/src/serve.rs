@@ -39,9 +39,8 @@ pub struct Component {
     pub schema: &'static str,
     /// Migrations embedded in the service's crate.
     pub migrator: &'static Migrator,
-    /// Adds the service's RPC implementations; `None` while it serves only
-    /// health and reflection.
-    pub mount: Option<fn(&Mount<'_>, &mut RoutesBuilder)>,
+    /// Adds the service's RPC implementations.
+    pub mount: fn(&Mount<'_>, &mut RoutesBuilder),
     /// Tables of the schema whose rows, once written, the service's query
     /// role may not change or delete (histories); the audit log and change
     /// feed are always so.
@@ -97,12 +96,6 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
     #[error("change feeds: {0}")]
     Feeds(#[from] crate::feeds::FeedError),
-    /// Only components without RPCs were selected: the process would answer
-    /// health checks for services that answer nothing else.
-    #[error(
-        "{0} has no RPCs yet, so there is nothing to serve; serve `all` (which migrates its schema) or another service"
-    )]
-    NothingToServe(String),
 }
 
 /// Components whose storage is ready: schema present and migrated.
@@ -118,10 +111,6 @@ pub struct Server {
 impl Server {
     /// Migrates every component's schema and opens its pool.
     pub async fn prepare(config: Config, components: Vec<Component>) -> Result<Self, ServeError> {
-        if components.iter().all(|c| c.mount.is_none()) {
-            let names: Vec<&str> = components.iter().map(|c| c.name).collect();
-            return Err(ServeError::NothingToServe(names.join(", ")));
-        }
         // Plaintext only in development mode on loopback; production
         // refuses to serve without TLS.
         config
@@ -182,21 +171,15 @@ impl Server {
         let mut routes = RoutesBuilder::default();
         routes.add_service(health);
         let mut advertised = vec!["grpc.health.v1.Health"];
-        // Only services that answer are advertised (reflection) and
-        // reported SERVING (health): a component without RPCs yet has its
-        // schema migrated and nothing more, so a probe or a client asking
-        // for it learns it is not here.
         for (component, pool) in &self.components {
-            if let Some(mount) = component.mount {
-                advertised.extend(component.grpc_services);
-                let ctx = Mount {
-                    pool: pool.clone(),
-                    config: &self.config,
-                    access: self.access.clone(),
-                    stopping: stopping.clone(),
-                };
-                mount(&ctx, &mut routes);
-            }
+            advertised.extend(component.grpc_services);
+            let ctx = Mount {
+                pool: pool.clone(),
+                config: &self.config,
+                access: self.access.clone(),
+                stopping: stopping.clone(),
+            };
+            (component.mount)(&ctx, &mut routes);
         }
         // Every process answers for the audit logs of the services it runs.
         let logs = self
@@ -224,7 +207,6 @@ impl Server {
         let names: Vec<&'static str> = self
             .components
             .iter()
-            .filter(|(c, _)| c.mount.is_some())
             .flat_map(|(c, _)| c.grpc_services.iter().copied())
             .chain([AUDIT_SERVICE])
             .collect();

@@ -4,15 +4,11 @@
 //! was, and that fact is scheduling's.
 
 use chrono::{DateTime, Utc};
-use cpc_platform::feeds::{BoxFuture, EventStream, Follow, event_stream};
+use cpc_platform::feeds::{BoxFuture, Follow, Source, bad_event, decode_event};
 use cpc_platform::{ApiError, Config};
 use cpc_proto::common::v1::ChangeEvent;
 use cpc_proto::scheduling::v1 as scheduling;
-use cpc_proto::scheduling::v1::conferences_service_client::ConferencesServiceClient;
-use prost::Message as _;
 use sqlx::PgConnection;
-use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::codes::ConferenceKind;
@@ -26,34 +22,10 @@ const CONFERENCE_HELD: &str = "cpc.scheduling.v1.ConferenceHeld";
 
 /// Scheduling's feed, as cases follows it: only held conferences.
 pub const SCHEDULING_FEED: Follow = Follow {
-    source: "scheduling",
-    open: open_scheduling_feed,
+    source: Source::Scheduling,
+    events: &[&[CONFERENCE_HELD]],
     apply: apply_scheduling_event,
 };
-
-fn open_scheduling_feed(
-    channel: Channel,
-    metadata: MetadataMap,
-    authority_id: String,
-    after_sequence: i64,
-) -> BoxFuture<'static, Result<EventStream, tonic::Status>> {
-    Box::pin(async move {
-        let request = tonic::Request::from_parts(
-            metadata,
-            tonic::Extensions::default(),
-            scheduling::StreamChangesRequest {
-                after_sequence,
-                event_types: vec![CONFERENCE_HELD.to_owned()],
-                authority_id,
-            },
-        );
-        let responses = ConferencesServiceClient::new(channel)
-            .stream_changes(request)
-            .await?
-            .into_inner();
-        Ok(event_stream(responses, |r| r.event))
-    })
-}
 
 fn apply_scheduling_event<'a>(
     conn: &'a mut PgConnection,
@@ -64,13 +36,12 @@ fn apply_scheduling_event<'a>(
         if event.event_type != CONFERENCE_HELD {
             return Ok(());
         }
-        let conference = scheduling::ConferenceHeld::decode(event.payload.as_slice())
-            .ok()
-            .and_then(|held| held.conference)
-            .ok_or_else(|| bad(event, "does not decode"))?;
-        let held = held_conference(&conference).ok_or_else(|| bad(event, "is incomplete"))?;
+        let conference = decode_event::<scheduling::ConferenceHeld>(event)?
+            .conference
+            .ok_or_else(|| bad_event(event, "has no conference"))?;
+        let held = held_conference(&conference).ok_or_else(|| bad_event(event, "is incomplete"))?;
         let authority = AuthorityId::parse(&event.authority_id)
-            .map_err(|_| bad(event, "names no local authority"))?;
+            .map_err(|_| bad_event(event, "names no local authority"))?;
         let now = DateTime::<Utc>::from(std::time::SystemTime::now());
         record_held_conference(conn, &authority, &held, event.sequence, now).await?;
         Ok(())
@@ -97,12 +68,4 @@ fn held_conference(conference: &scheduling::Conference) -> Option<HeldConference
             .map(|c| Uuid::parse_str(c).ok())
             .collect::<Option<_>>()?,
     })
-}
-
-// The reason never carries the payload: events hold children's data.
-fn bad(event: &ChangeEvent, what: &str) -> ApiError {
-    ApiError::internal(format!(
-        "scheduling event {} ({}) {what}",
-        event.sequence, event.event_type
-    ))
 }

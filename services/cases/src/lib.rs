@@ -38,7 +38,7 @@ pub fn component() -> Component {
         grpc_services: &[cpc_proto::cases::v1::cases_service_server::SERVICE_NAME],
         schema: SCHEMA,
         migrator: &MIGRATOR,
-        mount: Some(api::mount),
+        mount: api::mount,
         append_only: &["plan_action_status_changes"],
         locate_child: Some(api::locate_child),
         follows: &[follow::SCHEDULING_FEED],

@@ -1,6 +1,21 @@
-//! The escalation service: drift and delay: findings on plans that do not progress and the escalations that follow.
+//! The escalation service: escalations of a child's plan along the route
+//! chair's midway review → team manager → service manager → head of
+//! service → safeguarding partnership. (Drift detection, the findings an
+//! escalation may cite, is specified in the API but not built yet.)
 //!
 //! It owns the `escalation` Postgres schema; no other service reads its tables.
+//!
+//! Layers:
+//! - [`follow`]: what escalation keeps from the cases change feed: who is
+//!   on each case, each child's case, each plan's child;
+//! - [`store`]: escalations in Postgres, with every stage change;
+//! - [`api`]: the gRPC service: every call identified, authorised against
+//!   the case's members and the escalation's stage, run in one transaction
+//!   and audited, with escalation's own change feed.
+
+pub mod api;
+pub mod follow;
+pub mod store;
 
 use cpc_platform::Component;
 use sqlx::migrate::Migrator;
@@ -18,9 +33,10 @@ pub fn component() -> Component {
         grpc_services: &[cpc_proto::escalation::v1::escalation_service_server::SERVICE_NAME],
         schema: SCHEMA,
         migrator: &MIGRATOR,
-        mount: None,
-        append_only: &[],
-        locate_child: None,
-        follows: &[],
+        mount: api::mount,
+        // How an escalation moved is history.
+        append_only: &["escalation_stage_changes"],
+        locate_child: Some(api::locate_child),
+        follows: &[follow::CASES_FEED],
     }
 }

@@ -14,17 +14,12 @@
 use chrono::{DateTime, Utc};
 use cpc_platform::case_members;
 use cpc_platform::convert::date_from_proto;
-use cpc_platform::feeds::{BoxFuture, EventStream, Follow, event_stream};
+use cpc_platform::feeds::{BoxFuture, Follow, Source, bad_event, decode_event};
 use cpc_platform::{ApiError, Config};
 use cpc_proto::cases::v1 as cases;
-use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
 use cpc_proto::common::v1::ChangeEvent;
 use cpc_proto::scheduling::v1 as scheduling;
-use cpc_proto::scheduling::v1::conferences_service_client::ConferencesServiceClient;
-use prost::Message;
 use sqlx::PgConnection;
-use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::store::conferences::{self, Conference, Excluded};
@@ -37,8 +32,8 @@ const S47_STARTED: &str = "cpc.cases.v1.Section47Started";
 
 /// The cases feed, as reporting follows it: memberships and outcomes.
 pub const CASES_FEED: Follow = Follow {
-    source: "cases",
-    open: open_cases_feed,
+    source: Source::Cases,
+    events: &[&[MEMBER_ADDED, MEMBER_ENDED, OUTCOME_RECORDED, S47_STARTED]],
     apply: apply_cases_event,
 };
 
@@ -69,65 +64,10 @@ const CORE_GROUP_EVENTS: [&str; 5] = [
 /// Scheduling's feed, as reporting follows it: the conferences and who was
 /// invited to them.
 pub const SCHEDULING_FEED: Follow = Follow {
-    source: "scheduling",
-    open: open_scheduling_feed,
+    source: Source::Scheduling,
+    events: &[&CONFERENCE_EVENTS, &CORE_GROUP_EVENTS, &[INVITATION_SENT]],
     apply: apply_scheduling_event,
 };
-
-fn open_cases_feed(
-    channel: Channel,
-    metadata: MetadataMap,
-    authority_id: String,
-    after_sequence: i64,
-) -> BoxFuture<'static, Result<EventStream, tonic::Status>> {
-    Box::pin(async move {
-        let request = tonic::Request::from_parts(
-            metadata,
-            tonic::Extensions::default(),
-            cases::StreamChangesRequest {
-                after_sequence,
-                event_types: [MEMBER_ADDED, MEMBER_ENDED, OUTCOME_RECORDED, S47_STARTED]
-                    .map(str::to_owned)
-                    .to_vec(),
-                authority_id,
-            },
-        );
-        let responses = CasesServiceClient::new(channel)
-            .stream_changes(request)
-            .await?
-            .into_inner();
-        Ok(event_stream(responses, |r| r.event))
-    })
-}
-
-fn open_scheduling_feed(
-    channel: Channel,
-    metadata: MetadataMap,
-    authority_id: String,
-    after_sequence: i64,
-) -> BoxFuture<'static, Result<EventStream, tonic::Status>> {
-    Box::pin(async move {
-        let request = tonic::Request::from_parts(
-            metadata,
-            tonic::Extensions::default(),
-            scheduling::StreamChangesRequest {
-                after_sequence,
-                event_types: CONFERENCE_EVENTS
-                    .iter()
-                    .chain(&CORE_GROUP_EVENTS)
-                    .chain([&INVITATION_SENT])
-                    .map(|t| (*t).to_owned())
-                    .collect(),
-                authority_id,
-            },
-        );
-        let responses = ConferencesServiceClient::new(channel)
-            .stream_changes(request)
-            .await?
-            .into_inner();
-        Ok(event_stream(responses, |r| r.event))
-    })
-}
 
 fn apply_cases_event<'a>(
     conn: &'a mut PgConnection,
@@ -140,32 +80,33 @@ fn apply_cases_event<'a>(
         match event.event_type.as_str() {
             // Both carry the membership as field 1.
             MEMBER_ADDED | MEMBER_ENDED => {
-                let membership = decode::<cases::CaseMemberAdded>(event)?
+                let membership = decode_event::<cases::CaseMemberAdded>(event)?
                     .membership
-                    .ok_or_else(|| bad(event, "has no membership"))?;
+                    .ok_or_else(|| bad_event(event, "has no membership"))?;
                 case_members::record(conn, authority, &membership, now).await
             }
             S47_STARTED => {
-                let enquiry = decode::<cases::Section47Started>(event)?
+                let enquiry = decode_event::<cases::Section47Started>(event)?
                     .enquiry
-                    .ok_or_else(|| bad(event, "has no enquiry"))?;
+                    .ok_or_else(|| bad_event(event, "has no enquiry"))?;
                 let parsed = (
                     Uuid::parse_str(&enquiry.id).ok(),
                     Uuid::parse_str(&enquiry.child_id).ok(),
                     date_from_proto(enquiry.start_date.as_ref()).ok().flatten(),
                 );
                 let (Some(id), Some(child), Some(start)) = parsed else {
-                    return Err(bad(event, "is incomplete"));
+                    return Err(bad_event(event, "is incomplete"));
                 };
                 let version = enquiry.version.max(1);
                 timeliness::learn_s47(conn, authority, id, child, start, version, now).await
             }
             OUTCOME_RECORDED => {
-                let outcome = decode::<cases::ConferenceOutcomeRecorded>(event)?
+                let outcome = decode_event::<cases::ConferenceOutcomeRecorded>(event)?
                     .outcome
-                    .ok_or_else(|| bad(event, "has no outcome"))?;
-                let id =
-                    |text: &str| Uuid::parse_str(text).map_err(|_| bad(event, "is incomplete"));
+                    .ok_or_else(|| bad_event(event, "has no outcome"))?;
+                let id = |text: &str| {
+                    Uuid::parse_str(text).map_err(|_| bad_event(event, "is incomplete"))
+                };
                 let (outcome_id, conference, child) = (
                     id(&outcome.id)?,
                     id(&outcome.conference_id)?,
@@ -202,16 +143,17 @@ fn apply_scheduling_event<'a>(
     Box::pin(async move {
         let now = DateTime::<Utc>::from(std::time::SystemTime::now());
         if event.event_type == INVITATION_SENT {
-            let invitation = decode::<scheduling::InvitationSent>(event)?
+            let invitation = decode_event::<scheduling::InvitationSent>(event)?
                 .invitation
-                .ok_or_else(|| bad(event, "has no invitation"))?;
-            let id = |text: &str| Uuid::parse_str(text).map_err(|_| bad(event, "is incomplete"));
+                .ok_or_else(|| bad_event(event, "has no invitation"))?;
+            let id =
+                |text: &str| Uuid::parse_str(text).map_err(|_| bad_event(event, "is incomplete"));
             let person = invitation
                 .invitee
                 .as_ref()
                 .map(|p| p.person_id.as_str())
                 .filter(|p| !p.is_empty())
-                .ok_or_else(|| bad(event, "is incomplete"))?;
+                .ok_or_else(|| bad_event(event, "is incomplete"))?;
             return conferences::invited(
                 conn,
                 &event.authority_id,
@@ -224,10 +166,10 @@ fn apply_scheduling_event<'a>(
         }
         if CORE_GROUP_EVENTS.contains(&event.event_type.as_str()) {
             // Each carries the meeting after the change as field 1.
-            let meeting = decode::<scheduling::CoreGroupMeetingDue>(event)?
+            let meeting = decode_event::<scheduling::CoreGroupMeetingDue>(event)?
                 .meeting
                 .and_then(|m| meeting_as_kept(&m))
-                .ok_or_else(|| bad(event, "is incomplete"))?;
+                .ok_or_else(|| bad_event(event, "is incomplete"))?;
             return timeliness::learn_meeting(conn, &event.authority_id, &meeting, now).await;
         }
         if !CONFERENCE_EVENTS.contains(&event.event_type.as_str()) {
@@ -236,13 +178,14 @@ fn apply_scheduling_event<'a>(
         // An inquorate meeting also names the conference that reconvenes
         // it, as field 2; the others' field 2 is something else.
         let changed = if event.event_type == "cpc.scheduling.v1.ConferenceInquorate" {
-            let inquorate = decode::<scheduling::ConferenceInquorate>(event)?;
+            let inquorate = decode_event::<scheduling::ConferenceInquorate>(event)?;
             vec![inquorate.conference, inquorate.reconvened]
         } else {
-            vec![decode::<scheduling::ConferenceDue>(event)?.conference]
+            vec![decode_event::<scheduling::ConferenceDue>(event)?.conference]
         };
         for conference in changed.into_iter().flatten() {
-            let conference = as_kept(&conference).ok_or_else(|| bad(event, "is incomplete"))?;
+            let conference =
+                as_kept(&conference).ok_or_else(|| bad_event(event, "is incomplete"))?;
             conferences::learn(conn, &event.authority_id, &conference, event.sequence, now).await?;
         }
         Ok(())
@@ -326,16 +269,4 @@ fn meeting_as_kept(meeting: &scheduling::CoreGroupMeeting) -> Option<CoreGroupMe
         clock_started_on: clock_start(meeting.due_date_basis.as_ref()),
         version: meeting.version.max(1),
     })
-}
-
-fn decode<M: Message + Default>(event: &ChangeEvent) -> Result<M, ApiError> {
-    M::decode(event.payload.as_slice()).map_err(|_| bad(event, "does not decode"))
-}
-
-// The reason never carries the payload: events hold children's data.
-fn bad(event: &ChangeEvent, what: &str) -> ApiError {
-    ApiError::internal(format!(
-        "event {} ({}) {what}",
-        event.sequence, event.event_type
-    ))
 }

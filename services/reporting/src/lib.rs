@@ -34,7 +34,7 @@ pub fn component() -> Component {
         grpc_services: &[cpc_proto::reporting::v1::reporting_service_server::SERVICE_NAME],
         schema: SCHEMA,
         migrator: &MIGRATOR,
-        mount: Some(api::mount),
+        mount: api::mount,
         // What was sent to whom, and who was told the decision, is history.
         append_only: &["minutes_deliveries", "decision_notifications"],
         locate_child: Some(api::locate_child),

@@ -7,16 +7,12 @@
 //! clock ([`crate::due`], applied by [`crate::store::needs`]).
 
 use chrono::{DateTime, Utc};
-use cpc_platform::feeds::{BoxFuture, EventStream, Follow, event_stream};
+use cpc_platform::feeds::{BoxFuture, Follow, Source, bad_event, decode_event};
 use cpc_platform::{ApiError, Config};
 use cpc_proto::cases::v1 as cases;
-use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
 use cpc_proto::common::v1::ChangeEvent;
 use cpc_rules::timescales::Timescales;
-use prost::Message;
 use sqlx::PgConnection;
-use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::due;
@@ -26,34 +22,11 @@ use crate::store::needs;
 
 /// The cases feed, as scheduling follows it.
 pub const CASES_FEED: Follow = Follow {
-    source: "cases",
-    open: open_cases_feed,
+    source: Source::Cases,
+    // Every event type: the clock reads most of them.
+    events: &[],
     apply: apply_cases_event,
 };
-
-fn open_cases_feed(
-    channel: Channel,
-    metadata: MetadataMap,
-    authority_id: String,
-    after_sequence: i64,
-) -> BoxFuture<'static, Result<EventStream, tonic::Status>> {
-    Box::pin(async move {
-        let request = tonic::Request::from_parts(
-            metadata,
-            tonic::Extensions::default(),
-            cases::StreamChangesRequest {
-                after_sequence,
-                event_types: Vec::new(),
-                authority_id,
-            },
-        );
-        let responses = CasesServiceClient::new(channel)
-            .stream_changes(request)
-            .await?
-            .into_inner();
-        Ok(event_stream(responses, |r| r.event))
-    })
-}
 
 fn apply_cases_event<'a>(
     conn: &'a mut PgConnection,
@@ -67,7 +40,7 @@ fn apply_cases_event<'a>(
             "cpc.cases.v1.ChildRegistered"
             | "cpc.cases.v1.ChildUpdated"
             | "cpc.cases.v1.ChildBorn" => {
-                let child = decode::<cases::ChildRegistered>(event)?
+                let child = decode_event::<cases::ChildRegistered>(event)?
                     .child
                     .ok_or_else(|| missing(event, "child"))?;
                 let date = |d: Option<&cpc_proto::common::v1::Date>| {
@@ -84,7 +57,7 @@ fn apply_cases_event<'a>(
                     .map_err(ApiError::internal)?;
             }
             "cpc.cases.v1.CaseMemberAdded" | "cpc.cases.v1.CaseMemberEnded" => {
-                let membership = decode::<cases::CaseMemberAdded>(event)?
+                let membership = decode_event::<cases::CaseMemberAdded>(event)?
                     .membership
                     .ok_or_else(|| missing(event, "membership"))?;
                 members::record(conn, authority, &membership, now).await?;
@@ -128,22 +101,8 @@ async fn unborn(
     }
 }
 
-/// ChildRegistered/ChildUpdated/ChildBorn and CaseMemberAdded/Ended carry the same
-/// field 1, so each pair decodes as its first member.
-fn decode<M: Message + Default>(event: &ChangeEvent) -> Result<M, ApiError> {
-    M::decode(event.payload.as_slice()).map_err(|_| {
-        ApiError::internal(format!(
-            "event {} ({}) does not decode",
-            event.sequence, event.event_type
-        ))
-    })
-}
-
 fn missing(event: &ChangeEvent, field: &str) -> ApiError {
-    ApiError::internal(format!(
-        "event {} ({}) has no {field}",
-        event.sequence, event.event_type
-    ))
+    bad_event(event, &format!("has no {field}"))
 }
 
 fn uuid(text: &str, field: &str) -> Result<Uuid, ApiError> {

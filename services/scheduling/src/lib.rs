@@ -47,7 +47,7 @@ pub fn component() -> Component {
         ],
         schema: SCHEMA,
         migrator: &MIGRATOR,
-        mount: Some(api::mount),
+        mount: api::mount,
         append_only: &[],
         locate_child: None,
         follows: &[follow::CASES_FEED],

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use cpc_platform::ApiError;
 use cpc_platform::check::{Check, merge, update_mask};
+pub(crate) use cpc_platform::check::{id_and_version as versioned, required_id as id};
 use cpc_platform::idempotency::RequestKey;
 use cpc_platform::paging::{FilterKey, PageRequest};
 use cpc_proto::reporting::v1 as pb;
@@ -21,21 +22,6 @@ pub(super) const MAX_DOCUMENT_BYTES: i64 = 52_428_800;
 const MAX_BODY_CHARS: usize = 200_000;
 /// Longest distribution list: everyone invited, with room to spare.
 const MAX_RECIPIENTS: usize = 200;
-
-/// The required id `text` at `field`.
-pub(crate) fn id(field: &str, text: &str) -> Result<Uuid, ApiError> {
-    let mut check = Check::new();
-    check.id(field, text).ok_or_else(|| check.fail())
-}
-
-/// An id and the version read: `(id, version)`.
-pub(crate) fn versioned(field: &str, text: &str, version: i64) -> Result<(Uuid, i64), ApiError> {
-    let mut check = Check::new();
-    let id = check.id(field, text);
-    let version = check.version("version", version);
-    check.finish()?;
-    Ok((id.unwrap_or_default(), version))
-}
 
 /// A CreateMinutesRequest.
 pub(crate) fn creation(req: &pb::CreateMinutesRequest) -> Result<NewMinutes, ApiError> {

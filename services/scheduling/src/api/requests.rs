@@ -3,6 +3,7 @@
 
 use chrono::{Duration, NaiveDate};
 use cpc_platform::ApiError;
+pub(crate) use cpc_platform::check::required_id as id;
 use cpc_platform::check::{Check, update_mask};
 use cpc_platform::idempotency::RequestKey;
 use cpc_platform::paging::{FilterKey, PageRequest};
@@ -23,12 +24,6 @@ use crate::store::core_groups::Ending;
 
 /// The longest a conference may be booked for.
 const MAX_LENGTH: Duration = Duration::hours(4);
-
-/// The required id `text` at `field`.
-pub(crate) fn id(field: &str, text: &str) -> Result<Uuid, ApiError> {
-    let mut check = Check::new();
-    check.id(field, text).ok_or_else(|| check.fail())
-}
 
 fn venue(check: &mut Check, venue: &pb::Venue) -> pb::Venue {
     let name = check.text("venue.name", &venue.name, 1, 200);

@@ -1,0 +1,47 @@
+//! The gRPC adapter: `cpc.escalation.v1.EscalationService` over the store,
+//! with authentication, authorisation and audit on every call ([`flow`]).
+
+mod flow;
+mod requests;
+mod service;
+
+use cpc_platform::Mount;
+use cpc_platform::outbox::FeedServer;
+use cpc_proto::escalation::v1::escalation_service_server::EscalationServiceServer;
+use tonic::service::RoutesBuilder;
+
+use flow::Flow;
+pub use flow::locate_child;
+
+/// The escalation service's handlers.
+#[derive(Clone)]
+pub struct EscalationApi {
+    flow: Flow,
+    feed: FeedServer,
+}
+
+impl EscalationApi {
+    /// Handlers over `mount`'s pool and access checks.
+    pub fn new(mount: &Mount<'_>) -> Self {
+        Self {
+            flow: Flow {
+                pool: mount.pool.clone(),
+                access: mount.access.clone(),
+            },
+            feed: FeedServer::new(
+                mount.pool.clone(),
+                crate::SCHEMA,
+                "cpc.escalation.v1.",
+                mount.stopping.clone(),
+            ),
+        }
+    }
+}
+
+/// Adds the escalation service to the server's routes.
+pub fn mount(mount: &Mount<'_>, routes: &mut RoutesBuilder) {
+    let max = mount.config.limits.max_request_bytes;
+    routes.add_service(
+        EscalationServiceServer::new(EscalationApi::new(mount)).max_decoding_message_size(max),
+    );
+}

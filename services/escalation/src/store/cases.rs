@@ -1,0 +1,131 @@
+//! Escalation's copies of the cases service's facts (from its feed): each
+//! child's case and each plan's child.
+
+use chrono::{DateTime, Utc};
+use cpc_platform::ApiError;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// What escalation keeps a copy of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// A child, and its case.
+    Child,
+    /// A plan, and its child.
+    Plan,
+}
+
+/// A child and its case, or a plan and its child, as the feed last
+/// described it.
+pub struct Learnt {
+    pub kept: Kept,
+    pub id: Uuid,
+    /// The child's case; the plan's child.
+    pub parent: Uuid,
+    /// The cases service's version: an older copy never overwrites a newer.
+    pub version: i64,
+}
+
+/// Records a child's case or a plan's child.
+///
+/// # Errors
+/// Database errors.
+pub async fn learn(
+    conn: &mut PgConnection,
+    authority: &str,
+    learnt: &Learnt,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let sql = match learnt.kept {
+        Kept::Child => {
+            "INSERT INTO case_children (child_id, authority_id, case_id, version, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (child_id) DO UPDATE SET case_id = excluded.case_id, \
+               version = excluded.version, updated_at = excluded.updated_at \
+             WHERE case_children.version < excluded.version"
+        }
+        Kept::Plan => {
+            "INSERT INTO plans (id, authority_id, child_id, version, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET child_id = excluded.child_id, \
+               version = excluded.version, updated_at = excluded.updated_at \
+             WHERE plans.version < excluded.version"
+        }
+    };
+    sqlx::query(sql)
+        .bind(learnt.id)
+        .bind(authority)
+        .bind(learnt.parent)
+        .bind(learnt.version)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the authority has case `id` (a case escalation knows of has a
+/// child).
+///
+/// # Errors
+/// `NOT_FOUND`; database errors.
+pub async fn require_case(conn: &mut PgConnection, id: Uuid) -> Result<(), ApiError> {
+    let known: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM case_children WHERE case_id = $1)")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if known {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("case", id.to_string()))
+    }
+}
+
+/// The case of child `id`.
+///
+/// # Errors
+/// `NOT_FOUND`; database errors.
+pub async fn case_of_child(conn: &mut PgConnection, id: Uuid) -> Result<Uuid, ApiError> {
+    sqlx::query_scalar("SELECT case_id FROM case_children WHERE child_id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| ApiError::not_found(cpc_platform::access::CHILD_RESOURCE, id.to_string()))
+}
+
+/// The first of `children` not of `case_id`, by position.
+///
+/// # Errors
+/// Database errors.
+pub async fn first_stranger(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    children: &[Uuid],
+) -> Result<Option<usize>, ApiError> {
+    let ours: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT child_id FROM case_children WHERE case_id = $1 AND child_id = ANY ($2)",
+    )
+    .bind(case_id)
+    .bind(children)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(children.iter().position(|c| !ours.contains(c)))
+}
+
+/// Whether plan `id` is the plan of one of `children`.
+///
+/// # Errors
+/// Database errors.
+pub async fn plan_of_any(
+    conn: &mut PgConnection,
+    id: Uuid,
+    children: &[Uuid],
+) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM plans WHERE id = $1 AND child_id = ANY ($2))",
+    )
+    .bind(id)
+    .bind(children)
+    .fetch_one(&mut *conn)
+    .await?)
+}
