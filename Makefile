@@ -13,7 +13,7 @@ CARGO ?= cargo
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-run: ## Build, bring up Postgres if needed, migrate all four services and serve those with RPCs on 127.0.0.1:50051 (development identity mode); DEMO=1 loads the demo data set
+run: ## Build, bring up Postgres if needed, migrate and serve all four services on 127.0.0.1:50051 (development identity mode); DEMO=1 loads the demo data set
 	$(CARGO) build --bin cpcd --bin cpcctl
 	url=$$(scripts/ensure-postgres.sh cpc); \
 	echo "cpcd: serving all services on $${CPC_LISTEN_ADDR:-127.0.0.1:50051}, database $$url" >&2; \

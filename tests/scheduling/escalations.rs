@@ -24,14 +24,14 @@ use crate::minutes::until_service_knows;
 use crate::minutes_matrix::members_known;
 use crate::support::*;
 
-/// The EscalationService calls served so far; ListDriftFindings answers
-/// UNIMPLEMENTED and is checked against the policies only.
-pub(crate) const SERVED: [&str; 6] = [
+/// Every EscalationService call.
+pub(crate) const SERVED: [&str; 7] = [
     "RaiseEscalation",
     "GetEscalation",
     "ListEscalations",
     "AdvanceEscalation",
     "ResolveEscalation",
+    "ListDriftFindings",
     "StreamChanges",
 ];
 
@@ -208,6 +208,13 @@ async fn call(
             .await
             .map(drop)
         }
+        "ListDriftFindings" => c
+            .list_drift_findings(who.req(pb::ListDriftFindingsRequest {
+                authority_id: AUTHORITY.into(),
+                ..Default::default()
+            }))
+            .await
+            .map(drop),
         "StreamChanges" => c
             .stream_changes(who.req(pb::StreamChangesRequest {
                 authority_id: AUTHORITY.into(),
@@ -220,7 +227,7 @@ async fn call(
 }
 
 /// The first plan of `case`, as the cases service lists it.
-async fn plan_of(f: &Fixture, case: &str) -> String {
+pub(crate) async fn plan_of(f: &Fixture, case: &str) -> String {
     let mut cases_client = CasesServiceClient::new(f.server.channel().await);
     cases_client
         .list_plans(f.social_worker().req(cases::ListPlansRequest {
@@ -549,12 +556,18 @@ async fn an_escalation_goes_up_the_route_and_is_resolved() {
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 
-    // The feed tells the story in order.
+    // The feed tells the story in order (the initial conference's drift,
+    // found and cleared as it was held late, is left out here).
     let mut feed = client
-        .stream_changes(team_manager.req(pb::StreamChangesRequest {
-            authority_id: AUTHORITY.into(),
-            ..Default::default()
-        }))
+        .stream_changes(
+            team_manager.req(pb::StreamChangesRequest {
+                authority_id: AUTHORITY.into(),
+                event_types: ["Raised", "Advanced", "Resolved"]
+                    .map(|e| format!("cpc.escalation.v1.Escalation{e}"))
+                    .to_vec(),
+                ..Default::default()
+            }),
+        )
         .await
         .unwrap()
         .into_inner();

@@ -31,6 +31,7 @@ mod audit_outage;
 mod chairs;
 mod core_groups;
 mod diary;
+mod drift;
 mod escalations;
 mod hostile;
 mod matrix;

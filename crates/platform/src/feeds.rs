@@ -70,6 +70,31 @@ fn with_credentials<M>(metadata: MetadataMap, message: M) -> tonic::Request<M> {
     tonic::Request::from_parts(metadata, tonic::Extensions::default(), message)
 }
 
+/// Scheduling's events whose field 1 is the conference after the change
+/// (ConferenceInquorate also names, as field 2, the conference that
+/// reconvenes it).
+pub const CONFERENCE_EVENTS: [&str; 9] = [
+    "cpc.scheduling.v1.ConferenceDue",
+    "cpc.scheduling.v1.ConferenceBooked",
+    "cpc.scheduling.v1.ConferenceRecomputed",
+    "cpc.scheduling.v1.ConferenceMoved",
+    "cpc.scheduling.v1.ConferenceCancelled",
+    "cpc.scheduling.v1.ChairAllocated",
+    "cpc.scheduling.v1.AttendanceRecorded",
+    "cpc.scheduling.v1.ConferenceHeld",
+    "cpc.scheduling.v1.ConferenceInquorate",
+];
+
+/// Scheduling's core group events; field 1 of each is the meeting after
+/// the change.
+pub const CORE_GROUP_EVENTS: [&str; 5] = [
+    "cpc.scheduling.v1.CoreGroupMeetingDue",
+    "cpc.scheduling.v1.CoreGroupMeetingScheduled",
+    "cpc.scheduling.v1.CoreGroupMeetingHeld",
+    "cpc.scheduling.v1.CoreGroupMissed",
+    "cpc.scheduling.v1.CoreGroupMeetingCancelled",
+];
+
 /// A service whose change feed another follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {

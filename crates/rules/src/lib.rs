@@ -40,6 +40,7 @@ pub mod categories;
 pub mod census;
 pub mod civil_time;
 pub mod decision;
+pub mod drift;
 pub mod error;
 pub mod identifiers;
 pub mod months;

@@ -1,22 +1,36 @@
-//! Following the cases change feed ([`cpc_platform::feeds`]): each event is
-//! applied here, in escalation's own transaction, with the feed position.
+//! Following the cases and scheduling change feeds
+//! ([`cpc_platform::feeds`]): each event is applied here, in escalation's
+//! own transaction, with the feed position.
 //!
-//! What escalation learns: who is on each case (for the policies), each
-//! child's case (an escalation's children must all be of its case) and
-//! each child protection plan's child (an escalation's plan must be one of
-//! its children's). Nothing else of the child is kept: the feed's child
-//! carries names and dates of birth, and escalation needs none of them.
+//! What escalation learns from cases: who is on each case (for the
+//! policies), each child's case (an escalation's children must all be of
+//! its case), each child protection plan's child and whether it ended, and
+//! each plan action's due date, owner and progress. From scheduling: each
+//! conference's and core group meeting's due date and state. Nothing else
+//! of the child is kept: the feed's child carries names and dates of
+//! birth, and escalation needs none of them.
+//!
+//! A plan action, conference or core group meeting is assessed for drift
+//! as soon as it changes ([`crate::store::drift`]); the sweep assesses them
+//! again as days pass.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::case_members;
-use cpc_platform::feeds::{BoxFuture, Follow, Source, bad_event, decode_event};
+use cpc_platform::convert::date_from_proto;
+use cpc_platform::feeds::{
+    BoxFuture, CONFERENCE_EVENTS, CORE_GROUP_EVENTS, Follow, Source, bad_event, decode_event,
+};
 use cpc_platform::{ApiError, Config};
 use cpc_proto::cases::v1 as cases;
-use cpc_proto::common::v1::ChangeEvent;
+use cpc_proto::common::v1::{ChangeEvent, ConferenceKind};
+use cpc_proto::scheduling::v1 as scheduling;
+use cpc_rules::civil_time::uk_date;
+use cpc_rules::drift::Meeting;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::store::cases::{self as cases_copy, Kept, Learnt};
+use crate::store::drift::{self, Assessor, KeptAction, KeptMeeting, MeetingKind, SubjectRef};
 
 const MEMBER_ADDED: &str = "cpc.cases.v1.CaseMemberAdded";
 const MEMBER_ENDED: &str = "cpc.cases.v1.CaseMemberEnded";
@@ -32,22 +46,46 @@ const PLAN_EVENTS: [&str; 3] = [
     "cpc.cases.v1.PlanUpdated",
     "cpc.cases.v1.PlanEnded",
 ];
+/// The events whose field 1 is the plan action after the change.
+const ACTION_EVENTS: [&str; 3] = [
+    "cpc.cases.v1.PlanActionAdded",
+    "cpc.cases.v1.PlanActionUpdated",
+    "cpc.cases.v1.PlanActionStatusChanged",
+];
 
 /// The cases feed, as escalation follows it.
 pub const CASES_FEED: Follow = Follow {
     source: Source::Cases,
-    events: &[&[MEMBER_ADDED, MEMBER_ENDED], &CHILD_EVENTS, &PLAN_EVENTS],
+    events: &[
+        &[MEMBER_ADDED, MEMBER_ENDED],
+        &CHILD_EVENTS,
+        &PLAN_EVENTS,
+        &ACTION_EVENTS,
+    ],
     apply: apply_cases_event,
 };
+
+/// Scheduling's feed, as escalation follows it: conferences and core group
+/// meetings.
+pub const SCHEDULING_FEED: Follow = Follow {
+    source: Source::Scheduling,
+    events: &[&CONFERENCE_EVENTS, &CORE_GROUP_EVENTS],
+    apply: apply_scheduling_event,
+};
+
+/// Assessing drift now, for `authority`.
+fn assessor<'a>(config: &Config, authority: &'a str) -> Result<Assessor<'a>, ApiError> {
+    let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+    crate::sweep::assessor(config, authority, now)
+}
 
 fn apply_cases_event<'a>(
     conn: &'a mut PgConnection,
     event: &'a ChangeEvent,
-    _config: &'a Config,
+    config: &'a Config,
 ) -> BoxFuture<'a, Result<(), ApiError>> {
     Box::pin(async move {
-        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
-        let authority = event.authority_id.as_str();
+        let at = assessor(config, &event.authority_id)?;
         let kind = event.event_type.as_str();
         let uuid =
             |text: &str| Uuid::parse_str(text).map_err(|_| bad_event(event, "is incomplete"));
@@ -56,29 +94,176 @@ fn apply_cases_event<'a>(
             let membership = decode_event::<cases::CaseMemberAdded>(event)?
                 .membership
                 .ok_or_else(|| bad_event(event, "has no membership"))?;
-            return case_members::record(conn, authority, &membership, now).await;
+            return case_members::record(conn, at.authority, &membership, at.now).await;
+        }
+        if ACTION_EVENTS.contains(&kind) {
+            let action = decode_event::<cases::PlanActionAdded>(event)?
+                .action
+                .ok_or_else(|| bad_event(event, "has no action"))?;
+            let kept = action_as_kept(&action).ok_or_else(|| bad_event(event, "is incomplete"))?;
+            drift::learn_action(conn, at.authority, &kept, at.now).await?;
+            return drift::assess(conn, at, SubjectRef::Action(kept.id)).await;
         }
         // Child events carry the child as field 1, plan events the plan.
         let learnt = if CHILD_EVENTS.contains(&kind) {
             let child = decode_event::<cases::ChildRegistered>(event)?
                 .child
                 .ok_or_else(|| bad_event(event, "has no child"))?;
-            (Kept::Child, child.id, child.case_id, child.version)
+            (Kept::Child, child.id, child.case_id, child.version, false)
         } else if PLAN_EVENTS.contains(&kind) {
             let plan = decode_event::<cases::PlanStarted>(event)?
                 .plan
                 .ok_or_else(|| bad_event(event, "has no plan"))?;
-            (Kept::Plan, plan.id, plan.child_id, plan.version)
+            let ended = plan.status == cases::PlanStatus::Ended as i32;
+            (Kept::Plan, plan.id, plan.child_id, plan.version, ended)
         } else {
             return Ok(());
         };
-        let (what, id, parent, version) = learnt;
+        let (what, id, parent, version, ended) = learnt;
         let learnt = Learnt {
             kept: what,
             id: uuid(&id)?,
             parent: uuid(&parent)?,
             version: version.max(1),
+            ended,
         };
-        cases_copy::learn(conn, authority, &learnt, now).await
+        cases_copy::learn(conn, at.authority, &learnt, at.now).await?;
+        // An ended plan's actions are no longer expected.
+        if what == Kept::Plan {
+            for action in drift::actions_of_plan(conn, learnt.id).await? {
+                drift::assess(conn, at, SubjectRef::Action(action)).await?;
+            }
+        }
+        Ok(())
     })
+}
+
+fn apply_scheduling_event<'a>(
+    conn: &'a mut PgConnection,
+    event: &'a ChangeEvent,
+    config: &'a Config,
+) -> BoxFuture<'a, Result<(), ApiError>> {
+    Box::pin(async move {
+        let at = assessor(config, &event.authority_id)?;
+        let kind = event.event_type.as_str();
+        let meetings = if CORE_GROUP_EVENTS.contains(&kind) {
+            let meeting = decode_event::<scheduling::CoreGroupMeetingDue>(event)?
+                .meeting
+                .ok_or_else(|| bad_event(event, "has no meeting"))?;
+            vec![core_group_as_kept(&meeting)]
+        } else if kind == "cpc.scheduling.v1.ConferenceInquorate" {
+            // It also names the conference that reconvenes it, as field 2.
+            let inquorate = decode_event::<scheduling::ConferenceInquorate>(event)?;
+            [inquorate.conference, inquorate.reconvened]
+                .iter()
+                .flatten()
+                .map(conference_as_kept)
+                .collect()
+        } else if CONFERENCE_EVENTS.contains(&kind) {
+            let conference = decode_event::<scheduling::ConferenceDue>(event)?
+                .conference
+                .ok_or_else(|| bad_event(event, "has no conference"))?;
+            vec![conference_as_kept(&conference)]
+        } else {
+            return Ok(());
+        };
+        for meeting in meetings {
+            let meeting = meeting.ok_or_else(|| bad_event(event, "is incomplete"))?;
+            drift::learn_meeting(conn, at.authority, &meeting, at.now).await?;
+            drift::assess(conn, at, SubjectRef::Meeting(meeting.id)).await?;
+        }
+        Ok(())
+    })
+}
+
+fn action_as_kept(action: &cases::PlanAction) -> Option<KeptAction> {
+    use cases::PlanActionStatus as S;
+    let done = matches!(
+        S::try_from(action.status).ok()?,
+        S::Completed | S::NotAchieved | S::Withdrawn
+    );
+    Some(KeptAction {
+        id: Uuid::parse_str(&action.id).ok()?,
+        plan_id: Uuid::parse_str(&action.plan_id).ok()?,
+        child_id: Uuid::parse_str(&action.child_id).ok()?,
+        description: action.description.clone(),
+        owner: action.owner.clone(),
+        due_on: date(action.due_date.as_ref())?,
+        done,
+        version: action.version.max(1),
+    })
+}
+
+fn conference_as_kept(conference: &scheduling::Conference) -> Option<KeptMeeting> {
+    use scheduling::ConferenceStatus as S;
+    let kind = match ConferenceKind::try_from(conference.kind).ok()? {
+        ConferenceKind::Unspecified => return None,
+        ConferenceKind::Review | ConferenceKind::PostBirthReview => MeetingKind::ReviewConference,
+        ConferenceKind::Initial
+        | ConferenceKind::TransferIn
+        | ConferenceKind::PreBirth
+        | ConferenceKind::Reconvened => MeetingKind::InitialConference,
+    };
+    let state = match S::try_from(conference.status).ok()? {
+        S::Unspecified => return None,
+        S::Due => Meeting::Due,
+        S::Booked => booked(conference.start_time.as_ref()),
+        S::Held => Meeting::Held,
+        // The conference that reconvenes it is expected instead.
+        S::Inquorate | S::Cancelled => Meeting::Cancelled,
+    };
+    Some(KeptMeeting {
+        id: Uuid::parse_str(&conference.id).ok()?,
+        kind,
+        case_id: Uuid::parse_str(&conference.case_id).ok()?,
+        child_ids: uuids(&conference.child_ids)?,
+        plan_id: None,
+        due_on: date(conference.statutory_due_date.as_ref())?,
+        state,
+        version: conference.version.max(1),
+    })
+}
+
+fn core_group_as_kept(meeting: &scheduling::CoreGroupMeeting) -> Option<KeptMeeting> {
+    use scheduling::CoreGroupMeetingStatus as S;
+    let state = match S::try_from(meeting.status).ok()? {
+        S::Unspecified => return None,
+        S::Due => Meeting::Due,
+        S::Scheduled => booked(meeting.start_time.as_ref()),
+        S::Held => Meeting::Held,
+        S::Missed => Meeting::Missed,
+        S::Cancelled => Meeting::Cancelled,
+    };
+    Some(KeptMeeting {
+        id: Uuid::parse_str(&meeting.id).ok()?,
+        kind: MeetingKind::CoreGroup,
+        case_id: Uuid::parse_str(&meeting.case_id).ok()?,
+        child_ids: uuids(&meeting.child_ids)?,
+        plan_id: meeting
+            .plan_ids
+            .first()
+            .and_then(|p| Uuid::parse_str(p).ok()),
+        due_on: date(meeting.due_date.as_ref())?,
+        state,
+        version: meeting.version.max(1),
+    })
+}
+
+/// Booked for the UK day it starts on (expected, when no time is given).
+fn booked(start: Option<&prost_types::Timestamp>) -> Meeting {
+    start
+        .and_then(|t| DateTime::from_timestamp(t.seconds, 0))
+        .map_or(Meeting::Due, |t| Meeting::Booked(uk_date(t)))
+}
+
+fn date(d: Option<&cpc_proto::common::v1::Date>) -> Option<NaiveDate> {
+    date_from_proto(d).ok().flatten()
+}
+
+fn uuids(texts: &[String]) -> Option<Vec<Uuid>> {
+    texts
+        .iter()
+        .map(|c| Uuid::parse_str(c).ok())
+        .collect::<Option<Vec<_>>>()
+        .filter(|ids| !ids.is_empty())
 }

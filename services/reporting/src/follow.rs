@@ -14,7 +14,9 @@
 use chrono::{DateTime, Utc};
 use cpc_platform::case_members;
 use cpc_platform::convert::date_from_proto;
-use cpc_platform::feeds::{BoxFuture, Follow, Source, bad_event, decode_event};
+use cpc_platform::feeds::{
+    BoxFuture, CONFERENCE_EVENTS, CORE_GROUP_EVENTS, Follow, Source, bad_event, decode_event,
+};
 use cpc_platform::{ApiError, Config};
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1::ChangeEvent;
@@ -37,29 +39,7 @@ pub const CASES_FEED: Follow = Follow {
     apply: apply_cases_event,
 };
 
-/// Scheduling's events whose field 1 is the conference after the change.
-const CONFERENCE_EVENTS: [&str; 9] = [
-    "cpc.scheduling.v1.ConferenceDue",
-    "cpc.scheduling.v1.ConferenceBooked",
-    "cpc.scheduling.v1.ConferenceRecomputed",
-    "cpc.scheduling.v1.ConferenceMoved",
-    "cpc.scheduling.v1.ConferenceCancelled",
-    "cpc.scheduling.v1.ChairAllocated",
-    "cpc.scheduling.v1.AttendanceRecorded",
-    "cpc.scheduling.v1.ConferenceHeld",
-    "cpc.scheduling.v1.ConferenceInquorate",
-];
-
 const INVITATION_SENT: &str = "cpc.scheduling.v1.InvitationSent";
-
-/// Scheduling's core group events; field 1 of each is the meeting.
-const CORE_GROUP_EVENTS: [&str; 5] = [
-    "cpc.scheduling.v1.CoreGroupMeetingDue",
-    "cpc.scheduling.v1.CoreGroupMeetingScheduled",
-    "cpc.scheduling.v1.CoreGroupMeetingHeld",
-    "cpc.scheduling.v1.CoreGroupMissed",
-    "cpc.scheduling.v1.CoreGroupMeetingCancelled",
-];
 
 /// Scheduling's feed, as reporting follows it: the conferences and who was
 /// invited to them.

@@ -20,7 +20,7 @@ use cpc_rules::civil_time::uk_date;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::store::{Ctx, cases, escalations};
+use crate::store::{Ctx, cases, drift, escalations};
 
 /// A future borrowing the call's connection and session.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -39,8 +39,10 @@ pub(crate) enum Target<'a> {
     /// A case, for the children named: raising an escalation, or listing
     /// the case's.
     Case(Uuid, &'a [Uuid]),
-    /// A child's escalations: a record of the child's case.
+    /// A child's escalations or findings: a record of the child's case.
     Child(Uuid),
+    /// A plan's findings: a record of the plan's child's case.
+    Plan(Uuid),
     /// One escalation: a record of its case, at its current stage.
     Escalation(Uuid),
 }
@@ -208,6 +210,10 @@ async fn locate(
             let case_id = cases::case_of_child(conn, child).await?;
             case_record(conn, ctx, case_id, vec![child], None).await
         }
+        Target::Plan(plan) => {
+            let (case_id, child) = drift::case_of_plan(conn, plan).await?;
+            case_record(conn, ctx, case_id, vec![child], None).await
+        }
         Target::Escalation(id) => {
             let found = escalations::locate(conn, id).await?;
             let relation = EscalationRelation {
@@ -270,6 +276,26 @@ pub fn locate_child<'a>(
         tx.rollback().await?;
         Ok(Some(relation))
     })
+}
+
+/// What a list names, as the policies see it: another authority (asked
+/// about as such, and refused); a case, a child or a plan (a record of the
+/// case: its members may list); otherwise the caller's authority as a
+/// whole.
+pub(crate) fn list_target<'a>(
+    named: &'a str,
+    session: &Session,
+    case: Option<Uuid>,
+    child: Option<Uuid>,
+    plan: Option<Uuid>,
+) -> Target<'a> {
+    match (case, child, plan) {
+        _ if named != session.ctx.authority => Target::Authority(named),
+        (Some(case), _, _) => Target::Case(case, &[]),
+        (None, Some(child), _) => Target::Child(child),
+        (None, None, Some(plan)) => Target::Plan(plan),
+        (None, None, None) => Target::Authority(named),
+    }
 }
 
 /// The rule an escalation opening at `stage` must keep.

@@ -38,8 +38,14 @@ impl EscalationApi {
     }
 }
 
-/// Adds the escalation service to the server's routes.
+/// Adds the escalation service to the server's routes, and starts the
+/// drift sweep, which runs for as long as the server serves.
 pub fn mount(mount: &Mount<'_>, routes: &mut RoutesBuilder) {
+    tokio::spawn(crate::sweep::run(
+        mount.pool.clone(),
+        mount.config.clone(),
+        mount.stopping.clone(),
+    ));
     let max = mount.config.limits.max_request_bytes;
     routes.add_service(
         EscalationServiceServer::new(EscalationApi::new(mount)).max_decoding_message_size(max),

@@ -11,6 +11,7 @@ use cpc_proto::common::v1 as common;
 use cpc_proto::escalation::v1 as pb;
 use uuid::Uuid;
 
+use crate::store::drift::{self, FindingFilter, StatusFilter};
 use crate::store::escalations::{
     EscalationFilter, Move, NewEscalation, RAISE, Resolution, reason_code, stage_of, status_code,
 };
@@ -320,4 +321,70 @@ fn response_due(
         check.add(field, format!("must be within {MAX_RESPONSE_DAYS} days"));
     }
     Some(due)
+}
+
+/// A ListDriftFindingsRequest.
+pub(crate) fn findings(req: &pb::ListDriftFindingsRequest) -> Result<FindingFilter, ApiError> {
+    let mut check = Check::new();
+    let case_id = check.opt_id("case_id", &req.case_id).flatten();
+    let child_id = check.opt_id("child_id", &req.child_id).flatten();
+    let plan_id = check.opt_id("plan_id", &req.plan_id).flatten();
+    let kind = check.opt_enum("kind", req.kind, |k| {
+        pb::DriftKind::try_from(k).ok().and_then(drift::kind_code)
+    });
+    let min_severity = check.opt_enum("min_severity", req.min_severity, |s| {
+        pb::Severity::try_from(s)
+            .ok()
+            .filter(|s| *s != pb::Severity::Unspecified)
+            .and_then(|s| i16::try_from(s as i32).ok())
+    });
+    let status = check
+        .opt_enum(
+            "status",
+            req.status,
+            |s| match pb::DriftFindingStatus::try_from(s).ok()? {
+                pb::DriftFindingStatus::Unspecified => None,
+                pb::DriftFindingStatus::Open => Some(StatusFilter::Open),
+                pb::DriftFindingStatus::Escalated => Some(StatusFilter::Escalated),
+                pb::DriftFindingStatus::Cleared => Some(StatusFilter::Cleared),
+            },
+        )
+        .unwrap_or(StatusFilter::Current);
+    let agency_kind = check.opt_enum("agency_kind", req.agency_kind, |k| {
+        common::AgencyKind::try_from(k).ok().map(|k| k as i32)
+    });
+    let due_before = check.date("due_before", req.due_before.as_ref());
+    if req.authority_id.is_empty()
+        && req.case_id.is_empty()
+        && req.child_id.is_empty()
+        && req.plan_id.is_empty()
+    {
+        check.add(
+            "authority_id",
+            "is required unless case_id, child_id or plan_id is set",
+        );
+    }
+    let key = FilterKey::new()
+        .with("authority_id", &req.authority_id)
+        .with("case_id", &req.case_id)
+        .with("child_id", &req.child_id)
+        .with("plan_id", &req.plan_id)
+        .with("kind", req.kind)
+        .with("min_severity", req.min_severity)
+        .with("status", req.status)
+        .with("agency_kind", req.agency_kind)
+        .with("due_before", req.due_before);
+    let page = PageRequest::parse(&mut check, req.page_size, &req.page_token, &key);
+    check.finish()?;
+    Ok(FindingFilter {
+        case_id,
+        child_id,
+        plan_id,
+        kind,
+        min_severity,
+        status,
+        agency_kind,
+        due_before,
+        page,
+    })
 }

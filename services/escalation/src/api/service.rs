@@ -2,9 +2,8 @@
 //! names its target for the policies, and runs one store call through
 //! [`Flow::run`](super::flow::Flow::run).
 //!
-//! Escalations and the change feed are served. Drift detection is not
-//! built yet: ListDriftFindings answers `UNIMPLEMENTED` before reading
-//! anything, exactly as an unserved service would.
+//! Drift findings are the service's own (from the feeds, [`crate::store::drift`]):
+//! clients list them and cite them in escalations, never write them.
 
 use std::pin::Pin;
 
@@ -15,9 +14,9 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::EscalationApi;
-use super::flow::{Rule, Target, opening_rule};
+use super::flow::{Rule, Session, Target, list_target, opening_rule};
 use super::requests;
-use crate::store::escalations;
+use crate::store::{drift, escalations};
 
 /// The change feed as the server streams it.
 type ChangeStream =
@@ -76,21 +75,8 @@ impl EscalationService for EscalationApi {
         let session = self.flow.identify(&request)?;
         let req = request.get_ref();
         let filter = requests::list(req)?;
-        // Another authority named is asked about as such (and refused); a
-        // case's or a child's escalations are a record of the case (its
-        // members may list them); anything else is the caller's authority
-        // as a whole.
-        let authority = if req.authority_id.is_empty() {
-            session.ctx.authority.clone()
-        } else {
-            req.authority_id.clone()
-        };
-        let target = match (filter.case_id, filter.child_id) {
-            _ if authority != session.ctx.authority => Target::Authority(&authority),
-            (Some(case), _) => Target::Case(case, &[]),
-            (None, Some(child)) => Target::Child(child),
-            (None, None) => Target::Authority(&authority),
-        };
+        let authority = named_authority(&req.authority_id, &session);
+        let target = list_target(&authority, &session, filter.case_id, filter.child_id, None);
         let response = self
             .flow
             .run(&session, target, Rule::None, move |conn, s| {
@@ -150,11 +136,26 @@ impl EscalationService for EscalationApi {
 
     async fn list_drift_findings(
         &self,
-        _: Request<pb::ListDriftFindingsRequest>,
+        request: Request<pb::ListDriftFindingsRequest>,
     ) -> Result<Response<pb::ListDriftFindingsResponse>, Status> {
-        Err(Status::unimplemented(
-            "drift findings are not served by this version of cpc; see README.md",
-        ))
+        let session = self.flow.identify(&request)?;
+        let req = request.get_ref();
+        let filter = requests::findings(req)?;
+        let authority = named_authority(&req.authority_id, &session);
+        let target = list_target(
+            &authority,
+            &session,
+            filter.case_id,
+            filter.child_id,
+            filter.plan_id,
+        );
+        let response = self
+            .flow
+            .run(&session, target, Rule::None, move |conn, _| {
+                Box::pin(async move { drift::list(conn, &filter).await })
+            })
+            .await?;
+        Ok(Response::new(response))
     }
 
     type StreamChangesStream = ChangeStream;
@@ -186,5 +187,14 @@ impl EscalationService for EscalationApi {
             session.call.request_id.clone(),
             |event| pb::StreamChangesResponse { event: Some(event) },
         )))
+    }
+}
+
+/// The authority a list names: the caller's when it names none.
+fn named_authority(named: &str, session: &Session) -> String {
+    if named.is_empty() {
+        session.ctx.authority.clone()
+    } else {
+        named.to_owned()
     }
 }

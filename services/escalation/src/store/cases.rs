@@ -24,6 +24,8 @@ pub struct Learnt {
     pub parent: Uuid,
     /// The cases service's version: an older copy never overwrites a newer.
     pub version: i64,
+    /// A plan that ended (always false for a child).
+    pub ended: bool,
 }
 
 /// Records a child's case or a plan's child.
@@ -45,21 +47,24 @@ pub async fn learn(
              WHERE case_children.version < excluded.version"
         }
         Kept::Plan => {
-            "INSERT INTO plans (id, authority_id, child_id, version, updated_at) \
-             VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO plans (id, authority_id, child_id, version, updated_at, ended) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (id) DO UPDATE SET child_id = excluded.child_id, \
-               version = excluded.version, updated_at = excluded.updated_at \
+               version = excluded.version, updated_at = excluded.updated_at, \
+               ended = excluded.ended \
              WHERE plans.version < excluded.version"
         }
     };
-    sqlx::query(sql)
+    let mut query = sqlx::query(sql)
         .bind(learnt.id)
         .bind(authority)
         .bind(learnt.parent)
         .bind(learnt.version)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        .bind(now);
+    if learnt.kept == Kept::Plan {
+        query = query.bind(learnt.ended);
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 

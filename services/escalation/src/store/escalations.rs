@@ -21,7 +21,7 @@ use prost::Message;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{Ctx, cases, decode};
+use super::{Ctx, cases, decode, drift};
 
 /// The method name request ids are kept under.
 pub const RAISE: &str = "RaiseEscalation";
@@ -37,8 +37,7 @@ pub struct NewEscalation {
     pub reason: String,
     pub concerned_agency_kind: i32,
     pub concerned_agency_name: String,
-    /// Findings cited; none can be known yet (drift detection is not
-    /// built), so any is refused.
+    /// Findings cited, each of the case.
     pub drift_finding_ids: Vec<Uuid>,
     pub stage: Stage,
     pub owner: common::PersonRef,
@@ -182,9 +181,9 @@ pub async fn raise(
             "is not a plan of the escalation's children",
         ));
     }
-    if !new.drift_finding_ids.is_empty() {
+    if let Some(i) = drift::first_stranger(conn, new.case_id, &new.drift_finding_ids).await? {
         return Err(ApiError::invalid_field(
-            "escalation.drift_finding_ids[0]",
+            format!("escalation.drift_finding_ids[{i}]"),
             "is not a drift finding of the case",
         ));
     }
@@ -226,6 +225,7 @@ pub async fn raise(
         change_time: Some(timestamp_to_proto(ctx.now)),
     };
     append_change(conn, ctx, id, &opening).await?;
+    drift::cite(conn, &ctx.authority, id, &new.drift_finding_ids).await?;
     let escalation = load(conn, id, ctx.today).await?;
     let payload = pb::EscalationRaised {
         escalation: Some(escalation.clone()),
@@ -565,8 +565,8 @@ struct Row {
     updated_at: DateTime<Utc>,
 }
 
-/// Escalations `ids`, in that order (unknown ids left out), in two queries
-/// however many there are.
+/// Escalations `ids`, in that order (unknown ids left out), in three
+/// queries however many there are.
 async fn load_many(
     conn: &mut PgConnection,
     ids: &[Uuid],
@@ -595,6 +595,7 @@ async fn load_many(
     {
         history.entry(id).or_default().push(decode(&bytes)?);
     }
+    let mut cited = drift::cited_by(conn, ids).await?;
     let mut by_id: HashMap<Uuid, pb::Escalation> = HashMap::with_capacity(rows.len());
     for row in rows {
         let open = row.status == "open";
@@ -610,7 +611,7 @@ async fn load_many(
             reason: row.reason,
             concerned_agency_kind: row.concerned_agency_kind,
             concerned_agency_name: row.concerned_agency_name,
-            drift_finding_ids: Vec::new(),
+            drift_finding_ids: cited.remove(&row.id).unwrap_or_default(),
             stage: stage_to_proto(stage_from_code(&row.stage)?) as i32,
             owner: Some(decode(&row.owner)?),
             response_due_date: Some(date_to_proto(row.response_due_on)),

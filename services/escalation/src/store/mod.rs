@@ -3,6 +3,7 @@
 //! bound to one authority) and does not commit it.
 
 pub mod cases;
+pub mod drift;
 pub mod escalations;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -1,0 +1,308 @@
+//! Drift and delay in a child protection plan (DOMAIN.md, "Drift, delay and
+//! escalation"): whether one thing the plan depends on (a conference, a
+//! core group meeting, an action) is late on a given day, and how serious
+//! that is.
+//!
+//! Severity follows the escalation procedures' reading of a finding:
+//! - a statutory timescale missed (a conference or core group meeting not
+//!   held by its due date) is HIGH, the point at which the chair should
+//!   consider escalating, and CRITICAL once it is more than
+//!   [`PROLONGED_WORKING_DAYS`] late;
+//! - a conference booked for after its due date, which is not yet past, is
+//!   MEDIUM: it will be late unless it is moved;
+//! - a plan action past its due date is LOW for its first
+//!   [`ACTION_SLIPPAGE_WORKING_DAYS`], MEDIUM up to
+//!   [`PROLONGED_WORKING_DAYS`], HIGH after.
+//!
+//! Days overdue are working days after the due date, up to and including
+//! today, in the authority's calendar.
+
+use chrono::NaiveDate;
+
+use crate::calendar::WorkingDayCalendar;
+use crate::error::RulesError;
+
+/// Working days an action may slip before it needs attention.
+pub const ACTION_SLIPPAGE_WORKING_DAYS: i32 = 5;
+/// Working days after which lateness is prolonged.
+pub const PROLONGED_WORKING_DAYS: i32 = 10;
+
+/// How serious a finding is, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// What kind of thing is late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    PlanActionOverdue,
+    CoreGroupMissed,
+    ReviewLate,
+    InitialConferenceLate,
+}
+
+/// Where a conference or core group meeting stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meeting {
+    /// Expected, not booked (or a core group meeting not yet scheduled).
+    Due,
+    /// Booked for this date.
+    Booked(NaiveDate),
+    /// Held (on time or not: the cause is put right).
+    Held,
+    /// Recorded as missed (core group meetings).
+    Missed,
+    /// Cancelled: nothing is expected any more.
+    Cancelled,
+}
+
+/// One thing a plan depends on, as drift detection sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A conference: an initial (or transfer-in, pre-birth) one, or a
+    /// review.
+    Conference {
+        initial: bool,
+        due: NaiveDate,
+        state: Meeting,
+    },
+    /// A core group meeting.
+    CoreGroup { due: NaiveDate, state: Meeting },
+    /// A plan action: `done` when completed, not achieved or withdrawn, or
+    /// when its plan ended.
+    Action { due: NaiveDate, done: bool },
+}
+
+/// A subject found late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: Kind,
+    pub severity: Severity,
+    /// The date that was (or will be) missed.
+    pub due: NaiveDate,
+    /// Working days after `due`, up to and including today (0 for a
+    /// conference booked late whose due date has not passed).
+    pub working_days_overdue: i32,
+}
+
+/// Whether `subject` is late on `today`, and how seriously.
+///
+/// # Errors
+/// `OutOfRange` for dates outside the calendar's 2000–2100.
+pub fn assess(
+    subject: Subject,
+    today: NaiveDate,
+    calendar: &WorkingDayCalendar,
+) -> Result<Option<Finding>, RulesError> {
+    let (kind, due, late_by) = match subject {
+        Subject::Conference {
+            initial,
+            due,
+            state,
+        } => {
+            let kind = if initial {
+                Kind::InitialConferenceLate
+            } else {
+                Kind::ReviewLate
+            };
+            match state {
+                Meeting::Held | Meeting::Cancelled => return Ok(None),
+                Meeting::Booked(on) if today <= due && on > due => {
+                    return Ok(Some(Finding {
+                        kind,
+                        severity: Severity::Medium,
+                        due,
+                        working_days_overdue: 0,
+                    }));
+                }
+                Meeting::Due | Meeting::Booked(_) | Meeting::Missed => (kind, due, today > due),
+            }
+        }
+        Subject::CoreGroup { due, state } => match state {
+            Meeting::Held | Meeting::Cancelled => return Ok(None),
+            Meeting::Missed => (Kind::CoreGroupMissed, due, true),
+            Meeting::Due | Meeting::Booked(_) => (Kind::CoreGroupMissed, due, today > due),
+        },
+        Subject::Action { due, done } => (Kind::PlanActionOverdue, due, !done && today > due),
+    };
+    if !late_by {
+        return Ok(None);
+    }
+    let overdue = calendar.working_days_between(due, today)?.max(0);
+    let severity = match kind {
+        Kind::PlanActionOverdue if overdue <= ACTION_SLIPPAGE_WORKING_DAYS => Severity::Low,
+        Kind::PlanActionOverdue if overdue <= PROLONGED_WORKING_DAYS => Severity::Medium,
+        Kind::PlanActionOverdue => Severity::High,
+        _ if overdue > PROLONGED_WORKING_DAYS => Severity::Critical,
+        _ => Severity::High,
+    };
+    Ok(Some(Finding {
+        kind,
+        severity,
+        due,
+        working_days_overdue: overdue,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Nation;
+    use proptest::prelude::*;
+
+    fn ew() -> &'static WorkingDayCalendar {
+        WorkingDayCalendar::for_nation(Nation::EnglandAndWales)
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn an_action_slips_then_needs_attention_then_is_high() {
+        // Due Friday 20 December 2024; Christmas and Boxing Day are bank
+        // holidays.
+        let due = date(2024, 12, 20);
+        let action = Subject::Action { due, done: false };
+        let on = |today| assess(action, today, ew()).unwrap();
+        assert_eq!(on(due), None, "not late on its due date");
+        let first = on(date(2024, 12, 23)).unwrap();
+        assert_eq!(
+            (first.severity, first.working_days_overdue),
+            (Severity::Low, 1)
+        );
+        // 23, 24, 27, 30, 31 Dec: five working days; New Year's Day is a
+        // bank holiday too.
+        assert_eq!(on(date(2024, 12, 31)).unwrap().severity, Severity::Low);
+        assert_eq!(on(date(2025, 1, 2)).unwrap().severity, Severity::Medium);
+        let late = on(date(2025, 1, 10)).unwrap();
+        assert_eq!(
+            (late.severity, late.working_days_overdue),
+            (Severity::High, 12)
+        );
+        let done = Subject::Action { due, done: true };
+        assert_eq!(assess(done, date(2025, 1, 10), ew()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_conference_booked_late_warns_before_it_is_late() {
+        let due = date(2024, 2, 29);
+        let review = |state| Subject::Conference {
+            initial: false,
+            due,
+            state,
+        };
+        let booked_late = review(Meeting::Booked(date(2024, 3, 4)));
+        let warned = assess(booked_late, date(2024, 2, 20), ew())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (warned.kind, warned.severity, warned.working_days_overdue),
+            (Kind::ReviewLate, Severity::Medium, 0)
+        );
+        let past = assess(booked_late, date(2024, 3, 1), ew())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (past.severity, past.working_days_overdue),
+            (Severity::High, 1)
+        );
+        let booked_in_time = review(Meeting::Booked(date(2024, 2, 28)));
+        assert_eq!(
+            assess(booked_in_time, date(2024, 2, 20), ew()).unwrap(),
+            None
+        );
+        let prolonged = assess(review(Meeting::Due), date(2024, 3, 15), ew())
+            .unwrap()
+            .unwrap();
+        assert_eq!(prolonged.severity, Severity::Critical);
+        assert_eq!(
+            assess(review(Meeting::Held), date(2024, 3, 15), ew()).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_missed_core_group_is_late_on_the_day() {
+        let due = date(2025, 5, 30);
+        let missed = Subject::CoreGroup {
+            due,
+            state: Meeting::Missed,
+        };
+        let finding = assess(missed, due, ew()).unwrap().unwrap();
+        assert_eq!(
+            (finding.kind, finding.severity, finding.working_days_overdue),
+            (Kind::CoreGroupMissed, Severity::High, 0)
+        );
+        let cancelled = Subject::CoreGroup {
+            due,
+            state: Meeting::Cancelled,
+        };
+        assert_eq!(assess(cancelled, date(2025, 7, 1), ew()).unwrap(), None);
+    }
+
+    fn any_date() -> impl Strategy<Value = NaiveDate> {
+        (0u64..36_000).prop_map(|d| date(2001, 1, 1) + chrono::Days::new(d))
+    }
+
+    fn any_meeting() -> impl Strategy<Value = Meeting> {
+        prop_oneof![
+            Just(Meeting::Due),
+            any_date().prop_map(Meeting::Booked),
+            Just(Meeting::Held),
+            Just(Meeting::Missed),
+            Just(Meeting::Cancelled),
+        ]
+    }
+
+    fn any_subject() -> impl Strategy<Value = Subject> {
+        prop_oneof![
+            (any::<bool>(), any_date(), any_meeting()).prop_map(|(initial, due, state)| {
+                Subject::Conference {
+                    initial,
+                    due,
+                    state,
+                }
+            }),
+            (any_date(), any_meeting()).prop_map(|(due, state)| Subject::CoreGroup { due, state }),
+            (any_date(), any::<bool>()).prop_map(|(due, done)| Subject::Action { due, done }),
+        ]
+    }
+
+    proptest! {
+        /// Findings only grow more serious as days pass; nothing held,
+        /// cancelled or done is ever late; the days overdue are the
+        /// calendar's count.
+        #[test]
+        fn lateness_only_grows(subject in any_subject(), today in any_date(), later in 0u64..400) {
+            let then = today + chrono::Days::new(later);
+            let now = assess(subject, today, ew()).unwrap();
+            let after = assess(subject, then, ew()).unwrap();
+            if let Some(now) = now {
+                let after = after.expect("a late subject stays late");
+                prop_assert!(after.severity >= now.severity);
+                prop_assert!(after.working_days_overdue >= now.working_days_overdue);
+                prop_assert!(now.working_days_overdue >= 0);
+                if now.working_days_overdue > 0 {
+                    prop_assert_eq!(
+                        now.working_days_overdue,
+                        ew().working_days_between(now.due, today).unwrap()
+                    );
+                }
+            }
+            let settled = matches!(
+                subject,
+                Subject::Conference { state: Meeting::Held | Meeting::Cancelled, .. }
+                    | Subject::CoreGroup { state: Meeting::Held | Meeting::Cancelled, .. }
+                    | Subject::Action { done: true, .. }
+            );
+            if settled {
+                prop_assert_eq!(now, None);
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Bringing drift findings up to date as days pass: the sweep over one
+//! authority's open plan actions and meetings, in Postgres (a fresh
+//! database; `CPC_TEST_DATABASE_URL`, as the tests use), as the service's
+//! plain role so row-level security binds. Run with
+//! `cargo bench -p cpc-escalation --bench sweep`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    reason = "a benchmark stops on bad setup, and reports the one-off first sweep"
+)]
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use chrono::{Days, NaiveDate, TimeZone, Utc};
+use cpc_escalation::store::drift::{self, Assessor};
+use cpc_platform::config::DatabaseConfig;
+use cpc_platform::testing::TestDatabase;
+use cpc_platform::{MIGRATOR, db};
+use cpc_rules::calendar::{Nation, WorkingDayCalendar};
+use criterion::{Criterion, criterion_group, criterion_main};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const AUTHORITY: &str = "E10000013";
+/// Plans, each with [`ACTIONS_PER_PLAN`] actions and one core group meeting.
+const PLANS: usize = 500;
+const ACTIONS_PER_PLAN: usize = 4;
+
+fn at(today: NaiveDate) -> Assessor<'static> {
+    Assessor {
+        authority: AUTHORITY,
+        now: Utc.from_utc_datetime(&today.and_hms_opt(12, 0, 0).unwrap()),
+        today,
+        calendar: WorkingDayCalendar::for_nation(Nation::EnglandAndWales),
+    }
+}
+
+/// Children, plans, actions due over the month before `today` (half of
+/// them done) and a core group meeting per plan due a fortnight before.
+async fn seed(pool: &PgPool, today: NaiveDate) {
+    let mut tx = db::begin_for_authority(pool, AUTHORITY).await.unwrap();
+    for p in 0..PLANS {
+        let (case, child, plan) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        sqlx::query(
+            "INSERT INTO case_children (child_id, authority_id, case_id, version, updated_at) \
+             VALUES ($1, $2, $3, 1, now())",
+        )
+        .bind(child)
+        .bind(AUTHORITY)
+        .bind(case)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO plans (id, authority_id, child_id, version, updated_at) \
+             VALUES ($1, $2, $3, 1, now())",
+        )
+        .bind(plan)
+        .bind(AUTHORITY)
+        .bind(child)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        for a in 0..ACTIONS_PER_PLAN {
+            let due = today - Days::new(((p + a) % 30) as u64);
+            sqlx::query(
+                "INSERT INTO plan_actions (id, authority_id, plan_id, child_id, description, \
+                                           due_on, done, version, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'Action', $5, $6, 1, now())",
+            )
+            .bind(Uuid::new_v4())
+            .bind(AUTHORITY)
+            .bind(plan)
+            .bind(child)
+            .bind(due)
+            .bind(a % 2 == 0)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO meetings (id, authority_id, kind, case_id, child_ids, plan_id, due_on, \
+                                   state, version, updated_at) \
+             VALUES ($1, $2, 'core_group', $3, $4, $5, $6, 'due', 1, now())",
+        )
+        .bind(Uuid::new_v4())
+        .bind(AUTHORITY)
+        .bind(case)
+        .bind(vec![child])
+        .bind(plan)
+        .bind(today - Days::new(14))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn sweep(pool: &PgPool, today: NaiveDate) -> usize {
+    let mut tx = db::begin_for_authority(pool, AUTHORITY).await.unwrap();
+    let assessed = drift::sweep(&mut tx, at(today)).await.unwrap();
+    tx.commit().await.unwrap();
+    assessed
+}
+
+fn sweeps(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(TestDatabase::create());
+    runtime
+        .block_on(db::migrate(
+            db.url(),
+            cpc_escalation::SCHEMA,
+            &[&MIGRATOR, &cpc_escalation::MIGRATOR],
+            &[],
+        ))
+        .unwrap();
+    // The pool starts its maintenance on the runtime.
+    let _inside = runtime.enter();
+    let pool = db::pool(db.url(), cpc_escalation::SCHEMA, &DatabaseConfig::default()).unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    runtime.block_on(seed(&pool, today));
+    // The first sweep opens every finding; once, so timed here.
+    let started = Instant::now();
+    let assessed = runtime.block_on(sweep(&pool, today));
+    let findings: i64 = runtime.block_on(async {
+        let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM drift_findings")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    });
+    println!(
+        "first sweep: {assessed} subjects assessed, {findings} findings opened, in {:?}",
+        started.elapsed()
+    );
+    let mut group = c.benchmark_group("drift sweep");
+    group.sample_size(10);
+    group.bench_function(
+        format!("{assessed} subjects, nothing changed since the last sweep"),
+        |b| b.iter(|| black_box(runtime.block_on(sweep(&pool, today)))),
+    );
+    // Each sweep a day later than the last: every finding ages.
+    let mut day = today;
+    group.bench_function(format!("{assessed} subjects, a day later each time"), |b| {
+        b.iter(|| {
+            day = day + Days::new(1);
+            black_box(runtime.block_on(sweep(&pool, day)))
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sweeps);
+criterion_main!(benches);

@@ -1,0 +1,875 @@
+//! Drift findings: escalation's copies of what a plan depends on (plan
+//! actions from the cases feed; conferences and core group meetings from
+//! scheduling's), each assessed by [`cpc_rules::drift`] when it changes and
+//! again as days pass ([`sweep`]), and the findings that result.
+//!
+//! A subject has at most one finding that is not cleared. Assessing it
+//! opens one (`DriftDetected`, new), refreshes it when its severity or days
+//! overdue changed (`DriftDetected`, not new), or clears it once the cause
+//! is put right (`DriftCleared`). A finding cited by an open escalation
+//! reads as ESCALATED.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cpc_platform::ApiError;
+use cpc_platform::convert::{date_to_proto, timestamp_to_proto};
+use cpc_platform::outbox::{self, NewEvent};
+use cpc_platform::paging::PageRequest;
+use cpc_proto::common::v1 as common;
+use cpc_proto::escalation::v1 as pb;
+use cpc_rules::calendar::WorkingDayCalendar;
+use cpc_rules::drift::{self, Finding, Kind, Meeting, Severity, Subject};
+use prost::Message;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::decode;
+
+/// A plan action as escalation keeps it.
+#[derive(Debug, Clone)]
+pub struct KeptAction {
+    pub id: Uuid,
+    pub plan_id: Uuid,
+    pub child_id: Uuid,
+    pub description: String,
+    pub owner: Option<common::PersonRef>,
+    pub due_on: NaiveDate,
+    /// Completed, not achieved or withdrawn.
+    pub done: bool,
+    pub version: i64,
+}
+
+/// What kind of meeting a [`KeptMeeting`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeetingKind {
+    /// An initial, transfer-in, pre-birth or reconvened conference (a
+    /// reconvened conference stands in for the one that was inquorate,
+    /// most often an initial one).
+    InitialConference,
+    /// A review (or post-birth review) conference.
+    ReviewConference,
+    CoreGroup,
+}
+
+impl MeetingKind {
+    fn code(self) -> &'static str {
+        match self {
+            MeetingKind::InitialConference => "initial_conference",
+            MeetingKind::ReviewConference => "review_conference",
+            MeetingKind::CoreGroup => "core_group",
+        }
+    }
+}
+
+/// A conference or core group meeting as escalation keeps it.
+#[derive(Debug, Clone)]
+pub struct KeptMeeting {
+    pub id: Uuid,
+    pub kind: MeetingKind,
+    pub case_id: Uuid,
+    pub child_ids: Vec<Uuid>,
+    pub plan_id: Option<Uuid>,
+    pub due_on: NaiveDate,
+    pub state: Meeting,
+    pub version: i64,
+}
+
+/// When and against which calendar subjects are assessed.
+#[derive(Clone, Copy)]
+pub struct Assessor<'a> {
+    pub authority: &'a str,
+    pub now: DateTime<Utc>,
+    /// Today in the UK.
+    pub today: NaiveDate,
+    /// The authority's working days.
+    pub calendar: &'static WorkingDayCalendar,
+}
+
+/// A subject of drift detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectRef {
+    Action(Uuid),
+    Meeting(Uuid),
+}
+
+/// A checked list query.
+#[derive(Debug, Clone)]
+pub struct FindingFilter {
+    pub case_id: Option<Uuid>,
+    pub child_id: Option<Uuid>,
+    pub plan_id: Option<Uuid>,
+    pub kind: Option<&'static str>,
+    /// At or above (1 low … 4 critical).
+    pub min_severity: Option<i16>,
+    pub status: StatusFilter,
+    pub agency_kind: Option<i32>,
+    pub due_before: Option<NaiveDate>,
+    pub page: PageRequest,
+}
+
+/// Which findings a list wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Open and escalated: those not cleared.
+    Current,
+    Open,
+    Escalated,
+    Cleared,
+}
+
+impl StatusFilter {
+    fn code(self) -> &'static str {
+        match self {
+            StatusFilter::Current => "current",
+            StatusFilter::Open => "open",
+            StatusFilter::Escalated => "escalated",
+            StatusFilter::Cleared => "cleared",
+        }
+    }
+}
+
+/// `DriftKind` as stored.
+#[must_use]
+pub fn kind_code(kind: pb::DriftKind) -> Option<&'static str> {
+    match kind {
+        pb::DriftKind::PlanActionOverdue => Some("plan_action_overdue"),
+        pb::DriftKind::CoreGroupMissed => Some("core_group_missed"),
+        pb::DriftKind::ReviewLate => Some("review_late"),
+        pb::DriftKind::InitialConferenceLate => Some("initial_conference_late"),
+        // Not detected yet: a filter on them finds nothing.
+        pb::DriftKind::AgencyNotDelivering
+        | pb::DriftKind::ReportLate
+        | pb::DriftKind::PlanDuration => Some("not_detected"),
+        pb::DriftKind::Unspecified => None,
+    }
+}
+
+fn kind_of(code: &str) -> pb::DriftKind {
+    match code {
+        "plan_action_overdue" => pb::DriftKind::PlanActionOverdue,
+        "core_group_missed" => pb::DriftKind::CoreGroupMissed,
+        "review_late" => pb::DriftKind::ReviewLate,
+        "initial_conference_late" => pb::DriftKind::InitialConferenceLate,
+        _ => pb::DriftKind::Unspecified,
+    }
+}
+
+fn stored_kind(kind: Kind) -> &'static str {
+    match kind {
+        Kind::PlanActionOverdue => "plan_action_overdue",
+        Kind::CoreGroupMissed => "core_group_missed",
+        Kind::ReviewLate => "review_late",
+        Kind::InitialConferenceLate => "initial_conference_late",
+    }
+}
+
+/// `Severity` as stored: the API's numbering.
+fn severity_rank(severity: Severity) -> i16 {
+    match severity {
+        Severity::Low => 1,
+        Severity::Medium => 2,
+        Severity::High => 3,
+        Severity::Critical => 4,
+    }
+}
+
+/// Records a plan action; an older copy never overwrites a newer one.
+///
+/// # Errors
+/// Database errors.
+pub async fn learn_action(
+    conn: &mut PgConnection,
+    authority: &str,
+    action: &KeptAction,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO plan_actions (id, authority_id, plan_id, child_id, description, owner, \
+                                   due_on, done, version, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (id) DO UPDATE SET description = excluded.description, \
+           owner = excluded.owner, due_on = excluded.due_on, done = excluded.done, \
+           version = excluded.version, updated_at = excluded.updated_at \
+         WHERE plan_actions.version < excluded.version",
+    )
+    .bind(action.id)
+    .bind(authority)
+    .bind(action.plan_id)
+    .bind(action.child_id)
+    .bind(&action.description)
+    .bind(action.owner.as_ref().map(Message::encode_to_vec))
+    .bind(action.due_on)
+    .bind(action.done)
+    .bind(action.version)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a conference or core group meeting; an older copy never
+/// overwrites a newer one.
+///
+/// # Errors
+/// Database errors.
+pub async fn learn_meeting(
+    conn: &mut PgConnection,
+    authority: &str,
+    meeting: &KeptMeeting,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let (state, booked_on) = match meeting.state {
+        Meeting::Due => ("due", None),
+        Meeting::Booked(on) => ("booked", Some(on)),
+        Meeting::Held => ("held", None),
+        Meeting::Missed => ("missed", None),
+        Meeting::Cancelled => ("cancelled", None),
+    };
+    sqlx::query(
+        "INSERT INTO meetings (id, authority_id, kind, case_id, child_ids, plan_id, due_on, \
+                               state, booked_on, version, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (id) DO UPDATE SET child_ids = excluded.child_ids, \
+           plan_id = excluded.plan_id, due_on = excluded.due_on, state = excluded.state, \
+           booked_on = excluded.booked_on, version = excluded.version, \
+           updated_at = excluded.updated_at \
+         WHERE meetings.version < excluded.version",
+    )
+    .bind(meeting.id)
+    .bind(authority)
+    .bind(meeting.kind.code())
+    .bind(meeting.case_id)
+    .bind(&meeting.child_ids)
+    .bind(meeting.plan_id)
+    .bind(meeting.due_on)
+    .bind(state)
+    .bind(booked_on)
+    .bind(meeting.version)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The actions of plan `id`, to be assessed again when the plan changes.
+///
+/// # Errors
+/// Database errors.
+pub async fn actions_of_plan(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM plan_actions WHERE plan_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+/// Assesses every subject whose finding may have changed because days
+/// passed: those not settled whose due date is past, and those with a
+/// finding not cleared. Returns how many were assessed.
+///
+/// # Errors
+/// Database errors; dates outside the calendar.
+pub async fn sweep(conn: &mut PgConnection, at: Assessor<'_>) -> Result<usize, ApiError> {
+    let actions: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM plan_actions WHERE NOT done AND due_on < $1 \
+         UNION SELECT subject_id FROM drift_findings \
+          WHERE NOT cleared AND subject_type = 'PlanAction' ORDER BY 1",
+    )
+    .bind(at.today)
+    .fetch_all(&mut *conn)
+    .await?;
+    let meetings: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM meetings WHERE state IN ('due', 'booked', 'missed') AND due_on < $1 \
+         UNION SELECT subject_id FROM drift_findings \
+          WHERE NOT cleared AND subject_type <> 'PlanAction' ORDER BY 1",
+    )
+    .bind(at.today)
+    .fetch_all(&mut *conn)
+    .await?;
+    let subjects = actions
+        .iter()
+        .map(|id| SubjectRef::Action(*id))
+        .chain(meetings.iter().map(|id| SubjectRef::Meeting(*id)));
+    let mut assessed = 0;
+    for subject in subjects {
+        assess(conn, at, subject).await?;
+        assessed += 1;
+    }
+    Ok(assessed)
+}
+
+/// A finding as assessment makes it, before it is stored.
+struct Draft {
+    case_id: Uuid,
+    child_ids: Vec<Uuid>,
+    plan_id: Option<Uuid>,
+    subject_type: &'static str,
+    subject_id: Uuid,
+    responsible: Option<common::PersonRef>,
+    finding: Finding,
+    detail: String,
+}
+
+/// Assesses `subject` on `at.today` and opens, refreshes or clears its
+/// finding. A subject escalation does not know (yet) has none. The
+/// subject's row is locked first, so the feed and the sweep assess one
+/// subject one at a time.
+///
+/// # Errors
+/// Database errors; dates outside the calendar.
+pub async fn assess(
+    conn: &mut PgConnection,
+    at: Assessor<'_>,
+    subject: SubjectRef,
+) -> Result<(), ApiError> {
+    let draft = match subject {
+        SubjectRef::Action(id) => assess_action(conn, at, id).await?,
+        SubjectRef::Meeting(id) => assess_meeting(conn, at, id).await?,
+    };
+    let (subject_type, subject_id) = match (&draft, subject) {
+        (Some(d), _) => (d.subject_type, d.subject_id),
+        (None, SubjectRef::Action(id)) => ("PlanAction", id),
+        // Clearing looks for the meeting's finding whatever it was.
+        (None, SubjectRef::Meeting(id)) => ("", id),
+    };
+    let current: Option<(Uuid, i16, i32, NaiveDate)> = sqlx::query_as(
+        "SELECT id, severity, working_days_overdue, due_on FROM drift_findings \
+          WHERE subject_id = $1 AND ($2 = '' OR subject_type = $2) AND NOT cleared FOR UPDATE",
+    )
+    .bind(subject_id)
+    .bind(subject_type)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match (current, draft) {
+        (None, None) => Ok(()),
+        (Some((id, ..)), None) => {
+            sqlx::query(
+                "UPDATE drift_findings SET cleared = true, cleared_at = $2, \
+                        updated_at = greatest(updated_at, $2), version = version + 1 \
+                  WHERE id = $1",
+            )
+            .bind(id)
+            .bind(at.now)
+            .execute(&mut *conn)
+            .await?;
+            let finding = load_one(conn, id).await?;
+            let payload = pb::DriftCleared {
+                finding: Some(finding.clone()),
+            };
+            publish(
+                conn,
+                at,
+                &finding,
+                "cpc.escalation.v1.DriftCleared",
+                payload,
+            )
+            .await
+        }
+        (None, Some(draft)) => {
+            let id = Uuid::now_v7();
+            let (agency_kind, agency_name) =
+                draft.responsible.as_ref().map_or((0, String::new()), |p| {
+                    (p.agency_kind, p.agency_name.clone())
+                });
+            sqlx::query(
+                "INSERT INTO drift_findings (id, authority_id, case_id, child_ids, plan_id, kind, \
+                                             severity, subject_type, subject_id, responsible, \
+                                             agency_kind, agency_name, due_on, \
+                                             working_days_overdue, detail, detected_at, \
+                                             updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                         $16)",
+            )
+            .bind(id)
+            .bind(at.authority)
+            .bind(draft.case_id)
+            .bind(&draft.child_ids)
+            .bind(draft.plan_id)
+            .bind(stored_kind(draft.finding.kind))
+            .bind(severity_rank(draft.finding.severity))
+            .bind(draft.subject_type)
+            .bind(draft.subject_id)
+            .bind(draft.responsible.as_ref().map(Message::encode_to_vec))
+            .bind(agency_kind)
+            .bind(agency_name)
+            .bind(draft.finding.due)
+            .bind(draft.finding.working_days_overdue)
+            .bind(&draft.detail)
+            .bind(at.now)
+            .execute(&mut *conn)
+            .await?;
+            detected(conn, at, id, true).await
+        }
+        (Some((id, severity, days, due)), Some(draft)) => {
+            let finding = draft.finding;
+            if severity == severity_rank(finding.severity)
+                && days == finding.working_days_overdue
+                && due == finding.due
+            {
+                return Ok(());
+            }
+            sqlx::query(
+                "UPDATE drift_findings SET severity = $2, working_days_overdue = $3, due_on = $4, \
+                        detail = $5, updated_at = greatest(updated_at, $6), \
+                        version = version + 1 \
+                  WHERE id = $1",
+            )
+            .bind(id)
+            .bind(severity_rank(finding.severity))
+            .bind(finding.working_days_overdue)
+            .bind(finding.due)
+            .bind(&draft.detail)
+            .bind(at.now)
+            .execute(&mut *conn)
+            .await?;
+            detected(conn, at, id, false).await
+        }
+    }
+}
+
+async fn detected(
+    conn: &mut PgConnection,
+    at: Assessor<'_>,
+    id: Uuid,
+    new_finding: bool,
+) -> Result<(), ApiError> {
+    let finding = load_one(conn, id).await?;
+    let payload = pb::DriftDetected {
+        finding: Some(finding.clone()),
+        new_finding,
+    };
+    publish(
+        conn,
+        at,
+        &finding,
+        "cpc.escalation.v1.DriftDetected",
+        payload,
+    )
+    .await
+}
+
+#[derive(sqlx::FromRow)]
+struct ActionRow {
+    plan_id: Uuid,
+    child_id: Uuid,
+    description: String,
+    owner: Option<Vec<u8>>,
+    due_on: NaiveDate,
+    done: bool,
+    case_id: Option<Uuid>,
+}
+
+async fn assess_action(
+    conn: &mut PgConnection,
+    at: Assessor<'_>,
+    id: Uuid,
+) -> Result<Option<Draft>, ApiError> {
+    let row: Option<ActionRow> = sqlx::query_as(
+        "SELECT a.plan_id, a.child_id, a.description, a.owner, a.due_on, \
+                a.done OR coalesce(p.ended, false) AS done, c.case_id \
+           FROM plan_actions a \
+           LEFT JOIN plans p ON p.id = a.plan_id \
+           LEFT JOIN case_children c ON c.child_id = a.child_id \
+          WHERE a.id = $1 FOR UPDATE OF a",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let Some(case_id) = row.case_id else {
+        return Ok(None);
+    };
+    let subject = Subject::Action {
+        due: row.due_on,
+        done: row.done,
+    };
+    let Some(finding) =
+        drift::assess(subject, at.today, at.calendar).map_err(ApiError::internal)?
+    else {
+        return Ok(None);
+    };
+    let responsible: Option<common::PersonRef> = row.owner.as_deref().map(decode).transpose()?;
+    let owned_by = responsible
+        .as_ref()
+        .map(|p| {
+            if p.agency_name.is_empty() {
+                p.display_name.clone()
+            } else {
+                p.agency_name.clone()
+            }
+        })
+        .filter(|n| !n.is_empty())
+        .map(|n| format!(" owned by {n}"))
+        .unwrap_or_default();
+    Ok(Some(Draft {
+        case_id,
+        child_ids: vec![row.child_id],
+        plan_id: Some(row.plan_id),
+        subject_type: "PlanAction",
+        subject_id: id,
+        responsible,
+        detail: format!(
+            "Action '{}'{owned_by} was due {}",
+            row.description, row.due_on
+        ),
+        finding,
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct MeetingRow {
+    kind: String,
+    case_id: Uuid,
+    child_ids: Vec<Uuid>,
+    plan_id: Option<Uuid>,
+    due_on: NaiveDate,
+    state: String,
+    booked_on: Option<NaiveDate>,
+}
+
+async fn assess_meeting(
+    conn: &mut PgConnection,
+    at: Assessor<'_>,
+    id: Uuid,
+) -> Result<Option<Draft>, ApiError> {
+    let row: Option<MeetingRow> = sqlx::query_as(
+        "SELECT kind, case_id, child_ids, plan_id, due_on, state, booked_on \
+           FROM meetings WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let state = match (row.state.as_str(), row.booked_on) {
+        ("booked", Some(on)) => Meeting::Booked(on),
+        ("held", _) => Meeting::Held,
+        ("missed", _) => Meeting::Missed,
+        ("cancelled", _) => Meeting::Cancelled,
+        _ => Meeting::Due,
+    };
+    let due = row.due_on;
+    let (subject, subject_type, what) = match row.kind.as_str() {
+        "core_group" => (
+            Subject::CoreGroup { due, state },
+            "CoreGroupMeeting",
+            "Core group meeting",
+        ),
+        kind => {
+            let initial = kind == "initial_conference";
+            let what = if initial {
+                "Initial conference"
+            } else {
+                "Review conference"
+            };
+            (
+                Subject::Conference {
+                    initial,
+                    due,
+                    state,
+                },
+                "Conference",
+                what,
+            )
+        }
+    };
+    let Some(finding) =
+        drift::assess(subject, at.today, at.calendar).map_err(ApiError::internal)?
+    else {
+        return Ok(None);
+    };
+    let detail = match state {
+        Meeting::Missed => format!("{what} due {due} was missed"),
+        Meeting::Booked(on) if on > due => {
+            format!("{what} due {due} is booked for {on}, after its due date")
+        }
+        _ => format!("{what} due {due} has not been held"),
+    };
+    Ok(Some(Draft {
+        case_id: row.case_id,
+        child_ids: row.child_ids,
+        plan_id: row.plan_id,
+        subject_type,
+        subject_id: id,
+        responsible: None,
+        finding,
+        detail,
+    }))
+}
+
+/// The first of `ids` (by position) that is not a finding of `case_id`.
+///
+/// # Errors
+/// Database errors.
+pub async fn first_stranger(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Option<usize>, ApiError> {
+    let ours: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM drift_findings WHERE case_id = $1 AND id = ANY ($2)")
+            .bind(case_id)
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(ids.iter().position(|id| !ours.contains(id)))
+}
+
+/// The case and children of finding `id`'s plan, for the policies.
+///
+/// # Errors
+/// `NOT_FOUND`; database errors.
+pub async fn case_of_plan(conn: &mut PgConnection, id: Uuid) -> Result<(Uuid, Uuid), ApiError> {
+    let found: Option<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT c.case_id, p.child_id FROM plans p JOIN case_children c ON c.child_id = p.child_id \
+          WHERE p.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    found.ok_or_else(|| ApiError::not_found("plan", id.to_string()))
+}
+
+/// A page of findings, most severe first, then most overdue.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(
+    conn: &mut PgConnection,
+    filter: &FindingFilter,
+) -> Result<pb::ListDriftFindingsResponse, ApiError> {
+    let after: Option<(i16, i32, Uuid)> = match filter.page.after {
+        Some(after) => {
+            sqlx::query_as(
+                "SELECT severity, working_days_overdue, id FROM drift_findings WHERE id = $1",
+            )
+            .bind(after)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        None => None,
+    };
+    let (after_severity, after_days, after_id) = match after {
+        Some((s, d, id)) => (Some(s), Some(d), Some(id)),
+        None => (None, None, None),
+    };
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT f.id FROM drift_findings f \
+          WHERE ($1::uuid IS NULL OR f.case_id = $1) \
+            AND ($2::uuid IS NULL OR f.child_ids @> ARRAY[$2]::uuid[]) \
+            AND ($3::uuid IS NULL OR f.plan_id = $3) \
+            AND ($4::text IS NULL OR f.kind = $4) \
+            AND ($5::smallint IS NULL OR f.severity >= $5) \
+            AND CASE $6 \
+                  WHEN 'cleared' THEN f.cleared \
+                  WHEN 'current' THEN NOT f.cleared \
+                  ELSE NOT f.cleared AND ($6 = 'escalated') = EXISTS ( \
+                    SELECT 1 FROM escalation_findings ef \
+                      JOIN escalations e ON e.id = ef.escalation_id \
+                     WHERE ef.finding_id = f.id AND e.status = 'open') \
+                END \
+            AND ($7::int IS NULL OR f.agency_kind = $7) \
+            AND ($8::date IS NULL OR f.due_on <= $8) \
+            AND ($11::uuid IS NULL \
+                 OR (f.severity, f.working_days_overdue, f.id) < ($9, $10, $11)) \
+          ORDER BY f.severity DESC, f.working_days_overdue DESC, f.id DESC \
+          LIMIT $12",
+    )
+    .bind(filter.case_id)
+    .bind(filter.child_id)
+    .bind(filter.plan_id)
+    .bind(filter.kind)
+    .bind(filter.min_severity)
+    .bind(filter.status.code())
+    .bind(filter.agency_kind)
+    .bind(filter.due_before)
+    .bind(after_severity)
+    .bind(after_days)
+    .bind(after_id)
+    .bind(filter.page.fetch_limit())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut findings = load_many(conn, &ids).await?;
+    let next_page_token = filter.page.finish(&mut findings, |f| {
+        Uuid::parse_str(&f.id).unwrap_or_default()
+    });
+    Ok(pb::ListDriftFindingsResponse {
+        findings,
+        next_page_token,
+    })
+}
+
+/// The findings each of `escalations` cites, in its order.
+///
+/// # Errors
+/// Database errors.
+pub async fn cited_by(
+    conn: &mut PgConnection,
+    escalations: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<String>>, ApiError> {
+    let mut cited: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (escalation, finding) in sqlx::query_as::<_, (Uuid, Uuid)>(
+        "SELECT escalation_id, finding_id FROM escalation_findings \
+          WHERE escalation_id = ANY ($1) ORDER BY escalation_id, position",
+    )
+    .bind(escalations)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        cited
+            .entry(escalation)
+            .or_default()
+            .push(finding.to_string());
+    }
+    Ok(cited)
+}
+
+/// Records that escalation `id` cites `findings`, in that order.
+///
+/// # Errors
+/// Database errors.
+pub async fn cite(
+    conn: &mut PgConnection,
+    authority: &str,
+    id: Uuid,
+    findings: &[Uuid],
+) -> Result<(), ApiError> {
+    for (position, finding) in (0i32..).zip(findings) {
+        sqlx::query(
+            "INSERT INTO escalation_findings (escalation_id, position, finding_id, authority_id) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(position)
+        .bind(finding)
+        .bind(authority)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn publish(
+    conn: &mut PgConnection,
+    at: Assessor<'_>,
+    finding: &pb::DriftFinding,
+    event_type: &'static str,
+    payload: impl Message,
+) -> Result<(), ApiError> {
+    let event = NewEvent {
+        aggregate_type: "DriftFinding",
+        aggregate_id: finding.id.clone(),
+        aggregate_version: finding_version(conn, &finding.id).await?,
+        event_type,
+        authority_id: at.authority.to_owned(),
+        child_ids: finding
+            .child_ids
+            .iter()
+            .filter_map(|c| Uuid::parse_str(c).ok())
+            .collect(),
+        payload: payload.encode_to_vec(),
+    };
+    outbox::append(conn, &event, at.now)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(())
+}
+
+async fn finding_version(conn: &mut PgConnection, id: &str) -> Result<i64, ApiError> {
+    let id = Uuid::parse_str(id).map_err(ApiError::internal)?;
+    Ok(
+        sqlx::query_scalar("SELECT version FROM drift_findings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+async fn load_one(conn: &mut PgConnection, id: Uuid) -> Result<pb::DriftFinding, ApiError> {
+    load_many(conn, &[id])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("drift finding", id.to_string()))
+}
+
+#[derive(sqlx::FromRow)]
+struct FindingRow {
+    id: Uuid,
+    authority_id: String,
+    case_id: Uuid,
+    child_ids: Vec<Uuid>,
+    plan_id: Option<Uuid>,
+    kind: String,
+    severity: i16,
+    subject_type: String,
+    subject_id: Uuid,
+    responsible: Option<Vec<u8>>,
+    agency_kind: i32,
+    agency_name: String,
+    due_on: NaiveDate,
+    working_days_overdue: i32,
+    detail: String,
+    cleared: bool,
+    detected_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    cleared_at: Option<DateTime<Utc>>,
+    /// The open escalation citing it, if any (the earliest raised).
+    escalation_id: Option<Uuid>,
+}
+
+/// Findings `ids`, in that order (unknown ids left out), in one query.
+async fn load_many(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<pb::DriftFinding>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<FindingRow> = sqlx::query_as(
+        "SELECT f.id, f.authority_id, f.case_id, f.child_ids, f.plan_id, f.kind, f.severity, \
+                f.subject_type, f.subject_id, f.responsible, f.agency_kind, f.agency_name, \
+                f.due_on, f.working_days_overdue, f.detail, f.cleared, f.detected_at, \
+                f.updated_at, f.cleared_at, \
+                (SELECT e.id FROM escalation_findings ef \
+                   JOIN escalations e ON e.id = ef.escalation_id \
+                  WHERE ef.finding_id = f.id AND e.status = 'open' \
+                  ORDER BY e.created_at, e.id LIMIT 1) AS escalation_id \
+           FROM drift_findings f WHERE f.id = ANY ($1)",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_id: HashMap<Uuid, pb::DriftFinding> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let status = match (row.cleared, row.escalation_id) {
+            (true, _) => pb::DriftFindingStatus::Cleared,
+            (false, Some(_)) => pb::DriftFindingStatus::Escalated,
+            (false, None) => pb::DriftFindingStatus::Open,
+        };
+        let finding = pb::DriftFinding {
+            id: row.id.to_string(),
+            authority_id: row.authority_id,
+            case_id: row.case_id.to_string(),
+            child_ids: row.child_ids.iter().map(Uuid::to_string).collect(),
+            plan_id: row.plan_id.map(|p| p.to_string()).unwrap_or_default(),
+            kind: kind_of(&row.kind) as i32,
+            severity: i32::from(row.severity),
+            subject_type: row.subject_type,
+            subject_id: row.subject_id.to_string(),
+            responsible: row.responsible.as_deref().map(decode).transpose()?,
+            agency_kind: row.agency_kind,
+            agency_name: row.agency_name,
+            due_date: Some(date_to_proto(row.due_on)),
+            working_days_overdue: row.working_days_overdue,
+            detail: row.detail,
+            status: status as i32,
+            escalation_id: row.escalation_id.map(|e| e.to_string()).unwrap_or_default(),
+            detect_time: Some(timestamp_to_proto(row.detected_at)),
+            update_time: Some(timestamp_to_proto(row.updated_at)),
+            clear_time: row.cleared_at.map(timestamp_to_proto),
+        };
+        by_id.insert(row.id, finding);
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}

@@ -1,0 +1,79 @@
+//! Assessing drift as days pass: an action due yesterday is late today
+//! though nothing about it changed. Every [`EVERY`], and once at start, each
+//! configured authority's subjects that may have aged are assessed again
+//! ([`crate::store::drift::sweep`]), in one transaction per authority.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cpc_platform::shutdown::Stopping;
+use cpc_platform::{ApiError, Config, db};
+use cpc_rules::civil_time::uk_date;
+use cpc_rules::timescales::Timescales;
+use sqlx::PgPool;
+
+use crate::store::drift::{self, Assessor};
+
+/// How often findings are brought up to date.
+pub const EVERY: Duration = Duration::from_secs(15 * 60);
+
+/// Sweeps every configured authority, then again every [`EVERY`], until
+/// the server stops. A failed sweep is logged and tried again next time.
+pub async fn run(pool: PgPool, config: Config, stopping: Stopping) {
+    loop {
+        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+        for authority in config.authorities.keys() {
+            match once(&pool, &config, authority, now).await {
+                Ok(assessed) => tracing::debug!(authority, assessed, "drift sweep done"),
+                Err(err) => tracing::warn!(
+                    authority,
+                    error = %err,
+                    "drift sweep failed; trying again at the next"
+                ),
+            }
+        }
+        tokio::select! {
+            () = stopping.cancelled() => return,
+            () = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
+
+/// Sweeps `authority` as at `now`; returns how many subjects were assessed.
+///
+/// # Errors
+/// Database errors; an authority profile the configuration should have
+/// refused.
+pub async fn once(
+    pool: &PgPool,
+    config: &Config,
+    authority: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let mut tx = db::begin_for_authority(pool, authority).await?;
+    let at = assessor(config, authority, now)?;
+    let assessed = drift::sweep(&mut tx, at).await?;
+    tx.commit().await?;
+    Ok(assessed)
+}
+
+/// Assessing drift at `now`, for `authority`, on its calendar.
+///
+/// # Errors
+/// An authority profile the configuration should have refused.
+pub fn assessor<'a>(
+    config: &Config,
+    authority: &'a str,
+    now: DateTime<Utc>,
+) -> Result<Assessor<'a>, ApiError> {
+    // Profiles are validated when the configuration loads.
+    let timescales =
+        Timescales::new(&config.authority_profile(authority)).map_err(ApiError::internal)?;
+    let today: NaiveDate = uk_date(now);
+    Ok(Assessor {
+        authority,
+        now,
+        today,
+        calendar: timescales.calendar(),
+    })
+}

@@ -1,0 +1,286 @@
+//! Drift findings over gRPC: an initial conference held long after its due
+//! date is found and cleared as scheduling's feed tells it; a plan action
+//! and a core group meeting left undone two months on are found by the
+//! sweep; an escalation cites one; completing the action clears its
+//! finding.
+
+use chrono::{Days, Utc};
+use cpc_platform::db;
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
+use cpc_proto::escalation::v1 as pb;
+use tokio_stream::StreamExt;
+use tonic::Code;
+use uuid::Uuid;
+
+use crate::diary::*;
+use crate::escalations::{escalation, plan_of, raising};
+use crate::meetings::{Held, last_working_day, plan_started, timescales};
+use crate::minutes::until_service_knows;
+use crate::support::*;
+
+fn kinds(findings: &[pb::DriftFinding]) -> Vec<(pb::DriftKind, pb::Severity)> {
+    findings
+        .iter()
+        .map(|f| {
+            (
+                pb::DriftKind::try_from(f.kind).unwrap(),
+                pb::Severity::try_from(f.severity).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
+    let (mut f, mut conferences) = start().await;
+    let Held { child, case, .. } =
+        Box::pin(plan_started(&mut f, &mut conferences, "DRF0001")).await;
+    let plan = plan_of(&f, &case).await;
+    // Scheduling made the first core group meeting due; escalation knows it.
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM meetings WHERE kind = 'core_group' AND case_id = $1::uuid)",
+        &[&case],
+    )
+    .await;
+
+    // An action due two working days after the plan started: not late yet.
+    let calendar = timescales().calendar();
+    let due = calendar.add_working_days(last_working_day(), 2).unwrap();
+    let mut cases_client = CasesServiceClient::new(f.server.channel().await);
+    let sw = f.social_worker();
+    let action = cases_client
+        .add_plan_action(sw.req(cases::AddPlanActionRequest {
+            request_id: rid(),
+            action: Some(cases::PlanAction {
+                plan_id: plan.clone(),
+                description: "Health check".into(),
+                owner: Some(health_ref()),
+                due_date: pd_of(due),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .action
+        .unwrap();
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM plan_actions WHERE id = $1::uuid)",
+        &[&action.id],
+    )
+    .await;
+    let mut client = escalation(&f).await;
+    let tm = f.team_manager();
+    let by_plan = |status: pb::DriftFindingStatus| pb::ListDriftFindingsRequest {
+        plan_id: plan.clone(),
+        status: status as i32,
+        ..Default::default()
+    };
+    let found = client
+        .list_drift_findings(tm.req(by_plan(pb::DriftFindingStatus::Unspecified)))
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert!(found.is_empty(), "{found:?}");
+
+    // Two months on, nothing has moved: the sweep finds the core group
+    // meeting long past its due date and the action late.
+    let options = db::schema_options(f.db.url(), cpc_escalation::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let config = f.db.config();
+    let later = Utc::now().checked_add_days(Days::new(60)).unwrap();
+    let assessed = cpc_escalation::sweep::once(&pool, &config, AUTHORITY, later)
+        .await
+        .unwrap();
+    assert!(assessed >= 2, "{assessed}");
+    let events = |pool: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM change_events")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let before = events(pool.clone()).await;
+    cpc_escalation::sweep::once(&pool, &config, AUTHORITY, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        events(pool.clone()).await,
+        before,
+        "a second sweep changes nothing"
+    );
+    let found = client
+        .list_drift_findings(tm.req(pb::ListDriftFindingsRequest {
+            case_id: case.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert_eq!(
+        kinds(&found),
+        [
+            (pb::DriftKind::CoreGroupMissed, pb::Severity::Critical),
+            (pb::DriftKind::PlanActionOverdue, pb::Severity::High),
+        ],
+        "most severe first"
+    );
+    let missed = found[0].clone();
+    assert_eq!(missed.subject_type, "CoreGroupMeeting");
+    assert_eq!(missed.plan_id, plan);
+    let late = found[1].clone();
+    let later_day = cpc_rules::civil_time::uk_date(later);
+    assert_eq!(
+        late.working_days_overdue,
+        calendar.working_days_between(due, later_day).unwrap()
+    );
+    assert_eq!(late.subject_type, "PlanAction");
+    assert_eq!(late.subject_id, action.id);
+    assert_eq!(late.child_ids, std::slice::from_ref(&child));
+    assert_eq!(late.responsible.as_ref(), Some(&health_ref()));
+    assert_eq!(late.agency_name, "Community Trust");
+    assert_eq!(late.due_date, pd_of(due));
+    assert_eq!(late.status, pb::DriftFindingStatus::Open as i32);
+    assert!(late.detail.contains("Health check"), "{}", late.detail);
+    let critical = client
+        .list_drift_findings(tm.req(pb::ListDriftFindingsRequest {
+            authority_id: AUTHORITY.into(),
+            min_severity: pb::Severity::Critical as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert_eq!(critical.len(), 1);
+
+    // The chair escalates the missed meeting: the finding is escalated
+    // while the escalation is open.
+    let mut request = raising(&case, &child, pb::EscalationStage::Unspecified);
+    request.escalation.as_mut().unwrap().drift_finding_ids = vec![missed.id.clone()];
+    let raised = client
+        .raise_escalation(f.chair().req(request))
+        .await
+        .unwrap()
+        .into_inner()
+        .escalation
+        .unwrap();
+    assert_eq!(raised.drift_finding_ids, std::slice::from_ref(&missed.id));
+    let escalated = client
+        .list_drift_findings(tm.req(pb::ListDriftFindingsRequest {
+            child_id: child.clone(),
+            status: pb::DriftFindingStatus::Escalated as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert_eq!(escalated.len(), 1);
+    assert_eq!(escalated[0].escalation_id, raised.id);
+    let open = client
+        .list_drift_findings(tm.req(by_plan(pb::DriftFindingStatus::Open)))
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert_eq!(
+        open.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        [late.id.as_str()]
+    );
+
+    // Completing the action puts it right: its finding clears.
+    cases_client
+        .update_plan_action_status(sw.req(cases::UpdatePlanActionStatusRequest {
+            action_id: action.id.clone(),
+            version: action.version,
+            status: cases::PlanActionStatus::Completed as i32,
+            completion_date: pd_of(last_working_day()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT bool_and(cleared) FROM drift_findings WHERE subject_id = $1::uuid",
+        &[&action.id],
+    )
+    .await;
+    let cleared = client
+        .list_drift_findings(tm.req(by_plan(pb::DriftFindingStatus::Cleared)))
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert_eq!(cleared.len(), 1);
+    assert!(cleared[0].clear_time.is_some());
+
+    // Bad lists name their fields; a plan escalation does not know is not
+    // found; a social worker may not list across the authority.
+    let err = client
+        .list_drift_findings(tm.req(pb::ListDriftFindingsRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), ["authority_id"]);
+    let err = client
+        .list_drift_findings(tm.req(pb::ListDriftFindingsRequest {
+            plan_id: Uuid::new_v4().to_string(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let err = client
+        .list_drift_findings(sw.req(pb::ListDriftFindingsRequest {
+            authority_id: AUTHORITY.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    // The feed: the initial conference, long past its due date when it
+    // became due, found and cleared once held; then the action and the
+    // meeting found by the sweep, the escalation, the action cleared.
+    let mut feed = client
+        .stream_changes(tm.req(pb::StreamChangesRequest {
+            authority_id: AUTHORITY.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut seen = Vec::new();
+    while seen.len() < 6 {
+        let event = feed.next().await.unwrap().unwrap().event.unwrap();
+        let name = event
+            .event_type
+            .trim_start_matches("cpc.escalation.v1.")
+            .to_owned();
+        let new = (name == "DriftDetected").then(|| {
+            <pb::DriftDetected as prost::Message>::decode(event.payload.as_slice())
+                .unwrap()
+                .new_finding
+        });
+        seen.push((name, new));
+    }
+    let expected = [
+        ("DriftDetected", Some(true)),
+        ("DriftCleared", None),
+        ("DriftDetected", Some(true)),
+        ("DriftDetected", Some(true)),
+        ("EscalationRaised", None),
+        ("DriftCleared", None),
+    ]
+    .map(|(n, b)| (n.to_owned(), b));
+    assert_eq!(seen, expected);
+    pool.close().await;
+    f.stop().await;
+}
