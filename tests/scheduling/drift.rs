@@ -1,14 +1,16 @@
 //! Drift findings over gRPC: an initial conference held long after its due
 //! date is found and cleared as scheduling's feed tells it; a plan action
 //! and a core group meeting left undone two months on are found by the
-//! sweep; an escalation cites one; completing the action clears its
-//! finding.
+//! sweep; an escalation cites one; holding the next core group meeting
+//! and completing the action clear theirs.
 
 use chrono::{Days, Utc};
 use cpc_platform::db;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
 use cpc_proto::escalation::v1 as pb;
+use cpc_proto::scheduling::v1 as scheduling;
+use cpc_proto::scheduling::v1::core_groups_service_client::CoreGroupsServiceClient;
 use tokio_stream::StreamExt;
 use tonic::Code;
 use uuid::Uuid;
@@ -195,6 +197,63 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         [late.id.as_str()]
     );
 
+    // The meeting is recorded missed (its finding stays, refreshed as of
+    // today); the next one is arranged and held, which puts it right.
+    let mut core_groups = CoreGroupsServiceClient::new(f.server.channel().await);
+    let first = core_groups
+        .list_core_group_meetings(sw.req(scheduling::ListCoreGroupMeetingsRequest {
+            case_id: case.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .meetings
+        .remove(0);
+    assert_eq!(first.id, missed.subject_id);
+    let next = core_groups
+        .record_core_group_missed(sw.req(scheduling::RecordCoreGroupMissedRequest {
+            meeting_id: first.id.clone(),
+            version: first.version,
+            reason: "Social worker off sick; no cover arranged".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .next_meeting
+        .unwrap();
+    let (start, end) = slot_on(calendar.add_working_days(uk_today(), 2).unwrap());
+    let next = core_groups
+        .schedule_core_group_meeting(sw.req(scheduling::ScheduleCoreGroupMeetingRequest {
+            meeting_id: next.id.clone(),
+            version: next.version,
+            start_time: Some(start),
+            end_time: Some(end),
+            venue: Some(venue()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .meeting
+        .unwrap();
+    core_groups
+        .record_core_group_held(sw.req(scheduling::RecordCoreGroupHeldRequest {
+            meeting_id: next.id.clone(),
+            version: next.version,
+            held_date: pd_of(last_working_day()),
+            attendees: vec![worker_ref(), health_ref()],
+        }))
+        .await
+        .unwrap();
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT bool_and(cleared) FROM drift_findings WHERE subject_id = $1::uuid",
+        &[&first.id],
+    )
+    .await;
+
     // Completing the action puts it right: its finding clears.
     cases_client
         .update_plan_action_status(sw.req(cases::UpdatePlanActionStatusRequest {
@@ -219,8 +278,8 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         .unwrap()
         .into_inner()
         .findings;
-    assert_eq!(cleared.len(), 1);
-    assert!(cleared[0].clear_time.is_some());
+    assert_eq!(cleared.len(), 2, "the meeting and the action");
+    assert!(cleared.iter().all(|c| c.clear_time.is_some()));
 
     // Bad lists name their fields; a plan escalation does not know is not
     // found; a social worker may not list across the authority.
@@ -248,7 +307,9 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
 
     // The feed: the initial conference, long past its due date when it
     // became due, found and cleared once held; then the action and the
-    // meeting found by the sweep, the escalation, the action cleared.
+    // meeting found by the sweep, the escalation, the meeting refreshed when
+    // recorded missed and cleared when the next was held, the action
+    // cleared.
     let mut feed = client
         .stream_changes(tm.req(pb::StreamChangesRequest {
             authority_id: AUTHORITY.into(),
@@ -258,7 +319,7 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         .unwrap()
         .into_inner();
     let mut seen = Vec::new();
-    while seen.len() < 6 {
+    while seen.len() < 8 {
         let event = feed.next().await.unwrap().unwrap().event.unwrap();
         let name = event
             .event_type
@@ -277,6 +338,8 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         ("DriftDetected", Some(true)),
         ("DriftDetected", Some(true)),
         ("EscalationRaised", None),
+        ("DriftDetected", Some(false)),
+        ("DriftCleared", None),
         ("DriftCleared", None),
     ]
     .map(|(n, b)| (n.to_owned(), b));

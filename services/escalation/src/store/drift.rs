@@ -265,6 +265,24 @@ pub async fn actions_of_plan(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Uu
     )
 }
 
+/// The meetings of `case_id` with a finding not cleared: a meeting held
+/// may put an earlier one right.
+///
+/// # Errors
+/// Database errors.
+pub async fn late_meetings_of_case(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<Vec<Uuid>, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT subject_id FROM drift_findings \
+          WHERE case_id = $1 AND NOT cleared AND subject_type <> 'PlanAction' ORDER BY 1",
+    )
+    .bind(case_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// Assesses every subject whose finding may have changed because days
 /// passed: those not settled whose due date is past, and those with a
 /// finding not cleared. Returns how many were assessed.
@@ -273,7 +291,8 @@ pub async fn actions_of_plan(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Uu
 /// Database errors; dates outside the calendar.
 pub async fn sweep(conn: &mut PgConnection, at: Assessor<'_>) -> Result<usize, ApiError> {
     let actions: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM plan_actions WHERE NOT done AND due_on < $1 \
+        "SELECT a.id FROM plan_actions a LEFT JOIN plans p ON p.id = a.plan_id \
+          WHERE NOT a.done AND NOT coalesce(p.ended, false) AND a.due_on < $1 \
          UNION SELECT subject_id FROM drift_findings \
           WHERE NOT cleared AND subject_type = 'PlanAction' ORDER BY 1",
     )
@@ -527,6 +546,7 @@ struct MeetingRow {
     due_on: NaiveDate,
     state: String,
     booked_on: Option<NaiveDate>,
+    superseded: bool,
 }
 
 async fn assess_meeting(
@@ -534,15 +554,21 @@ async fn assess_meeting(
     at: Assessor<'_>,
     id: Uuid,
 ) -> Result<Option<Draft>, ApiError> {
+    // A meeting a later one of its kind replaced, held since, is put
+    // right: the plan is back on its clock.
     let row: Option<MeetingRow> = sqlx::query_as(
-        "SELECT kind, case_id, child_ids, plan_id, due_on, state, booked_on \
-           FROM meetings WHERE id = $1 FOR UPDATE",
+        "SELECT kind, case_id, child_ids, plan_id, due_on, state, booked_on, \
+                EXISTS (SELECT 1 FROM meetings later \
+                         WHERE later.case_id = m.case_id AND later.kind = m.kind \
+                           AND later.state = 'held' AND later.due_on > m.due_on) AS superseded \
+           FROM meetings m WHERE id = $1 FOR UPDATE OF m",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let state = match (row.state.as_str(), row.booked_on) {
+        _ if row.superseded => Meeting::Held,
         ("booked", Some(on)) => Meeting::Booked(on),
         ("held", _) => Meeting::Held,
         ("missed", _) => Meeting::Missed,
