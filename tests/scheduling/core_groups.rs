@@ -60,21 +60,7 @@ async fn core_groups_follow_the_plan_and_the_case_calendar_parses() {
         .calendar()
         .add_working_days(uk_today(), 2)
         .unwrap();
-    let (start, end) = slot_on(day);
-    let scheduled = core_groups
-        .schedule_core_group_meeting(sw.req(pb::ScheduleCoreGroupMeetingRequest {
-            meeting_id: first.id.clone(),
-            version: first.version,
-            start_time: Some(start),
-            end_time: Some(end),
-            venue: Some(venue()),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .meeting
-        .unwrap();
+    let scheduled = arrange(&mut core_groups, &sw, &first, day).await;
     assert_eq!(
         scheduled.status,
         pb::CoreGroupMeetingStatus::Scheduled as i32
@@ -190,4 +176,28 @@ async fn core_groups_follow_the_plan_and_the_case_calendar_parses() {
         .unwrap_err();
     assert_eq!(again.code(), Code::FailedPrecondition);
     f.stop().await;
+}
+
+/// `who` arranges `meeting` for `day`, at the usual venue.
+pub(crate) async fn arrange(
+    core_groups: &mut CoreGroupsServiceClient<tonic::transport::Channel>,
+    who: &As,
+    meeting: &pb::CoreGroupMeeting,
+    day: chrono::NaiveDate,
+) -> pb::CoreGroupMeeting {
+    let (start, end) = slot_on(day);
+    core_groups
+        .schedule_core_group_meeting(who.req(pb::ScheduleCoreGroupMeetingRequest {
+            meeting_id: meeting.id.clone(),
+            version: meeting.version,
+            start_time: Some(start),
+            end_time: Some(end),
+            venue: Some(venue()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .meeting
+        .unwrap()
 }

@@ -15,6 +15,7 @@ use tokio_stream::StreamExt;
 use tonic::Code;
 use uuid::Uuid;
 
+use crate::core_groups::arrange;
 use crate::diary::*;
 use crate::escalations::{escalation, plan_of, raising};
 use crate::meetings::{Held, last_working_day, plan_started, timescales};
@@ -222,21 +223,8 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         .into_inner()
         .next_meeting
         .unwrap();
-    let (start, end) = slot_on(calendar.add_working_days(uk_today(), 2).unwrap());
-    let next = core_groups
-        .schedule_core_group_meeting(sw.req(scheduling::ScheduleCoreGroupMeetingRequest {
-            meeting_id: next.id.clone(),
-            version: next.version,
-            start_time: Some(start),
-            end_time: Some(end),
-            venue: Some(venue()),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .meeting
-        .unwrap();
+    let day = calendar.add_working_days(uk_today(), 2).unwrap();
+    let next = arrange(&mut core_groups, &sw, &next, day).await;
     core_groups
         .record_core_group_held(sw.req(scheduling::RecordCoreGroupHeldRequest {
             meeting_id: next.id.clone(),
