@@ -187,6 +187,13 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         .findings;
     assert_eq!(escalated.len(), 1);
     assert_eq!(escalated[0].escalation_id, raised.id);
+    // Its response is due in 10 days: the sweep two months on tells the
+    // feed it is overdue, once.
+    for _ in 0..2 {
+        cpc_escalation::sweep::once(&pool, &config, AUTHORITY, later)
+            .await
+            .unwrap();
+    }
     let open = client
         .list_drift_findings(tm.req(by_plan(pb::DriftFindingStatus::Open)))
         .await
@@ -295,9 +302,9 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
 
     // The feed: the initial conference, long past its due date when it
     // became due, found and cleared once held; then the action and the
-    // meeting found by the sweep, the escalation, the meeting refreshed when
-    // recorded missed and cleared when the next was held, the action
-    // cleared.
+    // meeting found by the sweep, the escalation and its response overdue
+    // two months on, the meeting refreshed when recorded missed and cleared
+    // when the next was held, the action cleared.
     let mut feed = client
         .stream_changes(tm.req(pb::StreamChangesRequest {
             authority_id: AUTHORITY.into(),
@@ -307,12 +314,18 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         .unwrap()
         .into_inner();
     let mut seen = Vec::new();
-    while seen.len() < 8 {
+    while seen.len() < 9 {
         let event = feed.next().await.unwrap().unwrap().event.unwrap();
         let name = event
             .event_type
             .trim_start_matches("cpc.escalation.v1.")
             .to_owned();
+        if name == "EscalationResponseOverdue" {
+            let told =
+                <pb::EscalationResponseOverdue as prost::Message>::decode(event.payload.as_slice())
+                    .unwrap();
+            assert!(told.escalation.unwrap().response_overdue);
+        }
         let new = (name == "DriftDetected").then(|| {
             <pb::DriftDetected as prost::Message>::decode(event.payload.as_slice())
                 .unwrap()
@@ -326,6 +339,7 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         ("DriftDetected", Some(true)),
         ("DriftDetected", Some(true)),
         ("EscalationRaised", None),
+        ("EscalationResponseOverdue", None),
         ("DriftDetected", Some(false)),
         ("DriftCleared", None),
         ("DriftCleared", None),

@@ -76,6 +76,50 @@ pub enum OutboxError {
     Database(#[from] sqlx::Error),
 }
 
+/// The record an event is about.
+#[derive(Debug, Clone, Copy)]
+pub struct About<'a> {
+    /// `Minutes`, `Escalation`, `DriftFinding`...
+    pub aggregate_type: &'static str,
+    pub id: &'a str,
+    /// The record's version after the change.
+    pub version: i64,
+    /// The children it concerns (ids that do not parse are left out).
+    pub child_ids: &'a [String],
+}
+
+/// Appends `payload`, an `event_type` message about `about`, to
+/// `authority`'s feed, in the caller's transaction (see [`append`]).
+///
+/// # Errors
+/// `INTERNAL` if the outbox refuses it.
+pub async fn publish(
+    conn: &mut PgConnection,
+    authority: &str,
+    about: About<'_>,
+    event_type: &'static str,
+    payload: &impl prost::Message,
+    now: DateTime<Utc>,
+) -> Result<(), crate::ApiError> {
+    let event = NewEvent {
+        aggregate_type: about.aggregate_type,
+        aggregate_id: about.id.to_owned(),
+        aggregate_version: about.version,
+        event_type,
+        authority_id: authority.to_owned(),
+        child_ids: about
+            .child_ids
+            .iter()
+            .filter_map(|c| Uuid::parse_str(c).ok())
+            .collect(),
+        payload: payload.encode_to_vec(),
+    };
+    append(conn, &event, now)
+        .await
+        .map_err(crate::ApiError::internal)?;
+    Ok(())
+}
+
 /// Appends `event` to the feed of the schema `conn` is bound to.
 ///
 /// Call it on the transaction that makes the change, after the change and

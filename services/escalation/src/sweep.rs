@@ -1,7 +1,8 @@
 //! Assessing drift as days pass: an action due yesterday is late today
 //! though nothing about it changed. Every [`EVERY`], and once at start, each
 //! configured authority's subjects that may have aged are assessed again
-//! ([`crate::store::drift::sweep`]), in one transaction per authority.
+//! ([`crate::store::drift::sweep`]), and escalations whose response became
+//! overdue are told on the feed, in one transaction per authority.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use cpc_rules::timescales::Timescales;
 use sqlx::PgPool;
 
 use crate::store::drift::{self, Assessor};
+use crate::store::escalations;
 
 /// How often findings are brought up to date.
 pub const EVERY: Duration = Duration::from_secs(15 * 60);
@@ -53,6 +55,7 @@ pub async fn once(
     let mut tx = db::begin_for_authority(pool, authority).await?;
     let at = assessor(config, authority, now)?;
     let assessed = drift::sweep(&mut tx, at).await?;
+    escalations::tell_overdue(&mut tx, authority, now, at.today).await?;
     tx.commit().await?;
     Ok(assessed)
 }

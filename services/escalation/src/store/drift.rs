@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
 use cpc_platform::convert::{date_to_proto, timestamp_to_proto};
-use cpc_platform::outbox::{self, NewEvent};
+use cpc_platform::outbox::{self, About};
 use cpc_platform::paging::PageRequest;
 use cpc_proto::common::v1 as common;
 use cpc_proto::escalation::v1 as pb;
@@ -382,7 +382,7 @@ pub async fn assess(
                 at,
                 &finding,
                 "cpc.escalation.v1.DriftCleared",
-                payload,
+                &payload,
             )
             .await
         }
@@ -464,7 +464,7 @@ async fn detected(
         at,
         &finding,
         "cpc.escalation.v1.DriftDetected",
-        payload,
+        &payload,
     )
     .await
 }
@@ -781,35 +781,20 @@ async fn publish(
     at: Assessor<'_>,
     finding: &pb::DriftFinding,
     event_type: &'static str,
-    payload: impl Message,
+    payload: &impl Message,
 ) -> Result<(), ApiError> {
-    let event = NewEvent {
+    let id = Uuid::parse_str(&finding.id).map_err(ApiError::internal)?;
+    let version: i64 = sqlx::query_scalar("SELECT version FROM drift_findings WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let about = About {
         aggregate_type: "DriftFinding",
-        aggregate_id: finding.id.clone(),
-        aggregate_version: finding_version(conn, &finding.id).await?,
-        event_type,
-        authority_id: at.authority.to_owned(),
-        child_ids: finding
-            .child_ids
-            .iter()
-            .filter_map(|c| Uuid::parse_str(c).ok())
-            .collect(),
-        payload: payload.encode_to_vec(),
+        id: &finding.id,
+        version,
+        child_ids: &finding.child_ids,
     };
-    outbox::append(conn, &event, at.now)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(())
-}
-
-async fn finding_version(conn: &mut PgConnection, id: &str) -> Result<i64, ApiError> {
-    let id = Uuid::parse_str(id).map_err(ApiError::internal)?;
-    Ok(
-        sqlx::query_scalar("SELECT version FROM drift_findings WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+    outbox::publish(conn, at.authority, about, event_type, payload, at.now).await
 }
 
 async fn load_one(conn: &mut PgConnection, id: Uuid) -> Result<pb::DriftFinding, ApiError> {

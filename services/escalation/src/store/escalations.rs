@@ -13,7 +13,7 @@ use cpc_authz::EscalationStage as Stage;
 use cpc_platform::ApiError;
 use cpc_platform::convert::{date_to_proto, timestamp_to_proto};
 use cpc_platform::idempotency::{self, RequestKey};
-use cpc_platform::outbox::{self, NewEvent};
+use cpc_platform::outbox::{self, About};
 use cpc_platform::paging::PageRequest;
 use cpc_proto::common::v1 as common;
 use cpc_proto::escalation::v1 as pb;
@@ -232,10 +232,10 @@ pub async fn raise(
     };
     publish(
         conn,
-        ctx,
+        (&ctx.authority, ctx.now),
         &escalation,
         "cpc.escalation.v1.EscalationRaised",
-        payload,
+        &payload,
     )
     .await?;
     let response = pb::RaiseEscalationResponse {
@@ -295,10 +295,10 @@ pub async fn advance(
     };
     publish(
         conn,
-        ctx,
+        (&ctx.authority, ctx.now),
         &escalation,
         "cpc.escalation.v1.EscalationAdvanced",
-        payload,
+        &payload,
     )
     .await?;
     Ok(escalation)
@@ -336,10 +336,10 @@ pub async fn resolve(
     };
     publish(
         conn,
-        ctx,
+        (&ctx.authority, ctx.now),
         &escalation,
         "cpc.escalation.v1.EscalationResolved",
-        payload,
+        &payload,
     )
     .await?;
     Ok(escalation)
@@ -516,31 +516,57 @@ async fn append_change(
 }
 
 /// Appends `payload` (an `event_type` message) about `escalation` to the
-/// escalation feed, in the caller's transaction.
+/// escalation feed of `authority`, in the caller's transaction.
 async fn publish(
     conn: &mut PgConnection,
-    ctx: &Ctx,
+    (authority, now): (&str, DateTime<Utc>),
     escalation: &pb::Escalation,
     event_type: &'static str,
-    payload: impl Message,
+    payload: &impl Message,
 ) -> Result<(), ApiError> {
-    let event = NewEvent {
+    let about = About {
         aggregate_type: "Escalation",
-        aggregate_id: escalation.id.clone(),
-        aggregate_version: escalation.version,
-        event_type,
-        authority_id: ctx.authority.clone(),
-        child_ids: escalation
-            .child_ids
-            .iter()
-            .filter_map(|c| Uuid::parse_str(c).ok())
-            .collect(),
-        payload: payload.encode_to_vec(),
+        id: &escalation.id,
+        version: escalation.version,
+        child_ids: &escalation.child_ids,
     };
-    outbox::append(conn, &event, ctx.now)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(())
+    outbox::publish(conn, authority, about, event_type, payload, now).await
+}
+
+/// Tells the feed of each open escalation whose response is overdue on
+/// `today`, once for each due date it is given. Returns how many were told.
+///
+/// # Errors
+/// Database errors.
+pub async fn tell_overdue(
+    conn: &mut PgConnection,
+    authority: &str,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<usize, ApiError> {
+    let overdue: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE escalations SET overdue_told_for = response_due_on \
+          WHERE status = 'open' AND response_due_on < $1 \
+            AND overdue_told_for IS DISTINCT FROM response_due_on \
+          RETURNING id",
+    )
+    .bind(today)
+    .fetch_all(&mut *conn)
+    .await?;
+    for escalation in load_many(conn, &overdue, today).await? {
+        let payload = pb::EscalationResponseOverdue {
+            escalation: Some(escalation.clone()),
+        };
+        publish(
+            conn,
+            (authority, now),
+            &escalation,
+            "cpc.escalation.v1.EscalationResponseOverdue",
+            &payload,
+        )
+        .await?;
+    }
+    Ok(overdue.len())
 }
 
 #[derive(sqlx::FromRow)]

@@ -214,10 +214,9 @@ pub async fn approve(
         ctx,
         about(&minutes),
         "cpc.reporting.v1.MinutesApproved",
-        pb::MinutesApproved {
+        &pb::MinutesApproved {
             minutes: Some(minutes.clone()),
-        }
-        .encode_to_vec(),
+        },
     )
     .await?;
     Ok(minutes)
@@ -329,11 +328,10 @@ pub async fn distribute(
         ctx,
         about(&minutes),
         "cpc.reporting.v1.MinutesDistributed",
-        pb::MinutesDistributed {
+        &pb::MinutesDistributed {
             minutes: Some(minutes.clone()),
             records,
-        }
-        .encode_to_vec(),
+        },
     )
     .await?;
     Ok(minutes)
@@ -392,11 +390,10 @@ pub async fn notify(
         ctx,
         about(&minutes),
         "cpc.reporting.v1.DecisionNotified",
-        pb::DecisionNotified {
+        &pb::DecisionNotified {
             minutes_id: id.to_string(),
             notification: Some(record),
-        }
-        .encode_to_vec(),
+        },
     )
     .await?;
     Ok(minutes)

@@ -9,11 +9,11 @@ pub mod timeliness;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
-use cpc_platform::outbox::{self, NewEvent};
+use cpc_platform::outbox;
+pub(crate) use cpc_platform::outbox::About;
 use cpc_proto::common::v1 as common;
 use prost::Message;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// Who is acting, and when: what every store call that changes something
 /// is given.
@@ -27,17 +27,8 @@ pub struct Ctx {
     pub today: NaiveDate,
 }
 
-/// The document an event on the reporting feed is about.
-pub(crate) struct About<'a> {
-    /// `Minutes` or `AgencyReport`.
-    pub aggregate_type: &'static str,
-    pub id: &'a str,
-    pub version: i64,
-    pub child_ids: &'a [String],
-}
-
-/// Appends `payload` (an `event_type` message) to the reporting feed, in
-/// the caller's transaction.
+/// Appends `payload` (an `event_type` message about `about`) to the
+/// reporting feed, in the caller's transaction.
 ///
 /// # Errors
 /// `INTERNAL` if the outbox refuses it.
@@ -46,29 +37,9 @@ pub(crate) async fn publish(
     ctx: &Ctx,
     about: About<'_>,
     event_type: &'static str,
-    payload: Vec<u8>,
+    payload: &impl Message,
 ) -> Result<(), ApiError> {
-    let child_ids = about
-        .child_ids
-        .iter()
-        .filter_map(|c| Uuid::parse_str(c).ok())
-        .collect();
-    outbox::append(
-        conn,
-        &NewEvent {
-            aggregate_type: about.aggregate_type,
-            aggregate_id: about.id.to_owned(),
-            aggregate_version: about.version,
-            event_type,
-            authority_id: ctx.authority.clone(),
-            child_ids,
-            payload,
-        },
-        ctx.now,
-    )
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(())
+    outbox::publish(conn, &ctx.authority, about, event_type, payload, ctx.now).await
 }
 
 /// A message the store wrote as protobuf.

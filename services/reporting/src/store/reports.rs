@@ -267,7 +267,7 @@ pub async fn submit(
         ctx,
         about(&report),
         "cpc.reporting.v1.AgencyReportSubmitted",
-        payload.encode_to_vec(),
+        &payload,
     )
     .await?;
     Ok(report)
@@ -361,7 +361,7 @@ pub async fn share(
         ctx,
         about(&report),
         "cpc.reporting.v1.AgencyReportShared",
-        payload.encode_to_vec(),
+        &payload,
     )
     .await?;
     Ok(report)
