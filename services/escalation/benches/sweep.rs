@@ -16,11 +16,10 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
-use cpc_escalation::store::drift::{self, Assessor};
+use cpc_platform::Config;
 use cpc_platform::config::DatabaseConfig;
 use cpc_platform::testing::TestDatabase;
 use cpc_platform::{MIGRATOR, db};
-use cpc_rules::calendar::{Nation, WorkingDayCalendar};
 use criterion::{Criterion, criterion_group, criterion_main};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -29,15 +28,6 @@ const AUTHORITY: &str = "E10000013";
 /// Plans, each with [`ACTIONS_PER_PLAN`] actions and one core group meeting.
 const PLANS: usize = 500;
 const ACTIONS_PER_PLAN: usize = 4;
-
-fn at(today: NaiveDate) -> Assessor<'static> {
-    Assessor {
-        authority: AUTHORITY,
-        now: Utc.from_utc_datetime(&today.and_hms_opt(12, 0, 0).unwrap()),
-        today,
-        calendar: WorkingDayCalendar::for_nation(Nation::EnglandAndWales),
-    }
-}
 
 /// Children, plans, actions due over the month before `today` (half of
 /// them done) and a core group meeting per plan due a fortnight before.
@@ -101,10 +91,10 @@ async fn seed(pool: &PgPool, today: NaiveDate) {
 }
 
 async fn sweep(pool: &PgPool, today: NaiveDate) -> usize {
-    let mut tx = db::begin_for_authority(pool, AUTHORITY).await.unwrap();
-    let assessed = drift::sweep(&mut tx, at(today)).await.unwrap();
-    tx.commit().await.unwrap();
-    assessed
+    let noon = Utc.from_utc_datetime(&today.and_hms_opt(12, 0, 0).unwrap());
+    cpc_escalation::sweep::once(pool, &Config::default(), AUTHORITY, noon)
+        .await
+        .unwrap()
 }
 
 fn sweeps(c: &mut Criterion) {

@@ -42,6 +42,9 @@ pub async fn run(pool: PgPool, config: Config, stopping: Stopping) {
 }
 
 /// Sweeps `authority` as at `now`; returns how many subjects were assessed.
+/// Each subject is assessed in a transaction of its own, so the feed's lock
+/// (taken by an event) is held for one subject at a time, never for the
+/// whole sweep.
 ///
 /// # Errors
 /// Database errors; an authority profile the configuration should have
@@ -52,12 +55,19 @@ pub async fn once(
     authority: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, ApiError> {
-    let mut tx = db::begin_for_authority(pool, authority).await?;
     let at = assessor(config, authority, now)?;
-    let assessed = drift::sweep(&mut tx, at).await?;
+    let mut tx = db::begin_for_authority(pool, authority).await?;
+    let subjects = drift::aged(&mut tx, at.today).await?;
+    tx.commit().await?;
+    for subject in &subjects {
+        let mut tx = db::begin_for_authority(pool, authority).await?;
+        drift::assess(&mut tx, at, *subject).await?;
+        tx.commit().await?;
+    }
+    let mut tx = db::begin_for_authority(pool, authority).await?;
     escalations::tell_overdue(&mut tx, authority, now, at.today).await?;
     tx.commit().await?;
-    Ok(assessed)
+    Ok(subjects.len())
 }
 
 /// Assessing drift at `now`, for `authority`, on its calendar.

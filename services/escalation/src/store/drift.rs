@@ -283,20 +283,20 @@ pub async fn late_meetings_of_case(
     .await?)
 }
 
-/// Assesses every subject whose finding may have changed because days
-/// passed: those not settled whose due date is past, and those with a
-/// finding not cleared. Returns how many were assessed.
+/// Every subject whose finding may have changed because days passed by
+/// `today`: those not settled whose due date is past, and those with a
+/// finding not cleared.
 ///
 /// # Errors
-/// Database errors; dates outside the calendar.
-pub async fn sweep(conn: &mut PgConnection, at: Assessor<'_>) -> Result<usize, ApiError> {
+/// Database errors.
+pub async fn aged(conn: &mut PgConnection, today: NaiveDate) -> Result<Vec<SubjectRef>, ApiError> {
     let actions: Vec<Uuid> = sqlx::query_scalar(
         "SELECT a.id FROM plan_actions a LEFT JOIN plans p ON p.id = a.plan_id \
           WHERE NOT a.done AND NOT coalesce(p.ended, false) AND a.due_on < $1 \
          UNION SELECT subject_id FROM drift_findings \
           WHERE NOT cleared AND subject_type = 'PlanAction' ORDER BY 1",
     )
-    .bind(at.today)
+    .bind(today)
     .fetch_all(&mut *conn)
     .await?;
     let meetings: Vec<Uuid> = sqlx::query_scalar(
@@ -304,19 +304,14 @@ pub async fn sweep(conn: &mut PgConnection, at: Assessor<'_>) -> Result<usize, A
          UNION SELECT subject_id FROM drift_findings \
           WHERE NOT cleared AND subject_type <> 'PlanAction' ORDER BY 1",
     )
-    .bind(at.today)
+    .bind(today)
     .fetch_all(&mut *conn)
     .await?;
-    let subjects = actions
-        .iter()
-        .map(|id| SubjectRef::Action(*id))
-        .chain(meetings.iter().map(|id| SubjectRef::Meeting(*id)));
-    let mut assessed = 0;
-    for subject in subjects {
-        assess(conn, at, subject).await?;
-        assessed += 1;
-    }
-    Ok(assessed)
+    Ok(actions
+        .into_iter()
+        .map(SubjectRef::Action)
+        .chain(meetings.into_iter().map(SubjectRef::Meeting))
+        .collect())
 }
 
 /// A finding as assessment makes it, before it is stored.
