@@ -19,6 +19,9 @@ use crate::store::escalations;
 /// How often findings are brought up to date.
 pub const EVERY: Duration = Duration::from_secs(15 * 60);
 
+/// Subjects assessed in one transaction.
+pub const BATCH: usize = 100;
+
 /// Sweeps every configured authority, then again every [`EVERY`], until
 /// the server stops. A failed sweep is logged and tried again next time.
 pub async fn run(pool: PgPool, config: Config, stopping: Stopping) {
@@ -42,9 +45,10 @@ pub async fn run(pool: PgPool, config: Config, stopping: Stopping) {
 }
 
 /// Sweeps `authority` as at `now`; returns how many subjects were assessed.
-/// Each subject is assessed in a transaction of its own, so the feed's lock
-/// (taken by an event) is held for one subject at a time, never for the
-/// whole sweep.
+/// Subjects are assessed [`BATCH`] to a transaction: an event takes the
+/// feed's lock until commit, so a sweep in one transaction would hold up
+/// escalation's API writes for all of it, and one transaction a subject
+/// costs a round trip of its own each time.
 ///
 /// # Errors
 /// Database errors; an authority profile the configuration should have
@@ -59,9 +63,11 @@ pub async fn once(
     let mut tx = db::begin_for_authority(pool, authority).await?;
     let subjects = drift::aged(&mut tx, at.today).await?;
     tx.commit().await?;
-    for subject in &subjects {
+    for batch in subjects.chunks(BATCH) {
         let mut tx = db::begin_for_authority(pool, authority).await?;
-        drift::assess(&mut tx, at, *subject).await?;
+        for subject in batch {
+            drift::assess(&mut tx, at, *subject).await?;
+        }
         tx.commit().await?;
     }
     let mut tx = db::begin_for_authority(pool, authority).await?;
