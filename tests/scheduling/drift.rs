@@ -9,10 +9,12 @@ use cpc_platform::db;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
 use cpc_proto::escalation::v1 as pb;
+use cpc_proto::escalation::v1::escalation_service_client::EscalationServiceClient;
 use cpc_proto::scheduling::v1 as scheduling;
 use cpc_proto::scheduling::v1::core_groups_service_client::CoreGroupsServiceClient;
 use tokio_stream::StreamExt;
 use tonic::Code;
+use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::core_groups::arrange;
@@ -21,6 +23,20 @@ use crate::escalations::{escalation, plan_of, raising};
 use crate::meetings::{Held, last_working_day, plan_started, timescales};
 use crate::minutes::until_service_knows;
 use crate::support::*;
+
+/// The findings `who` lists with `request` (one page).
+async fn findings(
+    client: &mut EscalationServiceClient<Channel>,
+    who: &As,
+    request: pb::ListDriftFindingsRequest,
+) -> Vec<pb::DriftFinding> {
+    client
+        .list_drift_findings(who.req(request))
+        .await
+        .unwrap()
+        .into_inner()
+        .findings
+}
 
 fn kinds(findings: &[pb::DriftFinding]) -> Vec<(pb::DriftKind, pb::Severity)> {
     findings
@@ -39,7 +55,7 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
     let (mut f, mut conferences) = start().await;
     let Held { child, case, .. } =
         Box::pin(plan_started(&mut f, &mut conferences, "DRF0001")).await;
-    let plan = plan_of(&f, &case).await;
+    let plan = plan_of(&f, &case).await.id;
     // Scheduling made the first core group meeting due; escalation knows it.
     until_service_knows(
         &f,
@@ -84,12 +100,12 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         status: status as i32,
         ..Default::default()
     };
-    let found = client
-        .list_drift_findings(tm.req(by_plan(pb::DriftFindingStatus::Unspecified)))
-        .await
-        .unwrap()
-        .into_inner()
-        .findings;
+    let found = findings(
+        &mut client,
+        &tm,
+        by_plan(pb::DriftFindingStatus::Unspecified),
+    )
+    .await;
     assert!(found.is_empty(), "{found:?}");
 
     // Two months on, nothing has moved: the sweep finds the core group
@@ -117,15 +133,15 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         before,
         "a second sweep changes nothing"
     );
-    let found = client
-        .list_drift_findings(tm.req(pb::ListDriftFindingsRequest {
+    let found = findings(
+        &mut client,
+        &tm,
+        pb::ListDriftFindingsRequest {
             case_id: case.clone(),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .findings;
+        },
+    )
+    .await;
     assert_eq!(
         kinds(&found),
         [
@@ -151,16 +167,16 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
     assert_eq!(late.due_date, pd_of(due));
     assert_eq!(late.status, pb::DriftFindingStatus::Open as i32);
     assert!(late.detail.contains("Health check"), "{}", late.detail);
-    let critical = client
-        .list_drift_findings(tm.req(pb::ListDriftFindingsRequest {
+    let critical = findings(
+        &mut client,
+        &tm,
+        pb::ListDriftFindingsRequest {
             authority_id: AUTHORITY.into(),
             min_severity: pb::Severity::Critical as i32,
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .findings;
+        },
+    )
+    .await;
     assert_eq!(critical.len(), 1);
 
     // The chair escalates the missed meeting: the finding is escalated
@@ -175,16 +191,16 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         .escalation
         .unwrap();
     assert_eq!(raised.drift_finding_ids, std::slice::from_ref(&missed.id));
-    let escalated = client
-        .list_drift_findings(tm.req(pb::ListDriftFindingsRequest {
+    let escalated = findings(
+        &mut client,
+        &tm,
+        pb::ListDriftFindingsRequest {
             child_id: child.clone(),
             status: pb::DriftFindingStatus::Escalated as i32,
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .findings;
+        },
+    )
+    .await;
     assert_eq!(escalated.len(), 1);
     assert_eq!(escalated[0].escalation_id, raised.id);
     // Its response is due in 10 days: the sweep two months on tells the
@@ -194,12 +210,7 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
             .await
             .unwrap();
     }
-    let open = client
-        .list_drift_findings(tm.req(by_plan(pb::DriftFindingStatus::Open)))
-        .await
-        .unwrap()
-        .into_inner()
-        .findings;
+    let open = findings(&mut client, &tm, by_plan(pb::DriftFindingStatus::Open)).await;
     assert_eq!(
         open.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
         [late.id.as_str()]
@@ -267,12 +278,7 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         &[&action.id],
     )
     .await;
-    let cleared = client
-        .list_drift_findings(tm.req(by_plan(pb::DriftFindingStatus::Cleared)))
-        .await
-        .unwrap()
-        .into_inner()
-        .findings;
+    let cleared = findings(&mut client, &tm, by_plan(pb::DriftFindingStatus::Cleared)).await;
     assert_eq!(cleared.len(), 2, "the meeting and the action");
     assert!(cleared.iter().all(|c| c.clear_time.is_some()));
 
@@ -346,6 +352,69 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
     ]
     .map(|(n, b)| (n.to_owned(), b));
     assert_eq!(seen, expected);
+    pool.close().await;
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn a_plan_at_its_first_duration_review_is_found_until_it_ends() {
+    let (mut f, mut conferences) = start().await;
+    let Held { case, .. } = Box::pin(plan_started(&mut f, &mut conferences, "DRF0002")).await;
+    let plan = plan_of(&f, &case).await;
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM plans WHERE id = $1::uuid AND start_date IS NOT NULL)",
+        &[&plan.id],
+    )
+    .await;
+    // A year and a month on, the plan has passed its 12-month point only.
+    let options = db::schema_options(f.db.url(), cpc_escalation::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let year_on = Utc::now().checked_add_days(Days::new(396)).unwrap();
+    cpc_escalation::sweep::once(&pool, &f.db.config(), AUTHORITY, year_on)
+        .await
+        .unwrap();
+    let mut client = escalation(&f).await;
+    let tm = f.team_manager();
+    let request = pb::ListDriftFindingsRequest {
+        plan_id: plan.id.clone(),
+        kind: pb::DriftKind::PlanDuration as i32,
+        ..Default::default()
+    };
+    let found = findings(&mut client, &tm, request).await;
+    assert_eq!(
+        kinds(&found),
+        [(pb::DriftKind::PlanDuration, pb::Severity::Medium)]
+    );
+    let started = cpc_platform::convert::date_from_proto(plan.start_date.as_ref())
+        .unwrap()
+        .unwrap();
+    let point = cpc_rules::months::add_months_clamped(started, 12).unwrap();
+    assert_eq!(found[0].due_date, pd_of(point));
+    assert_eq!(found[0].subject_type, "ChildProtectionPlan");
+    assert_eq!(found[0].subject_id, plan.id);
+
+    // The team manager ends the plan (agencies consulted): found no more.
+    CasesServiceClient::new(f.server.channel().await)
+        .end_plan(tm.req(cases::EndPlanRequest {
+            plan_id: plan.id.clone(),
+            version: plan.version,
+            end_date: pd_of(uk_today()),
+            end_reason: cases::PlanEndReason::Other as i32,
+            end_reason_detail: "Family moved abroad; plan closed on legal advice".into(),
+            agencies_consulted: vec![police_ref(), health_ref()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT bool_and(cleared) FROM drift_findings WHERE subject_id = $1::uuid",
+        &[&plan.id],
+    )
+    .await;
     pool.close().await;
     f.stop().await;
 }

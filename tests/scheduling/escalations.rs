@@ -227,7 +227,7 @@ async fn call(
 }
 
 /// The first plan of `case`, as the cases service lists it.
-pub(crate) async fn plan_of(f: &Fixture, case: &str) -> String {
+pub(crate) async fn plan_of(f: &Fixture, case: &str) -> cases::ChildProtectionPlan {
     let mut cases_client = CasesServiceClient::new(f.server.channel().await);
     cases_client
         .list_plans(f.social_worker().req(cases::ListPlansRequest {
@@ -239,7 +239,6 @@ pub(crate) async fn plan_of(f: &Fixture, case: &str) -> String {
         .into_inner()
         .plans
         .remove(0)
-        .id
 }
 
 fn stage_of(e: &pb::Escalation) -> pb::EscalationStage {
@@ -251,7 +250,7 @@ async fn an_escalation_goes_up_the_route_and_is_resolved() {
     let (mut f, mut conferences) = start().await;
     let Held { child, case, .. } =
         Box::pin(plan_started(&mut f, &mut conferences, "ESC0002")).await;
-    let plan = plan_of(&f, &case).await;
+    let plan = plan_of(&f, &case).await.id;
     until_service_knows(
         &f,
         cpc_escalation::SCHEMA,

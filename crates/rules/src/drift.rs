@@ -12,7 +12,10 @@
 //!   MEDIUM: it will be late unless it is moved;
 //! - a plan action past its due date is LOW for its first
 //!   [`ACTION_SLIPPAGE_WORKING_DAYS`], MEDIUM up to
-//!   [`PROLONGED_WORKING_DAYS`], HIGH after.
+//!   [`PROLONGED_WORKING_DAYS`], HIGH after;
+//! - a plan that reached its first plan-duration review point (12 months by
+//!   default) is MEDIUM, its second HIGH, any later CRITICAL: long plans are
+//!   looked at again in case of drift ([`assess_duration`]).
 //!
 //! Days overdue are working days after the due date, up to and including
 //! today, in the authority's calendar.
@@ -43,6 +46,7 @@ pub enum Kind {
     CoreGroupMissed,
     ReviewLate,
     InitialConferenceLate,
+    PlanDuration,
 }
 
 /// Where a conference or core group meeting stands.
@@ -148,6 +152,50 @@ pub fn assess(
     }))
 }
 
+/// Whether a plan that started on `started` has reached a plan-duration
+/// review point on `today`: `months` after the start (the authority's
+/// `plan_duration_review_months`, in order). `due` is the latest point
+/// reached. An ended plan has none.
+///
+/// # Errors
+/// `OutOfRange` for dates outside the calendar's 2000–2100.
+pub fn assess_duration(
+    started: NaiveDate,
+    ended: bool,
+    months: &[u32],
+    today: NaiveDate,
+    calendar: &WorkingDayCalendar,
+) -> Result<Option<Finding>, RulesError> {
+    if ended {
+        return Ok(None);
+    }
+    let mut reached = Vec::with_capacity(months.len());
+    for &m in months {
+        // A point past the calendar's last year cannot have been reached
+        // (nor can any later one): `today` is within the calendar.
+        let Ok(point) = crate::months::add_months_clamped(started, m) else {
+            break;
+        };
+        if point <= today {
+            reached.push(point);
+        }
+    }
+    let Some(&due) = reached.last() else {
+        return Ok(None);
+    };
+    let severity = match reached.len() {
+        1 => Severity::Medium,
+        2 => Severity::High,
+        _ => Severity::Critical,
+    };
+    Ok(Some(Finding {
+        kind: Kind::PlanDuration,
+        severity,
+        due,
+        working_days_overdue: calendar.working_days_between(due, today)?.max(0),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +293,35 @@ mod tests {
         assert_eq!(assess(cancelled, date(2025, 7, 1), ew()).unwrap(), None);
     }
 
+    #[test]
+    fn a_long_plan_is_looked_at_again_at_each_point() {
+        // Started on a leap day: 12 months on is 28 February.
+        let started = date(2024, 2, 29);
+        let months = [12, 15, 18, 21];
+        let on = |today| assess_duration(started, false, &months, today, ew()).unwrap();
+        assert_eq!(on(date(2025, 2, 27)), None);
+        let first = on(date(2025, 2, 28)).unwrap();
+        assert_eq!(
+            (
+                first.kind,
+                first.severity,
+                first.due,
+                first.working_days_overdue
+            ),
+            (Kind::PlanDuration, Severity::Medium, date(2025, 2, 28), 0)
+        );
+        assert_eq!(on(date(2025, 5, 29)).unwrap().severity, Severity::High);
+        assert_eq!(on(date(2025, 11, 29)).unwrap().severity, Severity::Critical);
+        assert_eq!(
+            assess_duration(started, true, &months, date(2026, 1, 1), ew()).unwrap(),
+            None
+        );
+        assert_eq!(
+            assess_duration(started, false, &[], date(2026, 1, 1), ew()).unwrap(),
+            None
+        );
+    }
+
     fn any_date() -> impl Strategy<Value = NaiveDate> {
         (0u64..36_000).prop_map(|d| date(2001, 1, 1) + chrono::Days::new(d))
     }
@@ -271,6 +348,23 @@ mod tests {
             (any_date(), any_meeting()).prop_map(|(due, state)| Subject::CoreGroup { due, state }),
             (any_date(), any::<bool>()).prop_map(|(due, done)| Subject::Action { due, done }),
         ]
+    }
+
+    proptest! {
+        /// A plan's duration finding only grows more serious as days pass,
+        /// and is due on a point it reached.
+        #[test]
+        fn duration_only_grows(started in any_date(), today in any_date(), later in 0u64..400) {
+            let months = [12, 15, 18, 21];
+            let then = today + chrono::Days::new(later);
+            let now = assess_duration(started, false, &months, today, ew()).unwrap();
+            let after = assess_duration(started, false, &months, then, ew()).unwrap();
+            if let Some(now) = now {
+                let after = after.expect("a long plan stays long");
+                prop_assert!(after.severity >= now.severity);
+                prop_assert!(now.due <= today && now.due > started);
+            }
+        }
     }
 
     proptest! {

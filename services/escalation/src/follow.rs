@@ -74,7 +74,7 @@ pub const SCHEDULING_FEED: Follow = Follow {
 };
 
 /// Assessing drift now, for `authority`.
-fn assessor<'a>(config: &Config, authority: &'a str) -> Result<Assessor<'a>, ApiError> {
+fn assessor(config: &Config, authority: &str) -> Result<Assessor, ApiError> {
     let now = DateTime::<Utc>::from(std::time::SystemTime::now());
     crate::sweep::assessor(config, authority, now)
 }
@@ -94,44 +94,62 @@ fn apply_cases_event<'a>(
             let membership = decode_event::<cases::CaseMemberAdded>(event)?
                 .membership
                 .ok_or_else(|| bad_event(event, "has no membership"))?;
-            return case_members::record(conn, at.authority, &membership, at.now).await;
+            return case_members::record(conn, &at.authority, &membership, at.now).await;
         }
         if ACTION_EVENTS.contains(&kind) {
             let action = decode_event::<cases::PlanActionAdded>(event)?
                 .action
                 .ok_or_else(|| bad_event(event, "has no action"))?;
             let kept = action_as_kept(&action).ok_or_else(|| bad_event(event, "is incomplete"))?;
-            drift::learn_action(conn, at.authority, &kept, at.now).await?;
-            return drift::assess(conn, at, SubjectRef::Action(kept.id)).await;
+            drift::learn_action(conn, &at.authority, &kept, at.now).await?;
+            return drift::assess(conn, &at, SubjectRef::Action(kept.id)).await;
         }
         // Child events carry the child as field 1, plan events the plan.
         let learnt = if CHILD_EVENTS.contains(&kind) {
             let child = decode_event::<cases::ChildRegistered>(event)?
                 .child
                 .ok_or_else(|| bad_event(event, "has no child"))?;
-            (Kept::Child, child.id, child.case_id, child.version, false)
+            (
+                Kept::Child,
+                child.id,
+                child.case_id,
+                child.version,
+                false,
+                None,
+            )
         } else if PLAN_EVENTS.contains(&kind) {
             let plan = decode_event::<cases::PlanStarted>(event)?
                 .plan
                 .ok_or_else(|| bad_event(event, "has no plan"))?;
             let ended = plan.status == cases::PlanStatus::Ended as i32;
-            (Kept::Plan, plan.id, plan.child_id, plan.version, ended)
+            let started = date(plan.start_date.as_ref());
+            (
+                Kept::Plan,
+                plan.id,
+                plan.child_id,
+                plan.version,
+                ended,
+                started,
+            )
         } else {
             return Ok(());
         };
-        let (what, id, parent, version, ended) = learnt;
+        let (what, id, parent, version, ended, started) = learnt;
         let learnt = Learnt {
             kept: what,
             id: uuid(&id)?,
             parent: uuid(&parent)?,
             version: version.max(1),
             ended,
+            started,
         };
-        cases_copy::learn(conn, at.authority, &learnt, at.now).await?;
-        // An ended plan's actions are no longer expected.
+        cases_copy::learn(conn, &at.authority, &learnt, at.now).await?;
+        // A plan is assessed for its duration; an ended plan's actions are
+        // no longer expected.
         if what == Kept::Plan {
+            drift::assess(conn, &at, SubjectRef::Plan(learnt.id)).await?;
             for action in drift::actions_of_plan(conn, learnt.id).await? {
-                drift::assess(conn, at, SubjectRef::Action(action)).await?;
+                drift::assess(conn, &at, SubjectRef::Action(action)).await?;
             }
         }
         Ok(())
@@ -169,12 +187,12 @@ fn apply_scheduling_event<'a>(
         };
         for meeting in meetings {
             let meeting = meeting.ok_or_else(|| bad_event(event, "is incomplete"))?;
-            drift::learn_meeting(conn, at.authority, &meeting, at.now).await?;
-            drift::assess(conn, at, SubjectRef::Meeting(meeting.id)).await?;
+            drift::learn_meeting(conn, &at.authority, &meeting, at.now).await?;
+            drift::assess(conn, &at, SubjectRef::Meeting(meeting.id)).await?;
             // A meeting held may put an earlier, missed one right.
             if meeting.state == Meeting::Held {
                 for late in drift::late_meetings_of_case(conn, meeting.case_id).await? {
-                    drift::assess(conn, at, SubjectRef::Meeting(late)).await?;
+                    drift::assess(conn, &at, SubjectRef::Meeting(late)).await?;
                 }
             }
         }

@@ -1,8 +1,9 @@
 //! Assessing drift as days pass: an action due yesterday is late today
 //! though nothing about it changed. Every [`EVERY`], and once at start, each
 //! configured authority's subjects that may have aged are assessed again
-//! ([`crate::store::drift::sweep`]), and escalations whose response became
-//! overdue are told on the feed, in one transaction per authority.
+//! ([`crate::store::drift::aged`]), and escalations whose response became
+//! overdue are told on the feed ([`once`] says how it splits the work into
+//! transactions).
 
 use std::time::Duration;
 
@@ -61,12 +62,12 @@ pub async fn once(
 ) -> Result<usize, ApiError> {
     let at = assessor(config, authority, now)?;
     let mut tx = db::begin_for_authority(pool, authority).await?;
-    let subjects = drift::aged(&mut tx, at.today).await?;
+    let subjects = drift::aged(&mut tx, &at).await?;
     tx.commit().await?;
     for batch in subjects.chunks(BATCH) {
         let mut tx = db::begin_for_authority(pool, authority).await?;
         for subject in batch {
-            drift::assess(&mut tx, at, *subject).await?;
+            drift::assess(&mut tx, &at, *subject).await?;
         }
         tx.commit().await?;
     }
@@ -80,19 +81,20 @@ pub async fn once(
 ///
 /// # Errors
 /// An authority profile the configuration should have refused.
-pub fn assessor<'a>(
+pub fn assessor(
     config: &Config,
-    authority: &'a str,
+    authority: &str,
     now: DateTime<Utc>,
-) -> Result<Assessor<'a>, ApiError> {
+) -> Result<Assessor, ApiError> {
+    let profile = config.authority_profile(authority);
     // Profiles are validated when the configuration loads.
-    let timescales =
-        Timescales::new(&config.authority_profile(authority)).map_err(ApiError::internal)?;
+    let timescales = Timescales::new(&profile).map_err(ApiError::internal)?;
     let today: NaiveDate = uk_date(now);
     Ok(Assessor {
-        authority,
+        authority: authority.to_owned(),
         now,
         today,
         calendar: timescales.calendar(),
+        review_months: profile.plan_duration_review_months,
     })
 }

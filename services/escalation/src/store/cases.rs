@@ -26,6 +26,8 @@ pub struct Learnt {
     pub version: i64,
     /// A plan that ended (always false for a child).
     pub ended: bool,
+    /// When a plan started (none for a child).
+    pub started: Option<chrono::NaiveDate>,
 }
 
 /// Records a child's case or a plan's child.
@@ -47,11 +49,12 @@ pub async fn learn(
              WHERE case_children.version < excluded.version"
         }
         Kept::Plan => {
-            "INSERT INTO plans (id, authority_id, child_id, version, updated_at, ended) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO plans (id, authority_id, child_id, version, updated_at, ended, \
+                                start_date) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (id) DO UPDATE SET child_id = excluded.child_id, \
                version = excluded.version, updated_at = excluded.updated_at, \
-               ended = excluded.ended \
+               ended = excluded.ended, start_date = excluded.start_date \
              WHERE plans.version < excluded.version"
         }
     };
@@ -62,7 +65,7 @@ pub async fn learn(
         .bind(learnt.version)
         .bind(now);
     if learnt.kept == Kept::Plan {
-        query = query.bind(learnt.ended);
+        query = query.bind(learnt.ended).bind(learnt.started);
     }
     query.execute(&mut *conn).await?;
     Ok(())

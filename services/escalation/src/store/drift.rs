@@ -1,7 +1,8 @@
-//! Drift findings: escalation's copies of what a plan depends on (plan
-//! actions from the cases feed; conferences and core group meetings from
-//! scheduling's), each assessed by [`cpc_rules::drift`] when it changes and
-//! again as days pass ([`sweep`]), and the findings that result.
+//! Drift findings: escalation's copies of what a plan depends on (plans and
+//! plan actions from the cases feed; conferences and core group meetings
+//! from scheduling's), each assessed by [`cpc_rules::drift`] when it
+//! changes and again as days pass ([`aged`] lists those the sweep
+//! assesses), and the findings that result.
 //!
 //! A subject has at most one finding that is not cleared. Assessing it
 //! opens one (`DriftDetected`, new), refreshes it when its severity or days
@@ -75,15 +76,17 @@ pub struct KeptMeeting {
     pub version: i64,
 }
 
-/// When and against which calendar subjects are assessed.
-#[derive(Clone, Copy)]
-pub struct Assessor<'a> {
-    pub authority: &'a str,
+/// When, and by which of the authority's rules, subjects are assessed.
+#[derive(Debug, Clone)]
+pub struct Assessor {
+    pub authority: String,
     pub now: DateTime<Utc>,
     /// Today in the UK.
     pub today: NaiveDate,
     /// The authority's working days.
     pub calendar: &'static WorkingDayCalendar,
+    /// The authority's plan-duration review points, in months.
+    pub review_months: Vec<u32>,
 }
 
 /// A subject of drift detection.
@@ -91,6 +94,7 @@ pub struct Assessor<'a> {
 pub enum SubjectRef {
     Action(Uuid),
     Meeting(Uuid),
+    Plan(Uuid),
 }
 
 /// A checked list query.
@@ -137,10 +141,9 @@ pub fn kind_code(kind: pb::DriftKind) -> Option<&'static str> {
         pb::DriftKind::CoreGroupMissed => Some("core_group_missed"),
         pb::DriftKind::ReviewLate => Some("review_late"),
         pb::DriftKind::InitialConferenceLate => Some("initial_conference_late"),
+        pb::DriftKind::PlanDuration => Some("plan_duration"),
         // Not detected yet: a filter on them finds nothing.
-        pb::DriftKind::AgencyNotDelivering
-        | pb::DriftKind::ReportLate
-        | pb::DriftKind::PlanDuration => Some("not_detected"),
+        pb::DriftKind::AgencyNotDelivering | pb::DriftKind::ReportLate => Some("not_detected"),
         pb::DriftKind::Unspecified => None,
     }
 }
@@ -151,6 +154,7 @@ fn kind_of(code: &str) -> pb::DriftKind {
         "core_group_missed" => pb::DriftKind::CoreGroupMissed,
         "review_late" => pb::DriftKind::ReviewLate,
         "initial_conference_late" => pb::DriftKind::InitialConferenceLate,
+        "plan_duration" => pb::DriftKind::PlanDuration,
         _ => pb::DriftKind::Unspecified,
     }
 }
@@ -161,6 +165,7 @@ fn stored_kind(kind: Kind) -> &'static str {
         Kind::CoreGroupMissed => "core_group_missed",
         Kind::ReviewLate => "review_late",
         Kind::InitialConferenceLate => "initial_conference_late",
+        Kind::PlanDuration => "plan_duration",
     }
 }
 
@@ -276,7 +281,8 @@ pub async fn late_meetings_of_case(
 ) -> Result<Vec<Uuid>, ApiError> {
     Ok(sqlx::query_scalar(
         "SELECT subject_id FROM drift_findings \
-          WHERE case_id = $1 AND NOT cleared AND subject_type <> 'PlanAction' ORDER BY 1",
+          WHERE case_id = $1 AND NOT cleared \
+            AND subject_type IN ('Conference', 'CoreGroupMeeting') ORDER BY 1",
     )
     .bind(case_id)
     .fetch_all(&mut *conn)
@@ -289,7 +295,8 @@ pub async fn late_meetings_of_case(
 ///
 /// # Errors
 /// Database errors.
-pub async fn aged(conn: &mut PgConnection, today: NaiveDate) -> Result<Vec<SubjectRef>, ApiError> {
+pub async fn aged(conn: &mut PgConnection, at: &Assessor) -> Result<Vec<SubjectRef>, ApiError> {
+    let today = at.today;
     let actions: Vec<Uuid> = sqlx::query_scalar(
         "SELECT a.id FROM plan_actions a LEFT JOIN plans p ON p.id = a.plan_id \
           WHERE NOT a.done AND NOT coalesce(p.ended, false) AND a.due_on < $1 \
@@ -302,15 +309,30 @@ pub async fn aged(conn: &mut PgConnection, today: NaiveDate) -> Result<Vec<Subje
     let meetings: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM meetings WHERE state IN ('due', 'booked', 'missed') AND due_on < $1 \
          UNION SELECT subject_id FROM drift_findings \
-          WHERE NOT cleared AND subject_type <> 'PlanAction' ORDER BY 1",
+          WHERE NOT cleared AND subject_type IN ('Conference', 'CoreGroupMeeting') ORDER BY 1",
     )
     .bind(today)
+    .fetch_all(&mut *conn)
+    .await?;
+    // Plans near or past their first review point (a few days' margin for
+    // month ends; assessing says exactly).
+    let first_point = at.review_months.first().copied().unwrap_or(u32::MAX);
+    let started_by = today
+        .checked_sub_months(chrono::Months::new(first_point))
+        .and_then(|d| d.checked_add_days(chrono::Days::new(3)));
+    let plans: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM plans WHERE NOT ended AND start_date <= $1 \
+         UNION SELECT subject_id FROM drift_findings \
+          WHERE NOT cleared AND subject_type = 'ChildProtectionPlan' ORDER BY 1",
+    )
+    .bind(started_by)
     .fetch_all(&mut *conn)
     .await?;
     Ok(actions
         .into_iter()
         .map(SubjectRef::Action)
         .chain(meetings.into_iter().map(SubjectRef::Meeting))
+        .chain(plans.into_iter().map(SubjectRef::Plan))
         .collect())
 }
 
@@ -335,16 +357,18 @@ struct Draft {
 /// Database errors; dates outside the calendar.
 pub async fn assess(
     conn: &mut PgConnection,
-    at: Assessor<'_>,
+    at: &Assessor,
     subject: SubjectRef,
 ) -> Result<(), ApiError> {
     let draft = match subject {
         SubjectRef::Action(id) => assess_action(conn, at, id).await?,
         SubjectRef::Meeting(id) => assess_meeting(conn, at, id).await?,
+        SubjectRef::Plan(id) => assess_plan(conn, at, id).await?,
     };
     let (subject_type, subject_id) = match (&draft, subject) {
         (Some(d), _) => (d.subject_type, d.subject_id),
         (None, SubjectRef::Action(id)) => ("PlanAction", id),
+        (None, SubjectRef::Plan(id)) => ("ChildProtectionPlan", id),
         // Clearing looks for the meeting's finding whatever it was.
         (None, SubjectRef::Meeting(id)) => ("", id),
     };
@@ -397,7 +421,7 @@ pub async fn assess(
                          $16)",
             )
             .bind(id)
-            .bind(at.authority)
+            .bind(&at.authority)
             .bind(draft.case_id)
             .bind(&draft.child_ids)
             .bind(draft.plan_id)
@@ -445,7 +469,7 @@ pub async fn assess(
 
 async fn detected(
     conn: &mut PgConnection,
-    at: Assessor<'_>,
+    at: &Assessor,
     id: Uuid,
     new_finding: bool,
 ) -> Result<(), ApiError> {
@@ -477,7 +501,7 @@ struct ActionRow {
 
 async fn assess_action(
     conn: &mut PgConnection,
-    at: Assessor<'_>,
+    at: &Assessor,
     id: Uuid,
 ) -> Result<Option<Draft>, ApiError> {
     let row: Option<ActionRow> = sqlx::query_as(
@@ -546,7 +570,7 @@ struct MeetingRow {
 
 async fn assess_meeting(
     conn: &mut PgConnection,
-    at: Assessor<'_>,
+    at: &Assessor,
     id: Uuid,
 ) -> Result<Option<Draft>, ApiError> {
     // A meeting a later one of its kind replaced, held since, is put
@@ -616,6 +640,43 @@ async fn assess_meeting(
         responsible: None,
         finding,
         detail,
+    }))
+}
+
+async fn assess_plan(
+    conn: &mut PgConnection,
+    at: &Assessor,
+    id: Uuid,
+) -> Result<Option<Draft>, ApiError> {
+    let row: Option<(Uuid, bool, Option<NaiveDate>, Option<Uuid>)> = sqlx::query_as(
+        "SELECT p.child_id, p.ended, p.start_date, c.case_id \
+           FROM plans p LEFT JOIN case_children c ON c.child_id = p.child_id \
+          WHERE p.id = $1 FOR UPDATE OF p",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((child, ended, Some(started), Some(case_id))) = row else {
+        return Ok(None);
+    };
+    let Some(finding) =
+        drift::assess_duration(started, ended, &at.review_months, at.today, at.calendar)
+            .map_err(ApiError::internal)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Draft {
+        case_id,
+        child_ids: vec![child],
+        plan_id: Some(id),
+        subject_type: "ChildProtectionPlan",
+        subject_id: id,
+        responsible: None,
+        detail: format!(
+            "Plan started {started} reached a plan-duration review point on {}",
+            finding.due
+        ),
+        finding,
     }))
 }
 
@@ -773,7 +834,7 @@ pub async fn cite(
 
 async fn publish(
     conn: &mut PgConnection,
-    at: Assessor<'_>,
+    at: &Assessor,
     finding: &pb::DriftFinding,
     event_type: &'static str,
     payload: &impl Message,
@@ -789,7 +850,7 @@ async fn publish(
         version,
         child_ids: &finding.child_ids,
     };
-    outbox::publish(conn, at.authority, about, event_type, payload, at.now).await
+    outbox::publish(conn, &at.authority, about, event_type, payload, at.now).await
 }
 
 async fn load_one(conn: &mut PgConnection, id: Uuid) -> Result<pb::DriftFinding, ApiError> {
