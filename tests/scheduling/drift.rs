@@ -38,6 +38,17 @@ async fn findings(
         .findings
 }
 
+/// Waits until escalation has cleared the finding on `subject`.
+async fn until_cleared(f: &Fixture, subject: &str) {
+    until_service_knows(
+        f,
+        cpc_escalation::SCHEMA,
+        "SELECT bool_and(cleared) FROM drift_findings WHERE subject_id = $1::uuid",
+        &[subject],
+    )
+    .await;
+}
+
 fn kinds(findings: &[pb::DriftFinding]) -> Vec<(pb::DriftKind, pb::Severity)> {
     findings
         .iter()
@@ -252,13 +263,7 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         }))
         .await
         .unwrap();
-    until_service_knows(
-        &f,
-        cpc_escalation::SCHEMA,
-        "SELECT bool_and(cleared) FROM drift_findings WHERE subject_id = $1::uuid",
-        &[&first.id],
-    )
-    .await;
+    until_cleared(&f, &first.id).await;
 
     // Completing the action puts it right: its finding clears.
     cases_client
@@ -271,13 +276,7 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         }))
         .await
         .unwrap();
-    until_service_knows(
-        &f,
-        cpc_escalation::SCHEMA,
-        "SELECT bool_and(cleared) FROM drift_findings WHERE subject_id = $1::uuid",
-        &[&action.id],
-    )
-    .await;
+    until_cleared(&f, &action.id).await;
     let cleared = findings(&mut client, &tm, by_plan(pb::DriftFindingStatus::Cleared)).await;
     assert_eq!(cleared.len(), 2, "the meeting and the action");
     assert!(cleared.iter().all(|c| c.clear_time.is_some()));
@@ -408,13 +407,7 @@ async fn a_plan_at_its_first_duration_review_is_found_until_it_ends() {
         }))
         .await
         .unwrap();
-    until_service_knows(
-        &f,
-        cpc_escalation::SCHEMA,
-        "SELECT bool_and(cleared) FROM drift_findings WHERE subject_id = $1::uuid",
-        &[&plan.id],
-    )
-    .await;
+    until_cleared(&f, &plan.id).await;
     pool.close().await;
     f.stop().await;
 }
