@@ -13,7 +13,7 @@ CARGO ?= cargo
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-run: ## Build, bring up Postgres if needed, migrate and serve all four services on 127.0.0.1:50051 (development identity mode); DEMO=1 loads the demo data set
+run: tools ## Build, bring up Postgres if needed, migrate and serve all four services on 127.0.0.1:50051 (development identity mode); DEMO=1 loads the demo data set
 	$(CARGO) build --bin cpcd --bin cpcctl
 	url=$$(scripts/ensure-postgres.sh cpc); \
 	echo "cpcd: serving all services on $${CPC_LISTEN_ADDR:-127.0.0.1:50051}, database $$url" >&2; \
@@ -33,6 +33,7 @@ test: tools ## The whole test suite against a real Postgres, plus buf lint and t
 	CPC_TEST_DATABASE_URL="$$url" $(CARGO) test --workspace --all-targets
 	$(CARGO) build --bin cpcctl
 	.venv/bin/python tests/oracle/timescales_oracle.py --self-test
+	.venv/bin/python tools/cin_validate.py --self-test
 	.venv/bin/python tests/oracle/timescales_oracle.py --cpcctl target/debug/cpcctl --all-nations
 
 # The Kubernetes manifests, validated against the API's schemas (the
@@ -55,7 +56,7 @@ bench: ## Criterion benchmarks (the working-day calendar; a region's due dates a
 	url=$$(scripts/ensure-postgres.sh postgres); \
 	CPC_TEST_DATABASE_URL="$$url" $(CARGO) bench -p cpc-scheduling --bench conference_list
 
-tools: ## Python tools in .venv (buf, kubernetes-validate, hadolint, the oracle's libraries)
+tools: ## Python tools in .venv (buf, kubernetes-validate, hadolint, the oracle's libraries, the DfE census validator)
 	@scripts/python-tools.sh >/dev/null
 
 db: ## Print the URL of a reachable Postgres, starting one if needed

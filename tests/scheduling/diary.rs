@@ -22,10 +22,14 @@ pub(crate) const BUSINESS_SUPPORT: u128 = 0xb5_0001;
 pub(crate) async fn start() -> (Fixture, ConferencesServiceClient<Channel>) {
     let f = Fixture::start_with(|config| {
         // The authorities the deployment serves: scheduling follows the
-        // cases feed of each.
-        config
-            .authorities
-            .insert(AUTHORITY.to_owned(), AuthorityProfile::default());
+        // cases feed of each. Gloucestershire's DfE number heads its census.
+        config.authorities.insert(
+            AUTHORITY.to_owned(),
+            AuthorityProfile {
+                la_number: Some(916),
+                ..AuthorityProfile::default()
+            },
+        );
     })
     .await;
     let scheduling = ConferencesServiceClient::new(f.server.channel().await);

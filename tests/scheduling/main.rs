@@ -28,6 +28,7 @@ mod access_matrix;
 mod support;
 
 mod audit_outage;
+mod census;
 mod chairs;
 mod core_groups;
 mod diary;

@@ -1,5 +1,6 @@
 //! The authorization matrix over the reporting service's served RPCs
-//! (agency reports, minutes, timeliness statistics and the change feed):
+//! (agency reports, minutes, the census return, timeliness statistics and
+//! the change feed):
 //! every such row of `tests/access-matrix.csv` — every RPC × every role ×
 //! {current member of the case, agency member, former member, not a
 //! member, another authority, excluded from the minutes} — called over
@@ -30,9 +31,8 @@ use crate::minutes::{
 };
 use crate::support::*;
 
-/// The ReportingService calls served so far; the census return answers
-/// UNIMPLEMENTED and is checked against the policies only.
-pub(crate) const SERVED: [&str; 15] = [
+/// The ReportingService calls: every one is served.
+pub(crate) const SERVED: [&str; 16] = [
     "CreateAgencyReport",
     "GetAgencyReport",
     "ListAgencyReports",
@@ -46,6 +46,7 @@ pub(crate) const SERVED: [&str; 15] = [
     "ApproveMinutes",
     "DistributeMinutes",
     "RecordDecisionNotification",
+    "GenerateCinCensus",
     "GetTimelinessStatistics",
     "StreamChanges",
 ];
@@ -380,6 +381,15 @@ async fn call(
                 child_id: w.child.clone(),
                 method: pb::DeliveryMethod::Post as i32,
                 notify_time: Some(ts(chrono::Utc::now())),
+            }))
+            .await
+            .map(drop),
+        "GenerateCinCensus" => c
+            .generate_cin_census(who.req(pb::GenerateCinCensusRequest {
+                authority_id: AUTHORITY.into(),
+                collection_year: 2026,
+                reference_date: pd(2026, 3, 31),
+                serial_no: 1,
             }))
             .await
             .map(drop),

@@ -53,6 +53,34 @@ pub struct Config {
     /// turn it off so that nobody unauthenticated can list the API
     /// (`cpcctl call` carries the descriptors itself and does not need it).
     pub reflection: bool,
+    /// How the children in need census return is validated (`[census]`).
+    pub census: CensusConfig,
+}
+
+/// The DfE census validation: the published validator
+/// (`csc-validator-be-cin`), run as a separate process for each return.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CensusConfig {
+    /// The program run with `--ruleset <name> -` and the return's XML on
+    /// its standard input, printing the findings as JSON
+    /// (`scripts/cin-validate` in the repository, which runs
+    /// `tools/cin_validate.py` in the project's Python environment). Unset:
+    /// returns are not generated (`FAILED_PRECONDITION`), as one that was
+    /// never validated is not fit to submit.
+    pub validator: Option<PathBuf>,
+    /// Longest one validation may run before it is stopped.
+    #[serde(with = "humantime_serde")]
+    pub validator_timeout: Duration,
+}
+
+impl Default for CensusConfig {
+    fn default() -> Self {
+        Self {
+            validator: None,
+            validator_timeout: Duration::from_secs(120),
+        }
+    }
 }
 
 /// Connection pool settings, applied to each service's pool.
@@ -138,6 +166,7 @@ impl Default for Config {
             authorities: BTreeMap::new(),
             feeds: crate::feeds::FeedsConfig::default(),
             reflection: true,
+            census: CensusConfig::default(),
         }
     }
 }
@@ -183,7 +212,7 @@ pub enum ConfigError {
 
 /// The top-level settings that are tables; their keys are named in the
 /// environment after two underscores (`CPC_LIMITS__REQUEST_TIMEOUT`).
-const TABLE_KEYS: [&str; 7] = [
+const TABLE_KEYS: [&str; 8] = [
     "database",
     "telemetry",
     "limits",
@@ -191,6 +220,7 @@ const TABLE_KEYS: [&str; 7] = [
     "tls",
     "authorities",
     "feeds",
+    "census",
 ];
 
 /// The variable `name` meant, when it names a table's setting with one
@@ -217,7 +247,7 @@ fn misspelt_table_variable(name: &str) -> Option<String> {
 /// among them) lands there too, so a file's own keys are checked against
 /// this list: a misspelt setting stops the process instead of quietly
 /// leaving the default in force.
-const FILE_KEYS: [&str; 12] = [
+const FILE_KEYS: [&str; 13] = [
     "listen_addr",
     "database_url",
     "database",
@@ -230,6 +260,7 @@ const FILE_KEYS: [&str; 12] = [
     "authorities",
     "feeds",
     "reflection",
+    "census",
 ];
 
 impl Config {

@@ -78,6 +78,15 @@ impl TestDatabase {
                 ..cpc_identity::IdentityConfig::default()
             },
             policy_dir: cpc_authz::bundled_policy_dir(),
+            // The repository's validator, in the Python environment
+            // `make test` prepares.
+            census: crate::config::CensusConfig {
+                validator: Some(
+                    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                        .join("../../scripts/cin-validate"),
+                ),
+                ..crate::config::CensusConfig::default()
+            },
             // Tests call in loops far faster than people do.
             limits: crate::config::LimitsConfig {
                 calls_per_minute_per_caller: std::num::NonZeroU32::new(1_000_000)

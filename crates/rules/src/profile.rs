@@ -105,6 +105,10 @@ pub struct AuthorityProfile {
     /// An inquorate conference reconvenes within this many working days
     /// (default 10, Swindon procedures).
     pub reconvene_inquorate_working_days: u32,
+    /// The authority's DfE local authority number (the children in need
+    /// census `LEA`, e.g. 916), 100 to 999. Unset: no census return can be
+    /// generated for the authority.
+    pub la_number: Option<u16>,
 }
 
 impl Default for AuthorityProfile {
@@ -124,6 +128,7 @@ impl Default for AuthorityProfile {
             review_after_birth_working_days: 10,
             plan_duration_review_months: vec![12, 15, 18, 21],
             reconvene_inquorate_working_days: 10,
+            la_number: None,
         }
     }
 }
@@ -276,6 +281,11 @@ impl AuthorityProfile {
             LOCAL_WORKING_DAYS_CEILING,
             local,
         );
+        if let Some(number) = self.la_number {
+            v.check((100..=999).contains(&number), "la_number", || {
+                format!("{number} is not a three-digit DfE local authority number")
+            });
+        }
         if v.0.is_empty() {
             Ok(())
         } else {
@@ -468,5 +478,27 @@ mod tests {
             ..AuthorityProfile::default()
         };
         assert_eq!(no_duration_reviews.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_census_la_number_has_three_digits() {
+        for bad in [0, 99, 1000] {
+            let profile = AuthorityProfile {
+                la_number: Some(bad),
+                ..AuthorityProfile::default()
+            };
+            assert_eq!(
+                violations(&profile),
+                [violation(
+                    "la_number",
+                    &format!("{bad} is not a three-digit DfE local authority number")
+                )]
+            );
+        }
+        let durham = AuthorityProfile {
+            la_number: Some(840),
+            ..AuthorityProfile::default()
+        };
+        assert_eq!(durham.validate(), Ok(()));
     }
 }

@@ -9,7 +9,9 @@
 //! from attending it (exclusions with scope MINUTES or ATTENDANCE on its
 //! outcomes). For the timeliness statistics: each conference's kind,
 //! statutory due date and clock start, each core group meeting (scheduling)
-//! and each section 47 enquiry's start (cases).
+//! and each section 47 enquiry's start (cases). For the children in need
+//! census ([`crate::census::learn`]): each child's census items, episodes,
+//! enquiries, initial conferences and plans (cases).
 
 use chrono::{DateTime, Utc};
 use cpc_platform::case_members;
@@ -24,6 +26,7 @@ use cpc_proto::scheduling::v1 as scheduling;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::census;
 use crate::store::conferences::{self, Conference, Excluded};
 use crate::store::timeliness::{self, CoreGroupMeeting};
 
@@ -31,11 +34,29 @@ const MEMBER_ADDED: &str = "cpc.cases.v1.CaseMemberAdded";
 const MEMBER_ENDED: &str = "cpc.cases.v1.CaseMemberEnded";
 const OUTCOME_RECORDED: &str = "cpc.cases.v1.ConferenceOutcomeRecorded";
 const S47_STARTED: &str = "cpc.cases.v1.Section47Started";
+const S47_COMPLETED: &str = "cpc.cases.v1.Section47Completed";
+const CHILD_REGISTERED: &str = "cpc.cases.v1.ChildRegistered";
+const CHILD_UPDATED: &str = "cpc.cases.v1.ChildUpdated";
+const CHILD_BORN: &str = "cpc.cases.v1.ChildBorn";
+const CHILD_DIED: &str = "cpc.cases.v1.ChildDied";
+const EPISODE_OPENED: &str = "cpc.cases.v1.CinEpisodeOpened";
+const EPISODE_CLOSED: &str = "cpc.cases.v1.CinEpisodeClosed";
+const PLAN_STARTED: &str = "cpc.cases.v1.PlanStarted";
+const PLAN_UPDATED: &str = "cpc.cases.v1.PlanUpdated";
+const PLAN_ENDED: &str = "cpc.cases.v1.PlanEnded";
+const PLAN_TRANSFER_OUT: &str = "cpc.cases.v1.PlanTransferOutNotified";
 
-/// The cases feed, as reporting follows it: memberships and outcomes.
+/// The cases feed, as reporting follows it: memberships and outcomes, and
+/// what the children in need census is written from.
 pub const CASES_FEED: Follow = Follow {
     source: Source::Cases,
-    events: &[&[MEMBER_ADDED, MEMBER_ENDED, OUTCOME_RECORDED, S47_STARTED]],
+    events: &[
+        &[MEMBER_ADDED, MEMBER_ENDED, OUTCOME_RECORDED],
+        &[S47_STARTED, S47_COMPLETED],
+        &[CHILD_REGISTERED, CHILD_UPDATED, CHILD_BORN, CHILD_DIED],
+        &[EPISODE_OPENED, EPISODE_CLOSED],
+        &[PLAN_STARTED, PLAN_UPDATED, PLAN_ENDED, PLAN_TRANSFER_OUT],
+    ],
     apply: apply_cases_event,
 };
 
@@ -65,25 +86,39 @@ fn apply_cases_event<'a>(
                     .ok_or_else(|| bad_event(event, "has no membership"))?;
                 case_members::record(conn, authority, &membership, now).await
             }
-            S47_STARTED => {
-                let enquiry = decode_event::<cases::Section47Started>(event)?
+            // Each carries the enquiry as field 1.
+            S47_STARTED | S47_COMPLETED => {
+                let enquiry = decode_event::<cases::Section47Completed>(event)?
                     .enquiry
                     .ok_or_else(|| bad_event(event, "has no enquiry"))?;
-                let parsed = (
-                    Uuid::parse_str(&enquiry.id).ok(),
-                    Uuid::parse_str(&enquiry.child_id).ok(),
-                    date_from_proto(enquiry.start_date.as_ref()).ok().flatten(),
-                );
-                let (Some(id), Some(child), Some(start)) = parsed else {
-                    return Err(bad_event(event, "is incomplete"));
-                };
-                let version = enquiry.version.max(1);
-                timeliness::learn_s47(conn, authority, id, child, start, version, now).await
+                census::learn::enquiry(conn, authority, &enquiry, now).await
+            }
+            // Each carries the child as field 1.
+            CHILD_REGISTERED | CHILD_UPDATED | CHILD_BORN | CHILD_DIED => {
+                let child = decode_event::<cases::ChildRegistered>(event)?
+                    .child
+                    .ok_or_else(|| bad_event(event, "has no child"))?;
+                census::learn::child(conn, authority, &child, now).await
+            }
+            // Each carries the episode as field 1.
+            EPISODE_OPENED | EPISODE_CLOSED => {
+                let episode = decode_event::<cases::CinEpisodeOpened>(event)?
+                    .cin_episode
+                    .ok_or_else(|| bad_event(event, "has no episode"))?;
+                census::learn::episode(conn, authority, &episode, now).await
+            }
+            // Each carries the plan as field 1.
+            PLAN_STARTED | PLAN_UPDATED | PLAN_ENDED | PLAN_TRANSFER_OUT => {
+                let plan = decode_event::<cases::PlanStarted>(event)?
+                    .plan
+                    .ok_or_else(|| bad_event(event, "has no plan"))?;
+                census::learn::plan(conn, authority, &plan, now).await
             }
             OUTCOME_RECORDED => {
                 let outcome = decode_event::<cases::ConferenceOutcomeRecorded>(event)?
                     .outcome
                     .ok_or_else(|| bad_event(event, "has no outcome"))?;
+                census::learn::outcome(conn, authority, &outcome, now).await?;
                 let id = |text: &str| {
                     Uuid::parse_str(text).map_err(|_| bad_event(event, "is incomplete"))
                 };

@@ -1,6 +1,6 @@
-//! The reporting service: conference minutes and their distribution (agency
-//! reports and the statutory returns are specified in the API but not built
-//! yet).
+//! The reporting service: agency reports, conference minutes and their
+//! distribution, and the statutory returns (the DfE children in need
+//! census, timeliness statistics).
 //!
 //! It owns the `reporting` Postgres schema; no other service reads its tables.
 //!
@@ -8,6 +8,7 @@
 //! - [`follow`]: what reporting keeps from the cases and scheduling change
 //!   feeds: each conference's case, children and status, who is on each
 //!   case, and who the chair excluded from a conference's minutes;
+//! - [`census`]: the children in need census return and its validation;
 //! - [`store`]: minutes in Postgres, with their distribution list, what was
 //!   sent to whom and who was told the decision;
 //! - [`api`]: the gRPC service: every call identified, authorised against
@@ -15,6 +16,7 @@
 //!   and audited, with reporting's own change feed.
 
 pub mod api;
+pub mod census;
 pub mod follow;
 pub mod store;
 

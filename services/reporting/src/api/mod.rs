@@ -17,6 +17,7 @@ use tonic::service::RoutesBuilder;
 
 use flow::Flow;
 pub use flow::locate_child;
+pub(crate) use requests::CensusAsked;
 
 /// The reporting service's handlers.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct ReportingApi {
     feed: FeedServer,
     /// Each authority's settings (its nation's calendar, its timescales).
     profiles: Arc<BTreeMap<String, AuthorityProfile>>,
+    /// How census returns are validated.
+    census: Arc<cpc_platform::config::CensusConfig>,
 }
 
 impl ReportingApi {
@@ -42,6 +45,7 @@ impl ReportingApi {
                 mount.stopping.clone(),
             ),
             profiles: Arc::new(mount.config.authorities.clone()),
+            census: Arc::new(mount.config.census.clone()),
         }
     }
 }

@@ -313,3 +313,51 @@ pub(crate) fn statistics(
         _ => Err(ApiError::internal("a checked period lost a date")),
     }
 }
+
+/// A GenerateCinCensusRequest, checked.
+pub(crate) struct CensusAsked {
+    pub authority: String,
+    pub collection_year: i32,
+    pub year: crate::census::assemble::Year,
+    pub serial_no: u16,
+}
+
+/// A GenerateCinCensusRequest: the authority, a collection year the DfE
+/// could collect (2013 to 2100), its reference date (in the year it names,
+/// normally 31 March) and a serial number of 1 to 999.
+pub(crate) fn census(req: &pb::GenerateCinCensusRequest) -> Result<CensusAsked, ApiError> {
+    use chrono::Datelike as _;
+    let mut check = Check::new();
+    if req.authority_id.is_empty() {
+        check.add("authority_id", "is required");
+    }
+    if !(2013..=2100).contains(&req.collection_year) {
+        check.add("collection_year", "must be a year from 2013 to 2100");
+    }
+    let reference = check.required_date("reference_date", req.reference_date.as_ref());
+    if let Some(reference) = reference
+        && (2013..=2100).contains(&req.collection_year)
+        && reference.year() != req.collection_year
+    {
+        check.add("reference_date", "must fall in the collection year");
+    }
+    let serial_no = u16::try_from(req.serial_no)
+        .ok()
+        .filter(|n| (1..=999).contains(n));
+    if serial_no.is_none() {
+        check.add("serial_no", "must be from 1 to 999");
+    }
+    check.finish()?;
+    match (
+        reference.and_then(crate::census::assemble::Year::ending),
+        serial_no,
+    ) {
+        (Some(year), Some(serial_no)) => Ok(CensusAsked {
+            authority: req.authority_id.clone(),
+            collection_year: req.collection_year,
+            year,
+            serial_no,
+        }),
+        _ => Err(ApiError::internal("a checked census request lost its year")),
+    }
+}

@@ -2,10 +2,8 @@
 //! its target for the policies, and runs one store call through
 //! [`Flow::run`](super::flow::Flow::run).
 //!
-//! Agency reports, minutes, timeliness statistics and the change feed are
-//! served. The census return is not built yet: that call answers
-//! `UNIMPLEMENTED` before reading anything, exactly as an unserved service
-//! would.
+//! Every call is served: agency reports, minutes, the census return,
+//! timeliness statistics and the change feed.
 
 use std::pin::Pin;
 
@@ -17,6 +15,7 @@ use tonic::{Request, Response, Status};
 use super::ReportingApi;
 use super::flow::Target;
 use super::{report_requests, requests};
+use crate::census;
 use crate::store::{minutes, reports, timeliness};
 use cpc_platform::ApiError;
 use cpc_rules::timescales::Timescales;
@@ -24,12 +23,6 @@ use cpc_rules::timescales::Timescales;
 /// The change feed as the server streams it.
 type ChangeStream =
     Pin<Box<dyn Stream<Item = Result<pb::StreamChangesResponse, Status>> + Send + 'static>>;
-
-fn not_built(what: &str) -> Status {
-    Status::unimplemented(format!(
-        "{what} are not served by this version of cpc; see the reporting service's README"
-    ))
-}
 
 #[tonic::async_trait]
 impl ReportingService for ReportingApi {
@@ -286,11 +279,31 @@ impl ReportingService for ReportingApi {
         }))
     }
 
+    /// Reads what reporting keeps for the authority's year, writes the
+    /// return and has the DfE rules run over it, all in one transaction
+    /// audited as a read of the authority; the file is not kept, only the
+    /// fact that it was generated (`CinCensusGenerated`).
     async fn generate_cin_census(
         &self,
-        _: Request<pb::GenerateCinCensusRequest>,
+        request: Request<pb::GenerateCinCensusRequest>,
     ) -> Result<Response<pb::GenerateCinCensusResponse>, Status> {
-        Err(not_built("children in need census returns"))
+        let session = self.flow.identify(&request)?;
+        let asked = requests::census(request.get_ref())?;
+        let la_number = self
+            .profiles
+            .get(&asked.authority)
+            .and_then(|profile| profile.la_number);
+        let validation = self.census.clone();
+        let named = asked.authority.clone();
+        let response = self
+            .flow
+            .run(&session, Target::Authority(&named), move |conn, s| {
+                Box::pin(async move {
+                    census::generate(conn, &s.ctx, &asked, la_number, &validation).await
+                })
+            })
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn get_timeliness_statistics(

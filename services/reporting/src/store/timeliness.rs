@@ -74,37 +74,6 @@ pub async fn learn_meeting(
     Ok(())
 }
 
-/// Stores the start of section 47 enquiry `id` about `child`.
-///
-/// # Errors
-/// Database errors.
-pub async fn learn_s47(
-    conn: &mut PgConnection,
-    authority: &str,
-    id: Uuid,
-    child: Uuid,
-    start: NaiveDate,
-    version: i64,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    sqlx::query(
-        "INSERT INTO s47_enquiries (id, authority_id, child_id, start_on, version, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (id) DO UPDATE SET start_on = excluded.start_on, version = excluded.version, \
-           updated_at = excluded.updated_at \
-         WHERE s47_enquiries.version < excluded.version",
-    )
-    .bind(id)
-    .bind(authority)
-    .bind(child)
-    .bind(start)
-    .bind(version)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 /// What the statistics are asked for.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {

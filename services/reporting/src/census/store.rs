@@ -1,0 +1,73 @@
+//! Reads what may be in a census year for the authority the transaction is
+//! bound to (row-level security): the episodes open on any day of the year
+//! and, for their children, everything else [`assemble`](super::assemble)
+//! chooses from. Five queries, whatever the number of children.
+
+use chrono::NaiveDate;
+use cpc_platform::ApiError;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::assemble::{Child, Enquiry, Episode, Kept, Plan, Year};
+
+/// What is kept for the children in need at some time in `year`.
+///
+/// # Errors
+/// Database errors.
+pub async fn kept_for(conn: &mut PgConnection, year: Year) -> Result<Kept, ApiError> {
+    let episodes: Vec<Episode> = sqlx::query_as(
+        "SELECT id, child_id, referral_on, referral_source, primary_need, closure_on, \
+           closure_reason, referral_nfa \
+         FROM cin_episodes \
+         WHERE referral_on <= $2 AND (closure_on IS NULL OR closure_on >= $1)",
+    )
+    .bind(year.start)
+    .bind(year.reference)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut child_ids: Vec<Uuid> = episodes.iter().map(|e| e.child_id).collect();
+    child_ids.sort_unstable();
+    child_ids.dedup();
+    let children: Vec<Child> = sqlx::query_as(
+        "SELECT id, la_child_id, upn, former_upn, upn_unknown, birth_on, expected_birth_on, sex, \
+           death_on, ethnicity, disabilities \
+         FROM census_children WHERE id = ANY ($1)",
+    )
+    .bind(&child_ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let enquiries: Vec<Enquiry> = sqlx::query_as(
+        "SELECT child_id, cin_episode_id, start_on, icpc_target_on, icpc_not_required \
+         FROM s47_enquiries WHERE child_id = ANY ($1) AND start_on <= $2",
+    )
+    .bind(&child_ids)
+    .bind(year.reference)
+    .fetch_all(&mut *conn)
+    .await?;
+    let initial_conferences: Vec<(Uuid, NaiveDate)> = sqlx::query_as(
+        "SELECT child_id, held_on FROM initial_conferences \
+         WHERE child_id = ANY ($1) AND held_on <= $2",
+    )
+    .bind(&child_ids)
+    .bind(year.reference)
+    .fetch_all(&mut *conn)
+    .await?;
+    let plans: Vec<Plan> = sqlx::query_as(
+        "SELECT child_id, cin_episode_id, start_on, end_on, initial_category, latest_category, \
+           previous_plans, review_dates \
+         FROM child_protection_plans \
+         WHERE child_id = ANY ($1) AND start_on <= $3 AND (end_on IS NULL OR end_on >= $2)",
+    )
+    .bind(&child_ids)
+    .bind(year.start)
+    .bind(year.reference)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Kept {
+        children,
+        episodes,
+        enquiries,
+        initial_conferences,
+        plans,
+    })
+}
