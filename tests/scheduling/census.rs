@@ -144,7 +144,7 @@ async fn a_return_is_written_from_the_cases_feed_and_validated_by_the_dfe_rules(
     );
     assert_eq!(validation.error_count, 2);
     assert_eq!(
-        validation.query_count as usize,
+        usize::try_from(validation.query_count).unwrap(),
         validation.issues.len() - 2,
         "the rest are queries"
     );
