@@ -54,7 +54,7 @@ sha256() {
 want_stamp() {
     local pyver
     pyver=$("$PYTHON" -c 'import sys; print(sys.version.split()[0])')
-    { cat "$REQUIREMENTS"; printf 'python %s\n' "$pyver"; } | sha256
+    { cat "$REQUIREMENTS" "$(dirname -- "$REQUIREMENTS")/census-requirements.txt"; printf 'python %s\n' "$pyver"; } | sha256
 }
 
 up_to_date() {

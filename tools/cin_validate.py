@@ -1,7 +1,7 @@
 """Validate a children in need (CIN) census XML file with the DfE rules.
 
 Runs the csc-validator-be-cin package (module ``cin_validator``, pinned in
-tools/requirements.txt) the same way as ``python -m cin_validator run`` and
+tools/census-requirements.txt) the same way as ``python -m cin_validator run`` and
 prints one JSON object on stdout for the reporting service:
 
     {"ruleset": "cin2025_26", "child_count": 2,

@@ -7,15 +7,24 @@
 use chrono::{Datelike as _, NaiveDate};
 use cpc_identity::Role;
 use cpc_proto::reporting::v1 as pb;
-use tokio_stream::StreamExt as _;
 use tonic::Code;
 
 use crate::diary::*;
 use crate::meetings::{Held, plan_started};
-use crate::minutes::{reporting, until_reporting_knows};
+use crate::minutes::{feed_events, reporting, until_reporting_knows};
 use crate::support::*;
 
 const SERVICE_MANAGER: u128 = 0xce_0001;
+
+/// A service manager of the authority: one of those who make the return.
+fn service_manager(f: &Fixture) -> As {
+    f.person(
+        SERVICE_MANAGER,
+        AUTHORITY,
+        Role::ServiceManager,
+        Some(csc()),
+    )
+}
 
 /// The census year a date falls in: the one whose 31 March is on or after it.
 fn collection_year_of(date: NaiveDate) -> i32 {
@@ -38,12 +47,7 @@ fn asked(year: i32) -> pb::GenerateCinCensusRequest {
 #[tokio::test]
 async fn a_return_is_written_from_the_cases_feed_and_validated_by_the_dfe_rules() {
     let (mut f, mut conferences) = start().await;
-    let manager = f.person(
-        SERVICE_MANAGER,
-        AUTHORITY,
-        Role::ServiceManager,
-        Some(csc()),
-    );
+    let manager = service_manager(&f);
     // On a plan: referral, s47, initial conference and plan (the
     // statutory journey, as the other tests make it).
     let Held {
@@ -150,22 +154,10 @@ async fn a_return_is_written_from_the_cases_feed_and_validated_by_the_dfe_rules(
     );
 
     // The feed says a return was generated, not what it held.
-    let mut feed = client
-        .stream_changes(manager.req(pb::StreamChangesRequest {
-            authority_id: AUTHORITY.into(),
-            event_types: vec!["cpc.reporting.v1.CinCensusGenerated".into()],
-            ..Default::default()
-        }))
+    let generated_type = "cpc.reporting.v1.CinCensusGenerated".to_owned();
+    let event = feed_events(&mut client, &manager, vec![generated_type], 1)
         .await
-        .unwrap()
-        .into_inner();
-    let event = tokio::time::timeout(std::time::Duration::from_secs(10), feed.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap()
-        .event
-        .unwrap();
+        .remove(0);
     let told = prost::Message::decode(event.payload.as_slice())
         .map(|m: pb::CinCensusGenerated| (m.collection_year, m.child_count, m.error_count))
         .unwrap();
@@ -185,12 +177,7 @@ async fn a_return_is_written_from_the_cases_feed_and_validated_by_the_dfe_rules(
 #[tokio::test]
 async fn a_return_that_cannot_be_made_right_is_refused() {
     let (f, _) = start().await;
-    let manager = f.person(
-        SERVICE_MANAGER,
-        AUTHORITY,
-        Role::ServiceManager,
-        Some(csc()),
-    );
+    let manager = service_manager(&f);
     let mut client = reporting(&f).await;
     let bad = client
         .generate_cin_census(manager.req(pb::GenerateCinCensusRequest {
@@ -228,12 +215,7 @@ async fn a_return_that_cannot_be_made_right_is_refused() {
 
     // An authority whose DfE number the server was not given.
     let f = Fixture::start().await;
-    let manager = f.person(
-        SERVICE_MANAGER,
-        AUTHORITY,
-        Role::ServiceManager,
-        Some(csc()),
-    );
+    let manager = service_manager(&f);
     let mut client = reporting(&f).await;
     let unnumbered = client
         .generate_cin_census(manager.req(asked(2026)))

@@ -110,16 +110,32 @@ pub(crate) async fn first_feed_events(
     who: &As,
     n: usize,
 ) -> Vec<String> {
+    feed_events(client, who, Vec::new(), n)
+        .await
+        .into_iter()
+        .map(|event| event.event_type)
+        .collect()
+}
+
+/// The first `n` events of `types` (all, if none) on the authority's
+/// reporting feed, as `who` reads it.
+pub(crate) async fn feed_events(
+    client: &mut ReportingServiceClient<Channel>,
+    who: &As,
+    types: Vec<String>,
+    n: usize,
+) -> Vec<common::ChangeEvent> {
     let mut feed = client
         .stream_changes(who.req(pb::StreamChangesRequest {
             authority_id: AUTHORITY.into(),
+            event_types: types,
             ..Default::default()
         }))
         .await
         .unwrap()
         .into_inner();
-    let mut types = Vec::new();
-    while types.len() < n {
+    let mut events = Vec::new();
+    while events.len() < n {
         let event = tokio::time::timeout(Duration::from_secs(10), feed.next())
             .await
             .unwrap()
@@ -127,9 +143,9 @@ pub(crate) async fn first_feed_events(
             .unwrap()
             .event
             .unwrap();
-        types.push(event.event_type);
+        events.push(event);
     }
-    types
+    events
 }
 
 /// Reporting knows `conference` as held and has its outcome's exclusions.

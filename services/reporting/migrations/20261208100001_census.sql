@@ -83,3 +83,9 @@ CREATE INDEX child_protection_plans_by_child ON child_protection_plans (child_id
 
 SELECT isolate_by_authority('census_children', 'cin_episodes', 'initial_conferences',
                             'child_protection_plans');
+
+-- What cases published before this version is not read again: reporting's
+-- position on the cases feed stays where it was. Replaying from the start
+-- would fill these tables, but would also, for a while, put back older
+-- versions of conference exclusions (they are replaced, not versioned),
+-- and an excluded person could be sent minutes meanwhile.
