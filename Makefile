@@ -50,11 +50,13 @@ lint: tools ## rustfmt, clippy (warnings are errors), buf lint, the Kubernetes m
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: ## Criterion benchmarks (the working-day calendar; a region's due dates and chair allocation; listing conferences from Postgres)
+bench: tools ## Criterion benchmarks (the working-day calendar; a region's due dates and chair allocation; listing conferences, the drift sweep and the census return from Postgres)
 	$(CARGO) bench -p cpc-rules --bench calendar
 	$(CARGO) bench -p cpc-scheduling --bench region
 	url=$$(scripts/ensure-postgres.sh postgres); \
-	CPC_TEST_DATABASE_URL="$$url" $(CARGO) bench -p cpc-scheduling --bench conference_list
+	CPC_TEST_DATABASE_URL="$$url" $(CARGO) bench -p cpc-scheduling --bench conference_list; \
+	CPC_TEST_DATABASE_URL="$$url" $(CARGO) bench -p cpc-escalation --bench sweep; \
+	CPC_TEST_DATABASE_URL="$$url" $(CARGO) bench -p cpc-reporting --bench census
 
 tools: ## Python tools in .venv (buf, kubernetes-validate, hadolint, the oracle's libraries, the DfE census validator)
 	@scripts/python-tools.sh >/dev/null

@@ -78,7 +78,7 @@ impl Default for CensusConfig {
     fn default() -> Self {
         Self {
             validator: None,
-            validator_timeout: Duration::from_secs(120),
+            validator_timeout: Duration::from_secs(240),
         }
     }
 }
@@ -100,6 +100,11 @@ pub struct LimitsConfig {
     /// Longest a call may run; a client's shorter `grpc-timeout` wins.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Longest one of the few calls a service names as slow may run (the
+    /// census return, which the DfE validator takes seconds a thousand
+    /// children over); more than `census.validator_timeout`.
+    #[serde(with = "humantime_serde")]
+    pub slow_call_timeout: Duration,
     /// Calls in flight on one HTTP/2 connection.
     pub max_concurrent_streams: u32,
     /// Largest request message a service decodes, in bytes: each service
@@ -120,6 +125,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             request_timeout: Duration::from_secs(30),
+            slow_call_timeout: Duration::from_secs(300),
             max_concurrent_streams: 128,
             max_request_bytes: 4 * 1024 * 1024,
             max_connection_age: Duration::from_secs(30 * 60),

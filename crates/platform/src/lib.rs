@@ -15,6 +15,7 @@ pub mod check;
 pub mod config;
 pub mod convert;
 pub mod db;
+pub mod deadline;
 pub mod error;
 pub mod feeds;
 pub mod idempotency;

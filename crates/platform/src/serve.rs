@@ -53,6 +53,9 @@ pub struct Component {
     /// Other services' change feeds this component follows
     /// ([`crate::feeds`]).
     pub follows: &'static [crate::feeds::Follow],
+    /// Method paths that may run to `limits.slow_call_timeout` rather than
+    /// `limits.request_timeout` ([`crate::deadline`]).
+    pub slow_calls: &'static [&'static str],
 }
 
 /// See [`Component::locate_child`]: `(pool, authority, child, today)` →
@@ -261,12 +264,22 @@ impl Server {
         };
 
         let limits = &self.config.limits;
+        let slow_calls = self
+            .components
+            .iter()
+            .flat_map(|(c, _)| c.slow_calls.iter().copied())
+            .collect();
+        let deadlines = crate::deadline::CallDeadlineLayer::new(
+            limits.request_timeout,
+            limits.slow_call_timeout,
+            slow_calls,
+        );
         let server = tonic::transport::Server::builder()
-            .timeout(limits.request_timeout)
             .max_concurrent_streams(limits.max_concurrent_streams)
             .max_connection_age(limits.max_connection_age)
             .http2_max_pending_accept_reset_streams(Some(limits.max_concurrent_streams as usize))
             .trace_fn(request_span)
+            .layer(deadlines)
             .layer(tower::util::MapRequestLayer::new(with_rpc_path))
             .add_routes(routes.routes());
         let server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =

@@ -42,5 +42,6 @@ pub fn component() -> Component {
         append_only: &["plan_action_status_changes"],
         locate_child: Some(api::locate_child),
         follows: &[follow::SCHEDULING_FEED],
+        slow_calls: &[],
     }
 }

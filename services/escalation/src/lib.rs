@@ -43,5 +43,6 @@ pub fn component() -> Component {
         append_only: &["escalation_stage_changes", "escalation_findings"],
         locate_child: Some(api::locate_child),
         follows: &[follow::CASES_FEED, follow::SCHEDULING_FEED],
+        slow_calls: &[],
     }
 }

@@ -41,5 +41,7 @@ pub fn component() -> Component {
         append_only: &["minutes_deliveries", "decision_notifications"],
         locate_child: Some(api::locate_child),
         follows: &[follow::CASES_FEED, follow::SCHEDULING_FEED],
+        // Validating a census return takes seconds a thousand children.
+        slow_calls: &["/cpc.reporting.v1.ReportingService/GenerateCinCensus"],
     }
 }

@@ -51,5 +51,6 @@ pub fn component() -> Component {
         append_only: &[],
         locate_child: None,
         follows: &[follow::CASES_FEED],
+        slow_calls: &[],
     }
 }

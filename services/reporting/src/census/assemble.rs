@@ -13,6 +13,8 @@
 //! The types derive `sqlx::FromRow` so that the store reads them as they
 //! are; nothing here touches the database.
 
+use std::collections::HashMap;
+
 use chrono::{Days, Months, NaiveDate};
 use uuid::Uuid;
 
@@ -138,26 +140,21 @@ pub struct ReturnedChild {
 /// pre-birth conference on or after its start and before the child's next
 /// enquiry; none when no conference was needed.
 pub fn assemble(year: Year, kept: Kept) -> Vec<ReturnedChild> {
-    let Kept {
-        children,
-        episodes,
-        mut enquiries,
-        mut initial_conferences,
-        mut plans,
-    } = kept;
-    initial_conferences.sort_unstable();
-    enquiries.sort_by_key(|e| (e.child_id, e.start_on));
-    plans.sort_by_key(|p| (p.child_id, p.start_on));
-    let mut returned: Vec<ReturnedChild> = children
+    let mut episodes = by_child(kept.episodes, |e| e.child_id);
+    let mut enquiries = by_child(kept.enquiries, |e| e.child_id);
+    let mut initial_conferences = by_child(kept.initial_conferences, |(c, _)| *c);
+    let mut plans = by_child(kept.plans, |p| p.child_id);
+    let mut returned: Vec<ReturnedChild> = kept
+        .children
         .into_iter()
-        .map(|mut child| {
+        .filter_map(|mut child| {
             child.death_on = year.by_reference(child.death_on);
             let mut own: Vec<ReturnedEpisode> = episodes
-                .iter()
-                .filter(|e| e.child_id == child.id)
+                .remove(&child.id)
+                .unwrap_or_default()
+                .into_iter()
                 .filter(|e| year.overlaps(e.referral_on, e.closure_on))
-                .map(|e| {
-                    let mut episode = e.clone();
+                .map(|mut episode| {
                     if year.by_reference(episode.closure_on).is_none() {
                         episode.closure_on = None;
                         episode.closure_reason = None;
@@ -169,28 +166,36 @@ pub fn assemble(year: Year, kept: Kept) -> Vec<ReturnedChild> {
                     }
                 })
                 .collect();
+            if own.is_empty() {
+                return None;
+            }
             own.sort_by_key(|e| e.episode.referral_on);
-            let child_enquiries: Vec<&Enquiry> = enquiries
-                .iter()
-                .filter(|e| e.child_id == child.id)
+            let mut held: Vec<NaiveDate> = initial_conferences
+                .remove(&child.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(_, on)| on)
                 .collect();
-            for (i, enquiry) in child_enquiries.iter().enumerate() {
-                let next_start = child_enquiries.get(i + 1).map(|n| n.start_on);
+            held.sort_unstable();
+            let mut child_enquiries = enquiries.remove(&child.id).unwrap_or_default();
+            child_enquiries.sort_by_key(|e| e.start_on);
+            let next_starts: Vec<Option<NaiveDate>> = child_enquiries
+                .iter()
+                .skip(1)
+                .map(|n| Some(n.start_on))
+                .chain([None])
+                .collect();
+            for (enquiry, next_start) in child_enquiries.into_iter().zip(next_starts) {
                 let initial_cpc_on = (!enquiry.icpc_not_required)
                     .then(|| {
-                        initial_conferences
-                            .iter()
-                            .filter(|(c, _)| *c == child.id)
-                            .map(|(_, held)| *held)
-                            .find(|held| {
-                                *held >= enquiry.start_on
-                                    && next_start.is_none_or(|next| *held < next)
-                            })
+                        held.iter().copied().find(|on| {
+                            *on >= enquiry.start_on && next_start.is_none_or(|next| *on < next)
+                        })
                     })
                     .flatten()
-                    .and_then(|held| year.by_reference(Some(held)));
-                let under_way = year.holds(enquiry.start_on)
-                    || initial_cpc_on.is_some_and(|held| year.holds(held));
+                    .and_then(|on| year.by_reference(Some(on)));
+                let under_way =
+                    year.holds(enquiry.start_on) || initial_cpc_on.is_some_and(|on| year.holds(on));
                 if !under_way {
                     continue;
                 }
@@ -199,15 +204,16 @@ pub fn assemble(year: Year, kept: Kept) -> Vec<ReturnedChild> {
                 {
                     episode.enquiries.push(Enquiry {
                         initial_cpc_on,
-                        ..(*enquiry).clone()
+                        ..enquiry
                     });
                 }
             }
-            for plan in plans.iter().filter(|p| p.child_id == child.id) {
+            let mut child_plans = plans.remove(&child.id).unwrap_or_default();
+            child_plans.sort_by_key(|p| p.start_on);
+            for mut plan in child_plans {
                 if !year.overlaps(plan.start_on, plan.end_on) {
                     continue;
                 }
-                let mut plan = plan.clone();
                 plan.end_on = year.by_reference(plan.end_on);
                 let start_on = plan.start_on;
                 plan.review_dates
@@ -216,15 +222,24 @@ pub fn assemble(year: Year, kept: Kept) -> Vec<ReturnedChild> {
                     episode.plans.push(plan);
                 }
             }
-            ReturnedChild {
+            Some(ReturnedChild {
                 child,
                 episodes: own,
-            }
+            })
         })
-        .filter(|c| !c.episodes.is_empty())
         .collect();
     returned.sort_by(|a, b| a.child.la_child_id.cmp(&b.child.la_child_id));
     returned
+}
+
+/// `items` grouped by the child each concerns, so that each child's are
+/// found at once however many children there are.
+fn by_child<T>(items: Vec<T>, child_of: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for item in items {
+        grouped.entry(child_of(&item)).or_default().push(item);
+    }
+    grouped
 }
 
 /// The episode `named`, or where none is named the one open on `on`.
