@@ -315,6 +315,7 @@ pub(crate) fn statistics(
 }
 
 /// A GenerateCinCensusRequest, checked.
+#[derive(Debug, Clone)]
 pub(crate) struct CensusAsked {
     pub authority: String,
     pub collection_year: i32,

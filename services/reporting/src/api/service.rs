@@ -17,7 +17,7 @@ use super::flow::Target;
 use super::{report_requests, requests};
 use crate::census;
 use crate::store::{minutes, reports, timeliness};
-use cpc_platform::ApiError;
+use cpc_platform::{ApiError, db};
 use cpc_rules::timescales::Timescales;
 
 /// The change feed as the server streams it.
@@ -279,10 +279,11 @@ impl ReportingService for ReportingApi {
         }))
     }
 
-    /// Reads what reporting keeps for the authority's year, writes the
-    /// return and has the DfE rules run over it, all in one transaction
-    /// audited as a read of the authority; the file is not kept, only the
-    /// fact that it was generated (`CinCensusGenerated`).
+    /// Reads what reporting keeps for the authority's year and writes the
+    /// return, in a transaction audited as a read of the authority; has the
+    /// DfE rules run over it outside any transaction (seconds a thousand
+    /// children); then tells the feed it was generated
+    /// (`CinCensusGenerated`). The file itself is not kept.
     async fn generate_cin_census(
         &self,
         request: Request<pb::GenerateCinCensusRequest>,
@@ -293,17 +294,31 @@ impl ReportingService for ReportingApi {
             .profiles
             .get(&asked.authority)
             .and_then(|profile| profile.la_number);
-        let validation = self.census.clone();
-        let named = asked.authority.clone();
-        let response = self
+        let to_write = asked.clone();
+        let written = self
             .flow
-            .run(&session, Target::Authority(&named), move |conn, s| {
-                Box::pin(async move {
-                    census::generate(conn, &s.ctx, &asked, la_number, &validation).await
-                })
-            })
+            .run(
+                &session,
+                Target::Authority(&asked.authority),
+                move |conn, s| {
+                    Box::pin(async move { census::write(conn, &s.ctx, &to_write, la_number).await })
+                },
+            )
             .await?;
-        Ok(Response::new(response))
+        let report =
+            census::validate::validate(&self.census, asked.collection_year, &written.file).await?;
+        let validation = census::summary(report, &written.ids);
+        let mut tx = db::begin_for_authority(&self.flow.pool, &session.ctx.authority)
+            .await
+            .map_err(ApiError::from)?;
+        census::record_generated(&mut tx, &session.ctx, &asked, &validation).await?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(Response::new(pb::GenerateCinCensusResponse {
+            file_name: written.file_name,
+            xml: written.file.into_bytes(),
+            validation: Some(validation),
+            generate_time: Some(cpc_platform::convert::timestamp_to_proto(session.ctx.now)),
+        }))
     }
 
     async fn get_timeliness_statistics(

@@ -20,8 +20,6 @@ pub mod xml;
 use std::collections::HashMap;
 
 use cpc_platform::ApiError;
-use cpc_platform::config::CensusConfig;
-use cpc_platform::convert::timestamp_to_proto;
 use cpc_proto::reporting::v1 as pb;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -29,20 +27,28 @@ use uuid::Uuid;
 use crate::api::CensusAsked;
 use crate::store::{About, Ctx, publish};
 
-/// Writes the authority's return for the year asked, has it validated, and
-/// tells the feed it was generated (not what it holds).
+/// A return written, not yet validated.
+pub(crate) struct Written {
+    pub file: String,
+    pub file_name: String,
+    /// Each child's id here, by LA child id, to name them in the findings.
+    pub ids: HashMap<String, Uuid>,
+}
+
+/// Writes the authority's return for the year asked, from what reporting
+/// keeps (in the caller's transaction, audited as a read of the
+/// authority).
 ///
 /// # Errors
 /// `FAILED_PRECONDITION` when the authority has no DfE local authority
-/// number in its settings, or validation is not possible (see
-/// [`validate::validate`]); database errors.
-pub(crate) async fn generate(
+/// number in this server's settings (`la_number`), which the header needs;
+/// database errors.
+pub(crate) async fn write(
     conn: &mut PgConnection,
     ctx: &Ctx,
     asked: &CensusAsked,
     la_number: Option<u16>,
-    validation: &CensusConfig,
-) -> Result<pb::GenerateCinCensusResponse, ApiError> {
+) -> Result<Written, ApiError> {
     let Some(la_number) = la_number else {
         return Err(ApiError::FailedPrecondition(format!(
             "authority {} has no DfE local authority number (la_number) in this server's \
@@ -58,13 +64,31 @@ pub(crate) async fn generate(
         serial_no: asked.serial_no,
         generated: ctx.now,
     };
-    let file = xml::render(&header, &children);
-    let report = validate::validate(validation, asked.collection_year, &file).await?;
-    let our_ids: HashMap<&str, Uuid> = children
-        .iter()
-        .map(|c| (c.child.la_child_id.as_str(), c.child.id))
-        .collect();
-    let summary = summary(report, &our_ids);
+    Ok(Written {
+        file: xml::render(&header, &children),
+        // The name the DfE expects: `916_CIN_2026_001.xml`.
+        file_name: format!(
+            "{la_number:03}_CIN_{}_{:03}.xml",
+            asked.collection_year, asked.serial_no
+        ),
+        ids: children
+            .into_iter()
+            .map(|c| (c.child.la_child_id, c.child.id))
+            .collect(),
+    })
+}
+
+/// Tells the feed that a return was generated and what its validation
+/// found, not what it holds.
+///
+/// # Errors
+/// `INTERNAL` if the outbox refuses it.
+pub(crate) async fn record_generated(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    asked: &CensusAsked,
+    validation: &pb::CensusValidationSummary,
+) -> Result<(), ApiError> {
     let generation = Uuid::new_v4().to_string();
     publish(
         conn,
@@ -80,27 +104,21 @@ pub(crate) async fn generate(
             authority_id: asked.authority.clone(),
             collection_year: asked.collection_year,
             reference_date: Some(cpc_platform::convert::date_to_proto(asked.year.reference)),
-            child_count: summary.child_count,
-            error_count: summary.error_count,
-            query_count: summary.query_count,
+            child_count: validation.child_count,
+            error_count: validation.error_count,
+            query_count: validation.query_count,
         },
     )
-    .await?;
-    Ok(pb::GenerateCinCensusResponse {
-        xml: file.into_bytes(),
-        file_name: format!(
-            "{la_number:03}_CIN_{}_{:03}.xml",
-            asked.collection_year, asked.serial_no
-        ),
-        validation: Some(summary),
-        generate_time: Some(timestamp_to_proto(ctx.now)),
-    })
+    .await
 }
 
 /// The validator's report as the API gives it: each finding with the
 /// child's id here beside its LA child id, errors first, then by LA child
 /// id (the order the validator gives them in).
-fn summary(report: validate::Report, our_ids: &HashMap<&str, Uuid>) -> pb::CensusValidationSummary {
+pub(crate) fn summary(
+    report: validate::Report,
+    our_ids: &HashMap<String, Uuid>,
+) -> pb::CensusValidationSummary {
     let count = |severity| {
         let n = report
             .issues
@@ -116,7 +134,7 @@ fn summary(report: validate::Report, our_ids: &HashMap<&str, Uuid>) -> pb::Censu
         .into_iter()
         .map(|issue| pb::CensusIssue {
             child_id: our_ids
-                .get(issue.la_child_id.as_str())
+                .get(&issue.la_child_id)
                 .map(Uuid::to_string)
                 .unwrap_or_default(),
             rule_code: issue.rule_code,
