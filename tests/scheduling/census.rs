@@ -35,7 +35,8 @@ fn collection_year_of(date: NaiveDate) -> i32 {
     }
 }
 
-fn asked(year: i32) -> pb::GenerateCinCensusRequest {
+/// The authority's return for `year`, the first of it.
+pub(crate) fn asked(year: i32) -> pb::GenerateCinCensusRequest {
     pb::GenerateCinCensusRequest {
         authority_id: AUTHORITY.into(),
         collection_year: year,
@@ -181,10 +182,10 @@ async fn a_return_that_cannot_be_made_right_is_refused() {
     let mut client = reporting(&f).await;
     let bad = client
         .generate_cin_census(manager.req(pb::GenerateCinCensusRequest {
-            authority_id: AUTHORITY.into(),
             collection_year: 2012,
             reference_date: pd(2026, 2, 30),
             serial_no: 1000,
+            ..asked(2026)
         }))
         .await
         .unwrap_err();

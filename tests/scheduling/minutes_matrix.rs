@@ -385,12 +385,7 @@ async fn call(
             .await
             .map(drop),
         "GenerateCinCensus" => c
-            .generate_cin_census(who.req(pb::GenerateCinCensusRequest {
-                authority_id: AUTHORITY.into(),
-                collection_year: 2026,
-                reference_date: pd(2026, 3, 31),
-                serial_no: 1,
-            }))
+            .generate_cin_census(who.req(crate::census::asked(2026)))
             .await
             .map(drop),
         "GetTimelinessStatistics" => c
