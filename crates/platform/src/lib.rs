@@ -11,6 +11,7 @@ pub mod access;
 pub mod audit_api;
 pub mod audit_log;
 pub mod case_members;
+pub mod census_codes;
 pub mod check;
 pub mod config;
 pub mod convert;

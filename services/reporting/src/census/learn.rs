@@ -11,6 +11,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
+use cpc_platform::census_codes::{
+    category_from_proto, closure_reason_from_proto, primary_need_from_proto, sex_from_proto,
+    upn_unknown_from_proto,
+};
 use cpc_platform::convert::date_from_proto;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
@@ -38,44 +42,6 @@ fn date(value: Option<&common::Date>) -> Option<NaiveDate> {
 
 fn text(value: &str) -> Option<&str> {
     Some(value.trim()).filter(|v| !v.is_empty())
-}
-
-/// Census Sex (N00783).
-fn sex_code(sex: i32) -> Option<&'static str> {
-    match cases::Sex::try_from(sex).ok()? {
-        cases::Sex::Unspecified => None,
-        cases::Sex::Male => Some("M"),
-        cases::Sex::Female => Some("F"),
-        cases::Sex::Unknown => Some("U"),
-    }
-}
-
-/// Census UPNunknown (N00135): UN1 to UN7, numbered as the enum is.
-fn upn_unknown_code(reason: i32) -> Option<String> {
-    (1..=7).contains(&reason).then(|| format!("UN{reason}"))
-}
-
-/// Census PrimaryNeedCode (N00101): N0 to N9, one behind the enum.
-fn primary_need_code(need: i32) -> Option<String> {
-    (1..=10).contains(&need).then(|| format!("N{}", need - 1))
-}
-
-/// Census ReasonForClosure (N00103): RC1 to RC9, numbered as the enum is.
-fn closure_reason_code(reason: i32) -> Option<String> {
-    (1..=9).contains(&reason).then(|| format!("RC{reason}"))
-}
-
-/// Census category of abuse (N00113, N00114).
-fn category_code(category: i32) -> Option<&'static str> {
-    use common::CategoryOfHarm as C;
-    match C::try_from(category).ok()? {
-        C::Unspecified => None,
-        C::Sexual => Some("SAB"),
-        C::Physical => Some("PHY"),
-        C::Emotional => Some("EMO"),
-        C::Neglect => Some("NEG"),
-        C::Multiple => Some("MUL"),
-    }
 }
 
 /// A child registered, updated, born or died.
@@ -112,12 +78,12 @@ pub async fn child(
     .bind(authority)
     .bind(la_child_id)
     .bind(text(&child.upn))
-    .bind(upn_unknown_code(child.upn_unknown_reason))
+    .bind(upn_unknown_from_proto(child.upn_unknown_reason).map(|r| r.code()))
     .bind(text(&child.former_upn))
     .bind(date(child.birth_date.as_ref()))
     .bind(date(child.expected_birth_date.as_ref()))
     .bind(date(child.death_date.as_ref()))
-    .bind(sex_code(child.sex))
+    .bind(sex_from_proto(child.sex).map(|s| s.code()))
     .bind(text(&child.ethnicity_code))
     .bind(&disabilities)
     .bind(child.version.max(1))
@@ -157,10 +123,10 @@ pub async fn episode(
     .bind(child_id)
     .bind(referral_on)
     .bind(text(&episode.referral_source_code))
-    .bind(primary_need_code(episode.primary_need))
+    .bind(primary_need_from_proto(episode.primary_need).map(|n| n.code()))
     .bind(episode.referral_nfa)
     .bind(date(episode.closure_date.as_ref()))
-    .bind(closure_reason_code(episode.closure_reason))
+    .bind(closure_reason_from_proto(episode.closure_reason).map(|r| r.code()))
     .bind(episode.version.max(1))
     .bind(now)
     .execute(&mut *conn)
@@ -290,8 +256,8 @@ pub async fn plan(
     .bind(optional_id(&plan.cin_episode_id))
     .bind(start_on)
     .bind(date(plan.end_date.as_ref()))
-    .bind(category_code(plan.initial_category))
-    .bind(category_code(plan.latest_category))
+    .bind(category_from_proto(plan.initial_category).map(|c| c.code()))
+    .bind(category_from_proto(plan.latest_category).map(|c| c.code()))
     .bind(plan.previous_plan_count.max(0))
     .bind(&review_dates)
     .bind(plan.version.max(1))
@@ -299,39 +265,4 @@ pub async fn plan(
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn census_codes_follow_the_enums() {
-        assert_eq!(sex_code(cases::Sex::Female as i32), Some("F"));
-        assert_eq!(sex_code(0), None);
-        assert_eq!(upn_unknown_code(7).as_deref(), Some("UN7"));
-        assert_eq!(upn_unknown_code(8), None);
-        assert_eq!(
-            primary_need_code(cases::PrimaryNeed::N0NotStated as i32).as_deref(),
-            Some("N0")
-        );
-        assert_eq!(
-            primary_need_code(cases::PrimaryNeed::N9NotInNeed as i32).as_deref(),
-            Some("N9")
-        );
-        assert_eq!(
-            closure_reason_code(cases::ClosureReason::Rc8ClosedAfterAssessmentNfa as i32)
-                .as_deref(),
-            Some("RC8")
-        );
-        assert_eq!(
-            category_code(common::CategoryOfHarm::Sexual as i32),
-            Some("SAB")
-        );
-        assert_eq!(
-            category_code(common::CategoryOfHarm::Multiple as i32),
-            Some("MUL")
-        );
-        assert_eq!(category_code(0), None);
-    }
 }
