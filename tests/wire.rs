@@ -154,30 +154,7 @@ pub fn assault(
     valid: &[u8],
     known: &[String],
 ) -> usize {
-    assault_served(
-        runtime,
-        channel,
-        who,
-        (package, service, None),
-        valid,
-        known,
-    )
-}
-
-/// As [`assault`], for the methods named in `only` (all when `None`): a
-/// service whose other methods are not built yet.
-pub fn assault_served(
-    runtime: &tokio::runtime::Runtime,
-    channel: &Channel,
-    who: &As,
-    (package, service, only): (&str, &str, Option<&[&str]>),
-    valid: &[u8],
-    known: &[String],
-) -> usize {
-    let mut methods = methods(package, service);
-    if let Some(only) = only {
-        methods.retain(|m| only.contains(&m.name.as_str()));
-    }
+    let methods = methods(package, service);
     let full = format!("{package}.{service}");
     for method in &methods {
         // A runner per method: a runner counts its cases across runs, so a

@@ -117,15 +117,12 @@ fn arbitrary_and_damaged_minutes_requests_get_documented_answers() {
         ];
         (f, channel, who, valid, known)
     });
-    let tried = crate::wire::assault_served(
+    let tried = crate::wire::assault(
         &runtime,
         &channel,
         &who,
-        (
-            "cpc.reporting.v1",
-            "ReportingService",
-            Some(&crate::minutes_matrix::SERVED),
-        ),
+        "cpc.reporting.v1",
+        "ReportingService",
         &valid,
         &known,
     );
@@ -179,15 +176,12 @@ fn arbitrary_and_damaged_escalation_requests_get_documented_answers() {
         let known = vec![raised.id, case, child, AUTHORITY.to_owned()];
         (f, channel, who, valid, known)
     });
-    let tried = crate::wire::assault_served(
+    let tried = crate::wire::assault(
         &runtime,
         &channel,
         &who,
-        (
-            "cpc.escalation.v1",
-            "EscalationService",
-            Some(&crate::escalations::SERVED),
-        ),
+        "cpc.escalation.v1",
+        "EscalationService",
         &valid,
         &known,
     );
