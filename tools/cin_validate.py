@@ -20,7 +20,8 @@ Usage:
     .venv/bin/python tools/cin_validate.py --self-test
 
 Exit status: 0 when validation ran (whatever it found); 2 with a one-line
-message on stderr for an unreadable or malformed file or an unknown ruleset;
+message on stderr for an unreadable or malformed file, 4 for an unknown
+ruleset (the reporting service tells these apart by the status alone);
 the self-test exits 1 when a built-in document does not give the expected
 result. Rules that crash inside the library are named on stderr (codes only).
 
@@ -48,6 +49,10 @@ class InputError(Exception):
     """The file or the ruleset cannot be used; the message is safe to print."""
 
 
+class UnknownRuleset(InputError):
+    """No rules for the ruleset asked for."""
+
+
 def _quiet():
     """Silence library warnings and prints (stdout is reserved for JSON)."""
     stack = contextlib.ExitStack()
@@ -61,14 +66,14 @@ def _quiet():
 
 def _load(ruleset):
     if not RULESET_RE.match(ruleset):
-        raise InputError(f"unknown ruleset {ruleset!r}")
+        raise UnknownRuleset(f"unknown ruleset {ruleset!r}")
     try:
         from cin_validator import cin_validator
 
         module = importlib.import_module(f"cin_validator.rules.{ruleset}")
     except ModuleNotFoundError as err:
         if err.name and err.name.startswith("cin_validator.rules"):
-            raise InputError(f"unknown ruleset {ruleset!r}") from None
+            raise UnknownRuleset(f"unknown ruleset {ruleset!r}") from None
         raise
     return cin_validator, module.registry
 
@@ -259,7 +264,7 @@ def main(argv=None):
         result = validate(source, args.ruleset)
     except InputError as err:
         print(f"cin_validate: {err}", file=sys.stderr)
-        return 2
+        return 4 if isinstance(err, UnknownRuleset) else 2
     json.dump(result, sys.stdout, ensure_ascii=True)
     sys.stdout.write("\n")
     return 0

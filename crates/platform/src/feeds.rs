@@ -95,6 +95,23 @@ pub const CORE_GROUP_EVENTS: [&str; 5] = [
     "cpc.scheduling.v1.CoreGroupMeetingCancelled",
 ];
 
+/// The cases events whose field 1 is the child after the change.
+pub const CHILD_EVENTS: [&str; 4] = [
+    "cpc.cases.v1.ChildRegistered",
+    "cpc.cases.v1.ChildUpdated",
+    "cpc.cases.v1.ChildBorn",
+    "cpc.cases.v1.ChildDied",
+];
+
+/// The cases events whose field 1 is the child protection plan after the
+/// change.
+pub const PLAN_EVENTS: [&str; 4] = [
+    "cpc.cases.v1.PlanStarted",
+    "cpc.cases.v1.PlanUpdated",
+    "cpc.cases.v1.PlanEnded",
+    "cpc.cases.v1.PlanTransferOutNotified",
+];
+
 /// A service whose change feed another follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {

@@ -18,7 +18,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::case_members;
 use cpc_platform::convert::date_from_proto;
 use cpc_platform::feeds::{
-    BoxFuture, CONFERENCE_EVENTS, CORE_GROUP_EVENTS, Follow, Source, bad_event, decode_event,
+    BoxFuture, CHILD_EVENTS, CONFERENCE_EVENTS, CORE_GROUP_EVENTS, Follow, PLAN_EVENTS, Source,
+    bad_event, decode_event,
 };
 use cpc_platform::{ApiError, Config};
 use cpc_proto::cases::v1 as cases;
@@ -34,18 +35,6 @@ use crate::store::drift::{self, Assessor, KeptAction, KeptMeeting, MeetingKind, 
 
 const MEMBER_ADDED: &str = "cpc.cases.v1.CaseMemberAdded";
 const MEMBER_ENDED: &str = "cpc.cases.v1.CaseMemberEnded";
-/// The events whose field 1 is the child after the change.
-const CHILD_EVENTS: [&str; 3] = [
-    "cpc.cases.v1.ChildRegistered",
-    "cpc.cases.v1.ChildUpdated",
-    "cpc.cases.v1.ChildBorn",
-];
-/// The events whose field 1 is the plan after the change.
-const PLAN_EVENTS: [&str; 3] = [
-    "cpc.cases.v1.PlanStarted",
-    "cpc.cases.v1.PlanUpdated",
-    "cpc.cases.v1.PlanEnded",
-];
 /// The events whose field 1 is the plan action after the change.
 const ACTION_EVENTS: [&str; 3] = [
     "cpc.cases.v1.PlanActionAdded",

@@ -17,7 +17,8 @@ use chrono::{DateTime, Utc};
 use cpc_platform::case_members;
 use cpc_platform::convert::date_from_proto;
 use cpc_platform::feeds::{
-    BoxFuture, CONFERENCE_EVENTS, CORE_GROUP_EVENTS, Follow, Source, bad_event, decode_event,
+    BoxFuture, CHILD_EVENTS, CONFERENCE_EVENTS, CORE_GROUP_EVENTS, Follow, PLAN_EVENTS, Source,
+    bad_event, decode_event,
 };
 use cpc_platform::{ApiError, Config};
 use cpc_proto::cases::v1 as cases;
@@ -35,16 +36,8 @@ const MEMBER_ENDED: &str = "cpc.cases.v1.CaseMemberEnded";
 const OUTCOME_RECORDED: &str = "cpc.cases.v1.ConferenceOutcomeRecorded";
 const S47_STARTED: &str = "cpc.cases.v1.Section47Started";
 const S47_COMPLETED: &str = "cpc.cases.v1.Section47Completed";
-const CHILD_REGISTERED: &str = "cpc.cases.v1.ChildRegistered";
-const CHILD_UPDATED: &str = "cpc.cases.v1.ChildUpdated";
-const CHILD_BORN: &str = "cpc.cases.v1.ChildBorn";
-const CHILD_DIED: &str = "cpc.cases.v1.ChildDied";
 const EPISODE_OPENED: &str = "cpc.cases.v1.CinEpisodeOpened";
 const EPISODE_CLOSED: &str = "cpc.cases.v1.CinEpisodeClosed";
-const PLAN_STARTED: &str = "cpc.cases.v1.PlanStarted";
-const PLAN_UPDATED: &str = "cpc.cases.v1.PlanUpdated";
-const PLAN_ENDED: &str = "cpc.cases.v1.PlanEnded";
-const PLAN_TRANSFER_OUT: &str = "cpc.cases.v1.PlanTransferOutNotified";
 
 /// The cases feed, as reporting follows it: memberships and outcomes, and
 /// what the children in need census is written from.
@@ -53,9 +46,9 @@ pub const CASES_FEED: Follow = Follow {
     events: &[
         &[MEMBER_ADDED, MEMBER_ENDED, OUTCOME_RECORDED],
         &[S47_STARTED, S47_COMPLETED],
-        &[CHILD_REGISTERED, CHILD_UPDATED, CHILD_BORN, CHILD_DIED],
+        &CHILD_EVENTS,
         &[EPISODE_OPENED, EPISODE_CLOSED],
-        &[PLAN_STARTED, PLAN_UPDATED, PLAN_ENDED, PLAN_TRANSFER_OUT],
+        &PLAN_EVENTS,
     ],
     apply: apply_cases_event,
 };
@@ -93,8 +86,7 @@ fn apply_cases_event<'a>(
                     .ok_or_else(|| bad_event(event, "has no enquiry"))?;
                 census::learn::enquiry(conn, authority, &enquiry, now).await
             }
-            // Each carries the child as field 1.
-            CHILD_REGISTERED | CHILD_UPDATED | CHILD_BORN | CHILD_DIED => {
+            kind if CHILD_EVENTS.contains(&kind) => {
                 let child = decode_event::<cases::ChildRegistered>(event)?
                     .child
                     .ok_or_else(|| bad_event(event, "has no child"))?;
@@ -107,8 +99,7 @@ fn apply_cases_event<'a>(
                     .ok_or_else(|| bad_event(event, "has no episode"))?;
                 census::learn::episode(conn, authority, &episode, now).await
             }
-            // Each carries the plan as field 1.
-            PLAN_STARTED | PLAN_UPDATED | PLAN_ENDED | PLAN_TRANSFER_OUT => {
+            kind if PLAN_EVENTS.contains(&kind) => {
                 let plan = decode_event::<cases::PlanStarted>(event)?
                     .plan
                     .ok_or_else(|| bad_event(event, "has no plan"))?;

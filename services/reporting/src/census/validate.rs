@@ -7,7 +7,6 @@
 //! second implementation here would only let the two drift apart.
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use cpc_platform::ApiError;
 use cpc_platform::config::CensusConfig;
@@ -51,11 +50,16 @@ pub fn ruleset_for(collection_year: i32) -> String {
 
 /// Validates `xml` against the rules of `collection_year`.
 ///
+/// The validator's exit status says what went wrong (scripts/cin-validate):
+/// 2 a file it cannot read (ours, so an internal fault), 3 no Python
+/// environment, 4 no rules for the year.
+///
 /// # Errors
-/// `FAILED_PRECONDITION` when no validator is configured, or it has no
-/// rules for the year; `UNAVAILABLE` when it cannot be started or runs
-/// past its timeout; `INTERNAL` when it fails otherwise. Its own messages
-/// are logged, never returned (they come from another program).
+/// `FAILED_PRECONDITION` when no validator is configured or installed, or
+/// it has no rules for the year; `UNAVAILABLE` when it cannot be started
+/// or runs past its timeout; `INTERNAL` when it fails otherwise or its
+/// report does not parse. Its own messages are logged, never returned
+/// (they come from another program, and name rule codes only).
 pub async fn validate(
     config: &CensusConfig,
     collection_year: i32,
@@ -78,16 +82,25 @@ pub async fn validate(
             .kill_on_drop(true)
             .spawn()?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(xml.as_bytes()).await?;
-            stdin.shutdown().await?;
+            let sent = async {
+                stdin.write_all(xml.as_bytes()).await?;
+                stdin.shutdown().await
+            };
+            match sent.await {
+                // A validator that stopped before reading the whole file
+                // (one that is not installed, say) says why in its exit
+                // status, read below.
+                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
         child.wait_with_output().await
     };
     let output = match tokio::time::timeout(config.validator_timeout, run).await {
         Err(_) => {
             return Err(ApiError::Unavailable(format!(
-                "census validation took longer than {}; retry later",
-                humanised(config.validator_timeout)
+                "census validation took longer than {} s; retry later",
+                config.validator_timeout.as_secs()
             )));
         }
         Ok(Err(err)) => {
@@ -103,7 +116,10 @@ pub async fn validate(
     if !output.status.success() {
         tracing::error!(status = %output.status, said, "the census validator failed");
         return Err(match output.status.code() {
-            Some(2) if said.contains("ruleset") => ApiError::FailedPrecondition(format!(
+            Some(3) => ApiError::FailedPrecondition(
+                "the census validator is not installed on this server".to_owned(),
+            ),
+            Some(4) => ApiError::FailedPrecondition(format!(
                 "the census validator has no rule set {ruleset} for collection year \
                  {collection_year}"
             )),
@@ -119,12 +135,10 @@ pub async fn validate(
         .map_err(|_| ApiError::internal("the census validator's report does not parse"))
 }
 
-fn humanised(duration: Duration) -> String {
-    format!("{} s", duration.as_secs())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -141,6 +155,65 @@ mod tests {
             matches!(refused, Err(ApiError::FailedPrecondition(_))),
             "{refused:?}"
         );
+    }
+
+    /// A validator that is the shell script `body`, in a fresh directory.
+    fn script(body: &str) -> (std::path::PathBuf, CensusConfig) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("cpc-validator-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let path = dir.join("validate");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap_or_default();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap_or_default();
+        let config = CensusConfig {
+            validator: Some(path),
+            validator_timeout: Duration::from_secs(5),
+        };
+        (dir, config)
+    }
+
+    #[tokio::test]
+    async fn each_failure_of_the_validator_has_its_status() {
+        type Expected = fn(&ApiError) -> bool;
+        let cases: [(&str, Expected); 5] = [
+            (
+                "cat >/dev/null; exit 4",
+                |e| matches!(e, ApiError::FailedPrecondition(m) if m.contains("cin2025_26")),
+            ),
+            (
+                "exit 3",
+                |e| matches!(e, ApiError::FailedPrecondition(m) if m.contains("not installed")),
+            ),
+            ("cat >/dev/null; exit 2", |e| {
+                matches!(e, ApiError::Internal(_))
+            }),
+            ("cat >/dev/null; echo not json", |e| {
+                matches!(e, ApiError::Internal(_))
+            }),
+            ("sleep 30", |e| matches!(e, ApiError::Unavailable(_))),
+        ];
+        for (body, expected) in cases {
+            let (dir, mut config) = script(body);
+            if body.starts_with("sleep") {
+                config.validator_timeout = Duration::from_millis(200);
+            }
+            let refused = validate(&config, 2026, "<Message/>").await;
+            let _ = std::fs::remove_dir_all(dir);
+            assert!(refused.as_ref().is_err_and(expected), "{body}: {refused:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_report_is_read_as_the_validator_writes_it() {
+        let (dir, config) = script(
+            r#"cat >/dev/null; echo '{"ruleset": "cin2025_26", "child_count": 1, "issues": [{"rule_code": "8925", "severity": "error", "la_child_id": "A1", "message": "m", "fields": ["CPPendDate"]}]}'"#,
+        );
+        let report = validate(&config, 2026, "<Message/>").await;
+        let _ = std::fs::remove_dir_all(dir);
+        let report = report.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.child_count, 1);
+        assert_eq!(report.issues[0].severity, Severity::Error);
+        assert_eq!(report.issues[0].fields, ["CPPendDate"]);
     }
 
     #[tokio::test]
