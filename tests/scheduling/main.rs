@@ -34,6 +34,7 @@ mod core_groups;
 mod diary;
 mod drift;
 mod escalations;
+mod exclusions;
 mod hostile;
 mod matrix;
 mod meetings;

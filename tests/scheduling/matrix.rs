@@ -87,7 +87,7 @@ async fn every_scheduling_rpc_for_every_role_and_relation() {
             call(&mut c, caller, rpc, &world).await
         })
         .await;
-    assert_eq!(distinct_rpcs(&rows), 27, "every served RPC");
+    assert_eq!(distinct_rpcs(&rows), 28, "every served RPC");
     assert_eq!(run.calls, rows.len() * ROLE_COLUMNS.len());
     assert_matrix(&f, &run, cpc_scheduling::SCHEMA, 300).await;
     f.stop().await;
@@ -358,6 +358,22 @@ async fn call(c: &mut Clients, who: &As, rpc: &str, w: &World) -> Result<(), Sta
                 version: w.invitation.version,
                 reply: pb::InvitationReply::AttendingInPerson as i32,
                 ..Default::default()
+            }))
+            .await
+            .map(drop),
+        "ExcludeFromConference" => c
+            .attendance
+            .exclude_from_conference(who.req(pb::ExcludeFromConferenceRequest {
+                conference_id: conference(),
+                version: w.review.version,
+                person: Some(person_ref(
+                    0xfa_0001,
+                    "Pat Parent",
+                    common::AgencyKind::Unspecified,
+                    "",
+                )),
+                scope: pb::AttendanceExclusionScope::PartOfConference as i32,
+                excluded_parts: "Police disclosure".into(),
             }))
             .await
             .map(drop),

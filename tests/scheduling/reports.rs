@@ -23,7 +23,7 @@ use crate::minutes::{first_feed_events, parent_ref, reporting, until_reporting_k
 use crate::support::*;
 
 /// A police officer who writes a report (a member of the case).
-const AUTHOR: u128 = 0xa9_0001;
+pub(crate) const AUTHOR: u128 = 0xa9_0001;
 /// A health visitor on the case, shown a report once it is shared.
 const HEALTH: u128 = 0xa9_0002;
 /// A school nurse invited to the conference, not on the case.
@@ -43,7 +43,7 @@ fn practitioner(f: &Fixture, id: u128, kind: AgencyKind, name: &str) -> As {
     )
 }
 
-fn author(f: &Fixture) -> As {
+pub(crate) fn author(f: &Fixture) -> As {
     practitioner(f, AUTHOR, AgencyKind::Police, "Constabulary")
 }
 
@@ -64,7 +64,11 @@ fn health_visitor() -> common::PersonRef {
     )
 }
 
-fn new_report(conference: &str, child: &str, body: &str) -> pb::CreateAgencyReportRequest {
+pub(crate) fn new_report(
+    conference: &str,
+    child: &str,
+    body: &str,
+) -> pb::CreateAgencyReportRequest {
     pb::CreateAgencyReportRequest {
         request_id: rid(),
         report: Some(pb::AgencyReport {
@@ -82,7 +86,7 @@ fn new_report(conference: &str, child: &str, body: &str) -> pb::CreateAgencyRepo
 }
 
 /// Reporting has `people` as current members of `case`.
-async fn until_members_known(f: &Fixture, case: &str, people: &[u128]) {
+pub(crate) async fn until_members_known(f: &Fixture, case: &str, people: &[u128]) {
     let ids: Vec<String> = people
         .iter()
         .map(|p| Uuid::from_u128(*p).to_string())

@@ -72,8 +72,9 @@ fn with_credentials<M>(metadata: MetadataMap, message: M) -> tonic::Request<M> {
 
 /// Scheduling's events whose field 1 is the conference after the change
 /// (ConferenceInquorate also names, as field 2, the conference that
-/// reconvenes it).
-pub const CONFERENCE_EVENTS: [&str; 9] = [
+/// reconvenes it; ConferenceExclusionRecorded, as field 2, the excluded
+/// person's invitation).
+pub const CONFERENCE_EVENTS: [&str; 10] = [
     "cpc.scheduling.v1.ConferenceDue",
     "cpc.scheduling.v1.ConferenceBooked",
     "cpc.scheduling.v1.ConferenceRecomputed",
@@ -83,6 +84,7 @@ pub const CONFERENCE_EVENTS: [&str; 9] = [
     "cpc.scheduling.v1.AttendanceRecorded",
     "cpc.scheduling.v1.ConferenceHeld",
     "cpc.scheduling.v1.ConferenceInquorate",
+    "cpc.scheduling.v1.ConferenceExclusionRecorded",
 ];
 
 /// Scheduling's core group events; field 1 of each is the meeting after

@@ -4,7 +4,8 @@
 //!
 //! What reporting learns: from scheduling, each conference's case, children,
 //! status (minutes are written for one that met), reports due date and
-//! chair, and who was invited to it; from cases, who is on each case (for
+//! chair, who was invited to it and whom the chair excluded from attending
+//! it before it met; from cases, who is on each case (for
 //! the policies) and whom the chair excluded from a conference's minutes or
 //! from attending it (exclusions with scope MINUTES or ATTENDANCE on its
 //! outcomes). For the timeliness statistics: each conference's kind,
@@ -190,9 +191,18 @@ fn apply_scheduling_event<'a>(
             vec![decode_event::<scheduling::ConferenceDue>(event)?.conference]
         };
         for conference in changed.into_iter().flatten() {
+            let excluded = excluded_from_attending(&conference);
             let conference =
                 as_kept(&conference).ok_or_else(|| bad_event(event, "is incomplete"))?;
-            conferences::learn(conn, &event.authority_id, &conference, event.sequence, now).await?;
+            conferences::learn(
+                conn,
+                &event.authority_id,
+                &conference,
+                &excluded,
+                event.sequence,
+                now,
+            )
+            .await?;
         }
         Ok(())
     })
@@ -235,6 +245,17 @@ fn as_kept(conference: &scheduling::Conference) -> Option<Conference> {
         clock_started_on: clock_start(conference.due_date_basis.as_ref()),
         version: conference.version.max(1),
     })
+}
+
+/// Whom the chair excluded from attending `conference` at all.
+fn excluded_from_attending(conference: &scheduling::Conference) -> Vec<String> {
+    conference
+        .exclusions
+        .iter()
+        .filter(|x| x.scope == scheduling::AttendanceExclusionScope::WholeConference as i32)
+        .filter_map(|x| x.person.as_ref().map(|p| p.person_id.clone()))
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn kind_code(kind: i32) -> Option<&'static str> {

@@ -41,8 +41,9 @@ impl Conference {
     }
 }
 
-/// Stores `conference` as scheduling last described it; an older copy
-/// never overwrites a newer one.
+/// Stores `conference` as scheduling last described it, with the people
+/// the chair `excluded` from attending it at all before it met; an older
+/// copy never overwrites a newer one.
 ///
 /// # Errors
 /// Database errors.
@@ -50,10 +51,11 @@ pub async fn learn(
     conn: &mut PgConnection,
     authority: &str,
     conference: &Conference,
+    excluded: &[String],
     sequence: i64,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    sqlx::query(
+    let stored = sqlx::query(
         "INSERT INTO conferences (id, authority_id, case_id, child_ids, status, held_on, version, \
                                   source_sequence, updated_at, reports_due_on, chair_id, kind, \
                                   statutory_due_on, clock_started_on) \
@@ -81,6 +83,24 @@ pub async fn learn(
     .bind(&conference.kind)
     .bind(conference.statutory_due_on)
     .bind(conference.clock_started_on)
+    .execute(&mut *conn)
+    .await?;
+    if stored.rows_affected() == 0 {
+        // An older copy than the one kept: its exclusions are older too.
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM scheduled_exclusions WHERE conference_id = $1")
+        .bind(conference.id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO scheduled_exclusions (conference_id, person_id, authority_id, recorded_at) \
+         SELECT $1, person, $3, $4 FROM unnest($2::text[]) AS person ON CONFLICT DO NOTHING",
+    )
+    .bind(conference.id)
+    .bind(excluded)
+    .bind(authority)
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -230,11 +250,21 @@ pub async fn excluded(
     conference: Uuid,
     excluded: Excluded,
 ) -> Result<Vec<String>, ApiError> {
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT DISTINCT person_id FROM {} WHERE conference_id = $1 ORDER BY person_id",
-        excluded.table()
-    ))
-    .bind(conference)
-    .fetch_all(&mut *conn)
-    .await?)
+    let sql = match excluded {
+        Excluded::FromMinutes => {
+            "SELECT DISTINCT person_id FROM minutes_exclusions WHERE conference_id = $1 \
+             ORDER BY person_id"
+        }
+        // In an outcome, or by the chair's decision before the meeting
+        // (scheduling's).
+        Excluded::FromAttending => {
+            "SELECT person_id FROM attendance_exclusions WHERE conference_id = $1 \
+             UNION SELECT person_id FROM scheduled_exclusions WHERE conference_id = $1 \
+             ORDER BY person_id"
+        }
+    };
+    Ok(sqlx::query_scalar(sql)
+        .bind(conference)
+        .fetch_all(&mut *conn)
+        .await?)
 }

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use super::ConferencesApi;
 use super::flow::Target;
 use super::requests;
-use crate::store::attendance;
+use crate::store::{attendance, exclusions};
 
 #[tonic::async_trait]
 impl AttendanceService for ConferencesApi {
@@ -76,6 +76,25 @@ impl AttendanceService for ConferencesApi {
         Ok(Response::new(pb::RespondToInvitationResponse {
             invitation: Some(invitation),
         }))
+    }
+
+    async fn exclude_from_conference(
+        &self,
+        request: Request<pb::ExcludeFromConferenceRequest>,
+    ) -> Result<Response<pb::ExcludeFromConferenceResponse>, Status> {
+        let session = self.flow.identify(&request)?;
+        let exclusion = requests::exclusion(request.get_ref())?;
+        let response = self
+            .flow
+            .run(
+                &session,
+                Target::Conference(exclusion.conference_id),
+                move |conn, s| {
+                    Box::pin(async move { exclusions::exclude(conn, &s.ctx, &exclusion).await })
+                },
+            )
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn record_attendance(

@@ -21,6 +21,7 @@ use crate::store::calendar::Owner;
 use crate::store::chairs::{self, AllocationRequest};
 use crate::store::conferences::{ConferenceFilter, reschedule_reason_code, status_code};
 use crate::store::core_groups::Ending;
+use crate::store::exclusions::{Exclusion, ExclusionScope};
 
 /// The longest a conference may be booked for.
 const MAX_LENGTH: Duration = Duration::hours(4);
@@ -500,6 +501,46 @@ pub(crate) fn attendance(
     }
     match id {
         Some(id) if check.is_clean() => Ok((id, version, attendees)),
+        _ => Err(check.fail()),
+    }
+}
+
+/// An ExcludeFromConferenceRequest.
+pub(crate) fn exclusion(req: &pb::ExcludeFromConferenceRequest) -> Result<Exclusion, ApiError> {
+    let mut check = Check::new();
+    let conference_id = check.id("conference_id", &req.conference_id);
+    let version = check.version("version", req.version);
+    let person = check.person("person", req.person.as_ref(), false);
+    let scope =
+        check.required_enum(
+            "scope",
+            req.scope,
+            |s| match pb::AttendanceExclusionScope::try_from(s) {
+                Ok(pb::AttendanceExclusionScope::WholeConference) => Some(ExclusionScope::Whole),
+                Ok(pb::AttendanceExclusionScope::PartOfConference) => Some(ExclusionScope::Part),
+                _ => None,
+            },
+        );
+    let excluded_parts = check.opt_text("excluded_parts", &req.excluded_parts, 500);
+    match (scope, &excluded_parts) {
+        (Some(ExclusionScope::Part), None) => check.add(
+            "excluded_parts",
+            "is required with ATTENDANCE_EXCLUSION_SCOPE_PART_OF_CONFERENCE",
+        ),
+        (Some(ExclusionScope::Whole), Some(_)) => check.add(
+            "excluded_parts",
+            "is only for ATTENDANCE_EXCLUSION_SCOPE_PART_OF_CONFERENCE",
+        ),
+        _ => {}
+    }
+    match (conference_id, person, scope) {
+        (Some(conference_id), Some(person), Some(scope)) if check.is_clean() => Ok(Exclusion {
+            conference_id,
+            version,
+            person,
+            scope,
+            excluded_parts,
+        }),
         _ => Err(check.fail()),
     }
 }

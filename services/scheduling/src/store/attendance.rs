@@ -25,6 +25,7 @@ use uuid::Uuid;
 use super::Ctx;
 use super::booking::current;
 use super::conferences::{self, date, timestamp};
+use super::exclusions::excluded_from_whole;
 use crate::due::{Basis, DueEvent, Unit};
 
 /// The method name request ids are kept under.
@@ -76,6 +77,7 @@ struct InvitationRow {
     accessibility_needs: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    withdrawn_at: Option<DateTime<Utc>>,
     reports_due_date: Option<NaiveDate>,
 }
 
@@ -105,6 +107,7 @@ impl InvitationRow {
             accessibility_needs: self.accessibility_needs.unwrap_or_default(),
             create_time: Some(timestamp(self.created_at)),
             update_time: Some(timestamp(self.updated_at)),
+            withdraw_time: self.withdrawn_at.map(timestamp),
         }
     }
 }
@@ -186,7 +189,10 @@ pub async fn invitee_of(conn: &mut PgConnection, invitation: Uuid) -> Result<Str
     )
 }
 
-async fn load_invitation(conn: &mut PgConnection, id: Uuid) -> Result<pb::Invitation, ApiError> {
+pub(crate) async fn load_invitation(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<pb::Invitation, ApiError> {
     let row: InvitationRow = sqlx::query_as(&format!("{SELECT_INVITATION} WHERE i.id = $1"))
         .bind(id)
         .fetch_one(&mut *conn)
@@ -248,6 +254,18 @@ pub async fn invite(
     if new.child_id.is_some_and(|child| !children.contains(&child)) {
         return Err(ApiError::FailedPrecondition(
             "invitation.child_id is not a child of this conference".to_owned(),
+        ));
+    }
+    if !excluded_from_whole(
+        conn,
+        new.conference_id,
+        std::slice::from_ref(&new.invitee.person_id),
+    )
+    .await?
+    .is_empty()
+    {
+        return Err(ApiError::FailedPrecondition(
+            "the chair excluded invitation.invitee from the whole conference".to_owned(),
         ));
     }
     let id = Uuid::now_v7();
@@ -345,16 +363,22 @@ pub async fn respond(
     version: i64,
     reply: &Reply,
 ) -> Result<pb::Invitation, ApiError> {
-    let (current_version, status, invitee, children): (i64, String, Vec<u8>, Vec<Uuid>) =
-        sqlx::query_as(
-            "SELECT i.version, c.status, i.invitee, ARRAY(SELECT child_id FROM conference_children cc \
-                                               WHERE cc.conference_id = c.id) \
+    let (current_version, status, invitee, children, withdrawn): (
+        i64,
+        String,
+        Vec<u8>,
+        Vec<Uuid>,
+        bool,
+    ) = sqlx::query_as(
+        "SELECT i.version, c.status, i.invitee, ARRAY(SELECT child_id FROM conference_children cc \
+                                               WHERE cc.conference_id = c.id), \
+                    i.withdrawn_at IS NOT NULL \
              FROM invitations i JOIN conferences c ON c.id = i.conference_id \
              WHERE i.id = $1 FOR UPDATE OF i",
-        )
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
     if current_version != version {
         return Err(ApiError::Aborted(format!(
             "invitation {id} is at version {current_version}, not {version}: read it again"
@@ -364,6 +388,12 @@ pub async fn respond(
         return Err(ApiError::FailedPrecondition(format!(
             "the conference is {status}: replies are for due or booked conferences"
         )));
+    }
+    if withdrawn {
+        return Err(ApiError::FailedPrecondition(
+            "the invitation was withdrawn: the chair excluded the invitee from the conference"
+                .to_owned(),
+        ));
     }
     let invitee = common::PersonRef::decode(invitee.as_slice()).map_err(ApiError::internal)?;
     if let Some(substitute) = &reply.substitute
@@ -506,6 +536,20 @@ pub async fn record_attendance(
             now.status
         )));
     }
+    let person_ids: Vec<String> = attendees
+        .iter()
+        .map(|a| {
+            a.person
+                .as_ref()
+                .map(|p| p.person_id.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    if let Some(first) = excluded_from_whole(conn, id, &person_ids).await?.first() {
+        return Err(ApiError::FailedPrecondition(format!(
+            "the chair excluded attendees[{first}] from the whole conference"
+        )));
+    }
     sqlx::query("DELETE FROM conference_attendance WHERE conference_id = $1")
         .bind(id)
         .execute(&mut *conn)
@@ -593,7 +637,7 @@ pub async fn assess(
     } else {
         let replies: Vec<ReplyRow> = sqlx::query_as(
             "SELECT invitee_kind, reply, invitee, substitute FROM invitations \
-             WHERE conference_id = $1",
+             WHERE conference_id = $1 AND withdrawn_at IS NULL",
         )
         .bind(id)
         .fetch_all(&mut *conn)

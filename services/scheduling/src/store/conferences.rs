@@ -66,7 +66,7 @@ pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<pb::Conference, N
 }
 
 /// The conferences `ids` as the API shows them, in the order given; an id
-/// with no conference is left out. Three queries whatever the number, so a
+/// with no conference is left out. Four queries whatever the number, so a
 /// page of a list costs what one conference does.
 ///
 /// # Errors
@@ -106,6 +106,17 @@ async fn load_many(
     for (id, attendee) in attendees {
         attendance.entry(id).or_default().push(attendee);
     }
+    let mut exclusions: HashMap<Uuid, Vec<Vec<u8>>> = HashMap::new();
+    let excluded: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
+        "SELECT conference_id, exclusion FROM conference_exclusions \
+         WHERE conference_id = ANY($1) ORDER BY conference_id, decided_at, person_id",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, exclusion) in excluded {
+        exclusions.entry(id).or_default().push(exclusion);
+    }
     let mut by_id: HashMap<Uuid, ConferenceRow> = rows.into_iter().map(|r| (r.id, r)).collect();
     Ok(ids
         .iter()
@@ -113,7 +124,8 @@ async fn load_many(
         .map(|row| {
             let reschedules = reschedules.remove(&row.id).unwrap_or_default();
             let attendance = attendance.remove(&row.id).unwrap_or_default();
-            conference(row, reschedules, &attendance)
+            let exclusions = exclusions.remove(&row.id).unwrap_or_default();
+            conference(row, reschedules, &attendance, &exclusions)
         })
         .collect())
 }
@@ -122,8 +134,13 @@ fn conference(
     row: ConferenceRow,
     reschedules: Vec<RescheduleRow>,
     attendance: &[Vec<u8>],
+    exclusions: &[Vec<u8>],
 ) -> pb::Conference {
     pb::Conference {
+        exclusions: exclusions
+            .iter()
+            .filter_map(|e| decoded(Some(e.as_slice())))
+            .collect(),
         reports_due_date: row.reports_due_date.map(date),
         chair_id: row.chair_id.map(|c| c.to_string()).unwrap_or_default(),
         chair_allocation: decoded(row.chair_allocation.as_deref()),

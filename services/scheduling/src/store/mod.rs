@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod chairs;
 pub mod conferences;
 pub mod core_groups;
+pub mod exclusions;
 pub mod needs;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -1,0 +1,408 @@
+//! The chair's exclusions from attending: a parent excluded from the whole
+//! conference loses the invitation (withdrawn in the same change, on the
+//! feed for whoever sent it), cannot be invited again, cannot reply, and is
+//! refused in the recorded attendance; a later decision to exclude them from
+//! part of it reinstates the invitation and lets them attend. Reporting
+//! learns the decision from scheduling's feed, so agency reports reach the
+//! excluded parent only from the chair. Only the chair decides; each
+//! decision is audited and attributed to them.
+
+use cpc_platform::db;
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::common::v1 as common;
+use cpc_proto::reporting::v1 as reporting_pb;
+use cpc_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
+use cpc_proto::scheduling::v1 as pb;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::bad_request::bad_fields;
+use crate::diary::*;
+use crate::meetings::{book, clients, invitation, quorate_meeting, timescales};
+use crate::minutes::{parent_ref, reporting, until_reporting_knows};
+use crate::reports::{AUTHOR, author, new_report, until_members_known};
+use crate::support::*;
+
+/// Reporting holds `n` of the chair's exclusions from attending the whole
+/// conference (from scheduling's feed).
+async fn until_reporting_holds(f: &Fixture, conference: &str, n: usize) {
+    until_reporting_knows(
+        f,
+        &format!("SELECT count(*) = {n} FROM scheduled_exclusions WHERE conference_id = $1::uuid"),
+        &[conference],
+    )
+    .await;
+}
+
+/// A police report on the conference, submitted, as the author.
+async fn submitted_report(
+    f: &Fixture,
+    client: &mut ReportingServiceClient<Channel>,
+    conference: &str,
+    child: &str,
+) -> reporting_pb::AgencyReport {
+    let police = author(f);
+    let draft = client
+        .create_agency_report(police.req(new_report(conference, child, "Police checks")))
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
+    client
+        .submit_agency_report(police.req(reporting_pb::SubmitAgencyReportRequest {
+            report_id: draft.id,
+            version: draft.version,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap()
+}
+
+fn to_parent(report: &reporting_pb::AgencyReport) -> reporting_pb::ShareAgencyReportRequest {
+    reporting_pb::ShareAgencyReportRequest {
+        report_id: report.id.clone(),
+        version: report.version,
+        recipients: vec![parent_ref()],
+        method: reporting_pb::DeliveryMethod::SecureEmail as i32,
+    }
+}
+
+fn excluding(
+    conference: &pb::Conference,
+    person: common::PersonRef,
+    scope: pb::AttendanceExclusionScope,
+    parts: &str,
+) -> pb::ExcludeFromConferenceRequest {
+    pb::ExcludeFromConferenceRequest {
+        conference_id: conference.id.clone(),
+        version: conference.version,
+        person: Some(person),
+        scope: scope as i32,
+        excluded_parts: parts.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attendance() {
+    let (mut f, conferences) = start().await;
+    let bs = business_support(&f);
+    let chair = f.chair();
+    let mut c = clients(&f, conferences).await;
+    let (child, case) = s47_started(&mut f, "EXC0001", uk_today()).await;
+    // A police officer on the case writes a report for the conference.
+    f.grant(
+        &case,
+        person_ref(
+            AUTHOR,
+            "PC Report",
+            common::AgencyKind::Police,
+            "Constabulary",
+        ),
+        cases::CaseRole::CoreGroupMember,
+        false,
+    )
+    .await;
+    until_members_known(&f, &case, &[AUTHOR]).await;
+    let mut reports = reporting(&f).await;
+    let icpc = conferences_of(&mut c.conferences, &bs, &case)
+        .await
+        .remove(0);
+    let due = timescales().icpc_due(uk_today()).unwrap();
+    let icpc = book(&mut c, &bs, &icpc, due).await;
+
+    // Business support invites the parent and the police.
+    let parents = c
+        .attendance
+        .create_invitation(bs.req(pb::CreateInvitationRequest {
+            request_id: rid(),
+            invitation: Some(pb::Invitation {
+                conference_id: icpc.id.clone(),
+                invitee_kind: pb::InviteeKind::FamilyMember as i32,
+                invitee: Some(parent_ref()),
+                method: pb::InvitationMethod::Letter as i32,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .invitation
+        .unwrap();
+    c.attendance
+        .create_invitation(bs.req(invitation(&icpc.id, police_ref())))
+        .await
+        .unwrap();
+
+    // Bad input names each field, without a change.
+    let bad = c
+        .attendance
+        .exclude_from_conference(chair.req(pb::ExcludeFromConferenceRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&bad),
+        ["conference_id", "version", "person", "scope"]
+    );
+    let no_parts = c
+        .attendance
+        .exclude_from_conference(chair.req(excluding(
+            &icpc,
+            parent_ref(),
+            pb::AttendanceExclusionScope::PartOfConference,
+            "",
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&no_parts), ["excluded_parts"]);
+    let parts_of_whole = c
+        .attendance
+        .exclude_from_conference(chair.req(excluding(
+            &icpc,
+            parent_ref(),
+            pb::AttendanceExclusionScope::WholeConference,
+            "Police disclosure",
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&parts_of_whole), ["excluded_parts"]);
+
+    // Only the chair decides.
+    let not_theirs = c
+        .attendance
+        .exclude_from_conference(bs.req(excluding(
+            &icpc,
+            parent_ref(),
+            pb::AttendanceExclusionScope::WholeConference,
+            "",
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(not_theirs.code(), Code::PermissionDenied);
+    // An agency professional's invitation asks for a report: not excluded.
+    let professional = c
+        .attendance
+        .exclude_from_conference(chair.req(excluding(
+            &icpc,
+            police_ref(),
+            pb::AttendanceExclusionScope::WholeConference,
+            "",
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(professional.code(), Code::FailedPrecondition);
+
+    // The chair excludes the parent from the whole conference: the
+    // invitation is withdrawn in the same change.
+    let excluded = c
+        .attendance
+        .exclude_from_conference(chair.req(excluding(
+            &icpc,
+            parent_ref(),
+            pb::AttendanceExclusionScope::WholeConference,
+            "",
+        )))
+        .await
+        .unwrap()
+        .into_inner();
+    let conference = excluded.conference.unwrap();
+    assert_eq!(conference.version, icpc.version + 1);
+    assert_eq!(conference.exclusions.len(), 1);
+    let decision = &conference.exclusions[0];
+    assert_eq!(decision.person, Some(parent_ref()));
+    assert_eq!(
+        decision.scope,
+        pb::AttendanceExclusionScope::WholeConference as i32
+    );
+    assert_eq!(
+        decision.decided_by.as_ref().unwrap().person_id,
+        uuid::Uuid::from_u128(CHAIR).to_string()
+    );
+    let withdrawn = excluded.invitation.unwrap();
+    assert_eq!(withdrawn.id, parents.id);
+    assert_eq!(withdrawn.version, parents.version + 1);
+    assert!(withdrawn.withdraw_time.is_some());
+
+    // Reporting learns it from scheduling's feed: the author may not send
+    // the parent the report; only the chair could.
+    until_reporting_holds(&f, &icpc.id, 1).await;
+    let report = submitted_report(&f, &mut reports, &icpc.id, &child).await;
+    let unshared = reports
+        .share_agency_report(author(&f).req(to_parent(&report)))
+        .await
+        .unwrap_err();
+    assert_eq!(unshared.code(), Code::FailedPrecondition, "{unshared:?}");
+    assert!(unshared.message().contains("excluded"), "{unshared:?}");
+
+    // The decision was made on the version read: a stale one is refused.
+    let stale = c
+        .attendance
+        .exclude_from_conference(chair.req(excluding(
+            &icpc,
+            parent_ref(),
+            pb::AttendanceExclusionScope::WholeConference,
+            "",
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+
+    // The withdrawn invitation takes no reply, and the parent is not
+    // invited again.
+    let reply = c
+        .attendance
+        .respond_to_invitation(bs.req(pb::RespondToInvitationRequest {
+            invitation_id: withdrawn.id.clone(),
+            version: withdrawn.version,
+            reply: pb::InvitationReply::AttendingInPerson as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(reply.code(), Code::FailedPrecondition);
+    let again = c
+        .attendance
+        .create_invitation(bs.req(pb::CreateInvitationRequest {
+            request_id: rid(),
+            invitation: Some(pb::Invitation {
+                conference_id: icpc.id.clone(),
+                invitee_kind: pb::InviteeKind::FamilyMember as i32,
+                invitee: Some(parent_ref()),
+                method: pb::InvitationMethod::Phone as i32,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::FailedPrecondition);
+
+    // Attendance naming the parent is refused, naming where they are, and
+    // nothing is recorded.
+    let mut meeting = quorate_meeting();
+    meeting.push(crate::meetings::attendee(
+        parent_ref(),
+        pb::AttendeeRole::FamilyMember,
+    ));
+    let refused = c
+        .attendance
+        .record_attendance(bs.req(pb::RecordAttendanceRequest {
+            conference_id: conference.id.clone(),
+            version: conference.version,
+            attendees: meeting.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(refused.message().contains("attendees[4]"), "{refused:?}");
+    assert!(!refused.message().contains("Pat"), "no name in errors");
+    let unchanged = c
+        .conferences
+        .get_conference(bs.req(pb::GetConferenceRequest {
+            conference_id: conference.id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    assert!(unchanged.attendance.is_empty());
+    assert_eq!(unchanged.version, conference.version);
+
+    // The chair decides instead that the parent leaves for one part: the
+    // invitation is reinstated and the parent attends.
+    let partial = c
+        .attendance
+        .exclude_from_conference(chair.req(excluding(
+            &conference,
+            parent_ref(),
+            pb::AttendanceExclusionScope::PartOfConference,
+            "Police disclosure",
+        )))
+        .await
+        .unwrap()
+        .into_inner();
+    let conference = partial.conference.unwrap();
+    assert_eq!(
+        conference.exclusions.len(),
+        1,
+        "the later decision replaces"
+    );
+    assert_eq!(
+        conference.exclusions[0].scope,
+        pb::AttendanceExclusionScope::PartOfConference as i32
+    );
+    assert_eq!(conference.exclusions[0].excluded_parts, "Police disclosure");
+    let reinstated = partial.invitation.unwrap();
+    assert!(reinstated.withdraw_time.is_none());
+    // Attending again, the parent may be sent the report.
+    until_reporting_holds(&f, &icpc.id, 0).await;
+    reports
+        .share_agency_report(author(&f).req(to_parent(&report)))
+        .await
+        .unwrap();
+    let recorded = c
+        .attendance
+        .record_attendance(bs.req(pb::RecordAttendanceRequest {
+            conference_id: conference.id.clone(),
+            version: conference.version,
+            attendees: meeting,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(recorded.quorum.unwrap().quorate);
+    // Once recorded as attending, the parent cannot be excluded after the
+    // event.
+    let after = c
+        .attendance
+        .exclude_from_conference(chair.req(excluding(
+            recorded.conference.as_ref().unwrap(),
+            parent_ref(),
+            pb::AttendanceExclusionScope::WholeConference,
+            "",
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(after.code(), Code::FailedPrecondition);
+
+    // Both decisions are on scheduling's feed with the invitation, for
+    // whoever sent it to tell the parent.
+    let mut feed = c
+        .conferences
+        .stream_changes(bs.req(pb::StreamChangesRequest {
+            event_types: vec!["cpc.scheduling.v1.ConferenceExclusionRecorded".into()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    for withdrawn in [true, false] {
+        let event = feed.message().await.unwrap().unwrap().event.unwrap();
+        let recorded =
+            <pb::ConferenceExclusionRecorded as prost::Message>::decode(event.payload.as_slice())
+                .unwrap();
+        assert_eq!(
+            recorded.invitation.unwrap().withdraw_time.is_some(),
+            withdrawn
+        );
+    }
+
+    // Each decision, allowed or refused, is audited under the caller.
+    let options = db::schema_options(f.db.url(), "scheduling").unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let decisions: Vec<(String, String)> = sqlx::query_as(
+        "SELECT role, decision FROM audit_log \
+         WHERE action = '/cpc.scheduling.v1.AttendanceService/ExcludeFromConference' \
+         ORDER BY seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert!(decisions.contains(&("business_support".into(), "deny".into())));
+    let allowed = decisions.iter().filter(|(_, d)| d == "allow").count();
+    assert!(allowed >= 2, "{decisions:?}");
+    f.stop().await;
+}
