@@ -18,7 +18,7 @@ use tonic::transport::Channel;
 
 use crate::bad_request::bad_fields;
 use crate::diary::*;
-use crate::meetings::{book, clients, invitation, quorate_meeting, timescales};
+use crate::meetings::{Clients, book, clients, invitation, quorate_meeting, timescales};
 use crate::minutes::{parent_ref, reporting, until_reporting_knows};
 use crate::reports::{AUTHOR, author, new_report, until_members_known};
 use crate::support::*;
@@ -70,19 +70,39 @@ fn to_parent(report: &reporting_pb::AgencyReport) -> reporting_pb::ShareAgencyRe
     }
 }
 
-fn excluding(
+/// The parent's invitation to `conference`, by letter.
+fn parents_invitation(conference: &str) -> pb::CreateInvitationRequest {
+    let mut request = invitation(conference, parent_ref());
+    if let Some(invitation) = request.invitation.as_mut() {
+        invitation.invitee_kind = pb::InviteeKind::FamilyMember as i32;
+        invitation.method = pb::InvitationMethod::Letter as i32;
+    }
+    request
+}
+
+const WHOLE: pb::AttendanceExclusionScope = pb::AttendanceExclusionScope::WholeConference;
+const PART: pb::AttendanceExclusionScope = pb::AttendanceExclusionScope::PartOfConference;
+
+/// `who` excludes `person` from `conference` (`scope`, `parts`), on the
+/// version of it given.
+async fn exclude(
+    c: &mut Clients,
+    who: &As,
     conference: &pb::Conference,
     person: common::PersonRef,
     scope: pb::AttendanceExclusionScope,
     parts: &str,
-) -> pb::ExcludeFromConferenceRequest {
-    pb::ExcludeFromConferenceRequest {
-        conference_id: conference.id.clone(),
-        version: conference.version,
-        person: Some(person),
-        scope: scope as i32,
-        excluded_parts: parts.into(),
-    }
+) -> Result<pb::ExcludeFromConferenceResponse, tonic::Status> {
+    c.attendance
+        .exclude_from_conference(who.req(pb::ExcludeFromConferenceRequest {
+            conference_id: conference.id.clone(),
+            version: conference.version,
+            person: Some(person),
+            scope: scope as i32,
+            excluded_parts: parts.into(),
+        }))
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 #[tokio::test]
@@ -116,16 +136,7 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
     // Business support invites the parent and the police.
     let parents = c
         .attendance
-        .create_invitation(bs.req(pb::CreateInvitationRequest {
-            request_id: rid(),
-            invitation: Some(pb::Invitation {
-                conference_id: icpc.id.clone(),
-                invitee_kind: pb::InviteeKind::FamilyMember as i32,
-                invitee: Some(parent_ref()),
-                method: pb::InvitationMethod::Letter as i32,
-                ..Default::default()
-            }),
-        }))
+        .create_invitation(bs.req(parents_invitation(&icpc.id)))
         .await
         .unwrap()
         .into_inner()
@@ -146,67 +157,38 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
         bad_fields(&bad),
         ["conference_id", "version", "person", "scope"]
     );
-    let no_parts = c
-        .attendance
-        .exclude_from_conference(chair.req(excluding(
-            &icpc,
-            parent_ref(),
-            pb::AttendanceExclusionScope::PartOfConference,
-            "",
-        )))
+    let no_parts = exclude(&mut c, &chair, &icpc, parent_ref(), PART, "")
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&no_parts), ["excluded_parts"]);
-    let parts_of_whole = c
-        .attendance
-        .exclude_from_conference(chair.req(excluding(
-            &icpc,
-            parent_ref(),
-            pb::AttendanceExclusionScope::WholeConference,
-            "Police disclosure",
-        )))
-        .await
-        .unwrap_err();
+    let parts_of_whole = exclude(
+        &mut c,
+        &chair,
+        &icpc,
+        parent_ref(),
+        WHOLE,
+        "Police disclosure",
+    )
+    .await
+    .unwrap_err();
     assert_eq!(bad_fields(&parts_of_whole), ["excluded_parts"]);
 
     // Only the chair decides.
-    let not_theirs = c
-        .attendance
-        .exclude_from_conference(bs.req(excluding(
-            &icpc,
-            parent_ref(),
-            pb::AttendanceExclusionScope::WholeConference,
-            "",
-        )))
+    let not_theirs = exclude(&mut c, &bs, &icpc, parent_ref(), WHOLE, "")
         .await
         .unwrap_err();
     assert_eq!(not_theirs.code(), Code::PermissionDenied);
     // An agency professional's invitation asks for a report: not excluded.
-    let professional = c
-        .attendance
-        .exclude_from_conference(chair.req(excluding(
-            &icpc,
-            police_ref(),
-            pb::AttendanceExclusionScope::WholeConference,
-            "",
-        )))
+    let professional = exclude(&mut c, &chair, &icpc, police_ref(), WHOLE, "")
         .await
         .unwrap_err();
     assert_eq!(professional.code(), Code::FailedPrecondition);
 
     // The chair excludes the parent from the whole conference: the
     // invitation is withdrawn in the same change.
-    let excluded = c
-        .attendance
-        .exclude_from_conference(chair.req(excluding(
-            &icpc,
-            parent_ref(),
-            pb::AttendanceExclusionScope::WholeConference,
-            "",
-        )))
+    let excluded = exclude(&mut c, &chair, &icpc, parent_ref(), WHOLE, "")
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     let conference = excluded.conference.unwrap();
     assert_eq!(conference.version, icpc.version + 1);
     assert_eq!(conference.exclusions.len(), 1);
@@ -237,14 +219,7 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
     assert!(unshared.message().contains("excluded"), "{unshared:?}");
 
     // The decision was made on the version read: a stale one is refused.
-    let stale = c
-        .attendance
-        .exclude_from_conference(chair.req(excluding(
-            &icpc,
-            parent_ref(),
-            pb::AttendanceExclusionScope::WholeConference,
-            "",
-        )))
+    let stale = exclude(&mut c, &chair, &icpc, parent_ref(), WHOLE, "")
         .await
         .unwrap_err();
     assert_eq!(stale.code(), Code::Aborted);
@@ -264,16 +239,7 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
     assert_eq!(reply.code(), Code::FailedPrecondition);
     let again = c
         .attendance
-        .create_invitation(bs.req(pb::CreateInvitationRequest {
-            request_id: rid(),
-            invitation: Some(pb::Invitation {
-                conference_id: icpc.id.clone(),
-                invitee_kind: pb::InviteeKind::FamilyMember as i32,
-                invitee: Some(parent_ref()),
-                method: pb::InvitationMethod::Phone as i32,
-                ..Default::default()
-            }),
-        }))
+        .create_invitation(bs.req(parents_invitation(&icpc.id)))
         .await
         .unwrap_err();
     assert_eq!(again.code(), Code::FailedPrecondition);
@@ -312,17 +278,16 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
 
     // The chair decides instead that the parent leaves for one part: the
     // invitation is reinstated and the parent attends.
-    let partial = c
-        .attendance
-        .exclude_from_conference(chair.req(excluding(
-            &conference,
-            parent_ref(),
-            pb::AttendanceExclusionScope::PartOfConference,
-            "Police disclosure",
-        )))
-        .await
-        .unwrap()
-        .into_inner();
+    let partial = exclude(
+        &mut c,
+        &chair,
+        &conference,
+        parent_ref(),
+        PART,
+        "Police disclosure",
+    )
+    .await
+    .unwrap();
     let conference = partial.conference.unwrap();
     assert_eq!(
         conference.exclusions.len(),
@@ -355,16 +320,16 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
     assert!(recorded.quorum.unwrap().quorate);
     // Once recorded as attending, the parent cannot be excluded after the
     // event.
-    let after = c
-        .attendance
-        .exclude_from_conference(chair.req(excluding(
-            recorded.conference.as_ref().unwrap(),
-            parent_ref(),
-            pb::AttendanceExclusionScope::WholeConference,
-            "",
-        )))
-        .await
-        .unwrap_err();
+    let after = exclude(
+        &mut c,
+        &chair,
+        recorded.conference.as_ref().unwrap(),
+        parent_ref(),
+        WHOLE,
+        "",
+    )
+    .await
+    .unwrap_err();
     assert_eq!(after.code(), Code::FailedPrecondition);
 
     // Both decisions are on scheduling's feed with the invitation, for

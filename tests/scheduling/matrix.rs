@@ -27,7 +27,7 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::diary::*;
-use crate::meetings::{Held, last_working_day, plan_started, timescales};
+use crate::meetings::{Held, invitation, last_working_day, plan_started, timescales};
 use crate::support::*;
 
 /// The scheduling services the matrix calls.
@@ -175,16 +175,7 @@ async fn build_world(
     let meeting = meeting.expect("a core group meeting");
     let mut attendance = AttendanceServiceClient::new(f.server.channel().await);
     let invitation = attendance
-        .create_invitation(bs.req(pb::CreateInvitationRequest {
-            request_id: rid(),
-            invitation: Some(pb::Invitation {
-                conference_id: review.id.clone(),
-                invitee_kind: pb::InviteeKind::AgencyProfessional as i32,
-                invitee: Some(police_ref()),
-                method: pb::InvitationMethod::SecureEmail as i32,
-                ..Default::default()
-            }),
-        }))
+        .create_invitation(bs.req(invitation(&review.id, police_ref())))
         .await
         .unwrap()
         .into_inner()

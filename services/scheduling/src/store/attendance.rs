@@ -581,16 +581,14 @@ pub async fn record_attendance(
     .bind(ctx.now)
     .execute(&mut *conn)
     .await?;
-    let conference = loaded(conn, id).await?;
-    let event = pb::AttendanceRecorded {
-        conference: Some(conference.clone()),
-    };
-    emit(
+    let conference = conferences::changed(
         conn,
+        id,
         "cpc.scheduling.v1.AttendanceRecorded",
-        &conference,
-        &event,
-        ctx,
+        ctx.now,
+        |conference| pb::AttendanceRecorded {
+            conference: Some(conference.clone()),
+        },
     )
     .await?;
     Ok(pb::RecordAttendanceResponse {
@@ -734,16 +732,14 @@ pub async fn record_held(
     .bind(ctx.now)
     .execute(&mut *conn)
     .await?;
-    let conference = loaded(conn, id).await?;
-    let event = pb::ConferenceHeld {
-        conference: Some(conference.clone()),
-    };
-    emit(
+    let conference = conferences::changed(
         conn,
+        id,
         "cpc.scheduling.v1.ConferenceHeld",
-        &conference,
-        &event,
-        ctx,
+        ctx.now,
+        |conference| pb::ConferenceHeld {
+            conference: Some(conference.clone()),
+        },
     )
     .await?;
     Ok(conference)
@@ -855,51 +851,30 @@ pub async fn record_inquorate(
     .bind(ctx.now)
     .execute(&mut *conn)
     .await?;
-    let conference = loaded(conn, id).await?;
-    let next = loaded(conn, reconvened).await?;
-    let due_event = pb::ConferenceDue {
-        conference: Some(next.clone()),
-    };
-    emit(
+    // The reconvened conference is due first, then this one inquorate.
+    let next = conferences::changed(
         conn,
+        reconvened,
         "cpc.scheduling.v1.ConferenceDue",
-        &next,
-        &due_event,
-        ctx,
+        ctx.now,
+        |next| pb::ConferenceDue {
+            conference: Some(next.clone()),
+        },
     )
     .await?;
-    let event = pb::ConferenceInquorate {
-        conference: Some(conference.clone()),
-        reconvened: Some(next.clone()),
-    };
-    emit(
+    let conference = conferences::changed(
         conn,
+        id,
         "cpc.scheduling.v1.ConferenceInquorate",
-        &conference,
-        &event,
-        ctx,
+        ctx.now,
+        |conference| pb::ConferenceInquorate {
+            conference: Some(conference.clone()),
+            reconvened: Some(next.clone()),
+        },
     )
     .await?;
     Ok(pb::RecordInquorateResponse {
         conference: Some(conference),
         reconvened_conference: Some(next),
     })
-}
-
-async fn loaded(conn: &mut PgConnection, id: Uuid) -> Result<pb::Conference, ApiError> {
-    conferences::load(conn, id)
-        .await
-        .map_err(ApiError::internal)
-}
-
-async fn emit<E: Message>(
-    conn: &mut PgConnection,
-    event_type: &'static str,
-    conference: &pb::Conference,
-    payload: &E,
-    ctx: &Ctx,
-) -> Result<(), ApiError> {
-    conferences::emit(conn, event_type, conference, payload, ctx.now)
-        .await
-        .map_err(ApiError::internal)
 }

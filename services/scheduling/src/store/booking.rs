@@ -160,21 +160,16 @@ pub async fn book(
     .bind(reports)
     .execute(&mut *conn)
     .await?;
-    let conference = conferences::load(conn, id)
-        .await
-        .map_err(ApiError::internal)?;
-    let event = pb::ConferenceBooked {
-        conference: Some(conference.clone()),
-    };
-    conferences::emit(
+    let conference = conferences::changed(
         conn,
+        id,
         "cpc.scheduling.v1.ConferenceBooked",
-        &conference,
-        &event,
         ctx.now,
+        |conference| pb::ConferenceBooked {
+            conference: Some(conference.clone()),
+        },
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(conference)
 }
 
@@ -237,22 +232,17 @@ pub async fn move_booking(
     .execute(&mut *conn)
     .await?;
     super::chairs::release_if_unavailable(conn, ctx, id).await?;
-    let conference = conferences::load(conn, id)
-        .await
-        .map_err(ApiError::internal)?;
-    let event = pb::ConferenceMoved {
-        reschedule: conference.reschedules.last().cloned(),
-        conference: Some(conference.clone()),
-    };
-    conferences::emit(
+    let conference = conferences::changed(
         conn,
+        id,
         "cpc.scheduling.v1.ConferenceMoved",
-        &conference,
-        &event,
         ctx.now,
+        |conference| pb::ConferenceMoved {
+            reschedule: conference.reschedules.last().cloned(),
+            conference: Some(conference.clone()),
+        },
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(conference)
 }
 
@@ -284,21 +274,16 @@ pub async fn cancel(
     .bind(ctx.now)
     .execute(&mut *conn)
     .await?;
-    let conference = conferences::load(conn, id)
-        .await
-        .map_err(ApiError::internal)?;
-    let event = pb::ConferenceCancelled {
-        conference: Some(conference.clone()),
-    };
-    conferences::emit(
+    let conference = conferences::changed(
         conn,
+        id,
         "cpc.scheduling.v1.ConferenceCancelled",
-        &conference,
-        &event,
         ctx.now,
+        |conference| pb::ConferenceCancelled {
+            conference: Some(conference.clone()),
+        },
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(conference)
 }
 
@@ -379,21 +364,16 @@ pub async fn create(
         .execute(&mut *conn)
         .await?;
     }
-    let conference = conferences::load(conn, id)
-        .await
-        .map_err(ApiError::internal)?;
-    let event = pb::ConferenceDue {
-        conference: Some(conference.clone()),
-    };
-    conferences::emit(
+    let conference = conferences::changed(
         conn,
+        id,
         "cpc.scheduling.v1.ConferenceDue",
-        &conference,
-        &event,
         ctx.now,
+        |conference| pb::ConferenceDue {
+            conference: Some(conference.clone()),
+        },
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let response = pb::CreateConferenceResponse {
         conference: Some(conference),
     };

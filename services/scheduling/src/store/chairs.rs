@@ -538,22 +538,17 @@ pub async fn allocate(
     .bind(ctx.now)
     .execute(&mut *conn)
     .await?;
-    let conference = conferences::load(conn, id)
-        .await
-        .map_err(ApiError::internal)?;
-    let event = pb::ChairAllocated {
-        conference: Some(conference.clone()),
-        allocation: Some(allocation.clone()),
-    };
-    conferences::emit(
+    let conference = conferences::changed(
         conn,
+        id,
         "cpc.scheduling.v1.ChairAllocated",
-        &conference,
-        &event,
         ctx.now,
+        |conference| pb::ChairAllocated {
+            conference: Some(conference.clone()),
+            allocation: Some(allocation.clone()),
+        },
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(pb::AllocateChairResponse {
         conference: Some(conference),
         allocation: Some(allocation),

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
+use cpc_platform::ApiError;
 use cpc_platform::outbox::{self, NewEvent};
 use cpc_proto::common::v1 as common;
 use cpc_proto::scheduling::v1 as pb;
@@ -186,6 +187,25 @@ fn conference(
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
     }
+}
+
+/// The conference `id` after a call changed it, with the event `event_of`
+/// makes of it appended to the feed: how every changing call ends.
+///
+/// # Errors
+/// Database errors.
+pub(crate) async fn changed<E: Message>(
+    conn: &mut PgConnection,
+    id: Uuid,
+    event_type: &'static str,
+    now: DateTime<Utc>,
+    event_of: impl FnOnce(&pb::Conference) -> E,
+) -> Result<pb::Conference, ApiError> {
+    let conference = load(conn, id).await.map_err(ApiError::internal)?;
+    emit(conn, event_type, &conference, &event_of(&conference), now)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(conference)
 }
 
 /// A message this service stored from a validated request.

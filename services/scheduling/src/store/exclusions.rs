@@ -155,22 +155,17 @@ pub async fn exclude(
         .bind(ctx.now)
         .execute(&mut *conn)
         .await?;
-    let conference = conferences::load(conn, id)
-        .await
-        .map_err(ApiError::internal)?;
-    let event = pb::ConferenceExclusionRecorded {
-        conference: Some(conference.clone()),
-        invitation: invitation.clone(),
-    };
-    conferences::emit(
+    let conference = conferences::changed(
         conn,
+        id,
         "cpc.scheduling.v1.ConferenceExclusionRecorded",
-        &conference,
-        &event,
         ctx.now,
+        |conference| pb::ConferenceExclusionRecorded {
+            conference: Some(conference.clone()),
+            invitation: invitation.clone(),
+        },
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(pb::ExcludeFromConferenceResponse {
         conference: Some(conference),
         invitation,
