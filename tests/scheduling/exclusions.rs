@@ -2,7 +2,8 @@
 //! conference loses the invitation (withdrawn in the same change, on the
 //! feed for whoever sent it), cannot be invited again, cannot reply, and is
 //! refused in the recorded attendance; a later decision to exclude them from
-//! part of it reinstates the invitation and lets them attend. Reporting
+//! part of it reinstates the invitation and lets them attend, and the chair
+//! may lift the exclusion altogether. Reporting
 //! learns the decision from scheduling's feed, so agency reports reach the
 //! excluded parent only from the chair. Only the chair decides; each
 //! decision is audited and attributed to them.
@@ -332,26 +333,69 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
     .unwrap_err();
     assert_eq!(after.code(), Code::FailedPrecondition);
 
-    // Both decisions are on scheduling's feed with the invitation, for
+    // The chair lifts the partial exclusion: the parent may stay for all of
+    // it. Only the chair may; an exclusion that is not there is NOT_FOUND.
+    let booked = recorded.conference.unwrap();
+    let lifting = |conference: &pb::Conference| pb::LiftConferenceExclusionRequest {
+        conference_id: conference.id.clone(),
+        version: conference.version,
+        person_id: parent_ref().person_id,
+    };
+    let bad = c
+        .attendance
+        .lift_conference_exclusion(chair.req(pb::LiftConferenceExclusionRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&bad), ["conference_id", "version", "person_id"]);
+    let not_theirs = c
+        .attendance
+        .lift_conference_exclusion(bs.req(lifting(&booked)))
+        .await
+        .unwrap_err();
+    assert_eq!(not_theirs.code(), Code::PermissionDenied);
+    let lifted = c
+        .attendance
+        .lift_conference_exclusion(chair.req(lifting(&booked)))
+        .await
+        .unwrap()
+        .into_inner();
+    let conference = lifted.conference.unwrap();
+    assert!(conference.exclusions.is_empty());
+    assert_eq!(conference.version, booked.version + 1);
+    assert!(lifted.invitation.unwrap().withdraw_time.is_none());
+    let gone = c
+        .attendance
+        .lift_conference_exclusion(chair.req(lifting(&conference)))
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+
+    // Each decision is on scheduling's feed with the invitation, for
     // whoever sent it to tell the parent.
     let mut feed = c
         .conferences
         .stream_changes(bs.req(pb::StreamChangesRequest {
-            event_types: vec!["cpc.scheduling.v1.ConferenceExclusionRecorded".into()],
+            event_types: vec![
+                "cpc.scheduling.v1.ConferenceExclusionRecorded".into(),
+                "cpc.scheduling.v1.ConferenceExclusionLifted".into(),
+            ],
             ..Default::default()
         }))
         .await
         .unwrap()
         .into_inner();
-    for withdrawn in [true, false] {
+    for (kind, withdrawn) in [
+        ("ConferenceExclusionRecorded", true),
+        ("ConferenceExclusionRecorded", false),
+        ("ConferenceExclusionLifted", false),
+    ] {
         let event = feed.message().await.unwrap().unwrap().event.unwrap();
-        let recorded =
+        assert_eq!(event.event_type, format!("cpc.scheduling.v1.{kind}"));
+        // Both carry the conference and the invitation, as fields 1 and 2.
+        let told =
             <pb::ConferenceExclusionRecorded as prost::Message>::decode(event.payload.as_slice())
                 .unwrap();
-        assert_eq!(
-            recorded.invitation.unwrap().withdraw_time.is_some(),
-            withdrawn
-        );
+        assert_eq!(told.invitation.unwrap().withdraw_time.is_some(), withdrawn);
     }
 
     // Each decision, allowed or refused, is audited under the caller.
@@ -359,7 +403,7 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
     let pool = sqlx::PgPool::connect_with(options).await.unwrap();
     let decisions: Vec<(String, String)> = sqlx::query_as(
         "SELECT role, decision FROM audit_log \
-         WHERE action = '/cpc.scheduling.v1.AttendanceService/ExcludeFromConference' \
+         WHERE action LIKE '/cpc.scheduling.v1.AttendanceService/%Exclu%' \
          ORDER BY seq",
     )
     .fetch_all(&pool)
@@ -368,6 +412,6 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
     pool.close().await;
     assert!(decisions.contains(&("business_support".into(), "deny".into())));
     let allowed = decisions.iter().filter(|(_, d)| d == "allow").count();
-    assert!(allowed >= 2, "{decisions:?}");
+    assert_eq!(allowed, 3, "{decisions:?}");
     f.stop().await;
 }

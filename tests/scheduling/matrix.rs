@@ -55,6 +55,9 @@ struct World {
     chair: pb::Chair,
 }
 
+/// The parent the chairs of the matrix exclude from the review.
+const EXCLUDED_PARENT: u128 = 0xfa_0001;
+
 struct Clients {
     conferences: ConferencesServiceClient<Channel>,
     attendance: AttendanceServiceClient<Channel>,
@@ -87,7 +90,7 @@ async fn every_scheduling_rpc_for_every_role_and_relation() {
             call(&mut c, caller, rpc, &world).await
         })
         .await;
-    assert_eq!(distinct_rpcs(&rows), 28, "every served RPC");
+    assert_eq!(distinct_rpcs(&rows), 29, "every served RPC");
     assert_eq!(run.calls, rows.len() * ROLE_COLUMNS.len());
     assert_matrix(&f, &run, cpc_scheduling::SCHEMA, 300).await;
     f.stop().await;
@@ -358,13 +361,22 @@ async fn call(c: &mut Clients, who: &As, rpc: &str, w: &World) -> Result<(), Sta
                 conference_id: conference(),
                 version: w.review.version,
                 person: Some(person_ref(
-                    0xfa_0001,
+                    EXCLUDED_PARENT,
                     "Pat Parent",
                     common::AgencyKind::Unspecified,
                     "",
                 )),
                 scope: pb::AttendanceExclusionScope::PartOfConference as i32,
                 excluded_parts: "Police disclosure".into(),
+            }))
+            .await
+            .map(drop),
+        "LiftConferenceExclusion" => c
+            .attendance
+            .lift_conference_exclusion(who.req(pb::LiftConferenceExclusionRequest {
+                conference_id: conference(),
+                version: w.review.version,
+                person_id: Uuid::from_u128(EXCLUDED_PARENT).to_string(),
             }))
             .await
             .map(drop),

@@ -72,9 +72,9 @@ fn with_credentials<M>(metadata: MetadataMap, message: M) -> tonic::Request<M> {
 
 /// Scheduling's events whose field 1 is the conference after the change
 /// (ConferenceInquorate also names, as field 2, the conference that
-/// reconvenes it; ConferenceExclusionRecorded, as field 2, the excluded
-/// person's invitation).
-pub const CONFERENCE_EVENTS: [&str; 10] = [
+/// reconvenes it; the exclusion events, as field 2, the person's
+/// invitation).
+pub const CONFERENCE_EVENTS: [&str; 11] = [
     "cpc.scheduling.v1.ConferenceDue",
     "cpc.scheduling.v1.ConferenceBooked",
     "cpc.scheduling.v1.ConferenceRecomputed",
@@ -85,6 +85,7 @@ pub const CONFERENCE_EVENTS: [&str; 10] = [
     "cpc.scheduling.v1.ConferenceHeld",
     "cpc.scheduling.v1.ConferenceInquorate",
     "cpc.scheduling.v1.ConferenceExclusionRecorded",
+    "cpc.scheduling.v1.ConferenceExclusionLifted",
 ];
 
 /// Scheduling's core group events; field 1 of each is the meeting after

@@ -97,6 +97,23 @@ impl AttendanceService for ConferencesApi {
         Ok(Response::new(response))
     }
 
+    async fn lift_conference_exclusion(
+        &self,
+        request: Request<pb::LiftConferenceExclusionRequest>,
+    ) -> Result<Response<pb::LiftConferenceExclusionResponse>, Status> {
+        let session = self.flow.identify(&request)?;
+        let (id, version, person_id) = requests::lifting(request.get_ref())?;
+        let response = self
+            .flow
+            .run(&session, Target::Conference(id), move |conn, s| {
+                Box::pin(
+                    async move { exclusions::lift(conn, &s.ctx, id, version, &person_id).await },
+                )
+            })
+            .await?;
+        Ok(Response::new(response))
+    }
+
     async fn record_attendance(
         &self,
         request: Request<pb::RecordAttendanceRequest>,

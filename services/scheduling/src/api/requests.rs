@@ -545,6 +545,22 @@ pub(crate) fn exclusion(req: &pb::ExcludeFromConferenceRequest) -> Result<Exclus
     }
 }
 
+/// A LiftConferenceExclusionRequest: (conference, version, person id).
+pub(crate) fn lifting(
+    req: &pb::LiftConferenceExclusionRequest,
+) -> Result<(Uuid, i64, String), ApiError> {
+    let mut check = Check::new();
+    let conference_id = check.id("conference_id", &req.conference_id);
+    let version = check.version("version", req.version);
+    let person_id = check.id("person_id", &req.person_id);
+    match (conference_id, person_id) {
+        (Some(conference_id), Some(person_id)) if check.is_clean() => {
+            Ok((conference_id, version, person_id.to_string()))
+        }
+        _ => Err(check.fail()),
+    }
+}
+
 /// An AssessQuorumRequest: (conference, basis).
 pub(crate) fn quorum(req: &pb::AssessQuorumRequest) -> Result<(Uuid, pb::QuorumBasis), ApiError> {
     let mut check = Check::new();

@@ -91,18 +91,15 @@ pub async fn exclude(
                 .to_owned(),
         ));
     }
-    let invitation: Option<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, invitee_kind FROM invitations \
+    let invited_as: Option<String> = sqlx::query_scalar(
+        "SELECT invitee_kind FROM invitations \
          WHERE conference_id = $1 AND invitee_person_id = $2 FOR UPDATE",
     )
     .bind(id)
     .bind(person_id)
     .fetch_optional(&mut *conn)
     .await?;
-    if invitation
-        .as_ref()
-        .is_some_and(|(_, kind)| kind == "agency_professional")
-    {
+    if invited_as.as_deref() == Some("agency_professional") {
         // Their invitation asks for a report that reporting is waiting for.
         return Err(ApiError::FailedPrecondition(
             "the person is invited as an agency professional, whose report is requested: \
@@ -132,44 +129,122 @@ pub async fn exclude(
     .bind(ctx.now)
     .execute(&mut *conn)
     .await?;
-    let invitation = match invitation {
-        Some((invitation_id, _)) => {
-            // Whole: withdraw it unless already withdrawn. Part: reinstate
-            // it if a whole exclusion withdrew it.
-            sqlx::query(
-                "UPDATE invitations SET withdrawn_at = CASE WHEN $2 THEN $3 END, \
-                   version = version + 1, updated_at = $3 \
-                 WHERE id = $1 AND (withdrawn_at IS NULL) = $2",
-            )
-            .bind(invitation_id)
-            .bind(exclusion.scope == ExclusionScope::Whole)
-            .bind(ctx.now)
-            .execute(&mut *conn)
-            .await?;
-            Some(load_invitation(conn, invitation_id).await?)
-        }
-        None => None,
-    };
-    sqlx::query("UPDATE conferences SET version = version + 1, updated_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(ctx.now)
-        .execute(&mut *conn)
-        .await?;
-    let conference = conferences::changed(
-        conn,
-        id,
-        "cpc.scheduling.v1.ConferenceExclusionRecorded",
-        ctx.now,
-        |conference| pb::ConferenceExclusionRecorded {
+    let withdrawn = exclusion.scope == ExclusionScope::Whole;
+    let invitation = reconsider_invitation(conn, ctx, id, person_id, withdrawn).await?;
+    let event_type = "cpc.scheduling.v1.ConferenceExclusionRecorded";
+    let conference = touched(conn, ctx, id, event_type, |conference| {
+        pb::ConferenceExclusionRecorded {
             conference: Some(conference.clone()),
             invitation: invitation.clone(),
-        },
-    )
+        }
+    })
     .await?;
     Ok(pb::ExcludeFromConferenceResponse {
         conference: Some(conference),
         invitation,
     })
+}
+
+/// Lifts the chair's exclusion of `person_id` from a due or booked
+/// conference, reinstating an invitation it withdrew, in one transaction.
+///
+/// # Errors
+/// `ABORTED` (stale version); `FAILED_PRECONDITION` for a conference not
+/// due or booked; `NOT_FOUND` when the person is not excluded.
+pub async fn lift(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    id: Uuid,
+    version: i64,
+    person_id: &str,
+) -> Result<pb::LiftConferenceExclusionResponse, ApiError> {
+    let now = current(conn, id, version).await?;
+    if !matches!(now.status.as_str(), "due" | "booked") {
+        return Err(ApiError::FailedPrecondition(format!(
+            "conference {id} is {}: exclusions are lifted for a due or booked conference",
+            now.status
+        )));
+    }
+    let lifted = sqlx::query(
+        "DELETE FROM conference_exclusions WHERE conference_id = $1 AND person_id = $2",
+    )
+    .bind(id)
+    .bind(person_id)
+    .execute(&mut *conn)
+    .await?;
+    if lifted.rows_affected() == 0 {
+        return Err(ApiError::not_found(
+            "exclusion",
+            format!("of that person from conference {id}"),
+        ));
+    }
+    let invitation = reconsider_invitation(conn, ctx, id, person_id, false).await?;
+    let event_type = "cpc.scheduling.v1.ConferenceExclusionLifted";
+    let conference = touched(conn, ctx, id, event_type, |conference| {
+        pb::ConferenceExclusionLifted {
+            conference: Some(conference.clone()),
+            invitation: invitation.clone(),
+        }
+    })
+    .await?;
+    Ok(pb::LiftConferenceExclusionResponse {
+        conference: Some(conference),
+        invitation,
+    })
+}
+
+/// The person's invitation to conference `id`, if any, after withdrawing
+/// it (`withdrawn`) or reinstating it (unless it already is so).
+async fn reconsider_invitation(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    id: Uuid,
+    person_id: &str,
+    withdrawn: bool,
+) -> Result<Option<pb::Invitation>, ApiError> {
+    let invitation: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE invitations SET withdrawn_at = CASE WHEN $3 THEN $4 END, \
+           version = version + 1, updated_at = $4 \
+         WHERE conference_id = $1 AND invitee_person_id = $2 AND (withdrawn_at IS NULL) = $3 \
+         RETURNING id",
+    )
+    .bind(id)
+    .bind(person_id)
+    .bind(withdrawn)
+    .bind(ctx.now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let invitation =
+        match invitation {
+            Some(changed) => Some(changed),
+            None => sqlx::query_scalar(
+                "SELECT id FROM invitations WHERE conference_id = $1 AND invitee_person_id = $2",
+            )
+            .bind(id)
+            .bind(person_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+        };
+    match invitation {
+        Some(invitation) => Ok(Some(load_invitation(conn, invitation).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Conference `id` after an exclusion changed, with its event.
+async fn touched<E: Message>(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    id: Uuid,
+    event_type: &'static str,
+    event_of: impl FnOnce(&pb::Conference) -> E,
+) -> Result<pb::Conference, ApiError> {
+    sqlx::query("UPDATE conferences SET version = version + 1, updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(ctx.now)
+        .execute(&mut *conn)
+        .await?;
+    conferences::changed(conn, id, event_type, ctx.now, event_of).await
 }
 
 /// Of `person_ids`, the positions of those the chair excluded from the
