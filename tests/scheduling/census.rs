@@ -10,7 +10,7 @@ use cpc_proto::reporting::v1 as pb;
 use tonic::Code;
 
 use crate::diary::*;
-use crate::meetings::{Held, plan_started};
+use crate::meetings::{Held, plan_started, plan_started_reconvened};
 use crate::minutes::{feed_events, reporting, until_reporting_knows};
 use crate::support::*;
 
@@ -172,6 +172,44 @@ async fn a_return_is_written_from_the_cases_feed_and_validated_by_the_dfe_rules(
         .unwrap()
         .into_inner();
     assert_eq!(empty.validation.unwrap().child_count, 0);
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn an_initial_conference_reconvened_after_an_inquorate_meeting_is_the_childs_initial_conference()
+ {
+    let (mut f, mut conferences) = start().await;
+    let manager = service_manager(&f);
+    // The ICPC met inquorate the working day before; the reconvened
+    // conference was held and started the plan.
+    let Held {
+        child,
+        held_on,
+        conference,
+        ..
+    } = Box::pin(plan_started_reconvened(&mut f, &mut conferences, "CEN0003")).await;
+    until_reporting_knows(
+        &f,
+        "SELECT EXISTS (SELECT 1 FROM child_protection_plans WHERE child_id = $1::uuid) \
+            AND EXISTS (SELECT 1 FROM conferences \
+                        WHERE id = $2::uuid AND previous_conference_id IS NOT NULL)",
+        &[&child, &conference],
+    )
+    .await;
+    let year = collection_year_of(held_on);
+    let generated = reporting(&f)
+        .await
+        .generate_cin_census(manager.req(asked(year)))
+        .await
+        .unwrap()
+        .into_inner();
+    let xml = String::from_utf8(generated.xml).unwrap();
+    let held = held_on.format("%Y-%m-%d").to_string();
+    assert!(
+        xml.contains(&format!("<DateOfInitialCPC>{held}</DateOfInitialCPC>")),
+        "the reconvened conference's date is the initial conference's"
+    );
+    assert_eq!(xml.matches("<DateOfInitialCPC>").count(), 1);
     f.stop().await;
 }
 

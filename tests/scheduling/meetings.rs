@@ -305,6 +305,40 @@ pub(crate) async fn plan_started_excluding(
     la_child_id: &str,
     exclusions: Vec<cases::Exclusion>,
 ) -> Held {
+    Box::pin(plan_started_after(
+        f,
+        conferences,
+        la_child_id,
+        exclusions,
+        false,
+    ))
+    .await
+}
+
+/// As [`plan_started`], the ICPC meeting inquorate the working day before
+/// and the plan started by the conference that reconvened it.
+pub(crate) async fn plan_started_reconvened(
+    f: &mut Fixture,
+    conferences: &mut ConferencesServiceClient<Channel>,
+    la_child_id: &str,
+) -> Held {
+    Box::pin(plan_started_after(
+        f,
+        conferences,
+        la_child_id,
+        Vec::new(),
+        true,
+    ))
+    .await
+}
+
+async fn plan_started_after(
+    f: &mut Fixture,
+    conferences: &mut ConferencesServiceClient<Channel>,
+    la_child_id: &str,
+    exclusions: Vec<cases::Exclusion>,
+    inquorate_first: bool,
+) -> Held {
     let bs = business_support(f);
     let mut c = clients(f, conferences.clone()).await;
     let (child, case) = s47_started(f, la_child_id, date(2025, 6, 4)).await;
@@ -316,10 +350,36 @@ pub(crate) async fn plan_started_excluding(
         .add_working_days(uk_today(), 1)
         .unwrap();
     let icpc = book(&mut c, &bs, &icpc, later).await;
+    let held_on = last_working_day();
+    let icpc = if inquorate_first {
+        let met = record_attendance(&mut c, &bs, &icpc, inquorate_meeting())
+            .await
+            .conference
+            .unwrap();
+        let met_on = timescales()
+            .calendar()
+            .last_working_day_on_or_before(held_on.pred_opt().unwrap())
+            .unwrap();
+        let reconvened = c
+            .attendance
+            .record_inquorate(bs.req(pb::RecordInquorateRequest {
+                conference_id: met.id.clone(),
+                version: met.version,
+                meeting_date: pd_of(met_on),
+                interim_plan_summary: "Daily visits until the conference reconvenes".into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .reconvened_conference
+            .unwrap();
+        book(&mut c, &bs, &reconvened, later).await
+    } else {
+        icpc
+    };
     let recorded = record_attendance(&mut c, &bs, &icpc, quorate_meeting()).await;
     assert!(recorded.quorum.unwrap().quorate);
     let icpc = recorded.conference.unwrap();
-    let held_on = last_working_day();
     let held = c
         .attendance
         .record_conference_held(bs.req(pb::RecordConferenceHeldRequest {

@@ -243,6 +243,7 @@ fn as_kept(conference: &scheduling::Conference) -> Option<Conference> {
             .ok()
             .flatten(),
         clock_started_on: clock_start(conference.due_date_basis.as_ref()),
+        previous_conference_id: Uuid::parse_str(&conference.previous_conference_id).ok(),
         version: conference.version.max(1),
     })
 }

@@ -183,26 +183,27 @@ pub async fn outcome(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     use common::ConferenceKind as K;
-    let initial = matches!(
-        K::try_from(outcome.conference_kind),
-        Ok(K::Initial | K::PreBirth)
-    );
-    if !initial {
-        return Ok(());
-    }
-    let (Ok(outcome_id), Ok(child_id), Some(held_on)) = (
+    // A reconvened conference may be the initial one (see the census read).
+    let reconvened = match K::try_from(outcome.conference_kind) {
+        Ok(K::Initial | K::PreBirth) => false,
+        Ok(K::Reconvened) => true,
+        _ => return Ok(()),
+    };
+    let (Ok(outcome_id), Ok(child_id), Ok(conference_id), Some(held_on)) = (
         id(&outcome.id),
         id(&outcome.child_id),
+        id(&outcome.conference_id),
         date(outcome.conference_date.as_ref()),
     ) else {
         return Err(incomplete());
     };
     sqlx::query(
         "INSERT INTO initial_conferences (outcome_id, authority_id, child_id, held_on, version, \
-           updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
+           updated_at, conference_id, reconvened) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (outcome_id) DO UPDATE SET held_on = excluded.held_on, \
-           version = excluded.version, updated_at = excluded.updated_at \
+           version = excluded.version, updated_at = excluded.updated_at, \
+           conference_id = excluded.conference_id, reconvened = excluded.reconvened \
          WHERE initial_conferences.version < excluded.version",
     )
     .bind(outcome_id)
@@ -211,6 +212,8 @@ pub async fn outcome(
     .bind(held_on)
     .bind(outcome.version.max(1))
     .bind(now)
+    .bind(conference_id)
+    .bind(reconvened)
     .execute(&mut *conn)
     .await?;
     Ok(())

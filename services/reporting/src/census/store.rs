@@ -45,8 +45,13 @@ pub async fn kept_for(conn: &mut PgConnection, year: Year) -> Result<Kept, ApiEr
     .fetch_all(&mut *conn)
     .await?;
     let initial_conferences: Vec<(Uuid, NaiveDate)> = sqlx::query_as(
-        "SELECT child_id, held_on FROM initial_conferences \
-         WHERE child_id = ANY ($1) AND held_on <= $2",
+        // A reconvened conference counts when what it reconvened (an
+        // inquorate conference) was an initial or pre-birth conference.
+        "SELECT ic.child_id, ic.held_on FROM initial_conferences ic \
+         WHERE ic.child_id = ANY ($1) AND ic.held_on <= $2 \
+           AND (NOT ic.reconvened OR EXISTS ( \
+                SELECT 1 FROM conferences r JOIN conferences p ON p.id = r.previous_conference_id \
+                WHERE r.id = ic.conference_id AND p.kind IN ('initial', 'pre_birth')))",
     )
     .bind(&child_ids)
     .bind(year.reference)

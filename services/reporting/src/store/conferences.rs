@@ -27,6 +27,9 @@ pub struct Conference {
     pub statutory_due_on: Option<NaiveDate>,
     /// The date of the event its clock counts from.
     pub clock_started_on: Option<NaiveDate>,
+    /// The conference this one follows (for a reconvened conference, the
+    /// inquorate one it replaces).
+    pub previous_conference_id: Option<Uuid>,
     /// Scheduling's version of it.
     pub version: i64,
 }
@@ -58,14 +61,15 @@ pub async fn learn(
     let stored = sqlx::query(
         "INSERT INTO conferences (id, authority_id, case_id, child_ids, status, held_on, version, \
                                   source_sequence, updated_at, reports_due_on, chair_id, kind, \
-                                  statutory_due_on, clock_started_on) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                                  statutory_due_on, clock_started_on, previous_conference_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          ON CONFLICT (id) DO UPDATE SET \
            case_id = excluded.case_id, child_ids = excluded.child_ids, status = excluded.status, \
            held_on = excluded.held_on, version = excluded.version, \
            reports_due_on = excluded.reports_due_on, chair_id = excluded.chair_id, \
            kind = excluded.kind, statutory_due_on = excluded.statutory_due_on, \
            clock_started_on = excluded.clock_started_on, \
+           previous_conference_id = excluded.previous_conference_id, \
            source_sequence = excluded.source_sequence, updated_at = excluded.updated_at \
          WHERE conferences.version < excluded.version",
     )
@@ -83,6 +87,7 @@ pub async fn learn(
     .bind(&conference.kind)
     .bind(conference.statutory_due_on)
     .bind(conference.clock_started_on)
+    .bind(conference.previous_conference_id)
     .execute(&mut *conn)
     .await?;
     if stored.rows_affected() == 0 {
@@ -157,7 +162,7 @@ pub async fn invitees_among(
 pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Conference, ApiError> {
     sqlx::query_as(
         "SELECT id, case_id, child_ids, status, held_on, reports_due_on, chair_id, kind, \
-                statutory_due_on, clock_started_on, version \
+                statutory_due_on, clock_started_on, previous_conference_id, version \
            FROM conferences WHERE id = $1",
     )
     .bind(id)
