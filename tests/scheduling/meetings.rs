@@ -18,6 +18,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 use crate::diary::*;
+use crate::minutes::until_service_knows;
 use crate::support::*;
 
 pub(crate) fn timescales() -> Timescales {
@@ -467,11 +468,25 @@ async fn holding_the_icpc_lets_the_chair_record_the_plan_and_schedules_the_first
     // The plan, on the cases feed, gives scheduling the first review: 3
     // months after the ICPC, on the last working day on or before.
     let first_review = timescales().first_review_due(held_on).unwrap();
-    let mut review = None;
+    let review = review_of(&mut conferences, &bs, &case).await;
+    assert_eq!(
+        review.statutory_due_date,
+        pd_of(first_review.latest_working_day)
+    );
+    assert_eq!(review.child_ids, vec![child]);
+    f.stop().await;
+}
+
+/// The first review of `case`, once scheduling has made it due.
+async fn review_of(
+    conferences: &mut ConferencesServiceClient<Channel>,
+    bs: &As,
+    case: &str,
+) -> pb::Conference {
     for _ in 0..100 {
         let found = conferences
             .list_conferences(bs.req(pb::ListConferencesRequest {
-                case_id: case.clone(),
+                case_id: case.into(),
                 kind: common::ConferenceKind::Review as i32,
                 ..Default::default()
             }))
@@ -480,17 +495,52 @@ async fn holding_the_icpc_lets_the_chair_record_the_plan_and_schedules_the_first
             .into_inner()
             .conferences;
         if let Some(found) = found.into_iter().next() {
-            review = Some(found);
-            break;
+            return found;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let review = review.expect("scheduling never made the first review due");
-    assert_eq!(
-        review.statutory_due_date,
-        pd_of(first_review.latest_working_day)
-    );
-    assert_eq!(review.child_ids, vec![child]);
+    panic!("scheduling never made the first review due");
+}
+
+#[tokio::test]
+async fn a_review_that_meets_inquorate_reconvenes_as_a_review() {
+    let (mut f, mut conferences) = start().await;
+    let bs = business_support(&f);
+    let Held { case, .. } = Box::pin(plan_started(&mut f, &mut conferences, "MTG0004")).await;
+    let review = review_of(&mut conferences, &bs, &case).await;
+    let mut c = clients(&f, conferences).await;
+    let due = cpc_platform::convert::date_from_proto(review.statutory_due_date.as_ref())
+        .unwrap()
+        .unwrap();
+    let review = book(&mut c, &bs, &review, due).await;
+    let met = record_attendance(&mut c, &bs, &review, inquorate_meeting())
+        .await
+        .conference
+        .unwrap();
+    let reconvened = c
+        .attendance
+        .record_inquorate(bs.req(pb::RecordInquorateRequest {
+            conference_id: met.id.clone(),
+            version: met.version,
+            meeting_date: pd_of(last_working_day()),
+            interim_plan_summary: "The plan continues until the review reconvenes".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .reconvened_conference
+        .unwrap();
+    assert_eq!(reconvened.kind, common::ConferenceKind::Reconvened as i32);
+    // Escalation watches it as the review it stands in for (a late one is
+    // REVIEW_CONFERENCE_LATE, not an initial conference late).
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM meetings \
+                        WHERE id = $1::uuid AND kind = 'review_conference')",
+        &[&reconvened.id],
+    )
+    .await;
     f.stop().await;
 }
 

@@ -234,6 +234,10 @@ fn conference_as_kept(conference: &scheduling::Conference) -> Option<KeptMeeting
         due_on: date(conference.statutory_due_date.as_ref())?,
         state,
         version: conference.version.max(1),
+        // Scheduling's feed brings the inquorate conference first.
+        reconvenes: (conference.kind == ConferenceKind::Reconvened as i32)
+            .then(|| Uuid::parse_str(&conference.previous_conference_id).ok())
+            .flatten(),
     })
 }
 
@@ -259,6 +263,7 @@ fn core_group_as_kept(meeting: &scheduling::CoreGroupMeeting) -> Option<KeptMeet
         due_on: date(meeting.due_date.as_ref())?,
         state,
         version: meeting.version.max(1),
+        reconvenes: None,
     })
 }
 

@@ -44,9 +44,8 @@ pub struct KeptAction {
 /// What kind of meeting a [`KeptMeeting`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MeetingKind {
-    /// An initial, transfer-in, pre-birth or reconvened conference (a
-    /// reconvened conference stands in for the one that was inquorate,
-    /// most often an initial one).
+    /// An initial, transfer-in or pre-birth conference (and a reconvened
+    /// conference whose inquorate one is not known here).
     InitialConference,
     /// A review (or post-birth review) conference.
     ReviewConference,
@@ -74,6 +73,9 @@ pub struct KeptMeeting {
     pub due_on: NaiveDate,
     pub state: Meeting,
     pub version: i64,
+    /// For a reconvened conference, the inquorate conference it stands in
+    /// for, whose kind it takes (an initial conference or a review).
+    pub reconvenes: Option<Uuid>,
 }
 
 /// When, and by which of the authority's rules, subjects are assessed.
@@ -234,7 +236,8 @@ pub async fn learn_meeting(
     sqlx::query(
         "INSERT INTO meetings (id, authority_id, kind, case_id, child_ids, plan_id, due_on, \
                                state, booked_on, version, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         VALUES ($1, $2, COALESCE((SELECT m.kind FROM meetings m WHERE m.id = $12), $3), \
+                 $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (id) DO UPDATE SET child_ids = excluded.child_ids, \
            plan_id = excluded.plan_id, due_on = excluded.due_on, state = excluded.state, \
            booked_on = excluded.booked_on, version = excluded.version, \
@@ -252,6 +255,7 @@ pub async fn learn_meeting(
     .bind(booked_on)
     .bind(meeting.version)
     .bind(now)
+    .bind(meeting.reconvenes)
     .execute(&mut *conn)
     .await?;
     Ok(())
