@@ -334,7 +334,7 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
     assert_eq!(after.code(), Code::FailedPrecondition);
 
     // The chair lifts the partial exclusion: the parent may stay for all of
-    // it. Only the chair may; an exclusion that is not there is NOT_FOUND.
+    // it. Only the chair may, and only an exclusion that is there.
     let booked = recorded.conference.unwrap();
     let lifting = |conference: &pb::Conference| pb::LiftConferenceExclusionRequest {
         conference_id: conference.id.clone(),
@@ -368,7 +368,7 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
         .lift_conference_exclusion(chair.req(lifting(&conference)))
         .await
         .unwrap_err();
-    assert_eq!(gone.code(), Code::NotFound);
+    assert_eq!(gone.code(), Code::FailedPrecondition);
 
     // Each decision is on scheduling's feed with the invitation, for
     // whoever sent it to tell the parent.
@@ -398,11 +398,13 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
         assert_eq!(told.invitation.unwrap().withdraw_time.is_some(), withdrawn);
     }
 
-    // Each decision, allowed or refused, is audited under the caller.
+    // Every call that reached the policies is audited under the caller:
+    // business support's refused, the chair's allowed, those that then
+    // failed with their code (and nothing else of them kept).
     let options = db::schema_options(f.db.url(), "scheduling").unwrap();
     let pool = sqlx::PgPool::connect_with(options).await.unwrap();
-    let decisions: Vec<(String, String)> = sqlx::query_as(
-        "SELECT role, decision FROM audit_log \
+    let decisions: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT role, decision, reason FROM audit_log \
          WHERE action LIKE '/cpc.scheduling.v1.AttendanceService/%Exclu%' \
          ORDER BY seq",
     )
@@ -410,8 +412,29 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
     .await
     .unwrap();
     pool.close().await;
-    assert!(decisions.contains(&("business_support".into(), "deny".into())));
-    let allowed = decisions.iter().filter(|(_, d)| d == "allow").count();
-    assert_eq!(allowed, 3, "{decisions:?}");
+    let failed = |code: &str| Some(format!("allowed; then failed with {code}, nothing changed"));
+    let chair =
+        |reason: Option<String>| ("conference_chair".to_owned(), "allow".to_owned(), reason);
+    let bs_refused = decisions
+        .iter()
+        .filter(|(role, decision, _)| role == "business_support" && decision == "deny")
+        .count();
+    assert_eq!(bs_refused, 2, "{decisions:?}");
+    let chairs: Vec<_> = decisions
+        .into_iter()
+        .filter(|(role, _, _)| role == "conference_chair")
+        .collect();
+    assert_eq!(
+        chairs,
+        [
+            chair(failed("FAILED_PRECONDITION")), // the police officer
+            chair(None),                          // the whole conference
+            chair(failed("ABORTED")),             // a stale version
+            chair(None),                          // part of it
+            chair(failed("FAILED_PRECONDITION")), // after attending
+            chair(None),                          // lifted
+            chair(failed("FAILED_PRECONDITION")), // lifted again
+        ]
+    );
     f.stop().await;
 }

@@ -309,6 +309,44 @@ impl Access {
     }
 }
 
+impl Access {
+    /// Abandons a call the policies allowed but whose work failed: rolls
+    /// its transaction back and records the access, allowed, with the
+    /// failure's code (an allowed attempt is still an access to the
+    /// child's record: it read enough to fail), in a transaction of its
+    /// own. A record named in the request and not found is recorded as
+    /// [`Access::abandon`] records it.
+    ///
+    /// # Errors
+    /// None: the result is the error to return (`err` itself, or `INTERNAL`
+    /// if the rollback or the record failed).
+    pub async fn abandon_permitted(
+        &self,
+        tx: Transaction<'_, Postgres>,
+        pool: &PgPool,
+        call: &Call,
+        permit: Permit,
+        err: ApiError,
+        now: DateTime<Utc>,
+    ) -> ApiError {
+        if matches!(err, ApiError::NotFound { .. }) {
+            return self.abandon(tx, pool, call, err, now).await;
+        }
+        if let Err(rollback) = tx.rollback().await {
+            return ApiError::from(rollback);
+        }
+        let mut record = permit.record;
+        record.reason = Some(format!(
+            "allowed; then failed with {}, nothing changed",
+            err.code_name()
+        ));
+        if let Err(audit) = cpc_audit::append_standalone(pool, &record).await {
+            return ApiError::internal(audit);
+        }
+        err
+    }
+}
+
 impl Permit {
     /// Adds the children a write turned out to concern (a child just
     /// registered, the siblings an event names) to the audit record.

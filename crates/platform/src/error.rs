@@ -44,6 +44,24 @@ impl ApiError {
         Self::Internal(err.into())
     }
 
+    /// The gRPC code the caller gets, by name (e.g. `FAILED_PRECONDITION`):
+    /// what an audit record says of a failure, never its message.
+    #[must_use]
+    pub fn code_name(&self) -> &'static str {
+        match self {
+            Self::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Self::NotFound { .. } => "NOT_FOUND",
+            Self::AlreadyExists { .. } => "ALREADY_EXISTS",
+            Self::Aborted(_) => "ABORTED",
+            Self::FailedPrecondition(_) => "FAILED_PRECONDITION",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::PermissionDenied(_) => "PERMISSION_DENIED",
+            Self::ResourceExhausted(_) | Self::RateLimited { .. } => "RESOURCE_EXHAUSTED",
+            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
     pub fn not_found(resource: &'static str, id: impl Into<String>) -> Self {
         Self::NotFound {
             resource,

@@ -330,6 +330,69 @@ async fn an_abandoned_call_records_only_a_record_not_found() {
 }
 
 #[tokio::test]
+async fn an_allowed_call_that_fails_is_recorded_allowed_with_its_failure_only() {
+    let f = fixture().await;
+    let call = social_worker_call(&f);
+    let (case_id, child_id) = (Uuid::new_v4(), Uuid::new_v4());
+    let subject = Subject {
+        case_id: Some(case_id),
+        child_ids: vec![child_id],
+    };
+    let resource = case_record("E1", case_id, &["sw-1"], &[]);
+    let abandon = async |err: ApiError| {
+        let permit = f
+            .access
+            .authorize(&f.pool, &call, &resource, &subject, now())
+            .await
+            .unwrap();
+        let tx = db::begin_for_authority(&f.pool, "E1").await.unwrap();
+        f.access
+            .abandon_permitted(tx, &f.pool, &call, permit, err, now())
+            .await
+    };
+    let err = abandon(ApiError::FailedPrecondition("the plan has ended".into())).await;
+    assert!(matches!(err, ApiError::FailedPrecondition(_)), "{err}");
+    let err = abandon(ApiError::Aborted("stale".into())).await;
+    assert!(matches!(err, ApiError::Aborted(_)), "{err}");
+    // A record not found is what `abandon` makes of it.
+    let err = abandon(ApiError::not_found("plan", Uuid::new_v4().to_string())).await;
+    assert!(matches!(err, ApiError::NotFound { .. }), "{err}");
+
+    let rows = audit_rows(&f.pool).await;
+    let decided: Vec<(&str, &[String], Option<Uuid>)> = rows
+        .iter()
+        .map(|r| (r.decision.as_str(), r.policy_ids.as_slice(), r.case_id))
+        .collect();
+    let allowed = ["social-worker-case-member".to_owned()];
+    let not_held = [cpc_platform::access::NOT_IN_AUTHORITY.to_owned()];
+    assert_eq!(
+        decided,
+        [
+            ("allow", allowed.as_slice(), Some(case_id)),
+            ("allow", allowed.as_slice(), Some(case_id)),
+            ("deny", not_held.as_slice(), None),
+        ]
+    );
+    let reasons: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT reason FROM audit_log ORDER BY seq")
+            .fetch_all(&f.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        reasons[..2],
+        [
+            Some("allowed; then failed with FAILED_PRECONDITION, nothing changed".to_owned()),
+            Some("allowed; then failed with ABORTED, nothing changed".to_owned()),
+        ]
+    );
+    assert!(
+        rows.iter()
+            .all(|r| !r.child_ids.is_empty() || r.decision == "deny")
+    );
+    assert!(cpc_audit::verify(&f.pool).await.unwrap().is_ok());
+}
+
+#[tokio::test]
 async fn an_abandoned_call_whose_rollback_fails_is_internal_and_records_nothing() {
     let f = fixture().await;
     let call = social_worker_call(&f);

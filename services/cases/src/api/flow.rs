@@ -202,7 +202,8 @@ impl Flow {
     /// # Errors
     /// `NOT_FOUND` (recorded) for a record not in the caller's authority;
     /// `PERMISSION_DENIED` (recorded) when the policies refuse; whatever
-    /// `work` returns (nothing is committed then).
+    /// `work` returns (nothing of it is committed; the access is recorded,
+    /// allowed, with the failure's code).
     async fn run<T, F>(&self, session: &Session, target: Target, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -250,12 +251,12 @@ impl Flow {
         .await;
         let (value, events) = match worked {
             Ok(worked) => worked,
-            // A record named in the request but not in the caller's
-            // authority is an attempt worth recording, as at `locate`.
+            // Recorded with its failure, allowed; a record named in the
+            // request but not in the caller's authority as at `locate`.
             Err(err) => {
                 return Err(self
                     .access
-                    .abandon(tx, &self.pool, &session.call, err, ctx.now)
+                    .abandon_permitted(tx, &self.pool, &session.call, permit, err, ctx.now)
                     .await);
             }
         };

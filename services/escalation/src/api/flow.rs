@@ -94,7 +94,8 @@ impl Flow {
     /// # Errors
     /// `NOT_FOUND` (recorded) for a record not in the caller's authority;
     /// `PERMISSION_DENIED` (recorded) when the policies or `rule` refuse;
-    /// whatever `work` returns (nothing is committed then).
+    /// whatever `work` returns (nothing of it is committed; the access is recorded,
+    /// allowed, with the failure's code).
     pub async fn run<T, F>(
         &self,
         session: &Session,
@@ -149,7 +150,7 @@ impl Flow {
             Err(err) => {
                 return Err(self
                     .access
-                    .abandon(tx, &self.pool, &session.call, err, ctx.now)
+                    .abandon_permitted(tx, &self.pool, &session.call, permit, err, ctx.now)
                     .await);
             }
         };

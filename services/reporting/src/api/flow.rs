@@ -102,7 +102,8 @@ impl Flow {
     /// # Errors
     /// `NOT_FOUND` (recorded) for a record not in the caller's authority;
     /// `PERMISSION_DENIED` (recorded) when the policies refuse; whatever
-    /// `work` returns (nothing is committed then).
+    /// `work` returns (nothing of it is committed; the access is recorded,
+    /// allowed, with the failure's code).
     pub async fn run<T, F>(
         &self,
         session: &Session,
@@ -135,7 +136,7 @@ impl Flow {
             Err(err) => {
                 return Err(self
                     .access
-                    .abandon(tx, &self.pool, &session.call, err, ctx.now)
+                    .abandon_permitted(tx, &self.pool, &session.call, permit, err, ctx.now)
                     .await);
             }
         };

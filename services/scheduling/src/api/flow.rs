@@ -88,7 +88,8 @@ impl Flow {
     /// # Errors
     /// `NOT_FOUND` (recorded) for a record not in the caller's authority;
     /// `PERMISSION_DENIED` (recorded) when the policies refuse; whatever
-    /// `work` returns (nothing is committed then).
+    /// `work` returns (nothing of it is committed; the access is recorded,
+    /// allowed, with the failure's code).
     pub async fn run<T, F>(&self, session: &Session, target: Target, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -130,12 +131,12 @@ impl Flow {
         }
         let value = match work(&mut tx, session).await {
             Ok(value) => value,
-            // A record named in the request but not in the caller's
-            // authority is an attempt worth recording, as at `locate`.
+            // Recorded with its failure, allowed; a record named in the
+            // request but not in the caller's authority as at `locate`.
             Err(err) => {
                 return Err(self
                     .access
-                    .abandon(tx, &self.pool, &session.call, err, ctx.now)
+                    .abandon_permitted(tx, &self.pool, &session.call, permit, err, ctx.now)
                     .await);
             }
         };

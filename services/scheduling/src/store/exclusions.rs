@@ -150,7 +150,7 @@ pub async fn exclude(
 ///
 /// # Errors
 /// `ABORTED` (stale version); `FAILED_PRECONDITION` for a conference not
-/// due or booked; `NOT_FOUND` when the person is not excluded.
+/// due or booked, or a person not excluded from it.
 pub async fn lift(
     conn: &mut PgConnection,
     ctx: &Ctx,
@@ -173,9 +173,8 @@ pub async fn lift(
     .execute(&mut *conn)
     .await?;
     if lifted.rows_affected() == 0 {
-        return Err(ApiError::not_found(
-            "exclusion",
-            format!("of that person from conference {id}"),
+        return Err(ApiError::FailedPrecondition(
+            "the person is not excluded from this conference".to_owned(),
         ));
     }
     let invitation = reconsider_invitation(conn, ctx, id, person_id, false).await?;
