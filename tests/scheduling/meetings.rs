@@ -68,6 +68,16 @@ pub(crate) fn quorate_meeting() -> Vec<pb::Attendee> {
     meeting
 }
 
+/// `conference` met inquorate `on`, with an interim plan.
+fn inquorate_on(conference: &pb::Conference, on: NaiveDate) -> pb::RecordInquorateRequest {
+    pb::RecordInquorateRequest {
+        conference_id: conference.id.clone(),
+        version: conference.version,
+        meeting_date: pd_of(on),
+        interim_plan_summary: "Daily visits until the conference reconvenes".into(),
+    }
+}
+
 pub(crate) struct Clients {
     pub(crate) conferences: ConferencesServiceClient<Channel>,
     pub(crate) attendance: AttendanceServiceClient<Channel>,
@@ -363,12 +373,7 @@ async fn plan_started_after(
             .unwrap();
         let reconvened = c
             .attendance
-            .record_inquorate(bs.req(pb::RecordInquorateRequest {
-                conference_id: met.id.clone(),
-                version: met.version,
-                meeting_date: pd_of(met_on),
-                interim_plan_summary: "Daily visits until the conference reconvenes".into(),
-            }))
+            .record_inquorate(bs.req(inquorate_on(&met, met_on)))
             .await
             .unwrap()
             .into_inner()
@@ -519,12 +524,7 @@ async fn a_review_that_meets_inquorate_reconvenes_as_a_review() {
         .unwrap();
     let reconvened = c
         .attendance
-        .record_inquorate(bs.req(pb::RecordInquorateRequest {
-            conference_id: met.id.clone(),
-            version: met.version,
-            meeting_date: pd_of(last_working_day()),
-            interim_plan_summary: "The plan continues until the review reconvenes".into(),
-        }))
+        .record_inquorate(bs.req(inquorate_on(&met, last_working_day())))
         .await
         .unwrap()
         .into_inner()
@@ -586,12 +586,7 @@ async fn an_inquorate_conference_reconvenes_and_a_second_in_a_row_is_refused() {
 
     // Inquorate: an interim plan, and a reconvened conference due within
     // 10 working days of the meeting.
-    let inquorate = |conference: &pb::Conference| pb::RecordInquorateRequest {
-        conference_id: conference.id.clone(),
-        version: conference.version,
-        meeting_date: pd_of(held_on),
-        interim_plan_summary: "Daily visits until the conference reconvenes".into(),
-    };
+    let inquorate = |conference: &pb::Conference| inquorate_on(conference, held_on);
     let response = c
         .attendance
         .record_inquorate(bs.req(inquorate(&icpc)))
