@@ -19,7 +19,9 @@ use tonic::transport::Channel;
 
 use crate::bad_request::bad_fields;
 use crate::diary::*;
-use crate::meetings::{Clients, book, clients, invitation, quorate_meeting, timescales};
+use crate::meetings::{
+    Clients, book, clients, invitation, last_working_day, quorate_meeting, timescales,
+};
 use crate::minutes::{parent_ref, reporting, until_reporting_knows};
 use crate::reports::{AUTHOR, author, new_report, until_members_known};
 use crate::support::*;
@@ -370,6 +372,31 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
         .unwrap_err();
     assert_eq!(gone.code(), Code::FailedPrecondition);
 
+    // Once the conference is held, it is too late to exclude anyone.
+    let held = c
+        .attendance
+        .record_conference_held(bs.req(pb::RecordConferenceHeldRequest {
+            conference_id: conference.id.clone(),
+            version: conference.version,
+            held_date: pd_of(last_working_day()),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    let grandparent = person_ref(
+        0xfa_0002,
+        "Gus Grandparent",
+        common::AgencyKind::Unspecified,
+        "",
+    );
+    let late = exclude(&mut c, &chair, &held, grandparent, WHOLE, "")
+        .await
+        .unwrap_err();
+    assert_eq!(late.code(), Code::FailedPrecondition);
+    assert!(late.message().contains("is held"), "{late:?}");
+
     // Each decision is on scheduling's feed with the invitation, for
     // whoever sent it to tell the parent.
     let mut feed = c
@@ -434,6 +461,7 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
             chair(failed("FAILED_PRECONDITION")), // after attending
             chair(None),                          // lifted
             chair(failed("FAILED_PRECONDITION")), // lifted again
+            chair(failed("FAILED_PRECONDITION")), // once held
         ]
     );
     f.stop().await;

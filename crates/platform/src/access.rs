@@ -256,15 +256,22 @@ pub const CHILD_RESOURCE: &str = "child";
 
 impl Access {
     /// Abandons a call that failed after its transaction began: rolls the
-    /// transaction back and, when the failure is that a record it names was
-    /// not found, records the refusal. Under row-level security another
-    /// authority's record is not found, so a cross-authority attempt is
-    /// recorded here, in the caller's own authority's log, with the id asked
-    /// for (the caller's own input; no other authority's data is read or
-    /// written). A child's id is recorded as the child the record concerns,
-    /// so the authority that holds the child finds the attempt when it asks
-    /// who accessed that child (`AccessQuery::refused_elsewhere_under`). Any
-    /// other error passes through unrecorded.
+    /// transaction back and records what the attempt was.
+    ///
+    /// When a record it names was not found, the refusal. Under row-level
+    /// security another authority's record is not found, so a
+    /// cross-authority attempt is recorded here, in the caller's own
+    /// authority's log, with the id asked for (the caller's own input; no
+    /// other authority's data is read or written). A child's id is recorded
+    /// as the child the record concerns, so the authority that holds the
+    /// child finds the attempt when it asks who accessed that child
+    /// (`AccessQuery::refused_elsewhere_under`).
+    ///
+    /// Otherwise, when the policies had allowed the call (`permit`), the
+    /// access, allowed, with the failure's code only: an allowed attempt
+    /// read enough of the record to fail. Any other error (before a
+    /// decision) passes through unrecorded. Either record is written in a
+    /// transaction of its own.
     ///
     /// # Errors
     /// None: the result is the error to return (`err` itself, or `INTERNAL`
@@ -274,74 +281,50 @@ impl Access {
         tx: Transaction<'_, Postgres>,
         pool: &PgPool,
         call: &Call,
+        permit: Option<Permit>,
         err: ApiError,
         now: DateTime<Utc>,
     ) -> ApiError {
         if let Err(rollback) = tx.rollback().await {
             return ApiError::from(rollback);
         }
-        let ApiError::NotFound { resource, id } = &err else {
-            return err;
+        let record = match (&err, permit) {
+            (ApiError::NotFound { resource, id }, _) => {
+                let decision = cpc_authz::Decision {
+                    allowed: false,
+                    policy_ids: vec![NOT_IN_AUTHORITY.to_owned()],
+                    errors: Vec::new(),
+                };
+                let subject = Subject {
+                    case_id: None,
+                    child_ids: match (*resource, Uuid::parse_str(id)) {
+                        (CHILD_RESOURCE, Ok(child)) => vec![child],
+                        _ => Vec::new(),
+                    },
+                };
+                let mut record = audit_record(call, &subject, &decision, now);
+                record.reason = Some(format!("no {resource} {id} in the caller's authority"));
+                record
+            }
+            (_, Some(permit)) => {
+                let mut record = permit.record;
+                record.reason = Some(format!(
+                    "allowed; then failed with {}, nothing changed",
+                    err.code_name()
+                ));
+                record
+            }
+            (_, None) => return err,
         };
-        let decision = cpc_authz::Decision {
-            allowed: false,
-            policy_ids: vec![NOT_IN_AUTHORITY.to_owned()],
-            errors: Vec::new(),
-        };
-        let subject = Subject {
-            case_id: None,
-            child_ids: match (*resource, Uuid::parse_str(id)) {
-                (CHILD_RESOURCE, Ok(child)) => vec![child],
-                _ => Vec::new(),
-            },
-        };
-        let mut record = audit_record(call, &subject, &decision, now);
-        record.reason = Some(format!("no {resource} {id} in the caller's authority"));
         if let Err(audit) = cpc_audit::append_standalone(pool, &record).await {
             return ApiError::internal(audit);
         }
-        tracing::info!(
-            rpc.method = %call.method,
-            request_id = %call.request_id,
-            "call named a record not in the caller's authority"
-        );
-        err
-    }
-}
-
-impl Access {
-    /// Abandons a call the policies allowed but whose work failed: rolls
-    /// its transaction back and records the access, allowed, with the
-    /// failure's code (an allowed attempt is still an access to the
-    /// child's record: it read enough to fail), in a transaction of its
-    /// own. A record named in the request and not found is recorded as
-    /// [`Access::abandon`] records it.
-    ///
-    /// # Errors
-    /// None: the result is the error to return (`err` itself, or `INTERNAL`
-    /// if the rollback or the record failed).
-    pub async fn abandon_permitted(
-        &self,
-        tx: Transaction<'_, Postgres>,
-        pool: &PgPool,
-        call: &Call,
-        permit: Permit,
-        err: ApiError,
-        now: DateTime<Utc>,
-    ) -> ApiError {
         if matches!(err, ApiError::NotFound { .. }) {
-            return self.abandon(tx, pool, call, err, now).await;
-        }
-        if let Err(rollback) = tx.rollback().await {
-            return ApiError::from(rollback);
-        }
-        let mut record = permit.record;
-        record.reason = Some(format!(
-            "allowed; then failed with {}, nothing changed",
-            err.code_name()
-        ));
-        if let Err(audit) = cpc_audit::append_standalone(pool, &record).await {
-            return ApiError::internal(audit);
+            tracing::info!(
+                rpc.method = %call.method,
+                request_id = %call.request_id,
+                "call named a record not in the caller's authority"
+            );
         }
         err
     }

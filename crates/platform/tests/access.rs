@@ -293,7 +293,7 @@ fn social_worker_call(f: &Fixture) -> cpc_platform::access::Call {
 }
 
 #[tokio::test]
-async fn an_abandoned_call_records_only_a_record_not_found() {
+async fn an_abandoned_call_without_a_decision_records_only_a_record_not_found() {
     let f = fixture().await;
     let call = social_worker_call(&f);
     let (child, plan) = (Uuid::new_v4(), Uuid::new_v4());
@@ -303,7 +303,7 @@ async fn an_abandoned_call_records_only_a_record_not_found() {
     // holding that child can find the attempt, any other id in the reason.
     let abandon = async |err: ApiError| {
         let tx = db::begin_for_authority(&f.pool, "E1").await.unwrap();
-        f.access.abandon(tx, &f.pool, &call, err, now()).await
+        f.access.abandon(tx, &f.pool, &call, None, err, now()).await
     };
     for (resource, id) in [(CHILD_RESOURCE, child), ("plan", plan)] {
         let err = abandon(ApiError::not_found(resource, id.to_string())).await;
@@ -347,7 +347,7 @@ async fn an_allowed_call_that_fails_is_recorded_allowed_with_its_failure_only() 
             .unwrap();
         let tx = db::begin_for_authority(&f.pool, "E1").await.unwrap();
         f.access
-            .abandon_permitted(tx, &f.pool, &call, permit, err, now())
+            .abandon(tx, &f.pool, &call, Some(permit), err, now())
             .await
     };
     let err = abandon(ApiError::FailedPrecondition("the plan has ended".into())).await;
@@ -421,6 +421,7 @@ async fn an_abandoned_call_whose_rollback_fails_is_internal_and_records_nothing(
             tx,
             &f.pool,
             &call,
+            None,
             ApiError::not_found(CHILD_RESOURCE, Uuid::new_v4().to_string()),
             now(),
         )

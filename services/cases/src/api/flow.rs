@@ -225,7 +225,7 @@ impl Flow {
                     Err(err) => {
                         return Err(self
                             .access
-                            .abandon(tx, &self.pool, &session.call, err, ctx.now)
+                            .abandon(tx, &self.pool, &session.call, None, err, ctx.now)
                             .await);
                     }
                 };
@@ -256,7 +256,7 @@ impl Flow {
             Err(err) => {
                 return Err(self
                     .access
-                    .abandon_permitted(tx, &self.pool, &session.call, permit, err, ctx.now)
+                    .abandon(tx, &self.pool, &session.call, Some(permit), err, ctx.now)
                     .await);
             }
         };

@@ -116,7 +116,7 @@ impl Flow {
             Err(err) => {
                 return Err(self
                     .access
-                    .abandon(tx, &self.pool, &session.call, err, ctx.now)
+                    .abandon(tx, &self.pool, &session.call, None, err, ctx.now)
                     .await);
             }
         };
@@ -150,7 +150,7 @@ impl Flow {
             Err(err) => {
                 return Err(self
                     .access
-                    .abandon_permitted(tx, &self.pool, &session.call, permit, err, ctx.now)
+                    .abandon(tx, &self.pool, &session.call, Some(permit), err, ctx.now)
                     .await);
             }
         };

@@ -70,13 +70,7 @@ pub async fn exclude(
 ) -> Result<pb::ExcludeFromConferenceResponse, ApiError> {
     let id = exclusion.conference_id;
     let person_id = &exclusion.person.person_id;
-    let now = current(conn, id, exclusion.version).await?;
-    if !matches!(now.status.as_str(), "due" | "booked") {
-        return Err(ApiError::FailedPrecondition(format!(
-            "conference {id} is {}: exclusions are decided for a due or booked conference",
-            now.status
-        )));
-    }
+    still_to_meet(conn, id, exclusion.version).await?;
     let attending: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM conference_attendance \
                         WHERE conference_id = $1 AND person_id = $2)",
@@ -91,15 +85,11 @@ pub async fn exclude(
                 .to_owned(),
         ));
     }
-    let invited_as: Option<String> = sqlx::query_scalar(
-        "SELECT invitee_kind FROM invitations \
-         WHERE conference_id = $1 AND invitee_person_id = $2 FOR UPDATE",
-    )
-    .bind(id)
-    .bind(person_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if invited_as.as_deref() == Some("agency_professional") {
+    let invitation = invitation_of(conn, id, person_id).await?;
+    if invitation
+        .as_ref()
+        .is_some_and(|(_, kind)| kind == "agency_professional")
+    {
         // Their invitation asks for a report that reporting is waiting for.
         return Err(ApiError::FailedPrecondition(
             "the person is invited as an agency professional, whose report is requested: \
@@ -130,7 +120,10 @@ pub async fn exclude(
     .execute(&mut *conn)
     .await?;
     let withdrawn = exclusion.scope == ExclusionScope::Whole;
-    let invitation = reconsider_invitation(conn, ctx, id, person_id, withdrawn).await?;
+    let invitation = match invitation {
+        Some((invitation, _)) => Some(reconsider(conn, ctx, invitation, withdrawn).await?),
+        None => None,
+    };
     let event_type = "cpc.scheduling.v1.ConferenceExclusionRecorded";
     let conference = touched(conn, ctx, id, event_type, |conference| {
         pb::ConferenceExclusionRecorded {
@@ -158,13 +151,7 @@ pub async fn lift(
     version: i64,
     person_id: &str,
 ) -> Result<pb::LiftConferenceExclusionResponse, ApiError> {
-    let now = current(conn, id, version).await?;
-    if !matches!(now.status.as_str(), "due" | "booked") {
-        return Err(ApiError::FailedPrecondition(format!(
-            "conference {id} is {}: exclusions are lifted for a due or booked conference",
-            now.status
-        )));
-    }
+    still_to_meet(conn, id, version).await?;
     let lifted = sqlx::query(
         "DELETE FROM conference_exclusions WHERE conference_id = $1 AND person_id = $2",
     )
@@ -177,7 +164,10 @@ pub async fn lift(
             "the person is not excluded from this conference".to_owned(),
         ));
     }
-    let invitation = reconsider_invitation(conn, ctx, id, person_id, false).await?;
+    let invitation = match invitation_of(conn, id, person_id).await? {
+        Some((invitation, _)) => Some(reconsider(conn, ctx, invitation, false).await?),
+        None => None,
+    };
     let event_type = "cpc.scheduling.v1.ConferenceExclusionLifted";
     let conference = touched(conn, ctx, id, event_type, |conference| {
         pb::ConferenceExclusionLifted {
@@ -192,42 +182,55 @@ pub async fn lift(
     })
 }
 
-/// The person's invitation to conference `id`, if any, after withdrawing
-/// it (`withdrawn`) or reinstating it (unless it already is so).
-async fn reconsider_invitation(
+/// Locks conference `id` at the version read and checks it has still to
+/// meet: exclusions are decided, and lifted, for a due or booked one.
+async fn still_to_meet(conn: &mut PgConnection, id: Uuid, version: i64) -> Result<(), ApiError> {
+    let now = current(conn, id, version).await?;
+    if !matches!(now.status.as_str(), "due" | "booked") {
+        return Err(ApiError::FailedPrecondition(format!(
+            "conference {id} is {}: exclusions are for a due or booked conference",
+            now.status
+        )));
+    }
+    Ok(())
+}
+
+/// The person's invitation to conference `id` (its id and invitee kind),
+/// locked, if they have one.
+async fn invitation_of(
     conn: &mut PgConnection,
-    ctx: &Ctx,
     id: Uuid,
     person_id: &str,
-    withdrawn: bool,
-) -> Result<Option<pb::Invitation>, ApiError> {
-    let invitation: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE invitations SET withdrawn_at = CASE WHEN $3 THEN $4 END, \
-           version = version + 1, updated_at = $4 \
-         WHERE conference_id = $1 AND invitee_person_id = $2 AND (withdrawn_at IS NULL) = $3 \
-         RETURNING id",
+) -> Result<Option<(Uuid, String)>, ApiError> {
+    Ok(sqlx::query_as(
+        "SELECT id, invitee_kind FROM invitations \
+         WHERE conference_id = $1 AND invitee_person_id = $2 FOR UPDATE",
     )
     .bind(id)
     .bind(person_id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// `invitation` withdrawn (`withdrawn`) or reinstated, unless it already
+/// is so.
+async fn reconsider(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    invitation: Uuid,
+    withdrawn: bool,
+) -> Result<pb::Invitation, ApiError> {
+    sqlx::query(
+        "UPDATE invitations SET withdrawn_at = CASE WHEN $2 THEN $3 END, \
+           version = version + 1, updated_at = $3 \
+         WHERE id = $1 AND (withdrawn_at IS NULL) = $2",
+    )
+    .bind(invitation)
     .bind(withdrawn)
     .bind(ctx.now)
-    .fetch_optional(&mut *conn)
+    .execute(&mut *conn)
     .await?;
-    let invitation =
-        match invitation {
-            Some(changed) => Some(changed),
-            None => sqlx::query_scalar(
-                "SELECT id FROM invitations WHERE conference_id = $1 AND invitee_person_id = $2",
-            )
-            .bind(id)
-            .bind(person_id)
-            .fetch_optional(&mut *conn)
-            .await?,
-        };
-    match invitation {
-        Some(invitation) => Ok(Some(load_invitation(conn, invitation).await?)),
-        None => Ok(None),
-    }
+    load_invitation(conn, invitation).await
 }
 
 /// Conference `id` after an exclusion changed, with its event.
