@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod outbox;
 pub mod paging;
 pub mod rate_limit;
+mod redact;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;

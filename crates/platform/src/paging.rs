@@ -111,13 +111,12 @@ impl FilterKey {
         Self::default()
     }
 
-    /// Adds one filter (name and value; `Debug` spelling is fine, since only
-    /// a hash of it leaves the process).
+    /// Adds one filter, by name and value.
     #[must_use]
-    pub fn with(mut self, name: &str, value: impl std::fmt::Debug) -> Self {
+    pub fn with(mut self, name: &str, value: impl FilterValue) -> Self {
         self.0.push_str(name);
         self.0.push('=');
-        self.0.push_str(&format!("{value:?}"));
+        value.write(&mut self.0);
         self.0.push(';');
         self
     }
@@ -125,6 +124,52 @@ impl FilterKey {
     fn digest(&self) -> String {
         let hash = Sha256::digest(self.0.as_bytes());
         hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// A filter's value as the key spells it. Messages are spelt by their
+/// encoding, not their `Debug`: a cpc message's `Debug` names its type only
+/// (it may carry personal data), so two different date ranges would be the
+/// same filter. Only a hash of the key leaves the process.
+pub trait FilterValue {
+    fn write(self, out: &mut String);
+}
+
+impl FilterValue for &str {
+    fn write(self, out: &mut String) {
+        out.push_str(&format!("{self:?}"));
+    }
+}
+
+impl FilterValue for &String {
+    fn write(self, out: &mut String) {
+        self.as_str().write(out);
+    }
+}
+
+impl FilterValue for i32 {
+    fn write(self, out: &mut String) {
+        out.push_str(&self.to_string());
+    }
+}
+
+impl FilterValue for bool {
+    fn write(self, out: &mut String) {
+        out.push_str(if self { "true" } else { "false" });
+    }
+}
+
+/// A message field (prost makes every one an `Option`).
+impl<M: prost::Message> FilterValue for Option<M> {
+    fn write(self, out: &mut String) {
+        match self {
+            None => out.push('-'),
+            Some(message) => {
+                for byte in message.encode_to_vec() {
+                    out.push_str(&format!("{byte:02x}"));
+                }
+            }
+        }
     }
 }
 
@@ -159,6 +204,17 @@ mod tests {
         assert!(check.is_clean());
         PageRequest::parse(&mut check, -1, "", &key);
         assert!(!check.is_clean());
+    }
+
+    #[test]
+    fn message_filters_are_told_apart_by_their_contents() {
+        let at = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+        let key = |value: Option<prost_types::Timestamp>| {
+            FilterKey::new().with("due_before", value).digest()
+        };
+        assert_ne!(key(at(1)), key(at(2)));
+        assert_ne!(key(at(0)), key(None));
+        assert_eq!(key(at(1)), key(at(1)));
     }
 
     #[test]

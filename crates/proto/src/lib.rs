@@ -38,6 +38,9 @@ pub mod cpc {
 
 pub mod codec;
 
+// No message prints its contents (build.rs says why).
+include!(concat!(env!("OUT_DIR"), "/redacted_debug.rs"));
+
 pub use cpc::{audit, cases, common, escalation, reporting, scheduling};
 
 /// Encoded `FileDescriptorSet` of every cpc package, for server reflection.

@@ -28,7 +28,7 @@ use uuid::Uuid;
 use super::decode;
 
 /// A plan action as escalation keeps it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KeptAction {
     pub id: Uuid,
     pub plan_id: Uuid,
@@ -40,6 +40,8 @@ pub struct KeptAction {
     pub done: bool,
     pub version: i64,
 }
+
+cpc_platform::redacted_debug!(KeptAction);
 
 /// What kind of meeting a [`KeptMeeting`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,7 +27,7 @@ use super::{Ctx, cases, decode, drift};
 pub const RAISE: &str = "RaiseEscalation";
 
 /// A checked new escalation.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewEscalation {
     pub key: RequestKey,
     pub case_id: Uuid,
@@ -44,20 +44,26 @@ pub struct NewEscalation {
     pub response_due_on: NaiveDate,
 }
 
+cpc_platform::redacted_debug!(NewEscalation);
+
 /// A checked move to the next stage.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Move {
     pub reason: String,
     pub new_owner: common::PersonRef,
     pub response_due_on: NaiveDate,
 }
 
+cpc_platform::redacted_debug!(Move);
+
 /// A checked resolution.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Resolution {
     pub kind: pb::OutcomeKind,
     pub summary: String,
 }
+
+cpc_platform::redacted_debug!(Resolution);
 
 /// A checked list query.
 #[derive(Debug, Clone)]

@@ -52,7 +52,7 @@ impl Year {
 }
 
 /// A child's census identifiers and characteristics.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Child {
     pub id: Uuid,
     pub la_child_id: String,
@@ -67,8 +67,10 @@ pub struct Child {
     pub disabilities: Vec<String>,
 }
 
+cpc_platform::redacted_debug!(Child);
+
 /// A children in need episode.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Episode {
     pub id: Uuid,
     pub child_id: Uuid,
@@ -80,8 +82,10 @@ pub struct Episode {
     pub referral_nfa: bool,
 }
 
+cpc_platform::redacted_debug!(Episode);
+
 /// A section 47 enquiry; `initial_cpc_on` is found by [`assemble`].
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Enquiry {
     pub child_id: Uuid,
     pub cin_episode_id: Option<Uuid>,
@@ -92,8 +96,10 @@ pub struct Enquiry {
     pub icpc_not_required: bool,
 }
 
+cpc_platform::redacted_debug!(Enquiry);
+
 /// A child protection plan with the review conferences held on it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Plan {
     pub child_id: Uuid,
     pub cin_episode_id: Option<Uuid>,
@@ -105,8 +111,10 @@ pub struct Plan {
     pub review_dates: Vec<NaiveDate>,
 }
 
+cpc_platform::redacted_debug!(Plan);
+
 /// Everything kept for an authority's children that may be in the year.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Kept {
     pub children: Vec<Child>,
     pub episodes: Vec<Episode>,
@@ -116,20 +124,26 @@ pub struct Kept {
     pub plans: Vec<Plan>,
 }
 
+cpc_platform::redacted_debug!(Kept);
+
 /// One episode as returned, with its enquiries and plans.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ReturnedEpisode {
     pub episode: Episode,
     pub enquiries: Vec<Enquiry>,
     pub plans: Vec<Plan>,
 }
 
+cpc_platform::redacted_debug!(ReturnedEpisode);
+
 /// One child as returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ReturnedChild {
     pub child: Child,
     pub episodes: Vec<ReturnedEpisode>,
 }
+
+cpc_platform::redacted_debug!(ReturnedChild);
 
 /// The children of the return, by LA child id; each child's episodes,
 /// enquiries, plans and reviews in date order.

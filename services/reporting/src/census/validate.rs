@@ -23,7 +23,7 @@ pub struct Report {
 }
 
 /// One rule failed, for one child or (no `la_child_id`) the whole return.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct Issue {
     pub rule_code: String,
     pub severity: Severity,
@@ -31,6 +31,8 @@ pub struct Issue {
     pub message: String,
     pub fields: Vec<String>,
 }
+
+cpc_platform::redacted_debug!(Issue);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -24,7 +24,7 @@ use super::{About, Ctx, conferences, decode, publish};
 pub const CREATE_MINUTES: &str = "CreateMinutes";
 
 /// Checked new minutes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewMinutes {
     pub key: RequestKey,
     pub conference_id: Uuid,
@@ -32,22 +32,28 @@ pub struct NewMinutes {
     pub distribution: Vec<pb::DistributionEntry>,
 }
 
+cpc_platform::redacted_debug!(NewMinutes);
+
 /// A checked update: each field is `Some` when the mask names it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Changes {
     /// The new content (`None` inside: cleared).
     pub content: Option<Option<pb::minutes::Content>>,
     pub distribution: Option<Vec<pb::DistributionEntry>>,
 }
 
+cpc_platform::redacted_debug!(Changes);
+
 /// A checked decision notification (who told them is the caller).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Notification {
     pub recipient: common::PersonRef,
     pub child_id: Uuid,
     pub method: pb::DeliveryMethod,
     pub notify_time: DateTime<Utc>,
 }
+
+cpc_platform::redacted_debug!(Notification);
 
 /// A checked list query.
 #[derive(Debug, Clone)]

@@ -40,7 +40,7 @@ pub struct Reader {
 }
 
 /// A checked new report.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewReport {
     pub key: RequestKey,
     pub conference_id: Uuid,
@@ -51,20 +51,26 @@ pub struct NewReport {
     pub content: Option<pb::agency_report::Content>,
 }
 
+cpc_platform::redacted_debug!(NewReport);
+
 /// A checked update: each field is `Some` when the mask names it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ReportChanges {
     pub child_ids: Option<Vec<Uuid>>,
     /// The new content (`None` inside: cleared).
     pub content: Option<Option<pb::agency_report::Content>>,
 }
 
+cpc_platform::redacted_debug!(ReportChanges);
+
 /// A checked sharing.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Sharing {
     pub recipients: Vec<common::PersonRef>,
     pub method: pb::DeliveryMethod,
 }
+
+cpc_platform::redacted_debug!(Sharing);
 
 /// A checked list query.
 #[derive(Debug, Clone)]

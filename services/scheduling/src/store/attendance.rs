@@ -32,7 +32,7 @@ use crate::due::{Basis, DueEvent, Unit};
 pub const CREATE_INVITATION: &str = "CreateInvitation";
 
 /// A checked invitation.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewInvitation {
     pub key: RequestKey,
     pub conference_id: Uuid,
@@ -44,20 +44,26 @@ pub struct NewInvitation {
     pub accessibility_needs: Option<String>,
 }
 
+cpc_platform::redacted_debug!(NewInvitation);
+
 /// A checked reply.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Reply {
     pub reply: &'static str,
     pub apology_reason: Option<String>,
     pub substitute: Option<common::PersonRef>,
 }
 
+cpc_platform::redacted_debug!(Reply);
+
 /// A checked inquorate record.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Inquorate {
     pub meeting_date: NaiveDate,
     pub interim_plan_summary: String,
 }
+
+cpc_platform::redacted_debug!(Inquorate);
 
 #[derive(sqlx::FromRow)]
 struct InvitationRow {

@@ -21,7 +21,7 @@ use super::conferences;
 use crate::due::{Basis, DueEvent, Unit};
 
 /// A checked time and place.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Slot {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -31,14 +31,18 @@ pub struct Slot {
     pub past_deadline_reason: Option<String>,
 }
 
+cpc_platform::redacted_debug!(Slot);
+
 /// A checked move.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Move {
     pub slot: Slot,
     /// `RescheduleReason` as stored.
     pub reason: &'static str,
     pub reason_detail: Option<String>,
 }
+
+cpc_platform::redacted_debug!(Move);
 
 /// A checked conference created by hand (a MANUAL due date).
 #[derive(Debug, Clone)]

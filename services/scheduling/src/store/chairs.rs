@@ -445,7 +445,7 @@ async fn caseloads(conn: &mut PgConnection) -> Result<HashMap<Uuid, u32>, ApiErr
 }
 
 /// A checked AllocateChair request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AllocationRequest {
     pub conference_id: Uuid,
     pub version: i64,
@@ -453,6 +453,8 @@ pub struct AllocationRequest {
     pub named: Option<(Uuid, String)>,
     pub dry_run: bool,
 }
+
+cpc_platform::redacted_debug!(AllocationRequest);
 
 /// Allocates a chair to a BOOKED conference by the rules (or a named,
 /// eligible chair), and explains why.

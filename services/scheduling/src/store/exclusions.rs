@@ -46,7 +46,7 @@ impl ExclusionScope {
 }
 
 /// A checked ExcludeFromConferenceRequest.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Exclusion {
     pub conference_id: Uuid,
     pub version: i64,
@@ -54,6 +54,8 @@ pub struct Exclusion {
     pub scope: ExclusionScope,
     pub excluded_parts: Option<String>,
 }
+
+cpc_platform::redacted_debug!(Exclusion);
 
 /// Records the chair's decision on a due or booked conference, replacing
 /// any earlier one for the person, and withdraws (whole) or reinstates

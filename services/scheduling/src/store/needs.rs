@@ -53,13 +53,15 @@ fn id(field: &'static str, text: &str) -> Result<Uuid, NeedsError> {
 
 /// What the cases feed says about a child: their case, and their birth
 /// (or expected birth, while unborn).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ChildFacts {
     pub child_id: Uuid,
     pub case_id: Uuid,
     pub birth_date: Option<NaiveDate>,
     pub expected_birth_date: Option<NaiveDate>,
 }
+
+cpc_platform::redacted_debug!(ChildFacts);
 
 /// Records what the feed says about a child (from `ChildRegistered`,
 /// `ChildUpdated` and `ChildBorn`).
