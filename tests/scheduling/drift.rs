@@ -411,3 +411,212 @@ async fn a_plan_at_its_first_duration_review_is_found_until_it_ends() {
     pool.close().await;
     f.stop().await;
 }
+
+/// A police officer invited to the conference (another officer writes the
+/// police report).
+const INVITED_OFFICER: u128 = 0xd7_0001;
+/// A health visitor invited to the conference, who writes her own report.
+const VISITOR: u128 = 0xd7_0002;
+
+/// The sweep at noon (UTC) on `day`.
+async fn sweep_on(f: &Fixture, pool: &sqlx::PgPool, day: chrono::NaiveDate) {
+    let noon = day.and_hms_opt(12, 0, 0).unwrap().and_utc();
+    cpc_escalation::sweep::once(pool, &f.db.config(), AUTHORITY, noon)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_agency_report_not_submitted_by_its_due_date_is_found_until_it_is() {
+    use cpc_identity::{Agency, AgencyKind, Role};
+    use cpc_proto::common::v1 as common;
+    use cpc_proto::reporting::v1 as reporting;
+
+    use crate::meetings::{book, clients, invitation};
+    use crate::minutes::{reporting as reporting_client, until_reporting_knows};
+    use crate::reports::{AUTHOR, author, new_report, until_members_known};
+
+    let (mut f, conferences) = start().await;
+    let bs = business_support(&f);
+    let mut c = clients(&f, conferences).await;
+    let (child, case) = s47_started(&mut f, "DRF0002", uk_today()).await;
+    let icpc = conferences_of(&mut c.conferences, &bs, &case)
+        .await
+        .remove(0);
+    let calendar = timescales().calendar();
+    let on = calendar.add_working_days(uk_today(), 10).unwrap();
+    let icpc = book(&mut c, &bs, &icpc, on).await;
+    let reports_due = cpc_platform::convert::date_from_proto(icpc.reports_due_date.as_ref())
+        .unwrap()
+        .unwrap();
+    assert!(reports_due < on, "{reports_due} {on}");
+
+    // Each agency professional's invitation asks for a report.
+    let officer = person_ref(
+        INVITED_OFFICER,
+        "PC Invited",
+        common::AgencyKind::Police,
+        "Constabulary",
+    );
+    let visitor = person_ref(
+        VISITOR,
+        "Hali Visitor",
+        common::AgencyKind::Health,
+        "Community Health",
+    );
+    let mut invited = Vec::new();
+    for who in [officer, visitor.clone()] {
+        let sent = c
+            .attendance
+            .create_invitation(bs.req(invitation(&icpc.id, who)))
+            .await
+            .unwrap()
+            .into_inner()
+            .invitation
+            .unwrap();
+        assert!(sent.report_requested);
+        invited.push(sent.id);
+    }
+    let writer = person_ref(
+        AUTHOR,
+        "PC Report",
+        common::AgencyKind::Police,
+        "Constabulary",
+    );
+    for person in [writer, visitor] {
+        f.grant(&case, person, cases::CaseRole::CoreGroupMember, false)
+            .await;
+    }
+    until_members_known(&f, &case, &[AUTHOR, VISITOR]).await;
+    until_reporting_knows(
+        &f,
+        "SELECT EXISTS (SELECT 1 FROM conferences WHERE id = $1::uuid AND reports_due_on IS NOT NULL)",
+        &[&icpc.id],
+    )
+    .await;
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT (SELECT count(*) = 2 FROM report_requests WHERE conference_id = $1::uuid) \
+            AND EXISTS (SELECT 1 FROM meetings WHERE id = $1::uuid AND reports_due_on IS NOT NULL)",
+        &[&icpc.id],
+    )
+    .await;
+
+    // Another officer of the invited officer's force writes and submits the
+    // police report, in time.
+    let reports = reporting_client(&f).await;
+    let submit = |who: As, body: &'static str| {
+        let mut reports = reports.clone();
+        let (conference, child) = (icpc.id.clone(), child.clone());
+        async move {
+            let draft = reports
+                .create_agency_report(who.req(new_report(&conference, &child, body)))
+                .await
+                .unwrap()
+                .into_inner()
+                .report
+                .unwrap();
+            reports
+                .submit_agency_report(who.req(reporting::SubmitAgencyReportRequest {
+                    report_id: draft.id.clone(),
+                    version: draft.version,
+                }))
+                .await
+                .unwrap();
+            draft.conference_id
+        }
+    };
+    submit(author(&f), "Police involvement since May").await;
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM submitted_reports WHERE conference_id = $1::uuid)",
+        &[&icpc.id],
+    )
+    .await;
+
+    // The day before the conference, the health report has not come: the
+    // chair is told to chase it (MEDIUM); the police request is met.
+    let options = db::schema_options(f.db.url(), cpc_escalation::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let eve = calendar.add_working_days(uk_today(), 9).unwrap();
+    sweep_on(&f, &pool, eve).await;
+    let mut client = escalation(&f).await;
+    let tm = f.team_manager();
+    let by_case = || pb::ListDriftFindingsRequest {
+        case_id: case.clone(),
+        ..Default::default()
+    };
+    let found = findings(&mut client, &tm, by_case()).await;
+    assert_eq!(
+        kinds(&found),
+        [(pb::DriftKind::ReportLate, pb::Severity::Medium)]
+    );
+    let late = &found[0];
+    assert_eq!(late.subject_type, "ReportRequest");
+    assert_eq!(late.subject_id, invited[1]);
+    assert_eq!(late.child_ids, icpc.child_ids);
+    assert_eq!(late.due_date, icpc.reports_due_date);
+    assert_eq!(
+        late.working_days_overdue,
+        calendar.working_days_between(reports_due, eve).unwrap()
+    );
+    assert_eq!(late.agency_kind, common::AgencyKind::Health as i32);
+    assert_eq!(late.agency_name, "Community Health");
+    assert_eq!(
+        late.responsible.as_ref().map(|p| p.person_id.clone()),
+        Some(Uuid::from_u128(VISITOR).to_string())
+    );
+    assert!(
+        late.detail.contains("Community Health") && late.detail.contains(&on.to_string()),
+        "{}",
+        late.detail
+    );
+    let filtered = findings(
+        &mut client,
+        &tm,
+        pb::ListDriftFindingsRequest {
+            kind: pb::DriftKind::ReportLate as i32,
+            ..by_case()
+        },
+    )
+    .await;
+    assert_eq!(filtered.len(), 1, "the kind filter finds it");
+
+    // The conference's day comes without it: HIGH.
+    sweep_on(&f, &pool, on).await;
+    let found = findings(&mut client, &tm, by_case()).await;
+    assert_eq!(
+        kinds(&found),
+        [(pb::DriftKind::ReportLate, pb::Severity::High)]
+    );
+
+    // The health visitor submits it: the finding clears, and stays clear.
+    let health = f.person(
+        VISITOR,
+        AUTHORITY,
+        Role::AgencyPractitioner,
+        Some(Agency {
+            kind: AgencyKind::Health,
+            name: "Community Health".into(),
+        }),
+    );
+    submit(health, "Seen at home twice in May").await;
+    until_cleared(&f, &invited[1]).await;
+    sweep_on(&f, &pool, on).await;
+    let current = findings(&mut client, &tm, by_case()).await;
+    assert!(current.is_empty(), "{} current", current.len());
+    let cleared = findings(
+        &mut client,
+        &tm,
+        pb::ListDriftFindingsRequest {
+            status: pb::DriftFindingStatus::Cleared as i32,
+            ..by_case()
+        },
+    )
+    .await;
+    assert_eq!(cleared.len(), 1);
+    assert_eq!(cleared[0].subject_id, invited[1]);
+    pool.close().await;
+}

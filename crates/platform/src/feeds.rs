@@ -120,6 +120,7 @@ pub const PLAN_EVENTS: [&str; 4] = [
 pub enum Source {
     Cases,
     Scheduling,
+    Reporting,
 }
 
 impl Source {
@@ -130,6 +131,7 @@ impl Source {
         match self {
             Source::Cases => "cases",
             Source::Scheduling => "scheduling",
+            Source::Reporting => "reporting",
         }
     }
 
@@ -145,39 +147,42 @@ impl Source {
         event_types: Vec<String>,
     ) -> Result<EventStream, tonic::Status> {
         use cpc_proto::cases::v1 as cases;
+        use cpc_proto::reporting::v1 as reporting;
         use cpc_proto::scheduling::v1 as scheduling;
-        Ok(match self {
-            Source::Cases => {
+        // Each service's StreamChanges takes the same three fields and
+        // answers the same stream; only the generated types differ.
+        macro_rules! stream_changes {
+            ($package:ident, $client:ty) => {{
                 let request = with_credentials(
                     metadata,
-                    cases::StreamChangesRequest {
+                    $package::StreamChangesRequest {
                         after_sequence,
                         event_types,
                         authority_id,
                     },
                 );
-                let responses = cases::cases_service_client::CasesServiceClient::new(channel)
+                let responses = <$client>::new(channel)
                     .stream_changes(request)
                     .await?
                     .into_inner();
                 event_stream(responses, |r| r.event)
+            }};
+        }
+        Ok(match self {
+            Source::Cases => {
+                stream_changes!(
+                    cases,
+                    cases::cases_service_client::CasesServiceClient<Channel>
+                )
             }
-            Source::Scheduling => {
-                let request = with_credentials(
-                    metadata,
-                    scheduling::StreamChangesRequest {
-                        after_sequence,
-                        event_types,
-                        authority_id,
-                    },
-                );
-                let responses =
-                    scheduling::conferences_service_client::ConferencesServiceClient::new(channel)
-                        .stream_changes(request)
-                        .await?
-                        .into_inner();
-                event_stream(responses, |r| r.event)
-            }
+            Source::Scheduling => stream_changes!(
+                scheduling,
+                scheduling::conferences_service_client::ConferencesServiceClient<Channel>
+            ),
+            Source::Reporting => stream_changes!(
+                reporting,
+                reporting::reporting_service_client::ReportingServiceClient<Channel>
+            ),
         })
     }
 }

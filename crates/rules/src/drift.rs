@@ -15,7 +15,10 @@
 //!   [`PROLONGED_WORKING_DAYS`], HIGH after;
 //! - a plan that reached its first plan-duration review point (12 months by
 //!   default) is MEDIUM, its second HIGH, any later CRITICAL: long plans are
-//!   looked at again in case of drift ([`assess_duration`]).
+//!   looked at again in case of drift ([`assess_duration`]);
+//! - an agency's report not submitted by its due date is MEDIUM (the chair
+//!   or social worker chases it: the family has less time to read it), and
+//!   HIGH once the conference's day comes without it.
 //!
 //! Days overdue are working days after the due date, up to and including
 //! today, in the authority's calendar.
@@ -47,6 +50,7 @@ pub enum Kind {
     ReviewLate,
     InitialConferenceLate,
     PlanDuration,
+    ReportLate,
 }
 
 /// Where a conference or core group meeting stands.
@@ -79,6 +83,14 @@ pub enum Subject {
     /// A plan action: `done` when completed, not achieved or withdrawn, or
     /// when its plan ended.
     Action { due: NaiveDate, done: bool },
+    /// An agency's report for a conference: due on the conference's reports
+    /// due date; `conference` is where the conference stands (once held or
+    /// cancelled the report is no longer awaited).
+    Report {
+        due: NaiveDate,
+        submitted: bool,
+        conference: Meeting,
+    },
 }
 
 /// A subject found late.
@@ -132,6 +144,14 @@ pub fn assess(
             Meeting::Due | Meeting::Booked(_) => (Kind::CoreGroupMissed, due, today > due),
         },
         Subject::Action { due, done } => (Kind::PlanActionOverdue, due, !done && today > due),
+        Subject::Report {
+            due,
+            submitted,
+            conference,
+        } => match conference {
+            Meeting::Held | Meeting::Cancelled => return Ok(None),
+            _ => (Kind::ReportLate, due, !submitted && today > due),
+        },
     };
     if !late_by {
         return Ok(None);
@@ -141,6 +161,13 @@ pub fn assess(
         Kind::PlanActionOverdue if overdue <= ACTION_SLIPPAGE_WORKING_DAYS => Severity::Low,
         Kind::PlanActionOverdue if overdue <= PROLONGED_WORKING_DAYS => Severity::Medium,
         Kind::PlanActionOverdue => Severity::High,
+        Kind::ReportLate => match subject {
+            Subject::Report {
+                conference: Meeting::Booked(on),
+                ..
+            } if today >= on => Severity::High,
+            _ => Severity::Medium,
+        },
         _ if overdue > PROLONGED_WORKING_DAYS => Severity::Critical,
         _ => Severity::High,
     };
@@ -294,6 +321,48 @@ mod tests {
     }
 
     #[test]
+    fn a_late_report_is_chased_then_high_on_the_conference_day() {
+        // Reports due Friday 23 May 2025 for a conference booked for
+        // Wednesday 28 May; Monday 26 May is the spring bank holiday.
+        let due = date(2025, 5, 23);
+        let report = |submitted, conference| Subject::Report {
+            due,
+            submitted,
+            conference,
+        };
+        let awaited = report(false, Meeting::Booked(date(2025, 5, 28)));
+        let on = |today| assess(awaited, today, ew()).unwrap();
+        assert_eq!(on(due), None, "not late on its due date");
+        let holiday = on(date(2025, 5, 26)).unwrap();
+        assert_eq!(
+            (holiday.kind, holiday.severity, holiday.working_days_overdue),
+            (Kind::ReportLate, Severity::Medium, 0)
+        );
+        let tuesday = on(date(2025, 5, 27)).unwrap();
+        assert_eq!(
+            (tuesday.severity, tuesday.working_days_overdue),
+            (Severity::Medium, 1)
+        );
+        let conference_day = on(date(2025, 5, 28)).unwrap();
+        assert_eq!(
+            (conference_day.severity, conference_day.working_days_overdue),
+            (Severity::High, 2)
+        );
+        // Not yet booked: chased, never more (the conference's own lateness
+        // is its finding).
+        let unbooked = assess(report(false, Meeting::Due), date(2025, 6, 30), ew());
+        assert_eq!(unbooked.unwrap().unwrap().severity, Severity::Medium);
+        let settled = [
+            report(true, Meeting::Booked(date(2025, 5, 28))),
+            report(false, Meeting::Held),
+            report(false, Meeting::Cancelled),
+        ];
+        for subject in settled {
+            assert_eq!(assess(subject, date(2025, 5, 28), ew()).unwrap(), None);
+        }
+    }
+
+    #[test]
     fn a_long_plan_is_looked_at_again_at_each_point() {
         // Started on a leap day: 12 months on is 28 February.
         let started = date(2024, 2, 29);
@@ -347,6 +416,13 @@ mod tests {
             }),
             (any_date(), any_meeting()).prop_map(|(due, state)| Subject::CoreGroup { due, state }),
             (any_date(), any::<bool>()).prop_map(|(due, done)| Subject::Action { due, done }),
+            (any_date(), any::<bool>(), any_meeting()).prop_map(|(due, submitted, conference)| {
+                Subject::Report {
+                    due,
+                    submitted,
+                    conference,
+                }
+            }),
         ]
     }
 
@@ -393,6 +469,8 @@ mod tests {
                 Subject::Conference { state: Meeting::Held | Meeting::Cancelled, .. }
                     | Subject::CoreGroup { state: Meeting::Held | Meeting::Cancelled, .. }
                     | Subject::Action { done: true, .. }
+                    | Subject::Report { submitted: true, .. }
+                    | Subject::Report { conference: Meeting::Held | Meeting::Cancelled, .. }
             );
             if settled {
                 prop_assert_eq!(now, None);

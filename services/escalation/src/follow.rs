@@ -1,4 +1,4 @@
-//! Following the cases and scheduling change feeds
+//! Following the cases, scheduling and reporting change feeds
 //! ([`cpc_platform::feeds`]): each event is applied here, in escalation's
 //! own transaction, with the feed position.
 //!
@@ -6,13 +6,17 @@
 //! policies), each child's case (an escalation's children must all be of
 //! its case), each child protection plan's child and whether it ended, and
 //! each plan action's due date, owner and progress. From scheduling: each
-//! conference's and core group meeting's due date and state. Nothing else
-//! of the child is kept: the feed's child carries names and dates of
-//! birth, and escalation needs none of them.
+//! conference's and core group meeting's due date and state, each
+//! conference's reports due date, and each agency professional's
+//! invitation (which asks for a report). From reporting: which agency
+//! submitted a report for which conference. Nothing else of the child is
+//! kept: the feed's child carries names and dates of birth, a submitted
+//! report its text, and escalation needs none of them.
 //!
-//! A plan action, conference or core group meeting is assessed for drift
-//! as soon as it changes ([`crate::store::drift`]); the sweep assesses them
-//! again as days pass.
+//! A plan action, conference, core group meeting or report request is
+//! assessed for drift as soon as it (or, for a request, its conference or
+//! a report for it) changes ([`crate::store::drift`]); the sweep assesses
+//! them again as days pass.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::case_members;
@@ -24,6 +28,7 @@ use cpc_platform::feeds::{
 use cpc_platform::{ApiError, Config};
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1::{ChangeEvent, ConferenceKind};
+use cpc_proto::reporting::v1 as reporting;
 use cpc_proto::scheduling::v1 as scheduling;
 use cpc_rules::civil_time::uk_date;
 use cpc_rules::drift::Meeting;
@@ -31,7 +36,10 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::store::cases::{self as cases_copy, Kept, Learnt};
-use crate::store::drift::{self, Assessor, KeptAction, KeptMeeting, MeetingKind, SubjectRef};
+use crate::store::drift::{
+    self, Assessor, KeptAction, KeptMeeting, MeetingKind, ReportRequest, SubjectRef,
+    SubmittedReport,
+};
 
 const MEMBER_ADDED: &str = "cpc.cases.v1.CaseMemberAdded";
 const MEMBER_ENDED: &str = "cpc.cases.v1.CaseMemberEnded";
@@ -54,12 +62,22 @@ pub const CASES_FEED: Follow = Follow {
     apply: apply_cases_event,
 };
 
-/// Scheduling's feed, as escalation follows it: conferences and core group
-/// meetings.
+const INVITATION_SENT: &str = "cpc.scheduling.v1.InvitationSent";
+const REPORT_SUBMITTED: &str = "cpc.reporting.v1.AgencyReportSubmitted";
+
+/// Scheduling's feed, as escalation follows it: conferences, core group
+/// meetings and invitations.
 pub const SCHEDULING_FEED: Follow = Follow {
     source: Source::Scheduling,
-    events: &[&CONFERENCE_EVENTS, &CORE_GROUP_EVENTS],
+    events: &[&CONFERENCE_EVENTS, &CORE_GROUP_EVENTS, &[INVITATION_SENT]],
     apply: apply_scheduling_event,
+};
+
+/// Reporting's feed, as escalation follows it: reports submitted.
+pub const REPORTING_FEED: Follow = Follow {
+    source: Source::Reporting,
+    events: &[&[REPORT_SUBMITTED]],
+    apply: apply_reporting_event,
 };
 
 /// Assessing drift now, for `authority`.
@@ -153,6 +171,19 @@ fn apply_scheduling_event<'a>(
     Box::pin(async move {
         let at = assessor(config, &event.authority_id)?;
         let kind = event.event_type.as_str();
+        if kind == INVITATION_SENT {
+            let invitation = decode_event::<scheduling::InvitationSent>(event)?
+                .invitation
+                .ok_or_else(|| bad_event(event, "has no invitation"))?;
+            // Only an agency professional's invitation asks for a report.
+            if !invitation.report_requested {
+                return Ok(());
+            }
+            let request =
+                report_request(&invitation).ok_or_else(|| bad_event(event, "is incomplete"))?;
+            drift::learn_report_request(conn, &at.authority, &request, at.now).await?;
+            return drift::assess(conn, &at, SubjectRef::Report(request.id)).await;
+        }
         let meetings = if CORE_GROUP_EVENTS.contains(&kind) {
             let meeting = decode_event::<scheduling::CoreGroupMeetingDue>(event)?
                 .meeting
@@ -178,6 +209,9 @@ fn apply_scheduling_event<'a>(
             let meeting = meeting.ok_or_else(|| bad_event(event, "is incomplete"))?;
             drift::learn_meeting(conn, &at.authority, &meeting, at.now).await?;
             drift::assess(conn, &at, SubjectRef::Meeting(meeting.id)).await?;
+            // Its reports are due with it, and no longer awaited once it is
+            // held or cancelled.
+            assess_report_requests(conn, &at, meeting.id).await?;
             // A meeting held may put an earlier, missed one right.
             if meeting.state == Meeting::Held {
                 for late in drift::late_meetings_of_case(conn, meeting.case_id).await? {
@@ -186,6 +220,59 @@ fn apply_scheduling_event<'a>(
             }
         }
         Ok(())
+    })
+}
+
+fn apply_reporting_event<'a>(
+    conn: &'a mut PgConnection,
+    event: &'a ChangeEvent,
+    config: &'a Config,
+) -> BoxFuture<'a, Result<(), ApiError>> {
+    Box::pin(async move {
+        let at = assessor(config, &event.authority_id)?;
+        if event.event_type != REPORT_SUBMITTED {
+            return Ok(());
+        }
+        let report = decode_event::<reporting::AgencyReportSubmitted>(event)?
+            .report
+            .ok_or_else(|| bad_event(event, "has no report"))?;
+        let submitted =
+            submitted_report(&report).ok_or_else(|| bad_event(event, "is incomplete"))?;
+        drift::learn_submitted_report(conn, &at.authority, &submitted, at.now).await?;
+        assess_report_requests(conn, &at, submitted.conference_id).await
+    })
+}
+
+/// Assesses again every report request of conference `id`.
+async fn assess_report_requests(
+    conn: &mut PgConnection,
+    at: &Assessor,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    for request in drift::report_requests_of_conference(conn, id).await? {
+        drift::assess(conn, at, SubjectRef::Report(request)).await?;
+    }
+    Ok(())
+}
+
+fn report_request(invitation: &scheduling::Invitation) -> Option<ReportRequest> {
+    let invitee = invitation.invitee.clone()?;
+    if invitee.agency_kind == 0 {
+        return None;
+    }
+    Some(ReportRequest {
+        id: Uuid::parse_str(&invitation.id).ok()?,
+        conference_id: Uuid::parse_str(&invitation.conference_id).ok()?,
+        invitee,
+        version: invitation.version.max(1),
+    })
+}
+
+fn submitted_report(report: &reporting::AgencyReport) -> Option<SubmittedReport> {
+    Some(SubmittedReport {
+        id: Uuid::parse_str(&report.id).ok()?,
+        conference_id: Uuid::parse_str(&report.conference_id).ok()?,
+        author: report.author.clone()?,
     })
 }
 
@@ -238,6 +325,7 @@ fn conference_as_kept(conference: &scheduling::Conference) -> Option<KeptMeeting
         reconvenes: (conference.kind == ConferenceKind::Reconvened as i32)
             .then(|| Uuid::parse_str(&conference.previous_conference_id).ok())
             .flatten(),
+        reports_due_on: date(conference.reports_due_date.as_ref()),
     })
 }
 
@@ -264,6 +352,7 @@ fn core_group_as_kept(meeting: &scheduling::CoreGroupMeeting) -> Option<KeptMeet
         state,
         version: meeting.version.max(1),
         reconvenes: None,
+        reports_due_on: None,
     })
 }
 

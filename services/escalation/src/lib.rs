@@ -42,7 +42,11 @@ pub fn component() -> Component {
         // How an escalation moved is history.
         append_only: &["escalation_stage_changes", "escalation_findings"],
         locate_child: Some(api::locate_child),
-        follows: &[follow::CASES_FEED, follow::SCHEDULING_FEED],
+        follows: &[
+            follow::CASES_FEED,
+            follow::SCHEDULING_FEED,
+            follow::REPORTING_FEED,
+        ],
         slow_calls: &[],
     }
 }

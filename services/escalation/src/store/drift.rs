@@ -1,6 +1,7 @@
 //! Drift findings: escalation's copies of what a plan depends on (plans and
-//! plan actions from the cases feed; conferences and core group meetings
-//! from scheduling's), each assessed by [`cpc_rules::drift`] when it
+//! plan actions from the cases feed; conferences, core group meetings and
+//! the agency reports each conference asked for from scheduling's; the
+//! reports submitted from reporting's), each assessed by [`cpc_rules::drift`] when it
 //! changes and again as days pass ([`aged`] lists those the sweep
 //! assesses), and the findings that result.
 //!
@@ -78,7 +79,31 @@ pub struct KeptMeeting {
     /// For a reconvened conference, the inquorate conference it stands in
     /// for, whose kind it takes (an initial conference or a review).
     pub reconvenes: Option<Uuid>,
+    /// When agencies' reports are due (a conference once booked).
+    pub reports_due_on: Option<NaiveDate>,
 }
+
+/// An agency professional's invitation, which asks for a report.
+#[derive(Clone)]
+pub struct ReportRequest {
+    /// The invitation.
+    pub id: Uuid,
+    pub conference_id: Uuid,
+    pub invitee: common::PersonRef,
+    pub version: i64,
+}
+
+cpc_platform::redacted_debug!(ReportRequest);
+
+/// A report submitted for a conference: by whom, from which agency.
+#[derive(Clone)]
+pub struct SubmittedReport {
+    pub id: Uuid,
+    pub conference_id: Uuid,
+    pub author: common::PersonRef,
+}
+
+cpc_platform::redacted_debug!(SubmittedReport);
 
 /// When, and by which of the authority's rules, subjects are assessed.
 #[derive(Debug, Clone)]
@@ -99,6 +124,8 @@ pub enum SubjectRef {
     Action(Uuid),
     Meeting(Uuid),
     Plan(Uuid),
+    /// A report request (the invitation's id).
+    Report(Uuid),
 }
 
 /// A checked list query.
@@ -146,8 +173,9 @@ pub fn kind_code(kind: pb::DriftKind) -> Option<&'static str> {
         pb::DriftKind::ReviewLate => Some("review_late"),
         pb::DriftKind::InitialConferenceLate => Some("initial_conference_late"),
         pb::DriftKind::PlanDuration => Some("plan_duration"),
-        // Not detected yet: a filter on them finds nothing.
-        pb::DriftKind::AgencyNotDelivering | pb::DriftKind::ReportLate => Some("not_detected"),
+        pb::DriftKind::ReportLate => Some("report_late"),
+        // Not detected yet: a filter on it finds nothing.
+        pb::DriftKind::AgencyNotDelivering => Some("not_detected"),
         pb::DriftKind::Unspecified => None,
     }
 }
@@ -159,6 +187,7 @@ fn kind_of(code: &str) -> pb::DriftKind {
         "review_late" => pb::DriftKind::ReviewLate,
         "initial_conference_late" => pb::DriftKind::InitialConferenceLate,
         "plan_duration" => pb::DriftKind::PlanDuration,
+        "report_late" => pb::DriftKind::ReportLate,
         _ => pb::DriftKind::Unspecified,
     }
 }
@@ -170,6 +199,7 @@ fn stored_kind(kind: Kind) -> &'static str {
         Kind::ReviewLate => "review_late",
         Kind::InitialConferenceLate => "initial_conference_late",
         Kind::PlanDuration => "plan_duration",
+        Kind::ReportLate => "report_late",
     }
 }
 
@@ -237,13 +267,13 @@ pub async fn learn_meeting(
     };
     sqlx::query(
         "INSERT INTO meetings (id, authority_id, kind, case_id, child_ids, plan_id, due_on, \
-                               state, booked_on, version, updated_at) \
+                               state, booked_on, version, updated_at, reports_due_on) \
          VALUES ($1, $2, COALESCE((SELECT m.kind FROM meetings m WHERE m.id = $12), $3), \
-                 $4, $5, $6, $7, $8, $9, $10, $11) \
+                 $4, $5, $6, $7, $8, $9, $10, $11, $13) \
          ON CONFLICT (id) DO UPDATE SET child_ids = excluded.child_ids, \
            plan_id = excluded.plan_id, due_on = excluded.due_on, state = excluded.state, \
            booked_on = excluded.booked_on, version = excluded.version, \
-           updated_at = excluded.updated_at \
+           updated_at = excluded.updated_at, reports_due_on = excluded.reports_due_on \
          WHERE meetings.version < excluded.version",
     )
     .bind(meeting.id)
@@ -258,9 +288,88 @@ pub async fn learn_meeting(
     .bind(meeting.version)
     .bind(now)
     .bind(meeting.reconvenes)
+    .bind(meeting.reports_due_on)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Records a report request; an older copy never overwrites a newer one.
+///
+/// # Errors
+/// Database errors.
+pub async fn learn_report_request(
+    conn: &mut PgConnection,
+    authority: &str,
+    request: &ReportRequest,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO report_requests (id, authority_id, conference_id, invitee, invitee_id, \
+                                      agency_kind, agency_name, version, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (id) DO UPDATE SET invitee = excluded.invitee, \
+           invitee_id = excluded.invitee_id, agency_kind = excluded.agency_kind, \
+           agency_name = excluded.agency_name, version = excluded.version, \
+           updated_at = excluded.updated_at \
+         WHERE report_requests.version < excluded.version",
+    )
+    .bind(request.id)
+    .bind(authority)
+    .bind(request.conference_id)
+    .bind(request.invitee.encode_to_vec())
+    .bind(&request.invitee.person_id)
+    .bind(request.invitee.agency_kind)
+    .bind(&request.invitee.agency_name)
+    .bind(request.version)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a submitted report (once: a submitted report stays submitted).
+///
+/// # Errors
+/// Database errors.
+pub async fn learn_submitted_report(
+    conn: &mut PgConnection,
+    authority: &str,
+    report: &SubmittedReport,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO submitted_reports (id, authority_id, conference_id, author_id, agency_kind, \
+                                        agency_name, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(report.id)
+    .bind(authority)
+    .bind(report.conference_id)
+    .bind(&report.author.person_id)
+    .bind(report.author.agency_kind)
+    .bind(&report.author.agency_name)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The report requests of conference `id`, to be assessed again when the
+/// conference changes or a report for it is submitted.
+///
+/// # Errors
+/// Database errors.
+pub async fn report_requests_of_conference(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Vec<Uuid>, ApiError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM report_requests WHERE conference_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
 }
 
 /// The actions of plan `id`, to be assessed again when the plan changes.
@@ -334,11 +443,21 @@ pub async fn aged(conn: &mut PgConnection, at: &Assessor) -> Result<Vec<SubjectR
     .bind(started_by)
     .fetch_all(&mut *conn)
     .await?;
+    let reports: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT r.id FROM report_requests r JOIN meetings m ON m.id = r.conference_id \
+          WHERE m.state IN ('due', 'booked', 'missed') AND m.reports_due_on < $1 \
+         UNION SELECT subject_id FROM drift_findings \
+          WHERE NOT cleared AND subject_type = 'ReportRequest' ORDER BY 1",
+    )
+    .bind(today)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(actions
         .into_iter()
         .map(SubjectRef::Action)
         .chain(meetings.into_iter().map(SubjectRef::Meeting))
         .chain(plans.into_iter().map(SubjectRef::Plan))
+        .chain(reports.into_iter().map(SubjectRef::Report))
         .collect())
 }
 
@@ -370,11 +489,13 @@ pub async fn assess(
         SubjectRef::Action(id) => assess_action(conn, at, id).await?,
         SubjectRef::Meeting(id) => assess_meeting(conn, at, id).await?,
         SubjectRef::Plan(id) => assess_plan(conn, at, id).await?,
+        SubjectRef::Report(id) => assess_report(conn, at, id).await?,
     };
     let (subject_type, subject_id) = match (&draft, subject) {
         (Some(d), _) => (d.subject_type, d.subject_id),
         (None, SubjectRef::Action(id)) => ("PlanAction", id),
         (None, SubjectRef::Plan(id)) => ("ChildProtectionPlan", id),
+        (None, SubjectRef::Report(id)) => ("ReportRequest", id),
         // Clearing looks for the meeting's finding whatever it was.
         (None, SubjectRef::Meeting(id)) => ("", id),
     };
@@ -562,6 +683,17 @@ async fn assess_action(
     }))
 }
 
+/// A meeting's state as `meetings` stores it.
+fn stored_state(state: &str, booked_on: Option<NaiveDate>) -> Meeting {
+    match (state, booked_on) {
+        ("booked", Some(on)) => Meeting::Booked(on),
+        ("held", _) => Meeting::Held,
+        ("missed", _) => Meeting::Missed,
+        ("cancelled", _) => Meeting::Cancelled,
+        _ => Meeting::Due,
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct MeetingRow {
     kind: String,
@@ -592,13 +724,10 @@ async fn assess_meeting(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let state = match (row.state.as_str(), row.booked_on) {
-        _ if row.superseded => Meeting::Held,
-        ("booked", Some(on)) => Meeting::Booked(on),
-        ("held", _) => Meeting::Held,
-        ("missed", _) => Meeting::Missed,
-        ("cancelled", _) => Meeting::Cancelled,
-        _ => Meeting::Due,
+    let state = if row.superseded {
+        Meeting::Held
+    } else {
+        stored_state(&row.state, row.booked_on)
     };
     let due = row.due_on;
     let (subject, subject_type, what) = match row.kind.as_str() {
@@ -682,6 +811,75 @@ async fn assess_plan(
             "Plan started {started} reached a plan-duration review point on {}",
             finding.due
         ),
+        finding,
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct ReportRow {
+    invitee: Vec<u8>,
+    case_id: Uuid,
+    child_ids: Vec<Uuid>,
+    reports_due_on: Option<NaiveDate>,
+    state: String,
+    booked_on: Option<NaiveDate>,
+    submitted: bool,
+}
+
+/// A report request is met by a report for the conference submitted by the
+/// invitee, or by anyone of the invitee's agency (another officer may
+/// write the police report). A request whose conference escalation does
+/// not know yet, or which is not booked (no reports due date), has none.
+async fn assess_report(
+    conn: &mut PgConnection,
+    at: &Assessor,
+    id: Uuid,
+) -> Result<Option<Draft>, ApiError> {
+    let row: Option<ReportRow> = sqlx::query_as(
+        "SELECT r.invitee, m.case_id, m.child_ids, m.reports_due_on, m.state, m.booked_on, \
+                EXISTS (SELECT 1 FROM submitted_reports s \
+                         WHERE s.conference_id = r.conference_id \
+                           AND (s.author_id = r.invitee_id \
+                                OR (s.agency_kind = r.agency_kind \
+                                    AND lower(s.agency_name) = lower(r.agency_name)))) \
+                  AS submitted \
+           FROM report_requests r JOIN meetings m ON m.id = r.conference_id \
+          WHERE r.id = $1 FOR UPDATE OF r",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let Some(due) = row.reports_due_on else {
+        return Ok(None);
+    };
+    let conference = stored_state(&row.state, row.booked_on);
+    let subject = Subject::Report {
+        due,
+        submitted: row.submitted,
+        conference,
+    };
+    let Some(finding) =
+        drift::assess(subject, at.today, at.calendar).map_err(ApiError::internal)?
+    else {
+        return Ok(None);
+    };
+    let invitee: common::PersonRef = decode(&row.invitee)?;
+    let meets = match conference {
+        Meeting::Booked(on) => format!(" for the conference on {on}"),
+        _ => String::new(),
+    };
+    Ok(Some(Draft {
+        case_id: row.case_id,
+        child_ids: row.child_ids,
+        plan_id: None,
+        subject_type: "ReportRequest",
+        subject_id: id,
+        detail: format!(
+            "Report from {}{meets} was due {due} and has not been submitted",
+            invitee.agency_name
+        ),
+        responsible: Some(invitee),
         finding,
     }))
 }
