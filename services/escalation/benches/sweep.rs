@@ -25,12 +25,15 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 const AUTHORITY: &str = "E10000013";
-/// Plans, each with [`ACTIONS_PER_PLAN`] actions and one core group meeting.
+/// Plans, each with [`ACTIONS_PER_PLAN`] actions, one core group meeting
+/// and a review conference asking two agencies for reports.
 const PLANS: usize = 500;
 const ACTIONS_PER_PLAN: usize = 4;
 
 /// Children, plans, actions due over the month before `today` (half of
-/// them done) and a core group meeting per plan due a fortnight before.
+/// them done), a core group meeting per plan due a fortnight before, and a
+/// review booked for three days on whose reports were due yesterday: the
+/// police report submitted, the health report not.
 async fn seed(pool: &PgPool, today: NaiveDate) {
     let mut tx = db::begin_for_authority(pool, AUTHORITY).await.unwrap();
     for p in 0..PLANS {
@@ -86,8 +89,64 @@ async fn seed(pool: &PgPool, today: NaiveDate) {
         .execute(&mut *tx)
         .await
         .unwrap();
+        seed_review(&mut tx, today, case, child, plan).await;
     }
     tx.commit().await.unwrap();
+}
+
+async fn seed_review(
+    tx: &mut sqlx::PgConnection,
+    today: NaiveDate,
+    case: Uuid,
+    child: Uuid,
+    plan: Uuid,
+) {
+    let review = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO meetings (id, authority_id, kind, case_id, child_ids, plan_id, due_on, \
+                               state, booked_on, reports_due_on, version, updated_at) \
+         VALUES ($1, $2, 'review_conference', $3, $4, $5, $6, 'booked', $7, $8, 1, now())",
+    )
+    .bind(review)
+    .bind(AUTHORITY)
+    .bind(case)
+    .bind(vec![child])
+    .bind(plan)
+    .bind(today + Days::new(5))
+    .bind(today + Days::new(3))
+    .bind(today - Days::new(1))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    for (kind, agency) in [(2, "Constabulary"), (3, "Community Health")] {
+        let invitee = Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO report_requests (id, authority_id, conference_id, invitee, invitee_id, \
+                                          agency_kind, agency_name, version, updated_at) \
+             VALUES ($1, $2, $3, '', $4, $5, $6, 1, now())",
+        )
+        .bind(Uuid::new_v4())
+        .bind(AUTHORITY)
+        .bind(review)
+        .bind(&invitee)
+        .bind(kind)
+        .bind(agency)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO submitted_reports (id, authority_id, conference_id, author_id, agency_kind, \
+                                        agency_name, updated_at) \
+         VALUES ($1, $2, $3, $4, 2, 'Constabulary', now())",
+    )
+    .bind(Uuid::new_v4())
+    .bind(AUTHORITY)
+    .bind(review)
+    .bind(Uuid::new_v4().to_string())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
 }
 
 async fn sweep(pool: &PgPool, today: NaiveDate) -> usize {
