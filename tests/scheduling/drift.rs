@@ -620,3 +620,125 @@ async fn an_agency_report_not_submitted_by_its_due_date_is_found_until_it_is() {
     assert_eq!(cleared[0].subject_id, invited[1]);
     pool.close().await;
 }
+
+#[tokio::test]
+async fn an_agency_with_three_overdue_actions_on_a_case_is_not_delivering() {
+    let (mut f, mut conferences) = start().await;
+    let Held { child, case, .. } =
+        Box::pin(plan_started(&mut f, &mut conferences, "DRF0003")).await;
+    let plan = plan_of(&f, &case).await.id;
+    let calendar = timescales().calendar();
+    let due = calendar.add_working_days(last_working_day(), 2).unwrap();
+    let mut cases_client = CasesServiceClient::new(f.server.channel().await);
+    let sw = f.social_worker();
+    let mut actions = Vec::new();
+    for what in ["Health check", "Dental check", "Hearing test"] {
+        let action = cases_client
+            .add_plan_action(sw.req(cases::AddPlanActionRequest {
+                request_id: rid(),
+                action: Some(cases::PlanAction {
+                    plan_id: plan.clone(),
+                    description: what.into(),
+                    owner: Some(health_ref()),
+                    due_date: pd_of(due),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .action
+            .unwrap();
+        actions.push(action);
+    }
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT count(*) = 3 FROM plan_actions WHERE plan_id = $1::uuid",
+        &[&plan],
+    )
+    .await;
+
+    // Two months on, none done: three findings against the health trust,
+    // and so the trust is not delivering on this case.
+    let options = db::schema_options(f.db.url(), cpc_escalation::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let later = uk_today().checked_add_days(Days::new(60)).unwrap();
+    sweep_on(&f, &pool, later).await;
+    let mut client = escalation(&f).await;
+    let tm = f.team_manager();
+    let agency_findings = |status: pb::DriftFindingStatus| pb::ListDriftFindingsRequest {
+        case_id: case.clone(),
+        kind: pb::DriftKind::AgencyNotDelivering as i32,
+        status: status as i32,
+        ..Default::default()
+    };
+    let found = findings(
+        &mut client,
+        &tm,
+        agency_findings(pb::DriftFindingStatus::Unspecified),
+    )
+    .await;
+    assert_eq!(
+        kinds(&found),
+        [(pb::DriftKind::AgencyNotDelivering, pb::Severity::High)]
+    );
+    let trust = &found[0];
+    assert_eq!(trust.subject_type, "Agency");
+    assert_eq!(trust.agency_kind, health_ref().agency_kind);
+    assert_eq!(trust.agency_name, "Community Trust");
+    assert_eq!(trust.child_ids, std::slice::from_ref(&child));
+    assert_eq!(trust.due_date, pd_of(due));
+    assert_eq!(
+        trust.working_days_overdue,
+        calendar.working_days_between(due, later).unwrap()
+    );
+    assert!(trust.responsible.is_none());
+    assert!(
+        trust.detail.starts_with("Community Trust has 3 "),
+        "{}",
+        trust.detail
+    );
+    let by_agency = findings(
+        &mut client,
+        &tm,
+        pb::ListDriftFindingsRequest {
+            case_id: case.clone(),
+            agency_kind: health_ref().agency_kind,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(by_agency.len(), 4, "the trust's three actions and itself");
+
+    // One is completed: two are left, which is not "several".
+    let first = &actions[0];
+    cases_client
+        .update_plan_action_status(sw.req(cases::UpdatePlanActionStatusRequest {
+            action_id: first.id.clone(),
+            version: first.version,
+            status: cases::PlanActionStatus::Completed as i32,
+            completion_date: pd_of(last_working_day()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    until_cleared(&f, &trust.subject_id).await;
+    sweep_on(&f, &pool, later).await;
+    let current = findings(
+        &mut client,
+        &tm,
+        agency_findings(pb::DriftFindingStatus::Unspecified),
+    )
+    .await;
+    assert!(current.is_empty(), "{} current", current.len());
+    let cleared = findings(
+        &mut client,
+        &tm,
+        agency_findings(pb::DriftFindingStatus::Cleared),
+    )
+    .await;
+    assert_eq!(cleared.len(), 1);
+    assert_eq!(cleared[0].id, trust.id);
+    pool.close().await;
+}

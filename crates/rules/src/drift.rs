@@ -18,7 +18,11 @@
 //!   looked at again in case of drift ([`assess_duration`]);
 //! - an agency's report not submitted by its due date is MEDIUM (the chair
 //!   or social worker chases it: the family has less time to read it), and
-//!   HIGH once the conference's day comes without it.
+//!   HIGH once the conference's day comes without it;
+//! - an agency with [`AGENCY_NOT_DELIVERING_AT`] or more such findings
+//!   standing against it on one case (actions it owns overdue, its reports
+//!   not submitted) is not delivering what it committed to: HIGH, and
+//!   CRITICAL at twice as many ([`assess_agency`]).
 //!
 //! Days overdue are working days after the due date, up to and including
 //! today, in the authority's calendar.
@@ -32,6 +36,9 @@ use crate::error::RulesError;
 pub const ACTION_SLIPPAGE_WORKING_DAYS: i32 = 5;
 /// Working days after which lateness is prolonged.
 pub const PROLONGED_WORKING_DAYS: i32 = 10;
+/// Findings standing against one agency on one case at which it is found
+/// not delivering ("several overdue actions or late reports").
+pub const AGENCY_NOT_DELIVERING_AT: usize = 3;
 
 /// How serious a finding is, least first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,6 +58,7 @@ pub enum Kind {
     InitialConferenceLate,
     PlanDuration,
     ReportLate,
+    AgencyNotDelivering,
 }
 
 /// Where a conference or core group meeting stands.
@@ -223,6 +231,32 @@ pub fn assess_duration(
     }))
 }
 
+/// Whether one agency is not delivering on one case, given the findings
+/// standing against it there (`late`: any kind; only overdue actions and
+/// reports not submitted count). `due` is the earliest of their dates and
+/// the days overdue the most of theirs.
+#[must_use]
+pub fn assess_agency(late: &[Finding]) -> Option<Finding> {
+    let counted: Vec<&Finding> = late
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::PlanActionOverdue | Kind::ReportLate))
+        .collect();
+    if counted.len() < AGENCY_NOT_DELIVERING_AT {
+        return None;
+    }
+    let severity = if counted.len() >= 2 * AGENCY_NOT_DELIVERING_AT {
+        Severity::Critical
+    } else {
+        Severity::High
+    };
+    Some(Finding {
+        kind: Kind::AgencyNotDelivering,
+        severity,
+        due: counted.iter().map(|f| f.due).min()?,
+        working_days_overdue: counted.iter().map(|f| f.working_days_overdue).max()?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,6 +396,37 @@ mod tests {
         }
     }
 
+    fn late(kind: Kind, due: NaiveDate, working_days_overdue: i32) -> Finding {
+        Finding {
+            kind,
+            severity: Severity::Low,
+            due,
+            working_days_overdue,
+        }
+    }
+
+    #[test]
+    fn an_agency_with_three_late_things_on_a_case_is_not_delivering() {
+        let action = |d, days| late(Kind::PlanActionOverdue, date(2025, 3, d), days);
+        let report = late(Kind::ReportLate, date(2025, 3, 3), 4);
+        assert_eq!(assess_agency(&[action(10, 1), report]), None);
+        // A missed meeting is not the agency's.
+        let meeting = late(Kind::CoreGroupMissed, date(2025, 2, 1), 30);
+        assert_eq!(assess_agency(&[action(10, 1), report, meeting]), None);
+        let three = [action(10, 1), report, action(5, 6)];
+        assert_eq!(
+            assess_agency(&three),
+            Some(Finding {
+                kind: Kind::AgencyNotDelivering,
+                severity: Severity::High,
+                due: date(2025, 3, 3),
+                working_days_overdue: 6,
+            })
+        );
+        let six: Vec<Finding> = three.iter().chain(three.iter()).copied().collect();
+        assert_eq!(assess_agency(&six).unwrap().severity, Severity::Critical);
+    }
+
     #[test]
     fn a_long_plan_is_looked_at_again_at_each_point() {
         // Started on a leap day: 12 months on is 28 February.
@@ -424,6 +489,41 @@ mod tests {
                 }
             }),
         ]
+    }
+
+    fn any_finding() -> impl Strategy<Value = Finding> {
+        let kinds = prop_oneof![
+            Just(Kind::PlanActionOverdue),
+            Just(Kind::ReportLate),
+            Just(Kind::CoreGroupMissed),
+            Just(Kind::ReviewLate),
+        ];
+        (kinds, any_date(), 0i32..200).prop_map(|(kind, due, days)| late(kind, due, days))
+    }
+
+    proptest! {
+        /// One more late thing never makes an agency look better; below
+        /// the threshold of its own actions and reports there is no
+        /// finding; the finding's date and days are its worst thing's.
+        #[test]
+        fn an_agency_only_looks_worse_with_more(
+            late in proptest::collection::vec(any_finding(), 0..12),
+            more in any_finding(),
+        ) {
+            let own = |f: &&Finding| matches!(f.kind, Kind::PlanActionOverdue | Kind::ReportLate);
+            let now = assess_agency(&late);
+            prop_assert_eq!(now.is_some(), late.iter().filter(own).count() >= AGENCY_NOT_DELIVERING_AT);
+            let mut with_more = late.clone();
+            with_more.push(more);
+            let after = assess_agency(&with_more);
+            if let Some(now) = now {
+                let after = after.expect("still not delivering");
+                prop_assert!(after.severity >= now.severity);
+                prop_assert!(after.due <= now.due);
+                prop_assert!(after.working_days_overdue >= now.working_days_overdue);
+                prop_assert_eq!(Some(now.due), late.iter().filter(own).map(|f| f.due).min());
+            }
+        }
     }
 
     proptest! {

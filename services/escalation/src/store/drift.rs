@@ -5,6 +5,11 @@
 //! changes and again as days pass ([`aged`] lists those the sweep
 //! assesses), and the findings that result.
 //!
+//! A partner agency on a case is a subject too: whenever a finding on an
+//! action it owns or a report it was asked for changes, whether it is
+//! delivering on that case is assessed again from the findings standing
+//! against it there ([`cpc_rules::drift::assess_agency`]).
+//!
 //! A subject has at most one finding that is not cleared. Assessing it
 //! opens one (`DriftDetected`, new), refreshes it when its severity or days
 //! overdue changed (`DriftDetected`, not new), or clears it once the cause
@@ -174,8 +179,7 @@ pub fn kind_code(kind: pb::DriftKind) -> Option<&'static str> {
         pb::DriftKind::InitialConferenceLate => Some("initial_conference_late"),
         pb::DriftKind::PlanDuration => Some("plan_duration"),
         pb::DriftKind::ReportLate => Some("report_late"),
-        // Not detected yet: a filter on it finds nothing.
-        pb::DriftKind::AgencyNotDelivering => Some("not_detected"),
+        pb::DriftKind::AgencyNotDelivering => Some("agency_not_delivering"),
         pb::DriftKind::Unspecified => None,
     }
 }
@@ -188,6 +192,7 @@ fn kind_of(code: &str) -> pb::DriftKind {
         "initial_conference_late" => pb::DriftKind::InitialConferenceLate,
         "plan_duration" => pb::DriftKind::PlanDuration,
         "report_late" => pb::DriftKind::ReportLate,
+        "agency_not_delivering" => pb::DriftKind::AgencyNotDelivering,
         _ => pb::DriftKind::Unspecified,
     }
 }
@@ -200,6 +205,7 @@ fn stored_kind(kind: Kind) -> &'static str {
         Kind::InitialConferenceLate => "initial_conference_late",
         Kind::PlanDuration => "plan_duration",
         Kind::ReportLate => "report_late",
+        Kind::AgencyNotDelivering => "agency_not_delivering",
     }
 }
 
@@ -469,14 +475,33 @@ struct Draft {
     subject_type: &'static str,
     subject_id: Uuid,
     responsible: Option<common::PersonRef>,
+    /// The agency concerned, when it is not the responsible person's.
+    agency: Option<(i32, String)>,
     finding: Finding,
     detail: String,
 }
 
+impl Draft {
+    /// The agency concerned (kind, name): the one named, or the
+    /// responsible person's; none (0, empty) for a meeting or a plan.
+    fn agency(&self) -> (i32, String) {
+        match (&self.agency, &self.responsible) {
+            (Some(agency), _) => agency.clone(),
+            (None, Some(p)) => (p.agency_kind, p.agency_name.clone()),
+            (None, None) => (0, String::new()),
+        }
+    }
+}
+
+/// An agency on a case, whose standing an action's or report's finding
+/// changed: (case, agency kind, agency name).
+type AgencyOnCase = (Uuid, i32, String);
+
 /// Assesses `subject` on `at.today` and opens, refreshes or clears its
 /// finding. A subject escalation does not know (yet) has none. The
 /// subject's row is locked first, so the feed and the sweep assess one
-/// subject one at a time.
+/// subject one at a time. When an action's or report's finding changes,
+/// its agency's standing on the case is assessed again.
 ///
 /// # Errors
 /// Database errors; dates outside the calendar.
@@ -499,8 +524,36 @@ pub async fn assess(
         // Clearing looks for the meeting's finding whatever it was.
         (None, SubjectRef::Meeting(id)) => ("", id),
     };
-    let current: Option<(Uuid, i16, i32, NaiveDate)> = sqlx::query_as(
-        "SELECT id, severity, working_days_overdue, due_on FROM drift_findings \
+    let changed = settle(conn, at, subject_type, subject_id, draft).await?;
+    if let Some((case_id, kind, name)) = changed
+        && matches!(subject, SubjectRef::Action(_) | SubjectRef::Report(_))
+        && is_partner(kind)
+    {
+        assess_agency(conn, at, case_id, kind, &name).await?;
+    }
+    Ok(())
+}
+
+/// Whether agency `kind` is a partner agency, whose delivery is assessed:
+/// any but none and the authority's own children's social care, whose
+/// late actions are the plan's own drift (each already a finding).
+fn is_partner(kind: i32) -> bool {
+    kind != common::AgencyKind::Unspecified as i32
+        && kind != common::AgencyKind::ChildrensSocialCare as i32
+}
+
+/// Opens, refreshes or clears the finding on one subject to match `draft`.
+/// Returns the case and agency of the finding when it changed.
+async fn settle(
+    conn: &mut PgConnection,
+    at: &Assessor,
+    subject_type: &str,
+    subject_id: Uuid,
+    draft: Option<Draft>,
+) -> Result<Option<AgencyOnCase>, ApiError> {
+    let current: Option<(Uuid, i16, i32, NaiveDate, Uuid, i32, String)> = sqlx::query_as(
+        "SELECT id, severity, working_days_overdue, due_on, case_id, agency_kind, agency_name \
+           FROM drift_findings \
           WHERE subject_id = $1 AND ($2 = '' OR subject_type = $2) AND NOT cleared FOR UPDATE",
     )
     .bind(subject_id)
@@ -508,8 +561,8 @@ pub async fn assess(
     .fetch_optional(&mut *conn)
     .await?;
     match (current, draft) {
-        (None, None) => Ok(()),
-        (Some((id, ..)), None) => {
+        (None, None) => Ok(None),
+        (Some((id, _, _, _, case_id, kind, name)), None) => {
             sqlx::query(
                 "UPDATE drift_findings SET cleared = true, cleared_at = $2, \
                         updated_at = greatest(updated_at, $2), version = version + 1 \
@@ -530,14 +583,12 @@ pub async fn assess(
                 "cpc.escalation.v1.DriftCleared",
                 &payload,
             )
-            .await
+            .await?;
+            Ok(Some((case_id, kind, name)))
         }
         (None, Some(draft)) => {
             let id = Uuid::now_v7();
-            let (agency_kind, agency_name) =
-                draft.responsible.as_ref().map_or((0, String::new()), |p| {
-                    (p.agency_kind, p.agency_name.clone())
-                });
+            let (agency_kind, agency_name) = draft.agency();
             sqlx::query(
                 "INSERT INTO drift_findings (id, authority_id, case_id, child_ids, plan_id, kind, \
                                              severity, subject_type, subject_id, responsible, \
@@ -558,22 +609,23 @@ pub async fn assess(
             .bind(draft.subject_id)
             .bind(draft.responsible.as_ref().map(Message::encode_to_vec))
             .bind(agency_kind)
-            .bind(agency_name)
+            .bind(&agency_name)
             .bind(draft.finding.due)
             .bind(draft.finding.working_days_overdue)
             .bind(&draft.detail)
             .bind(at.now)
             .execute(&mut *conn)
             .await?;
-            detected(conn, at, id, true).await
+            detected(conn, at, id, true).await?;
+            Ok(Some((draft.case_id, agency_kind, agency_name)))
         }
-        (Some((id, severity, days, due)), Some(draft)) => {
+        (Some((id, severity, days, due, case_id, kind, name)), Some(draft)) => {
             let finding = draft.finding;
             if severity == severity_rank(finding.severity)
                 && days == finding.working_days_overdue
                 && due == finding.due
             {
-                return Ok(());
+                return Ok(None);
             }
             sqlx::query(
                 "UPDATE drift_findings SET severity = $2, working_days_overdue = $3, due_on = $4, \
@@ -589,8 +641,95 @@ pub async fn assess(
             .bind(at.now)
             .execute(&mut *conn)
             .await?;
-            detected(conn, at, id, false).await
+            detected(conn, at, id, false).await?;
+            Ok(Some((case_id, kind, name)))
         }
+    }
+}
+
+/// The subject id of an agency's standing on a case: the same for the same
+/// case and agency (its name in any case), so that one finding at a time
+/// stands against it.
+fn agency_subject(case_id: Uuid, kind: i32, name: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{case_id}/{kind}/{}", name.to_lowercase()));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::new_v8(bytes)
+}
+
+/// Assesses whether agency (`kind`, `name`) is delivering on `case_id`,
+/// from the findings standing against it there, and opens, refreshes or
+/// clears its AGENCY_NOT_DELIVERING finding. An advisory lock on the
+/// subject stands in for the row lock other subjects take: the feed and
+/// the sweep may assess the same agency at once.
+async fn assess_agency(
+    conn: &mut PgConnection,
+    at: &Assessor,
+    case_id: Uuid,
+    kind: i32,
+    name: &str,
+) -> Result<(), ApiError> {
+    let subject_id = agency_subject(case_id, kind, name);
+    let key = i64::from_be_bytes(subject_id.as_bytes()[..8].try_into().unwrap_or_default());
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    let standing: Vec<(String, i16, NaiveDate, i32, Vec<Uuid>)> = sqlx::query_as(
+        "SELECT kind, severity, due_on, working_days_overdue, child_ids FROM drift_findings \
+          WHERE case_id = $1 AND agency_kind = $2 AND lower(agency_name) = lower($3) \
+            AND NOT cleared AND subject_type IN ('PlanAction', 'ReportRequest')",
+    )
+    .bind(case_id)
+    .bind(kind)
+    .bind(name)
+    .fetch_all(&mut *conn)
+    .await?;
+    let late: Vec<Finding> = standing
+        .iter()
+        .filter_map(|(code, _, due, days, _)| {
+            Some(Finding {
+                kind: rules_kind(code)?,
+                // Counting does not weigh them.
+                severity: Severity::Low,
+                due: *due,
+                working_days_overdue: *days,
+            })
+        })
+        .collect();
+    let draft = drift::assess_agency(&late).map(|finding| {
+        let mut child_ids: Vec<Uuid> = standing
+            .iter()
+            .flat_map(|(.., children)| children.iter().copied())
+            .collect();
+        child_ids.sort_unstable();
+        child_ids.dedup();
+        Draft {
+            case_id,
+            child_ids,
+            plan_id: None,
+            subject_type: "Agency",
+            subject_id,
+            responsible: None,
+            agency: Some((kind, name.to_owned())),
+            detail: format!(
+                "{name} has {} overdue plan actions or reports not submitted on this case",
+                late.len()
+            ),
+            finding,
+        }
+    });
+    settle(conn, at, "Agency", subject_id, draft).await?;
+    Ok(())
+}
+
+/// The rules' kind of a stored finding that counts against an agency.
+fn rules_kind(code: &str) -> Option<Kind> {
+    match code {
+        "plan_action_overdue" => Some(Kind::PlanActionOverdue),
+        "report_late" => Some(Kind::ReportLate),
+        _ => None,
     }
 }
 
@@ -675,6 +814,7 @@ async fn assess_action(
         subject_type: "PlanAction",
         subject_id: id,
         responsible,
+        agency: None,
         detail: format!(
             "Action '{}'{owned_by} was due {}",
             row.description, row.due_on
@@ -773,6 +913,7 @@ async fn assess_meeting(
         subject_type,
         subject_id: id,
         responsible: None,
+        agency: None,
         finding,
         detail,
     }))
@@ -807,6 +948,7 @@ async fn assess_plan(
         subject_type: "ChildProtectionPlan",
         subject_id: id,
         responsible: None,
+        agency: None,
         detail: format!(
             "Plan started {started} reached a plan-duration review point on {}",
             finding.due
@@ -880,6 +1022,7 @@ async fn assess_report(
             invitee.agency_name
         ),
         responsible: Some(invitee),
+        agency: None,
         finding,
     }))
 }

@@ -1,5 +1,7 @@
 -- cpc-escalation: an agency's report not submitted by the conference's
--- reports due date is a finding (REPORT_LATE).
+-- reports due date is a finding (REPORT_LATE); so is an agency with
+-- several such findings or overdue actions on one case
+-- (AGENCY_NOT_DELIVERING, subject 'Agency': the case and agency).
 --
 -- The request is scheduling's: each agency professional's invitation asks
 -- for a report (InvitationSent, report_requested), due on the conference's
@@ -44,11 +46,12 @@ CREATE INDEX submitted_reports_by_conference ON submitted_reports (conference_id
 ALTER TABLE drift_findings DROP CONSTRAINT drift_findings_kind_check;
 ALTER TABLE drift_findings ADD CONSTRAINT drift_findings_kind_check CHECK (kind IN (
     'plan_action_overdue', 'core_group_missed', 'review_late', 'initial_conference_late',
-    'plan_duration', 'report_late'));
+    'plan_duration', 'report_late', 'agency_not_delivering'));
 
 ALTER TABLE drift_findings DROP CONSTRAINT drift_findings_subject_type_check;
 ALTER TABLE drift_findings ADD CONSTRAINT drift_findings_subject_type_check CHECK (subject_type IN (
-    'PlanAction', 'Conference', 'CoreGroupMeeting', 'ChildProtectionPlan', 'ReportRequest'));
+    'PlanAction', 'Conference', 'CoreGroupMeeting', 'ChildProtectionPlan', 'ReportRequest',
+    'Agency'));
 
 SELECT isolate_by_authority('report_requests', 'submitted_reports');
 
