@@ -61,6 +61,46 @@ fn kinds(findings: &[pb::DriftFinding]) -> Vec<(pb::DriftKind, pb::Severity)> {
         .collect()
 }
 
+/// Adds an action to `plan` owned by the health trust, due on `due`.
+async fn health_action(
+    client: &mut CasesServiceClient<Channel>,
+    sw: &As,
+    plan: &str,
+    what: &str,
+    due: chrono::NaiveDate,
+) -> cases::PlanAction {
+    client
+        .add_plan_action(sw.req(cases::AddPlanActionRequest {
+            request_id: rid(),
+            action: Some(cases::PlanAction {
+                plan_id: plan.into(),
+                description: what.into(),
+                owner: Some(health_ref()),
+                due_date: pd_of(due),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .action
+        .unwrap()
+}
+
+/// Records `action` completed on the last working day.
+async fn complete(client: &mut CasesServiceClient<Channel>, sw: &As, action: &cases::PlanAction) {
+    client
+        .update_plan_action_status(sw.req(cases::UpdatePlanActionStatusRequest {
+            action_id: action.id.clone(),
+            version: action.version,
+            status: cases::PlanActionStatus::Completed as i32,
+            completion_date: pd_of(last_working_day()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
     let (mut f, mut conferences) = start().await;
@@ -81,22 +121,7 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
     let due = calendar.add_working_days(last_working_day(), 2).unwrap();
     let mut cases_client = CasesServiceClient::new(f.server.channel().await);
     let sw = f.social_worker();
-    let action = cases_client
-        .add_plan_action(sw.req(cases::AddPlanActionRequest {
-            request_id: rid(),
-            action: Some(cases::PlanAction {
-                plan_id: plan.clone(),
-                description: "Health check".into(),
-                owner: Some(health_ref()),
-                due_date: pd_of(due),
-                ..Default::default()
-            }),
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .action
-        .unwrap();
+    let action = health_action(&mut cases_client, &sw, &plan, "Health check", due).await;
     until_service_knows(
         &f,
         cpc_escalation::SCHEMA,
@@ -266,16 +291,7 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
     until_cleared(&f, &first.id).await;
 
     // Completing the action puts it right: its finding clears.
-    cases_client
-        .update_plan_action_status(sw.req(cases::UpdatePlanActionStatusRequest {
-            action_id: action.id.clone(),
-            version: action.version,
-            status: cases::PlanActionStatus::Completed as i32,
-            completion_date: pd_of(last_working_day()),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
+    complete(&mut cases_client, &sw, &action).await;
     until_cleared(&f, &action.id).await;
     let cleared = findings(&mut client, &tm, by_plan(pb::DriftFindingStatus::Cleared)).await;
     assert_eq!(cleared.len(), 2, "the meeting and the action");
@@ -633,23 +649,7 @@ async fn an_agency_with_three_overdue_actions_on_a_case_is_not_delivering() {
     let sw = f.social_worker();
     let mut actions = Vec::new();
     for what in ["Health check", "Dental check", "Hearing test"] {
-        let action = cases_client
-            .add_plan_action(sw.req(cases::AddPlanActionRequest {
-                request_id: rid(),
-                action: Some(cases::PlanAction {
-                    plan_id: plan.clone(),
-                    description: what.into(),
-                    owner: Some(health_ref()),
-                    due_date: pd_of(due),
-                    ..Default::default()
-                }),
-            }))
-            .await
-            .unwrap()
-            .into_inner()
-            .action
-            .unwrap();
-        actions.push(action);
+        actions.push(health_action(&mut cases_client, &sw, &plan, what, due).await);
     }
     until_service_knows(
         &f,
@@ -712,17 +712,7 @@ async fn an_agency_with_three_overdue_actions_on_a_case_is_not_delivering() {
     assert_eq!(by_agency.len(), 4, "the trust's three actions and itself");
 
     // One is completed: two are left, which is not "several".
-    let first = &actions[0];
-    cases_client
-        .update_plan_action_status(sw.req(cases::UpdatePlanActionStatusRequest {
-            action_id: first.id.clone(),
-            version: first.version,
-            status: cases::PlanActionStatus::Completed as i32,
-            completion_date: pd_of(last_working_day()),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
+    complete(&mut cases_client, &sw, &actions[0]).await;
     until_cleared(&f, &trust.subject_id).await;
     sweep_on(&f, &pool, later).await;
     let current = findings(
