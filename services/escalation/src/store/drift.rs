@@ -525,11 +525,12 @@ pub async fn assess(
         (None, SubjectRef::Meeting(id)) => ("", id),
     };
     let changed = settle(conn, at, subject_type, subject_id, draft).await?;
-    if let Some((case_id, kind, name)) = changed
-        && matches!(subject, SubjectRef::Action(_) | SubjectRef::Report(_))
-        && is_partner(kind)
-    {
-        assess_agency(conn, at, case_id, kind, &name).await?;
+    if matches!(subject, SubjectRef::Action(_) | SubjectRef::Report(_)) {
+        for (case_id, kind, name) in changed {
+            if is_partner(kind) {
+                assess_agency(conn, at, case_id, kind, &name).await?;
+            }
+        }
     }
     Ok(())
 }
@@ -543,14 +544,15 @@ fn is_partner(kind: i32) -> bool {
 }
 
 /// Opens, refreshes or clears the finding on one subject to match `draft`.
-/// Returns the case and agency of the finding when it changed.
+/// Returns the case and agency of the finding when it changed (both
+/// agencies when it moved from one to another).
 async fn settle(
     conn: &mut PgConnection,
     at: &Assessor,
     subject_type: &str,
     subject_id: Uuid,
     draft: Option<Draft>,
-) -> Result<Option<AgencyOnCase>, ApiError> {
+) -> Result<Vec<AgencyOnCase>, ApiError> {
     let current: Option<(Uuid, i16, i32, NaiveDate, Uuid, i32, String)> = sqlx::query_as(
         "SELECT id, severity, working_days_overdue, due_on, case_id, agency_kind, agency_name \
            FROM drift_findings \
@@ -561,7 +563,7 @@ async fn settle(
     .fetch_optional(&mut *conn)
     .await?;
     match (current, draft) {
-        (None, None) => Ok(None),
+        (None, None) => Ok(Vec::new()),
         (Some((id, _, _, _, case_id, kind, name)), None) => {
             sqlx::query(
                 "UPDATE drift_findings SET cleared = true, cleared_at = $2, \
@@ -584,7 +586,7 @@ async fn settle(
                 &payload,
             )
             .await?;
-            Ok(Some((case_id, kind, name)))
+            Ok(vec![(case_id, kind, name)])
         }
         (None, Some(draft)) => {
             let id = Uuid::now_v7();
@@ -617,19 +619,25 @@ async fn settle(
             .execute(&mut *conn)
             .await?;
             detected(conn, at, id, true).await?;
-            Ok(Some((draft.case_id, agency_kind, agency_name)))
+            Ok(vec![(draft.case_id, agency_kind, agency_name)])
         }
         (Some((id, severity, days, due, case_id, kind, name)), Some(draft)) => {
             let finding = draft.finding;
-            if severity == severity_rank(finding.severity)
+            // An action given to another owner moves its finding to the
+            // new owner's agency: both agencies' standing changes.
+            let (new_kind, new_name) = draft.agency();
+            let moved = new_kind != kind || new_name != name;
+            if !moved
+                && severity == severity_rank(finding.severity)
                 && days == finding.working_days_overdue
                 && due == finding.due
             {
-                return Ok(None);
+                return Ok(Vec::new());
             }
             sqlx::query(
                 "UPDATE drift_findings SET severity = $2, working_days_overdue = $3, due_on = $4, \
                         detail = $5, updated_at = greatest(updated_at, $6), \
+                        responsible = $7, agency_kind = $8, agency_name = $9, \
                         version = version + 1 \
                   WHERE id = $1",
             )
@@ -639,10 +647,17 @@ async fn settle(
             .bind(finding.due)
             .bind(&draft.detail)
             .bind(at.now)
+            .bind(draft.responsible.as_ref().map(Message::encode_to_vec))
+            .bind(new_kind)
+            .bind(&new_name)
             .execute(&mut *conn)
             .await?;
             detected(conn, at, id, false).await?;
-            Ok(Some((case_id, kind, name)))
+            let mut changed = vec![(case_id, kind, name)];
+            if moved {
+                changed.push((case_id, new_kind, new_name));
+            }
+            Ok(changed)
         }
     }
 }

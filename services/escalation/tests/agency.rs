@@ -1,0 +1,130 @@
+//! An action given to another owner moves its finding, and each agency's
+//! standing on the case with it, in escalation's own store against
+//! Postgres. (The end-to-end tests cannot show this: the feed assesses at
+//! the real date, when their actions are not late yet.)
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test stops on bad setup"
+)]
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use cpc_escalation::store::drift::{self, KeptAction, SubjectRef};
+use cpc_platform::config::DatabaseConfig;
+use cpc_platform::testing::TestDatabase;
+use cpc_platform::{Config, MIGRATOR, db};
+use cpc_proto::common::v1 as common;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+const AUTHORITY: &str = "E10000013";
+
+fn owner(kind: common::AgencyKind, agency: &str) -> common::PersonRef {
+    common::PersonRef {
+        person_id: Uuid::new_v4().to_string(),
+        display_name: "Owner".into(),
+        agency_kind: kind as i32,
+        agency_name: agency.into(),
+    }
+}
+
+/// The agencies with an AGENCY_NOT_DELIVERING finding standing.
+async fn not_delivering(conn: &mut PgConnection) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT agency_name FROM drift_findings \
+          WHERE subject_type = 'Agency' AND NOT cleared ORDER BY 1",
+    )
+    .fetch_all(conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_action_given_to_another_agency_takes_its_finding_there() {
+    let db = TestDatabase::create().await;
+    db::migrate(
+        db.url(),
+        cpc_escalation::SCHEMA,
+        &[&MIGRATOR, &cpc_escalation::MIGRATOR],
+        &[],
+    )
+    .await
+    .unwrap();
+    let pool = db::pool(db.url(), cpc_escalation::SCHEMA, &DatabaseConfig::default()).unwrap();
+    let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
+    let (case, child, plan) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query(
+        "INSERT INTO case_children (child_id, authority_id, case_id, version, updated_at) \
+         VALUES ($1, $2, $3, 1, now())",
+    )
+    .bind(child)
+    .bind(AUTHORITY)
+    .bind(case)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+
+    // Three actions of the health trust, due 2 March 2026, two months on.
+    let now = Utc.from_utc_datetime(
+        &NaiveDate::from_ymd_opt(2026, 5, 4)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap(),
+    );
+    let at = cpc_escalation::sweep::assessor(&Config::default(), AUTHORITY, now).unwrap();
+    let trust = owner(common::AgencyKind::Health, "Community Trust");
+    let mut actions = Vec::new();
+    for _ in 0..3 {
+        let action = KeptAction {
+            id: Uuid::new_v4(),
+            plan_id: plan,
+            child_id: child,
+            description: "Health check".into(),
+            owner: Some(trust.clone()),
+            due_on: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            done: false,
+            version: 1,
+        };
+        drift::learn_action(&mut tx, AUTHORITY, &action, now)
+            .await
+            .unwrap();
+        drift::assess(&mut tx, &at, SubjectRef::Action(action.id))
+            .await
+            .unwrap();
+        actions.push(action);
+    }
+    assert_eq!(not_delivering(&mut tx).await, ["Community Trust"]);
+
+    // One is given to the police: its finding goes with it, the trust is
+    // down to two and the force has one.
+    let mut given = actions[0].clone();
+    given.owner = Some(owner(common::AgencyKind::Police, "Constabulary"));
+    given.version = 2;
+    drift::learn_action(&mut tx, AUTHORITY, &given, now)
+        .await
+        .unwrap();
+    drift::assess(&mut tx, &at, SubjectRef::Action(given.id))
+        .await
+        .unwrap();
+    let (agency, cleared): (String, bool) =
+        sqlx::query_as("SELECT agency_name, cleared FROM drift_findings WHERE subject_id = $1")
+            .bind(given.id)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!((agency.as_str(), cleared), ("Constabulary", false));
+    assert!(not_delivering(&mut tx).await.is_empty());
+
+    // Given back, the trust has three again.
+    given.owner = Some(trust);
+    given.version = 3;
+    drift::learn_action(&mut tx, AUTHORITY, &given, now)
+        .await
+        .unwrap();
+    drift::assess(&mut tx, &at, SubjectRef::Action(given.id))
+        .await
+        .unwrap();
+    assert_eq!(not_delivering(&mut tx).await, ["Community Trust"]);
+    tx.rollback().await.unwrap();
+}
