@@ -40,6 +40,16 @@ async fn not_delivering(conn: &mut PgConnection) -> Vec<String> {
     .unwrap()
 }
 
+/// Escalation learns `action` from the cases feed and assesses it.
+async fn learn(conn: &mut PgConnection, at: &drift::Assessor, action: &KeptAction) {
+    drift::learn_action(conn, AUTHORITY, action, at.now)
+        .await
+        .unwrap();
+    drift::assess(conn, at, SubjectRef::Action(action.id))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn an_action_given_to_another_agency_takes_its_finding_there() {
     let db = TestDatabase::create().await;
@@ -86,12 +96,7 @@ async fn an_action_given_to_another_agency_takes_its_finding_there() {
             done: false,
             version: 1,
         };
-        drift::learn_action(&mut tx, AUTHORITY, &action, now)
-            .await
-            .unwrap();
-        drift::assess(&mut tx, &at, SubjectRef::Action(action.id))
-            .await
-            .unwrap();
+        learn(&mut tx, &at, &action).await;
         actions.push(action);
     }
     assert_eq!(not_delivering(&mut tx).await, ["Community Trust"]);
@@ -101,12 +106,7 @@ async fn an_action_given_to_another_agency_takes_its_finding_there() {
     let mut given = actions[0].clone();
     given.owner = Some(owner(common::AgencyKind::Police, "Constabulary"));
     given.version = 2;
-    drift::learn_action(&mut tx, AUTHORITY, &given, now)
-        .await
-        .unwrap();
-    drift::assess(&mut tx, &at, SubjectRef::Action(given.id))
-        .await
-        .unwrap();
+    learn(&mut tx, &at, &given).await;
     let (agency, cleared): (String, bool) =
         sqlx::query_as("SELECT agency_name, cleared FROM drift_findings WHERE subject_id = $1")
             .bind(given.id)
@@ -119,12 +119,7 @@ async fn an_action_given_to_another_agency_takes_its_finding_there() {
     // Given back, the trust has three again.
     given.owner = Some(trust);
     given.version = 3;
-    drift::learn_action(&mut tx, AUTHORITY, &given, now)
-        .await
-        .unwrap();
-    drift::assess(&mut tx, &at, SubjectRef::Action(given.id))
-        .await
-        .unwrap();
+    learn(&mut tx, &at, &given).await;
     assert_eq!(not_delivering(&mut tx).await, ["Community Trust"]);
     tx.rollback().await.unwrap();
 }
