@@ -398,9 +398,12 @@ async fn call(
             }))
             .await
             .map(drop),
+        // What cpc's own services may ask for (a service asking for more is
+        // refused: reports::a_service_follows_only_report_submissions).
         "StreamChanges" => c
             .stream_changes(who.req(pb::StreamChangesRequest {
                 authority_id: AUTHORITY.into(),
+                event_types: vec!["cpc.reporting.v1.AgencyReportSubmitted".into()],
                 ..Default::default()
             }))
             .await

@@ -488,3 +488,70 @@ async fn listed(
         .into_inner()
         .reports
 }
+
+#[tokio::test]
+async fn a_service_follows_only_report_submissions() {
+    let (f, _) = start().await;
+    let mut client = reporting(&f).await;
+    let escalation = f.service("cpc-escalation", AUTHORITY, Role::CpcService);
+    let asking = |types: &[&str]| pb::StreamChangesRequest {
+        authority_id: AUTHORITY.into(),
+        event_types: types.iter().map(|t| (*t).to_owned()).collect(),
+        ..Default::default()
+    };
+    // The whole feed, or minutes, are refused: no service needs them.
+    for types in [
+        &[][..],
+        &["cpc.reporting.v1.MinutesDistributed"][..],
+        &[
+            "cpc.reporting.v1.AgencyReportSubmitted",
+            "cpc.reporting.v1.AgencyReportShared",
+        ][..],
+    ] {
+        let refused = client
+            .stream_changes(escalation.req(asking(types)))
+            .await
+            .map(drop)
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{types:?}");
+    }
+    // Report submissions are what escalation follows.
+    client
+        .stream_changes(escalation.req(asking(&["cpc.reporting.v1.AgencyReportSubmitted"])))
+        .await
+        .unwrap();
+    // A person asks for what they like (the policies decide the feed).
+    client
+        .stream_changes(f.team_manager().req(asking(&[])))
+        .await
+        .unwrap();
+
+    let options = db::schema_options(f.db.url(), cpc_reporting::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let decisions: Vec<(String, String, Vec<String>)> = sqlx::query_as(
+        "SELECT role, decision, policy_ids FROM audit_log \
+          WHERE action = '/cpc.reporting.v1.ReportingService/StreamChanges' ORDER BY seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    // (The served escalation's own follower opens the feed too, allowed.)
+    let rule = vec!["reporting:services-follow-submissions-only".to_owned()];
+    let refused: Vec<_> = decisions.iter().filter(|d| d.1 == "deny").collect();
+    assert_eq!(refused.len(), 3, "{decisions:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|(role, _, policies)| role == "cpc_service" && *policies == rule),
+        "{decisions:?}"
+    );
+    let allowed = |role: &str| {
+        decisions
+            .iter()
+            .filter(|d| d.0 == role && d.1 == "allow")
+            .count()
+    };
+    assert!(allowed("cpc_service") >= 1, "{decisions:?}");
+    assert_eq!(allowed("team_manager"), 1, "{decisions:?}");
+}

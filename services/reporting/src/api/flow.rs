@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use cpc_authz::{ConferenceRelation, Record, Resource};
-use cpc_identity::Role;
+use cpc_identity::{CallerKind, Role};
 use cpc_platform::access::{Access, Call, Subject, actor};
 use cpc_platform::case_members;
 use cpc_platform::{ApiError, db};
@@ -43,6 +43,16 @@ const READS_EVERY_SUBMITTED_REPORT: [Role; 5] = [
     Role::ServiceManager,
     Role::HeadOfService,
 ];
+
+/// The reporting events cpc's own services follow: which agency submitted
+/// a report for which conference (escalation, for REPORT_LATE). The feed
+/// also carries minutes and census returns, which no service needs, so a
+/// service identity asks for these types, and only these.
+pub(crate) const SERVICE_FOLLOWS: [&str; 1] = ["cpc.reporting.v1.AgencyReportSubmitted"];
+
+/// The rule (recorded as the deciding policy) that a service follows only
+/// [`SERVICE_FOLLOWS`].
+const SERVICES_FOLLOW_SUBMISSIONS_ONLY: &str = "reporting:services-follow-submissions-only";
 
 impl Session {
     /// The caller as the agency reports' visibility rule sees them.
@@ -78,6 +88,36 @@ pub(crate) struct Flow {
 }
 
 impl Flow {
+    /// Refuses (and records) a service identity asking the change feed for
+    /// more than [`SERVICE_FOLLOWS`] (no types at all is every type).
+    ///
+    /// # Errors
+    /// `PERMISSION_DENIED`, recorded under the rule.
+    pub async fn check_service_follows(
+        &self,
+        session: &Session,
+        event_types: &[String],
+    ) -> Result<(), ApiError> {
+        let only_submissions = !event_types.is_empty()
+            && event_types
+                .iter()
+                .all(|t| SERVICE_FOLLOWS.contains(&t.as_str()));
+        if session.call.caller.kind() != CallerKind::Service || only_submissions {
+            return Ok(());
+        }
+        Err(self
+            .access
+            .refuse(
+                &self.pool,
+                &session.call,
+                &Subject::default(),
+                SERVICES_FOLLOW_SUBMISSIONS_ONLY,
+                "a service follows only AgencyReportSubmitted on the reporting feed",
+                session.ctx.now,
+            )
+            .await)
+    }
+
     /// Authenticates the request and builds its session.
     ///
     /// # Errors

@@ -369,6 +369,9 @@ impl ReportingService for ReportingApi {
             &req.authority_id,
         )?;
         self.flow
+            .check_service_follows(&session, &req.event_types)
+            .await?;
+        self.flow
             .run(&session, Target::Authority(&feed.authority), |_, _| {
                 Box::pin(async { Ok(()) })
             })
