@@ -209,9 +209,12 @@ fn apply_scheduling_event<'a>(
             let meeting = meeting.ok_or_else(|| bad_event(event, "is incomplete"))?;
             drift::learn_meeting(conn, &at.authority, &meeting, at.now).await?;
             drift::assess(conn, &at, SubjectRef::Meeting(meeting.id)).await?;
-            // Its reports are due with it, and no longer awaited once it is
-            // held or cancelled.
-            assess_report_requests(conn, &at, meeting.id).await?;
+            // A conference's reports are due with it, and no longer awaited
+            // once it is held or cancelled (a core group meeting asks for
+            // none).
+            if meeting.kind != MeetingKind::CoreGroup {
+                assess_report_requests(conn, &at, meeting.id).await?;
+            }
             // A meeting held may put an earlier, missed one right.
             if meeting.state == Meeting::Held {
                 for late in drift::late_meetings_of_case(conn, meeting.case_id).await? {

@@ -10,6 +10,7 @@
 )]
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use cpc_escalation::store::cases::{self, Kept, Learnt};
 use cpc_escalation::store::drift::{self, KeptAction, SubjectRef};
 use cpc_platform::config::DatabaseConfig;
 use cpc_platform::testing::TestDatabase;
@@ -64,16 +65,18 @@ async fn an_action_given_to_another_agency_takes_its_finding_there() {
     let pool = db::pool(db.url(), cpc_escalation::SCHEMA, &DatabaseConfig::default()).unwrap();
     let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
     let (case, child, plan) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    sqlx::query(
-        "INSERT INTO case_children (child_id, authority_id, case_id, version, updated_at) \
-         VALUES ($1, $2, $3, 1, now())",
-    )
-    .bind(child)
-    .bind(AUTHORITY)
-    .bind(case)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
+    // The child's case, as the cases feed tells it.
+    let child_of_case = Learnt {
+        kept: Kept::Child,
+        id: child,
+        parent: case,
+        version: 1,
+        ended: false,
+        started: None,
+    };
+    cases::learn(&mut tx, AUTHORITY, &child_of_case, Utc::now())
+        .await
+        .unwrap();
 
     // Three actions of the health trust, due 2 March 2026, two months on.
     let now = Utc.from_utc_datetime(

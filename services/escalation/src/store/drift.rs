@@ -691,8 +691,8 @@ async fn assess_agency(
         .bind(key)
         .execute(&mut *conn)
         .await?;
-    let standing: Vec<(String, i16, NaiveDate, i32, Vec<Uuid>)> = sqlx::query_as(
-        "SELECT kind, severity, due_on, working_days_overdue, child_ids FROM drift_findings \
+    let standing: Vec<(String, NaiveDate, i32, Vec<Uuid>)> = sqlx::query_as(
+        "SELECT kind, due_on, working_days_overdue, child_ids FROM drift_findings \
           WHERE case_id = $1 AND agency_kind = $2 AND lower(agency_name) = lower($3) \
             AND NOT cleared AND subject_type IN ('PlanAction', 'ReportRequest')",
     )
@@ -703,7 +703,7 @@ async fn assess_agency(
     .await?;
     let late: Vec<Finding> = standing
         .iter()
-        .filter_map(|(code, _, due, days, _)| {
+        .filter_map(|(code, due, days, _)| {
             Some(Finding {
                 kind: rules_kind(code)?,
                 // Counting does not weigh them.
