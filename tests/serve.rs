@@ -260,6 +260,7 @@ async fn append_to_cases_log(pool: &sqlx::PgPool, count: usize) {
             decision: cpc_audit::Decision::Allow,
             policy_ids: vec!["social-worker-reads-member-cases".into()],
             reason: None,
+            named: None,
         };
         cpc_audit::append(&mut tx, &record).await.unwrap();
         tx.commit().await.unwrap();

@@ -209,6 +209,18 @@ async fn no_credentials_and_other_authorities() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
+    // Nor the child's case by its id, nor a case no authority holds.
+    let stranger_case = Uuid::new_v4().to_string();
+    for case_id in [&child.case_id, &stranger_case] {
+        let err = f
+            .client
+            .get_case(elsewhere.req(pb::GetCaseRequest {
+                case_id: case_id.clone(),
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+    }
     // Nor can they list this authority's children.
     let err = f
         .client
@@ -248,12 +260,26 @@ async fn no_credentials_and_other_authorities() {
             )
         })
         .collect();
-    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert_eq!(attempts.len(), 4, "{attempts:?}");
     // Newest first.
-    assert_eq!(attempts[0].0, "ListChildren");
-    assert_eq!(attempts[1].0, "GetChild");
-    assert_eq!(attempts[1].1, "cpc:record-not-in-callers-authority");
-    assert!(attempts[1].2.contains(&child.id), "{:?}", attempts[1].2);
+    let methods: Vec<&str> = attempts.iter().map(|a| a.0.as_str()).collect();
+    assert_eq!(methods, ["ListChildren", "GetCase", "GetCase", "GetChild"]);
+    assert_eq!(attempts[3].1, "cpc:record-not-in-callers-authority");
+    assert!(attempts[3].2.contains(&child.id), "{:?}", attempts[3].2);
+    // Each refusal for a record not found names it, kind and id.
+    let named: Vec<(&str, &str)> = theirs
+        .iter()
+        .filter(|r| !r.resource_id.is_empty())
+        .map(|r| (r.resource_type.as_str(), r.resource_id.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("case", stranger_case.as_str()),
+            ("case", child.case_id.as_str()),
+            ("child", child.id.as_str()),
+        ]
+    );
     let ours = audit_client
         .list_access_records(records(AUTHORITY, AUDITOR + 1))
         .await
@@ -261,14 +287,17 @@ async fn no_credentials_and_other_authorities() {
         .into_inner()
         .records;
     assert!(
-        ours.iter()
-            .all(|r| r.authority_id == AUTHORITY && !r.reason.contains(&child.id)),
+        ours.iter().all(|r| r.authority_id == AUTHORITY
+            && !r.reason.contains(&child.id)
+            && !r.reason.contains(&child.case_id)),
         "{ours:?}"
     );
 
     // Asked about the child itself, the authority holding it sees the
-    // attempt on it by id (only that one: the listing named no child), for
-    // its auditor and for the child's social worker alike.
+    // attempts on it and on its case by id (the refused calls could not
+    // tell whose the ids were; the authority holding them can), and not the
+    // attempt on a case it does not hold, for its auditor and for the
+    // child's social worker alike.
     let about_child = |who: &As| {
         who.req(audit::ListAccessRecordsRequest {
             service: "cases".into(),
@@ -298,16 +327,17 @@ async fn no_credentials_and_other_authorities() {
                     r.authority_id.as_str(),
                     r.rpc_method.rsplit('/').next().unwrap(),
                     r.policy_id.as_str(),
+                    r.resource_id.as_str(),
                 )
             })
             .collect();
+        let refused = "cpc:record-not-in-callers-authority";
         assert_eq!(
             foreign,
-            [(
-                OTHER_AUTHORITY,
-                "GetChild",
-                "cpc:record-not-in-callers-authority"
-            )],
+            [
+                (OTHER_AUTHORITY, "GetCase", refused, child.case_id.as_str()),
+                (OTHER_AUTHORITY, "GetChild", refused, child.id.as_str()),
+            ],
             "{seen:?}"
         );
     }

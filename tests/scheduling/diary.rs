@@ -217,7 +217,7 @@ async fn an_s47_in_cases_makes_an_icpc_due_on_the_fifteenth_working_day() {
     // Members list their case's conferences; the colleague may not.
     let listed = scheduling
         .list_conferences(sw.req(pb::ListConferencesRequest {
-            case_id: case.clone(),
+            case_id: icpc.case_id.clone(),
             ..Default::default()
         }))
         .await
@@ -227,7 +227,7 @@ async fn an_s47_in_cases_makes_an_icpc_due_on_the_fifteenth_working_day() {
     assert_eq!(listed.len(), 1);
     let refused = scheduling
         .list_conferences(colleague.req(pb::ListConferencesRequest {
-            case_id: case.clone(),
+            case_id: icpc.case_id.clone(),
             ..Default::default()
         }))
         .await
@@ -247,6 +247,53 @@ async fn an_s47_in_cases_makes_an_icpc_due_on_the_fifteenth_working_day() {
         .await
         .unwrap_err();
     assert_eq!(hidden.code(), Code::NotFound);
+
+    // The child's social worker, asking scheduling who accessed the child,
+    // sees the colleague's refusals (the conference, and the list of the
+    // case's conferences, a record about each of its children) and the
+    // attempt from elsewhere: the
+    // refused call named only the conference, which the child's authority
+    // alone can tell is the child's.
+    let mut audit = cpc_proto::audit::v1::audit_service_client::AuditServiceClient::new(
+        f.server.channel().await,
+    );
+    let seen = audit
+        .list_access_records(sw.req(cpc_proto::audit::v1::ListAccessRecordsRequest {
+            service: "scheduling".into(),
+            child_id: child.clone(),
+            page_size: 100,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    let refusals: Vec<(&str, &str, &str, &str)> = seen
+        .iter()
+        .filter(|r| r.decision == cpc_proto::audit::v1::AccessDecision::Deny as i32)
+        .map(|r| {
+            (
+                r.authority_id.as_str(),
+                r.rpc_method.rsplit('/').next().unwrap(),
+                r.resource_type.as_str(),
+                r.resource_id.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refusals,
+        [
+            (
+                OTHER_AUTHORITY,
+                "GetConference",
+                "conference",
+                icpc.id.as_str()
+            ),
+            (AUTHORITY, "ListConferences", "", ""),
+            (AUTHORITY, "GetConference", "", ""),
+        ],
+        "{refusals:?}"
+    );
     f.stop().await;
 }
 

@@ -110,8 +110,9 @@ pub async fn append(
     sqlx::query(
         "INSERT INTO audit_log (seq, occurred_at, request_id, actor_subject, actor_kind, \
              on_behalf_of, role, authority_id, agency, case_id, child_ids, action, decision, \
-             policy_ids, reason, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             policy_ids, reason, named_kind, named_id, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+                 $18, $19)",
     )
     .bind(seq)
     .bind(record.occurred_at)
@@ -128,6 +129,8 @@ pub async fn append(
     .bind(record.decision.as_str())
     .bind(&record.policy_ids)
     .bind(&record.reason)
+    .bind(record.named.as_ref().map(|n| n.kind.as_str()))
+    .bind(record.named.as_ref().map(|n| n.id.as_str()))
     .bind(prev_hash.as_bytes().as_slice())
     .bind(hash.as_bytes().as_slice())
     .execute(&mut *conn)

@@ -25,7 +25,17 @@
 //! where *str* is the UTF-8 byte length as u64 big-endian then the bytes,
 //! *uuid* the 16 bytes of the UUID, *opt X* a byte `0` (absent) or `1`
 //! followed by X, and *list of X* the count as u64 big-endian then each X.
-//! An external verifier needs only this table, SHA-256 and the rows.
+//!
+//! # Version 2: a record that names a record
+//! A row with `named_kind` and `named_id` (a refusal for a record not in
+//! the caller's authority) is encoded as version 1 with the format tag
+//! str `"cpc.audit.v2"`, followed by `named_kind` (str) and `named_id`
+//! (str). Rows without them keep the version-1 encoding, so logs written
+//! before version 2 verify unchanged. The two tags differ, so no row of one
+//! version encodes like a row of the other: clearing or adding a named
+//! record changes the hash.
+//!
+//! An external verifier needs only these two tables, SHA-256 and the rows.
 
 use std::fmt;
 
@@ -35,6 +45,9 @@ use crate::record::NewAuditRecord;
 
 /// Tag leading every version-1 encoding; a new format gets a new tag.
 pub const ENCODING_TAG: &str = "cpc.audit.v1";
+
+/// Tag leading the version-2 encoding of a record that names a record.
+pub const ENCODING_TAG_NAMED: &str = "cpc.audit.v2";
 
 /// A SHA-256 link of the chain: an entry's `hash` or `prev_hash`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,10 +113,15 @@ impl fmt::Debug for ChainHash {
     }
 }
 
-/// The version-1 canonical encoding of `(seq, record)` (see the module docs).
+/// The canonical encoding of `(seq, record)`: version 1, or version 2 for
+/// a record that names a record (see the module docs).
 pub fn canonical_encoding(seq: i64, record: &NewAuditRecord) -> Vec<u8> {
     let mut e = Encoder::default();
-    e.str(ENCODING_TAG);
+    e.str(if record.named.is_some() {
+        ENCODING_TAG_NAMED
+    } else {
+        ENCODING_TAG
+    });
     e.i64(seq);
     e.i64(record.occurred_at.timestamp_micros());
     e.str(&record.request_id);
@@ -125,6 +143,10 @@ pub fn canonical_encoding(seq: i64, record: &NewAuditRecord) -> Vec<u8> {
         e.str(id);
     }
     e.opt_str(record.reason.as_deref());
+    if let Some(named) = &record.named {
+        e.str(&named.kind);
+        e.str(&named.id);
+    }
     e.0
 }
 

@@ -52,10 +52,10 @@ mod verify;
 
 pub use append::{CHAIN_LOCK_CLASS, append, append_standalone};
 pub use error::AuditError;
-pub use hash::{ChainHash, ENCODING_TAG, canonical_encoding, chain_hash};
+pub use hash::{ChainHash, ENCODING_TAG, ENCODING_TAG_NAMED, canonical_encoding, chain_hash};
 pub use list::{AccessPage, AccessQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_access};
 pub use record::{
-    AuditEntry, Decision, MAX_CHILD_IDS, MAX_ID_LEN, MAX_POLICY_IDS, MAX_REASON_LEN,
+    AuditEntry, Decision, MAX_CHILD_IDS, MAX_ID_LEN, MAX_POLICY_IDS, MAX_REASON_LEN, NamedRecord,
     NewAuditRecord, UnknownDecision,
 };
 pub use verify::{
@@ -65,6 +65,9 @@ pub use verify::{
 /// The `audit_log` table, its indexes and triggers. Version 1 (small
 /// versions are reserved for platform tables such as this one; services use
 /// 14-digit timestamps). Run with `search_path` set to the service's schema.
+///
+/// Versions in use: 1 (the log), 5 (the named record); the platform's own
+/// tables use 2 to 4.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// SQLSTATE raised when UPDATE, DELETE or TRUNCATE is tried on `audit_log`.

@@ -28,6 +28,11 @@ pub struct AccessQuery {
     /// authority), so the authority that holds the child sees who elsewhere
     /// tried to reach it. Set it only for a child that authority holds.
     pub refused_elsewhere_under: Option<String>,
+    /// With `refused_elsewhere_under`: also such refusals that named one of
+    /// these records (`NewAuditRecord::named`), the child's other records
+    /// (a case, a plan, a conference) in the service's schema, which only
+    /// the authority holding them can tell are the child's.
+    pub refused_elsewhere_naming: Vec<String>,
     /// Only entries naming this child among `child_ids`.
     pub child_id: Option<Uuid>,
     /// Only entries about this family case.
@@ -65,6 +70,10 @@ impl AccessQuery {
         e.str("cpc.audit.list.v1");
         e.opt_str(self.authority_id.as_deref());
         e.opt_str(self.refused_elsewhere_under.as_deref());
+        e.len(self.refused_elsewhere_naming.len());
+        for id in &self.refused_elsewhere_naming {
+            e.str(id);
+        }
         e.opt_uuid(self.child_id.as_ref());
         e.opt_uuid(self.case_id.as_ref());
         e.opt_str(self.person_id.as_deref());
@@ -102,8 +111,9 @@ pub async fn list_access(pool: &PgPool, query: &AccessQuery) -> Result<AccessPag
     if query.person_id.as_deref() == Some("") {
         return Err(AuditError::InvalidQuery("person_id is empty"));
     }
-    if query.refused_elsewhere_under.is_some()
-        && (query.authority_id.is_none() || query.child_id.is_none())
+    let elsewhere = query.refused_elsewhere_under.is_some();
+    if (elsewhere && (query.authority_id.is_none() || query.child_id.is_none()))
+        || (!elsewhere && !query.refused_elsewhere_naming.is_empty())
     {
         // Never a sweep of every authority's refusals: only about one child.
         return Err(AuditError::InvalidQuery(
@@ -124,22 +134,35 @@ pub async fn list_access(pool: &PgPool, query: &AccessQuery) -> Result<AccessPag
 
     let mut sql = QueryBuilder::<Postgres>::new("SELECT ");
     sql.push(row::COLUMNS).push(" FROM audit_log WHERE TRUE");
-    match (&query.authority_id, &query.refused_elsewhere_under) {
-        (Some(authority), None) => {
-            sql.push(" AND authority_id = ").push_bind(authority);
-        }
-        (Some(authority), Some(rule)) => {
-            sql.push(" AND (authority_id = ")
+    match (
+        &query.authority_id,
+        &query.refused_elsewhere_under,
+        query.child_id,
+    ) {
+        (Some(authority), Some(rule), Some(child)) => {
+            // The authority's own entries about the child, and refusals
+            // elsewhere that named the child or one of its records.
+            sql.push(" AND ((authority_id = ")
                 .push_bind(authority)
-                .push(" OR (decision = 'deny' AND policy_ids @> ")
+                .push(" AND child_ids @> ")
+                .push_bind(vec![child])
+                .push(") OR (decision = 'deny' AND policy_ids @> ")
                 .push_bind(vec![rule.clone()])
-                .push("))");
+                .push(" AND (child_ids @> ")
+                .push_bind(vec![child])
+                .push(" OR named_id = ANY(")
+                .push_bind(&query.refused_elsewhere_naming)
+                .push("))))");
         }
-        (None, _) => {}
-    }
-    if let Some(child) = query.child_id {
-        // `@>` on a one-element array, so the GIN index applies.
-        sql.push(" AND child_ids @> ").push_bind(vec![child]);
+        (authority, _, child) => {
+            if let Some(authority) = authority {
+                sql.push(" AND authority_id = ").push_bind(authority);
+            }
+            if let Some(child) = child {
+                // `@>` on a one-element array, so the GIN index applies.
+                sql.push(" AND child_ids @> ").push_bind(vec![child]);
+            }
+        }
     }
     if let Some(case) = query.case_id {
         sql.push(" AND case_id = ").push_bind(case);

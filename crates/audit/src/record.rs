@@ -106,6 +106,20 @@ pub struct NewAuditRecord {
     pub policy_ids: Vec<String>,
     /// Why, in plain words and ids only.
     pub reason: Option<String>,
+    /// The record the call named, when the decision is about that record
+    /// being out of the caller's reach (a refusal for a record not in the
+    /// caller's authority): kept apart from `reason` so that the authority
+    /// holding the record can find the attempt by its id.
+    pub named: Option<NamedRecord>,
+}
+
+/// A record named by its kind and id, e.g. `conference` and a UUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedRecord {
+    /// What kind of record, as the service's `NOT_FOUND` calls it.
+    pub kind: String,
+    /// Its id, as the call gave it.
+    pub id: String,
 }
 
 impl NewAuditRecord {
@@ -138,6 +152,10 @@ impl NewAuditRecord {
         }
         if let Some(v) = &self.reason {
             check_text("reason", v, MAX_REASON_LEN)?;
+        }
+        if let Some(named) = &self.named {
+            check_text("named.kind", &named.kind, MAX_ID_LEN)?;
+            check_text("named.id", &named.id, MAX_ID_LEN)?;
         }
         Ok(())
     }
@@ -219,6 +237,7 @@ mod tests {
             decision: Decision::Allow,
             policy_ids: vec!["case-membership-active".into()],
             reason: None,
+            named: None,
         }
     }
 

@@ -4,12 +4,12 @@ use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 
 use crate::hash::ChainHash;
-use crate::record::{AuditEntry, Decision, NewAuditRecord};
+use crate::record::{AuditEntry, Decision, NamedRecord, NewAuditRecord};
 
 /// Every column, in table order.
 pub(crate) const COLUMNS: &str = "seq, occurred_at, request_id, actor_subject, actor_kind, \
      on_behalf_of, role, authority_id, agency, case_id, child_ids, action, decision, \
-     policy_ids, reason, prev_hash, hash";
+     policy_ids, reason, named_kind, named_id, prev_hash, hash";
 
 /// Decodes one row; `Err` says (without values) why it is unreadable.
 pub(crate) fn decode(row: &PgRow) -> Result<AuditEntry, String> {
@@ -25,6 +25,11 @@ pub(crate) fn decode(row: &PgRow) -> Result<AuditEntry, String> {
         ChainHash::from_slice(&bytes).ok_or_else(|| format!("column {column}: not 32 bytes"))
     };
     let decision: String = get(row, "decision")?;
+    let named = match (get(row, "named_kind")?, get(row, "named_id")?) {
+        (Some(kind), Some(id)) => Some(NamedRecord { kind, id }),
+        (None, None) => None,
+        _ => return Err("columns named_kind, named_id: only one is set".to_owned()),
+    };
     Ok(AuditEntry {
         seq: get(row, "seq")?,
         record: NewAuditRecord {
@@ -44,6 +49,7 @@ pub(crate) fn decode(row: &PgRow) -> Result<AuditEntry, String> {
                 .map_err(|_| "column decision: neither allow nor deny".to_owned())?,
             policy_ids: get(row, "policy_ids")?,
             reason: get(row, "reason")?,
+            named,
         },
         prev_hash: hash("prev_hash")?,
         hash: hash("hash")?,

@@ -340,6 +340,51 @@ async fn an_edited_field_is_a_hash_mismatch_at_that_record() {
 }
 
 #[tokio::test]
+async fn a_named_record_cleared_moved_or_added_is_a_hash_mismatch() {
+    for (n, tamper) in [
+        // Who tried which record is hidden, or pinned on another record...
+        (
+            2,
+            "UPDATE audit_log SET named_kind = NULL, named_id = NULL WHERE seq = 2",
+        ),
+        (2, "UPDATE audit_log SET named_id = 'other' WHERE seq = 2"),
+        // ...or an attempt is invented on a record never named.
+        (
+            3,
+            "UPDATE audit_log SET named_kind = 'plan', named_id = 'x' WHERE seq = 3",
+        ),
+    ] {
+        let db = TestDb::new().await;
+        let mut named = record(2, None, &[]);
+        named.named = Some(cpc_audit::NamedRecord {
+            kind: "plan".to_owned(),
+            id: Uuid::from_u128(0x30).to_string(),
+        });
+        for r in [record(1, None, &[]), named, record(3, None, &[])] {
+            append_standalone(&db.pool, &r).await.expect("append");
+        }
+        assert!(verify(&db.pool).await.expect("verify").is_ok());
+        let mut conn = tamperer(&db).await;
+        sqlx::query(tamper)
+            .execute(&mut conn)
+            .await
+            .expect("tamper");
+        match verify(&db.pool).await.expect("verify") {
+            VerifyReport::Broken {
+                at_seq,
+                reason: BreakReason::HashMismatch { .. },
+                verified,
+            } => assert_eq!(
+                (at_seq, verified),
+                (n, u64::try_from(n - 1).unwrap_or(0)),
+                "{tamper}"
+            ),
+            other => panic!("{tamper}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_deleted_record_is_reported_missing() {
     let db = TestDb::new().await;
     append_n(&db, 5).await;

@@ -7,7 +7,10 @@
 )]
 
 use chrono::DateTime;
-use cpc_audit::{ChainHash, Decision, NewAuditRecord, canonical_encoding, chain_hash};
+use cpc_audit::{
+    ChainHash, Decision, ENCODING_TAG, ENCODING_TAG_NAMED, NamedRecord, NewAuditRecord,
+    canonical_encoding, chain_hash,
+};
 use proptest::prelude::*;
 use uuid::Uuid;
 
@@ -35,6 +38,7 @@ fn record() -> impl Strategy<Value = (i64, NewAuditRecord)> {
             text(),
             opt_text(),
             text(),
+            proptest::option::of((text(), text())),
         ),
         (
             text(),
@@ -49,7 +53,7 @@ fn record() -> impl Strategy<Value = (i64, NewAuditRecord)> {
     )
         .prop_map(
             |(
-                (seq, micros, request_id, actor_subject, actor_kind, on_behalf_of, role),
+                (seq, micros, request_id, actor_subject, actor_kind, on_behalf_of, role, named),
                 (authority_id, agency, case_id, child_ids, action, allow, policy_ids, reason),
             )| {
                 let record = NewAuditRecord {
@@ -71,6 +75,7 @@ fn record() -> impl Strategy<Value = (i64, NewAuditRecord)> {
                     },
                     policy_ids,
                     reason,
+                    named: named.map(|(kind, id)| NamedRecord { kind, id }),
                 };
                 (seq, record)
             },
@@ -92,6 +97,10 @@ fn texts(r: &NewAuditRecord) -> Vec<String> {
     ];
     v.extend(r.policy_ids.iter().cloned());
     v.push(r.reason.clone().unwrap_or_default());
+    if let Some(named) = &r.named {
+        v.push(named.kind.clone());
+        v.push(named.id.clone());
+    }
     v
 }
 
@@ -109,7 +118,7 @@ proptest! {
     #[test]
     fn shifting_a_field_boundary_changes_the_encoding(
         (seq, base) in record(),
-        field in 0usize..6,
+        field in 0usize..8,
         (joined, split_a, offset) in "[ab]{1,6}".prop_flat_map(|j| {
             let n = j.len();
             (Just(j), 0..=n, 1..=n)
@@ -127,7 +136,12 @@ proptest! {
                 2 => { r.role = left; r.authority_id = right; }
                 3 => { r.actor_kind = left; r.on_behalf_of = Some(right); }
                 4 => { r.policy_ids = vec![left, right]; }
-                _ => { r.policy_ids = vec![left]; r.reason = Some(right); }
+                5 => { r.policy_ids = vec![left]; r.reason = Some(right); }
+                6 => {
+                    r.reason = Some(left);
+                    r.named = Some(NamedRecord { kind: right, id: "x".into() });
+                }
+                _ => { r.named = Some(NamedRecord { kind: left, id: right }); }
             }
             r
         };
@@ -154,6 +168,7 @@ fn the_classic_boundary_pair_differs() {
         decision: Decision::Allow,
         policy_ids: vec![],
         reason: None,
+        named: None,
     };
     let shifted = NewAuditRecord {
         request_id: "a".into(),
@@ -183,11 +198,8 @@ fn the_classic_boundary_pair_differs() {
     );
 }
 
-/// The v1 format is frozen: a change here would make every stored chain
-/// fail verification. A new format needs a new tag, not an edit.
-#[test]
-fn the_v1_encoding_and_hash_are_frozen() {
-    let record = NewAuditRecord {
+fn frozen_record() -> NewAuditRecord {
+    NewAuditRecord {
         occurred_at: DateTime::from_timestamp_micros(1_740_819_600_123_456).expect("valid"),
         request_id: "req-1".into(),
         actor_subject: "user-1".into(),
@@ -202,15 +214,54 @@ fn the_v1_encoding_and_hash_are_frozen() {
         decision: Decision::Deny,
         policy_ids: vec!["case-membership-active".into()],
         reason: Some("no active membership".into()),
-    };
-    let encoding = canonical_encoding(7, &record);
-    let hex: String = encoding.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(hex, FROZEN_ENCODING);
+        named: None,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The v1 format is frozen: a change here would make every stored chain
+/// fail verification. A new format needs a new tag, not an edit.
+#[test]
+fn the_v1_encoding_and_hash_are_frozen() {
+    let record = frozen_record();
+    assert_eq!(hex(&canonical_encoding(7, &record)), FROZEN_ENCODING);
     assert_eq!(
         chain_hash(&ChainHash::GENESIS, 7, &record).to_hex(),
         FROZEN_HASH
     );
 }
 
+/// Version 2 is exactly what the module documents: the v1 fields under the
+/// v2 tag, then the named record's kind and id as strings. Frozen too.
+#[test]
+fn the_v2_encoding_is_v1_retagged_with_the_named_record_and_frozen() {
+    let record = NewAuditRecord {
+        named: Some(NamedRecord {
+            kind: "conference".into(),
+            id: "0b4e".into(),
+        }),
+        ..frozen_record()
+    };
+    let str_ = |s: &str| {
+        let mut out = (s.len() as u64).to_be_bytes().to_vec();
+        out.extend_from_slice(s.as_bytes());
+        out
+    };
+    let v1 = canonical_encoding(7, &frozen_record());
+    let mut expected = str_(ENCODING_TAG_NAMED);
+    expected.extend_from_slice(&v1[str_(ENCODING_TAG).len()..]);
+    expected.extend(str_("conference"));
+    expected.extend(str_("0b4e"));
+    assert_eq!(hex(&canonical_encoding(7, &record)), hex(&expected));
+    assert_eq!(
+        chain_hash(&ChainHash::GENESIS, 7, &record).to_hex(),
+        FROZEN_HASH_V2
+    );
+}
+
 const FROZEN_ENCODING: &str = "000000000000000c6370632e61756469742e7631000000000000000700062f4425e2264000000000000000057265712d310000000000000006757365722d310000000000000006706572736f6e010000000000000006757365722d32000000000000000d736f6369616c5f776f726b657200000000000000066c612d39313600010000000000000000000000000000001000000000000000020000000000000000000000000000000a0000000000000000000000000000000b00000000000000232f6370632e63617365732e76312e4361736573536572766963652f4765744368696c64000000000000000464656e7900000000000000010000000000000016636173652d6d656d626572736869702d6163746976650100000000000000146e6f20616374697665206d656d62657273686970";
 const FROZEN_HASH: &str = "455f86b062fe8663008844b088ebe22f1b6b09f85c69cbefdd0f3987ab5cd8d7";
+const FROZEN_HASH_V2: &str = "ea39e788f80655a2c7cf64f26ce0b2c1891d30e60b53208637608a5c42b48c4f";

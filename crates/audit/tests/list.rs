@@ -11,7 +11,8 @@ mod common;
 
 use common::{TestDb, at, record};
 use cpc_audit::{
-    AccessQuery, AuditError, Decision, NewAuditRecord, append, append_standalone, list_access,
+    AccessQuery, AuditError, Decision, NamedRecord, NewAuditRecord, append, append_standalone,
+    list_access,
 };
 use uuid::Uuid;
 
@@ -399,14 +400,108 @@ async fn another_authoritys_refusal_naming_the_child_is_listed_only_when_asked_f
         ));
     }
     // A page token of one listing is not one of the other.
-    let page = list_access(&db.pool, &ours(false)).await.expect("list");
+    assert_page_token_not_taken_by(&db.pool, &ours(false), ours(true)).await;
+}
+
+#[tokio::test]
+async fn another_authoritys_refusal_naming_one_of_the_childs_records_is_listed_with_the_child() {
+    const RULE: &str = "cpc:record-not-in-callers-authority";
+    let db = with_fixture(6).await;
+    let plan = Uuid::from_u128(0x30).to_string();
+    let elsewhere = |n: i64, decision: Decision, rule: &str, named: &str| {
+        let mut r = record(n, None, &[]);
+        r.authority_id = "la-917".to_owned();
+        r.decision = decision;
+        r.policy_ids = vec![rule.to_owned()];
+        r.named = Some(NamedRecord {
+            kind: "plan".to_owned(),
+            id: named.to_owned(),
+        });
+        r
+    };
+    // A caller elsewhere named child A's plan and was refused (7); another
+    // record's id (8); the plan under another rule (9); and an allowed
+    // record naming it (10) is not a refusal.
+    let other = Uuid::from_u128(0x31).to_string();
+    for r in [
+        elsewhere(7, Decision::Deny, RULE, &plan),
+        elsewhere(8, Decision::Deny, RULE, &other),
+        elsewhere(9, Decision::Deny, "authority-boundary", &plan),
+        elsewhere(10, Decision::Allow, RULE, &plan),
+    ] {
+        append_standalone(&db.pool, &r).await.expect("append");
+    }
+    let ours = |naming: Vec<String>| AccessQuery {
+        authority_id: Some("la-916".to_owned()),
+        child_id: Some(CHILD_A),
+        refused_elsewhere_under: Some(RULE.to_owned()),
+        refused_elsewhere_naming: naming,
+        page_size: 2,
+        ..AccessQuery::default()
+    };
+    let own = expected(6, |r| r.child_ids.contains(&CHILD_A));
+    assert_eq!(all_pages(&db, ours(Vec::new())).await, own);
+    let mut with_attempt = vec![7];
+    with_attempt.extend(&own);
+    assert_eq!(
+        all_pages(&db, ours(vec![plan.clone(), CHILD_B.to_string()])).await,
+        with_attempt
+    );
+
+    // The named record is read back as written, and its hash covers it.
+    let first = list_access(&db.pool, &ours(vec![plan.clone()]))
+        .await
+        .expect("list");
+    // (Postgres keeps microseconds, the fixture writes nanoseconds, so the
+    // record is compared field by field rather than whole.)
+    let expected = elsewhere(7, Decision::Deny, RULE, &plan);
+    let read = &first.entries[0].record;
+    assert_eq!(
+        (
+            &read.named,
+            &read.authority_id,
+            read.decision,
+            &read.policy_ids
+        ),
+        (
+            &expected.named,
+            &expected.authority_id,
+            expected.decision,
+            &expected.policy_ids
+        )
+    );
+    assert!(matches!(
+        cpc_audit::verify(&db.pool).await.expect("verify"),
+        cpc_audit::VerifyReport::Ok { records: 10, .. }
+    ));
+
+    // Records named only alongside refusals elsewhere, for one child.
+    let stray = AccessQuery {
+        refused_elsewhere_under: None,
+        ..ours(vec![plan.clone()])
+    };
+    assert!(matches!(
+        list_access(&db.pool, &stray).await,
+        Err(AuditError::InvalidQuery(_))
+    ));
+    // A page token of one listing is not one of another set of records.
+    assert_page_token_not_taken_by(&db.pool, &ours(vec![plan.clone()]), ours(vec![other])).await;
+}
+
+/// A page token of listing `first` is refused by listing `other`.
+async fn assert_page_token_not_taken_by(
+    pool: &sqlx::PgPool,
+    first: &AccessQuery,
+    other: AccessQuery,
+) {
+    let page = list_access(pool, first).await.expect("list");
     let token = page.next_page_token.expect("more pages");
     assert!(matches!(
         list_access(
-            &db.pool,
+            pool,
             &AccessQuery {
                 page_token: Some(token),
-                ..ours(true)
+                ..other
             }
         )
         .await,

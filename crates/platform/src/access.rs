@@ -263,9 +263,10 @@ impl Access {
     /// cross-authority attempt is recorded here, in the caller's own
     /// authority's log, with the id asked for (the caller's own input; no
     /// other authority's data is read or written). A child's id is recorded
-    /// as the child the record concerns, so the authority that holds the
-    /// child finds the attempt when it asks who accessed that child
-    /// (`AccessQuery::refused_elsewhere_under`).
+    /// as the child the record concerns, and every id as the record named
+    /// (`NewAuditRecord::named`), so the authority that holds the child, or
+    /// the child's record of that id, finds the attempt when it asks who
+    /// accessed that child (`AccessQuery::refused_elsewhere_under`).
     ///
     /// Otherwise, when the policies had allowed the call (`permit`), the
     /// access, allowed, with the failure's code only: an allowed attempt
@@ -304,6 +305,10 @@ impl Access {
                 };
                 let mut record = audit_record(call, &subject, &decision, now);
                 record.reason = Some(format!("no {resource} {id} in the caller's authority"));
+                record.named = Some(cpc_audit::NamedRecord {
+                    kind: (*resource).to_owned(),
+                    id: id.clone(),
+                });
                 record
             }
             (_, Some(permit)) => {
@@ -411,6 +416,7 @@ fn audit_record(
         },
         policy_ids: decision.policy_ids.clone(),
         reason: (!decision.errors.is_empty()).then(|| decision.errors.join("; ")),
+        named: None,
     }
 }
 

@@ -90,14 +90,16 @@ impl pb::audit_service_server::AuditService for AuditApi {
             _ => None,
         };
         let resource = match case {
-            Some(case) => {
-                // The authority holds the child: attempts on it from other
-                // authorities, refused as not found there, are its business.
+            Some(child) => {
+                // The authority holds the child: attempts on it or on its
+                // records from other authorities, refused as not found
+                // there, are its business.
                 query.refused_elsewhere_under = Some(NOT_IN_AUTHORITY.to_owned());
-                subject.case_id = Uuid::parse_str(&case.case_id).ok();
+                query.refused_elsewhere_naming = child.record_ids;
+                subject.case_id = Uuid::parse_str(&child.relation.case_id).ok();
                 Resource::Record(Record {
                     authority_id: authority,
-                    case: Some(case),
+                    case: Some(child.relation),
                     ..Record::default()
                 })
             }
@@ -207,6 +209,7 @@ fn list_query(
         page_token: (!req.page_token.is_empty()).then(|| req.page_token.clone()),
         // Set by the caller once the child is known to be the authority's.
         refused_elsewhere_under: None,
+        refused_elsewhere_naming: Vec::new(),
     })
 }
 
@@ -328,8 +331,8 @@ fn access_record(service: &str, entry: &AuditEntry) -> pb::AccessRecord {
         reason: r.reason.clone().unwrap_or_default(),
         request_id: r.request_id.clone(),
         trace_id: String::new(),
-        resource_type: String::new(),
-        resource_id: String::new(),
+        resource_type: r.named.as_ref().map(|n| n.kind.clone()).unwrap_or_default(),
+        resource_id: r.named.as_ref().map(|n| n.id.clone()).unwrap_or_default(),
         child_ids: r.child_ids.iter().map(Uuid::to_string).collect(),
         case_ids: r.case_id.iter().map(Uuid::to_string).collect(),
         occur_time: Some(prost_types::Timestamp {

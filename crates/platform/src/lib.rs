@@ -33,7 +33,7 @@ pub mod tls;
 
 pub use config::Config;
 pub use error::{ApiError, FieldViolations};
-pub use serve::{Component, Mount, Server};
+pub use serve::{Component, LocatedChild, Mount, Server};
 
 /// Tables every service has in its own schema (the change feed; the audit
 /// log comes from `cpc_audit::MIGRATOR`), merged with the service's

@@ -59,15 +59,39 @@ pub struct Component {
 }
 
 /// See [`Component::locate_child`]: `(pool, authority, child, today)` →
-/// the child's case relation, `None` when the authority has no such child.
+/// the child as the component knows it, `None` when the authority has no
+/// such child.
 pub type LocateChild = for<'a> fn(
     &'a PgPool,
     &'a str,
     uuid::Uuid,
     chrono::NaiveDate,
 ) -> Pin<
-    Box<dyn Future<Output = Result<Option<cpc_authz::CaseRelation>, ApiError>> + Send + 'a>,
+    Box<dyn Future<Output = Result<Option<LocatedChild>, ApiError>> + Send + 'a>,
 >;
+
+/// A child of an authority, as one component's schema knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocatedChild {
+    /// The child's case and its members, for the policies.
+    pub relation: cpc_authz::CaseRelation,
+    /// The ids of the child's records in the schema that a call may name
+    /// (its case, plans, conferences...). Another authority's caller who
+    /// named one was refused in their own authority's log, which cannot
+    /// tell whose record it was; these ids let the child's authority find
+    /// the attempt.
+    pub record_ids: Vec<String>,
+}
+
+impl LocatedChild {
+    /// The child's relation and the ids of its records.
+    pub fn new(relation: cpc_authz::CaseRelation, records: &[uuid::Uuid]) -> Self {
+        Self {
+            relation,
+            record_ids: records.iter().map(uuid::Uuid::to_string).collect(),
+        }
+    }
+}
 
 /// What a component is given when it mounts its RPCs.
 pub struct Mount<'a> {

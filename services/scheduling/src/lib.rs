@@ -49,7 +49,7 @@ pub fn component() -> Component {
         migrator: &MIGRATOR,
         mount: api::mount,
         append_only: &[],
-        locate_child: None,
+        locate_child: Some(api::locate_child),
         follows: &[follow::CASES_FEED],
         slow_calls: &[],
     }

@@ -141,5 +141,6 @@ pub fn record(n: i64, case: Option<Uuid>, children: &[Uuid]) -> NewAuditRecord {
         decision: Decision::Allow,
         policy_ids: vec!["case-membership-active".to_owned()],
         reason: None,
+        named: None,
     }
 }

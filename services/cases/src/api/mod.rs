@@ -11,8 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use cpc_authz::CaseRelation;
-use cpc_platform::ApiError;
+use cpc_platform::{ApiError, LocatedChild};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -60,8 +59,9 @@ pub fn mount(mount: &Mount<'_>, routes: &mut RoutesBuilder) {
     );
 }
 
-/// The case and current members of `child` in `authority`, for the audit
-/// service's policy question about that child's record
+/// The case, current members and records of `child` in `authority`, for
+/// the audit service's policy question about that child's record and its
+/// search for attempts on it from elsewhere
 /// (`cpc_platform::Component::locate_child`). `None` when the authority
 /// has no such child.
 ///
@@ -72,7 +72,7 @@ pub fn locate_child<'a>(
     authority: &'a str,
     child: Uuid,
     today: NaiveDate,
-) -> Pin<Box<dyn Future<Output = Result<Option<CaseRelation>, ApiError>> + Send + 'a>> {
+) -> Pin<Box<dyn Future<Output = Result<Option<LocatedChild>, ApiError>> + Send + 'a>> {
     Box::pin(async move {
         let Ok(authority) = AuthorityId::parse(authority) else {
             return Ok(None);
@@ -84,7 +84,11 @@ pub fn locate_child<'a>(
             Err(err) => return Err(err),
         };
         let members = store::access::members(&mut tx, &located, today).await?;
+        let records = store::access::child_records(&mut tx, child).await?;
         tx.rollback().await?;
-        Ok(Some(flow::case_relation(&located, &members)))
+        Ok(Some(LocatedChild::new(
+            flow::case_relation(&located, &members),
+            &records,
+        )))
     })
 }

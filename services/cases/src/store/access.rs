@@ -135,6 +135,34 @@ pub async fn locate(conn: &mut PgConnection, locator: Locator) -> Result<Located
     Ok(Located { case_id, child_ids })
 }
 
+/// The ids of every record a call may name that is about `child`: the
+/// child, its case and the case's family members and memberships (records
+/// of the whole case concern all of its children), and the child's own
+/// records (each [`Locator`]). Read in the caller's authority only.
+///
+/// # Errors
+/// Database errors.
+pub async fn child_records(conn: &mut PgConnection, child: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    let ids = sqlx::query_scalar(
+        "WITH kase AS (SELECT case_id FROM children WHERE id = $1) \
+         SELECT id FROM children WHERE id = $1 \
+         UNION ALL SELECT case_id FROM kase \
+         UNION ALL SELECT id FROM family_members WHERE case_id IN (SELECT case_id FROM kase) \
+         UNION ALL SELECT id FROM case_memberships WHERE case_id IN (SELECT case_id FROM kase) \
+         UNION ALL SELECT strategy_discussion_id FROM strategy_discussion_children WHERE child_id = $1 \
+         UNION ALL SELECT id FROM cin_episodes WHERE child_id = $1 \
+         UNION ALL SELECT id FROM section47_enquiries WHERE child_id = $1 \
+         UNION ALL SELECT id FROM conference_outcomes WHERE child_id = $1 \
+         UNION ALL SELECT id FROM plans WHERE child_id = $1 \
+         UNION ALL SELECT id FROM plan_actions WHERE child_id = $1 \
+         UNION ALL SELECT id FROM transfers_in WHERE child_id = $1",
+    )
+    .bind(child)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ids)
+}
+
 /// Who is on `located`'s case on `today`, for the children it concerns.
 ///
 /// # Errors

@@ -15,7 +15,7 @@ use cpc_authz::{EscalationRelation, EscalationStage, Record, Resource};
 use cpc_identity::Role;
 use cpc_platform::access::{Access, Call, Subject, actor};
 use cpc_platform::case_members;
-use cpc_platform::{ApiError, db};
+use cpc_platform::{ApiError, LocatedChild, db};
 use cpc_rules::civil_time::uk_date;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -253,8 +253,9 @@ async fn case_record(
     })
 }
 
-/// The child's case relation as escalation knows it, so that the audit
-/// service can ask the policies about that child's record
+/// The child as escalation knows it: its case relation, so that the
+/// audit service can ask the policies about that child's record, and its
+/// records, so that attempts on them from other authorities are found
 /// (`cpc_platform::Component::locate_child`). `None` when escalation does
 /// not know the child.
 ///
@@ -265,7 +266,7 @@ pub fn locate_child<'a>(
     authority: &'a str,
     child: Uuid,
     today: chrono::NaiveDate,
-) -> BoxFuture<'a, Result<Option<cpc_authz::CaseRelation>, ApiError>> {
+) -> BoxFuture<'a, Result<Option<LocatedChild>, ApiError>> {
     Box::pin(async move {
         let mut tx = db::begin_for_authority(pool, authority).await?;
         let case_id = match cases::case_of_child(&mut tx, child).await {
@@ -274,8 +275,9 @@ pub fn locate_child<'a>(
             Err(err) => return Err(err),
         };
         let relation = case_members::relation(&mut tx, case_id, &[child], today).await?;
+        let records = cases::child_records(&mut tx, child).await?;
         tx.rollback().await?;
-        Ok(Some(relation))
+        Ok(Some(LocatedChild::new(relation, &records)))
     })
 }
 

@@ -101,6 +101,26 @@ pub async fn case_of_child(conn: &mut PgConnection, id: Uuid) -> Result<Uuid, Ap
         .ok_or_else(|| ApiError::not_found(cpc_platform::access::CHILD_RESOURCE, id.to_string()))
 }
 
+/// The ids of every record a call to escalation may name that is about
+/// `child`: the child, its case, its plans, and the escalations and drift
+/// findings about it. Read in the caller's authority only.
+///
+/// # Errors
+/// Database errors.
+pub async fn child_records(conn: &mut PgConnection, child: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    let ids = sqlx::query_scalar(
+        "SELECT child_id FROM case_children WHERE child_id = $1 \
+         UNION ALL SELECT case_id FROM case_children WHERE child_id = $1 \
+         UNION ALL SELECT id FROM plans WHERE child_id = $1 \
+         UNION ALL SELECT id FROM escalations WHERE child_ids @> ARRAY[$1]::uuid[] \
+         UNION ALL SELECT id FROM drift_findings WHERE child_ids @> ARRAY[$1]::uuid[]",
+    )
+    .bind(child)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ids)
+}
+
 /// The first of `children` not of `case_id`, by position.
 ///
 /// # Errors

@@ -15,7 +15,7 @@ use cpc_authz::{ConferenceRelation, Record, Resource};
 use cpc_identity::{CallerKind, Role};
 use cpc_platform::access::{Access, Call, Subject, actor};
 use cpc_platform::case_members;
-use cpc_platform::{ApiError, db};
+use cpc_platform::{ApiError, LocatedChild, db};
 use cpc_rules::civil_time::uk_date;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -256,10 +256,11 @@ async fn case_record(
     Ok((Resource::Record(record), subject))
 }
 
-/// The child's case relation as reporting knows it (from the conferences
-/// that included the child), so that the audit service can ask the policies
-/// about that child's record: the child's social worker may read who
-/// accessed the child's minutes (`cpc_platform::Component::locate_child`).
+/// The child as reporting knows it (from the conferences that included
+/// the child): its case relation, so that the audit service can ask the
+/// policies about that child's record (the child's social worker may read
+/// who accessed the child's minutes), and its records, so that attempts on
+/// them from other authorities are found (`cpc_platform::Component::locate_child`).
 /// `None` when no conference of the authority included the child.
 ///
 /// # Errors
@@ -269,7 +270,7 @@ pub fn locate_child<'a>(
     authority: &'a str,
     child: Uuid,
     today: chrono::NaiveDate,
-) -> BoxFuture<'a, Result<Option<cpc_authz::CaseRelation>, ApiError>> {
+) -> BoxFuture<'a, Result<Option<LocatedChild>, ApiError>> {
     Box::pin(async move {
         let mut tx = db::begin_for_authority(pool, authority).await?;
         let case_id = match conferences::case_of_child(&mut tx, child).await {
@@ -278,7 +279,8 @@ pub fn locate_child<'a>(
             Err(err) => return Err(err),
         };
         let relation = case_members::relation(&mut tx, case_id, &[child], today).await?;
+        let records = conferences::child_records(&mut tx, child).await?;
         tx.rollback().await?;
-        Ok(Some(relation))
+        Ok(Some(LocatedChild::new(relation, &records)))
     })
 }

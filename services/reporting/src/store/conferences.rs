@@ -186,6 +186,26 @@ pub async fn case_of_child(conn: &mut PgConnection, child: Uuid) -> Result<Uuid,
     .ok_or_else(|| ApiError::not_found("child", child.to_string()))
 }
 
+/// The ids of every record a call to reporting may name that is about
+/// `child`: its case, the conferences that included it, their minutes and
+/// the agency reports about it. Read in the caller's authority only.
+///
+/// # Errors
+/// Database errors.
+pub async fn child_records(conn: &mut PgConnection, child: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    let ids = sqlx::query_scalar(
+        "WITH held AS (SELECT id, case_id FROM conferences WHERE child_ids @> ARRAY[$1]::uuid[]) \
+         SELECT DISTINCT case_id FROM held \
+         UNION ALL SELECT id FROM held \
+         UNION ALL SELECT m.id FROM minutes m JOIN held ON held.id = m.conference_id \
+         UNION ALL SELECT id FROM agency_reports WHERE child_ids @> ARRAY[$1]::uuid[]",
+    )
+    .bind(child)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ids)
+}
+
 /// What an exclusion keeps a person from; each is kept in its own table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Excluded {

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use cpc_authz::{ConferenceRelation, Record, Resource};
 use cpc_platform::access::{Access, Call, Subject};
-use cpc_platform::{ApiError, db};
+use cpc_platform::{ApiError, LocatedChild, db};
 use cpc_rules::civil_time::uk_date;
 use cpc_rules::profile::AuthorityProfile;
 use cpc_rules::timescales::Timescales;
@@ -191,7 +191,10 @@ async fn locate(
             if !calendar::knows_case(conn, case_id).await? {
                 return Err(ApiError::not_found("case", case_id.to_string()));
             }
-            case_record(conn, ctx, case_id, Vec::new()).await?
+            // A record of the whole case is about each of its children, so
+            // its audit record is found under each child's name.
+            let children = calendar::children_of_case(conn, case_id).await?;
+            case_record(conn, ctx, case_id, children).await?
         }
     };
     Ok((resource, subject, None))
@@ -237,4 +240,31 @@ async fn case_record(
         child_ids,
     };
     Ok((Resource::Record(record), subject))
+}
+
+/// The child as scheduling knows it (from the cases feed): its case
+/// relation, so that the audit service can ask the policies about that
+/// child's record (the child's social worker may read who accessed the
+/// child's conferences), and its records, so that attempts on them from
+/// other authorities are found (`cpc_platform::Component::locate_child`).
+/// `None` when scheduling does not know the child.
+///
+/// # Errors
+/// Database errors.
+pub fn locate_child<'a>(
+    pool: &'a PgPool,
+    authority: &'a str,
+    child: Uuid,
+    today: chrono::NaiveDate,
+) -> BoxFuture<'a, Result<Option<LocatedChild>, ApiError>> {
+    Box::pin(async move {
+        let mut tx = db::begin_for_authority(pool, authority).await?;
+        let Some(case_id) = conferences::case_of_child(&mut tx, child).await? else {
+            return Ok(None);
+        };
+        let relation = members::relation(&mut tx, case_id, &[child], today).await?;
+        let records = conferences::child_records(&mut tx, child).await?;
+        tx.rollback().await?;
+        Ok(Some(LocatedChild::new(relation, &records)))
+    })
 }

@@ -23,6 +23,7 @@ use cpc_proto::scheduling::v1::core_groups_service_server::CoreGroupsServiceServ
 use tonic::service::RoutesBuilder;
 
 use flow::Flow;
+pub use flow::locate_child;
 
 /// The scheduling service's handlers.
 #[derive(Clone)]

@@ -121,6 +121,20 @@ fn title(kind: &str) -> &'static str {
     }
 }
 
+/// The children of case `id` that the cases feed has told scheduling of,
+/// in id order: a record of the whole case is about each of them.
+///
+/// # Errors
+/// Database errors.
+pub async fn children_of_case(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    Ok(
+        sqlx::query_scalar("SELECT child_id FROM child_cases WHERE case_id = $1 ORDER BY child_id")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
 /// Whether scheduling knows case `id` (the caller's authority only).
 ///
 /// # Errors

@@ -449,3 +449,40 @@ pub async fn locate(
     .await?
     .ok_or_else(|| cpc_platform::ApiError::not_found("conference", id.to_string()))
 }
+
+/// The family case of `child`, as the cases feed said; `None` when
+/// scheduling has not heard of the child in the caller's authority.
+///
+/// # Errors
+/// Database errors.
+pub async fn case_of_child(
+    conn: &mut PgConnection,
+    child: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT case_id FROM child_cases WHERE child_id = $1")
+        .bind(child)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+/// The ids of every record a call to scheduling may name that is about
+/// `child`: its case, and the case's conferences, their invitations and
+/// its core group meetings (records of the case concern all of its
+/// children). Read in the caller's authority only.
+///
+/// # Errors
+/// Database errors.
+pub async fn child_records(conn: &mut PgConnection, child: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    let ids = sqlx::query_scalar(
+        "WITH kase AS (SELECT case_id FROM child_cases WHERE child_id = $1), \
+              held AS (SELECT id FROM conferences WHERE case_id IN (SELECT case_id FROM kase)) \
+         SELECT case_id FROM kase \
+         UNION ALL SELECT id FROM held \
+         UNION ALL SELECT id FROM invitations WHERE conference_id IN (SELECT id FROM held) \
+         UNION ALL SELECT id FROM core_group_meetings WHERE case_id IN (SELECT case_id FROM kase)",
+    )
+    .bind(child)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ids)
+}

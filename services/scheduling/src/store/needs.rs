@@ -133,7 +133,7 @@ pub async fn apply(
             let child = id("child_id", child_id)?;
             let case = match case_id {
                 Some(case) => Some(id("case_id", case)?),
-                None => case_of(conn, child).await?,
+                None => conferences::case_of_child(conn, child).await?,
             };
             let Some(case) = case else {
                 return Ok(Applied::CaseUnknown);
@@ -155,7 +155,7 @@ pub async fn apply(
         } => {
             let plan = id("plan_id", plan_id)?;
             let child = id("child_id", child_id)?;
-            let Some(case) = case_of(conn, child).await? else {
+            let Some(case) = conferences::case_of_child(conn, child).await? else {
                 return Ok(Applied::CaseUnknown);
             };
             let meeting =
@@ -169,16 +169,6 @@ pub async fn apply(
             nothing_further(conn, child, now).await
         }
     }
-}
-
-/// The family case of `child`, as the cases feed said.
-async fn case_of(conn: &mut PgConnection, child: Uuid) -> Result<Option<Uuid>, NeedsError> {
-    Ok(
-        sqlx::query_scalar("SELECT case_id FROM child_cases WHERE child_id = $1")
-            .bind(child)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
 }
 
 /// A conference a child needs.
