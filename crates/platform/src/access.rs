@@ -20,7 +20,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::rate_limit::CallerLimits;
+use crate::rate_limit::{CallerLimits, LimitError};
 use crate::tls::certificate_subject;
 
 /// The request header in which a service identity that may act for several
@@ -90,7 +90,7 @@ impl Access {
     /// # Errors
     /// `UNAUTHENTICATED` with the reason (never the token's contents);
     /// `RESOURCE_EXHAUSTED` when the caller is over their rate limit.
-    pub fn identify<T>(
+    pub async fn identify<T>(
         &self,
         request: &tonic::Request<T>,
         now: DateTime<Utc>,
@@ -138,9 +138,12 @@ impl Access {
             caller.kind(),
             caller.subject()
         );
-        self.limits.check(&key).map_err(|retry_after| {
-            tracing::warn!(rpc.method = %method, "caller over the rate limit");
-            ApiError::RateLimited { retry_after }
+        self.limits.check(&key).await.map_err(|err| match err {
+            LimitError::Over(retry_after) => {
+                tracing::warn!(rpc.method = %method, "caller over the rate limit");
+                ApiError::RateLimited { retry_after }
+            }
+            LimitError::Store(err) => ApiError::from(err),
         })?;
         let request_id = match callers_request_id(headers) {
             Some(id) => id.to_owned(),

@@ -69,7 +69,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         request: Request<pb::ListAccessRecordsRequest>,
     ) -> Result<Response<pb::ListAccessRecordsResponse>, Status> {
         let now = now();
-        let call = self.access.identify(&request, now)?;
+        let call = self.access.identify(&request, now).await?;
         let req = request.into_inner();
         let log = self.log(&req.service)?;
         let (service, pool) = (log.service, &log.pool);
@@ -130,7 +130,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         request: Request<pb::VerifyAuditChainRequest>,
     ) -> Result<Response<pb::VerifyAuditChainResponse>, Status> {
         let now = now();
-        let call = self.access.identify(&request, now)?;
+        let call = self.access.identify(&request, now).await?;
         let req = request.into_inner();
         let pool = &self.log(&req.service)?.pool;
         let check = verification(&req)?;

@@ -151,15 +151,6 @@ impl Server {
         // Every issuer's keys are read or fetched before anything is served.
         let authenticator = Arc::new(Authenticator::load(&config.identity).await?);
         let authorizer = Authorizer::load(&config.policy_dir)?;
-        let limits = CallerLimits::new(
-            config.limits.calls_per_minute_per_caller,
-            config.limits.burst_per_caller,
-        );
-        let access = Access::new(
-            Arc::clone(&authenticator),
-            Arc::new(SharedAuthorizer::new(authorizer)),
-            Arc::new(limits),
-        );
         let mut ready = Vec::with_capacity(components.len());
         for component in components {
             db::migrate(
@@ -177,6 +168,20 @@ impl Server {
             );
             ready.push((component, pool));
         }
+        // Calls are counted in the first component's schema, shared by
+        // every replica serving it (`crate::rate_limit`).
+        let mut limits = CallerLimits::new(
+            config.limits.calls_per_minute_per_caller,
+            config.limits.burst_per_caller,
+        );
+        if let Some((_, pool)) = ready.first() {
+            limits = limits.shared(pool.clone());
+        }
+        let access = Access::new(
+            Arc::clone(&authenticator),
+            Arc::new(SharedAuthorizer::new(authorizer)),
+            Arc::new(limits),
+        );
         Ok(Self {
             config,
             authenticator,

@@ -122,11 +122,13 @@ async fn no_token_is_unauthenticated_and_nothing_is_decided() {
     let err = f
         .access
         .identify(&request(None, GET_CHILD), now())
+        .await
         .unwrap_err();
     assert!(matches!(err, ApiError::Unauthenticated(_)), "{err}");
     let err = f
         .access
         .identify(&request(Some("not.a.jwt"), GET_CHILD), now())
+        .await
         .unwrap_err();
     assert!(matches!(err, ApiError::Unauthenticated(_)), "{err}");
     assert_eq!(
@@ -145,6 +147,7 @@ async fn an_allowed_read_commits_its_audit_record_with_the_change() {
     let call = f
         .access
         .identify(&request(Some(&token), GET_CHILD), now())
+        .await
         .unwrap();
     assert_eq!(call.method, "/cpc.cases.v1.CasesService/GetChild");
     assert_eq!(call.request_id, "req-42");
@@ -210,6 +213,7 @@ async fn another_authority_is_denied_and_the_denial_is_recorded() {
     let call = f
         .access
         .identify(&request(Some(&token), GET_CHILD), now())
+        .await
         .unwrap();
     let case_id = Uuid::new_v4();
     let err = f
@@ -252,6 +256,7 @@ async fn a_former_member_agency_practitioner_is_denied() {
     let call = f
         .access
         .identify(&request(Some(&token), GET_CHILD), now())
+        .await
         .unwrap();
     let case_id = Uuid::new_v4();
 
@@ -283,19 +288,20 @@ async fn a_former_member_agency_practitioner_is_denied() {
 }
 
 /// A call by a social worker of E1, as a handler has it once identified.
-fn social_worker_call(f: &Fixture) -> cpc_platform::access::Call {
+async fn social_worker_call(f: &Fixture) -> cpc_platform::access::Call {
     let token = f
         .key
         .mint(&DevClaims::new("sw-1", "E1", [Role::SocialWorker]));
     f.access
         .identify(&request(Some(&token), GET_CHILD), now())
+        .await
         .unwrap()
 }
 
 #[tokio::test]
 async fn an_abandoned_call_without_a_decision_records_only_a_record_not_found() {
     let f = fixture().await;
-    let call = social_worker_call(&f);
+    let call = social_worker_call(&f).await;
     let (child, plan) = (Uuid::new_v4(), Uuid::new_v4());
 
     // A record the caller's authority does not hold: refused and recorded;
@@ -332,7 +338,7 @@ async fn an_abandoned_call_without_a_decision_records_only_a_record_not_found() 
 #[tokio::test]
 async fn an_allowed_call_that_fails_is_recorded_allowed_with_its_failure_only() {
     let f = fixture().await;
-    let call = social_worker_call(&f);
+    let call = social_worker_call(&f).await;
     let (case_id, child_id) = (Uuid::new_v4(), Uuid::new_v4());
     let subject = Subject {
         case_id: Some(case_id),
@@ -395,7 +401,7 @@ async fn an_allowed_call_that_fails_is_recorded_allowed_with_its_failure_only() 
 #[tokio::test]
 async fn an_abandoned_call_whose_rollback_fails_is_internal_and_records_nothing() {
     let f = fixture().await;
-    let call = social_worker_call(&f);
+    let call = social_worker_call(&f).await;
     let mut tx = db::begin_for_authority(&f.pool, "E1").await.unwrap();
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *tx)

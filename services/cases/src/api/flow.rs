@@ -79,9 +79,9 @@ impl Flow {
     /// # Errors
     /// `UNAUTHENTICATED` without valid credentials, or when they name no
     /// person or authority cpc can attribute a change to.
-    pub fn identify<T>(&self, request: &tonic::Request<T>) -> Result<Session, ApiError> {
+    pub async fn identify<T>(&self, request: &tonic::Request<T>) -> Result<Session, ApiError> {
         let now = DateTime::<Utc>::from(SystemTime::now());
-        let call = self.access.identify(request, now)?;
+        let call = self.access.identify(request, now).await?;
         let authority = AuthorityId::parse(call.caller.authority_id()).map_err(|_| {
             ApiError::Unauthenticated(
                 "the credentials' authority is not a local authority code".to_owned(),

@@ -39,7 +39,7 @@ use crate::store::{self, Written};
 /// [`Flow::write`]: super::flow::Flow::write
 macro_rules! write_call {
     ($api:expr, $request:expr, |$req:ident, $today:pat_param| $parse:expr, |$parsed:ident| $target:expr, $store:path) => {{
-        let session = $api.flow.identify(&$request)?;
+        let session = $api.flow.identify(&$request).await?;
         let $parsed = {
             let $req = $request.get_ref();
             let $today = session.ctx.today;
@@ -62,7 +62,7 @@ macro_rules! write_call {
 /// [`Flow::read`]: super::flow::Flow::read
 macro_rules! get_call {
     ($api:expr, $request:expr, $field:ident, $locator:path, |$w:ident, $id:ident| $work:expr) => {{
-        let session = $api.flow.identify(&$request)?;
+        let session = $api.flow.identify(&$request).await?;
         let $id = parse_id(stringify!($field), &$request.get_ref().$field)?;
         $api.flow
             .read(&session, Target::Record($locator($id)), move |$w| {
@@ -128,7 +128,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::CreateCaseRequest>,
     ) -> Result<Response<pb::CreateCaseResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let (key, case) = NewCase::parse_request(request.get_ref())?;
         let target = Target::Authority(case.authority_id.as_str().to_owned());
         let response = self
@@ -165,7 +165,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::ListCasesRequest>,
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let (authority, mut filter) = CaseFilter::parse(request.get_ref())?;
         filter.member = self.flow.own_cases(&s);
         let target = Target::Authority(authority.as_str().to_owned());
@@ -197,7 +197,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::CreateChildRequest>,
     ) -> Result<Response<pb::CreateChildResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let (key, child) = ChildDetails::parse_request(request.get_ref(), s.ctx.today)?;
         let target = match child.case_id {
             Some(case_id) => Target::Record(Locator::Case(case_id)),
@@ -239,7 +239,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::ListChildrenRequest>,
     ) -> Result<Response<pb::ListChildrenResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let (authority, mut filter) = ChildFilter::parse(request.get_ref())?;
         filter.member = self.flow.own_cases(&s);
         let target = Target::Authority(authority.as_str().to_owned());
@@ -285,7 +285,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::GetFamilyMemberRequest>,
     ) -> Result<Response<pb::GetFamilyMemberResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let id = parse_id("family_member_id", &request.get_ref().family_member_id)?;
         let member = self
             .flow
@@ -306,7 +306,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::ListFamilyMembersRequest>,
     ) -> Result<Response<pb::ListFamilyMembersResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let filter = FamilyMemberFilter::parse(request.get_ref())?;
         let target = list_target(filter.child_id, filter.case_id, s.ctx.authority.to_string());
         let response = self
@@ -383,7 +383,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::ListCinEpisodesRequest>,
     ) -> Result<Response<pb::ListCinEpisodesResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let filter = CinEpisodeFilter::parse(request.get_ref())?;
         let authority = filter
             .authority_id
@@ -417,7 +417,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::GetStrategyDiscussionRequest>,
     ) -> Result<Response<pb::GetStrategyDiscussionResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let id = parse_id(
             "strategy_discussion_id",
             &request.get_ref().strategy_discussion_id,
@@ -439,7 +439,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::ListStrategyDiscussionsRequest>,
     ) -> Result<Response<pb::ListStrategyDiscussionsResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let filter = StrategyDiscussionFilter::parse(request.get_ref())?;
         let target = list_target(filter.child_id, filter.case_id, s.ctx.authority.to_string());
         let response = self
@@ -483,7 +483,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::GetSection47EnquiryRequest>,
     ) -> Result<Response<pb::GetSection47EnquiryResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let id = parse_id("enquiry_id", &request.get_ref().enquiry_id)?;
         let enquiry = self
             .flow
@@ -502,7 +502,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::ListSection47EnquiriesRequest>,
     ) -> Result<Response<pb::ListSection47EnquiriesResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let filter = Section47Filter::parse(request.get_ref())?;
         let authority = filter
             .authority_id
@@ -525,7 +525,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::RecordConferenceOutcomeRequest>,
     ) -> Result<Response<pb::RecordConferenceOutcomeResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let (conference_id, child_id) = outcome_ids(request.get_ref())?;
         let req = request.into_inner();
         let response = self
@@ -545,7 +545,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::GetConferenceOutcomeRequest>,
     ) -> Result<Response<pb::GetConferenceOutcomeResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let id = parse_id("outcome_id", &request.get_ref().outcome_id)?;
         let outcome = self
             .flow
@@ -564,7 +564,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::ListConferenceOutcomesRequest>,
     ) -> Result<Response<pb::ListConferenceOutcomesResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let filter = OutcomeFilter::parse(request.get_ref())?;
         let target = list_target(filter.child_id, None, s.ctx.authority.to_string());
         let response = self
@@ -605,7 +605,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::ListPlansRequest>,
     ) -> Result<Response<pb::ListPlansResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let filter = PlanFilter::parse(request.get_ref())?;
         let authority = filter
             .authority_id
@@ -719,7 +719,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::ListPlanActionsRequest>,
     ) -> Result<Response<pb::ListPlanActionsResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let filter = ActionFilter::parse(request.get_ref())?;
         let target = match (filter.plan_id, filter.child_id) {
             (Some(plan), _) => Target::Record(Locator::Plan(plan)),
@@ -792,7 +792,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::ListCaseMembersRequest>,
     ) -> Result<Response<pb::ListCaseMembersResponse>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let filter = MemberFilter::parse(request.get_ref())?;
         let target = list_target(filter.child_id, filter.case_id, s.ctx.authority.to_string());
         let response = self
@@ -812,7 +812,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<pb::StreamChangesRequest>,
     ) -> Result<Response<Self::StreamChangesStream>, Status> {
-        let s = self.flow.identify(&request)?;
+        let s = self.flow.identify(&request).await?;
         let stream = feed::open(self, &s, request.get_ref()).await?;
         Ok(Response::new(stream))
     }

@@ -74,9 +74,9 @@ impl Flow {
     /// # Errors
     /// `UNAUTHENTICATED` without valid credentials; `RESOURCE_EXHAUSTED`
     /// over the caller's rate limit.
-    pub fn identify<T>(&self, request: &tonic::Request<T>) -> Result<Session, ApiError> {
+    pub async fn identify<T>(&self, request: &tonic::Request<T>) -> Result<Session, ApiError> {
         let now = DateTime::<Utc>::from(SystemTime::now());
-        let call = self.access.identify(request, now)?;
+        let call = self.access.identify(request, now).await?;
         Ok(Session {
             ctx: Ctx {
                 actor: actor(&call.caller),

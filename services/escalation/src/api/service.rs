@@ -28,7 +28,7 @@ impl EscalationService for EscalationApi {
         &self,
         request: Request<pb::RaiseEscalationRequest>,
     ) -> Result<Response<pb::RaiseEscalationResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let new = requests::raising(request.get_ref(), session.ctx.today)?;
         let children = new.child_ids.clone();
         let rule = opening_rule(new.stage);
@@ -50,7 +50,7 @@ impl EscalationService for EscalationApi {
         &self,
         request: Request<pb::GetEscalationRequest>,
     ) -> Result<Response<pb::GetEscalationResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let id = required_id("escalation_id", &request.get_ref().escalation_id)?;
         let escalation = self
             .flow
@@ -72,7 +72,7 @@ impl EscalationService for EscalationApi {
         &self,
         request: Request<pb::ListEscalationsRequest>,
     ) -> Result<Response<pb::ListEscalationsResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let req = request.get_ref();
         let filter = requests::list(req)?;
         let authority = named_authority(&req.authority_id, &session);
@@ -90,7 +90,7 @@ impl EscalationService for EscalationApi {
         &self,
         request: Request<pb::AdvanceEscalationRequest>,
     ) -> Result<Response<pb::AdvanceEscalationResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, step) = requests::advancing(request.get_ref(), session.ctx.today)?;
         let escalation = self
             .flow
@@ -114,7 +114,7 @@ impl EscalationService for EscalationApi {
         &self,
         request: Request<pb::ResolveEscalationRequest>,
     ) -> Result<Response<pb::ResolveEscalationResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, resolution) = requests::resolving(request.get_ref())?;
         let rule = if resolution.kind == pb::OutcomeKind::Withdrawn {
             Rule::WithdrawnByRaiser
@@ -138,7 +138,7 @@ impl EscalationService for EscalationApi {
         &self,
         request: Request<pb::ListDriftFindingsRequest>,
     ) -> Result<Response<pb::ListDriftFindingsResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let req = request.get_ref();
         let filter = requests::findings(req)?;
         let authority = named_authority(&req.authority_id, &session);
@@ -166,7 +166,7 @@ impl EscalationService for EscalationApi {
         &self,
         request: Request<pb::StreamChangesRequest>,
     ) -> Result<Response<Self::StreamChangesStream>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let req = request.get_ref();
         let feed = self.feed.check(
             &session.ctx.authority,

@@ -30,7 +30,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::CreateAgencyReportRequest>,
     ) -> Result<Response<pb::CreateAgencyReportResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let new = report_requests::creation(request.get_ref(), &session.ctx.actor)?;
         let response = self
             .flow
@@ -47,7 +47,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::GetAgencyReportRequest>,
     ) -> Result<Response<pb::GetAgencyReportResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let id = requests::id("report_id", &request.get_ref().report_id)?;
         let report = self
             .flow
@@ -64,7 +64,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::ListAgencyReportsRequest>,
     ) -> Result<Response<pb::ListAgencyReportsResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let filter = report_requests::list(request.get_ref())?;
         // A conference's or a child's reports are a record of the case:
         // its members may list them, and are shown those the visibility
@@ -89,7 +89,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::UpdateAgencyReportRequest>,
     ) -> Result<Response<pb::UpdateAgencyReportResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, changes) = report_requests::update(request.get_ref())?;
         let report = self
             .flow
@@ -108,7 +108,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::SubmitAgencyReportRequest>,
     ) -> Result<Response<pb::SubmitAgencyReportResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let req = request.get_ref();
         let (id, version) = requests::versioned("report_id", &req.report_id, req.version)?;
         let report = self
@@ -128,7 +128,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::ShareAgencyReportRequest>,
     ) -> Result<Response<pb::ShareAgencyReportResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, sharing) = report_requests::sharing(request.get_ref())?;
         let report = self
             .flow
@@ -147,7 +147,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::CreateMinutesRequest>,
     ) -> Result<Response<pb::CreateMinutesResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let new = requests::creation(request.get_ref())?;
         let response = self
             .flow
@@ -164,7 +164,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::GetMinutesRequest>,
     ) -> Result<Response<pb::GetMinutesResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let id = requests::id("minutes_id", &request.get_ref().minutes_id)?;
         let found = self
             .flow
@@ -181,7 +181,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::ListMinutesRequest>,
     ) -> Result<Response<pb::ListMinutesResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (authority, filter) = requests::list(request.get_ref(), &session.ctx)?;
         // One conference's or one child's minutes are a record of the case
         // (its members may list them); across the authority they are for
@@ -212,7 +212,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::UpdateMinutesRequest>,
     ) -> Result<Response<pb::UpdateMinutesResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, changes) = requests::update(request.get_ref())?;
         let updated = self
             .flow
@@ -229,7 +229,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::ApproveMinutesRequest>,
     ) -> Result<Response<pb::ApproveMinutesResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let req = request.get_ref();
         let (id, version) = requests::versioned("minutes_id", &req.minutes_id, req.version)?;
         let approved = self
@@ -247,7 +247,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::DistributeMinutesRequest>,
     ) -> Result<Response<pb::DistributeMinutesResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, copies) = requests::distribution_request(request.get_ref())?;
         let distributed = self
             .flow
@@ -266,7 +266,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::RecordDecisionNotificationRequest>,
     ) -> Result<Response<pb::RecordDecisionNotificationResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, told) = requests::notification(request.get_ref(), &session.ctx)?;
         let recorded = self
             .flow
@@ -288,7 +288,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::GenerateCinCensusRequest>,
     ) -> Result<Response<pb::GenerateCinCensusResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let asked = requests::census(request.get_ref())?;
         let la_number = self
             .profiles
@@ -325,7 +325,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::GetTimelinessStatisticsRequest>,
     ) -> Result<Response<pb::GetTimelinessStatisticsResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (authority, period) = requests::statistics(request.get_ref())?;
         let profile = self.profiles.get(&authority).cloned().unwrap_or_default();
         let timescales = Timescales::new(&profile)
@@ -360,7 +360,7 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::StreamChangesRequest>,
     ) -> Result<Response<Self::StreamChangesStream>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let req = request.get_ref();
         let feed = self.feed.check(
             &session.ctx.authority,

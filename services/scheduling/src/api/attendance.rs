@@ -16,7 +16,7 @@ impl AttendanceService for ConferencesApi {
         &self,
         request: Request<pb::CreateInvitationRequest>,
     ) -> Result<Response<pb::CreateInvitationResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let new = requests::invitation(request.get_ref())?;
         let response = self
             .flow
@@ -35,7 +35,7 @@ impl AttendanceService for ConferencesApi {
         &self,
         request: Request<pb::ListInvitationsRequest>,
     ) -> Result<Response<pb::ListInvitationsResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let filter = requests::invitations(request.get_ref())?;
         let response = self
             .flow
@@ -63,7 +63,7 @@ impl AttendanceService for ConferencesApi {
         &self,
         request: Request<pb::RespondToInvitationRequest>,
     ) -> Result<Response<pb::RespondToInvitationResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, reply) = requests::reply(request.get_ref())?;
         let invitation = self
             .flow
@@ -82,7 +82,7 @@ impl AttendanceService for ConferencesApi {
         &self,
         request: Request<pb::ExcludeFromConferenceRequest>,
     ) -> Result<Response<pb::ExcludeFromConferenceResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let exclusion = requests::exclusion(request.get_ref())?;
         let response = self
             .flow
@@ -101,7 +101,7 @@ impl AttendanceService for ConferencesApi {
         &self,
         request: Request<pb::LiftConferenceExclusionRequest>,
     ) -> Result<Response<pb::LiftConferenceExclusionResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, person_id) = requests::lifting(request.get_ref())?;
         let response = self
             .flow
@@ -118,7 +118,7 @@ impl AttendanceService for ConferencesApi {
         &self,
         request: Request<pb::RecordAttendanceRequest>,
     ) -> Result<Response<pb::RecordAttendanceResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, attendees) = requests::attendance(request.get_ref())?;
         let response = self
             .flow
@@ -135,7 +135,7 @@ impl AttendanceService for ConferencesApi {
         &self,
         request: Request<pb::AssessQuorumRequest>,
     ) -> Result<Response<pb::AssessQuorumResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, basis) = requests::quorum(request.get_ref())?;
         let quorum = self
             .flow
@@ -152,7 +152,7 @@ impl AttendanceService for ConferencesApi {
         &self,
         request: Request<pb::RecordConferenceHeldRequest>,
     ) -> Result<Response<pb::RecordConferenceHeldResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, held) = requests::held(request.get_ref(), &session.ctx)?;
         let conference = self
             .flow
@@ -171,7 +171,7 @@ impl AttendanceService for ConferencesApi {
         &self,
         request: Request<pb::RecordInquorateRequest>,
     ) -> Result<Response<pb::RecordInquorateResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, record) = requests::inquorate(request.get_ref(), &session.ctx)?;
         let response = self
             .flow

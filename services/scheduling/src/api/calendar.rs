@@ -19,7 +19,7 @@ impl CalendarService for ConferencesApi {
         &self,
         request: Request<pb::ExportICalendarRequest>,
     ) -> Result<Response<pb::ExportICalendarResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (owner, first, last) = requests::calendar_export(request.get_ref())?;
         let include_core_groups = request.get_ref().include_core_groups;
         let (target, name, file) = match owner {

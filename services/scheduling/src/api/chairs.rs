@@ -19,7 +19,7 @@ impl ChairsService for ConferencesApi {
         &self,
         request: Request<pb::CreateChairRequest>,
     ) -> Result<Response<pb::CreateChairResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (authority, key, chair) = requests::new_chair(request.get_ref())?;
         let response = self
             .flow
@@ -34,7 +34,7 @@ impl ChairsService for ConferencesApi {
         &self,
         request: Request<pb::GetChairRequest>,
     ) -> Result<Response<pb::GetChairResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let id = requests::id("chair_id", &request.get_ref().chair_id)?;
         let own = Target::Authority(session.ctx.authority.clone());
         let chair = self
@@ -50,7 +50,7 @@ impl ChairsService for ConferencesApi {
         &self,
         request: Request<pb::ListChairsRequest>,
     ) -> Result<Response<pb::ListChairsResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (authority, active_only, available_on, page) =
             requests::chair_list(request.get_ref(), &session.ctx)?;
         let response = self
@@ -68,7 +68,7 @@ impl ChairsService for ConferencesApi {
         &self,
         request: Request<pb::UpdateChairRequest>,
     ) -> Result<Response<pb::UpdateChairResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, changes, fields) = requests::chair_update(request.get_ref())?;
         let own = Target::Authority(session.ctx.authority.clone());
         let chair = self
@@ -88,7 +88,7 @@ impl ChairsService for ConferencesApi {
         &self,
         request: Request<pb::GetChairWorkloadRequest>,
     ) -> Result<Response<pb::GetChairWorkloadResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, first, last) = requests::chair_workload(request.get_ref())?;
         let own = Target::Authority(session.ctx.authority.clone());
         let workload = self
@@ -109,7 +109,7 @@ impl ChairsService for ConferencesApi {
         &self,
         request: Request<pb::ListChairWorkloadsRequest>,
     ) -> Result<Response<pb::ListChairWorkloadsResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (authority, first, last, page) =
             requests::chair_workloads(request.get_ref(), &session.ctx)?;
         let response = self
@@ -125,7 +125,7 @@ impl ChairsService for ConferencesApi {
         &self,
         request: Request<pb::AllocateChairRequest>,
     ) -> Result<Response<pb::AllocateChairResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let allocation = requests::allocation(request.get_ref())?;
         let target = Target::Conference(allocation.conference_id);
         let response = self

@@ -15,7 +15,7 @@ impl CoreGroupsService for ConferencesApi {
         &self,
         request: Request<pb::GetCoreGroupMeetingRequest>,
     ) -> Result<Response<pb::GetCoreGroupMeetingResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let id = requests::id("meeting_id", &request.get_ref().meeting_id)?;
         let meeting = self
             .flow
@@ -32,7 +32,7 @@ impl CoreGroupsService for ConferencesApi {
         &self,
         request: Request<pb::ListCoreGroupMeetingsRequest>,
     ) -> Result<Response<pb::ListCoreGroupMeetingsResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let filter = requests::core_group_list(request.get_ref(), &session.ctx)?;
         // One case's meetings are a record of that case (its members may
         // list them); across the authority, as for conferences.
@@ -62,7 +62,7 @@ impl CoreGroupsService for ConferencesApi {
         &self,
         request: Request<pb::ScheduleCoreGroupMeetingRequest>,
     ) -> Result<Response<pb::ScheduleCoreGroupMeetingResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, slot) = requests::core_group_schedule(request.get_ref(), &session.ctx)?;
         let meeting = self
             .flow
@@ -81,7 +81,7 @@ impl CoreGroupsService for ConferencesApi {
         &self,
         request: Request<pb::RecordCoreGroupHeldRequest>,
     ) -> Result<Response<pb::RecordCoreGroupHeldResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, ending) = requests::core_group_held(request.get_ref(), &session.ctx)?;
         let (meeting, next) = self
             .flow
@@ -99,7 +99,7 @@ impl CoreGroupsService for ConferencesApi {
         &self,
         request: Request<pb::RecordCoreGroupMissedRequest>,
     ) -> Result<Response<pb::RecordCoreGroupMissedResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, ending) = requests::core_group_missed(request.get_ref())?;
         let (meeting, next) = self
             .flow

@@ -64,9 +64,9 @@ impl Flow {
     /// # Errors
     /// `UNAUTHENTICATED` without valid credentials; `RESOURCE_EXHAUSTED`
     /// over the caller's rate limit.
-    pub fn identify<T>(&self, request: &tonic::Request<T>) -> Result<Session, ApiError> {
+    pub async fn identify<T>(&self, request: &tonic::Request<T>) -> Result<Session, ApiError> {
         let now = DateTime::<Utc>::from(SystemTime::now());
-        let call = self.access.identify(request, now)?;
+        let call = self.access.identify(request, now).await?;
         let authority = call.caller.authority_id().to_owned();
         let profile = self.profiles.get(&authority).cloned().unwrap_or_default();
         // Profiles are validated when the configuration loads.

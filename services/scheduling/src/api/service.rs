@@ -25,7 +25,7 @@ impl ConferencesService for ConferencesApi {
         &self,
         request: Request<pb::CreateConferenceRequest>,
     ) -> Result<Response<pb::CreateConferenceResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (authority, new) = requests::creation(request.get_ref(), &session.ctx)?;
         let response = self
             .flow
@@ -40,7 +40,7 @@ impl ConferencesService for ConferencesApi {
         &self,
         request: Request<pb::GetConferenceRequest>,
     ) -> Result<Response<pb::GetConferenceResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let id = requests::id("conference_id", &request.get_ref().conference_id)?;
         let conference = self
             .flow
@@ -61,7 +61,7 @@ impl ConferencesService for ConferencesApi {
         &self,
         request: Request<pb::ListConferencesRequest>,
     ) -> Result<Response<pb::ListConferencesResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (authority, filter) = requests::list(request.get_ref(), &session.ctx)?;
         // One case's conferences are a record of that case (its members may
         // list them); the diary across an authority is for those the
@@ -83,7 +83,7 @@ impl ConferencesService for ConferencesApi {
         &self,
         request: Request<pb::BookConferenceRequest>,
     ) -> Result<Response<pb::BookConferenceResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, slot) = requests::booking(request.get_ref(), &session.ctx)?;
         let conference = self
             .flow
@@ -100,7 +100,7 @@ impl ConferencesService for ConferencesApi {
         &self,
         request: Request<pb::MoveConferenceRequest>,
     ) -> Result<Response<pb::MoveConferenceResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, change) = requests::moving(request.get_ref(), &session.ctx)?;
         let conference = self
             .flow
@@ -119,7 +119,7 @@ impl ConferencesService for ConferencesApi {
         &self,
         request: Request<pb::CancelConferenceRequest>,
     ) -> Result<Response<pb::CancelConferenceResponse>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let (id, version, reason) = requests::cancellation(request.get_ref())?;
         let conference = self
             .flow
@@ -140,7 +140,7 @@ impl ConferencesService for ConferencesApi {
         &self,
         request: Request<pb::StreamChangesRequest>,
     ) -> Result<Response<Self::StreamChangesStream>, Status> {
-        let session = self.flow.identify(&request)?;
+        let session = self.flow.identify(&request).await?;
         let req = request.get_ref();
         let feed = self.feed.check(
             &session.ctx.authority,
