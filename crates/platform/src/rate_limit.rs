@@ -102,9 +102,13 @@ impl CallerLimits {
         .bind(self.burst)
         .fetch_one(pool)
         .await?;
-        match u64::try_from(wait_micros) {
-            Ok(0) | Err(_) => Ok(()),
-            Ok(micros) => Err(LimitError::Over(Duration::from_micros(micros))),
+        // `take_call` returns zero when it counted the call, else the wait.
+        if wait_micros > 0 {
+            Err(LimitError::Over(Duration::from_micros(
+                wait_micros.unsigned_abs(),
+            )))
+        } else {
+            Ok(())
         }
     }
 }

@@ -115,3 +115,18 @@ async fn calls_at_once_on_two_replicas_never_exceed_the_burst() {
         "{results:?}"
     );
 }
+
+#[tokio::test]
+async fn a_count_that_cannot_be_read_is_a_store_error_not_an_acceptance() {
+    let (_db, pool) = storage().await;
+    let limits = replica(&pool);
+    limits.check(CALLER).await.unwrap();
+    pool.close().await;
+    match limits.check(CALLER).await {
+        Err(LimitError::Store(sqlx::Error::PoolClosed)) => {}
+        other => panic!("a closed store was not refused: {other:?}"),
+    }
+    // And the caller's error says the database is unavailable.
+    let err = cpc_platform::ApiError::from(sqlx::Error::PoolClosed);
+    assert_eq!(tonic::Status::from(err).code(), tonic::Code::Unavailable);
+}
