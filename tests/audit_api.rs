@@ -87,6 +87,53 @@ async fn no_token_is_unauthenticated() {
     f.server.stop().await;
 }
 
+/// The authority ends a person's sessions (`identity.revocations_file`):
+/// their token from before is refused over gRPC, saying so, and a colleague
+/// or their own sign-in after it is served.
+#[tokio::test]
+async fn a_revoked_persons_token_is_unauthenticated() {
+    let db = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("revocations.json");
+    let revoked_at = chrono::Utc::now();
+    std::fs::write(
+        &file,
+        serde_json::json!({"revoked": [{
+            "issuer": cpc_identity::dev::DEV_ISSUER,
+            "subject": "aud-left",
+            "issued_before": revoked_at.to_rfc3339(),
+        }]})
+        .to_string(),
+    )
+    .unwrap();
+    let mut config = db.config();
+    config.identity.revocations_file = Some(file);
+    let server = TestServer::start(config, Selection::All.components()).await;
+    let mut client = AuditServiceClient::new(server.channel().await);
+    let key = DevKey::load_or_create(db.dev_key_dir()).unwrap();
+    let minted_at = |person: &str, at: chrono::DateTime<chrono::Utc>| {
+        key.mint_at(&DevClaims::new(person, "E1", [Role::Auditor]), at)
+    };
+
+    let before = minted_at("aud-left", revoked_at - chrono::TimeDelta::minutes(5));
+    let err = client
+        .list_access_records(authed(list("cases"), &before))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert!(err.message().contains("session has been ended"), "{err:?}");
+
+    let colleague = minted_at("aud-stays", revoked_at - chrono::TimeDelta::minutes(5));
+    let after = minted_at("aud-left", revoked_at + chrono::TimeDelta::seconds(1));
+    for token in [colleague, after] {
+        client
+            .list_access_records(authed(list("cases"), &token))
+            .await
+            .unwrap();
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn an_auditor_reads_the_log_and_the_reading_is_itself_recorded() {
     let mut f = fixture().await;

@@ -488,4 +488,33 @@ fn the_production_configuration_loads_and_wants_only_its_issuer() {
         matches!(err, cpc_identity::IdentityError::NoIssuers),
         "{err}"
     );
+    // The revocation list it reads is the ConfigMap's, mounted as a
+    // directory, and starts as a valid empty list.
+    assert_eq!(
+        config.identity.revocations_file.as_deref(),
+        Some(std::path::Path::new(
+            "/etc/cpc/revocations/revocations.json"
+        ))
+    );
+    let yaml = std::fs::read_to_string(repository().join("deploy/revocations.yaml")).unwrap();
+    let list = yaml
+        .lines()
+        .skip_while(|line| line.trim() != "revocations.json: |")
+        .nth(1)
+        .unwrap();
+    assert!(
+        cpc_identity::Revocations::from_json(list.trim().as_bytes())
+            .unwrap()
+            .is_empty()
+    );
+    for service in ["cases", "scheduling", "reporting", "escalation"] {
+        let manifest =
+            std::fs::read_to_string(repository().join(format!("deploy/{service}.yaml"))).unwrap();
+        assert!(
+            manifest
+                .contains("{name: revocations, mountPath: /etc/cpc/revocations, readOnly: true}")
+                && manifest.contains("configMap: {name: cpc-revocations}"),
+            "{service} mounts the revocation list"
+        );
+    }
 }

@@ -24,6 +24,7 @@ use crate::dev::{self, DEV_AUDIENCE, DEV_ISSUER, DevKey};
 use crate::error::{AuthError, IdentityError, JwksError, JwksSource};
 use crate::fetch;
 use crate::jwks::Jwks;
+use crate::revocations::{REVOCATIONS_REFRESH, Revocations};
 use crate::token::{self, Trust, TrustedIssuer};
 
 /// The least time between two early fetches of one issuer's JWKS. Anyone
@@ -46,6 +47,8 @@ pub struct Authenticator {
     dev_key: Option<Arc<DevKey>>,
     services: HashMap<String, ServiceIdentity>,
     trust: RwLock<Arc<Trust>>,
+    revocations_file: Option<PathBuf>,
+    revocations: RwLock<Arc<Revocations>>,
 }
 
 /// A configured issuer, where its keys come from, and how they are kept
@@ -174,6 +177,7 @@ impl Authenticator {
         config.validate()?;
         let authenticator = Self::new(config)?;
         authenticator.reload().await?;
+        authenticator.reload_revocations()?;
         Ok(authenticator)
     }
 
@@ -198,6 +202,7 @@ impl Authenticator {
             }
         }
         authenticator.trust_all(keys);
+        authenticator.reload_revocations()?;
         Ok(authenticator)
     }
 
@@ -225,6 +230,8 @@ impl Authenticator {
             dev_key,
             services,
             trust: RwLock::new(Arc::new(Trust::default())),
+            revocations_file: config.revocations_file.clone(),
+            revocations: RwLock::new(Arc::new(Revocations::default())),
         })
     }
 
@@ -244,6 +251,52 @@ impl Authenticator {
         .await?;
         self.trust_all(keys);
         Ok(())
+    }
+
+    /// Reads `identity.revocations_file` again and swaps in its list. On
+    /// any error the previous list stays in force: a broken edit must never
+    /// let a revoked person back in. Without a file, nothing to do.
+    ///
+    /// # Errors
+    /// [`IdentityError::Revocations`]: the file cannot be read or is
+    /// refused.
+    pub fn reload_revocations(&self) -> Result<(), IdentityError> {
+        let Some(file) = &self.revocations_file else {
+            return Ok(());
+        };
+        let revocations = Revocations::load(file).map_err(|source| IdentityError::Revocations {
+            file: file.clone(),
+            source,
+        })?;
+        let previous = std::mem::replace(
+            &mut *self
+                .revocations
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+            Arc::new(revocations),
+        );
+        let current = self.revocations();
+        // Read every half minute; only a change is worth an operator's
+        // attention. Counts only: the list names staff, not for the logs.
+        if *previous == *current {
+            tracing::debug!(file = ?file, "identity: revocations unchanged");
+        } else {
+            tracing::info!(
+                file = ?file,
+                revoked = current.len(),
+                "identity: revocations loaded"
+            );
+        }
+        Ok(())
+    }
+
+    fn revocations(&self) -> Arc<Revocations> {
+        Arc::clone(
+            &self
+                .revocations
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     /// Reads or fetches one issuer's keys, and checks them.
@@ -378,14 +431,39 @@ impl Authenticator {
     /// Call it once, within a Tokio runtime, after [`Authenticator::load`].
     /// Dropping the returned [`KeyRefresh`] stops the tasks. Without it,
     /// keys stay as they were loaded.
+    ///
+    /// With `identity.revocations_file`, one more task reads it again every
+    /// [`REVOCATIONS_REFRESH`]; a file that cannot be read or is refused is
+    /// logged as a warning and leaves the previous list in force.
     pub fn spawn_key_refresh(self: &Arc<Self>) -> KeyRefresh {
-        let tasks = (0..self.issuers.len())
+        let mut tasks: Vec<_> = (0..self.issuers.len())
             .map(|index| {
                 let authenticator = Arc::clone(self);
                 tokio::spawn(async move { authenticator.refresh_keys(index).await })
             })
             .collect();
+        if self.revocations_file.is_some() {
+            let authenticator = Arc::clone(self);
+            tasks.push(tokio::spawn(async move {
+                authenticator.refresh_revocations().await;
+            }));
+        }
         KeyRefresh { tasks }
+    }
+
+    async fn refresh_revocations(&self) {
+        let mut tick =
+            tokio::time::interval_at(Instant::now() + REVOCATIONS_REFRESH, REVOCATIONS_REFRESH);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(err) = self.reload_revocations() {
+                tracing::warn!(
+                    error = %err,
+                    "identity: revocations refresh failed; keeping the previous list"
+                );
+            }
+        }
     }
 
     async fn refresh_keys(&self, index: usize) {
@@ -481,9 +559,27 @@ impl Authenticator {
         let token = bearer_token(authorization_header_value)?;
         let trust = Arc::clone(&self.trust.read().unwrap_or_else(PoisonError::into_inner));
         // This token is refused either way; a fresh set serves the retry.
-        token::verify(token, &trust, self.leeway_secs, now, |issuer| {
+        let caller = token::verify(token, &trust, self.leeway_secs, now, |issuer| {
             self.refresh_early(issuer, now);
-        })
+        })?;
+        let issuer = caller.issuer().unwrap_or_default();
+        if self.revocations().revokes(
+            issuer,
+            caller.subject(),
+            caller.issued_at().map(|iat| iat.timestamp()),
+        ) {
+            // A security event: the person's sessions were ended, and one
+            // of them is still in use (a stolen token, or someone who has
+            // not yet noticed). Their id, not a child's, so it may be logged.
+            tracing::warn!(
+                issuer,
+                subject = caller.subject(),
+                authority = caller.authority_id(),
+                "identity: a revoked session was used"
+            );
+            return Err(AuthError::Revoked);
+        }
+        Ok(caller)
     }
 
     /// [`Authenticator::authenticate_bearer`] on a request's headers. More

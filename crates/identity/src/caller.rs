@@ -33,6 +33,7 @@ pub struct Caller {
     on_behalf_of: Option<String>,
     issuer: Option<String>,
     token_id: Option<String>,
+    issued_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
 }
 
@@ -58,6 +59,7 @@ impl Caller {
             on_behalf_of: None,
             issuer: None,
             token_id: None,
+            issued_at: None,
             expires_at: None,
         }
     }
@@ -76,16 +78,19 @@ impl Caller {
         self
     }
 
-    /// Sets the token's issuer, id (`jti`, if it had one) and expiry.
+    /// Sets the token's issuer, id (`jti`, if it had one), issue time
+    /// (`iat`, if it had one) and expiry.
     #[must_use]
     pub fn with_token(
         mut self,
         issuer: impl Into<String>,
         token_id: Option<String>,
+        issued_at: Option<DateTime<Utc>>,
         expires_at: DateTime<Utc>,
     ) -> Self {
         self.issuer = Some(issuer.into());
         self.token_id = token_id;
+        self.issued_at = issued_at;
         self.expires_at = Some(expires_at);
         self
     }
@@ -152,6 +157,13 @@ impl Caller {
     #[must_use]
     pub fn token_id(&self) -> Option<&str> {
         self.token_id.as_deref()
+    }
+
+    /// When the token was issued (`iat`), when the issuer says; `None` for
+    /// a service identity.
+    #[must_use]
+    pub fn issued_at(&self) -> Option<DateTime<Utc>> {
+        self.issued_at
     }
 
     /// When the token expires (`exp`); `None` for a service identity.

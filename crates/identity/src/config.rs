@@ -66,6 +66,12 @@ pub struct IdentityConfig {
     /// mTLS client certificates of record-system integrations, mapped to
     /// service callers.
     pub service_identities: Vec<ServiceIdentity>,
+    /// People whose sessions the authority has ended: a JSON file
+    /// ([`Revocations`](crate::Revocations)) read at start-up and every
+    /// [`REVOCATIONS_REFRESH`](crate::REVOCATIONS_REFRESH) while serving;
+    /// their tokens issued before the listed time are refused. None: no
+    /// session is revoked before its token expires.
+    pub revocations_file: Option<PathBuf>,
 }
 
 impl Default for IdentityConfig {
@@ -76,6 +82,7 @@ impl Default for IdentityConfig {
             leeway: Duration::from_secs(60),
             dev_key_dir: PathBuf::from(".local/dev-identity"),
             service_identities: Vec::new(),
+            revocations_file: None,
         }
     }
 }

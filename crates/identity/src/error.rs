@@ -6,6 +6,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::revocations::RevocationsError;
+
 /// Why a request could not be authenticated.
 ///
 /// Every message is fixed text: none carries token contents, claim values or
@@ -60,6 +62,10 @@ pub enum AuthError {
     /// not act for.
     #[error("the credentials may not act for the authority named in x-cpc-authority")]
     NotActingFor,
+    /// The authority ended the person's sessions after this token was
+    /// issued (`identity.revocations_file`); a new sign-in is needed.
+    #[error("the session has been ended; sign in again")]
+    Revoked,
 }
 
 impl AuthError {
@@ -82,6 +88,7 @@ impl AuthError {
             AuthError::BadClaims(_) => "bad_claims",
             AuthError::UnknownService => "unknown_service",
             AuthError::NotActingFor => "not_acting_for",
+            AuthError::Revoked => "session_revoked",
         }
     }
 }
@@ -207,6 +214,15 @@ pub enum IdentityError {
         /// Why it was refused.
         #[source]
         source: JwksError,
+    },
+    /// The revocation file could not be read or was refused.
+    #[error("identity: revocations_file {file:?}: {source}")]
+    Revocations {
+        /// The configured file.
+        file: PathBuf,
+        /// Why it was refused.
+        #[source]
+        source: RevocationsError,
     },
     /// [`Authenticator::from_config`](crate::Authenticator::from_config)
     /// was given an issuer whose keys must be fetched.

@@ -21,6 +21,12 @@
 //! are picked up without a restart. A failed read or fetch keeps the
 //! previous keys.
 //!
+//! A person's sessions can be ended before their tokens expire:
+//! `identity.revocations_file` lists, per issuer and subject, a time before
+//! which their tokens are refused ([`AuthError::Revoked`]); it is read again
+//! every [`REVOCATIONS_REFRESH`], and a file that cannot be read keeps the
+//! previous list.
+//!
 //! Tokens must be signed with RS256, ES256 or EdDSA by a key in the issuer's
 //! JWKS, and the key's own algorithm is the only one accepted for it (no
 //! `none`, no HMAC, no algorithm confusion). Tokens without `exp`, with an
@@ -39,6 +45,7 @@ pub mod dev;
 mod error;
 mod fetch;
 mod jwks;
+mod revocations;
 mod role;
 mod token;
 
@@ -51,5 +58,6 @@ pub use config::{
 };
 pub use error::{AuthError, ClaimError, DevKeyError, IdentityError, JwksError, JwksSource};
 pub use jwks::{Jwks, MAX_JWKS_BYTES};
+pub use revocations::{MAX_REVOCATIONS_BYTES, REVOCATIONS_REFRESH, Revocations, RevocationsError};
 pub use role::{Agency, AgencyKind, Role, UnknownName, agency_key};
 pub use token::MAX_TOKEN_BYTES;

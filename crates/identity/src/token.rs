@@ -198,9 +198,15 @@ pub(crate) fn verify(
     } else {
         CallerKind::Person
     };
+    let issued_at = issued_at
+        .map(|iat| {
+            DateTime::from_timestamp(iat, 0).ok_or(AuthError::BadClaims(ClaimError::Timestamp))
+        })
+        .transpose()?;
     let mut caller = Caller::new(subject, kind, authority_id, roles).with_token(
         iss.clone(),
         token_id,
+        issued_at,
         expires_at,
     );
     if let Some(agency) = agency {

@@ -1040,3 +1040,115 @@ fn leeway_comes_from_config() {
     );
     assert!(f.check(&token).is_ok());
 }
+
+fn write_revocations(path: &Path, entries: &[(&str, &str, DateTime<Utc>)]) {
+    let revoked: Vec<Value> = entries
+        .iter()
+        .map(|(issuer, subject, before)| {
+            json!({"issuer": issuer, "subject": subject, "issued_before": before.to_rfc3339()})
+        })
+        .collect();
+    std::fs::write(path, json!({ "revoked": revoked }).to_string()).unwrap();
+}
+
+/// A production authenticator whose config names a revocation file, with
+/// `entries` in it.
+fn revoking(entries: &[(&str, &str, DateTime<Utc>)]) -> (Fixture, PathBuf) {
+    let mut f = Fixture::production();
+    let file = f.tmp.path().join("revocations.json");
+    write_revocations(&file, entries);
+    f.config.revocations_file = Some(file.clone());
+    f.auth = Authenticator::from_config(&f.config).unwrap();
+    (f, file)
+}
+
+const SUBJECT: &str = "7d0c2b1e-5f3a-4c1e-9a7b-2f4e6d8c0a1b";
+
+#[test]
+fn a_revoked_persons_earlier_tokens_are_refused_and_a_new_sign_in_is_not() {
+    let t = now().timestamp();
+    let (f, _) = revoking(&[(ISSUER, SUBJECT, DateTime::from_timestamp(t - 5, 0).unwrap())]);
+    // good_claims() was issued at t - 10: before the revocation.
+    assert_eq!(f.check_claims(&good_claims()), Err(AuthError::Revoked));
+    assert_eq!(AuthError::Revoked.reason(), "session_revoked");
+    assert_eq!(
+        f.check_claims(&without(good_claims(), "iat")),
+        Err(AuthError::Revoked),
+        "a token without iat cannot show it came after"
+    );
+    // Signed in again at the revocation time or after: accepted.
+    for iat in [t - 5, t] {
+        let caller = f
+            .check_claims(&with(good_claims(), "iat", json!(iat)))
+            .unwrap();
+        assert_eq!(caller.issued_at().map(|at| at.timestamp()), Some(iat));
+    }
+    // Someone else, and the same subject from another issuer, untouched.
+    f.check_claims(&with(good_claims(), "sub", json!("someone-else")))
+        .unwrap();
+    let (f, _) = revoking(&[(
+        "https://other.example",
+        SUBJECT,
+        DateTime::from_timestamp(t, 0).unwrap(),
+    )]);
+    f.check_claims(&good_claims()).unwrap();
+}
+
+#[test]
+fn a_revocation_file_that_cannot_be_read_stops_the_start() {
+    let mut f = Fixture::production();
+    let file = f.tmp.path().join("missing.json");
+    f.config.revocations_file = Some(file.clone());
+    let err = Authenticator::from_config(&f.config).unwrap_err();
+    assert!(
+        matches!(&err, IdentityError::Revocations { file: named, .. } if *named == file),
+        "{err}"
+    );
+    std::fs::write(
+        &file,
+        r#"{"revoked": [{"issuer": "", "subject": "s", "issued_before": "2026-12-06T00:00:00Z"}]}"#,
+    )
+    .unwrap();
+    let err = Authenticator::from_config(&f.config).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("entry 0 (counting from 0): issuer must not be empty"),
+        "{err}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn revocations_are_read_again_while_serving_and_a_broken_file_keeps_them() {
+    let t = now().timestamp();
+    let (f, file) = revoking(&[]);
+    let auth = std::sync::Arc::new(Authenticator::load(&f.config).await.unwrap());
+    let _refresh = auth.spawn_key_refresh();
+    let token = f.idp.sign(&good_claims());
+    let check = |auth: &Authenticator| {
+        auth.authenticate_bearer(Some(&format!("Bearer {token}")), now())
+            .map(|_| ())
+    };
+    assert_eq!(check(&auth), Ok(()));
+
+    // The security team revokes the person: refused within one refresh.
+    write_revocations(
+        &file,
+        &[(ISSUER, SUBJECT, DateTime::from_timestamp(t, 0).unwrap())],
+    );
+    assert_eq!(check(&auth), Ok(()), "not read before the next refresh");
+    tokio::time::sleep(cpc_identity::REVOCATIONS_REFRESH + Duration::from_secs(1)).await;
+    assert_eq!(check(&auth), Err(AuthError::Revoked));
+
+    // A broken edit never lets them back in.
+    std::fs::write(&file, "{ not json").unwrap();
+    tokio::time::sleep(cpc_identity::REVOCATIONS_REFRESH).await;
+    assert_eq!(check(&auth), Err(AuthError::Revoked));
+    let err = auth.reload_revocations().unwrap_err();
+    assert!(matches!(err, IdentityError::Revocations { .. }), "{err}");
+    assert_eq!(check(&auth), Err(AuthError::Revoked));
+
+    // Lifted (the entry removed): accepted again at the next refresh.
+    write_revocations(&file, &[]);
+    tokio::time::sleep(cpc_identity::REVOCATIONS_REFRESH).await;
+    assert_eq!(check(&auth), Ok(()));
+}
