@@ -208,6 +208,18 @@ impl Authenticator {
 
     /// Everything but the issuers' keys, from a validated `config`.
     fn new(config: &IdentityConfig) -> Result<Self, IdentityError> {
+        if config.mode == Mode::Production {
+            for issuer in config
+                .issuers
+                .iter()
+                .filter(|issuer| !issuer.requires_authentication_strength())
+            {
+                tracing::warn!(
+                    issuer = %issuer.issuer,
+                    "identity: this issuer's tokens are accepted however the person signed in; set acr_values or amr_values to require multi-factor sign-in"
+                );
+            }
+        }
         let issuers = config
             .issuers
             .iter()
@@ -346,6 +358,8 @@ impl Authenticator {
                 TrustedIssuer {
                     audience: DEV_AUDIENCE.to_owned(),
                     first_party_clients: HashSet::new(),
+                    acr_values: HashSet::new(),
+                    amr_values: HashSet::new(),
                     max_lifetime_secs: lifetime_secs(MAX_TOKEN_LIFETIME),
                     jwks: Arc::new(dev_key.jwks()),
                 },
@@ -631,6 +645,8 @@ fn trusted(issuer: &IssuerConfig, jwks: Arc<Jwks>) -> TrustedIssuer {
     TrustedIssuer {
         audience: issuer.audience.clone(),
         first_party_clients: issuer.first_party_clients.iter().cloned().collect(),
+        acr_values: issuer.acr_values.iter().cloned().collect(),
+        amr_values: issuer.amr_values.iter().cloned().collect(),
         // Checked by `IdentityConfig::validate` before any issuer is trusted.
         max_lifetime_secs: lifetime_secs(issuer.max_token_lifetime().unwrap_or(MIN_TOKEN_LIFETIME)),
         jwks,

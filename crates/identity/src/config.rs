@@ -34,6 +34,9 @@ pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 /// The shortest `max_token_lifetime` an issuer may be given.
 pub const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 
+/// The most `acr_values` or `amr_values` an issuer may be given.
+pub const MAX_AUTHENTICATION_VALUES: usize = 16;
+
 /// Whether the development signing key is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -134,6 +137,17 @@ pub struct IssuerConfig {
     /// `None`; any other `azp` is recorded as the relaying portal.
     #[serde(default)]
     pub first_party_clients: Vec<String>,
+    /// Authentication context classes (`acr`) accepted from this issuer: a
+    /// token whose `acr` is not one of them is refused, so the provider's
+    /// multi-factor level can be required (Keycloak names its levels; many
+    /// providers use a URN). Empty (default): `acr` is not checked.
+    #[serde(default)]
+    pub acr_values: Vec<String>,
+    /// Authentication methods (`amr`, RFC 8176) of which a token must name
+    /// at least one, e.g. `["mfa"]` (Microsoft Entra ID, Okta). Empty
+    /// (default): `amr` is not checked.
+    #[serde(default)]
+    pub amr_values: Vec<String>,
 }
 
 /// A record-system integration's client certificate, mapped to a service
@@ -214,6 +228,28 @@ impl IssuerConfig {
                 })
             }
         }
+    }
+
+    /// `acr_values` and `amr_values`: at most [`MAX_AUTHENTICATION_VALUES`]
+    /// each, every one non-empty.
+    pub(crate) fn check_authentication_values(&self) -> Result<(), &'static str> {
+        for values in [&self.acr_values, &self.amr_values] {
+            if values.len() > MAX_AUTHENTICATION_VALUES {
+                return Err("acr_values and amr_values take at most 16 values each");
+            }
+            if values.iter().any(|v| !valid_subject(v)) {
+                return Err(
+                    "acr_values and amr_values must be 1 to 255 characters without control characters",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a token from this issuer must show how its sign-in was made.
+    #[must_use]
+    pub fn requires_authentication_strength(&self) -> bool {
+        !self.acr_values.is_empty() || !self.amr_values.is_empty()
     }
 
     /// `max_token_lifetime`, or the default, within its bounds.
@@ -344,6 +380,7 @@ impl IdentityConfig {
             }
             let source = issuer.key_source().map_err(invalid)?;
             issuer.max_token_lifetime().map_err(invalid)?;
+            issuer.check_authentication_values().map_err(invalid)?;
             if !seen.insert(issuer.issuer.as_str()) {
                 return Err(invalid("configured more than once"));
             }
@@ -456,6 +493,8 @@ mod tests {
                 jwks_ca_file: None,
                 max_token_lifetime: None,
                 first_party_clients: vec![],
+                acr_values: vec![],
+                amr_values: vec![],
             }],
             ..IdentityConfig::default()
         }

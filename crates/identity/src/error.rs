@@ -62,6 +62,10 @@ pub enum AuthError {
     /// not act for.
     #[error("the credentials may not act for the authority named in x-cpc-authority")]
     NotActingFor,
+    /// The sign-in behind the token is not one the issuer's `acr_values`
+    /// or `amr_values` accept (e.g. no second factor).
+    #[error("the sign-in did not use the authentication this service requires")]
+    InsufficientAuthentication,
     /// The authority ended the person's sessions after this token was
     /// issued (`identity.revocations_file`); a new sign-in is needed.
     #[error("the session has been ended; sign in again")]
@@ -88,6 +92,7 @@ impl AuthError {
             AuthError::BadClaims(_) => "bad_claims",
             AuthError::UnknownService => "unknown_service",
             AuthError::NotActingFor => "not_acting_for",
+            AuthError::InsufficientAuthentication => "insufficient_authentication",
             AuthError::Revoked => "session_revoked",
         }
     }
@@ -134,6 +139,9 @@ pub enum ClaimError {
     /// 1–200 characters.
     #[error("invalid cpc_agency")]
     InvalidAgency,
+    /// `acr` is not a string, or `amr` not a list of strings.
+    #[error("invalid acr or amr")]
+    AuthenticationMethod,
     /// `cpc_roles` names a service role (`cpc_service`, `integration`),
     /// which only service identities hold (by client certificate, or a
     /// development-key token with no other role).

@@ -37,6 +37,10 @@ pub(crate) struct TrustedIssuer {
     pub(crate) first_party_clients: HashSet<String>,
     /// The longest `exp` − `iat` accepted, in seconds.
     pub(crate) max_lifetime_secs: i64,
+    /// `acr` must be one of these, when any are given.
+    pub(crate) acr_values: HashSet<String>,
+    /// `amr` must name one of these, when any are given.
+    pub(crate) amr_values: HashSet<String>,
     pub(crate) jwks: Arc<Jwks>,
 }
 
@@ -66,6 +70,8 @@ struct Claims {
     iat: Option<Value>,
     jti: Option<Value>,
     azp: Option<Value>,
+    acr: Option<Value>,
+    amr: Option<Value>,
     cpc_authority: Option<Value>,
     cpc_roles: Option<Value>,
     cpc_agency: Option<Value>,
@@ -162,6 +168,8 @@ pub(crate) fn verify(
     {
         return Err(AuthError::LifetimeTooLong);
     }
+
+    check_authentication(issuer, claims.acr.as_ref(), claims.amr.as_ref())?;
 
     let subject = match &claims.sub {
         Some(Value::String(sub)) if valid_subject(sub) => sub.clone(),
@@ -275,6 +283,42 @@ fn numeric_date(value: &Value) -> Result<i64, AuthError> {
         }
     };
     DateTime::from_timestamp(secs, 0).map(|_| secs).ok_or(bad)
+}
+
+/// The issuer's `acr_values` and `amr_values`, if it has any: how the
+/// person signed in must be one the authority accepts (multi-factor, say).
+/// Claims not checked are not read, so a provider's unusual `acr` does not
+/// refuse tokens where nobody asked about it.
+fn check_authentication(
+    issuer: &TrustedIssuer,
+    acr: Option<&Value>,
+    amr: Option<&Value>,
+) -> Result<(), AuthError> {
+    if issuer.acr_values.is_empty() && issuer.amr_values.is_empty() {
+        return Ok(());
+    }
+    let acr = match optional(acr) {
+        None => None,
+        Some(Value::String(acr)) => Some(acr.as_str()),
+        Some(_) => return Err(AuthError::BadClaims(ClaimError::AuthenticationMethod)),
+    };
+    let amr: Vec<&str> = match optional(amr) {
+        None => Vec::new(),
+        Some(Value::Array(items)) if items.len() <= MAX_ROLES => items
+            .iter()
+            .map(|item| item.as_str())
+            .collect::<Option<_>>()
+            .ok_or(AuthError::BadClaims(ClaimError::AuthenticationMethod))?,
+        Some(_) => return Err(AuthError::BadClaims(ClaimError::AuthenticationMethod)),
+    };
+    let acr_ok =
+        issuer.acr_values.is_empty() || acr.is_some_and(|acr| issuer.acr_values.contains(acr));
+    let amr_ok = issuer.amr_values.is_empty() || amr.iter().any(|m| issuer.amr_values.contains(*m));
+    if acr_ok && amr_ok {
+        Ok(())
+    } else {
+        Err(AuthError::InsufficientAuthentication)
+    }
 }
 
 fn optional_short_string(value: Option<&Value>) -> Result<Option<String>, AuthError> {

@@ -62,6 +62,8 @@ impl Fixture {
                 jwks_ca_file: None,
                 max_token_lifetime: None,
                 first_party_clients: vec!["cpc-web".into()],
+                acr_values: vec![],
+                amr_values: vec![],
             }],
             dev_key_dir: tmp.path().join("dev-identity"),
             service_identities: vec![
@@ -603,6 +605,8 @@ fn rs256_and_es256_issuers_verify_and_keep_their_algorithms() {
             jwks_ca_file: None,
             max_token_lifetime: None,
             first_party_clients: vec![],
+            acr_values: vec![],
+            amr_values: vec![],
         }],
         dev_key_dir: tmp.path().join("dev"),
         ..IdentityConfig::default()
@@ -1151,4 +1155,102 @@ async fn revocations_are_read_again_while_serving_and_a_broken_file_keeps_them()
     write_revocations(&file, &[]);
     tokio::time::sleep(cpc_identity::REVOCATIONS_REFRESH).await;
     assert_eq!(check(&auth), Ok(()));
+}
+
+/// A production authenticator whose issuer accepts only the given `acr`
+/// and `amr` values.
+fn requiring(acr_values: &[&str], amr_values: &[&str]) -> Fixture {
+    let mut f = Fixture::production();
+    f.config.issuers[0].acr_values = acr_values.iter().map(|v| (*v).to_owned()).collect();
+    f.config.issuers[0].amr_values = amr_values.iter().map(|v| (*v).to_owned()).collect();
+    f.auth = Authenticator::from_config(&f.config).unwrap();
+    f
+}
+
+#[test]
+fn an_issuer_may_require_a_multi_factor_sign_in_by_acr() {
+    let f = requiring(&["gold", "urn:council:mfa"], &[]);
+    for acr in ["gold", "urn:council:mfa"] {
+        f.check_claims(&with(good_claims(), "acr", json!(acr)))
+            .unwrap();
+    }
+    for claims in [
+        with(good_claims(), "acr", json!("1")),
+        with(good_claims(), "acr", json!("GOLD")),
+        without(good_claims(), "acr"),
+        with(good_claims(), "acr", Value::Null),
+    ] {
+        assert_eq!(
+            f.check_claims(&claims),
+            Err(AuthError::InsufficientAuthentication)
+        );
+    }
+    assert_eq!(
+        AuthError::InsufficientAuthentication.reason(),
+        "insufficient_authentication"
+    );
+    assert_eq!(
+        f.check_claims(&with(good_claims(), "acr", json!(2))),
+        Err(AuthError::BadClaims(ClaimError::AuthenticationMethod))
+    );
+    // Without acr_values, acr is not read at all.
+    Fixture::production()
+        .check_claims(&with(good_claims(), "acr", json!(2)))
+        .unwrap();
+}
+
+#[test]
+fn an_issuer_may_require_one_of_its_amr_values() {
+    let f = requiring(&[], &["mfa", "hwk"]);
+    for amr in [json!(["pwd", "mfa"]), json!(["hwk"])] {
+        f.check_claims(&with(good_claims(), "amr", amr)).unwrap();
+    }
+    for claims in [
+        with(good_claims(), "amr", json!(["pwd"])),
+        with(good_claims(), "amr", json!([])),
+        without(good_claims(), "amr"),
+    ] {
+        assert_eq!(
+            f.check_claims(&claims),
+            Err(AuthError::InsufficientAuthentication)
+        );
+    }
+    for bad in [json!("mfa"), json!(["mfa", 1]), json!([["mfa"]])] {
+        assert_eq!(
+            f.check_claims(&with(good_claims(), "amr", bad)),
+            Err(AuthError::BadClaims(ClaimError::AuthenticationMethod))
+        );
+    }
+    // Both: each must hold.
+    let both = requiring(&["gold"], &["mfa"]);
+    let strong = with(
+        with(good_claims(), "acr", json!("gold")),
+        "amr",
+        json!(["mfa"]),
+    );
+    both.check_claims(&strong).unwrap();
+    assert_eq!(
+        both.check_claims(&with(strong.clone(), "amr", json!(["pwd"]))),
+        Err(AuthError::InsufficientAuthentication)
+    );
+    assert_eq!(
+        both.check_claims(&with(strong, "acr", json!("silver"))),
+        Err(AuthError::InsufficientAuthentication)
+    );
+}
+
+#[test]
+fn acr_and_amr_values_are_checked_when_loaded() {
+    let mut f = Fixture::production();
+    f.config.issuers[0].amr_values = vec![String::new()];
+    let err = Authenticator::from_config(&f.config).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("acr_values and amr_values must be 1 to 255 characters"),
+        "{err}"
+    );
+    f.config.issuers[0].amr_values = vec![];
+    f.config.issuers[0].acr_values = (0..17).map(|i| format!("level-{i}")).collect();
+    let err = Authenticator::from_config(&f.config).unwrap_err();
+    assert!(err.to_string().contains("at most 16 values"), "{err}");
 }

@@ -228,6 +228,8 @@ fn config(tmp: &TempDir, url: &str) -> IdentityConfig {
             jwks_ca_file: None,
             max_token_lifetime: None,
             first_party_clients: vec![],
+            acr_values: vec![],
+            amr_values: vec![],
         }],
         dev_key_dir: tmp.path().join("dev-identity"),
         ..IdentityConfig::default()
