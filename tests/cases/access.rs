@@ -10,6 +10,7 @@ use cpc_proto::cases::v1 as pb;
 use cpc_proto::common::v1 as common;
 use tonic::Code;
 
+use crate::access_log::about_child;
 use crate::journey::register;
 use crate::support::*;
 
@@ -81,11 +82,8 @@ async fn membership_opens_a_childs_record_and_nothing_else_does() {
     let mut audit_client = AuditServiceClient::new(f.server.channel().await);
     let records = audit_client
         .list_access_records(auditor.req(audit::ListAccessRecordsRequest {
-            service: "cases".into(),
             authority_id: AUTHORITY.into(),
-            child_id: child.id.clone(),
-            page_size: 100,
-            ..Default::default()
+            ..about_child("cases", &child.id)
         }))
         .await
         .unwrap()
@@ -126,14 +124,7 @@ async fn membership_opens_a_childs_record_and_nothing_else_does() {
 
     // The child's social worker sees who accessed the child's record
     // (CP-IS-style access notification), the refusals included ...
-    let log = |who: &As, child_id: &str| {
-        who.req(audit::ListAccessRecordsRequest {
-            service: "cases".into(),
-            child_id: child_id.to_owned(),
-            page_size: 100,
-            ..Default::default()
-        })
-    };
+    let log = |who: &As, child_id: &str| who.req(about_child("cases", child_id));
     let seen = audit_client
         .list_access_records(log(&sw, &child.id))
         .await

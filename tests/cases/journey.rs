@@ -9,6 +9,7 @@ use cpc_proto::cases::v1 as pb;
 use cpc_proto::common::v1 as common;
 use tonic::Code;
 
+use crate::access_log::about_child;
 use crate::support::*;
 
 /// Registers a child in a new case as the social worker, who becomes a
@@ -333,12 +334,7 @@ async fn referral_to_plan_end_over_grpc() {
     let auditor = f.person(AUDITOR, AUTHORITY, cpc_identity::Role::Auditor, None);
     let mut audit = AuditServiceClient::new(f.server.channel().await);
     let records = audit
-        .list_access_records(auditor.req(audit_pb::ListAccessRecordsRequest {
-            service: "cases".into(),
-            child_id: child.id.clone(),
-            page_size: 100,
-            ..Default::default()
-        }))
+        .list_access_records(auditor.req(about_child("cases", &child.id)))
         .await
         .unwrap()
         .into_inner()

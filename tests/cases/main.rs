@@ -10,6 +10,8 @@
     reason = "test helpers fail the test"
 )]
 
+#[path = "../access_log.rs"]
+mod access_log;
 #[path = "../bad_request.rs"]
 mod bad_request;
 

@@ -298,14 +298,7 @@ async fn no_credentials_and_other_authorities() {
     // tell whose the ids were; the authority holding them can), and not the
     // attempt on a case it does not hold, for its auditor and for the
     // child's social worker alike.
-    let about_child = |who: &As| {
-        who.req(audit::ListAccessRecordsRequest {
-            service: "cases".into(),
-            child_id: child.id.clone(),
-            page_size: 100,
-            ..Default::default()
-        })
-    };
+    let about_child = |who: &As| who.req(crate::access_log::about_child("cases", &child.id));
     let auditor = f.person(
         AUDITOR + 1,
         AUTHORITY,

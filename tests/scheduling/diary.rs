@@ -258,12 +258,7 @@ async fn an_s47_in_cases_makes_an_icpc_due_on_the_fifteenth_working_day() {
         f.server.channel().await,
     );
     let seen = audit
-        .list_access_records(sw.req(cpc_proto::audit::v1::ListAccessRecordsRequest {
-            service: "scheduling".into(),
-            child_id: child.clone(),
-            page_size: 100,
-            ..Default::default()
-        }))
+        .list_access_records(sw.req(crate::access_log::about_child("scheduling", &child)))
         .await
         .unwrap()
         .into_inner()

@@ -219,6 +219,11 @@ impl Authenticator {
                     "identity: this issuer's tokens are accepted however the person signed in; set acr_values or amr_values to require multi-factor sign-in"
                 );
             }
+            if config.revocations_file.is_none() {
+                tracing::warn!(
+                    "identity: no revocations_file, so a person's sessions cannot be ended before their tokens expire"
+                );
+            }
         }
         let issuers = config
             .issuers
