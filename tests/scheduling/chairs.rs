@@ -31,7 +31,7 @@ fn weekdays_nine_to_five() -> Vec<pb::WorkingPeriod> {
         .collect()
 }
 
-fn chair(id: u128, name: &str) -> pb::Chair {
+pub(crate) fn chair(id: u128, name: &str) -> pb::Chair {
     pb::Chair {
         id: Uuid::from_u128(id).to_string(),
         authority_id: AUTHORITY.into(),
@@ -60,7 +60,7 @@ fn leave_on(day: NaiveDate) -> pb::LeavePeriod {
     }
 }
 
-async fn create(
+pub(crate) async fn create(
     chairs: &mut ChairsServiceClient<Channel>,
     who: &As,
     chair: pb::Chair,

@@ -466,3 +466,120 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
     );
     f.stop().await;
 }
+
+/// Once a chair is allocated, keeping a person out of the conference is
+/// that chair's decision alone: another chair of the authority is refused,
+/// and the refusal is recorded under the policy that decided it.
+#[tokio::test]
+async fn once_a_chair_is_allocated_only_they_decide_exclusions() {
+    use cpc_proto::scheduling::v1::chairs_service_client::ChairsServiceClient;
+
+    let (mut f, conferences) = start().await;
+    let bs = business_support(&f);
+    let mut c = clients(&f, conferences).await;
+    let (_, case) = s47_started(&mut f, "EXC0002", uk_today()).await;
+    let icpc = conferences_of(&mut c.conferences, &bs, &case)
+        .await
+        .remove(0);
+    let due = timescales().icpc_due(uk_today()).unwrap();
+    let icpc = book(&mut c, &bs, &icpc, due).await;
+    let other_chair = f.person(
+        CHAIR + 1,
+        AUTHORITY,
+        cpc_identity::Role::ConferenceChair,
+        Some(csc()),
+    );
+
+    // Before a chair is allocated, any chair of the authority may decide.
+    let decided = exclude(&mut c, &other_chair, &icpc, parent_ref(), WHOLE, "")
+        .await
+        .unwrap();
+    let icpc = decided.conference.unwrap();
+
+    let mut chairs = ChairsServiceClient::new(f.server.channel().await);
+    crate::chairs::create(&mut chairs, &bs, crate::chairs::chair(CHAIR, "Chris Chair")).await;
+    let allocated = chairs
+        .allocate_chair(bs.req(pb::AllocateChairRequest {
+            conference_id: icpc.id.clone(),
+            version: icpc.version,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        allocated.allocation.unwrap().chair_id,
+        uuid::Uuid::from_u128(CHAIR).to_string()
+    );
+    let icpc = allocated.conference.unwrap();
+
+    // Now the other chair can neither change the decision nor lift it.
+    let refused = exclude(
+        &mut c,
+        &other_chair,
+        &icpc,
+        parent_ref(),
+        PART,
+        "Police disclosure",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let lift = |who: &As, version| {
+        who.req(pb::LiftConferenceExclusionRequest {
+            conference_id: icpc.id.clone(),
+            version,
+            person_id: parent_ref().person_id,
+        })
+    };
+    let refused = c
+        .attendance
+        .lift_conference_exclusion(lift(&other_chair, icpc.version))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+
+    // The allocated chair may.
+    let decided = exclude(
+        &mut c,
+        &f.chair(),
+        &icpc,
+        parent_ref(),
+        PART,
+        "Police disclosure",
+    )
+    .await
+    .unwrap();
+    let version = decided.conference.unwrap().version;
+    c.attendance
+        .lift_conference_exclusion(lift(&f.chair(), version))
+        .await
+        .unwrap();
+
+    let options = db::schema_options(f.db.url(), cpc_scheduling::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let decisions: Vec<(String, String, Vec<String>)> = sqlx::query_as(
+        "SELECT actor_subject, decision, policy_ids FROM audit_log \
+          WHERE action LIKE '/cpc.scheduling.v1.AttendanceService/%Exclu%' ORDER BY seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let person = |id: u128| uuid::Uuid::from_u128(id).to_string();
+    let rule = vec!["allocated-chair-decides-exclusions".to_owned()];
+    let summary: Vec<(String, &str, bool)> = decisions
+        .iter()
+        .map(|(who, decision, policies)| (who.clone(), decision.as_str(), *policies == rule))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (person(CHAIR + 1), "allow", false),
+            (person(CHAIR + 1), "deny", true),
+            (person(CHAIR + 1), "deny", true),
+            (person(CHAIR), "allow", false),
+            (person(CHAIR), "allow", false),
+        ]
+    );
+}

@@ -31,6 +31,11 @@ use crate::meetings::{Held, invitation, last_working_day, plan_started, timescal
 use crate::support::*;
 
 /// The scheduling services the matrix calls.
+/// In this order: the table's exclusion cells (AttendanceService) are for a
+/// conference with no chair yet, which any chair of the authority may
+/// decide on; AllocateChair (ChairsService) then gives the review a chair,
+/// after which only that chair could (policy
+/// allocated-chair-decides-exclusions, tested in `exclusions.rs`).
 const SERVICES: [&str; 5] = [
     "cpc.scheduling.v1.ConferencesService",
     "cpc.scheduling.v1.AttendanceService",

@@ -108,7 +108,7 @@ fn case_value(case: &CaseRelation) -> Result<RestrictedExpression, String> {
 }
 
 fn conference_value(conference: &ConferenceRelation) -> Result<RestrictedExpression, String> {
-    record(vec![
+    let mut fields = vec![
         (
             "id",
             RestrictedExpression::new_string(conference.conference_id.clone()),
@@ -117,7 +117,11 @@ fn conference_value(conference: &ConferenceRelation) -> Result<RestrictedExpress
             "minutes_excluded",
             entity_set("Person", &conference.minutes_excluded)?,
         ),
-    ])
+    ];
+    if let Some(chair) = &conference.chair {
+        fields.push(("chair", entity_ref("Person", chair)?));
+    }
+    record(fields)
 }
 
 fn escalation_value(escalation: &EscalationRelation) -> Result<RestrictedExpression, String> {

@@ -98,6 +98,9 @@ pub struct ConferenceRelation {
     pub conference_id: String,
     /// Person ids the chair excluded from receiving the minutes.
     pub minutes_excluded: Vec<String>,
+    /// The person id of the conference's allocated chair, where the
+    /// service knows it (scheduling); `None` before one is allocated.
+    pub chair: Option<String>,
 }
 
 /// A stage of the escalation route (`cpc.escalation.v1.EscalationStage`).

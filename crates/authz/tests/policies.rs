@@ -47,6 +47,7 @@ fn bundled_policies_load_with_an_id_for_every_policy() {
         [
             "agency-practitioner-case-member",
             "agency-practitioner-list-own-cases",
+            "allocated-chair-decides-exclusions",
             "auditor-never-changes-data",
             "auditor-read-audit",
             "authority-boundary",
@@ -371,6 +372,48 @@ fn minutes_exclusion_beats_every_permit() {
     assert!(
         authz
             .authorize(&chair, GET_CHILD, &common::resource("excluded", &chair))
+            .allowed
+    );
+}
+
+#[test]
+fn once_a_chair_is_allocated_only_they_decide_who_is_excluded_from_attending() {
+    const EXCLUDE: &str = "/cpc.scheduling.v1.AttendanceService/ExcludeFromConference";
+    const LIFT: &str = "/cpc.scheduling.v1.AttendanceService/LiftConferenceExclusion";
+    let authz = common::authorizer();
+    let chair = common::principal(Role::ConferenceChair);
+    let chaired_by = |person: Option<&str>| {
+        let mut resource = common::resource("member", &chair);
+        if let Resource::Record(record) = &mut resource {
+            record.conference.as_mut().unwrap().chair = person.map(str::to_owned);
+        }
+        resource
+    };
+    for action in [EXCLUDE, LIFT] {
+        // Before a chair is allocated, any chair of the authority; once one
+        // is, that chair alone.
+        let unallocated = authz.authorize(&chair, action, &chaired_by(None));
+        assert!(unallocated.allowed, "{action}");
+        assert!(
+            authz
+                .authorize(&chair, action, &chaired_by(Some("p-caller")))
+                .allowed
+        );
+        let other = authz.authorize(&chair, action, &chaired_by(Some("p-other-chair")));
+        assert!(!other.allowed, "{action}");
+        assert_eq!(
+            other.policy_ids,
+            ids(&["allocated-chair-decides-exclusions"])
+        );
+    }
+    // The rest of the chair's work on the conference is not theirs alone.
+    assert!(
+        authz
+            .authorize(
+                &chair,
+                "/cpc.scheduling.v1.AttendanceService/RecordAttendance",
+                &chaired_by(Some("p-other-chair"))
+            )
             .allowed
     );
 }

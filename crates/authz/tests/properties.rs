@@ -77,17 +77,22 @@ fn resource() -> impl Strategy<Value = Resource> {
     let record = (
         authority(),
         prop::option::of(case()),
-        prop::option::of((".{0,8}", prop::collection::vec(person_id(), 0..3))),
+        prop::option::of((
+            ".{0,8}",
+            prop::collection::vec(person_id(), 0..3),
+            prop::option::of(person_id()),
+        )),
         prop::option::of((".{0,8}", select(EscalationStage::ALL.to_vec()))),
     )
         .prop_map(|(authority_id, case, conference, escalation)| {
             Resource::Record(Record {
                 authority_id,
                 case,
-                conference: conference.map(|(conference_id, minutes_excluded)| {
+                conference: conference.map(|(conference_id, minutes_excluded, chair)| {
                     ConferenceRelation {
                         conference_id,
                         minutes_excluded,
+                        chair,
                     }
                 }),
                 escalation: escalation.map(|(escalation_id, stage)| EscalationRelation {

@@ -49,6 +49,7 @@ pub fn record(authority: &str, case: CaseRelation, excluded: Vec<String>) -> Res
         conference: Some(ConferenceRelation {
             conference_id: "conf-1".to_owned(),
             minutes_excluded: excluded,
+            chair: None,
         }),
         escalation: Some(EscalationRelation {
             escalation_id: "esc-1".to_owned(),

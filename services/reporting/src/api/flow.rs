@@ -224,6 +224,8 @@ async fn conference_record(
     let relation = ConferenceRelation {
         conference_id: id.to_string(),
         minutes_excluded: conferences::excluded(conn, id, Excluded::FromMinutes).await?,
+        // Who chairs is scheduling's; nothing here turns on it.
+        chair: None,
     };
     case_record(
         conn,

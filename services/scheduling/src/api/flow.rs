@@ -202,13 +202,14 @@ async fn locate(
 }
 
 /// Conference `id` as the policies see it (a record of its case, with who
-/// is on the case today) and what its audit record is about.
+/// is on the case today, and its chair once allocated: only they decide
+/// who is excluded from attending) and what its audit record is about.
 async fn conference_record(
     conn: &mut PgConnection,
     ctx: &Ctx,
     id: Uuid,
 ) -> Result<(Resource, Subject), ApiError> {
-    let (case_id, child_ids) = conferences::locate(conn, id).await?;
+    let (case_id, child_ids, chair) = conferences::locate(conn, id).await?;
     let (mut resource, subject) = case_record(conn, ctx, case_id, child_ids).await?;
     if let Resource::Record(record) = &mut resource {
         record.conference = Some(ConferenceRelation {
@@ -216,6 +217,8 @@ async fn conference_record(
             // Minutes exclusions belong to reporting; nothing here is
             // minutes.
             minutes_excluded: Vec::new(),
+            // A chair record's id is the chair's person id.
+            chair: chair.map(|chair| chair.to_string()),
         });
     }
     Ok((resource, subject))

@@ -430,18 +430,20 @@ pub fn status_code(status: i32) -> Option<&'static str> {
     })
 }
 
-/// The case and children of conference `id`, for the policies; `NOT_FOUND`
-/// when the caller's authority has no such conference.
+/// The case, children and allocated chair of conference `id`, for the
+/// policies; `NOT_FOUND` when the caller's authority has no such
+/// conference.
 ///
 /// # Errors
 /// `NOT_FOUND`; database errors.
 pub async fn locate(
     conn: &mut PgConnection,
     id: Uuid,
-) -> Result<(Uuid, Vec<Uuid>), cpc_platform::ApiError> {
+) -> Result<(Uuid, Vec<Uuid>, Option<Uuid>), cpc_platform::ApiError> {
     sqlx::query_as(
         "SELECT c.case_id, ARRAY(SELECT child_id FROM conference_children cc \
-                                 WHERE cc.conference_id = c.id ORDER BY child_id) \
+                                 WHERE cc.conference_id = c.id ORDER BY child_id), \
+                c.chair_id \
          FROM conferences c WHERE c.id = $1",
     )
     .bind(id)
