@@ -54,6 +54,19 @@ fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
     request
 }
 
+/// The token id (`jti`) a development token carries.
+fn token_id(token: &str) -> String {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["jti"].as_str().unwrap().to_owned()
+}
+
 fn list(service: &str) -> pb::ListAccessRecordsRequest {
     pb::ListAccessRecordsRequest {
         service: service.to_owned(),
@@ -165,6 +178,8 @@ async fn an_auditor_reads_the_log_and_the_reading_is_itself_recorded() {
     assert_eq!(record.action, pb::AccessAction::List as i32);
     assert_eq!(record.decision, pb::AccessDecision::Allow as i32);
     assert_eq!(record.policy_id, "auditor-read-audit");
+    // Which of the auditor's sessions read it: the token's id.
+    assert_eq!(record.token_id, token_id(&auditor));
     assert_eq!(record.previous_hash, [0u8; 32]);
     assert_eq!(record.record_hash.len(), 32);
 

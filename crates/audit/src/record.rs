@@ -111,6 +111,10 @@ pub struct NewAuditRecord {
     /// caller's authority): kept apart from `reason` so that the authority
     /// holding the record can find the attempt by its id.
     pub named: Option<NamedRecord>,
+    /// The id of the token the call was made with (`jti`), when its issuer
+    /// sets one: which of a person's sessions made the call, for tracing a
+    /// stolen or misused token.
+    pub token_id: Option<String>,
 }
 
 /// A record named by its kind and id, e.g. `conference` and a UUID.
@@ -156,6 +160,9 @@ impl NewAuditRecord {
         if let Some(named) = &self.named {
             check_text("named.kind", &named.kind, MAX_ID_LEN)?;
             check_text("named.id", &named.id, MAX_ID_LEN)?;
+        }
+        if let Some(v) = &self.token_id {
+            check_text("token_id", v, MAX_ID_LEN)?;
         }
         Ok(())
     }
@@ -238,6 +245,7 @@ mod tests {
             policy_ids: vec!["case-membership-active".into()],
             reason: None,
             named: None,
+            token_id: None,
         }
     }
 

@@ -385,6 +385,61 @@ async fn a_named_record_cleared_moved_or_added_is_a_hash_mismatch() {
 }
 
 #[tokio::test]
+async fn a_token_id_cleared_changed_or_added_is_a_hash_mismatch() {
+    for (n, tamper) in [
+        // Which token made the call is hidden, or pinned on another...
+        (2, "UPDATE audit_log SET token_id = NULL WHERE seq = 2"),
+        (
+            2,
+            "UPDATE audit_log SET token_id = 'jti-other' WHERE seq = 2",
+        ),
+        // ...or a call is pinned on a token after the fact, also with a
+        // named record beside it.
+        (3, "UPDATE audit_log SET token_id = 'jti-2' WHERE seq = 3"),
+        (
+            4,
+            "UPDATE audit_log SET named_kind = NULL, named_id = NULL WHERE seq = 4",
+        ),
+    ] {
+        let db = TestDb::new().await;
+        let mut with_token = record(2, None, &[]);
+        with_token.token_id = Some("jti-2".to_owned());
+        let mut named_with_token = record(4, None, &[]);
+        named_with_token.token_id = Some("jti-4".to_owned());
+        named_with_token.named = Some(cpc_audit::NamedRecord {
+            kind: "plan".to_owned(),
+            id: Uuid::from_u128(0x40).to_string(),
+        });
+        for r in [
+            record(1, None, &[]),
+            with_token,
+            record(3, None, &[]),
+            named_with_token,
+        ] {
+            append_standalone(&db.pool, &r).await.expect("append");
+        }
+        assert!(verify(&db.pool).await.expect("verify").is_ok());
+        let mut conn = tamperer(&db).await;
+        sqlx::query(tamper)
+            .execute(&mut conn)
+            .await
+            .expect("tamper");
+        match verify(&db.pool).await.expect("verify") {
+            VerifyReport::Broken {
+                at_seq,
+                reason: BreakReason::HashMismatch { .. },
+                verified,
+            } => assert_eq!(
+                (at_seq, verified),
+                (n, u64::try_from(n - 1).unwrap_or(0)),
+                "{tamper}"
+            ),
+            other => panic!("{tamper}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_deleted_record_is_reported_missing() {
     let db = TestDb::new().await;
     append_n(&db, 5).await;

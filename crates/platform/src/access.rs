@@ -420,6 +420,7 @@ fn audit_record(
         policy_ids: decision.policy_ids.clone(),
         reason: (!decision.errors.is_empty()).then(|| decision.errors.join("; ")),
         named: None,
+        token_id: caller.token_id().map(str::to_owned),
     }
 }
 
