@@ -50,8 +50,9 @@ lint: tools ## rustfmt, clippy (warnings are errors), buf lint, the Kubernetes m
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: tools ## Criterion benchmarks (the working-day calendar; a region's due dates and chair allocation; listing conferences, the drift sweep and the census return from Postgres)
+bench: tools ## Criterion benchmarks (the working-day calendar; verifying a token; a region's due dates and chair allocation; listing conferences, the drift sweep and the census return from Postgres)
 	$(CARGO) bench -p cpc-rules --bench calendar
+	$(CARGO) bench -p cpc-identity --bench authenticate
 	$(CARGO) bench -p cpc-scheduling --bench region
 	url=$$(scripts/ensure-postgres.sh postgres); \
 	CPC_TEST_DATABASE_URL="$$url" $(CARGO) bench -p cpc-scheduling --bench conference_list; \
