@@ -339,29 +339,17 @@ async fn an_edited_field_is_a_hash_mismatch_at_that_record() {
     );
 }
 
-#[tokio::test]
-async fn a_named_record_cleared_moved_or_added_is_a_hash_mismatch() {
-    for (n, tamper) in [
-        // Who tried which record is hidden, or pinned on another record...
-        (
-            2,
-            "UPDATE audit_log SET named_kind = NULL, named_id = NULL WHERE seq = 2",
-        ),
-        (2, "UPDATE audit_log SET named_id = 'other' WHERE seq = 2"),
-        // ...or an attempt is invented on a record never named.
-        (
-            3,
-            "UPDATE audit_log SET named_kind = 'plan', named_id = 'x' WHERE seq = 3",
-        ),
-    ] {
+/// Appends `records` to a fresh log, then, for each `(seq, statement)`,
+/// checks that the statement run on another fresh copy breaks the chain
+/// with a hash mismatch at `seq`, everything before it verified.
+async fn each_edit_is_a_hash_mismatch(
+    records: &[cpc_audit::NewAuditRecord],
+    edits: &[(i64, &str)],
+) {
+    for &(n, tamper) in edits {
         let db = TestDb::new().await;
-        let mut named = record(2, None, &[]);
-        named.named = Some(cpc_audit::NamedRecord {
-            kind: "plan".to_owned(),
-            id: Uuid::from_u128(0x30).to_string(),
-        });
-        for r in [record(1, None, &[]), named, record(3, None, &[])] {
-            append_standalone(&db.pool, &r).await.expect("append");
+        for r in records {
+            append_standalone(&db.pool, r).await.expect("append");
         }
         assert!(verify(&db.pool).await.expect("verify").is_ok());
         let mut conn = tamperer(&db).await;
@@ -384,59 +372,71 @@ async fn a_named_record_cleared_moved_or_added_is_a_hash_mismatch() {
     }
 }
 
+fn named_plan(mut record: cpc_audit::NewAuditRecord, id: u128) -> cpc_audit::NewAuditRecord {
+    record.named = Some(cpc_audit::NamedRecord {
+        kind: "plan".to_owned(),
+        id: Uuid::from_u128(id).to_string(),
+    });
+    record
+}
+
+#[tokio::test]
+async fn a_named_record_cleared_moved_or_added_is_a_hash_mismatch() {
+    let records = [
+        record(1, None, &[]),
+        named_plan(record(2, None, &[]), 0x30),
+        record(3, None, &[]),
+    ];
+    each_edit_is_a_hash_mismatch(
+        &records,
+        &[
+            // Who tried which record is hidden, or pinned on another record...
+            (
+                2,
+                "UPDATE audit_log SET named_kind = NULL, named_id = NULL WHERE seq = 2",
+            ),
+            (2, "UPDATE audit_log SET named_id = 'other' WHERE seq = 2"),
+            // ...or an attempt is invented on a record never named.
+            (
+                3,
+                "UPDATE audit_log SET named_kind = 'plan', named_id = 'x' WHERE seq = 3",
+            ),
+        ],
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_token_id_cleared_changed_or_added_is_a_hash_mismatch() {
-    for (n, tamper) in [
-        // Which token made the call is hidden, or pinned on another...
-        (2, "UPDATE audit_log SET token_id = NULL WHERE seq = 2"),
-        (
-            2,
-            "UPDATE audit_log SET token_id = 'jti-other' WHERE seq = 2",
-        ),
-        // ...or a call is pinned on a token after the fact, also with a
-        // named record beside it.
-        (3, "UPDATE audit_log SET token_id = 'jti-2' WHERE seq = 3"),
-        (
-            4,
-            "UPDATE audit_log SET named_kind = NULL, named_id = NULL WHERE seq = 4",
-        ),
-    ] {
-        let db = TestDb::new().await;
-        let mut with_token = record(2, None, &[]);
-        with_token.token_id = Some("jti-2".to_owned());
-        let mut named_with_token = record(4, None, &[]);
-        named_with_token.token_id = Some("jti-4".to_owned());
-        named_with_token.named = Some(cpc_audit::NamedRecord {
-            kind: "plan".to_owned(),
-            id: Uuid::from_u128(0x40).to_string(),
-        });
-        for r in [
-            record(1, None, &[]),
-            with_token,
-            record(3, None, &[]),
-            named_with_token,
-        ] {
-            append_standalone(&db.pool, &r).await.expect("append");
-        }
-        assert!(verify(&db.pool).await.expect("verify").is_ok());
-        let mut conn = tamperer(&db).await;
-        sqlx::query(tamper)
-            .execute(&mut conn)
-            .await
-            .expect("tamper");
-        match verify(&db.pool).await.expect("verify") {
-            VerifyReport::Broken {
-                at_seq,
-                reason: BreakReason::HashMismatch { .. },
-                verified,
-            } => assert_eq!(
-                (at_seq, verified),
-                (n, u64::try_from(n - 1).unwrap_or(0)),
-                "{tamper}"
+    let mut with_token = record(2, None, &[]);
+    with_token.token_id = Some("jti-2".to_owned());
+    let mut named_with_token = named_plan(record(4, None, &[]), 0x40);
+    named_with_token.token_id = Some("jti-4".to_owned());
+    let records = [
+        record(1, None, &[]),
+        with_token,
+        record(3, None, &[]),
+        named_with_token,
+    ];
+    each_edit_is_a_hash_mismatch(
+        &records,
+        &[
+            // Which token made the call is hidden, or pinned on another...
+            (2, "UPDATE audit_log SET token_id = NULL WHERE seq = 2"),
+            (
+                2,
+                "UPDATE audit_log SET token_id = 'jti-other' WHERE seq = 2",
             ),
-            other => panic!("{tamper}: {other:?}"),
-        }
-    }
+            // ...or a call is pinned on a token after the fact, also with a
+            // named record beside it.
+            (3, "UPDATE audit_log SET token_id = 'jti-2' WHERE seq = 3"),
+            (
+                4,
+                "UPDATE audit_log SET named_kind = NULL, named_id = NULL WHERE seq = 4",
+            ),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
