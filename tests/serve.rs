@@ -417,6 +417,7 @@ async fn production_refuses_a_database_reached_without_verified_tls() {
         cert_file: "tls.crt".into(),
         key_file: "tls.key".into(),
         client_ca_file: None,
+        client_crl_file: None,
         reload_interval: std::time::Duration::from_secs(60),
         handshake_timeout: std::time::Duration::from_secs(5),
     });

@@ -18,7 +18,10 @@ use cpc_platform::tls::TlsConfig;
 use cpc_proto::cases::v1 as pb;
 use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
 use cpcd::Selection;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, Issuer,
+    KeyIdMethod, KeyPair, RevokedCertParams, SanType, SerialNumber, date_time_ymd,
+};
 use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic_health::pb::HealthCheckRequest;
@@ -43,14 +46,50 @@ fn ca(name: &str) -> Ca {
 
 /// A leaf certificate signed by `ca`: (certificate PEM, key PEM).
 fn leaf(ca: &Ca, common_name: &str, sans: Vec<SanType>) -> (String, String) {
+    numbered_leaf(ca, common_name, sans, None)
+}
+
+/// [`leaf`] with the serial number given, for revoking it.
+fn numbered_leaf(
+    ca: &Ca,
+    common_name: &str,
+    sans: Vec<SanType>,
+    serial: Option<u64>,
+) -> (String, String) {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params
         .distinguished_name
         .push(DnType::CommonName, common_name);
     params.subject_alt_names = sans;
+    params.serial_number = serial.map(SerialNumber::from);
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, &ca.issuer).unwrap();
     (cert.pem(), key.serialize_pem())
+}
+
+/// `ca`'s certificate revocation list (number `number`), revoking the
+/// certificates with these serial numbers.
+fn revocation_list(ca: &Ca, number: u64, revoked: &[u64]) -> String {
+    CertificateRevocationListParams {
+        this_update: date_time_ymd(2026, 1, 1),
+        next_update: date_time_ymd(2099, 1, 1),
+        crl_number: SerialNumber::from(number),
+        issuing_distribution_point: None,
+        revoked_certs: revoked
+            .iter()
+            .map(|&serial| RevokedCertParams {
+                serial_number: SerialNumber::from(serial),
+                revocation_time: date_time_ymd(2026, 1, 2),
+                reason_code: None,
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&ca.issuer)
+    .unwrap()
+    .pem()
+    .unwrap()
 }
 
 fn server_leaf(ca: &Ca) -> (String, String) {
@@ -79,6 +118,11 @@ struct Fixture {
 }
 
 async fn start(server_ca: &Ca, client_ca: &Ca) -> Fixture {
+    start_revoking(server_ca, client_ca, None).await
+}
+
+/// [`start`], with `crl` (PEM) as the client certificates' revocation list.
+async fn start_revoking(server_ca: &Ca, client_ca: &Ca, crl: Option<&str>) -> Fixture {
     let db = TestDatabase::create().await;
     let dir = std::env::temp_dir().join(format!("cpc-tls-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -86,11 +130,15 @@ async fn start(server_ca: &Ca, client_ca: &Ca) -> Fixture {
     write(&dir, "server.pem", &cert);
     write(&dir, "server.key", &key);
     write(&dir, "clients-ca.pem", &client_ca.pem);
+    if let Some(crl) = crl {
+        write(&dir, "clients-crl.pem", crl);
+    }
     let mut config = db.config();
     config.tls = Some(TlsConfig {
         cert_file: dir.join("server.pem"),
         key_file: dir.join("server.key"),
         client_ca_file: Some(dir.join("clients-ca.pem")),
+        client_crl_file: crl.map(|_| dir.join("clients-crl.pem")),
         reload_interval: Duration::from_millis(100),
         handshake_timeout: Duration::from_secs(5),
     });
@@ -273,4 +321,121 @@ async fn plaintext_is_refused_and_certificates_reload_without_restart() {
     );
     f.server.stop().await;
     std::fs::remove_dir_all(&f.dir).unwrap();
+}
+
+/// Whether a client with `identity` gets as far as a served call.
+async fn handshakes(f: &Fixture, servers: &Ca, identity: &(String, String)) -> bool {
+    match connect(f, servers, Some(identity)).await {
+        Err(_) => false,
+        Ok(channel) => serving(channel).await.is_ok(),
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_client_certificate_is_refused_once_its_ca_lists_it() {
+    let servers = ca("cpc servers");
+    let clients = ca("cpc services");
+    let f = start_revoking(&servers, &clients, Some(&revocation_list(&clients, 1, &[]))).await;
+    let lcs_san = || {
+        vec![SanType::URI(
+            "spiffe://county.example/lcs".try_into().unwrap(),
+        )]
+    };
+    let stolen = numbered_leaf(&clients, "lcs", lcs_san(), Some(0x51));
+    let mut client = CasesServiceClient::new(connect(&f, &servers, Some(&stolen)).await.unwrap());
+    client.create_child(new_child()).await.unwrap();
+
+    // The record system's key is stolen: the CA revokes the certificate and
+    // the renewed list is put in place. New connections with it fail, and
+    // the certificate issued in its place (same identity) works.
+    write(
+        &f.dir,
+        "clients-crl.pem",
+        &revocation_list(&clients, 2, &[0x51]),
+    );
+    let mut refused = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if !handshakes(&f, &servers, &stolen).await {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the revoked certificate is refused within 5 s");
+    let reissued = numbered_leaf(&clients, "lcs", lcs_san(), Some(0x52));
+    let mut client = CasesServiceClient::new(connect(&f, &servers, Some(&reissued)).await.unwrap());
+    let mut another = new_child();
+    if let Some(child) = another.child.as_mut() {
+        child.la_child_id = "LCS0002".into();
+    }
+    client.create_child(another).await.unwrap();
+
+    // A list from another CA says nothing about these certificates, so
+    // they are refused (fail closed) while people without one still call.
+    write(
+        &f.dir,
+        "clients-crl.pem",
+        &revocation_list(&ca("rogue"), 3, &[]),
+    );
+    let mut refused = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if !handshakes(&f, &servers, &reissued).await {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "a certificate whose CA gave no list is refused");
+    assert!(
+        serving(connect(&f, &servers, None).await.unwrap())
+            .await
+            .is_ok()
+    );
+    f.server.stop().await;
+    std::fs::remove_dir_all(&f.dir).unwrap();
+}
+
+#[test]
+fn a_revocation_list_needs_the_client_ca_and_must_hold_a_list() {
+    let servers = ca("cpc servers");
+    let clients = ca("cpc services");
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = server_leaf(&servers);
+    write(dir.path(), "server.pem", &cert);
+    write(dir.path(), "server.key", &key);
+    write(dir.path(), "clients-ca.pem", &clients.pem);
+    write(
+        dir.path(),
+        "clients-crl.pem",
+        &revocation_list(&clients, 1, &[]),
+    );
+    let files = TlsConfig {
+        cert_file: dir.path().join("server.pem"),
+        key_file: dir.path().join("server.key"),
+        client_ca_file: Some(dir.path().join("clients-ca.pem")),
+        client_crl_file: Some(dir.path().join("clients-crl.pem")),
+        reload_interval: Duration::from_secs(60),
+        handshake_timeout: Duration::from_secs(5),
+    };
+    assert!(cpc_platform::tls::ReloadingTls::load(&files).is_ok());
+    let without_ca = TlsConfig {
+        client_ca_file: None,
+        ..files.clone()
+    };
+    let err = cpc_platform::tls::ReloadingTls::load(&without_ca)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("client_crl_file is set without client_ca_file"),
+        "{err}"
+    );
+    // A certificate where the list should be.
+    write(dir.path(), "clients-crl.pem", &clients.pem);
+    let err = cpc_platform::tls::ReloadingTls::load(&files).err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("no certificate revocation list found"),
+        "{err}"
+    );
 }

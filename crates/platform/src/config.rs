@@ -440,6 +440,7 @@ mod tests {
                 cert_file: "tls.crt".into(),
                 key_file: "tls.key".into(),
                 client_ca_file: None,
+                client_crl_file: None,
                 reload_interval: Duration::from_secs(60),
                 handshake_timeout: Duration::from_secs(10),
             }),

@@ -607,6 +607,7 @@ mod tests {
                 cert_file: "server.pem".into(),
                 key_file: "server.key".into(),
                 client_ca_file: None,
+                client_crl_file: None,
                 reload_interval: Duration::from_secs(60),
                 handshake_timeout: Duration::from_secs(10),
             }),
