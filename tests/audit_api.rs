@@ -147,6 +147,38 @@ async fn a_revoked_persons_token_is_unauthenticated() {
     server.stop().await;
 }
 
+/// The longest ids a token may carry (255 bytes, here of two-byte
+/// characters) fit the audit record every call writes: the call is served
+/// and recorded with them.
+#[tokio::test]
+async fn the_longest_ids_a_token_may_carry_are_recorded() {
+    let mut f = fixture().await;
+    let longest = format!("{}a", "é".repeat(127));
+    let mut claims = DevClaims::new(longest.clone(), "E1", [Role::Auditor]);
+    claims.on_behalf_of = Some(format!("{}b", "é".repeat(127)));
+    let token = f.key.mint(&claims);
+    for _ in 0..2 {
+        f.client
+            .list_access_records(authed(list("cases"), &token))
+            .await
+            .unwrap();
+    }
+    let records = f
+        .client
+        .list_access_records(authed(list("cases"), &token))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].person.as_ref().unwrap().person_id, longest);
+    assert_eq!(
+        records[0].on_behalf_of.as_ref().unwrap().person_id,
+        format!("{}b", "é".repeat(127))
+    );
+    f.server.stop().await;
+}
+
 #[tokio::test]
 async fn an_auditor_reads_the_log_and_the_reading_is_itself_recorded() {
     let mut f = fixture().await;

@@ -239,7 +239,7 @@ impl IssuerConfig {
             }
             if values.iter().any(|v| !valid_subject(v)) {
                 return Err(
-                    "acr_values and amr_values must be 1 to 255 characters without control characters",
+                    "acr_values and amr_values must be 1 to 255 bytes without control characters",
                 );
             }
         }
@@ -407,7 +407,7 @@ impl IdentityConfig {
                 return Err(invalid("certificate_subject must not be empty"));
             }
             if !valid_subject(&service.subject) {
-                return Err(invalid("subject must be 1-255 characters"));
+                return Err(invalid("subject must be 1-255 bytes"));
             }
             if !std::iter::once(&service.authority_id)
                 .chain(&service.acts_for)
@@ -434,9 +434,12 @@ fn is_loopback(ip: IpAddr) -> bool {
     ip.to_canonical().is_loopback()
 }
 
-/// A subject or service id: 1–255 characters, no control characters.
+/// A subject or service id: 1–255 bytes of UTF-8, no control characters.
+/// Counted in bytes, not characters: these ids go into every audit record,
+/// whose fields hold at most 256 bytes, so an id that passed here but not
+/// there would make every call of its caller fail.
 pub(crate) fn valid_subject(s: &str) -> bool {
-    !s.is_empty() && s.chars().count() <= 255 && !s.chars().any(char::is_control)
+    !s.is_empty() && s.len() <= 255 && !s.chars().any(char::is_control)
 }
 
 /// A local authority id (e.g. the ONS code `E10000013`): 1–32 characters of

@@ -104,7 +104,7 @@ pub enum ClaimError {
     /// No `iss` claim, or not a string.
     #[error("missing or invalid iss")]
     Issuer,
-    /// No `sub` claim, or not a non-empty string of at most 255 characters.
+    /// No `sub` claim, or not a non-empty string of at most 255 bytes.
     #[error("missing or invalid sub")]
     Subject,
     /// No `exp` claim: tokens without an expiry are refused.
@@ -116,7 +116,7 @@ pub enum ClaimError {
     /// `aud` is missing or not a string or array of strings.
     #[error("missing or invalid aud")]
     Audience,
-    /// `jti` or `azp` is not a string of 1–255 characters.
+    /// `jti` or `azp` is not a string of 1–255 bytes.
     #[error("invalid jti or azp")]
     TokenIdOrParty,
     /// No `cpc_authority` claim.

@@ -127,7 +127,7 @@ impl Revocations {
             }
             if !valid_subject(&entry.subject) {
                 return Err(invalid(
-                    "subject must be 1 to 255 characters without control characters",
+                    "subject must be 1 to 255 bytes without control characters",
                 ));
             }
             issued_before

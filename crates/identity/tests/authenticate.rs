@@ -553,6 +553,29 @@ fn other_bad_claims() {
     );
 }
 
+/// Ids are counted in bytes, as the audit record that stores them counts:
+/// 255 bytes of two-byte characters pass, one more byte does not.
+#[test]
+fn ids_are_at_most_255_bytes_whatever_the_characters() {
+    let f = Fixture::production();
+    let longest = format!("{}a", "é".repeat(127));
+    let too_long = "é".repeat(128);
+    assert_eq!((longest.len(), too_long.len()), (255, 256));
+    for (claim, refused) in [
+        ("sub", AuthError::BadClaims(ClaimError::Subject)),
+        ("jti", AuthError::BadClaims(ClaimError::TokenIdOrParty)),
+        ("azp", AuthError::BadClaims(ClaimError::TokenIdOrParty)),
+    ] {
+        f.check_claims(&with(good_claims(), claim, json!(longest)))
+            .unwrap_or_else(|e| panic!("{claim}: {e}"));
+        assert_eq!(
+            f.check_claims(&with(good_claims(), claim, json!(too_long))),
+            Err(refused),
+            "{claim}"
+        );
+    }
+}
+
 #[test]
 fn error_messages_carry_no_token_contents() {
     let f = Fixture::production();
@@ -1246,7 +1269,7 @@ fn acr_and_amr_values_are_checked_when_loaded() {
     let err = Authenticator::from_config(&f.config).unwrap_err();
     assert!(
         err.to_string()
-            .contains("acr_values and amr_values must be 1 to 255 characters"),
+            .contains("acr_values and amr_values must be 1 to 255 bytes"),
         "{err}"
     );
     f.config.issuers[0].amr_values = vec![];
