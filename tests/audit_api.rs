@@ -156,6 +156,10 @@ async fn the_longest_ids_a_token_may_carry_are_recorded() {
     let longest = format!("{}a", "é".repeat(127));
     let mut claims = DevClaims::new(longest.clone(), "E1", [Role::Auditor]);
     claims.on_behalf_of = Some(format!("{}b", "é".repeat(127)));
+    claims.agency = Some(cpc_identity::Agency {
+        kind: cpc_identity::AgencyKind::ChildrensSocialCare,
+        name: "é".repeat(100),
+    });
     let token = f.key.mint(&claims);
     for _ in 0..2 {
         f.client
@@ -175,6 +179,10 @@ async fn the_longest_ids_a_token_may_carry_are_recorded() {
     assert_eq!(
         records[0].on_behalf_of.as_ref().unwrap().person_id,
         format!("{}b", "é".repeat(127))
+    );
+    assert_eq!(
+        records[0].person.as_ref().unwrap().agency_name,
+        "é".repeat(100)
     );
     f.server.stop().await;
 }

@@ -136,7 +136,7 @@ pub enum ClaimError {
     #[error("unknown role in cpc_roles")]
     UnknownRole,
     /// `cpc_agency` is not `{kind, name}` with a known kind and a name of
-    /// 1–200 characters.
+    /// 1–200 bytes.
     #[error("invalid cpc_agency")]
     InvalidAgency,
     /// `acr` is not a string, or `amr` not a list of strings.

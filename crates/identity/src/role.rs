@@ -243,7 +243,7 @@ pub struct Agency {
     /// The kind of agency.
     pub kind: AgencyKind,
     /// The employing agency's name, e.g. "Gloucestershire Constabulary"
-    /// (1–200 characters).
+    /// (1–200 bytes).
     pub name: String,
 }
 

@@ -352,7 +352,9 @@ fn parse_roles(value: Option<&Value>) -> Result<Vec<Role>, AuthError> {
 fn parse_agency(value: &Value) -> Result<Agency, AuthError> {
     let bad = AuthError::BadClaims(ClaimError::InvalidAgency);
     let agency = Agency::deserialize(value).map_err(|_| bad)?;
-    let len = agency.name.chars().count();
+    // Bytes, as the audit record counts them: `<kind>:<name>` fits its
+    // 256-byte field.
+    let len = agency.name.len();
     if len == 0 || len > 200 || agency.name.chars().any(char::is_control) {
         return Err(bad);
     }

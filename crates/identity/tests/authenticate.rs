@@ -574,6 +574,19 @@ fn ids_are_at_most_255_bytes_whatever_the_characters() {
             "{claim}"
         );
     }
+    // An agency's name: 200 bytes, so that `<kind>:<name>` fits too.
+    let agency = |name: &str| {
+        with(
+            good_claims(),
+            "cpc_agency",
+            json!({"kind": "police", "name": name}),
+        )
+    };
+    f.check_claims(&agency(&"é".repeat(100))).unwrap();
+    assert_eq!(
+        f.check_claims(&agency(&format!("{}a", "é".repeat(100)))),
+        Err(AuthError::BadClaims(ClaimError::InvalidAgency))
+    );
 }
 
 #[test]
