@@ -153,7 +153,8 @@ impl Caller {
         self.issuer.as_deref()
     }
 
-    /// The token id (`jti`), when the issuer sets one.
+    /// The token id (`jti`, or Microsoft Entra ID's `uti` in a token without
+    /// one), when the issuer sets one.
     #[must_use]
     pub fn token_id(&self) -> Option<&str> {
         self.token_id.as_deref()

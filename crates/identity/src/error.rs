@@ -116,8 +116,8 @@ pub enum ClaimError {
     /// `aud` is missing or not a string or array of strings.
     #[error("missing or invalid aud")]
     Audience,
-    /// `jti` or `azp` is not a string of 1–255 bytes.
-    #[error("invalid jti or azp")]
+    /// `jti` (or `uti`) or `azp` is not a string of 1–255 bytes.
+    #[error("invalid jti, uti or azp")]
     TokenIdOrParty,
     /// No `cpc_authority` claim.
     #[error("missing cpc_authority")]

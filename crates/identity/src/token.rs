@@ -69,6 +69,8 @@ struct Claims {
     nbf: Option<Value>,
     iat: Option<Value>,
     jti: Option<Value>,
+    /// Microsoft Entra ID's token id, in tokens without `jti`.
+    uti: Option<Value>,
     azp: Option<Value>,
     acr: Option<Value>,
     amr: Option<Value>,
@@ -175,7 +177,10 @@ pub(crate) fn verify(
         Some(Value::String(sub)) if valid_subject(sub) => sub.clone(),
         _ => return Err(AuthError::BadClaims(ClaimError::Subject)),
     };
-    let token_id = optional_short_string(claims.jti.as_ref())?;
+    let token_id = match optional_short_string(claims.jti.as_ref())? {
+        Some(jti) => Some(jti),
+        None => optional_short_string(claims.uti.as_ref())?,
+    };
     let azp = optional_short_string(claims.azp.as_ref())?;
     let authority_id = match optional(claims.cpc_authority.as_ref()) {
         None => return Err(AuthError::BadClaims(ClaimError::MissingAuthority)),

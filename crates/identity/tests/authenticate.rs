@@ -153,6 +153,15 @@ fn azp_of_a_first_party_client_or_the_audience_is_not_a_relay() {
     assert_eq!(caller.agency(), None);
     let caller = f.check_claims(&without(good_claims(), "jti")).unwrap();
     assert_eq!(caller.token_id(), None);
+    // Microsoft Entra ID names its tokens `uti`; `jti` wins when both are.
+    let entra = with(without(good_claims(), "jti"), "uti", json!("AbCd-uti"));
+    assert_eq!(f.check_claims(&entra).unwrap().token_id(), Some("AbCd-uti"));
+    let both = with(good_claims(), "uti", json!("AbCd-uti"));
+    assert_eq!(f.check_claims(&both).unwrap().token_id(), Some("token-1"));
+    assert_eq!(
+        f.check_claims(&with(without(good_claims(), "jti"), "uti", json!(7))),
+        Err(AuthError::BadClaims(ClaimError::TokenIdOrParty))
+    );
 }
 
 #[test]
