@@ -218,8 +218,11 @@ async fn an_auditor_reads_the_log_and_the_reading_is_itself_recorded() {
     assert_eq!(record.action, pb::AccessAction::List as i32);
     assert_eq!(record.decision, pb::AccessDecision::Allow as i32);
     assert_eq!(record.policy_id, "auditor-read-audit");
-    // Which of the auditor's sessions read it: the token's id.
-    assert_eq!(record.token_id, token_id(&auditor));
+    // Which of the auditor's credentials read it: the token, by its id.
+    assert_eq!(
+        record.credential_id,
+        format!("token:{}", token_id(&auditor))
+    );
     assert_eq!(record.previous_hash, [0u8; 32]);
     assert_eq!(record.record_hash.len(), 32);
 

@@ -261,7 +261,7 @@ async fn append_to_cases_log(pool: &sqlx::PgPool, count: usize) {
             policy_ids: vec!["social-worker-reads-member-cases".into()],
             reason: None,
             named: None,
-            token_id: None,
+            credential_id: None,
         };
         cpc_audit::append(&mut tx, &record).await.unwrap();
         tx.commit().await.unwrap();

@@ -112,7 +112,7 @@ fn write(dir: &Path, name: &str, text: &str) {
 }
 
 struct Fixture {
-    _db: TestDatabase,
+    db: TestDatabase,
     server: TestServer,
     dir: std::path::PathBuf,
 }
@@ -150,11 +150,7 @@ async fn start_revoking(server_ca: &Ca, client_ca: &Ca, crl: Option<&str>) -> Fi
         roles: vec![Role::Integration],
     }];
     let server = TestServer::start(config, Selection::All.components()).await;
-    Fixture {
-        _db: db,
-        server,
-        dir,
-    }
+    Fixture { db, server, dir }
 }
 
 async fn connect(
@@ -323,6 +319,35 @@ async fn plaintext_is_refused_and_certificates_reload_without_restart() {
     std::fs::remove_dir_all(&f.dir).unwrap();
 }
 
+/// How audit records name a client certificate (PEM): its SHA-256
+/// fingerprint.
+fn credential_of(certificate_pem: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let body: String = certificate_pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    let digest = sha2::Sha256::digest(der);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("certificate:sha256:{hex}")
+}
+
+/// The credentials the cases service's audit log names, in order.
+async fn credentials_recorded(f: &Fixture) -> Vec<Option<String>> {
+    let options = cpc_platform::db::schema_options(f.db.url(), cpc_cases::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let credentials = sqlx::query_scalar("SELECT credential_id FROM audit_log ORDER BY seq")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    credentials
+}
+
 /// Whether a client with `identity` gets as far as a served call.
 async fn handshakes(f: &Fixture, servers: &Ca, identity: &(String, String)) -> bool {
     match connect(f, servers, Some(identity)).await {
@@ -386,6 +411,15 @@ async fn a_revoked_client_certificate_is_refused_once_its_ca_lists_it() {
         }
     }
     assert!(refused, "a certificate whose CA gave no list is refused");
+    // The audit log tells the calls made with the stolen certificate from
+    // those made with its replacement.
+    assert_eq!(
+        credentials_recorded(&f).await,
+        [
+            Some(credential_of(&stolen.0)),
+            Some(credential_of(&reissued.0))
+        ]
+    );
     assert!(
         serving(connect(&f, &servers, None).await.unwrap())
             .await

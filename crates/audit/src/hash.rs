@@ -35,14 +35,15 @@
 //! version encodes like a row of the other: clearing or adding a named
 //! record changes the hash.
 //!
-//! # Version 3: a record that names the caller's token
-//! A row with `token_id` (the `jti` of the token the call was made with)
-//! is encoded as version 1 with the format tag str `"cpc.audit.v3"`,
-//! followed by the named record as *opt* (a byte `0`, or `1` then
-//! `named_kind` (str) and `named_id` (str)), then `token_id` (str). Rows
-//! without a token id keep the version-1 or version-2 encoding, so logs
-//! written before version 3 verify unchanged; clearing, adding or changing
-//! a token id changes the hash.
+//! # Version 3: a record that names the caller's credential
+//! A row with `credential_id` (`token:<jti>` or
+//! `certificate:sha256:<hex>`) is encoded as version 1 with the format tag
+//! str `"cpc.audit.v3"`, followed by the named record as *opt* (a byte `0`,
+//! or `1` then `named_kind` (str) and `named_id` (str)), then
+//! `credential_id` (str). Rows without a credential id keep the version-1
+//! or version-2 encoding, so logs written before version 3 verify
+//! unchanged; clearing, adding or changing a credential id changes the
+//! hash.
 //!
 //! An external verifier needs only these three tables, SHA-256 and the
 //! rows.
@@ -59,9 +60,9 @@ pub const ENCODING_TAG: &str = "cpc.audit.v1";
 /// Tag leading the version-2 encoding of a record that names a record.
 pub const ENCODING_TAG_NAMED: &str = "cpc.audit.v2";
 
-/// Tag leading the version-3 encoding of a record with the caller's token
-/// id.
-pub const ENCODING_TAG_TOKEN: &str = "cpc.audit.v3";
+/// Tag leading the version-3 encoding of a record with the caller's
+/// credential id.
+pub const ENCODING_TAG_CREDENTIAL: &str = "cpc.audit.v3";
 
 /// A SHA-256 link of the chain: an entry's `hash` or `prev_hash`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,12 +129,12 @@ impl fmt::Debug for ChainHash {
 }
 
 /// The canonical encoding of `(seq, record)`: version 3 for a record with
-/// the caller's token id, else version 2 for a record that names a record,
-/// else version 1 (see the module docs).
+/// the caller's credential id, else version 2 for a record that names a
+/// record, else version 1 (see the module docs).
 pub fn canonical_encoding(seq: i64, record: &NewAuditRecord) -> Vec<u8> {
     let mut e = Encoder::default();
-    e.str(match (&record.token_id, &record.named) {
-        (Some(_), _) => ENCODING_TAG_TOKEN,
+    e.str(match (&record.credential_id, &record.named) {
+        (Some(_), _) => ENCODING_TAG_CREDENTIAL,
         (None, Some(_)) => ENCODING_TAG_NAMED,
         (None, None) => ENCODING_TAG,
     });
@@ -158,7 +159,7 @@ pub fn canonical_encoding(seq: i64, record: &NewAuditRecord) -> Vec<u8> {
         e.str(id);
     }
     e.opt_str(record.reason.as_deref());
-    if record.token_id.is_some() {
+    if record.credential_id.is_some() {
         // Version 3: the named record is optional here, so it is marked.
         e.present(record.named.is_some());
     }
@@ -166,8 +167,8 @@ pub fn canonical_encoding(seq: i64, record: &NewAuditRecord) -> Vec<u8> {
         e.str(&named.kind);
         e.str(&named.id);
     }
-    if let Some(token_id) = &record.token_id {
-        e.str(token_id);
+    if let Some(credential_id) = &record.credential_id {
+        e.str(credential_id);
     }
     e.0
 }

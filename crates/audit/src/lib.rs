@@ -53,12 +53,13 @@ mod verify;
 pub use append::{CHAIN_LOCK_CLASS, append, append_standalone};
 pub use error::AuditError;
 pub use hash::{
-    ChainHash, ENCODING_TAG, ENCODING_TAG_NAMED, ENCODING_TAG_TOKEN, canonical_encoding, chain_hash,
+    ChainHash, ENCODING_TAG, ENCODING_TAG_CREDENTIAL, ENCODING_TAG_NAMED, canonical_encoding,
+    chain_hash,
 };
 pub use list::{AccessPage, AccessQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_access};
 pub use record::{
-    AuditEntry, Decision, MAX_CHILD_IDS, MAX_ID_LEN, MAX_POLICY_IDS, MAX_REASON_LEN, NamedRecord,
-    NewAuditRecord, UnknownDecision,
+    AuditEntry, Decision, MAX_CHILD_IDS, MAX_CREDENTIAL_ID_LEN, MAX_ID_LEN, MAX_POLICY_IDS,
+    MAX_REASON_LEN, NamedRecord, NewAuditRecord, UnknownDecision,
 };
 pub use verify::{
     Anchor, BreakReason, VerifyRange, VerifyReport, verify, verify_against_anchor, verify_range,

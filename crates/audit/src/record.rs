@@ -11,6 +11,9 @@ use crate::hash::ChainHash;
 
 /// Longest identifier accepted, in bytes (subjects, request ids, roles...).
 pub const MAX_ID_LEN: usize = 256;
+/// Longest `credential_id`, in bytes: `token:` and a token id of at most
+/// 255 bytes, or a certificate's 64-digit fingerprint with its prefix.
+pub const MAX_CREDENTIAL_ID_LEN: usize = 320;
 /// Longest `reason` accepted, in bytes.
 pub const MAX_REASON_LEN: usize = 1024;
 /// Most children one record may name (a list page touches at most 500).
@@ -111,10 +114,11 @@ pub struct NewAuditRecord {
     /// caller's authority): kept apart from `reason` so that the authority
     /// holding the record can find the attempt by its id.
     pub named: Option<NamedRecord>,
-    /// The id of the token the call was made with (`jti`), when its issuer
-    /// sets one: which of a person's sessions made the call, for tracing a
-    /// stolen or misused token.
-    pub token_id: Option<String>,
+    /// Which credential the call was made with: `token:<jti>` for a bearer
+    /// token whose issuer names it, `certificate:sha256:<hex>` for a
+    /// service's client certificate. For tracing a stolen or misused
+    /// credential to the calls made with it.
+    pub credential_id: Option<String>,
 }
 
 /// A record named by its kind and id, e.g. `conference` and a UUID.
@@ -161,8 +165,8 @@ impl NewAuditRecord {
             check_text("named.kind", &named.kind, MAX_ID_LEN)?;
             check_text("named.id", &named.id, MAX_ID_LEN)?;
         }
-        if let Some(v) = &self.token_id {
-            check_text("token_id", v, MAX_ID_LEN)?;
+        if let Some(v) = &self.credential_id {
+            check_text("credential_id", v, MAX_CREDENTIAL_ID_LEN)?;
         }
         Ok(())
     }
@@ -245,7 +249,7 @@ mod tests {
             policy_ids: vec!["case-membership-active".into()],
             reason: None,
             named: None,
-            token_id: None,
+            credential_id: None,
         }
     }
 

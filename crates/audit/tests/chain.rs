@@ -407,29 +407,32 @@ async fn a_named_record_cleared_moved_or_added_is_a_hash_mismatch() {
 }
 
 #[tokio::test]
-async fn a_token_id_cleared_changed_or_added_is_a_hash_mismatch() {
-    let mut with_token = record(2, None, &[]);
-    with_token.token_id = Some("jti-2".to_owned());
-    let mut named_with_token = named_plan(record(4, None, &[]), 0x40);
-    named_with_token.token_id = Some("jti-4".to_owned());
+async fn a_credential_id_cleared_changed_or_added_is_a_hash_mismatch() {
+    let mut with_credential = record(2, None, &[]);
+    with_credential.credential_id = Some("token:jti-2".to_owned());
+    let mut named_with_credential = named_plan(record(4, None, &[]), 0x40);
+    named_with_credential.credential_id = Some("token:jti-4".to_owned());
     let records = [
         record(1, None, &[]),
-        with_token,
+        with_credential,
         record(3, None, &[]),
-        named_with_token,
+        named_with_credential,
     ];
     each_edit_is_a_hash_mismatch(
         &records,
         &[
-            // Which token made the call is hidden, or pinned on another...
-            (2, "UPDATE audit_log SET token_id = NULL WHERE seq = 2"),
+            // Which credential made the call is hidden, or pinned on another...
+            (2, "UPDATE audit_log SET credential_id = NULL WHERE seq = 2"),
             (
                 2,
-                "UPDATE audit_log SET token_id = 'jti-other' WHERE seq = 2",
+                "UPDATE audit_log SET credential_id = 'token:jti-other' WHERE seq = 2",
             ),
-            // ...or a call is pinned on a token after the fact, also with a
+            // ...or a call is pinned on one after the fact, also with a
             // named record beside it.
-            (3, "UPDATE audit_log SET token_id = 'jti-2' WHERE seq = 3"),
+            (
+                3,
+                "UPDATE audit_log SET credential_id = 'token:jti-2' WHERE seq = 3",
+            ),
             (
                 4,
                 "UPDATE audit_log SET named_kind = NULL, named_id = NULL WHERE seq = 4",

@@ -8,7 +8,7 @@
 
 use chrono::DateTime;
 use cpc_audit::{
-    ChainHash, Decision, ENCODING_TAG, ENCODING_TAG_NAMED, ENCODING_TAG_TOKEN, NamedRecord,
+    ChainHash, Decision, ENCODING_TAG, ENCODING_TAG_CREDENTIAL, ENCODING_TAG_NAMED, NamedRecord,
     NewAuditRecord, canonical_encoding, chain_hash,
 };
 use proptest::prelude::*;
@@ -63,7 +63,7 @@ fn record() -> impl Strategy<Value = (i64, NewAuditRecord)> {
                     on_behalf_of,
                     role,
                     named,
-                    token_id,
+                    credential_id,
                 ),
                 (authority_id, agency, case_id, child_ids, action, allow, policy_ids, reason),
             )| {
@@ -87,7 +87,7 @@ fn record() -> impl Strategy<Value = (i64, NewAuditRecord)> {
                     policy_ids,
                     reason,
                     named: named.map(|(kind, id)| NamedRecord { kind, id }),
-                    token_id,
+                    credential_id,
                 };
                 (seq, record)
             },
@@ -113,8 +113,8 @@ fn texts(r: &NewAuditRecord) -> Vec<String> {
         v.push(named.kind.clone());
         v.push(named.id.clone());
     }
-    if let Some(token_id) = &r.token_id {
-        v.push(token_id.clone());
+    if let Some(credential_id) = &r.credential_id {
+        v.push(credential_id.clone());
     }
     v
 }
@@ -184,7 +184,7 @@ fn the_classic_boundary_pair_differs() {
         policy_ids: vec![],
         reason: None,
         named: None,
-        token_id: None,
+        credential_id: None,
     };
     let shifted = NewAuditRecord {
         request_id: "a".into(),
@@ -231,7 +231,7 @@ fn frozen_record() -> NewAuditRecord {
         policy_ids: vec!["case-membership-active".into()],
         reason: Some("no active membership".into()),
         named: None,
-        token_id: None,
+        credential_id: None,
     }
 }
 
@@ -280,9 +280,10 @@ fn the_v2_encoding_is_v1_retagged_with_the_named_record_and_frozen() {
 }
 
 /// Version 3 is exactly what the module documents: the v1 fields under the
-/// v3 tag, then the named record as an option, then the token id. Frozen.
+/// v3 tag, then the named record as an option, then the credential id.
+/// Frozen.
 #[test]
-fn the_v3_encoding_is_v1_retagged_with_an_optional_named_record_and_the_token_id() {
+fn the_v3_encoding_is_v1_retagged_with_an_optional_named_record_and_the_credential_id() {
     let str_ = |s: &str| {
         let mut out = (s.len() as u64).to_be_bytes().to_vec();
         out.extend_from_slice(s.as_bytes());
@@ -290,35 +291,38 @@ fn the_v3_encoding_is_v1_retagged_with_an_optional_named_record_and_the_token_id
     };
     let v1 = canonical_encoding(7, &frozen_record());
     let v1_fields = &v1[str_(ENCODING_TAG).len()..];
-    let with_token = NewAuditRecord {
-        token_id: Some("jti-1".into()),
+    let with_credential = NewAuditRecord {
+        credential_id: Some("token:jti-1".into()),
         ..frozen_record()
     };
-    let mut expected = str_(ENCODING_TAG_TOKEN);
+    let mut expected = str_(ENCODING_TAG_CREDENTIAL);
     expected.extend_from_slice(v1_fields);
     expected.push(0);
-    expected.extend(str_("jti-1"));
-    assert_eq!(hex(&canonical_encoding(7, &with_token)), hex(&expected));
+    expected.extend(str_("token:jti-1"));
+    assert_eq!(
+        hex(&canonical_encoding(7, &with_credential)),
+        hex(&expected)
+    );
 
-    let named_with_token = NewAuditRecord {
+    let named_with_credential = NewAuditRecord {
         named: Some(NamedRecord {
             kind: "conference".into(),
             id: "0b4e".into(),
         }),
-        ..with_token.clone()
+        ..with_credential.clone()
     };
-    let mut expected = str_(ENCODING_TAG_TOKEN);
+    let mut expected = str_(ENCODING_TAG_CREDENTIAL);
     expected.extend_from_slice(v1_fields);
     expected.push(1);
     expected.extend(str_("conference"));
     expected.extend(str_("0b4e"));
-    expected.extend(str_("jti-1"));
+    expected.extend(str_("token:jti-1"));
     assert_eq!(
-        hex(&canonical_encoding(7, &named_with_token)),
+        hex(&canonical_encoding(7, &named_with_credential)),
         hex(&expected)
     );
     assert_eq!(
-        chain_hash(&ChainHash::GENESIS, 7, &with_token).to_hex(),
+        chain_hash(&ChainHash::GENESIS, 7, &with_credential).to_hex(),
         FROZEN_HASH_V3
     );
 }
@@ -326,4 +330,4 @@ fn the_v3_encoding_is_v1_retagged_with_an_optional_named_record_and_the_token_id
 const FROZEN_ENCODING: &str = "000000000000000c6370632e61756469742e7631000000000000000700062f4425e2264000000000000000057265712d310000000000000006757365722d310000000000000006706572736f6e010000000000000006757365722d32000000000000000d736f6369616c5f776f726b657200000000000000066c612d39313600010000000000000000000000000000001000000000000000020000000000000000000000000000000a0000000000000000000000000000000b00000000000000232f6370632e63617365732e76312e4361736573536572766963652f4765744368696c64000000000000000464656e7900000000000000010000000000000016636173652d6d656d626572736869702d6163746976650100000000000000146e6f20616374697665206d656d62657273686970";
 const FROZEN_HASH: &str = "455f86b062fe8663008844b088ebe22f1b6b09f85c69cbefdd0f3987ab5cd8d7";
 const FROZEN_HASH_V2: &str = "ea39e788f80655a2c7cf64f26ce0b2c1891d30e60b53208637608a5c42b48c4f";
-const FROZEN_HASH_V3: &str = "84ab63d7a28146e513449b3a089507e3e98957e62b6dba9ce0c893b70ae7d619";
+const FROZEN_HASH_V3: &str = "7e4c0a73ce3196f0f99a7114b8887efe8f4c566a9590948f5af87123a2f24a0c";

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use cpc_audit::{Decision as AuditDecision, NewAuditRecord};
 use cpc_authz::{Principal, Resource, SharedAuthorizer};
 use cpc_identity::{AuthError, Authenticator, Caller, CallerKind};
+use sha2::{Digest as _, Sha256};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -43,6 +44,10 @@ pub struct Call {
     /// Full gRPC method path, `/cpc.cases.v1.CasesService/GetChild`.
     pub method: String,
     pub request_id: String,
+    /// Which credential the call was made with, for its audit record:
+    /// `token:<id>` for a bearer token whose issuer names it, or
+    /// `certificate:sha256:<hex>` for a service's client certificate.
+    pub credential_id: Option<String>,
 }
 
 /// The full method path of the call (`/cpc.cases.v1.CasesService/GetChild`),
@@ -105,19 +110,18 @@ impl Access {
         // A bearer token names the caller (a person, perhaps through a
         // portal); without one, a verified client certificate names a
         // service (mutual TLS). An unmapped certificate is refused.
-        let service = (!headers.contains_key(http::header::AUTHORIZATION))
+        let certificate = (!headers.contains_key(http::header::AUTHORIZATION))
             .then(|| request.peer_certs())
             .flatten()
-            .and_then(|certs| certs.first().and_then(|leaf| certificate_subject(leaf)));
+            .and_then(|certs| certs.first().map(|leaf| leaf.as_ref().to_vec()));
+        let service = certificate.as_deref().and_then(certificate_subject);
         // The authority a multi-authority service acts for on this call; a
         // token carries its own, which the header may repeat but not change.
         let acting_for = headers
             .get(ACTING_FOR_HEADER)
             .map(|v| v.to_str().unwrap_or(""));
-        let caller = match service {
-            Some(subject) => self
-                .authenticator
-                .authenticate_service(&subject, acting_for),
+        let caller = match &service {
+            Some(subject) => self.authenticator.authenticate_service(subject, acting_for),
             None => self
                 .authenticator
                 .authenticate_headers(headers, now)
@@ -155,10 +159,24 @@ impl Access {
                 id
             }
         };
+        // The certificate's fingerprint, as `openssl x509 -fingerprint
+        // -sha256` prints it (without the colons), names it in a CA's
+        // records; a token is named by its issuer's id for it.
+        let credential_id = match (&service, &certificate) {
+            (Some(_), Some(der)) => Some(format!(
+                "certificate:sha256:{}",
+                Sha256::digest(der)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            )),
+            _ => caller.token_id().map(|id| format!("token:{id}")),
+        };
         Ok(Call {
             caller,
             method,
             request_id,
+            credential_id,
         })
     }
 
@@ -420,7 +438,7 @@ fn audit_record(
         policy_ids: decision.policy_ids.clone(),
         reason: (!decision.errors.is_empty()).then(|| decision.errors.join("; ")),
         named: None,
-        token_id: caller.token_id().map(str::to_owned),
+        credential_id: call.credential_id.clone(),
     }
 }
 

@@ -142,6 +142,6 @@ pub fn record(n: i64, case: Option<Uuid>, children: &[Uuid]) -> NewAuditRecord {
         policy_ids: vec!["case-membership-active".to_owned()],
         reason: None,
         named: None,
-        token_id: None,
+        credential_id: None,
     }
 }
