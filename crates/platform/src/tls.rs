@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
-use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -206,26 +206,25 @@ fn pem_error(path: &Path, reason: impl std::fmt::Display) -> TlsError {
     }
 }
 
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+/// Every PEM object of type `T` in the file at `path`, at least one of them
+/// (`what` names them in the error otherwise).
+fn pem_objects<T: PemObject>(path: &Path, what: &str) -> Result<Vec<T>, TlsError> {
     let bytes = read(path)?;
-    let certs = CertificateDer::pem_slice_iter(&bytes)
+    let objects = T::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| pem_error(path, e))?;
-    if certs.is_empty() {
-        return Err(pem_error(path, "no certificate found"));
+    if objects.is_empty() {
+        return Err(pem_error(path, format!("no {what} found")));
     }
-    Ok(certs)
+    Ok(objects)
+}
+
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    pem_objects(path, "certificate")
 }
 
 fn revocation_lists(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
-    let bytes = read(path)?;
-    let crls = CertificateRevocationListDer::pem_slice_iter(&bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| pem_error(path, e))?;
-    if crls.is_empty() {
-        return Err(pem_error(path, "no certificate revocation list found"));
-    }
-    Ok(crls)
+    pem_objects(path, "certificate revocation list")
 }
 
 fn build(files: &TlsConfig) -> Result<([u8; 32], ServerConfig), TlsError> {
