@@ -1299,3 +1299,70 @@ fn acr_and_amr_values_are_checked_when_loaded() {
     let err = Authenticator::from_config(&f.config).unwrap_err();
     assert!(err.to_string().contains("at most 16 values"), "{err}");
 }
+
+/// A JSON value an `acr` or `amr` claim might hold: the accepted values,
+/// near misses, numbers, lists of either, objects, null.
+fn claim_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let word = prop_oneof![
+        Just("gold".to_owned()),
+        Just("mfa".to_owned()),
+        Just("pwd".to_owned()),
+        Just("Gold".to_owned()),
+        "[a-z]{0,4}",
+    ];
+    prop_oneof![
+        word.clone().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        Just(Value::Null),
+        proptest::collection::vec(
+            prop_oneof![
+                word.clone().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from)
+            ],
+            0..4
+        )
+        .prop_map(Value::from),
+        word.prop_map(|w| json!({ "value": w })),
+    ]
+}
+
+proptest::proptest! {
+    /// Whatever `acr` and `amr` hold, a token is accepted exactly when its
+    /// `acr` is an accepted string and its `amr` a list of strings naming
+    /// an accepted method; anything else is refused with one of the two
+    /// documented errors.
+    #[test]
+    fn any_acr_and_amr_are_accepted_exactly_when_they_show_the_required_sign_in(
+        acr in proptest::option::of(claim_value()),
+        amr in proptest::option::of(claim_value()),
+    ) {
+        static REQUIRING: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+        let f = REQUIRING.get_or_init(|| requiring(&["gold"], &["mfa"]));
+        let mut claims = good_claims();
+        if let Some(acr) = &acr {
+            claims["acr"] = acr.clone();
+        }
+        if let Some(amr) = &amr {
+            claims["amr"] = amr.clone();
+        }
+        let strong = acr.as_ref().is_some_and(|v| v == "gold")
+            && amr.as_ref().and_then(Value::as_array).is_some_and(|methods| {
+                methods.iter().all(Value::is_string) && methods.iter().any(|m| m == "mfa")
+            });
+        match f.check_claims(&claims) {
+            Ok(_) => proptest::prop_assert!(strong, "{acr:?} {amr:?}"),
+            Err(err) => {
+                proptest::prop_assert!(!strong, "{acr:?} {amr:?}: {err}");
+                proptest::prop_assert!(
+                    matches!(
+                        err,
+                        AuthError::InsufficientAuthentication
+                            | AuthError::BadClaims(ClaimError::AuthenticationMethod)
+                    ),
+                    "{err}"
+                );
+            }
+        }
+    }
+}
