@@ -4,6 +4,7 @@ mod call;
 mod connect;
 mod dev;
 mod health;
+mod revocations;
 mod timescales;
 
 use std::process::ExitCode;
@@ -28,6 +29,9 @@ enum Command {
     Dev(dev::Args),
     /// Call any RPC of cpc's API with a JSON request; print the JSON response.
     Call(call::Args),
+    /// Check or add to the authority's list of people whose sessions have
+    /// been ended (identity.revocations_file).
+    Revocations(revocations::Args),
 }
 
 /// Exit code for bad flags or dates, as for any usage error.
@@ -59,6 +63,16 @@ fn main() -> ExitCode {
         },
         Command::Health(args) => health::run(&args),
         Command::Call(args) => call::run(&args),
+        Command::Revocations(args) => match revocations::run(&args) {
+            Ok(output) => {
+                #[allow(clippy::print_stdout, reason = "the result is the command's output")]
+                {
+                    println!("{output}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(1, &err),
+        },
         Command::Dev(args) => match dev::run(&args) {
             Ok(token) => {
                 #[allow(clippy::print_stdout, reason = "the token is the command's output")]

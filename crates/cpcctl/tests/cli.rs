@@ -207,3 +207,98 @@ fn dev_token_refuses_a_lifetime_cpcd_would_refuse() {
         assert!(message.contains("at most 12h"), "{ttl}: {message}");
     }
 }
+
+#[test]
+fn revocations_are_added_checked_and_a_bad_edit_changes_nothing() {
+    let dir = std::env::temp_dir().join(format!("cpcctl-revocations-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let file = dir.join("revocations.json");
+    let _ = std::fs::remove_file(&file);
+    let path = file.to_str().expect("utf-8 path");
+    let issuer = "https://login.example.gov.uk/realms/cpc";
+
+    // Added to a list that does not exist yet, at a given time and now.
+    let out = cpcctl(&[
+        "revocations",
+        "add",
+        path,
+        "--issuer",
+        issuer,
+        "--subject",
+        "sw-1",
+        "--issued-before",
+        "2026-12-06T20:15:00Z",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let entry: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the entry");
+    assert_eq!(entry["issued_before"], "2026-12-06T20:15:00Z");
+    let before = chrono::Utc::now();
+    let out = cpcctl(&[
+        "revocations",
+        "add",
+        path,
+        "--issuer",
+        issuer,
+        "--subject",
+        "sw-2",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let entry: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the entry");
+    let now: chrono::DateTime<chrono::Utc> = entry["issued_before"]
+        .as_str()
+        .expect("a time")
+        .parse()
+        .expect("RFC 3339");
+    assert!(
+        now > before && now <= before + chrono::TimeDelta::seconds(2),
+        "{now}"
+    );
+
+    // What cpcd reads: both people, each from their time.
+    let list = cpc_identity::Revocations::load(&file).expect("a list cpcd accepts");
+    assert_eq!(list.len(), 2);
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .expect("a time")
+            .timestamp()
+    };
+    assert!(list.revokes(issuer, "sw-1", Some(at("2026-12-06T20:14:59Z"))));
+    assert!(!list.revokes(issuer, "sw-1", Some(at("2026-12-06T20:15:00Z"))));
+    assert!(list.revokes(issuer, "sw-2", Some(before.timestamp())));
+    let out = cpcctl(&["revocations", "check", path]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "2 people revoked"
+    );
+
+    // An entry cpcd would refuse is not written.
+    let kept = std::fs::read(&file).expect("the list");
+    let out = cpcctl(&[
+        "revocations",
+        "add",
+        path,
+        "--issuer",
+        "",
+        "--subject",
+        "sw-3",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("issuer must not be empty"), "{stderr}");
+    assert_eq!(std::fs::read(&file).expect("the list"), kept);
+    // A file that is not a list fails the check, naming the file.
+    std::fs::write(&file, "{ not json").expect("written");
+    let out = cpcctl(&["revocations", "check", path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("revocations.json"));
+    std::fs::remove_dir_all(&dir).expect("removed");
+}
