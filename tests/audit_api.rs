@@ -300,6 +300,7 @@ async fn bad_input_names_each_field() {
     let bad = pb::ListAccessRecordsRequest {
         child_id: "not-a-uuid".into(),
         page_size: -1,
+        credential_id: "x".repeat(321),
         ..list("cases")
     };
     let err = f
@@ -307,7 +308,7 @@ async fn bad_input_names_each_field() {
         .list_access_records(authed(bad, &auditor))
         .await
         .unwrap_err();
-    assert_eq!(bad_fields(&err), ["child_id", "page_size"]);
+    assert_eq!(bad_fields(&err), ["child_id", "credential_id", "page_size"]);
 
     let err = f
         .client

@@ -414,7 +414,7 @@ async fn a_revoked_client_certificate_is_refused_once_its_ca_lists_it() {
         "a certificate whose CA gave no list is refused"
     );
     // The audit log tells the calls made with the stolen certificate from
-    // those made with its replacement.
+    // those made with its replacement, and an auditor lists them.
     assert_eq!(
         credentials_recorded(&f).await,
         [
@@ -422,6 +422,35 @@ async fn a_revoked_client_certificate_is_refused_once_its_ca_lists_it() {
             Some(credential_of(&reissued.0))
         ]
     );
+    let key = cpc_identity::dev::DevKey::load_or_create(f.db.dev_key_dir()).unwrap();
+    let auditor = key.mint(&cpc_identity::dev::DevClaims::new(
+        "aud-1",
+        "E10000013",
+        [Role::Auditor],
+    ));
+    let mut request = tonic::Request::new(cpc_proto::audit::v1::ListAccessRecordsRequest {
+        service: "cases".into(),
+        credential_id: credential_of(&stolen.0),
+        ..Default::default()
+    });
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {auditor}").parse().unwrap(),
+    );
+    let listed = cpc_proto::audit::v1::audit_service_client::AuditServiceClient::new(
+        connect(&f, &servers, None).await.unwrap(),
+    )
+    .list_access_records(request)
+    .await
+    .unwrap()
+    .into_inner()
+    .records;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].rpc_method,
+        "/cpc.cases.v1.CasesService/CreateChild"
+    );
+    assert_eq!(listed[0].credential_id, credential_of(&stolen.0));
     assert!(
         serving(connect(&f, &servers, None).await.unwrap())
             .await

@@ -12,3 +12,7 @@
 ALTER TABLE audit_log
     ADD COLUMN credential_id text
         CHECK (credential_id IS NULL OR octet_length(credential_id) BETWEEN 1 AND 320);
+
+-- Listing the calls made with one credential (a stolen one) reads only them.
+CREATE INDEX audit_log_credential_id_idx ON audit_log (credential_id)
+    WHERE credential_id IS NOT NULL;

@@ -40,6 +40,9 @@ pub struct AccessQuery {
     /// Only entries where this subject acted, as themselves
     /// (`actor_subject`) or as the person acted for (`on_behalf_of`).
     pub person_id: Option<String>,
+    /// Only entries of calls made with this credential
+    /// (`NewAuditRecord::credential_id`): tracing a stolen one.
+    pub credential_id: Option<String>,
     /// Only entries with this decision.
     pub decision: Option<Decision>,
     /// Only entries with `occurred_at >= from`.
@@ -67,7 +70,7 @@ impl AccessQuery {
     /// position. A token presented with other filters is refused.
     fn fingerprint(&self) -> [u8; 8] {
         let mut e = Encoder::default();
-        e.str("cpc.audit.list.v1");
+        e.str("cpc.audit.list.v2");
         e.opt_str(self.authority_id.as_deref());
         e.opt_str(self.refused_elsewhere_under.as_deref());
         e.len(self.refused_elsewhere_naming.len());
@@ -77,6 +80,7 @@ impl AccessQuery {
         e.opt_uuid(self.child_id.as_ref());
         e.opt_uuid(self.case_id.as_ref());
         e.opt_str(self.person_id.as_deref());
+        e.opt_str(self.credential_id.as_deref());
         e.opt_str(self.decision.map(Decision::as_str));
         e.opt_i64(self.from.map(|t| t.timestamp_micros()));
         e.opt_i64(self.to.map(|t| t.timestamp_micros()));
@@ -110,6 +114,9 @@ pub async fn list_access(pool: &PgPool, query: &AccessQuery) -> Result<AccessPag
     }
     if query.person_id.as_deref() == Some("") {
         return Err(AuditError::InvalidQuery("person_id is empty"));
+    }
+    if query.credential_id.as_deref() == Some("") {
+        return Err(AuditError::InvalidQuery("credential_id is empty"));
     }
     let elsewhere = query.refused_elsewhere_under.is_some();
     if (elsewhere && (query.authority_id.is_none() || query.child_id.is_none()))
@@ -173,6 +180,9 @@ pub async fn list_access(pool: &PgPool, query: &AccessQuery) -> Result<AccessPag
             .push(" OR on_behalf_of = ")
             .push_bind(person)
             .push(")");
+    }
+    if let Some(credential) = &query.credential_id {
+        sql.push(" AND credential_id = ").push_bind(credential);
     }
     if let Some(decision) = query.decision {
         sql.push(" AND decision = ").push_bind(decision.as_str());

@@ -20,10 +20,12 @@ const CHILD_A: Uuid = Uuid::from_u128(0xA);
 const CHILD_B: Uuid = Uuid::from_u128(0xB);
 const CASE_X: Uuid = Uuid::from_u128(0x10);
 const CASE_Y: Uuid = Uuid::from_u128(0x20);
+const STOLEN: &str = "certificate:sha256:5701e2";
 
 /// Record `i` (1-based): odd ones are about child A in case X (every third
 /// also names child B), even ones about child B in case Y; every fourth is
-/// an integration acting for "person-p"; every fifth is denied.
+/// an integration acting for "person-p", with its certificate (every eighth
+/// with a stolen one); every fifth is denied.
 fn fixture(i: i64) -> NewAuditRecord {
     let mut r = if i % 2 == 1 {
         let children: &[Uuid] = if i % 3 == 0 {
@@ -39,6 +41,11 @@ fn fixture(i: i64) -> NewAuditRecord {
         r.actor_subject = "integration-lcs".to_owned();
         r.actor_kind = "integration".to_owned();
         r.on_behalf_of = Some("person-p".to_owned());
+        r.credential_id = Some(if i % 8 == 0 {
+            STOLEN.to_owned()
+        } else {
+            "certificate:sha256:11".to_owned()
+        });
     }
     if i % 5 == 0 {
         r.decision = Decision::Deny;
@@ -154,6 +161,17 @@ async fn every_filter_narrows_the_list() {
         })
         .await,
         person
+    );
+    // The calls made with one credential, a stolen certificate.
+    let stolen = expected(n, |r| r.credential_id.as_deref() == Some(STOLEN));
+    assert_eq!(stolen, [16, 8]);
+    assert_eq!(
+        list(AccessQuery {
+            credential_id: Some(STOLEN.to_owned()),
+            ..AccessQuery::default()
+        })
+        .await,
+        stolen
     );
     assert_eq!(
         list(AccessQuery {
@@ -292,6 +310,10 @@ async fn inconsistent_queries_are_refused() {
         },
         AccessQuery {
             person_id: Some(String::new()),
+            ..AccessQuery::default()
+        },
+        AccessQuery {
+            credential_id: Some(String::new()),
             ..AccessQuery::default()
         },
         AccessQuery {

@@ -171,6 +171,14 @@ fn list_query(
     };
     let child_id = uuid(&mut bad, "child_id", &req.child_id);
     let case_id = uuid(&mut bad, "case_id", &req.case_id);
+    let credential_id = match req.credential_id.as_str() {
+        "" => None,
+        long if long.len() > cpc_audit::MAX_CREDENTIAL_ID_LEN => {
+            bad.add("credential_id", "is longer than 320 bytes");
+            None
+        }
+        credential => Some(credential.to_owned()),
+    };
     let decision = match pb::AccessDecision::try_from(req.decision) {
         Ok(pb::AccessDecision::Unspecified) => None,
         Ok(pb::AccessDecision::Allow) => Some(Decision::Allow),
@@ -202,6 +210,7 @@ fn list_query(
         child_id,
         case_id,
         person_id: (!req.person_id.is_empty()).then(|| req.person_id.clone()),
+        credential_id,
         decision,
         from,
         to,
