@@ -218,28 +218,23 @@ fn revocations_are_added_checked_and_a_bad_edit_changes_nothing() {
     let issuer = "https://login.example.gov.uk/realms/cpc";
 
     // Added to a list that does not exist yet, at a given time and now.
-    let entry = json(&[
-        "revocations",
-        "add",
-        path,
-        "--issuer",
-        issuer,
-        "--subject",
-        "sw-1",
-        "--issued-before",
-        "2026-12-06T20:15:00Z",
-    ]);
+    let add = |subject: &str, more: &[&str]| {
+        let mut args = vec![
+            "revocations",
+            "add",
+            path,
+            "--issuer",
+            issuer,
+            "--subject",
+            subject,
+        ];
+        args.extend_from_slice(more);
+        json(&args)
+    };
+    let entry = add("sw-1", &["--issued-before", "2026-12-06T20:15:00Z"]);
     assert_eq!(entry["issued_before"], "2026-12-06T20:15:00Z");
     let before = chrono::Utc::now();
-    let entry = json(&[
-        "revocations",
-        "add",
-        path,
-        "--issuer",
-        issuer,
-        "--subject",
-        "sw-2",
-    ]);
+    let entry = add("sw-2", &[]);
     let now: chrono::DateTime<chrono::Utc> = entry["issued_before"]
         .as_str()
         .expect("a time")
