@@ -285,14 +285,14 @@ impl Authenticator {
             file: file.clone(),
             source,
         })?;
+        let current = Arc::new(revocations);
         let previous = std::mem::replace(
             &mut *self
                 .revocations
                 .write()
                 .unwrap_or_else(PoisonError::into_inner),
-            Arc::new(revocations),
+            Arc::clone(&current),
         );
-        let current = self.revocations();
         // Read every half minute; only a change is worth an operator's
         // attention. Counts only: the list names staff, not for the logs.
         if *previous == *current {

@@ -8,7 +8,6 @@
 //! or the wrong file was configured.
 
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 
 use base64::Engine;
@@ -140,11 +139,7 @@ impl Jwks {
     /// # Errors
     /// As [`Jwks::from_json`], or the file cannot be read.
     pub fn load(path: &Path) -> Result<Self, JwksError> {
-        let file = std::fs::File::open(path)?;
-        let mut bytes = Vec::new();
-        file.take(MAX_JWKS_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)?;
-        Self::from_json(&bytes)
+        Self::from_json(&crate::bounded::read_file(path, MAX_JWKS_BYTES)?)
     }
 
     /// The number of usable keys (never zero).

@@ -39,6 +39,7 @@
 
 mod authenticator;
 mod bearer;
+mod bounded;
 mod caller;
 mod config;
 pub mod dev;

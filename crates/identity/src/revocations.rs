@@ -23,7 +23,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::io::Read as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -98,11 +97,7 @@ impl Revocations {
     /// # Errors
     /// The file cannot be read, is too large or is not a valid list.
     pub fn load(path: &Path) -> Result<Self, RevocationsError> {
-        let file = std::fs::File::open(path)?;
-        let mut bytes = Vec::new();
-        file.take(MAX_REVOCATIONS_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)?;
-        Self::from_json(&bytes)
+        Self::from_json(&crate::bounded::read_file(path, MAX_REVOCATIONS_BYTES)?)
     }
 
     /// Parses a revocation list. A person listed twice under one issuer is

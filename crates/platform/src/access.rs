@@ -110,11 +110,11 @@ impl Access {
         // A bearer token names the caller (a person, perhaps through a
         // portal); without one, a verified client certificate names a
         // service (mutual TLS). An unmapped certificate is refused.
-        let certificate = (!headers.contains_key(http::header::AUTHORIZATION))
+        let certificates = (!headers.contains_key(http::header::AUTHORIZATION))
             .then(|| request.peer_certs())
-            .flatten()
-            .and_then(|certs| certs.first().map(|leaf| leaf.as_ref().to_vec()));
-        let service = certificate.as_deref().and_then(certificate_subject);
+            .flatten();
+        let leaf = certificates.as_deref().and_then(|certs| certs.first());
+        let service = leaf.and_then(|leaf| certificate_subject(leaf));
         // The authority a multi-authority service acts for on this call; a
         // token carries its own, which the header may repeat but not change.
         let acting_for = headers
@@ -136,6 +136,19 @@ impl Access {
             tracing::warn!(rpc.method = %method, reason = err.reason(), "unauthenticated call");
             ApiError::Unauthenticated(err.to_string())
         })?;
+        // The certificate's fingerprint, as `openssl x509 -fingerprint
+        // -sha256` prints it (without the colons), names it in a CA's
+        // records; a token is named by its issuer's id for it.
+        let credential_id = match leaf.filter(|_| service.is_some()) {
+            Some(leaf) => Some(format!(
+                "certificate:sha256:{}",
+                Sha256::digest(leaf)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            )),
+            None => caller.token_id().map(|id| format!("token:{id}")),
+        };
         let key = format!(
             "{}/{:?}/{}",
             caller.authority_id(),
@@ -158,19 +171,6 @@ impl Access {
                 tracing::Span::current().record("request_id", id.as_str());
                 id
             }
-        };
-        // The certificate's fingerprint, as `openssl x509 -fingerprint
-        // -sha256` prints it (without the colons), names it in a CA's
-        // records; a token is named by its issuer's id for it.
-        let credential_id = match (&service, &certificate) {
-            (Some(_), Some(der)) => Some(format!(
-                "certificate:sha256:{}",
-                Sha256::digest(der)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            )),
-            _ => caller.token_id().map(|id| format!("token:{id}")),
         };
         Ok(Call {
             caller,
