@@ -68,18 +68,24 @@ fn numbered_leaf(
 }
 
 /// `ca`'s certificate revocation list (number `number`), revoking the
-/// certificates with these serial numbers.
+/// certificates with these serial numbers, current until 2099.
 fn revocation_list(ca: &Ca, number: u64, revoked: &[u64]) -> String {
+    revocation_list_of_years(ca, number, revoked, (2026, 2099))
+}
+
+/// [`revocation_list`], issued on 1 January of the first year and due to be
+/// replaced (`nextUpdate`) on 1 January of the second.
+fn revocation_list_of_years(ca: &Ca, number: u64, revoked: &[u64], years: (i32, i32)) -> String {
     CertificateRevocationListParams {
-        this_update: date_time_ymd(2026, 1, 1),
-        next_update: date_time_ymd(2099, 1, 1),
+        this_update: date_time_ymd(years.0, 1, 1),
+        next_update: date_time_ymd(years.1, 1, 1),
         crl_number: SerialNumber::from(number),
         issuing_distribution_point: None,
         revoked_certs: revoked
             .iter()
             .map(|&serial| RevokedCertParams {
                 serial_number: SerialNumber::from(serial),
-                revocation_time: date_time_ymd(2026, 1, 2),
+                revocation_time: date_time_ymd(years.0, 1, 2),
                 reason_code: None,
                 invalidity_date: None,
             })
@@ -134,14 +140,7 @@ async fn start_revoking(server_ca: &Ca, client_ca: &Ca, crl: Option<&str>) -> Fi
         write(&dir, "clients-crl.pem", crl);
     }
     let mut config = db.config();
-    config.tls = Some(TlsConfig {
-        cert_file: dir.join("server.pem"),
-        key_file: dir.join("server.key"),
-        client_ca_file: Some(dir.join("clients-ca.pem")),
-        client_crl_file: crl.map(|_| dir.join("clients-crl.pem")),
-        reload_interval: Duration::from_millis(100),
-        handshake_timeout: Duration::from_secs(5),
-    });
+    config.tls = Some(tls_files(&dir, crl.is_some()));
     config.identity.service_identities = vec![ServiceIdentity {
         certificate_subject: "spiffe://county.example/lcs".into(),
         subject: "liquidlogic-lcs".into(),
@@ -151,6 +150,19 @@ async fn start_revoking(server_ca: &Ca, client_ca: &Ca, crl: Option<&str>) -> Fi
     }];
     let server = TestServer::start(config, Selection::All.components()).await;
     Fixture { db, server, dir }
+}
+
+/// The `[tls]` section of a server whose files [`start_revoking`] wrote in
+/// `dir`, read every 100 ms.
+fn tls_files(dir: &Path, with_crl: bool) -> TlsConfig {
+    TlsConfig {
+        cert_file: dir.join("server.pem"),
+        key_file: dir.join("server.key"),
+        client_ca_file: Some(dir.join("clients-ca.pem")),
+        client_crl_file: with_crl.then(|| dir.join("clients-crl.pem")),
+        reload_interval: Duration::from_millis(100),
+        handshake_timeout: Duration::from_secs(5),
+    }
 }
 
 async fn connect(
@@ -267,6 +279,65 @@ async fn a_record_system_is_identified_by_its_client_certificate() {
 }
 
 #[tokio::test]
+async fn a_token_bound_to_a_portals_certificate_is_refused_on_any_other_connection() {
+    let servers = ca("cpc servers");
+    let clients = ca("cpc services");
+    let f = start(&servers, &clients).await;
+    // The police portal calls with mutual TLS, relaying its user's token,
+    // which the identity provider bound to the portal's certificate.
+    let portal = leaf(&clients, "police-portal", Vec::new());
+    let key = cpc_identity::dev::DevKey::load_or_create(f.db.dev_key_dir()).unwrap();
+    let mut claims = cpc_identity::dev::DevClaims::new(
+        uuid::Uuid::new_v4().to_string(),
+        "E10000013",
+        [Role::SocialWorker],
+    );
+    claims.on_behalf_of = Some("police-portal".into());
+    claims.certificate_thumbprint = Some(cpc_identity::certificate_thumbprint(&der_of(&portal.0)));
+    let token = key.mint(&claims);
+    let create = |la_child_id: &str| {
+        let mut request = new_child();
+        if let Some(child) = request.child.as_mut() {
+            child.la_child_id = la_child_id.into();
+        }
+        let mut request = tonic::Request::new(request);
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        request
+    };
+    CasesServiceClient::new(connect(&f, &servers, Some(&portal)).await.unwrap())
+        .create_child(create("BOUND01"))
+        .await
+        .unwrap();
+
+    // The token copied out of the portal and replayed without its key:
+    // with no certificate, or with another the CA signed.
+    let other = leaf(&clients, "stranger", Vec::new());
+    for identity in [None, Some(&other)] {
+        let err = CasesServiceClient::new(connect(&f, &servers, identity).await.unwrap())
+            .create_child(create("BOUND02"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+        assert!(
+            err.message()
+                .contains("bound to a client certificate this connection did not present"),
+            "{}",
+            err.message()
+        );
+    }
+    // Only the portal's call reached the policies, and was recorded.
+    assert_eq!(
+        credentials_recorded(&f).await.len(),
+        1,
+        "refused tokens are not callers"
+    );
+    f.server.stop().await;
+    std::fs::remove_dir_all(&f.dir).unwrap();
+}
+
+#[tokio::test]
 async fn plaintext_is_refused_and_certificates_reload_without_restart() {
     let servers = ca("cpc servers");
     let clients = ca("cpc services");
@@ -319,19 +390,23 @@ async fn plaintext_is_refused_and_certificates_reload_without_restart() {
     std::fs::remove_dir_all(&f.dir).unwrap();
 }
 
-/// How audit records name a client certificate (PEM): its SHA-256
-/// fingerprint.
-fn credential_of(certificate_pem: &str) -> String {
+/// A PEM certificate's DER bytes.
+fn der_of(certificate_pem: &str) -> Vec<u8> {
     use base64::Engine as _;
-    use sha2::Digest as _;
     let body: String = certificate_pem
         .lines()
         .filter(|line| !line.starts_with("-----"))
         .collect();
-    let der = base64::engine::general_purpose::STANDARD
+    base64::engine::general_purpose::STANDARD
         .decode(body)
-        .unwrap();
-    let digest = sha2::Sha256::digest(der);
+        .unwrap()
+}
+
+/// How audit records name a client certificate (PEM): its SHA-256
+/// fingerprint.
+fn credential_of(certificate_pem: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(der_of(certificate_pem));
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("certificate:sha256:{hex}")
 }
@@ -460,6 +535,58 @@ async fn a_revoked_client_certificate_is_refused_once_its_ca_lists_it() {
     std::fs::remove_dir_all(&f.dir).unwrap();
 }
 
+#[tokio::test]
+async fn an_out_of_date_revocation_list_refuses_client_certificates_until_renewed() {
+    let servers = ca("cpc servers");
+    let clients = ca("cpc services");
+    let lcs = numbered_leaf(
+        &clients,
+        "lcs",
+        vec![SanType::URI(
+            "spiffe://county.example/lcs".try_into().unwrap(),
+        )],
+        Some(0x61),
+    );
+    // Renewed last at the start of 2025, due again at the start of 2026: the
+    // CA may have revoked anything since, so nothing it signed is trusted.
+    let out_of_date = revocation_list_of_years(&clients, 1, &[], (2025, 2026));
+    let f = start_revoking(&servers, &clients, Some(&out_of_date)).await;
+    let tls = cpc_platform::tls::ReloadingTls::load(&tls_files(&f.dir, true)).unwrap();
+    assert_eq!(
+        tls.revocation_lists_valid_until(),
+        Some(
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+                .unwrap()
+                .to_utc()
+        )
+    );
+    assert!(!handshakes(&f, &servers, &lcs).await);
+    // People, with tokens and no certificate, are still served.
+    assert!(
+        serving(connect(&f, &servers, None).await.unwrap())
+            .await
+            .is_ok()
+    );
+
+    // A current list is put in place: the record system is back.
+    write(
+        &f.dir,
+        "clients-crl.pem",
+        &revocation_list(&clients, 2, &[]),
+    );
+    let mut back = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if handshakes(&f, &servers, &lcs).await {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "a current list is used within the reload");
+    f.server.stop().await;
+    std::fs::remove_dir_all(&f.dir).unwrap();
+}
+
 #[test]
 fn a_revocation_list_needs_the_client_ca_and_must_hold_a_list() {
     let servers = ca("cpc servers");
@@ -474,14 +601,7 @@ fn a_revocation_list_needs_the_client_ca_and_must_hold_a_list() {
         "clients-crl.pem",
         &revocation_list(&clients, 1, &[]),
     );
-    let files = TlsConfig {
-        cert_file: dir.path().join("server.pem"),
-        key_file: dir.path().join("server.key"),
-        client_ca_file: Some(dir.path().join("clients-ca.pem")),
-        client_crl_file: Some(dir.path().join("clients-crl.pem")),
-        reload_interval: Duration::from_secs(60),
-        handshake_timeout: Duration::from_secs(5),
-    };
+    let files = tls_files(dir.path(), true);
     assert!(cpc_platform::tls::ReloadingTls::load(&files).is_ok());
     let without_ca = TlsConfig {
         client_ca_file: None,

@@ -24,8 +24,9 @@ enum Command {
         file: PathBuf,
     },
     /// End a person's sessions: add them to the list (created if missing),
-    /// revoking every token of theirs issued before the time given (now by
-    /// default); print the entry added.
+    /// revoking every token of theirs from a session begun (signed in, or
+    /// without `auth_time` issued) before the time given (now by default);
+    /// print the entry added.
     Add {
         /// The revocation list (JSON).
         file: PathBuf,
@@ -35,7 +36,7 @@ enum Command {
         /// The person's id (`sub`).
         #[arg(long)]
         subject: String,
-        /// Tokens issued before this are refused (RFC 3339 with an offset,
+        /// Tokens from sessions begun before this are refused (RFC 3339 with an offset,
         /// e.g. 2026-12-06T20:15:00Z); default now, rounded up to the next
         /// whole second so that a token issued this second is refused too.
         #[arg(long)]

@@ -17,8 +17,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::bearer::{authorization_header, bearer_token};
 use crate::caller::{Caller, CallerKind};
 use crate::config::{
-    IdentityConfig, IssuerConfig, KeySource, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, Mode,
-    ServiceIdentity,
+    IdentityConfig, IssuerConfig, KeySource, MAX_SESSION_AGE, MAX_TOKEN_LIFETIME, MIN_SESSION_AGE,
+    MIN_TOKEN_LIFETIME, Mode, ServiceIdentity,
 };
 use crate::dev::{self, DEV_AUDIENCE, DEV_ISSUER, DevKey};
 use crate::error::{AuthError, IdentityError, JwksError, JwksSource};
@@ -219,6 +219,16 @@ impl Authenticator {
                     "identity: this issuer's tokens are accepted however the person signed in; set acr_values or amr_values to require multi-factor sign-in"
                 );
             }
+            for issuer in config
+                .issuers
+                .iter()
+                .filter(|issuer| !issuer.require_auth_time)
+            {
+                tracing::warn!(
+                    issuer = %issuer.issuer,
+                    "identity: this issuer's tokens need not say when the person signed in, so a session kept alive by refresh tokens is not held to max_session_age; set require_auth_time"
+                );
+            }
             if config.revocations_file.is_none() {
                 tracing::warn!(
                     "identity: no revocations_file, so a person's sessions cannot be ended before their tokens expire"
@@ -366,6 +376,9 @@ impl Authenticator {
                     acr_values: HashSet::new(),
                     amr_values: HashSet::new(),
                     max_lifetime_secs: lifetime_secs(MAX_TOKEN_LIFETIME),
+                    max_session_age_secs: lifetime_secs(MAX_SESSION_AGE),
+                    require_auth_time: false,
+                    require_certificate_binding: false,
                     jwks: Arc::new(dev_key.jwks()),
                 },
             );
@@ -567,6 +580,9 @@ impl Authenticator {
     /// early (rate-limited on the clock of `now`), so a retry after the
     /// identity provider has rotated keys succeeds.
     ///
+    /// The call presented no client certificate, so a token bound to one
+    /// is refused ([`AuthError::CertificateMismatch`]).
+    ///
     /// # Errors
     /// Why the caller is not authenticated; see [`AuthError`]. The error is
     /// safe to return to the caller.
@@ -575,17 +591,43 @@ impl Authenticator {
         authorization_header_value: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Caller, AuthError> {
+        self.verify_bearer(authorization_header_value, None, now)
+    }
+
+    /// [`Authenticator::authenticate_bearer`] on a request's headers, from
+    /// a connection that presented the client certificate `presented` (DER),
+    /// if any: a token bound to a certificate must come with that one. More
+    /// than one `authorization` header, or one that is not visible ASCII, is
+    /// [`AuthError::Malformed`].
+    ///
+    /// # Errors
+    /// As [`Authenticator::authenticate_bearer`].
+    pub fn authenticate_headers(
+        &self,
+        headers: &HeaderMap,
+        presented: Option<&[u8]>,
+        now: DateTime<Utc>,
+    ) -> Result<Caller, AuthError> {
+        self.verify_bearer(authorization_header(headers)?, presented, now)
+    }
+
+    fn verify_bearer(
+        &self,
+        authorization_header_value: Option<&str>,
+        presented: Option<&[u8]>,
+        now: DateTime<Utc>,
+    ) -> Result<Caller, AuthError> {
         let token = bearer_token(authorization_header_value)?;
         let trust = Arc::clone(&self.trust.read().unwrap_or_else(PoisonError::into_inner));
         // This token is refused either way; a fresh set serves the retry.
-        let caller = token::verify(token, &trust, self.leeway_secs, now, |issuer| {
+        let caller = token::verify(token, &trust, self.leeway_secs, now, presented, |issuer| {
             self.refresh_early(issuer, now);
         })?;
         let issuer = caller.issuer().unwrap_or_default();
         if self.revocations().revokes(
             issuer,
             caller.subject(),
-            caller.issued_at().map(|iat| iat.timestamp()),
+            caller.session_began().map(|at| at.timestamp()),
         ) {
             // A security event: the person's sessions were ended, and one
             // of them is still in use (a stolen token, or someone who has
@@ -599,20 +641,6 @@ impl Authenticator {
             return Err(AuthError::Revoked);
         }
         Ok(caller)
-    }
-
-    /// [`Authenticator::authenticate_bearer`] on a request's headers. More
-    /// than one `authorization` header, or one that is not visible ASCII, is
-    /// [`AuthError::Malformed`].
-    ///
-    /// # Errors
-    /// As [`Authenticator::authenticate_bearer`].
-    pub fn authenticate_headers(
-        &self,
-        headers: &HeaderMap,
-        now: DateTime<Utc>,
-    ) -> Result<Caller, AuthError> {
-        self.authenticate_bearer(authorization_header(headers)?, now)
     }
 
     /// The service caller for a verified mTLS client certificate's subject
@@ -654,6 +682,9 @@ fn trusted(issuer: &IssuerConfig, jwks: Arc<Jwks>) -> TrustedIssuer {
         amr_values: issuer.amr_values.iter().cloned().collect(),
         // Checked by `IdentityConfig::validate` before any issuer is trusted.
         max_lifetime_secs: lifetime_secs(issuer.max_token_lifetime().unwrap_or(MIN_TOKEN_LIFETIME)),
+        max_session_age_secs: lifetime_secs(issuer.max_session_age().unwrap_or(MIN_SESSION_AGE)),
+        require_auth_time: issuer.require_auth_time,
+        require_certificate_binding: issuer.require_certificate_binding,
         jwks,
     }
 }

@@ -34,6 +34,7 @@ pub struct Caller {
     issuer: Option<String>,
     token_id: Option<String>,
     issued_at: Option<DateTime<Utc>>,
+    signed_in_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
 }
 
@@ -60,6 +61,7 @@ impl Caller {
             issuer: None,
             token_id: None,
             issued_at: None,
+            signed_in_at: None,
             expires_at: None,
         }
     }
@@ -92,6 +94,13 @@ impl Caller {
         self.token_id = token_id;
         self.issued_at = issued_at;
         self.expires_at = Some(expires_at);
+        self
+    }
+
+    /// Sets when the person signed in (`auth_time`, if the token had one).
+    #[must_use]
+    pub fn with_sign_in(mut self, signed_in_at: Option<DateTime<Utc>>) -> Self {
+        self.signed_in_at = signed_in_at;
         self
     }
 
@@ -165,6 +174,22 @@ impl Caller {
     #[must_use]
     pub fn issued_at(&self) -> Option<DateTime<Utc>> {
         self.issued_at
+    }
+
+    /// When the person signed in (`auth_time`), when the issuer says;
+    /// `None` for a service identity.
+    #[must_use]
+    pub fn signed_in_at(&self) -> Option<DateTime<Utc>> {
+        self.signed_in_at
+    }
+
+    /// When the session behind the token began: the sign-in (`auth_time`)
+    /// when the issuer says, or else the token's issue (`iat`). A token
+    /// renewed by a refresh token is issued later than its sign-in, and
+    /// belongs to the same session.
+    #[must_use]
+    pub fn session_began(&self) -> Option<DateTime<Utc>> {
+        self.signed_in_at.or(self.issued_at)
     }
 
     /// When the token expires (`exp`); `None` for a service identity.

@@ -34,6 +34,15 @@ pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 /// The shortest `max_token_lifetime` an issuer may be given.
 pub const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 
+/// The longest since a person signed in (`auth_time`) that their tokens are
+/// accepted, unless an issuer's `max_session_age` says less: 12 hours, the
+/// same absolute session lifetime. `max_token_lifetime` bounds one token;
+/// this bounds the session, which refresh tokens would otherwise renew
+/// without the person ever signing in again.
+pub const MAX_SESSION_AGE: Duration = Duration::from_secs(12 * 60 * 60);
+/// The shortest `max_session_age` an issuer may be given.
+pub const MIN_SESSION_AGE: Duration = Duration::from_secs(60);
+
 /// The most `acr_values` or `amr_values` an issuer may be given.
 pub const MAX_AUTHENTICATION_VALUES: usize = 16;
 
@@ -148,6 +157,27 @@ pub struct IssuerConfig {
     /// (default): `amr` is not checked.
     #[serde(default)]
     pub amr_values: Vec<String>,
+    /// The longest since the person signed in (the token's `auth_time`)
+    /// that their tokens are accepted (humantime, e.g. `"8h"`; default and
+    /// at most 12 hours, at least 1 minute). A token renewed by a refresh
+    /// token has a new `iat` but keeps the sign-in's `auth_time`, so this,
+    /// not `max_token_lifetime`, ends a session kept alive by refreshing.
+    /// Checked whenever a token carries `auth_time`.
+    #[serde(default, with = "humantime_serde::option")]
+    pub max_session_age: Option<Duration>,
+    /// Refuse this issuer's tokens that carry no `auth_time`, so that every
+    /// session is held to `max_session_age` (Keycloak and Okta access
+    /// tokens carry it; for Microsoft Entra ID, add it as an optional
+    /// claim). Default false.
+    #[serde(default)]
+    pub require_auth_time: bool,
+    /// Refuse this issuer's tokens unless they are bound to the client
+    /// certificate the caller presents (`cnf` `x5t#S256`, RFC 8705), for an
+    /// issuer whose only clients are portals calling with mutual TLS. A
+    /// bound token is held to its certificate whatever this says. Default
+    /// false.
+    #[serde(default)]
+    pub require_certificate_binding: bool,
 }
 
 /// A record-system integration's client certificate, mapped to a service
@@ -259,6 +289,16 @@ impl IssuerConfig {
             Ok(lifetime)
         } else {
             Err("max_token_lifetime must be between 1 minute and 12 hours")
+        }
+    }
+
+    /// `max_session_age`, or the default, within its bounds.
+    pub(crate) fn max_session_age(&self) -> Result<Duration, &'static str> {
+        let age = self.max_session_age.unwrap_or(MAX_SESSION_AGE);
+        if (MIN_SESSION_AGE..=MAX_SESSION_AGE).contains(&age) {
+            Ok(age)
+        } else {
+            Err("max_session_age must be between 1 minute and 12 hours")
         }
     }
 
@@ -380,6 +420,7 @@ impl IdentityConfig {
             }
             let source = issuer.key_source().map_err(invalid)?;
             issuer.max_token_lifetime().map_err(invalid)?;
+            issuer.max_session_age().map_err(invalid)?;
             issuer.check_authentication_values().map_err(invalid)?;
             if !seen.insert(issuer.issuer.as_str()) {
                 return Err(invalid("configured more than once"));
@@ -498,6 +539,9 @@ mod tests {
                 first_party_clients: vec![],
                 acr_values: vec![],
                 amr_values: vec![],
+                max_session_age: None,
+                require_auth_time: false,
+                require_certificate_binding: false,
             }],
             ..IdentityConfig::default()
         }

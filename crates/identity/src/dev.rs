@@ -68,6 +68,10 @@ pub struct DevClaims {
     pub ttl: Duration,
     /// `azp`: set to simulate a portal relaying the user's token.
     pub on_behalf_of: Option<String>,
+    /// `cnf` `x5t#S256`: set to bind the token to a client certificate
+    /// ([`certificate_thumbprint`](crate::certificate_thumbprint)), as an
+    /// identity provider does for a portal calling with mutual TLS.
+    pub certificate_thumbprint: Option<String>,
 }
 
 impl DevClaims {
@@ -86,6 +90,7 @@ impl DevClaims {
             agency: None,
             ttl: Duration::from_secs(3600),
             on_behalf_of: None,
+            certificate_thumbprint: None,
         }
     }
 }
@@ -170,8 +175,9 @@ impl DevKey {
         self.mint_at(claims, DateTime::<Utc>::from(std::time::SystemTime::now()))
     }
 
-    /// Mints a token as if the time were `now` (`iat` and `nbf` are `now`,
-    /// `exp` is `now + ttl`).
+    /// Mints a token as if the time were `now` (`iat`, `nbf` and
+    /// `auth_time` are `now`: each token is a sign-in of its own; `exp` is
+    /// `now + ttl`).
     #[must_use]
     pub fn mint_at(&self, claims: &DevClaims, now: DateTime<Utc>) -> String {
         let iat = now.timestamp();
@@ -182,6 +188,7 @@ impl DevKey {
             "sub": claims.subject,
             "iat": iat,
             "nbf": iat,
+            "auth_time": iat,
             "exp": iat.saturating_add(ttl),
             "jti": uuid::Uuid::new_v4().to_string(),
             "cpc_authority": claims.authority_id,
@@ -192,6 +199,9 @@ impl DevKey {
         }
         if let Some(azp) = &claims.on_behalf_of {
             payload["azp"] = serde_json::Value::String(azp.clone());
+        }
+        if let Some(thumbprint) = &claims.certificate_thumbprint {
+            payload["cnf"] = serde_json::json!({ "x5t#S256": thumbprint });
         }
         let header = serde_json::json!({ "alg": "EdDSA", "typ": "JWT", "kid": self.kid });
         let signing_input = format!(

@@ -70,6 +70,18 @@ pub enum AuthError {
     /// issued (`identity.revocations_file`); a new sign-in is needed.
     #[error("the session has been ended; sign in again")]
     Revoked,
+    /// The person signed in (`auth_time`) longer ago than the issuer's
+    /// `max_session_age`; refreshing the token does not renew a sign-in.
+    #[error("the sign-in is too old; sign in again")]
+    SessionTooOld,
+    /// The token is bound to a client certificate (`cnf` `x5t#S256`,
+    /// RFC 8705) that this connection did not present.
+    #[error("the token is bound to a client certificate this connection did not present")]
+    CertificateMismatch,
+    /// The issuer is configured with `require_certificate_binding` and the
+    /// token is not bound to a client certificate.
+    #[error("this service accepts only tokens bound to the caller's client certificate")]
+    NotCertificateBound,
 }
 
 impl AuthError {
@@ -94,6 +106,9 @@ impl AuthError {
             AuthError::NotActingFor => "not_acting_for",
             AuthError::InsufficientAuthentication => "insufficient_authentication",
             AuthError::Revoked => "session_revoked",
+            AuthError::SessionTooOld => "session_too_old",
+            AuthError::CertificateMismatch => "certificate_binding_mismatch",
+            AuthError::NotCertificateBound => "token_not_certificate_bound",
         }
     }
 }
@@ -110,7 +125,10 @@ pub enum ClaimError {
     /// No `exp` claim: tokens without an expiry are refused.
     #[error("missing exp")]
     MissingExpiry,
-    /// `exp`, `nbf` or `iat` is not a NumericDate in range.
+    /// No `auth_time`, from an issuer configured with `require_auth_time`.
+    #[error("missing auth_time")]
+    MissingAuthTime,
+    /// `exp`, `nbf`, `iat` or `auth_time` is not a NumericDate in range.
     #[error("invalid timestamp")]
     Timestamp,
     /// `aud` is missing or not a string or array of strings.
@@ -139,6 +157,11 @@ pub enum ClaimError {
     /// 1–200 bytes.
     #[error("invalid cpc_agency")]
     InvalidAgency,
+    /// `cnf` is not `{"x5t#S256": <SHA-256 thumbprint>}`: not an object,
+    /// a malformed thumbprint, or a confirmation method this service
+    /// cannot check (such as DPoP's `jkt`).
+    #[error("invalid or unsupported cnf")]
+    Confirmation,
     /// `acr` is not a string, or `amr` not a list of strings.
     #[error("invalid acr or amr")]
     AuthenticationMethod,

@@ -39,6 +39,7 @@
 
 mod authenticator;
 mod bearer;
+mod binding;
 mod bounded;
 mod caller;
 mod config;
@@ -52,10 +53,12 @@ mod token;
 
 pub use authenticator::{Authenticator, EARLY_REFRESH_INTERVAL, KeyRefresh};
 pub use bearer::{authorization_header, bearer_token};
+pub use binding::certificate_thumbprint;
 pub use caller::{Caller, CallerKind};
 pub use config::{
     DEFAULT_JWKS_REFRESH, IdentityConfig, IssuerConfig, MAX_JWKS_REFRESH, MAX_LEEWAY,
-    MAX_TOKEN_LIFETIME, MIN_JWKS_REFRESH, MIN_TOKEN_LIFETIME, Mode, ServiceIdentity,
+    MAX_SESSION_AGE, MAX_TOKEN_LIFETIME, MIN_JWKS_REFRESH, MIN_SESSION_AGE, MIN_TOKEN_LIFETIME,
+    Mode, ServiceIdentity,
 };
 pub use error::{AuthError, ClaimError, DevKeyError, IdentityError, JwksError, JwksSource};
 pub use jwks::{Jwks, MAX_JWKS_BYTES};

@@ -6,9 +6,12 @@
 //! identity provider stops new tokens, not the ones already issued, so a
 //! member of staff who is suspended, leaves in a hurry or loses a device
 //! would otherwise keep their access for hours. The revocation file lists,
-//! per issuer and subject, a time: every token of that person issued before
-//! it (`iat` earlier, or no `iat` at all) is refused, and a token from a
-//! later sign-in is accepted again.
+//! per issuer and subject, a time: every token of that person from a
+//! session begun before it is refused, and a token from a later sign-in is
+//! accepted again. A session begins at the token's `auth_time` when it has
+//! one (so a token renewed by a refresh token after the time, from a sign-in
+//! before it, is refused too), or else at its `iat`; a token with neither
+//! cannot show it came later, and is refused.
 //!
 //! The file is JSON, kept by the council's security team next to the
 //! policies (a ConfigMap in Kubernetes), and read again every
@@ -147,11 +150,12 @@ impl Revocations {
         self.issued_before.is_empty()
     }
 
-    /// Whether a token of `subject` from `issuer`, issued at `issued_at`
-    /// (its `iat`, in seconds), is revoked. A token without `iat` cannot
-    /// show it came after the revocation, so it is revoked too.
+    /// Whether a token of `subject` from `issuer`, from a session begun at
+    /// `session_began` (its `auth_time`, or else its `iat`, in seconds), is
+    /// revoked. A token without either cannot show it came after the
+    /// revocation, so it is revoked too.
     #[must_use]
-    pub fn revokes(&self, issuer: &str, subject: &str, issued_at: Option<i64>) -> bool {
+    pub fn revokes(&self, issuer: &str, subject: &str, session_began: Option<i64>) -> bool {
         let Some(before) = self
             .issued_before
             .get(issuer)
@@ -159,7 +163,7 @@ impl Revocations {
         else {
             return false;
         };
-        issued_at.is_none_or(|iat| iat < before.timestamp())
+        session_began.is_none_or(|began| began < before.timestamp())
     }
 }
 

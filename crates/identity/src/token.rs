@@ -3,7 +3,8 @@
 //! Order of checks: shape and size → header (`alg` allow-list, no `crit`,
 //! `typ`) → `iss` selects the issuer → `kid` selects the key → the header
 //! `alg` must be the key's pinned algorithm → signature → `aud` → `exp`,
-//! `nbf`, `iat` → subject and cpc claims. Nothing in a claim is trusted
+//! `nbf`, `iat`, `auth_time` → `acr`, `amr` → `cnf` (the client
+//! certificate the token is bound to) → subject and cpc claims. Nothing in a claim is trusted
 //! before the signature verifies except `iss`, which only chooses the key
 //! set.
 
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
+use crate::binding::check_binding;
 use crate::caller::{Caller, CallerKind};
 use crate::config::{valid_authority_id, valid_subject};
 use crate::dev::DEV_ISSUER;
@@ -37,6 +39,12 @@ pub(crate) struct TrustedIssuer {
     pub(crate) first_party_clients: HashSet<String>,
     /// The longest `exp` − `iat` accepted, in seconds.
     pub(crate) max_lifetime_secs: i64,
+    /// The longest now − `auth_time` accepted, in seconds.
+    pub(crate) max_session_age_secs: i64,
+    /// Whether a token without `auth_time` is refused.
+    pub(crate) require_auth_time: bool,
+    /// Whether a token not bound to a client certificate is refused.
+    pub(crate) require_certificate_binding: bool,
     /// `acr` must be one of these, when any are given.
     pub(crate) acr_values: HashSet<String>,
     /// `amr` must name one of these, when any are given.
@@ -68,6 +76,11 @@ struct Claims {
     exp: Option<Value>,
     nbf: Option<Value>,
     iat: Option<Value>,
+    /// When the person signed in (OpenID Connect Core §2).
+    auth_time: Option<Value>,
+    /// The key the caller must prove it holds (RFC 7800), here a client
+    /// certificate's thumbprint (RFC 8705).
+    cnf: Option<Value>,
     jti: Option<Value>,
     /// Microsoft Entra ID's token id, in tokens without `jti`.
     uti: Option<Value>,
@@ -79,15 +92,17 @@ struct Claims {
     cpc_agency: Option<Value>,
 }
 
-/// Verifies `token` (the part after `Bearer `) at time `now`.
-/// `unknown_key` is told the issuer when a trusted issuer's token names a
-/// key id that is not in its set (it may have rotated keys since the set
+/// Verifies `token` (the part after `Bearer `) at time `now`, on a
+/// connection that presented the client certificate `presented` (DER), if
+/// any. `unknown_key` is told the issuer when a trusted issuer's token names
+/// a key id that is not in its set (it may have rotated keys since the set
 /// was loaded).
 pub(crate) fn verify(
     token: &str,
     trust: &Trust,
     leeway_secs: i64,
     now: DateTime<Utc>,
+    presented: Option<&[u8]>,
     unknown_key: impl FnOnce(&str),
 ) -> Result<Caller, AuthError> {
     if token.len() > MAX_TOKEN_BYTES {
@@ -146,8 +161,7 @@ pub(crate) fn verify(
         None | Some(Value::Null) => return Err(AuthError::BadClaims(ClaimError::MissingExpiry)),
         Some(v) => numeric_date(v)?,
     };
-    let expires_at =
-        DateTime::from_timestamp(exp, 0).ok_or(AuthError::BadClaims(ClaimError::Timestamp))?;
+    let expires_at = timestamp(exp);
     if now_s >= exp.saturating_add(leeway_secs) {
         return Err(AuthError::Expired);
     }
@@ -171,7 +185,13 @@ pub(crate) fn verify(
         return Err(AuthError::LifetimeTooLong);
     }
 
+    let signed_in_at = check_session_age(issuer, claims.auth_time.as_ref(), leeway_secs, now_s)?;
     check_authentication(issuer, claims.acr.as_ref(), claims.amr.as_ref())?;
+    check_binding(
+        claims.cnf.as_ref(),
+        presented,
+        issuer.require_certificate_binding,
+    )?;
 
     let subject = match &claims.sub {
         Some(Value::String(sub)) if valid_subject(sub) => sub.clone(),
@@ -211,17 +231,9 @@ pub(crate) fn verify(
     } else {
         CallerKind::Person
     };
-    let issued_at = issued_at
-        .map(|iat| {
-            DateTime::from_timestamp(iat, 0).ok_or(AuthError::BadClaims(ClaimError::Timestamp))
-        })
-        .transpose()?;
-    let mut caller = Caller::new(subject, kind, authority_id, roles).with_token(
-        iss.clone(),
-        token_id,
-        issued_at,
-        expires_at,
-    );
+    let mut caller = Caller::new(subject, kind, authority_id, roles)
+        .with_token(iss.clone(), token_id, issued_at.map(timestamp), expires_at)
+        .with_sign_in(signed_in_at.map(timestamp));
     if let Some(agency) = agency {
         caller = caller.with_agency(agency);
     }
@@ -229,6 +241,37 @@ pub(crate) fn verify(
         caller = caller.with_on_behalf_of(client);
     }
     Ok(caller)
+}
+
+/// The session behind the token may still be used: its `auth_time`, when it
+/// has one, is not in the future and no longer ago than the issuer's
+/// `max_session_age`; without one, the issuer does not require it. Returns
+/// the sign-in time.
+fn check_session_age(
+    issuer: &TrustedIssuer,
+    auth_time: Option<&Value>,
+    leeway_secs: i64,
+    now_s: i64,
+) -> Result<Option<i64>, AuthError> {
+    let Some(auth_time) = optional(auth_time).map(numeric_date).transpose()? else {
+        if issuer.require_auth_time {
+            return Err(AuthError::BadClaims(ClaimError::MissingAuthTime));
+        }
+        return Ok(None);
+    };
+    if auth_time > now_s.saturating_add(leeway_secs) {
+        return Err(AuthError::NotYetValid);
+    }
+    if now_s.saturating_sub(auth_time) > issuer.max_session_age_secs.saturating_add(leeway_secs) {
+        return Err(AuthError::SessionTooOld);
+    }
+    Ok(Some(auth_time))
+}
+
+/// A NumericDate as a time. [`numeric_date`] has already kept it within
+/// the range a `DateTime` holds.
+fn timestamp(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Decodes one base64url (unpadded, canonical) part holding a JSON object.

@@ -64,6 +64,9 @@ impl Fixture {
                 first_party_clients: vec!["cpc-web".into()],
                 acr_values: vec![],
                 amr_values: vec![],
+                max_session_age: None,
+                require_auth_time: false,
+                require_certificate_binding: false,
             }],
             dev_key_dir: tmp.path().join("dev-identity"),
             service_identities: vec![
@@ -652,6 +655,9 @@ fn rs256_and_es256_issuers_verify_and_keep_their_algorithms() {
             first_party_clients: vec![],
             acr_values: vec![],
             amr_values: vec![],
+            max_session_age: None,
+            require_auth_time: false,
+            require_certificate_binding: false,
         }],
         dev_key_dir: tmp.path().join("dev"),
         ..IdentityConfig::default()
@@ -779,15 +785,15 @@ fn authenticate_headers_reads_the_authorization_header() {
     let f = Fixture::production();
     let mut headers = http::HeaderMap::new();
     assert_eq!(
-        f.auth.authenticate_headers(&headers, now()),
+        f.auth.authenticate_headers(&headers, None, now()),
         Err(AuthError::MissingToken)
     );
     let value = format!("Bearer {}", f.idp.sign(&good_claims()));
     headers.insert(http::header::AUTHORIZATION, value.parse().unwrap());
-    assert!(f.auth.authenticate_headers(&headers, now()).is_ok());
+    assert!(f.auth.authenticate_headers(&headers, None, now()).is_ok());
     headers.append(http::header::AUTHORIZATION, value.parse().unwrap());
     assert_eq!(
-        f.auth.authenticate_headers(&headers, now()),
+        f.auth.authenticate_headers(&headers, None, now()),
         Err(AuthError::Malformed)
     );
 }
@@ -1365,4 +1371,249 @@ proptest::proptest! {
             }
         }
     }
+}
+
+/// A production authenticator whose issuer holds sessions to
+/// `max_session_age`, and requires `auth_time` when `require` is set.
+fn holding_sessions_to(max_session_age: Option<Duration>, require: bool) -> Fixture {
+    let mut f = Fixture::production();
+    f.config.issuers[0].max_session_age = max_session_age;
+    f.config.issuers[0].require_auth_time = require;
+    f.auth = Authenticator::from_config(&f.config).unwrap();
+    f
+}
+
+/// `good_claims()` from a sign-in `ago` seconds before `now()`.
+fn signed_in(ago: i64) -> Value {
+    with(good_claims(), "auth_time", json!(now().timestamp() - ago))
+}
+
+#[test]
+fn a_token_from_a_sign_in_older_than_max_session_age_is_refused_however_fresh() {
+    // Leeway is 60 s (the default).
+    let f = holding_sessions_to(Some(Duration::from_secs(3600)), false);
+    for ago in [10, 3600, 3660] {
+        let caller = f.check_claims(&signed_in(ago)).unwrap();
+        assert_eq!(
+            caller.signed_in_at().map(|at| at.timestamp()),
+            Some(now().timestamp() - ago)
+        );
+        assert_eq!(caller.session_began(), caller.signed_in_at());
+    }
+    // good_claims() was issued 10 s ago: a refreshed token of an old sign-in.
+    assert_eq!(
+        f.check_claims(&signed_in(3661)),
+        Err(AuthError::SessionTooOld)
+    );
+    assert_eq!(AuthError::SessionTooOld.reason(), "session_too_old");
+    // A sign-in in the future, beyond the leeway.
+    f.check_claims(&signed_in(-60)).unwrap();
+    assert_eq!(f.check_claims(&signed_in(-61)), Err(AuthError::NotYetValid));
+    for bad in [json!("1900000000"), json!(1e300), json!([1])] {
+        assert_eq!(
+            f.check_claims(&with(good_claims(), "auth_time", bad)),
+            Err(AuthError::BadClaims(ClaimError::Timestamp))
+        );
+    }
+    // Without auth_time, and not required: only iat speaks for the session.
+    let caller = f.check_claims(&good_claims()).unwrap();
+    assert_eq!(caller.signed_in_at(), None);
+    assert_eq!(caller.session_began(), caller.issued_at());
+    f.check_claims(&with(good_claims(), "auth_time", Value::Null))
+        .unwrap();
+
+    // The default is 12 hours.
+    let f = Fixture::production();
+    f.check_claims(&signed_in(12 * 3600 + 60)).unwrap();
+    assert_eq!(
+        f.check_claims(&signed_in(12 * 3600 + 61)),
+        Err(AuthError::SessionTooOld)
+    );
+}
+
+#[test]
+fn an_issuer_may_require_auth_time() {
+    let f = holding_sessions_to(None, true);
+    f.check_claims(&signed_in(10)).unwrap();
+    for claims in [good_claims(), with(good_claims(), "auth_time", Value::Null)] {
+        assert_eq!(
+            f.check_claims(&claims),
+            Err(AuthError::BadClaims(ClaimError::MissingAuthTime))
+        );
+    }
+    assert_eq!(
+        AuthError::BadClaims(ClaimError::MissingAuthTime).to_string(),
+        "the token's claims are invalid: missing auth_time"
+    );
+}
+
+#[test]
+fn max_session_age_is_between_a_minute_and_twelve_hours() {
+    for (secs, ok) in [
+        (59, false),
+        (60, true),
+        (12 * 3600, true),
+        (12 * 3600 + 1, false),
+    ] {
+        let mut f = Fixture::production();
+        f.config.issuers[0].max_session_age = Some(Duration::from_secs(secs));
+        match Authenticator::from_config(&f.config) {
+            Ok(_) => assert!(ok, "{secs}s"),
+            Err(err) => {
+                assert!(!ok, "{secs}s: {err}");
+                assert!(
+                    err.to_string()
+                        .contains("max_session_age must be between 1 minute and 12 hours"),
+                    "{err}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn revoking_a_person_refuses_tokens_refreshed_after_it_from_an_earlier_sign_in() {
+    let t = now().timestamp();
+    let (f, _) = revoking(&[(
+        ISSUER,
+        SUBJECT,
+        DateTime::from_timestamp(t - 60, 0).unwrap(),
+    )]);
+    // Issued 10 s ago, after the revocation, by refreshing a session that
+    // began before it.
+    assert_eq!(f.check_claims(&signed_in(120)), Err(AuthError::Revoked));
+    // Signed in again after the revocation: accepted.
+    f.check_claims(&signed_in(30)).unwrap();
+    f.check_claims(&signed_in(60)).unwrap();
+}
+
+proptest::proptest! {
+    /// For any sign-in time and session limit, a token is accepted exactly
+    /// when the sign-in is neither further in the future nor further in the
+    /// past than the limit allows, give or take the leeway.
+    #[test]
+    fn any_auth_time_is_accepted_exactly_within_the_session_age(
+        max_age_secs in 60u64..=12 * 3600,
+        ago in -200i64..=12 * 3600 + 200,
+    ) {
+        let f = holding_sessions_to(Some(Duration::from_secs(max_age_secs)), true);
+        let max_age = i64::try_from(max_age_secs).unwrap();
+        let expected = if ago < -60 {
+            Err(AuthError::NotYetValid)
+        } else if ago > max_age + 60 {
+            Err(AuthError::SessionTooOld)
+        } else {
+            Ok(now().timestamp() - ago)
+        };
+        let got = f
+            .check_claims(&signed_in(ago))
+            .map(|caller| caller.signed_in_at().unwrap().timestamp());
+        proptest::prop_assert_eq!(got, expected, "max age {}s, signed in {}s ago", max_age_secs, ago);
+    }
+}
+
+/// A portal's client certificate, as DER, and the `x5t#S256` a token bound
+/// to it carries.
+fn portal_certificate(name: &str) -> (Vec<u8>, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let der = rcgen::CertificateParams::new(vec![name.to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap()
+        .der()
+        .to_vec();
+    let thumbprint = cpc_identity::certificate_thumbprint(&der);
+    (der, thumbprint)
+}
+
+fn bearer_headers(token: &str) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    headers
+}
+
+#[test]
+fn a_token_bound_to_a_certificate_is_accepted_only_with_that_certificate() {
+    let f = Fixture::production();
+    let (portal, thumbprint) = portal_certificate("portal.example");
+    let (other, _) = portal_certificate("elsewhere.example");
+    let bound = f.idp.sign(&with(
+        good_claims(),
+        "cnf",
+        json!({ "x5t#S256": thumbprint }),
+    ));
+    let headers = bearer_headers(&bound);
+    f.auth
+        .authenticate_headers(&headers, Some(&portal), now())
+        .unwrap();
+    // Copied out of the portal and replayed: from a connection with another
+    // certificate, or none.
+    for presented in [Some(other.as_slice()), None] {
+        assert_eq!(
+            f.auth.authenticate_headers(&headers, presented, now()),
+            Err(AuthError::CertificateMismatch)
+        );
+    }
+    assert_eq!(f.check(&bound), Err(AuthError::CertificateMismatch));
+    assert_eq!(
+        AuthError::CertificateMismatch.reason(),
+        "certificate_binding_mismatch"
+    );
+    // An unbound token is a bearer token, whatever the connection presents.
+    let unbound = bearer_headers(&f.idp.sign(&good_claims()));
+    f.auth
+        .authenticate_headers(&unbound, Some(&portal), now())
+        .unwrap();
+    // A DPoP-bound token needs a proof this service does not check.
+    assert_eq!(
+        f.check_claims(&with(
+            good_claims(),
+            "cnf",
+            json!({ "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" })
+        )),
+        Err(AuthError::BadClaims(ClaimError::Confirmation))
+    );
+}
+
+#[test]
+fn an_issuer_may_accept_only_certificate_bound_tokens() {
+    let mut f = Fixture::production();
+    f.config.issuers[0].require_certificate_binding = true;
+    f.auth = Authenticator::from_config(&f.config).unwrap();
+    let (portal, thumbprint) = portal_certificate("portal.example");
+    let unbound = bearer_headers(&f.idp.sign(&good_claims()));
+    for presented in [Some(portal.as_slice()), None] {
+        assert_eq!(
+            f.auth.authenticate_headers(&unbound, presented, now()),
+            Err(AuthError::NotCertificateBound)
+        );
+    }
+    let bound = bearer_headers(&f.idp.sign(&with(
+        good_claims(),
+        "cnf",
+        json!({ "x5t#S256": thumbprint }),
+    )));
+    f.auth
+        .authenticate_headers(&bound, Some(&portal), now())
+        .unwrap();
+    let config: IdentityConfig = serde_json::from_value(json!({
+        "issuers": [{
+            "issuer": ISSUER,
+            "audience": AUDIENCE,
+            "jwks_file": "/etc/cpc/idp/jwks.json",
+            "require_certificate_binding": true,
+            "require_auth_time": true,
+            "max_session_age": "8h"
+        }]
+    }))
+    .unwrap();
+    assert!(config.issuers[0].require_certificate_binding);
+    assert!(config.issuers[0].require_auth_time);
+    assert_eq!(
+        config.issuers[0].max_session_age,
+        Some(Duration::from_secs(8 * 3600))
+    );
 }

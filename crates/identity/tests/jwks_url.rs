@@ -230,6 +230,9 @@ fn config(tmp: &TempDir, url: &str) -> IdentityConfig {
             first_party_clients: vec![],
             acr_values: vec![],
             amr_values: vec![],
+            max_session_age: None,
+            require_auth_time: false,
+            require_certificate_binding: false,
         }],
         dev_key_dir: tmp.path().join("dev-identity"),
         ..IdentityConfig::default()

@@ -108,13 +108,15 @@ impl Access {
         // Borrowed, not copied: this runs on every call.
         let headers: &http::HeaderMap = request.metadata().as_ref();
         // A bearer token names the caller (a person, perhaps through a
-        // portal); without one, a verified client certificate names a
-        // service (mutual TLS). An unmapped certificate is refused.
-        let certificates = (!headers.contains_key(http::header::AUTHORIZATION))
-            .then(|| request.peer_certs())
-            .flatten();
+        // portal, whose certificate the token may be bound to); without
+        // one, a verified client certificate names a service (mutual TLS).
+        // An unmapped certificate is refused.
+        let certificates = request.peer_certs();
         let leaf = certificates.as_deref().and_then(|certs| certs.first());
-        let service = leaf.and_then(|leaf| certificate_subject(leaf));
+        let bearer = headers.contains_key(http::header::AUTHORIZATION);
+        let service = leaf
+            .filter(|_| !bearer)
+            .and_then(|leaf| certificate_subject(leaf));
         // The authority a multi-authority service acts for on this call; a
         // token carries its own, which the header may repeat but not change.
         let acting_for = headers
@@ -124,7 +126,7 @@ impl Access {
             Some(subject) => self.authenticator.authenticate_service(subject, acting_for),
             None => self
                 .authenticator
-                .authenticate_headers(headers, now)
+                .authenticate_headers(headers, leaf.map(AsRef::as_ref), now)
                 .and_then(|caller| match acting_for {
                     Some(authority) if authority != caller.authority_id() => {
                         Err(AuthError::NotActingFor)

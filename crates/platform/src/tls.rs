@@ -14,12 +14,18 @@
 //! call with bearer tokens through portals) but, when presented, must
 //! chain to that CA or the handshake fails. [`certificate_subject`] names
 //! the service a certificate belongs to.
+//!
+//! With revocation lists, a list past its `nextUpdate` no longer vouches
+//! for anything: the CA has not said what it revoked since. As OpenSSL
+//! does, such a list fails every client certificate of its CA until a
+//! current one is put in place, and each reload logs it as an error.
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
@@ -49,8 +55,9 @@ pub struct TlsConfig {
     /// certificate one of them revokes (a record system's stolen
     /// certificate, say) no longer completes a handshake, without a
     /// restart. Give one for every CA in `client_ca_file`: once lists are
-    /// set, a certificate whose CA has none here is refused (fail closed).
-    /// Only with `client_ca_file`.
+    /// set, a certificate whose CA has none here is refused (fail closed),
+    /// and so is one whose CA's list is past its `nextUpdate` (renew the
+    /// lists before then). Only with `client_ca_file`.
     #[serde(default)]
     pub client_crl_file: Option<PathBuf>,
     /// How often the files are read again.
@@ -97,6 +104,8 @@ pub struct ReloadingTls {
 struct Loaded {
     digest: [u8; 32],
     config: Arc<ServerConfig>,
+    /// The earliest `nextUpdate` of the client revocation lists, if any.
+    lists_valid_until: Option<DateTime<Utc>>,
 }
 
 impl ReloadingTls {
@@ -105,14 +114,12 @@ impl ReloadingTls {
     /// # Errors
     /// A missing or invalid file: the process must not start without TLS.
     pub fn load(files: &TlsConfig) -> Result<Arc<Self>, TlsError> {
-        let (digest, config) = build(files)?;
-        Ok(Arc::new(Self {
+        let tls = Arc::new(Self {
             files: files.clone(),
-            current: RwLock::new(Loaded {
-                digest,
-                config: Arc::new(config),
-            }),
-        }))
+            current: RwLock::new(build(files)?),
+        });
+        tls.report_out_of_date_lists(Utc::now());
+        Ok(tls)
     }
 
     /// The configuration new connections use.
@@ -134,16 +141,34 @@ impl ReloadingTls {
         if digest == self.current_digest() {
             return Ok(false);
         }
-        let (digest, config) = build(&self.files)?;
-        let mut loaded = self
+        let loaded = build(&self.files)?;
+        *self
             .current
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *loaded = Loaded {
-            digest,
-            config: Arc::new(config),
-        };
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = loaded;
         Ok(true)
+    }
+
+    /// The earliest `nextUpdate` of the client revocation lists in use; at
+    /// and after it, every client certificate of that list's CA is refused.
+    pub fn revocation_lists_valid_until(&self) -> Option<DateTime<Utc>> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .lists_valid_until
+    }
+
+    /// Logs an error when a revocation list in use is out of date at `now`:
+    /// record systems are being refused, and only a new list mends it.
+    fn report_out_of_date_lists(&self, now: DateTime<Utc>) {
+        if let Some(valid_until) = self.revocation_lists_valid_until()
+            && valid_until <= now
+        {
+            tracing::error!(
+                %valid_until,
+                "a client certificate revocation list is past its nextUpdate: every client certificate of its CA is refused until a current list is put in client_crl_file"
+            );
+        }
     }
 
     fn current_digest(&self) -> [u8; 32] {
@@ -168,6 +193,7 @@ impl ReloadingTls {
                         tracing::error!(error = %err, "TLS certificates not reloaded; keeping the previous ones");
                     }
                 }
+                tls.report_out_of_date_lists(Utc::now());
             }
         })
     }
@@ -227,7 +253,19 @@ fn revocation_lists(path: &Path) -> Result<Vec<CertificateRevocationListDer<'sta
     pem_objects(path, "certificate revocation list")
 }
 
-fn build(files: &TlsConfig) -> Result<([u8; 32], ServerConfig), TlsError> {
+/// The earliest `nextUpdate` of `lists`. rustls has already parsed them
+/// (and refuses a list without one); a list x509-parser cannot read is
+/// left to rustls's judgement.
+fn earliest_next_update(lists: &[CertificateRevocationListDer<'_>]) -> Option<DateTime<Utc>> {
+    lists
+        .iter()
+        .filter_map(|der| x509_parser::parse_x509_crl(der.as_ref()).ok())
+        .filter_map(|(_, list)| list.next_update())
+        .filter_map(|at| DateTime::from_timestamp(at.timestamp(), 0))
+        .min()
+}
+
+fn build(files: &TlsConfig) -> Result<Loaded, TlsError> {
     let digest = digest_files(files)?;
     let chain = certificates(&files.cert_file)?;
     let key = PrivateKeyDer::from_pem_slice(&read(&files.key_file)?)
@@ -235,6 +273,7 @@ fn build(files: &TlsConfig) -> Result<([u8; 32], ServerConfig), TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(rustls::DEFAULT_VERSIONS)?;
+    let mut lists_valid_until = None;
     let builder = match (&files.client_ca_file, &files.client_crl_file) {
         (Some(ca_file), crl_file) => {
             let mut roots = rustls::RootCertStore::empty();
@@ -246,12 +285,16 @@ fn build(files: &TlsConfig) -> Result<([u8; 32], ServerConfig), TlsError> {
                     // People present bearer tokens, not certificates.
                     .allow_unauthenticated();
             if let Some(crl_file) = crl_file {
+                let lists = revocation_lists(crl_file)?;
+                lists_valid_until = earliest_next_update(&lists);
                 // The client's own certificate is what a CA revokes when a
                 // record system's key is lost; a certificate whose CA gave
-                // no list is refused (rustls's default, kept).
+                // no list is refused (rustls's default, kept), and so is
+                // one whose CA's list is out of date.
                 verifier = verifier
-                    .with_crls(revocation_lists(crl_file)?)
-                    .only_check_end_entity_revocation();
+                    .with_crls(lists)
+                    .only_check_end_entity_revocation()
+                    .enforce_revocation_expiration();
             }
             builder.with_client_cert_verifier(verifier.build()?)
         }
@@ -260,7 +303,11 @@ fn build(files: &TlsConfig) -> Result<([u8; 32], ServerConfig), TlsError> {
     };
     let mut config = builder.with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec()];
-    Ok((digest, config))
+    Ok(Loaded {
+        digest,
+        config: Arc::new(config),
+        lists_valid_until,
+    })
 }
 
 /// Handshakes in progress at once.
