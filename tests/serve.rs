@@ -490,33 +490,47 @@ fn the_production_configuration_loads_and_wants_only_its_issuer() {
         matches!(err, cpc_identity::IdentityError::NoIssuers),
         "{err}"
     );
-    // The revocation list it reads is the ConfigMap's, mounted as a
-    // directory, and starts as a valid empty list.
+    // The revocation lists it reads, the deployment's and the authority's
+    // own, are the ConfigMaps', projected into one directory, and start as
+    // valid empty lists.
     assert_eq!(
         config.identity.revocations_file.as_deref(),
         Some(std::path::Path::new(
             "/etc/cpc/revocations/revocations.json"
         ))
     );
-    let yaml = std::fs::read_to_string(repository().join("deploy/revocations.yaml")).unwrap();
-    let list = yaml
-        .lines()
-        .skip_while(|line| line.trim() != "revocations.json: |")
-        .nth(1)
-        .unwrap();
-    assert!(
-        cpc_identity::Revocations::from_json(list.trim().as_bytes())
-            .unwrap()
-            .is_empty()
+    assert_eq!(
+        config
+            .identity
+            .authority_revocations
+            .iter()
+            .map(|(authority, file)| (authority.as_str(), file.to_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [("E10000013", "/etc/cpc/revocations/E10000013.json")]
     );
+    let yaml = std::fs::read_to_string(repository().join("deploy/revocations.yaml")).unwrap();
+    for key in ["revocations.json: |", "E10000013.json: |"] {
+        let list = yaml
+            .lines()
+            .skip_while(|line| line.trim() != key)
+            .nth(1)
+            .unwrap();
+        assert!(
+            cpc_identity::Revocations::from_json(list.trim().as_bytes())
+                .unwrap()
+                .is_empty(),
+            "{key}"
+        );
+    }
     for service in ["cases", "scheduling", "reporting", "escalation"] {
         let manifest =
             std::fs::read_to_string(repository().join(format!("deploy/{service}.yaml"))).unwrap();
         assert!(
             manifest
                 .contains("{name: revocations, mountPath: /etc/cpc/revocations, readOnly: true}")
-                && manifest.contains("configMap: {name: cpc-revocations}"),
-            "{service} mounts the revocation list"
+                && manifest.contains("- configMap: {name: cpc-revocations}")
+                && manifest.contains("- configMap: {name: cpc-revocations-e10000013}"),
+            "{service} mounts the revocation lists"
         );
     }
 }

@@ -47,8 +47,66 @@ pub struct Authenticator {
     dev_key: Option<Arc<DevKey>>,
     services: HashMap<String, ServiceIdentity>,
     trust: RwLock<Arc<Trust>>,
-    revocations_file: Option<PathBuf>,
-    revocations: RwLock<Arc<Revocations>>,
+    /// The deployment's revocation file first, then each authority's.
+    revocations: Vec<RevocationList>,
+}
+
+/// One revocation file and the list last read from it.
+#[derive(Debug)]
+struct RevocationList {
+    file: PathBuf,
+    /// `Some`: the list of this authority's security team, which revokes
+    /// only tokens whose `cpc_authority` is this authority, so one
+    /// authority in a regional deployment cannot end another's sessions.
+    authority: Option<String>,
+    current: RwLock<Arc<Revocations>>,
+}
+
+impl RevocationList {
+    fn new(file: &Path, authority: Option<&str>) -> Self {
+        Self {
+            file: file.to_owned(),
+            authority: authority.map(str::to_owned),
+            current: RwLock::new(Arc::new(Revocations::default())),
+        }
+    }
+
+    fn current(&self) -> Arc<Revocations> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether this list applies to callers of `authority_id`.
+    fn covers(&self, authority_id: &str) -> bool {
+        self.authority.as_deref().is_none_or(|a| a == authority_id)
+    }
+
+    /// Reads the file again and swaps in its list; on any error the
+    /// previous list stays in force.
+    fn reload(&self) -> Result<(), IdentityError> {
+        let revocations =
+            Revocations::load(&self.file).map_err(|source| IdentityError::Revocations {
+                file: self.file.clone(),
+                source,
+            })?;
+        let current = Arc::new(revocations);
+        let previous = std::mem::replace(
+            &mut *self.current.write().unwrap_or_else(PoisonError::into_inner),
+            Arc::clone(&current),
+        );
+        // Read every half minute; only a change is worth an operator's
+        // attention. Counts only: the list names staff, not for the logs.
+        if *previous == *current {
+            tracing::debug!(file = ?self.file, "identity: revocations unchanged");
+        } else {
+            tracing::info!(
+                file = ?self.file,
+                authority = self.authority.as_deref().unwrap_or("all"),
+                revoked = current.len(),
+                "identity: revocations loaded"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// A configured issuer, where its keys come from, and how they are kept
@@ -229,7 +287,7 @@ impl Authenticator {
                     "identity: this issuer's tokens need not say when the person signed in, so a session kept alive by refresh tokens is not held to max_session_age; set require_auth_time"
                 );
             }
-            if config.revocations_file.is_none() {
+            if config.revocations_file.is_none() && config.authority_revocations.is_empty() {
                 tracing::warn!(
                     "identity: no revocations_file, so a person's sessions cannot be ended before their tokens expire"
                 );
@@ -257,8 +315,17 @@ impl Authenticator {
             dev_key,
             services,
             trust: RwLock::new(Arc::new(Trust::default())),
-            revocations_file: config.revocations_file.clone(),
-            revocations: RwLock::new(Arc::new(Revocations::default())),
+            revocations: config
+                .revocations_file
+                .iter()
+                .map(|file| RevocationList::new(file, None))
+                .chain(
+                    config
+                        .authority_revocations
+                        .iter()
+                        .map(|(authority, file)| RevocationList::new(file, Some(authority))),
+                )
+                .collect(),
         })
     }
 
@@ -280,50 +347,31 @@ impl Authenticator {
         Ok(())
     }
 
-    /// Reads `identity.revocations_file` again and swaps in its list. On
-    /// any error the previous list stays in force: a broken edit must never
-    /// let a revoked person back in. Without a file, nothing to do.
+    /// Reads `identity.revocations_file` and every file of
+    /// `identity.authority_revocations` again, and swaps in each list read.
+    /// A file that cannot be read or is refused keeps its previous list in
+    /// force (a broken edit must never let a revoked person back in) and
+    /// holds up no other file. Without files, nothing to do.
     ///
     /// # Errors
-    /// [`IdentityError::Revocations`]: the file cannot be read or is
-    /// refused.
+    /// [`IdentityError::Revocations`] for the first file that cannot be
+    /// read or is refused, after every file has been tried.
     pub fn reload_revocations(&self) -> Result<(), IdentityError> {
-        let Some(file) = &self.revocations_file else {
-            return Ok(());
-        };
-        let revocations = Revocations::load(file).map_err(|source| IdentityError::Revocations {
-            file: file.clone(),
-            source,
-        })?;
-        let current = Arc::new(revocations);
-        let previous = std::mem::replace(
-            &mut *self
-                .revocations
-                .write()
-                .unwrap_or_else(PoisonError::into_inner),
-            Arc::clone(&current),
-        );
-        // Read every half minute; only a change is worth an operator's
-        // attention. Counts only: the list names staff, not for the logs.
-        if *previous == *current {
-            tracing::debug!(file = ?file, "identity: revocations unchanged");
-        } else {
-            tracing::info!(
-                file = ?file,
-                revoked = current.len(),
-                "identity: revocations loaded"
-            );
-        }
-        Ok(())
+        self.revocations
+            .iter()
+            .map(RevocationList::reload)
+            .fold(Ok(()), Result::and)
     }
 
-    fn revocations(&self) -> Arc<Revocations> {
-        Arc::clone(
-            &self
-                .revocations
-                .read()
-                .unwrap_or_else(PoisonError::into_inner),
-        )
+    /// Whether `caller`'s session was ended by a list that covers their
+    /// authority.
+    fn revoked(&self, caller: &Caller) -> bool {
+        let issuer = caller.issuer().unwrap_or_default();
+        let began = caller.session_began().map(|at| at.timestamp());
+        self.revocations
+            .iter()
+            .filter(|list| list.covers(caller.authority_id()))
+            .any(|list| list.current().revokes(issuer, caller.subject(), began))
     }
 
     /// Reads or fetches one issuer's keys, and checks them.
@@ -464,9 +512,9 @@ impl Authenticator {
     /// Dropping the returned [`KeyRefresh`] stops the tasks. Without it,
     /// keys stay as they were loaded.
     ///
-    /// With `identity.revocations_file`, one more task reads it again every
+    /// With revocation files, one more task reads them again every
     /// [`REVOCATIONS_REFRESH`]; a file that cannot be read or is refused is
-    /// logged as a warning and leaves the previous list in force.
+    /// logged as a warning and leaves its previous list in force.
     pub fn spawn_key_refresh(self: &Arc<Self>) -> KeyRefresh {
         let mut tasks: Vec<_> = (0..self.issuers.len())
             .map(|index| {
@@ -474,7 +522,7 @@ impl Authenticator {
                 tokio::spawn(async move { authenticator.refresh_keys(index).await })
             })
             .collect();
-        if self.revocations_file.is_some() {
+        if !self.revocations.is_empty() {
             let authenticator = Arc::clone(self);
             tasks.push(tokio::spawn(async move {
                 authenticator.refresh_revocations().await;
@@ -489,11 +537,13 @@ impl Authenticator {
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(err) = self.reload_revocations() {
-                tracing::warn!(
-                    error = %err,
-                    "identity: revocations refresh failed; keeping the previous list"
-                );
+            for list in &self.revocations {
+                if let Err(err) = list.reload() {
+                    tracing::warn!(
+                        error = %err,
+                        "identity: revocations refresh failed; keeping the previous list"
+                    );
+                }
             }
         }
     }
@@ -623,17 +673,12 @@ impl Authenticator {
         let caller = token::verify(token, &trust, self.leeway_secs, now, presented, |issuer| {
             self.refresh_early(issuer, now);
         })?;
-        let issuer = caller.issuer().unwrap_or_default();
-        if self.revocations().revokes(
-            issuer,
-            caller.subject(),
-            caller.session_began().map(|at| at.timestamp()),
-        ) {
+        if self.revoked(&caller) {
             // A security event: the person's sessions were ended, and one
             // of them is still in use (a stolen token, or someone who has
             // not yet noticed). Their id, not a child's, so it may be logged.
             tracing::warn!(
-                issuer,
+                issuer = caller.issuer().unwrap_or_default(),
                 subject = caller.subject(),
                 authority = caller.authority_id(),
                 "identity: a revoked session was used"

@@ -1,7 +1,7 @@
 //! [`IdentityConfig`]: which issuers to trust, the development key, and the
 //! service identities of record-system integrations.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -84,6 +84,14 @@ pub struct IdentityConfig {
     /// their tokens issued before the listed time are refused. None: no
     /// session is revoked before its token expires.
     pub revocations_file: Option<PathBuf>,
+    /// Each authority's own revocation file, by authority id, in the same
+    /// form and read as often as `revocations_file`. Its entries end only
+    /// sessions whose tokens name that authority (`cpc_authority`), so in
+    /// a regional deployment each authority's security team keeps its own
+    /// list (a ConfigMap of its own, which only it may edit), can end no
+    /// other authority's sessions, and a broken edit of one list holds up
+    /// no other.
+    pub authority_revocations: BTreeMap<String, PathBuf>,
 }
 
 impl Default for IdentityConfig {
@@ -95,6 +103,7 @@ impl Default for IdentityConfig {
             dev_key_dir: PathBuf::from(".local/dev-identity"),
             service_identities: Vec::new(),
             revocations_file: None,
+            authority_revocations: BTreeMap::new(),
         }
     }
 }
@@ -436,6 +445,20 @@ impl IdentityConfig {
                     jwks_file: jwks_file.to_owned(),
                     dev_key_dir: self.dev_key_dir.clone(),
                 });
+            }
+        }
+        for (authority, file) in &self.authority_revocations {
+            let invalid = |reason| IdentityError::InvalidAuthorityRevocations {
+                authority: authority.clone(),
+                reason,
+            };
+            if !valid_authority_id(authority) {
+                return Err(invalid(
+                    "an authority id is 1-32 characters of A-Z a-z 0-9 - _",
+                ));
+            }
+            if file.as_os_str().is_empty() {
+                return Err(invalid("the file must not be empty"));
             }
         }
         let mut seen = HashSet::new();

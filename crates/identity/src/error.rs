@@ -235,6 +235,14 @@ pub enum IdentityError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// An entry of `identity.authority_revocations` is invalid.
+    #[error("identity: authority_revocations for `{authority}`: {reason}")]
+    InvalidAuthorityRevocations {
+        /// The authority id as configured.
+        authority: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A JWKS could not be read, fetched or parsed.
     #[error("identity: JWKS for issuer `{issuer}` from {from}: {source}")]
     Jwks {

@@ -1617,3 +1617,123 @@ fn an_issuer_may_accept_only_certificate_bound_tokens() {
         Some(Duration::from_secs(8 * 3600))
     );
 }
+
+const OTHER_AUTHORITY: &str = "E10000014";
+
+/// A production authenticator with a revocation file for each of two
+/// authorities (empty), and the two files.
+fn revoking_per_authority() -> (Fixture, PathBuf, PathBuf) {
+    let mut f = Fixture::production();
+    let ours = f.tmp.path().join(format!("{AUTHORITY}.json"));
+    let theirs = f.tmp.path().join(format!("{OTHER_AUTHORITY}.json"));
+    write_revocations(&ours, &[]);
+    write_revocations(&theirs, &[]);
+    f.config.authority_revocations = [
+        (AUTHORITY.to_owned(), ours.clone()),
+        (OTHER_AUTHORITY.to_owned(), theirs.clone()),
+    ]
+    .into();
+    f.auth = Authenticator::from_config(&f.config).unwrap();
+    (f, ours, theirs)
+}
+
+#[test]
+fn an_authoritys_revocations_end_only_its_own_sessions() {
+    let t = now().timestamp();
+    let (f, _, theirs) = revoking_per_authority();
+    // The other authority's security team lists a subject that also signs
+    // in to ours (one regional identity provider): only their tokens that
+    // name the other authority are refused.
+    write_revocations(
+        &theirs,
+        &[(ISSUER, SUBJECT, DateTime::from_timestamp(t, 0).unwrap())],
+    );
+    f.auth.reload_revocations().unwrap();
+    let as_other = with(good_claims(), "cpc_authority", json!(OTHER_AUTHORITY));
+    assert_eq!(f.check_claims(&as_other), Err(AuthError::Revoked));
+    f.check_claims(&good_claims()).unwrap();
+    // A deployment-wide list still covers every authority.
+    let wide = f.tmp.path().join("revocations.json");
+    write_revocations(
+        &wide,
+        &[(ISSUER, SUBJECT, DateTime::from_timestamp(t, 0).unwrap())],
+    );
+    let mut config = f.config.clone();
+    config.revocations_file = Some(wide);
+    let auth = Authenticator::from_config(&config).unwrap();
+    for claims in [good_claims(), as_other] {
+        assert_eq!(
+            auth.authenticate_bearer(Some(&format!("Bearer {}", f.idp.sign(&claims))), now()),
+            Err(AuthError::Revoked)
+        );
+    }
+}
+
+#[test]
+fn one_authoritys_broken_list_keeps_its_own_and_holds_up_no_other() {
+    let t = now().timestamp();
+    let (f, ours, theirs) = revoking_per_authority();
+    let before = DateTime::from_timestamp(t, 0).unwrap();
+    write_revocations(&ours, &[(ISSUER, SUBJECT, before)]);
+    f.auth.reload_revocations().unwrap();
+    assert_eq!(f.check_claims(&good_claims()), Err(AuthError::Revoked));
+
+    // Our list is broken by an edit; theirs gains an entry at the same time.
+    std::fs::write(&ours, "{ not json").unwrap();
+    write_revocations(&theirs, &[(ISSUER, SUBJECT, before)]);
+    let err = f.auth.reload_revocations().unwrap_err();
+    assert!(
+        matches!(&err, IdentityError::Revocations { file, .. } if *file == ours),
+        "{err}"
+    );
+    assert_eq!(
+        f.check_claims(&good_claims()),
+        Err(AuthError::Revoked),
+        "our previous list stays in force"
+    );
+    assert_eq!(
+        f.check_claims(&with(
+            good_claims(),
+            "cpc_authority",
+            json!(OTHER_AUTHORITY)
+        )),
+        Err(AuthError::Revoked),
+        "their new list is read all the same"
+    );
+    // At start-up, a broken list stops the process, naming the file.
+    let err = Authenticator::from_config(&f.config).unwrap_err();
+    assert!(
+        matches!(&err, IdentityError::Revocations { file, .. } if *file == ours),
+        "{err}"
+    );
+}
+
+#[test]
+fn authority_revocations_are_keyed_by_valid_authority_ids() {
+    let mut f = Fixture::production();
+    for (authority, file, reason) in [
+        (
+            "E1 0000013",
+            "/etc/cpc/revocations/x.json",
+            "an authority id is",
+        ),
+        (AUTHORITY, "", "the file must not be empty"),
+    ] {
+        f.config.authority_revocations = [(authority.to_owned(), PathBuf::from(file))].into();
+        let err = Authenticator::from_config(&f.config).unwrap_err();
+        assert!(
+            matches!(&err, IdentityError::InvalidAuthorityRevocations { .. })
+                && err.to_string().contains(reason),
+            "{err}"
+        );
+    }
+    let config: IdentityConfig = serde_json::from_value(json!({
+        "mode": "development",
+        "authority_revocations": { "E10000013": "/etc/cpc/revocations/E10000013.json" }
+    }))
+    .unwrap();
+    assert_eq!(
+        config.authority_revocations[AUTHORITY],
+        PathBuf::from("/etc/cpc/revocations/E10000013.json")
+    );
+}
