@@ -187,16 +187,29 @@ pub(crate) fn verify(
 
     let signed_in_at = check_session_age(issuer, claims.auth_time.as_ref(), leeway_secs, now_s)?;
     check_authentication(issuer, claims.acr.as_ref(), claims.amr.as_ref())?;
-    check_binding(
-        claims.cnf.as_ref(),
-        presented,
-        issuer.require_certificate_binding,
-    )?;
 
     let subject = match &claims.sub {
         Some(Value::String(sub)) if valid_subject(sub) => sub.clone(),
         _ => return Err(AuthError::BadClaims(ClaimError::Subject)),
     };
+    check_binding(
+        claims.cnf.as_ref(),
+        presented,
+        issuer.require_certificate_binding,
+    )
+    .inspect_err(|err| {
+        // A security event: a signed, current token that belongs on a
+        // portal's connections was presented elsewhere, most likely copied
+        // out of the portal. Whose it was (a member of staff's id, not a
+        // child's) is what the security team needs to end the session.
+        if *err == AuthError::CertificateMismatch {
+            tracing::warn!(
+                issuer = %iss,
+                subject = %subject,
+                "identity: a token bound to a client certificate was presented without it"
+            );
+        }
+    })?;
     let token_id = match optional_short_string(claims.jti.as_ref())? {
         Some(jti) => Some(jti),
         None => optional_short_string(claims.uti.as_ref())?,

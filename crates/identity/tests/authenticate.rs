@@ -1737,3 +1737,69 @@ fn authority_revocations_are_keyed_by_valid_authority_ids() {
         PathBuf::from("/etc/cpc/revocations/E10000013.json")
     );
 }
+
+/// What `f` logs at warning level and above, as plain text.
+fn warnings_while(f: impl FnOnce()) -> String {
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+}
+
+#[test]
+fn a_replayed_or_revoked_token_is_logged_with_whose_it_was_and_never_the_token() {
+    let t = now().timestamp();
+    let (f, _) = revoking(&[(ISSUER, SUBJECT, DateTime::from_timestamp(t, 0).unwrap())]);
+    let revoked = f.idp.sign(&good_claims());
+    let (portal, thumbprint) = portal_certificate("portal.example");
+    let bound = f.idp.sign(&with(
+        with(good_claims(), "cnf", json!({ "x5t#S256": thumbprint })),
+        "sub",
+        json!("someone-else"),
+    ));
+    for (token, error, subject, event) in [
+        (
+            &revoked,
+            AuthError::Revoked,
+            SUBJECT,
+            "a revoked session was used",
+        ),
+        (
+            &bound,
+            AuthError::CertificateMismatch,
+            "someone-else",
+            "a token bound to a client certificate was presented without it",
+        ),
+    ] {
+        let logged = warnings_while(|| assert_eq!(f.check(token), Err(error)));
+        assert!(logged.contains(event), "{logged}");
+        assert!(logged.contains(subject), "{logged}");
+        assert!(logged.contains(ISSUER), "{logged}");
+        for part in token.split('.') {
+            assert!(!logged.contains(part), "{logged}");
+        }
+    }
+    // With its certificate, the bound token is no event at all.
+    let logged = warnings_while(|| {
+        f.auth
+            .authenticate_headers(&bearer_headers(&bound), Some(&portal), now())
+            .unwrap();
+    });
+    assert_eq!(logged, "");
+}
