@@ -223,6 +223,13 @@ async fn an_auditor_reads_the_log_and_the_reading_is_itself_recorded() {
         record.credential_id,
         format!("token:{}", token_id(&auditor))
     );
+    // Which text of the policies decided: the set the server loaded.
+    assert_eq!(
+        record.policy_set,
+        cpc_authz::Authorizer::load(&cpc_authz::bundled_policy_dir())
+            .unwrap()
+            .digest()
+    );
     assert_eq!(record.previous_hash, [0u8; 32]);
     assert_eq!(record.record_hash.len(), 32);
 

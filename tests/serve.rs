@@ -262,6 +262,7 @@ async fn append_to_cases_log(pool: &sqlx::PgPool, count: usize) {
             reason: None,
             named: None,
             credential_id: None,
+            policy_set: None,
         };
         cpc_audit::append(&mut tx, &record).await.unwrap();
         tx.commit().await.unwrap();

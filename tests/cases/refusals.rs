@@ -265,6 +265,22 @@ async fn no_credentials_and_other_authorities() {
     let methods: Vec<&str> = attempts.iter().map(|a| a.0.as_str()).collect();
     assert_eq!(methods, ["ListChildren", "GetCase", "GetCase", "GetChild"]);
     assert_eq!(attempts[3].1, "cpc:record-not-in-callers-authority");
+    // The policies' refusals name the policy set that decided; the rule in
+    // code that a record not in the caller's authority is not found names
+    // none.
+    let bundled = cpc_authz::Authorizer::load(&cpc_authz::bundled_policy_dir()).unwrap();
+    for r in theirs
+        .iter()
+        .filter(|r| r.decision == audit::AccessDecision::Deny as i32)
+    {
+        let by_rule = r.policy_id == "cpc:record-not-in-callers-authority";
+        assert_eq!(
+            r.policy_set,
+            if by_rule { "" } else { bundled.digest() },
+            "{}",
+            r.policy_id
+        );
+    }
     assert!(attempts[3].2.contains(&child.id), "{:?}", attempts[3].2);
     // Each refusal for a record not found names it, kind and id.
     let named: Vec<(&str, &str)> = theirs

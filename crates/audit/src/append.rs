@@ -110,9 +110,10 @@ pub async fn append(
     sqlx::query(
         "INSERT INTO audit_log (seq, occurred_at, request_id, actor_subject, actor_kind, \
              on_behalf_of, role, authority_id, agency, case_id, child_ids, action, decision, \
-             policy_ids, reason, named_kind, named_id, credential_id, prev_hash, hash) \
+             policy_ids, reason, named_kind, named_id, credential_id, policy_set, prev_hash, \
+             hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                 $18, $19, $20)",
+                 $18, $19, $20, $21)",
     )
     .bind(seq)
     .bind(record.occurred_at)
@@ -132,6 +133,7 @@ pub async fn append(
     .bind(record.named.as_ref().map(|n| n.kind.as_str()))
     .bind(record.named.as_ref().map(|n| n.id.as_str()))
     .bind(&record.credential_id)
+    .bind(&record.policy_set)
     .bind(prev_hash.as_bytes().as_slice())
     .bind(hash.as_bytes().as_slice())
     .execute(&mut *conn)

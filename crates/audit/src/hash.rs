@@ -45,7 +45,15 @@
 //! unchanged; clearing, adding or changing a credential id changes the
 //! hash.
 //!
-//! An external verifier needs only these three tables, SHA-256 and the
+//! # Version 4: a record that names the policy set that decided
+//! A row with `policy_set` (the 64-hex-digit digest of the policy texts) is
+//! encoded as version 1 with the format tag str `"cpc.audit.v4"`, followed
+//! by the named record as *opt* (as in version 3), the credential id as
+//! *opt str*, then `policy_set` (str). Rows without a policy set keep
+//! their earlier encoding; clearing, adding or changing the policy set
+//! changes the hash.
+//!
+//! An external verifier needs only these four tables, SHA-256 and the
 //! rows.
 
 use std::fmt;
@@ -63,6 +71,10 @@ pub const ENCODING_TAG_NAMED: &str = "cpc.audit.v2";
 /// Tag leading the version-3 encoding of a record with the caller's
 /// credential id.
 pub const ENCODING_TAG_CREDENTIAL: &str = "cpc.audit.v3";
+
+/// Tag leading the version-4 encoding of a record with the digest of the
+/// policy set that decided.
+pub const ENCODING_TAG_POLICY_SET: &str = "cpc.audit.v4";
 
 /// A SHA-256 link of the chain: an entry's `hash` or `prev_hash`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,16 +140,20 @@ impl fmt::Debug for ChainHash {
     }
 }
 
-/// The canonical encoding of `(seq, record)`: version 3 for a record with
-/// the caller's credential id, else version 2 for a record that names a
-/// record, else version 1 (see the module docs).
+/// The canonical encoding of `(seq, record)`: version 4 for a record with
+/// the policy set that decided, else version 3 for a record with the
+/// caller's credential id, else version 2 for a record that names a record,
+/// else version 1 (see the module docs).
 pub fn canonical_encoding(seq: i64, record: &NewAuditRecord) -> Vec<u8> {
     let mut e = Encoder::default();
-    e.str(match (&record.credential_id, &record.named) {
-        (Some(_), _) => ENCODING_TAG_CREDENTIAL,
-        (None, Some(_)) => ENCODING_TAG_NAMED,
-        (None, None) => ENCODING_TAG,
-    });
+    e.str(
+        match (&record.policy_set, &record.credential_id, &record.named) {
+            (Some(_), _, _) => ENCODING_TAG_POLICY_SET,
+            (None, Some(_), _) => ENCODING_TAG_CREDENTIAL,
+            (None, None, Some(_)) => ENCODING_TAG_NAMED,
+            (None, None, None) => ENCODING_TAG,
+        },
+    );
     e.i64(seq);
     e.i64(record.occurred_at.timestamp_micros());
     e.str(&record.request_id);
@@ -159,6 +175,17 @@ pub fn canonical_encoding(seq: i64, record: &NewAuditRecord) -> Vec<u8> {
         e.str(id);
     }
     e.opt_str(record.reason.as_deref());
+    if let Some(policy_set) = &record.policy_set {
+        // Version 4: the named record and the credential are optional.
+        e.present(record.named.is_some());
+        if let Some(named) = &record.named {
+            e.str(&named.kind);
+            e.str(&named.id);
+        }
+        e.opt_str(record.credential_id.as_deref());
+        e.str(policy_set);
+        return e.0;
+    }
     if record.credential_id.is_some() {
         // Version 3: the named record is optional here, so it is marked.
         e.present(record.named.is_some());

@@ -53,13 +53,13 @@ mod verify;
 pub use append::{CHAIN_LOCK_CLASS, append, append_standalone};
 pub use error::AuditError;
 pub use hash::{
-    ChainHash, ENCODING_TAG, ENCODING_TAG_CREDENTIAL, ENCODING_TAG_NAMED, canonical_encoding,
-    chain_hash,
+    ChainHash, ENCODING_TAG, ENCODING_TAG_CREDENTIAL, ENCODING_TAG_NAMED, ENCODING_TAG_POLICY_SET,
+    canonical_encoding, chain_hash,
 };
 pub use list::{AccessPage, AccessQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_access};
 pub use record::{
     AuditEntry, Decision, MAX_CHILD_IDS, MAX_CREDENTIAL_ID_LEN, MAX_ID_LEN, MAX_POLICY_IDS,
-    MAX_REASON_LEN, NamedRecord, NewAuditRecord, UnknownDecision,
+    MAX_REASON_LEN, NamedRecord, NewAuditRecord, UnknownDecision, is_policy_digest,
 };
 pub use verify::{
     Anchor, BreakReason, VerifyRange, VerifyReport, verify, verify_against_anchor, verify_range,
@@ -69,8 +69,8 @@ pub use verify::{
 /// versions are reserved for platform tables such as this one; services use
 /// 14-digit timestamps). Run with `search_path` set to the service's schema.
 ///
-/// Versions in use: 1 (the log), 5 (the named record); the platform's own
-/// tables use 2 to 4 and 6.
+/// Versions in use: 1 (the log), 5 (the named record), 7 (the credential),
+/// 8 (the policy set); the platform's own tables use 2 to 4 and 6.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// SQLSTATE raised when UPDATE, DELETE or TRUNCATE is tried on `audit_log`.

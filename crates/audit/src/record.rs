@@ -119,6 +119,11 @@ pub struct NewAuditRecord {
     /// service's client certificate. For tracing a stolen or misused
     /// credential to the calls made with it.
     pub credential_id: Option<String>,
+    /// The digest of the policy set that decided (`cpc_authz`'s
+    /// `Authorizer::digest`: 64 lower-case hex digits), so that the policy
+    /// text behind a decision can be found however often the policies have
+    /// changed since; `None` when a service rule in code decided.
+    pub policy_set: Option<String>,
 }
 
 /// A record named by its kind and id, e.g. `conference` and a UUID.
@@ -168,8 +173,18 @@ impl NewAuditRecord {
         if let Some(v) = &self.credential_id {
             check_text("credential_id", v, MAX_CREDENTIAL_ID_LEN)?;
         }
+        if let Some(v) = &self.policy_set
+            && !is_policy_digest(v)
+        {
+            return Err(invalid("policy_set", "is not 64 lower-case hex digits"));
+        }
         Ok(())
     }
+}
+
+/// A policy set digest: SHA-256 as 64 lower-case hex digits.
+pub fn is_policy_digest(v: &str) -> bool {
+    v.len() == 64 && v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A record as stored: its place in the chain and its hashes.
@@ -250,6 +265,7 @@ mod tests {
             reason: None,
             named: None,
             credential_id: None,
+            policy_set: None,
         }
     }
 

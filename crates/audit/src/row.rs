@@ -9,7 +9,7 @@ use crate::record::{AuditEntry, Decision, NamedRecord, NewAuditRecord};
 /// Every column, in table order.
 pub(crate) const COLUMNS: &str = "seq, occurred_at, request_id, actor_subject, actor_kind, \
      on_behalf_of, role, authority_id, agency, case_id, child_ids, action, decision, \
-     policy_ids, reason, named_kind, named_id, credential_id, prev_hash, hash";
+     policy_ids, reason, named_kind, named_id, credential_id, policy_set, prev_hash, hash";
 
 /// Decodes one row; `Err` says (without values) why it is unreadable.
 pub(crate) fn decode(row: &PgRow) -> Result<AuditEntry, String> {
@@ -51,6 +51,7 @@ pub(crate) fn decode(row: &PgRow) -> Result<AuditEntry, String> {
             reason: get(row, "reason")?,
             named,
             credential_id: get(row, "credential_id")?,
+            policy_set: get(row, "policy_set")?,
         },
         prev_hash: hash("prev_hash")?,
         hash: hash("hash")?,

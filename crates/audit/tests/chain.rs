@@ -443,6 +443,51 @@ async fn a_credential_id_cleared_changed_or_added_is_a_hash_mismatch() {
 }
 
 #[tokio::test]
+async fn a_policy_set_cleared_changed_or_added_is_a_hash_mismatch() {
+    const DECIDED_BY: &str = "c6d743d88e7f8297fad7b43da39d47966ff8781ef5688e7089d2f739d825f179";
+    let mut decided = record(2, None, &[]);
+    decided.policy_set = Some(DECIDED_BY.to_owned());
+    let mut everything = named_plan(record(4, None, &[]), 0x40);
+    everything.credential_id = Some("token:jti-4".to_owned());
+    everything.policy_set = Some(DECIDED_BY.to_owned());
+    let records = [
+        record(1, None, &[]),
+        decided,
+        record(3, None, &[]),
+        everything,
+    ];
+    let other = "0".repeat(64);
+    let edits = [
+        // Which policies decided is hidden, or swapped for a set that would
+        // have answered otherwise...
+        (
+            2,
+            "UPDATE audit_log SET policy_set = NULL WHERE seq = 2".to_owned(),
+        ),
+        (
+            2,
+            format!("UPDATE audit_log SET policy_set = '{other}' WHERE seq = 2"),
+        ),
+        // ...or pinned on a decision a service rule made.
+        (
+            3,
+            format!("UPDATE audit_log SET policy_set = '{other}' WHERE seq = 3"),
+        ),
+        (
+            4,
+            "UPDATE audit_log SET credential_id = NULL WHERE seq = 4".to_owned(),
+        ),
+    ];
+    let edits: Vec<(i64, &str)> = edits.iter().map(|(n, sql)| (*n, sql.as_str())).collect();
+    each_edit_is_a_hash_mismatch(&records, &edits).await;
+    // The column takes only a digest.
+    let db = TestDb::new().await;
+    let mut bad = record(1, None, &[]);
+    bad.policy_set = Some(DECIDED_BY.to_uppercase());
+    assert!(append_standalone(&db.pool, &bad).await.is_err());
+}
+
+#[tokio::test]
 async fn a_deleted_record_is_reported_missing() {
     let db = TestDb::new().await;
     append_n(&db, 5).await;

@@ -8,8 +8,8 @@
 
 use chrono::DateTime;
 use cpc_audit::{
-    ChainHash, Decision, ENCODING_TAG, ENCODING_TAG_CREDENTIAL, ENCODING_TAG_NAMED, NamedRecord,
-    NewAuditRecord, canonical_encoding, chain_hash,
+    ChainHash, Decision, ENCODING_TAG, ENCODING_TAG_CREDENTIAL, ENCODING_TAG_NAMED,
+    ENCODING_TAG_POLICY_SET, NamedRecord, NewAuditRecord, canonical_encoding, chain_hash,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -50,6 +50,7 @@ fn record() -> impl Strategy<Value = (i64, NewAuditRecord)> {
             any::<bool>(),
             proptest::collection::vec(text(), 0..3),
             opt_text(),
+            opt_text(),
         ),
     )
         .prop_map(
@@ -65,7 +66,17 @@ fn record() -> impl Strategy<Value = (i64, NewAuditRecord)> {
                     named,
                     credential_id,
                 ),
-                (authority_id, agency, case_id, child_ids, action, allow, policy_ids, reason),
+                (
+                    authority_id,
+                    agency,
+                    case_id,
+                    child_ids,
+                    action,
+                    allow,
+                    policy_ids,
+                    reason,
+                    policy_set,
+                ),
             )| {
                 let record = NewAuditRecord {
                     occurred_at: DateTime::from_timestamp_micros(micros).expect("in range"),
@@ -88,6 +99,7 @@ fn record() -> impl Strategy<Value = (i64, NewAuditRecord)> {
                     reason,
                     named: named.map(|(kind, id)| NamedRecord { kind, id }),
                     credential_id,
+                    policy_set,
                 };
                 (seq, record)
             },
@@ -116,6 +128,9 @@ fn texts(r: &NewAuditRecord) -> Vec<String> {
     if let Some(credential_id) = &r.credential_id {
         v.push(credential_id.clone());
     }
+    if let Some(policy_set) = &r.policy_set {
+        v.push(policy_set.clone());
+    }
     v
 }
 
@@ -133,7 +148,7 @@ proptest! {
     #[test]
     fn shifting_a_field_boundary_changes_the_encoding(
         (seq, base) in record(),
-        field in 0usize..8,
+        field in 0usize..9,
         (joined, split_a, offset) in "[ab]{1,6}".prop_flat_map(|j| {
             let n = j.len();
             (Just(j), 0..=n, 1..=n)
@@ -156,7 +171,8 @@ proptest! {
                     r.reason = Some(left);
                     r.named = Some(NamedRecord { kind: right, id: "x".into() });
                 }
-                _ => { r.named = Some(NamedRecord { kind: left, id: right }); }
+                7 => { r.named = Some(NamedRecord { kind: left, id: right }); }
+                _ => { r.credential_id = Some(left); r.policy_set = Some(right); }
             }
             r
         };
@@ -185,6 +201,7 @@ fn the_classic_boundary_pair_differs() {
         reason: None,
         named: None,
         credential_id: None,
+        policy_set: None,
     };
     let shifted = NewAuditRecord {
         request_id: "a".into(),
@@ -232,6 +249,7 @@ fn frozen_record() -> NewAuditRecord {
         reason: Some("no active membership".into()),
         named: None,
         credential_id: None,
+        policy_set: None,
     }
 }
 
@@ -327,7 +345,61 @@ fn the_v3_encoding_is_v1_retagged_with_an_optional_named_record_and_the_credenti
     );
 }
 
+/// Version 4 is exactly what the module documents: the v1 fields under
+/// the v4 tag, the named record and the credential id as options, then the
+/// policy set's digest. Frozen.
+#[test]
+fn the_v4_encoding_is_v1_retagged_with_optional_named_record_and_credential_then_the_policy_set() {
+    let str_ = |s: &str| {
+        let mut out = (s.len() as u64).to_be_bytes().to_vec();
+        out.extend_from_slice(s.as_bytes());
+        out
+    };
+    let v1 = canonical_encoding(7, &frozen_record());
+    let v1_fields = &v1[str_(ENCODING_TAG).len()..];
+    let digest = "c6d743d88e7f8297fad7b43da39d47966ff8781ef5688e7089d2f739d825f179";
+    let decided = NewAuditRecord {
+        policy_set: Some(digest.into()),
+        ..frozen_record()
+    };
+    let mut expected = str_(ENCODING_TAG_POLICY_SET);
+    expected.extend_from_slice(v1_fields);
+    expected.push(0);
+    expected.push(0);
+    expected.extend(str_(digest));
+    assert_eq!(hex(&canonical_encoding(7, &decided)), hex(&expected));
+    assert_eq!(
+        chain_hash(&ChainHash::GENESIS, 7, &decided).to_hex(),
+        FROZEN_HASH_V4
+    );
+
+    let everything = NewAuditRecord {
+        named: Some(NamedRecord {
+            kind: "conference".into(),
+            id: "0b4e".into(),
+        }),
+        credential_id: Some("token:jti-1".into()),
+        ..decided
+    };
+    let mut expected = str_(ENCODING_TAG_POLICY_SET);
+    expected.extend_from_slice(v1_fields);
+    expected.push(1);
+    expected.extend(str_("conference"));
+    expected.extend(str_("0b4e"));
+    expected.push(1);
+    expected.extend(str_("token:jti-1"));
+    expected.extend(str_(digest));
+    assert_eq!(hex(&canonical_encoding(7, &everything)), hex(&expected));
+    assert_eq!(
+        chain_hash(&ChainHash::GENESIS, 7, &everything).to_hex(),
+        FROZEN_HASH_V4_FULL
+    );
+}
+
 const FROZEN_ENCODING: &str = "000000000000000c6370632e61756469742e7631000000000000000700062f4425e2264000000000000000057265712d310000000000000006757365722d310000000000000006706572736f6e010000000000000006757365722d32000000000000000d736f6369616c5f776f726b657200000000000000066c612d39313600010000000000000000000000000000001000000000000000020000000000000000000000000000000a0000000000000000000000000000000b00000000000000232f6370632e63617365732e76312e4361736573536572766963652f4765744368696c64000000000000000464656e7900000000000000010000000000000016636173652d6d656d626572736869702d6163746976650100000000000000146e6f20616374697665206d656d62657273686970";
 const FROZEN_HASH: &str = "455f86b062fe8663008844b088ebe22f1b6b09f85c69cbefdd0f3987ab5cd8d7";
 const FROZEN_HASH_V2: &str = "ea39e788f80655a2c7cf64f26ce0b2c1891d30e60b53208637608a5c42b48c4f";
 const FROZEN_HASH_V3: &str = "7e4c0a73ce3196f0f99a7114b8887efe8f4c566a9590948f5af87123a2f24a0c";
+const FROZEN_HASH_V4: &str = "9ccf349e6a2ec8e5cad8ededdb44875a3bcc78ebb2a013f36d3eb2758bebe185";
+const FROZEN_HASH_V4_FULL: &str =
+    "1198c30e1355601b8376c9bffe4c2b19f626f9f41932aeebb1f17dfbce5b6ab1";

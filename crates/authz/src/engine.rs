@@ -10,6 +10,7 @@ use cedar_policy::{
 };
 use miette::Diagnostic;
 
+use crate::digest::policy_set_digest;
 use crate::entities;
 use crate::model::{Decision, Principal, Resource};
 use crate::{AUTHORITY_GUARD, AuthzError, DEFAULT_DENY, FAIL_CLOSED};
@@ -33,6 +34,9 @@ pub struct Authorizer {
     action_entities: Entities,
     /// Which file each policy id came from, for messages.
     policy_files: BTreeMap<String, String>,
+    /// The digest of the texts this set was built from
+    /// ([`policy_set_digest`]), recorded with every decision.
+    digest: String,
     engine: cedar_policy::Authorizer,
 }
 
@@ -229,6 +233,10 @@ impl Authorizer {
             policies: set,
             action_entities,
             policy_files,
+            digest: policy_set_digest(
+                &schema.text,
+                policies.iter().map(|p| (p.name.as_str(), p.text.as_str())),
+            ),
             engine: cedar_policy::Authorizer::new(),
         })
     }
@@ -242,6 +250,13 @@ impl Authorizer {
     /// [`Decision::errors`]. Independently of the policy files, a caller is
     /// never allowed a resource of another authority.
     pub fn authorize(&self, principal: &Principal, action: &str, resource: &Resource) -> Decision {
+        Decision {
+            policy_set: Some(self.digest.clone()),
+            ..self.decide(principal, action, resource)
+        }
+    }
+
+    fn decide(&self, principal: &Principal, action: &str, resource: &Resource) -> Decision {
         let mut problems = Vec::new();
         if principal.subject.is_empty() {
             problems.push("the caller has no subject id".to_owned());
@@ -284,6 +299,7 @@ impl Authorizer {
                 allowed: true,
                 policy_ids,
                 errors,
+                policy_set: None,
             },
             cedar_policy::Decision::Deny if policy_ids.is_empty() => {
                 Decision::deny(DEFAULT_DENY, errors)
@@ -292,6 +308,7 @@ impl Authorizer {
                 allowed: false,
                 policy_ids,
                 errors,
+                policy_set: None,
             },
         }
     }
@@ -325,6 +342,12 @@ impl Authorizer {
             )
             .map_err(|e| format!("invalid entities: {e}"))?;
         Ok(self.engine.is_authorized(&request, &self.policies, &store))
+    }
+
+    /// The digest of the schema and policy texts this set was built from
+    /// ([`policy_set_digest`]): 64 lower-case hex digits.
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 
     /// The folder this authorizer was loaded from, if any.

@@ -68,6 +68,7 @@
 //! # Ok(()) }
 //! ```
 
+mod digest;
 mod engine;
 mod entities;
 mod error;
@@ -76,6 +77,7 @@ mod reload;
 
 use std::path::PathBuf;
 
+pub use digest::{POLICY_DIGEST_TAG, policy_set_digest};
 pub use engine::Authorizer;
 pub use error::AuthzError;
 pub use model::{

@@ -200,6 +200,10 @@ pub struct Decision {
     /// Why evaluation went wrong, if it did (an invalid request, an
     /// evaluation error). Any error denies.
     pub errors: Vec<String>,
+    /// The digest of the policy set that decided
+    /// ([`Authorizer::digest`](crate::Authorizer::digest)); `None` for a
+    /// decision made by a service rule in code rather than by the policies.
+    pub policy_set: Option<String>,
 }
 
 impl Decision {
@@ -208,6 +212,7 @@ impl Decision {
             allowed: false,
             policy_ids: vec![policy_id.to_owned()],
             errors,
+            policy_set: None,
         }
     }
 }

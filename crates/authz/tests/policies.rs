@@ -270,6 +270,7 @@ fn unknown_actions_groups_and_empty_ids_are_denied_with_a_reason() {
             allowed: false,
             policy_ids: ids(&[DEFAULT_DENY]),
             errors: ids(&["the caller has no subject id"]),
+            policy_set: Some(authz.digest().to_owned()),
         }
     );
 
@@ -608,4 +609,67 @@ fn reload_swaps_in_valid_policies_and_keeps_the_old_ones_on_error() {
     )
     .unwrap();
     assert!(matches!(inline.reload(), Err(AuthzError::NotReloadable)));
+}
+
+// --- Which text decided -------------------------------------------------------
+
+#[test]
+fn every_decision_names_the_digest_of_the_texts_that_made_it() {
+    let dir = bundled_policy_dir();
+    let authz = Authorizer::load(&dir).unwrap();
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "cedar"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    files.sort();
+    let expected = cpc_authz::policy_set_digest(
+        &schema(),
+        files.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+    );
+    assert_eq!(authz.digest(), expected);
+    assert_eq!(authz.digest().len(), 64);
+    // The same texts from anywhere give the same digest.
+    let inline = Authorizer::from_sources(
+        &schema(),
+        &files
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert_eq!(inline.digest(), expected);
+
+    // Allowed or denied, by a policy or by default, the decision names it.
+    let manager = Principal::person("tm-1", common::AUTHORITY, [Role::TeamManager], None);
+    let mut decided = Vec::new();
+    for authority in [common::AUTHORITY, common::OTHER_AUTHORITY] {
+        let decision = authz.authorize(
+            &manager,
+            "/cpc.cases.v1.CasesService/ListCases",
+            &Resource::Authority(authority.to_owned()),
+        );
+        assert_eq!(decision.policy_set.as_deref(), Some(expected.as_str()));
+        decided.push(decision.allowed);
+    }
+    assert_eq!(decided, [true, false]);
+
+    // An edit to one policy's text is another set.
+    let mut edited = files.clone();
+    edited[0]
+        .1
+        .push_str("\n// reviewed by the information governance board\n");
+    let edited = Authorizer::from_sources(
+        &schema(),
+        &edited
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert_ne!(edited.digest(), expected);
 }

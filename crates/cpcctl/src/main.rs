@@ -4,6 +4,7 @@ mod call;
 mod connect;
 mod dev;
 mod health;
+mod policies;
 mod revocations;
 mod timescales;
 
@@ -32,6 +33,9 @@ enum Command {
     /// Check or add to the authority's list of people whose sessions have
     /// been ended (identity.revocations_file).
     Revocations(revocations::Args),
+    /// The digest of a policy folder, as audit records name the policy set
+    /// that decided.
+    Policies(policies::Args),
 }
 
 /// Exit code for bad flags or dates, as for any usage error.
@@ -63,6 +67,16 @@ fn main() -> ExitCode {
         },
         Command::Health(args) => health::run(&args),
         Command::Call(args) => call::run(&args),
+        Command::Policies(args) => match policies::run(&args) {
+            Ok(digest) => {
+                #[allow(clippy::print_stdout, reason = "the digest is the command's output")]
+                {
+                    println!("{digest}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(1, &err),
+        },
         Command::Revocations(args) => match revocations::run(&args) {
             Ok(output) => {
                 #[allow(clippy::print_stdout, reason = "the result is the command's output")]

@@ -285,3 +285,31 @@ fn revocations_are_added_checked_and_a_bad_edit_changes_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("revocations.json"));
     std::fs::remove_dir_all(&dir).expect("removed");
 }
+
+#[test]
+fn policies_digest_is_the_digest_audit_records_name() {
+    let dir = cpc_authz::bundled_policy_dir();
+    let out = cpcctl(&["policies", "digest", dir.to_str().expect("utf-8 path")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = cpc_authz::Authorizer::load(&dir).expect("the bundled policies");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        expected.digest()
+    );
+    // A folder that is not a policy set is refused, as cpcd would refuse it.
+    let empty = std::env::temp_dir().join(format!("cpcctl-policies-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).expect("created");
+    let out = cpcctl(&["policies", "digest", empty.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("error: "),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    std::fs::remove_dir_all(&empty).expect("removed");
+}

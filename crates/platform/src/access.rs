@@ -249,6 +249,8 @@ impl Access {
             allowed: false,
             policy_ids: vec![rule.to_owned()],
             errors: Vec::new(),
+            // A service rule in code decided, not the policies.
+            policy_set: None,
         };
         let mut record = audit_record(call, subject, &decision, now);
         record.reason = Some(reason.to_owned());
@@ -318,6 +320,7 @@ impl Access {
                     allowed: false,
                     policy_ids: vec![NOT_IN_AUTHORITY.to_owned()],
                     errors: Vec::new(),
+                    policy_set: None,
                 };
                 let subject = Subject {
                     case_id: None,
@@ -441,6 +444,7 @@ fn audit_record(
         reason: (!decision.errors.is_empty()).then(|| decision.errors.join("; ")),
         named: None,
         credential_id: call.credential_id.clone(),
+        policy_set: decision.policy_set.clone(),
     }
 }
 

@@ -351,6 +351,7 @@ fn access_record(service: &str, entry: &AuditEntry) -> pb::AccessRecord {
         previous_hash: entry.prev_hash.as_bytes().to_vec(),
         record_hash: entry.hash.as_bytes().to_vec(),
         credential_id: r.credential_id.clone().unwrap_or_default(),
+        policy_set: r.policy_set.clone().unwrap_or_default(),
     }
 }
 

@@ -151,6 +151,14 @@ impl Server {
         // Every issuer's keys are read or fetched before anything is served.
         let authenticator = Arc::new(Authenticator::load(&config.identity).await?);
         let authorizer = Authorizer::load(&config.policy_dir)?;
+        // Every audit record of a decision names this digest; the log line
+        // ties it to the deployment (cpcctl policies digest <dir> gives a
+        // folder's).
+        tracing::info!(
+            policy_set = authorizer.digest(),
+            policies = authorizer.policy_ids().len(),
+            "policies loaded"
+        );
         let mut ready = Vec::with_capacity(components.len());
         for component in components {
             db::migrate(

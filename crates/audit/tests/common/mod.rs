@@ -143,5 +143,6 @@ pub fn record(n: i64, case: Option<Uuid>, children: &[Uuid]) -> NewAuditRecord {
         reason: None,
         named: None,
         credential_id: None,
+        policy_set: None,
     }
 }
