@@ -98,6 +98,14 @@ fn revocation_list_of_years(ca: &Ca, number: u64, revoked: &[u64], years: (i32, 
     .unwrap()
 }
 
+/// The record system's identity in its client certificates, mapped to
+/// the service `liquidlogic-lcs` by [`start_revoking`].
+fn lcs_san() -> Vec<SanType> {
+    vec![SanType::URI(
+        "spiffe://county.example/lcs".try_into().unwrap(),
+    )]
+}
+
 fn server_leaf(ca: &Ca) -> (String, String) {
     leaf(
         ca,
@@ -222,13 +230,7 @@ async fn a_record_system_is_identified_by_its_client_certificate() {
 
     // A mapped certificate: the integration may register a child, and
     // reads nothing (integration-record-system policy).
-    let lcs = leaf(
-        &clients,
-        "lcs",
-        vec![SanType::URI(
-            "spiffe://county.example/lcs".try_into().unwrap(),
-        )],
-    );
+    let lcs = leaf(&clients, "lcs", lcs_san());
     let mut client = CasesServiceClient::new(connect(&f, &servers, Some(&lcs)).await.unwrap());
     let child = client
         .create_child(new_child())
@@ -253,13 +255,7 @@ async fn a_record_system_is_identified_by_its_client_certificate() {
 
     // A certificate from another CA does not complete the handshake.
     let rogue_ca = ca("rogue");
-    let rogue = leaf(
-        &rogue_ca,
-        "lcs",
-        vec![SanType::URI(
-            "spiffe://county.example/lcs".try_into().unwrap(),
-        )],
-    );
+    let rogue = leaf(&rogue_ca, "lcs", lcs_san());
     let refused = match connect(&f, &servers, Some(&rogue)).await {
         Err(_) => true,
         Ok(channel) => serving(channel).await.is_err(),
@@ -434,9 +430,20 @@ async fn handshakes(f: &Fixture, servers: &Ca, identity: &(String, String)) -> b
 /// Whether a client with `identity` stops getting through within 5 s (the
 /// server reads its files every 100 ms).
 async fn refused_within_5s(f: &Fixture, servers: &Ca, identity: &(String, String)) -> bool {
+    handshakes_within_5s(f, servers, identity, false).await
+}
+
+/// Whether, within 5 s, a client with `identity` getting through comes to
+/// be `expected`.
+async fn handshakes_within_5s(
+    f: &Fixture,
+    servers: &Ca,
+    identity: &(String, String),
+    expected: bool,
+) -> bool {
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        if !handshakes(f, servers, identity).await {
+        if handshakes(f, servers, identity).await == expected {
             return true;
         }
     }
@@ -448,11 +455,6 @@ async fn a_revoked_client_certificate_is_refused_once_its_ca_lists_it() {
     let servers = ca("cpc servers");
     let clients = ca("cpc services");
     let f = start_revoking(&servers, &clients, Some(&revocation_list(&clients, 1, &[]))).await;
-    let lcs_san = || {
-        vec![SanType::URI(
-            "spiffe://county.example/lcs".try_into().unwrap(),
-        )]
-    };
     let stolen = numbered_leaf(&clients, "lcs", lcs_san(), Some(0x51));
     let mut client = CasesServiceClient::new(connect(&f, &servers, Some(&stolen)).await.unwrap());
     client.create_child(new_child()).await.unwrap();
@@ -539,14 +541,7 @@ async fn a_revoked_client_certificate_is_refused_once_its_ca_lists_it() {
 async fn an_out_of_date_revocation_list_refuses_client_certificates_until_renewed() {
     let servers = ca("cpc servers");
     let clients = ca("cpc services");
-    let lcs = numbered_leaf(
-        &clients,
-        "lcs",
-        vec![SanType::URI(
-            "spiffe://county.example/lcs".try_into().unwrap(),
-        )],
-        Some(0x61),
-    );
+    let lcs = numbered_leaf(&clients, "lcs", lcs_san(), Some(0x61));
     // Renewed last at the start of 2025, due again at the start of 2026: the
     // CA may have revoked anything since, so nothing it signed is trusted.
     let out_of_date = revocation_list_of_years(&clients, 1, &[], (2025, 2026));
@@ -574,15 +569,10 @@ async fn an_out_of_date_revocation_list_refuses_client_certificates_until_renewe
         "clients-crl.pem",
         &revocation_list(&clients, 2, &[]),
     );
-    let mut back = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if handshakes(&f, &servers, &lcs).await {
-            back = true;
-            break;
-        }
-    }
-    assert!(back, "a current list is used within the reload");
+    assert!(
+        handshakes_within_5s(&f, &servers, &lcs, true).await,
+        "a current list is used within the reload"
+    );
     f.server.stop().await;
     std::fs::remove_dir_all(&f.dir).unwrap();
 }

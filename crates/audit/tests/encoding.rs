@@ -253,6 +253,18 @@ fn frozen_record() -> NewAuditRecord {
     }
 }
 
+/// A *str* of the encoding: the byte length, then the bytes.
+fn str_(s: &str) -> Vec<u8> {
+    let mut out = (s.len() as u64).to_be_bytes().to_vec();
+    out.extend_from_slice(s.as_bytes());
+    out
+}
+
+/// The frozen record's version-1 fields, after its tag.
+fn v1_fields() -> Vec<u8> {
+    canonical_encoding(7, &frozen_record())[str_(ENCODING_TAG).len()..].to_vec()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -280,14 +292,8 @@ fn the_v2_encoding_is_v1_retagged_with_the_named_record_and_frozen() {
         }),
         ..frozen_record()
     };
-    let str_ = |s: &str| {
-        let mut out = (s.len() as u64).to_be_bytes().to_vec();
-        out.extend_from_slice(s.as_bytes());
-        out
-    };
-    let v1 = canonical_encoding(7, &frozen_record());
     let mut expected = str_(ENCODING_TAG_NAMED);
-    expected.extend_from_slice(&v1[str_(ENCODING_TAG).len()..]);
+    expected.extend(v1_fields());
     expected.extend(str_("conference"));
     expected.extend(str_("0b4e"));
     assert_eq!(hex(&canonical_encoding(7, &record)), hex(&expected));
@@ -302,19 +308,13 @@ fn the_v2_encoding_is_v1_retagged_with_the_named_record_and_frozen() {
 /// Frozen.
 #[test]
 fn the_v3_encoding_is_v1_retagged_with_an_optional_named_record_and_the_credential_id() {
-    let str_ = |s: &str| {
-        let mut out = (s.len() as u64).to_be_bytes().to_vec();
-        out.extend_from_slice(s.as_bytes());
-        out
-    };
-    let v1 = canonical_encoding(7, &frozen_record());
-    let v1_fields = &v1[str_(ENCODING_TAG).len()..];
+    let v1_fields = v1_fields();
     let with_credential = NewAuditRecord {
         credential_id: Some("token:jti-1".into()),
         ..frozen_record()
     };
     let mut expected = str_(ENCODING_TAG_CREDENTIAL);
-    expected.extend_from_slice(v1_fields);
+    expected.extend_from_slice(&v1_fields);
     expected.push(0);
     expected.extend(str_("token:jti-1"));
     assert_eq!(
@@ -330,7 +330,7 @@ fn the_v3_encoding_is_v1_retagged_with_an_optional_named_record_and_the_credenti
         ..with_credential.clone()
     };
     let mut expected = str_(ENCODING_TAG_CREDENTIAL);
-    expected.extend_from_slice(v1_fields);
+    expected.extend_from_slice(&v1_fields);
     expected.push(1);
     expected.extend(str_("conference"));
     expected.extend(str_("0b4e"));
@@ -350,20 +350,14 @@ fn the_v3_encoding_is_v1_retagged_with_an_optional_named_record_and_the_credenti
 /// policy set's digest. Frozen.
 #[test]
 fn the_v4_encoding_is_v1_retagged_with_optional_named_record_and_credential_then_the_policy_set() {
-    let str_ = |s: &str| {
-        let mut out = (s.len() as u64).to_be_bytes().to_vec();
-        out.extend_from_slice(s.as_bytes());
-        out
-    };
-    let v1 = canonical_encoding(7, &frozen_record());
-    let v1_fields = &v1[str_(ENCODING_TAG).len()..];
+    let v1_fields = v1_fields();
     let digest = "c6d743d88e7f8297fad7b43da39d47966ff8781ef5688e7089d2f739d825f179";
     let decided = NewAuditRecord {
         policy_set: Some(digest.into()),
         ..frozen_record()
     };
     let mut expected = str_(ENCODING_TAG_POLICY_SET);
-    expected.extend_from_slice(v1_fields);
+    expected.extend_from_slice(&v1_fields);
     expected.push(0);
     expected.push(0);
     expected.extend(str_(digest));
@@ -382,7 +376,7 @@ fn the_v4_encoding_is_v1_retagged_with_optional_named_record_and_credential_then
         ..decided
     };
     let mut expected = str_(ENCODING_TAG_POLICY_SET);
-    expected.extend_from_slice(v1_fields);
+    expected.extend_from_slice(&v1_fields);
     expected.push(1);
     expected.extend(str_("conference"));
     expected.extend(str_("0b4e"));

@@ -613,6 +613,15 @@ fn reload_swaps_in_valid_policies_and_keeps_the_old_ones_on_error() {
 
 // --- Which text decided -------------------------------------------------------
 
+/// The bundled schema with these `(file name, text)` policies.
+fn from_files(files: &[(String, String)]) -> Authorizer {
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    Authorizer::from_sources(&schema(), &files).unwrap()
+}
+
 #[test]
 fn every_decision_names_the_digest_of_the_texts_that_made_it() {
     let dir = bundled_policy_dir();
@@ -634,14 +643,7 @@ fn every_decision_names_the_digest_of_the_texts_that_made_it() {
     assert_eq!(authz.digest(), expected);
     assert_eq!(authz.digest().len(), 64);
     // The same texts from anywhere give the same digest.
-    let inline = Authorizer::from_sources(
-        &schema(),
-        &files
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
+    let inline = from_files(&files);
     assert_eq!(inline.digest(), expected);
 
     // Allowed or denied, by a policy or by default, the decision names it.
@@ -663,13 +665,6 @@ fn every_decision_names_the_digest_of_the_texts_that_made_it() {
     edited[0]
         .1
         .push_str("\n// reviewed by the information governance board\n");
-    let edited = Authorizer::from_sources(
-        &schema(),
-        &edited
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
+    let edited = from_files(&edited);
     assert_ne!(edited.digest(), expected);
 }

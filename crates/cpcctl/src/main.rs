@@ -67,36 +67,23 @@ fn main() -> ExitCode {
         },
         Command::Health(args) => health::run(&args),
         Command::Call(args) => call::run(&args),
-        Command::Policies(args) => match policies::run(&args) {
-            Ok(digest) => {
-                #[allow(clippy::print_stdout, reason = "the digest is the command's output")]
-                {
-                    println!("{digest}");
-                }
-                ExitCode::SUCCESS
+        Command::Policies(args) => print_or_fail(policies::run(&args)),
+        Command::Revocations(args) => print_or_fail(revocations::run(&args)),
+        Command::Dev(args) => print_or_fail(dev::run(&args)),
+    }
+}
+
+/// The command's one line of output on stdout, or its error (exit 1).
+fn print_or_fail(result: Result<String, impl std::fmt::Display>) -> ExitCode {
+    match result {
+        Ok(output) => {
+            #[allow(clippy::print_stdout, reason = "the result is the command's output")]
+            {
+                println!("{output}");
             }
-            Err(err) => fail(1, &err),
-        },
-        Command::Revocations(args) => match revocations::run(&args) {
-            Ok(output) => {
-                #[allow(clippy::print_stdout, reason = "the result is the command's output")]
-                {
-                    println!("{output}");
-                }
-                ExitCode::SUCCESS
-            }
-            Err(err) => fail(1, &err),
-        },
-        Command::Dev(args) => match dev::run(&args) {
-            Ok(token) => {
-                #[allow(clippy::print_stdout, reason = "the token is the command's output")]
-                {
-                    println!("{token}");
-                }
-                ExitCode::SUCCESS
-            }
-            Err(err) => fail(1, &err.to_string()),
-        },
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(1, &err.to_string()),
     }
 }
 

@@ -293,32 +293,42 @@ impl IssuerConfig {
 
     /// `max_token_lifetime`, or the default, within its bounds.
     pub(crate) fn max_token_lifetime(&self) -> Result<Duration, &'static str> {
-        let lifetime = self.max_token_lifetime.unwrap_or(MAX_TOKEN_LIFETIME);
-        if (MIN_TOKEN_LIFETIME..=MAX_TOKEN_LIFETIME).contains(&lifetime) {
-            Ok(lifetime)
-        } else {
-            Err("max_token_lifetime must be between 1 minute and 12 hours")
-        }
+        within(
+            self.max_token_lifetime.unwrap_or(MAX_TOKEN_LIFETIME),
+            MIN_TOKEN_LIFETIME..=MAX_TOKEN_LIFETIME,
+            "max_token_lifetime must be between 1 minute and 12 hours",
+        )
     }
 
     /// `max_session_age`, or the default, within its bounds.
     pub(crate) fn max_session_age(&self) -> Result<Duration, &'static str> {
-        let age = self.max_session_age.unwrap_or(MAX_SESSION_AGE);
-        if (MIN_SESSION_AGE..=MAX_SESSION_AGE).contains(&age) {
-            Ok(age)
-        } else {
-            Err("max_session_age must be between 1 minute and 12 hours")
-        }
+        within(
+            self.max_session_age.unwrap_or(MAX_SESSION_AGE),
+            MIN_SESSION_AGE..=MAX_SESSION_AGE,
+            "max_session_age must be between 1 minute and 12 hours",
+        )
     }
 
     /// `jwks_refresh`, or the default, within its bounds.
     fn refresh(&self) -> Result<Duration, &'static str> {
-        let refresh = self.jwks_refresh.unwrap_or(DEFAULT_JWKS_REFRESH);
-        if (MIN_JWKS_REFRESH..=MAX_JWKS_REFRESH).contains(&refresh) {
-            Ok(refresh)
-        } else {
-            Err("jwks_refresh must be between 1 minute and 24 hours")
-        }
+        within(
+            self.jwks_refresh.unwrap_or(DEFAULT_JWKS_REFRESH),
+            MIN_JWKS_REFRESH..=MAX_JWKS_REFRESH,
+            "jwks_refresh must be between 1 minute and 24 hours",
+        )
+    }
+}
+
+/// `value` if it lies in `bounds`, else `out_of_bounds`.
+fn within(
+    value: Duration,
+    bounds: std::ops::RangeInclusive<Duration>,
+    out_of_bounds: &'static str,
+) -> Result<Duration, &'static str> {
+    if bounds.contains(&value) {
+        Ok(value)
+    } else {
+        Err(out_of_bounds)
     }
 }
 
