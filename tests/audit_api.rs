@@ -308,6 +308,7 @@ async fn bad_input_names_each_field() {
         child_id: "not-a-uuid".into(),
         page_size: -1,
         credential_id: "x".repeat(321),
+        policy_set: "C6D743D88E7F8297FAD7B43DA39D47966FF8781EF5688E7089D2F739D825F179".into(),
         ..list("cases")
     };
     let err = f
@@ -315,7 +316,10 @@ async fn bad_input_names_each_field() {
         .list_access_records(authed(bad, &auditor))
         .await
         .unwrap_err();
-    assert_eq!(bad_fields(&err), ["child_id", "credential_id", "page_size"]);
+    assert_eq!(
+        bad_fields(&err),
+        ["child_id", "credential_id", "policy_set", "page_size"]
+    );
 
     let err = f
         .client

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::AuditError;
 use crate::hash::{Encoder, hex_value};
-use crate::record::{AuditEntry, Decision};
+use crate::record::{AuditEntry, Decision, is_policy_digest};
 use crate::row;
 
 /// Page size when none is asked for.
@@ -43,6 +43,10 @@ pub struct AccessQuery {
     /// Only entries of calls made with this credential
     /// (`NewAuditRecord::credential_id`): tracing a stolen one.
     pub credential_id: Option<String>,
+    /// Only entries of decisions made by this policy set
+    /// (`NewAuditRecord::policy_set`): every call a policy text later found
+    /// wrong allowed or refused.
+    pub policy_set: Option<String>,
     /// Only entries with this decision.
     pub decision: Option<Decision>,
     /// Only entries with `occurred_at >= from`.
@@ -70,7 +74,7 @@ impl AccessQuery {
     /// position. A token presented with other filters is refused.
     fn fingerprint(&self) -> [u8; 8] {
         let mut e = Encoder::default();
-        e.str("cpc.audit.list.v2");
+        e.str("cpc.audit.list.v3");
         e.opt_str(self.authority_id.as_deref());
         e.opt_str(self.refused_elsewhere_under.as_deref());
         e.len(self.refused_elsewhere_naming.len());
@@ -81,6 +85,7 @@ impl AccessQuery {
         e.opt_uuid(self.case_id.as_ref());
         e.opt_str(self.person_id.as_deref());
         e.opt_str(self.credential_id.as_deref());
+        e.opt_str(self.policy_set.as_deref());
         e.opt_str(self.decision.map(Decision::as_str));
         e.opt_i64(self.from.map(|t| t.timestamp_micros()));
         e.opt_i64(self.to.map(|t| t.timestamp_micros()));
@@ -117,6 +122,15 @@ pub async fn list_access(pool: &PgPool, query: &AccessQuery) -> Result<AccessPag
     }
     if query.credential_id.as_deref() == Some("") {
         return Err(AuditError::InvalidQuery("credential_id is empty"));
+    }
+    if query
+        .policy_set
+        .as_deref()
+        .is_some_and(|digest| !is_policy_digest(digest))
+    {
+        return Err(AuditError::InvalidQuery(
+            "policy_set is not 64 lower-case hex digits",
+        ));
     }
     let elsewhere = query.refused_elsewhere_under.is_some();
     if (elsewhere && (query.authority_id.is_none() || query.child_id.is_none()))
@@ -183,6 +197,11 @@ pub async fn list_access(pool: &PgPool, query: &AccessQuery) -> Result<AccessPag
     }
     if let Some(credential) = &query.credential_id {
         sql.push(" AND credential_id = ").push_bind(credential);
+    }
+    if let Some(policy_set) = &query.policy_set {
+        // No index: a policy set decides a stretch of consecutive records,
+        // so the newest-first walk down `seq` meets its records together.
+        sql.push(" AND policy_set = ").push_bind(policy_set);
     }
     if let Some(decision) = query.decision {
         sql.push(" AND decision = ").push_bind(decision.as_str());
@@ -305,6 +324,15 @@ mod tests {
         };
         assert!(matches!(
             decode_token(&token, other.fingerprint()),
+            Err(AuditError::InvalidPageToken)
+        ));
+        // Nor from the same filters with a policy set.
+        let by_policies = AccessQuery {
+            policy_set: Some("0".repeat(64)),
+            ..query()
+        };
+        assert!(matches!(
+            decode_token(&token, by_policies.fingerprint()),
             Err(AuditError::InvalidPageToken)
         ));
         // Page size and position are not part of the binding.

@@ -21,11 +21,16 @@ const CHILD_B: Uuid = Uuid::from_u128(0xB);
 const CASE_X: Uuid = Uuid::from_u128(0x10);
 const CASE_Y: Uuid = Uuid::from_u128(0x20);
 const STOLEN: &str = "certificate:sha256:5701e2";
+/// The policy set that decided records 1 to 10; a later one decided the rest.
+const FIRST_POLICIES: &str = "c6d743d88e7f8297fad7b43da39d47966ff8781ef5688e7089d2f739d825f179";
+const LATER_POLICIES: &str = "9ccf349e6a2ec8e5cad8ededdb44875a3bcc78ebb2a013f36d3eb2758bebe185";
 
 /// Record `i` (1-based): odd ones are about child A in case X (every third
 /// also names child B), even ones about child B in case Y; every fourth is
 /// an integration acting for "person-p", with its certificate (every eighth
-/// with a stolen one); every fifth is denied.
+/// with a stolen one); every fifth is denied; every seventh was decided by
+/// a service rule, the others by the policies (records 1 to 10 by the
+/// first set, the rest by a later one).
 fn fixture(i: i64) -> NewAuditRecord {
     let mut r = if i % 2 == 1 {
         let children: &[Uuid] = if i % 3 == 0 {
@@ -50,6 +55,16 @@ fn fixture(i: i64) -> NewAuditRecord {
     if i % 5 == 0 {
         r.decision = Decision::Deny;
         r.reason = Some(format!("no active membership of case {CASE_Y}"));
+    }
+    if i % 7 != 0 {
+        r.policy_set = Some(
+            if i <= 10 {
+                FIRST_POLICIES
+            } else {
+                LATER_POLICIES
+            }
+            .to_owned(),
+        );
     }
     r
 }
@@ -172,6 +187,20 @@ async fn every_filter_narrows_the_list() {
         })
         .await,
         stolen
+    );
+    // What the first policy set allowed, once a text of it is found wrong.
+    let allowed_by_first = expected(n, |r| {
+        r.policy_set.as_deref() == Some(FIRST_POLICIES) && r.decision == Decision::Allow
+    });
+    assert_eq!(allowed_by_first, [9, 8, 6, 4, 3, 2, 1]);
+    assert_eq!(
+        list(AccessQuery {
+            policy_set: Some(FIRST_POLICIES.to_owned()),
+            decision: Some(Decision::Allow),
+            ..AccessQuery::default()
+        })
+        .await,
+        allowed_by_first
     );
     assert_eq!(
         list(AccessQuery {
@@ -314,6 +343,10 @@ async fn inconsistent_queries_are_refused() {
         },
         AccessQuery {
             credential_id: Some(String::new()),
+            ..AccessQuery::default()
+        },
+        AccessQuery {
+            policy_set: Some(FIRST_POLICIES.to_uppercase()),
             ..AccessQuery::default()
         },
         AccessQuery {

@@ -179,6 +179,14 @@ fn list_query(
         }
         credential => Some(credential.to_owned()),
     };
+    let policy_set = match req.policy_set.as_str() {
+        "" => None,
+        digest if cpc_audit::is_policy_digest(digest) => Some(digest.to_owned()),
+        _ => {
+            bad.add("policy_set", "must be 64 lower-case hex digits");
+            None
+        }
+    };
     let decision = match pb::AccessDecision::try_from(req.decision) {
         Ok(pb::AccessDecision::Unspecified) => None,
         Ok(pb::AccessDecision::Allow) => Some(Decision::Allow),
@@ -211,6 +219,7 @@ fn list_query(
         case_id,
         person_id: (!req.person_id.is_empty()).then(|| req.person_id.clone()),
         credential_id,
+        policy_set,
         decision,
         from,
         to,
