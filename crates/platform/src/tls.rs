@@ -158,16 +158,23 @@ impl ReloadingTls {
             .lists_valid_until
     }
 
-    /// Logs an error when a revocation list in use is out of date at `now`:
-    /// record systems are being refused, and only a new list mends it.
+    /// Logs an error when a revocation list in use is out of date at `now`
+    /// (record systems are being refused, and only a new list mends it),
+    /// and a warning when one will be within [`LIST_DUE_WARNING`].
     fn report_out_of_date_lists(&self, now: DateTime<Utc>) {
-        if let Some(valid_until) = self.revocation_lists_valid_until()
-            && valid_until <= now
-        {
-            tracing::error!(
+        let Some(valid_until) = self.revocation_lists_valid_until() else {
+            return;
+        };
+        match list_status(valid_until, now) {
+            ListStatus::OutOfDate => tracing::error!(
                 %valid_until,
                 "a client certificate revocation list is past its nextUpdate: every client certificate of its CA is refused until a current list is put in client_crl_file"
-            );
+            ),
+            ListStatus::DueSoon => tracing::warn!(
+                %valid_until,
+                "a client certificate revocation list reaches its nextUpdate within a day: put the CA's next list in client_crl_file before then, or its client certificates will be refused"
+            ),
+            ListStatus::Current => {}
         }
     }
 
@@ -196,6 +203,31 @@ impl ReloadingTls {
                 tls.report_out_of_date_lists(Utc::now());
             }
         })
+    }
+}
+
+/// How long before a revocation list's `nextUpdate` each reload warns that
+/// a new list is due.
+pub const LIST_DUE_WARNING: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Where a revocation list stands at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListStatus {
+    Current,
+    /// Within [`LIST_DUE_WARNING`] of its `nextUpdate`.
+    DueSoon,
+    /// At or past its `nextUpdate`: its CA's certificates are refused.
+    OutOfDate,
+}
+
+fn list_status(valid_until: DateTime<Utc>, now: DateTime<Utc>) -> ListStatus {
+    if valid_until <= now {
+        ListStatus::OutOfDate
+    } else if valid_until - now <= chrono::Duration::from_std(LIST_DUE_WARNING).unwrap_or_default()
+    {
+        ListStatus::DueSoon
+    } else {
+        ListStatus::Current
     }
 }
 
@@ -384,4 +416,20 @@ pub fn certificate_subject(certificate: &[u8]) -> Option<String> {
             .and_then(|cn| cn.as_str().ok())
             .map(str::to_owned)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_is_due_a_day_before_its_next_update_and_out_of_date_from_it() {
+        let next_update = DateTime::from_timestamp(1_900_000_000, 0).unwrap_or_default();
+        let at = |secs_before: i64| next_update - chrono::Duration::seconds(secs_before);
+        assert_eq!(list_status(next_update, at(86_401)), ListStatus::Current);
+        assert_eq!(list_status(next_update, at(86_400)), ListStatus::DueSoon);
+        assert_eq!(list_status(next_update, at(1)), ListStatus::DueSoon);
+        assert_eq!(list_status(next_update, at(0)), ListStatus::OutOfDate);
+        assert_eq!(list_status(next_update, at(-1)), ListStatus::OutOfDate);
+    }
 }
