@@ -34,6 +34,7 @@ test: tools ## The whole test suite against a real Postgres, plus buf lint and t
 	$(CARGO) build --bin cpcctl
 	.venv/bin/python tests/oracle/timescales_oracle.py --self-test
 	.venv/bin/python tools/cin_validate.py --self-test
+	.venv/bin/python tools/verify_audit.py --self-test
 	.venv/bin/python tests/oracle/timescales_oracle.py --cpcctl target/debug/cpcctl --all-nations
 
 # The Kubernetes manifests, validated against the API's schemas (the

@@ -473,3 +473,117 @@ async fn a_head_kept_from_an_earlier_verification_catches_a_deleted_tail() {
     }
     f.server.stop().await;
 }
+
+/// Runs the independent verifier, `tools/verify_audit.py` (Python, written
+/// from the documented encoding), on the cases log: its exit code and its
+/// line.
+fn independent_verifier(db: &TestDatabase, extra: &[&str]) -> (Option<i32>, String) {
+    use secrecy::ExposeSecret as _;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/verify_audit.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(["--database-url", db.url().expose_secret()])
+        .args(["--schema", cpc_cases::SCHEMA])
+        .args(extra)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn an_independent_verifier_agrees_with_cpc_on_every_encoding() {
+    let mut f = fixture().await;
+    // Version 4: the policies' decisions, with the token's id.
+    let auditor = f.token("aud-1", "E1", Role::Auditor);
+    f.client
+        .list_access_records(authed(list("cases"), &auditor))
+        .await
+        .unwrap();
+    // Version 3: a service rule's refusal of a record not in the caller's
+    // authority, naming it, with the token's id.
+    let social_worker = f.token(&uuid::Uuid::new_v4().to_string(), "E1", Role::SocialWorker);
+    let mut cases = cpc_proto::cases::v1::cases_service_client::CasesServiceClient::new(
+        f.server.channel().await,
+    );
+    let err = cases
+        .get_child(authed(
+            cpc_proto::cases::v1::GetChildRequest {
+                child_id: uuid::Uuid::new_v4().to_string(),
+            },
+            &social_worker,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    // Versions 1 and 2, as records written before credentials and policy
+    // sets were recorded.
+    let options = cpc_platform::db::schema_options(f.db.url(), cpc_cases::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    for named in [None, Some(("conference", "0b4e"))] {
+        let record = cpc_audit::NewAuditRecord {
+            occurred_at: chrono::Utc::now(),
+            request_id: "req-old".into(),
+            actor_subject: "sw-old".into(),
+            actor_kind: "person".into(),
+            on_behalf_of: None,
+            role: "social_worker".into(),
+            authority_id: "E1".into(),
+            agency: None,
+            case_id: None,
+            child_ids: vec![uuid::Uuid::new_v4()],
+            action: "/cpc.cases.v1.CasesService/GetChild".into(),
+            decision: cpc_audit::Decision::Deny,
+            policy_ids: vec!["cpc:record-not-in-callers-authority".into()],
+            reason: Some("no conference 0b4e in the caller's authority".into()),
+            named: named.map(|(kind, id)| cpc_audit::NamedRecord {
+                kind: kind.into(),
+                id: id.into(),
+            }),
+            credential_id: None,
+            policy_set: None,
+        };
+        cpc_audit::append_standalone(&pool, &record).await.unwrap();
+    }
+    pool.close().await;
+
+    // cpc's own verification and the independent one agree on the head.
+    let reports =
+        cpc_platform::audit_log::verify_chains(&f.db.config(), &Selection::Cases.components(), &[])
+            .await
+            .unwrap();
+    let ours = cpc_platform::audit_log::describe("cases", &reports[0].1);
+    let (code, theirs) = independent_verifier(&f.db, &[]);
+    assert_eq!(code, Some(0), "{theirs}");
+    let head = theirs.rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(theirs, format!("intact, 4 records, head {head}"));
+    assert_eq!(ours, format!("cases: intact, 4 records, head cases={head}"));
+    let (code, _) = independent_verifier(&f.db, &["--anchor", &head]);
+    assert_eq!(code, Some(0));
+
+    // Which policy set decided is edited: both see the break.
+    tamper_with_audit_log(
+        &f.db,
+        cpc_cases::SCHEMA,
+        &format!(
+            "UPDATE audit_log SET policy_set = '{}' WHERE seq = 1",
+            "0".repeat(64)
+        ),
+    )
+    .await;
+    assert_eq!(
+        independent_verifier(&f.db, &[]),
+        (
+            Some(1),
+            "BROKEN at record 1: its hash does not match its contents".to_owned()
+        )
+    );
+    f.server.stop().await;
+}
