@@ -3,10 +3,10 @@
 //! Order of checks: shape and size → header (`alg` allow-list, no `crit`,
 //! `typ`) → `iss` selects the issuer → `kid` selects the key → the header
 //! `alg` must be the key's pinned algorithm → signature → `aud` → `exp`,
-//! `nbf`, `iat`, `auth_time` → `acr`, `amr` → `cnf` (the client
-//! certificate the token is bound to) → subject and cpc claims. Nothing in a claim is trusted
-//! before the signature verifies except `iss`, which only chooses the key
-//! set.
+//! `nbf`, `iat`, `auth_time` → `acr`, `amr` → subject → `cnf` (the client
+//! certificate the token is bound to) → cpc claims. Nothing in a claim is
+//! trusted before the signature verifies except `iss`, which only chooses
+//! the key set.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
