@@ -9,8 +9,10 @@
 )]
 
 mod bad_request;
+mod cases_log;
 
 use bad_request::bad_fields;
+use cases_log::{append_to_cases_log, earlier_record};
 use cpc_identity::Role;
 use cpc_identity::dev::{DevClaims, DevKey};
 use cpc_platform::testing::{TestDatabase, TestServer, tamper_with_audit_log};
@@ -475,27 +477,24 @@ async fn a_head_kept_from_an_earlier_verification_catches_a_deleted_tail() {
 }
 
 /// Runs the independent verifier, `tools/verify_audit.py` (Python, written
-/// from the documented encoding), on the cases log: its exit code and its
-/// line.
-fn independent_verifier(db: &TestDatabase, extra: &[&str]) -> (Option<i32>, String) {
+/// from the documented encoding), on `schema`'s log: its exit code, its
+/// line, and what it said on stderr.
+fn independent_verifier(
+    db: &TestDatabase,
+    schema: &str,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
     use secrecy::ExposeSecret as _;
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/verify_audit.py");
     let out = std::process::Command::new("python3")
         .arg(script)
         .args(["--database-url", db.url().expose_secret()])
-        .args(["--schema", cpc_cases::SCHEMA])
+        .args(["--schema", schema])
         .args(extra)
         .output()
         .expect("python3 runs");
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
-    )
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap().trim().to_owned();
+    (out.status.code(), text(out.stdout), text(out.stderr))
 }
 
 #[tokio::test]
@@ -525,34 +524,20 @@ async fn an_independent_verifier_agrees_with_cpc_on_every_encoding() {
     assert_eq!(err.code(), Code::NotFound);
     // Versions 1 and 2, as records written before credentials and policy
     // sets were recorded.
-    let options = cpc_platform::db::schema_options(f.db.url(), cpc_cases::SCHEMA).unwrap();
-    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
-    for named in [None, Some(("conference", "0b4e"))] {
-        let record = cpc_audit::NewAuditRecord {
-            occurred_at: chrono::Utc::now(),
-            request_id: "req-old".into(),
-            actor_subject: "sw-old".into(),
-            actor_kind: "person".into(),
-            on_behalf_of: None,
-            role: "social_worker".into(),
-            authority_id: "E1".into(),
-            agency: None,
-            case_id: None,
-            child_ids: vec![uuid::Uuid::new_v4()],
-            action: "/cpc.cases.v1.CasesService/GetChild".into(),
-            decision: cpc_audit::Decision::Deny,
-            policy_ids: vec!["cpc:record-not-in-callers-authority".into()],
-            reason: Some("no conference 0b4e in the caller's authority".into()),
-            named: named.map(|(kind, id)| cpc_audit::NamedRecord {
-                kind: kind.into(),
-                id: id.into(),
-            }),
-            credential_id: None,
-            policy_set: None,
-        };
-        cpc_audit::append_standalone(&pool, &record).await.unwrap();
-    }
-    pool.close().await;
+    append_to_cases_log(
+        &f.db,
+        [
+            earlier_record(3, None),
+            earlier_record(
+                4,
+                Some(cpc_audit::NamedRecord {
+                    kind: "conference".into(),
+                    id: "0b4e".into(),
+                }),
+            ),
+        ],
+    )
+    .await;
 
     // cpc's own verification and the independent one agree on the head.
     let reports =
@@ -560,13 +545,30 @@ async fn an_independent_verifier_agrees_with_cpc_on_every_encoding() {
             .await
             .unwrap();
     let ours = cpc_platform::audit_log::describe("cases", &reports[0].1);
-    let (code, theirs) = independent_verifier(&f.db, &[]);
-    assert_eq!(code, Some(0), "{theirs}");
+    let (code, theirs, said) = independent_verifier(&f.db, cpc_cases::SCHEMA, &[]);
+    assert_eq!((code, said.as_str()), (Some(0), ""), "{theirs}");
     let head = theirs.rsplit(' ').next().unwrap().to_owned();
     assert_eq!(theirs, format!("intact, 4 records, head {head}"));
     assert_eq!(ours, format!("cases: intact, 4 records, head cases={head}"));
-    let (code, _) = independent_verifier(&f.db, &["--anchor", &head]);
+    let (code, _, _) = independent_verifier(&f.db, cpc_cases::SCHEMA, &["--anchor", &head]);
     assert_eq!(code, Some(0));
+    // A head kept from another log is not this one's.
+    let elsewhere = format!("4:{}", "ab".repeat(32));
+    assert_eq!(
+        independent_verifier(&f.db, cpc_cases::SCHEMA, &["--anchor", &elsewhere]),
+        (
+            Some(1),
+            "BROKEN at record 4: record 4 is not the anchored one".to_owned(),
+            String::new()
+        )
+    );
+    // A schema without a log is an error to read, not an intact log.
+    let (code, theirs, said) = independent_verifier(&f.db, "public", &[]);
+    assert_eq!((code, theirs.as_str()), (Some(2), ""));
+    assert_eq!(
+        said,
+        "error: no audit log in schema public (has cpcd served from this database?)"
+    );
 
     // Which policy set decided is edited: both see the break.
     tamper_with_audit_log(
@@ -579,10 +581,11 @@ async fn an_independent_verifier_agrees_with_cpc_on_every_encoding() {
     )
     .await;
     assert_eq!(
-        independent_verifier(&f.db, &[]),
+        independent_verifier(&f.db, cpc_cases::SCHEMA, &[]),
         (
             Some(1),
-            "BROKEN at record 1: its hash does not match its contents".to_owned()
+            "BROKEN at record 1: its hash does not match its contents".to_owned(),
+            String::new()
         )
     );
     f.server.stop().await;

@@ -8,6 +8,9 @@
     reason = "test helpers fail the test"
 )]
 
+mod cases_log;
+
+use cases_log::{append_to_cases_log, earlier_record};
 use cpc_platform::testing::{TestDatabase, TestServer, tamper_with_audit_log};
 use cpcd::Selection;
 use tokio_stream::StreamExt as _;
@@ -237,48 +240,13 @@ fn secrecy_url(db: &TestDatabase) -> String {
     db.url().expose_secret().to_owned()
 }
 
-/// Appends `count` records to the cases service's audit log.
-async fn append_to_cases_log(pool: &sqlx::PgPool, count: usize) {
-    for n in 1..=count {
-        let mut tx = pool.begin().await.unwrap();
-        sqlx::query("SET LOCAL search_path = cases")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        let record = cpc_audit::NewAuditRecord {
-            occurred_at: chrono::Utc::now(),
-            request_id: format!("req-{n}"),
-            actor_subject: "sw-1".into(),
-            actor_kind: "person".into(),
-            on_behalf_of: None,
-            role: "social_worker".into(),
-            authority_id: "E1".into(),
-            agency: None,
-            case_id: None,
-            child_ids: vec![],
-            action: "/cpc.cases.v1.CasesService/GetChild".into(),
-            decision: cpc_audit::Decision::Allow,
-            policy_ids: vec!["social-worker-reads-member-cases".into()],
-            reason: None,
-            named: None,
-            credential_id: None,
-            policy_set: None,
-        };
-        cpc_audit::append(&mut tx, &record).await.unwrap();
-        tx.commit().await.unwrap();
-    }
-}
-
 #[tokio::test]
 async fn a_deleted_tail_is_caught_by_the_anchor_kept_from_an_earlier_verification() {
     use cpc_platform::audit_log::{ServiceAnchor, VerifyError, describe, verify_chains};
     let db = TestDatabase::create().await;
     let server = TestServer::start(db.config(), Selection::All.components()).await;
     server.stop().await;
-    let pool = sqlx::PgPool::connect(secrecy_url(&db).as_str())
-        .await
-        .unwrap();
-    append_to_cases_log(&pool, 3).await;
+    append_to_cases_log(&db, (1..=3).map(|n| earlier_record(n, None))).await;
     let components = Selection::All.components();
 
     // The head an auditor keeps elsewhere, as printed.
@@ -299,7 +267,6 @@ async fn a_deleted_tail_is_caught_by_the_anchor_kept_from_an_earlier_verificatio
 
     // A tamperer with superuser powers deletes the last record: the chain
     // that is left is whole, so only the anchor shows the loss.
-    pool.close().await;
     tamper_with_audit_log(&db, "cases", "DELETE FROM audit_log WHERE seq = 3").await;
     let unanchored = verify_chains(&db.config(), &components, &[]).await.unwrap();
     let cases = &unanchored.iter().find(|(s, _)| *s == "cases").unwrap().1;
@@ -352,11 +319,7 @@ async fn audit_chains_verify_and_tampering_is_reported() {
     );
 
     // Two records in the cases log, then a tamperer with superuser powers edits the first.
-    let pool = sqlx::PgPool::connect(secrecy_url(&db).as_str())
-        .await
-        .unwrap();
-    append_to_cases_log(&pool, 2).await;
-    pool.close().await;
+    append_to_cases_log(&db, (1..=2).map(|n| earlier_record(n, None))).await;
     tamper_with_audit_log(
         &db,
         "cases",

@@ -131,6 +131,14 @@ struct Fixture {
     dir: std::path::PathBuf,
 }
 
+impl Fixture {
+    /// Stops the server and removes its TLS files.
+    async fn stop(self) {
+        self.server.stop().await;
+        std::fs::remove_dir_all(&self.dir).unwrap();
+    }
+}
+
 async fn start(server_ca: &Ca, client_ca: &Ca) -> Fixture {
     start_revoking(server_ca, client_ca, None).await
 }
@@ -270,8 +278,7 @@ async fn a_record_system_is_identified_by_its_client_certificate() {
     let mut client = CasesServiceClient::new(connect(&f, &servers, None).await.unwrap());
     let err = client.create_child(new_child()).await.unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
-    f.server.stop().await;
-    std::fs::remove_dir_all(&f.dir).unwrap();
+    f.stop().await;
 }
 
 #[tokio::test]
@@ -329,8 +336,7 @@ async fn a_token_bound_to_a_portals_certificate_is_refused_on_any_other_connecti
         1,
         "refused tokens are not callers"
     );
-    f.server.stop().await;
-    std::fs::remove_dir_all(&f.dir).unwrap();
+    f.stop().await;
 }
 
 #[tokio::test]
@@ -382,8 +388,7 @@ async fn plaintext_is_refused_and_certificates_reload_without_restart() {
             .await
             .is_ok()
     );
-    f.server.stop().await;
-    std::fs::remove_dir_all(&f.dir).unwrap();
+    f.stop().await;
 }
 
 /// A PEM certificate's DER bytes.
@@ -533,8 +538,7 @@ async fn a_revoked_client_certificate_is_refused_once_its_ca_lists_it() {
             .await
             .is_ok()
     );
-    f.server.stop().await;
-    std::fs::remove_dir_all(&f.dir).unwrap();
+    f.stop().await;
 }
 
 #[tokio::test]
@@ -573,8 +577,7 @@ async fn an_out_of_date_revocation_list_refuses_client_certificates_until_renewe
         handshakes_within_5s(&f, &servers, &lcs, true).await,
         "a current list is used within the reload"
     );
-    f.server.stop().await;
-    std::fs::remove_dir_all(&f.dir).unwrap();
+    f.stop().await;
 }
 
 #[test]

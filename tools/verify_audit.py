@@ -93,10 +93,12 @@ def chain_hash(prev_hash, seq, r):
 
 
 def verify(rows, anchor=None):
-    """(ok, line) for the rows in seq order, against an optional
-    (seq, hash) anchor."""
+    """(ok, line) for the rows in seq order (any iterable: a log is read
+    as it streams, never held whole), against an optional (seq, hash)
+    anchor."""
     prev = GENESIS
-    hashes = {}
+    count = 0
+    anchored = None
     for expected_seq, row in enumerate(rows, start=1):
         seq = row["seq"]
         if seq != expected_seq:
@@ -106,17 +108,19 @@ def verify(rows, anchor=None):
         computed = chain_hash(prev, seq, row)
         if bytes.fromhex(row["hash"]) != computed:
             return False, f"BROKEN at record {seq}: its hash does not match its contents"
-        hashes[seq] = computed
+        if anchor is not None and seq == anchor[0]:
+            anchored = computed
         prev = computed
+        count = seq
     if anchor is not None:
         seq, kept = anchor
-        if seq not in hashes:
+        if anchored is None:
             return False, f"BROKEN at record {seq}: the anchored record {seq} is missing"
-        if hashes[seq] != kept:
+        if anchored != kept:
             return False, f"BROKEN at record {seq}: record {seq} is not the anchored one"
-    if not rows:
+    if count == 0:
         return True, "intact, 0 records"
-    return True, f"intact, {len(rows)} records, head {len(rows)}:{prev.hex()}"
+    return True, f"intact, {count} records, head {count}:{prev.hex()}"
 
 
 QUERY = """
@@ -148,18 +152,30 @@ def libpq_url(database_url):
 
 
 def read_rows(database_url, schema):
+    """The log's rows in seq order, as psql fetches them (10,000 at a time,
+    so a log of millions of records is never held whole). Raises
+    RuntimeError, once the rows it could read are read, if psql failed."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
         raise ValueError("a schema name is lower-case letters, digits and _")
-    result = subprocess.run(
-        ["psql", libpq_url(database_url), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-         "-c", QUERY.format(schema=f'"{schema}"')],
-        capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        if "audit_log\" does not exist" in result.stderr:
-            raise RuntimeError(
-                f"no audit log in schema {schema} (has cpcd served from this database?)")
-        raise RuntimeError(result.stderr.strip() or "psql failed")
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    with subprocess.Popen(
+            ["psql", libpq_url(database_url), "-X", "-q", "-A", "-t",
+             "-v", "ON_ERROR_STOP=1", "-v", "FETCH_COUNT=10000",
+             "-c", QUERY.format(schema=f'"{schema}"')],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as psql:
+        try:
+            for line in psql.stdout:
+                if line.strip():
+                    yield json.loads(line)
+            stderr = psql.stderr.read()
+            if psql.wait() != 0:
+                if "audit_log\" does not exist" in stderr:
+                    raise RuntimeError(
+                        f"no audit log in schema {schema} (has cpcd served from this database?)")
+                raise RuntimeError(stderr.strip() or "psql failed")
+        finally:
+            # A break found early leaves the rest unread: stop psql.
+            if psql.poll() is None:
+                psql.kill()
 
 
 def parse_anchor(text):
@@ -242,11 +258,10 @@ def main():
     if not args.database_url or not args.schema:
         parser.error("give --database-url and --schema, or --self-test")
     try:
-        rows = read_rows(args.database_url, args.schema)
+        ok, line = verify(read_rows(args.database_url, args.schema), args.anchor)
     except (RuntimeError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    ok, line = verify(rows, args.anchor)
     print(line)
     return 0 if ok else 1
 

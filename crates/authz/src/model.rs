@@ -207,6 +207,12 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// A refusal by a service rule in code rather than by the policies
+    /// (so it names no policy set), recorded under the rule's id.
+    pub fn refused_by_rule(rule: &str) -> Self {
+        Self::deny(rule, Vec::new())
+    }
+
     pub(crate) fn deny(policy_id: &str, errors: Vec<String>) -> Self {
         Self {
             allowed: false,

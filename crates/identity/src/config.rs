@@ -81,8 +81,8 @@ pub struct IdentityConfig {
     /// People whose sessions the authority has ended: a JSON file
     /// ([`Revocations`](crate::Revocations)) read at start-up and every
     /// [`REVOCATIONS_REFRESH`](crate::REVOCATIONS_REFRESH) while serving;
-    /// their tokens issued before the listed time are refused. None: no
-    /// session is revoked before its token expires.
+    /// their tokens from a session begun before the listed time are
+    /// refused. None: no session is revoked before its token expires.
     pub revocations_file: Option<PathBuf>,
     /// Each authority's own revocation file, by authority id, in the same
     /// form and read as often as `revocations_file`. Its entries end only

@@ -245,13 +245,7 @@ impl Access {
         reason: &str,
         now: DateTime<Utc>,
     ) -> ApiError {
-        let decision = cpc_authz::Decision {
-            allowed: false,
-            policy_ids: vec![rule.to_owned()],
-            errors: Vec::new(),
-            // A service rule in code decided, not the policies.
-            policy_set: None,
-        };
+        let decision = cpc_authz::Decision::refused_by_rule(rule);
         let mut record = audit_record(call, subject, &decision, now);
         record.reason = Some(reason.to_owned());
         if let Err(err) = cpc_audit::append_standalone(pool, &record).await {
@@ -316,12 +310,7 @@ impl Access {
         }
         let record = match (&err, permit) {
             (ApiError::NotFound { resource, id }, _) => {
-                let decision = cpc_authz::Decision {
-                    allowed: false,
-                    policy_ids: vec![NOT_IN_AUTHORITY.to_owned()],
-                    errors: Vec::new(),
-                    policy_set: None,
-                };
+                let decision = cpc_authz::Decision::refused_by_rule(NOT_IN_AUTHORITY);
                 let subject = Subject {
                     case_id: None,
                     child_ids: match (*resource, Uuid::parse_str(id)) {
