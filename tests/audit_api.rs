@@ -103,8 +103,8 @@ async fn no_token_is_unauthenticated() {
 }
 
 /// The authority ends a person's sessions (`identity.revocations_file`):
-/// their token from before is refused over gRPC, saying so, and a colleague
-/// or their own sign-in after it is served.
+/// their token from before is refused over gRPC, saying so, and recorded
+/// in the audit log; a colleague or their own sign-in after it is served.
 #[tokio::test]
 async fn a_revoked_persons_token_is_unauthenticated() {
     let db = TestDatabase::create().await;
@@ -140,12 +140,56 @@ async fn a_revoked_persons_token_is_unauthenticated() {
 
     let colleague = minted_at("aud-stays", revoked_at - chrono::TimeDelta::minutes(5));
     let after = minted_at("aud-left", revoked_at + chrono::TimeDelta::seconds(1));
-    for token in [colleague, after] {
+    for token in [&colleague, &after] {
         client
-            .list_access_records(authed(list("cases"), &token))
+            .list_access_records(authed(list("cases"), token))
             .await
             .unwrap();
     }
+
+    // The attempt is in the audit log, naming the person and the token,
+    // for the security team to find; a token that does not verify is not.
+    let last = before.rfind('.').unwrap() + 1;
+    let flipped = if before[last..].starts_with('A') {
+        "B"
+    } else {
+        "A"
+    };
+    let forged = format!("{}{flipped}{}", &before[..last], &before[last + 1..]);
+    let err = client
+        .list_access_records(authed(list("cases"), &forged))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let refused = pb::ListAccessRecordsRequest {
+        person_id: "aud-left".to_owned(),
+        decision: pb::AccessDecision::Deny as i32,
+        ..list("cases")
+    };
+    let records = client
+        .list_access_records(authed(refused, &colleague))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(records.len(), 1, "{records:?}");
+    let record = &records[0];
+    assert_eq!(
+        (
+            record.rpc_method.as_str(),
+            record.policy_id.as_str(),
+            record.reason.as_str(),
+            record.authority_id.as_str(),
+        ),
+        (
+            "/cpc.audit.v1.AuditService/ListAccessRecords",
+            cpc_platform::access::CREDENTIAL_REFUSED,
+            "credential refused: session_revoked",
+            "E1",
+        )
+    );
+    assert_eq!(record.credential_id, format!("token:{}", token_id(&before)));
+    assert!(record.child_ids.is_empty() && record.case_ids.is_empty());
     server.stop().await;
 }
 
@@ -587,6 +631,128 @@ async fn an_independent_verifier_agrees_with_cpc_on_every_encoding() {
             "BROKEN at record 1: its hash does not match its contents".to_owned(),
             String::new()
         )
+    );
+    f.server.stop().await;
+}
+
+/// Text logged at info and above while the guard lives, on this thread.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        let writer = self.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish()
+            .set_default()
+    }
+
+    /// The lines logged so far that contain `needle`, and forgets them all.
+    fn take_lines(&self, needle: &str) -> Vec<String> {
+        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .filter(|line| line.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn the_watch_publishes_each_verified_head_and_an_anchor_from_it_catches_a_cut() {
+    use cpc_platform::audit_log::{ServiceAnchor, verify_chains};
+    use cpc_platform::audit_watch::{Checked, HeadWatch};
+
+    let logs = LogBuffer::default();
+    let _capture = logs.capture();
+    let mut f = fixture().await;
+    let auditor = f.token("aud-1", "E1", Role::Auditor);
+    let config = f.db.config();
+    let pool = cpc_platform::db::pool(&config.database_url, "cases", &config.database).unwrap();
+    let mut watch = HeadWatch::new("cases", pool);
+    assert_eq!(watch.check().await.unwrap(), Checked::Empty);
+    for _ in 0..3 {
+        let read = authed(list("cases"), &auditor);
+        f.client.list_access_records(read).await.unwrap();
+    }
+
+    // The first head, logged as --anchor takes it.
+    logs.take_lines("");
+    watch.check_and_log().await;
+    // (The server's own watch may have logged the same head meanwhile.)
+    let mut published: Vec<ServiceAnchor> = logs
+        .take_lines("audit head verified")
+        .iter()
+        .map(|line| {
+            let anchor = line.split("anchor=").nth(1).unwrap();
+            anchor.split_whitespace().next().unwrap().parse().unwrap()
+        })
+        .collect();
+    published.dedup();
+    assert_eq!(published.len(), 1, "{published:?}");
+    let anchor = published.remove(0);
+    assert_eq!((anchor.service.as_str(), anchor.anchor.seq), ("cases", 3));
+    // Logged once: an unmoved head is not logged again.
+    assert_eq!(watch.check().await.unwrap(), Checked::Unchanged);
+    let read = authed(list("cases"), &auditor);
+    f.client.list_access_records(read).await.unwrap();
+    let Checked::Moved(moved) = watch.check().await.unwrap() else {
+        panic!("the head moved on");
+    };
+    assert_eq!(moved.anchor.seq, 4);
+
+    // Cut back to before the published head, then grown again: the log is
+    // a whole chain on its own, but not the one published.
+    tamper_with_audit_log(&f.db, "cases", "DELETE FROM audit_log WHERE seq >= 3").await;
+    let broken = Checked::Broken {
+        at_seq: 3,
+        detail: "record 3 is missing".to_owned(),
+    };
+    assert_eq!(watch.check().await.unwrap(), broken);
+    // And reported as an error at every check, naming no record's content.
+    watch.check_and_log().await;
+    let errors = logs.take_lines("audit log broken");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("ERROR") && errors[0].contains("record 3 is missing"),
+        "{errors:?}"
+    );
+    for _ in 0..2 {
+        let read = authed(list("cases"), &auditor);
+        f.client.list_access_records(read).await.unwrap();
+    }
+    assert!(matches!(
+        watch.check().await.unwrap(),
+        Checked::Broken { at_seq: 4, .. }
+    ));
+    let components = Selection::Cases.components();
+    let reports = verify_chains(&config, &components, &[]).await.unwrap();
+    assert!(reports[0].1.is_ok(), "on its own the chain is whole");
+    let reports = verify_chains(&config, &components, &[anchor])
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            reports[0].1,
+            cpc_audit::VerifyReport::Broken { at_seq: 3, .. }
+        ),
+        "{:?}",
+        reports[0].1
     );
     f.server.stop().await;
 }

@@ -255,6 +255,22 @@ async fn a_record_system_is_identified_by_its_client_certificate() {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 
+    // Naming another authority it does not act for: refused, and recorded
+    // under the integration's own authority and its certificate.
+    let mut elsewhere = tonic::Request::new(new_child());
+    elsewhere
+        .metadata_mut()
+        .insert("x-cpc-authority", "E10000014".parse().unwrap());
+    let err = client.create_child(elsewhere).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert_eq!(
+        refusals_recorded(&f).await,
+        [(
+            Some(credential_of(&lcs.0)),
+            "credential refused: not_acting_for".to_owned()
+        )]
+    );
+
     // A certificate from the right CA that no service identity names.
     let stranger = leaf(&clients, "stranger", Vec::new());
     let mut client = CasesServiceClient::new(connect(&f, &servers, Some(&stranger)).await.unwrap());
@@ -330,11 +346,27 @@ async fn a_token_bound_to_a_portals_certificate_is_refused_on_any_other_connecti
             err.message()
         );
     }
-    // Only the portal's call reached the policies, and was recorded.
+    // The portal's call reached the policies; each replay was refused
+    // before, and recorded under the token, for the security team.
+    let token_credential = credentials_recorded(&f).await[0].clone();
+    assert!(
+        token_credential
+            .as_deref()
+            .is_some_and(|id| id.starts_with("token:")),
+        "{token_credential:?}"
+    );
     assert_eq!(
-        credentials_recorded(&f).await.len(),
-        1,
-        "refused tokens are not callers"
+        refusals_recorded(&f).await,
+        [
+            (
+                token_credential.clone(),
+                "credential refused: certificate_binding_mismatch".to_owned()
+            ),
+            (
+                token_credential,
+                "credential refused: certificate_binding_mismatch".to_owned()
+            ),
+        ]
     );
     f.stop().await;
 }
@@ -422,6 +454,22 @@ async fn credentials_recorded(f: &Fixture) -> Vec<Option<String>> {
         .unwrap();
     pool.close().await;
     credentials
+}
+
+/// The credential and reason of each refused credential the cases
+/// service's audit log records, in order.
+async fn refusals_recorded(f: &Fixture) -> Vec<(Option<String>, String)> {
+    let options = cpc_platform::db::schema_options(f.db.url(), cpc_cases::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let refusals = sqlx::query_as(
+        "SELECT credential_id, reason FROM audit_log WHERE $1 = ANY(policy_ids) ORDER BY seq",
+    )
+    .bind(cpc_platform::access::CREDENTIAL_REFUSED)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    refusals
 }
 
 /// Whether a client with `identity` gets as far as a served call.

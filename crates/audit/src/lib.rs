@@ -20,7 +20,8 @@
 //!   decisions that change nothing.
 //! * **Verifiable.** [`verify`] / [`verify_range`] recompute the chain and
 //!   report the first break; [`verify_against_anchor`] also catches a
-//!   truncated tail, given a head kept outside the database.
+//!   truncated tail, given a head kept outside the database;
+//!   [`verify_since`] checks only what was appended after such a head.
 //! * **Searchable.** [`list_access`]: who accessed this child or case, newest
 //!   first, keyset-paginated.
 //!
@@ -63,6 +64,7 @@ pub use record::{
 };
 pub use verify::{
     Anchor, BreakReason, VerifyRange, VerifyReport, verify, verify_against_anchor, verify_range,
+    verify_since,
 };
 
 /// The `audit_log` table, its indexes and triggers. Version 1 (small

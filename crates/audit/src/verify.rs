@@ -194,6 +194,30 @@ pub async fn verify_against_anchor(
     run(pool, 1, Some(head.max(seq)), Some(Anchor { seq, hash })).await
 }
 
+/// Verifies only what was appended since `anchor`, a head this log had
+/// when it was last verified: the entry at `anchor.seq` must still hash to
+/// `anchor.hash`, and every entry after it must extend the chain. Costs the
+/// new entries, not the whole log, so a watcher can run it every few
+/// minutes (`cpc_platform::audit_watch`).
+///
+/// What it catches since that verification: a deleted tail or a log
+/// rewritten and re-hashed up to the anchor ([`BreakReason::MissingRecord`],
+/// [`BreakReason::AnchorMismatch`]), and any edit after it. An edit *before*
+/// the anchor that leaves the anchored entry alone needs [`verify`] or
+/// [`verify_against_anchor`], which read the whole log. The report counts
+/// the anchored entry among those verified.
+///
+/// # Errors
+/// [`AuditError::InvalidQuery`] when `anchor.seq < 1`;
+/// [`AuditError::Database`].
+pub async fn verify_since(pool: &PgPool, anchor: Anchor) -> Result<VerifyReport, AuditError> {
+    if anchor.seq < 1 {
+        return Err(AuditError::InvalidQuery("anchor seq must be at least 1"));
+    }
+    let head = head_seq(pool).await?;
+    run(pool, anchor.seq, Some(head.max(anchor.seq)), Some(anchor)).await
+}
+
 async fn head_seq(pool: &PgPool) -> Result<i64, AuditError> {
     Ok(
         sqlx::query_scalar("SELECT coalesce(max(seq), 0)::int8 FROM audit_log")

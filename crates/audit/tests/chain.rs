@@ -15,7 +15,7 @@ use common::{SCHEMA, TestDb, record};
 use cpc_audit::{
     APPEND_ONLY_SQLSTATE, AuditError, BreakReason, CHAIN_LINK_SQLSTATE, ChainHash, Decision,
     VerifyRange, VerifyReport, append, append_standalone, chain_hash, verify,
-    verify_against_anchor, verify_range,
+    verify_against_anchor, verify_range, verify_since,
 };
 use sqlx::{Connection as _, PgConnection, Row as _};
 use uuid::Uuid;
@@ -781,4 +781,88 @@ async fn a_thousand_sequential_appends_verify() {
         .expect("count");
     assert_eq!(row.get::<i64, _>("n"), 1000);
     assert_eq!(row.get::<i64, _>("m"), 1000);
+}
+
+#[tokio::test]
+async fn since_a_verified_head_only_the_new_records_are_read_and_tampering_shows() {
+    let db = TestDb::new().await;
+    let entries = append_n(&db, 5).await;
+    let anchor_at = |i: usize| cpc_audit::Anchor {
+        seq: entries[i].seq,
+        hash: entries[i].hash,
+    };
+    // The anchored record and those after it.
+    assert_eq!(
+        verify_since(&db.pool, anchor_at(2)).await.expect("verify"),
+        VerifyReport::Ok {
+            records: 3,
+            head_seq: 5,
+            head_hash: entries[4].hash,
+        }
+    );
+    // Nothing new: the anchored head is still there.
+    assert_eq!(
+        verify_since(&db.pool, anchor_at(4)).await.expect("verify"),
+        VerifyReport::Ok {
+            records: 1,
+            head_seq: 5,
+            head_hash: entries[4].hash,
+        }
+    );
+    assert!(matches!(
+        verify_since(
+            &db.pool,
+            cpc_audit::Anchor {
+                seq: 0,
+                hash: ChainHash::GENESIS
+            }
+        )
+        .await,
+        Err(AuditError::InvalidQuery(_))
+    ));
+
+    let mut conn = tamperer(&db).await;
+    // An edit after the anchor.
+    sqlx::query("UPDATE audit_log SET child_ids = '{}' WHERE seq = 4")
+        .execute(&mut conn)
+        .await
+        .expect("tamper");
+    assert!(matches!(
+        verify_since(&db.pool, anchor_at(2)).await.expect("verify"),
+        VerifyReport::Broken {
+            at_seq: 4,
+            reason: BreakReason::HashMismatch { .. },
+            verified: 1,
+        }
+    ));
+    // The tail deleted from before the anchor (the link into it is
+    // missing first).
+    sqlx::query("DELETE FROM audit_log WHERE seq >= 3")
+        .execute(&mut conn)
+        .await
+        .expect("tamper");
+    assert_eq!(
+        verify_since(&db.pool, anchor_at(4)).await.expect("verify"),
+        VerifyReport::Broken {
+            at_seq: 4,
+            reason: BreakReason::MissingRecord { expected_seq: 4 },
+            verified: 0,
+        }
+    );
+    // The log grown again from the cut: the record at the anchor's place
+    // is another one.
+    drop(conn);
+    let regrown = append_n(&db, 3).await;
+    assert_eq!(regrown.last().map(|e| e.seq), Some(5));
+    assert_eq!(
+        verify_since(&db.pool, anchor_at(2)).await.expect("verify"),
+        VerifyReport::Broken {
+            at_seq: 3,
+            reason: BreakReason::AnchorMismatch {
+                anchored: entries[2].hash,
+                found: regrown[0].hash,
+            },
+            verified: 0,
+        }
+    );
 }

@@ -21,7 +21,7 @@ use crate::config::{
     MIN_TOKEN_LIFETIME, Mode, ServiceIdentity,
 };
 use crate::dev::{self, DEV_AUDIENCE, DEV_ISSUER, DevKey};
-use crate::error::{AuthError, IdentityError, JwksError, JwksSource};
+use crate::error::{AuthError, IdentityError, JwksError, JwksSource, Refusal};
 use crate::fetch;
 use crate::jwks::Jwks;
 use crate::revocations::{REVOCATIONS_REFRESH, Revocations};
@@ -642,6 +642,7 @@ impl Authenticator {
         now: DateTime<Utc>,
     ) -> Result<Caller, AuthError> {
         self.verify_bearer(authorization_header_value, None, now)
+            .map_err(|refusal| refusal.error())
     }
 
     /// [`Authenticator::authenticate_bearer`] on a request's headers, from
@@ -651,13 +652,16 @@ impl Authenticator {
     /// [`AuthError::Malformed`].
     ///
     /// # Errors
-    /// As [`Authenticator::authenticate_bearer`].
+    /// As [`Authenticator::authenticate_bearer`], as a [`Refusal`] that
+    /// names the token's holder when the token verified but its session may
+    /// not be used (ended, too old, too weak, bound to another connection):
+    /// the server records those in its audit log.
     pub fn authenticate_headers(
         &self,
         headers: &HeaderMap,
         presented: Option<&[u8]>,
         now: DateTime<Utc>,
-    ) -> Result<Caller, AuthError> {
+    ) -> Result<Caller, Refusal> {
         self.verify_bearer(authorization_header(headers)?, presented, now)
     }
 
@@ -666,7 +670,7 @@ impl Authenticator {
         authorization_header_value: Option<&str>,
         presented: Option<&[u8]>,
         now: DateTime<Utc>,
-    ) -> Result<Caller, AuthError> {
+    ) -> Result<Caller, Refusal> {
         let token = bearer_token(authorization_header_value)?;
         let trust = Arc::clone(&self.trust.read().unwrap_or_else(PoisonError::into_inner));
         // This token is refused either way; a fresh set serves the retry.
@@ -683,7 +687,7 @@ impl Authenticator {
                 authority = caller.authority_id(),
                 "identity: a revoked session was used"
             );
-            return Err(AuthError::Revoked);
+            return Err(Refusal::of_holder(AuthError::Revoked, caller));
         }
         Ok(caller)
     }
@@ -695,27 +699,33 @@ impl Authenticator {
     ///
     /// # Errors
     /// [`AuthError::UnknownService`] if the subject is not mapped;
-    /// [`AuthError::NotActingFor`] if it may not act for `acting_for`.
+    /// [`AuthError::NotActingFor`] if it may not act for `acting_for`, as
+    /// a [`Refusal`] naming the service, for its own authority.
     pub fn authenticate_service(
         &self,
         certificate_subject: &str,
         acting_for: Option<&str>,
-    ) -> Result<Caller, AuthError> {
+    ) -> Result<Caller, Refusal> {
         let service = self
             .services
             .get(certificate_subject)
             .ok_or(AuthError::UnknownService)?;
-        let authority = match acting_for {
-            None => service.authority_id.as_str(),
-            Some(authority) if service.may_act_for(authority) => authority,
-            Some(_) => return Err(AuthError::NotActingFor),
+        let caller = |authority: &str| {
+            Caller::new(
+                service.subject.clone(),
+                CallerKind::Service,
+                authority,
+                service.roles.iter().copied(),
+            )
         };
-        Ok(Caller::new(
-            service.subject.clone(),
-            CallerKind::Service,
-            authority,
-            service.roles.iter().copied(),
-        ))
+        match acting_for {
+            None => Ok(caller(&service.authority_id)),
+            Some(authority) if service.may_act_for(authority) => Ok(caller(authority)),
+            Some(_) => Err(Refusal::of_holder(
+                AuthError::NotActingFor,
+                caller(&service.authority_id),
+            )),
+        }
     }
 }
 

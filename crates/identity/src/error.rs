@@ -6,6 +6,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::caller::Caller;
 use crate::revocations::RevocationsError;
 
 /// Why a request could not be authenticated.
@@ -112,6 +113,60 @@ impl AuthError {
         }
     }
 }
+
+/// A request that could not be authenticated: why, and, when its token
+/// verified (a trusted issuer's signature, this service's audience, not
+/// expired) and said whose it is but the session behind it may not be used,
+/// who that is. That is a security event about a named person (a revoked
+/// session still in use, a copied certificate-bound token, a sign-in too
+/// old or too weak), which the caller of the authenticator records; a
+/// token that did not verify names nobody, as anyone could have written it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    error: AuthError,
+    /// Boxed: most refusals name nobody, and the error stays small.
+    holder: Option<Box<Caller>>,
+}
+
+impl Refusal {
+    /// A refusal of the verified token of `holder`.
+    #[must_use]
+    pub fn of_holder(error: AuthError, holder: Caller) -> Self {
+        Self {
+            error,
+            holder: Some(Box::new(holder)),
+        }
+    }
+
+    /// Why; safe to return to the caller.
+    #[must_use]
+    pub fn error(&self) -> AuthError {
+        self.error
+    }
+
+    /// Whose verified token was refused, if the token verified.
+    #[must_use]
+    pub fn holder(&self) -> Option<&Caller> {
+        self.holder.as_deref()
+    }
+}
+
+impl From<AuthError> for Refusal {
+    fn from(error: AuthError) -> Self {
+        Self {
+            error,
+            holder: None,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Refusal {}
 
 /// Which claim was missing or invalid. Names the claim, never its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

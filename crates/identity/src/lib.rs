@@ -60,7 +60,9 @@ pub use config::{
     MAX_SESSION_AGE, MAX_TOKEN_LIFETIME, MIN_JWKS_REFRESH, MIN_SESSION_AGE, MIN_TOKEN_LIFETIME,
     Mode, ServiceIdentity,
 };
-pub use error::{AuthError, ClaimError, DevKeyError, IdentityError, JwksError, JwksSource};
+pub use error::{
+    AuthError, ClaimError, DevKeyError, IdentityError, JwksError, JwksSource, Refusal,
+};
 pub use jwks::{Jwks, MAX_JWKS_BYTES};
 pub use revocations::{MAX_REVOCATIONS_BYTES, REVOCATIONS_REFRESH, Revocations, RevocationsError};
 pub use role::{Agency, AgencyKind, Role, UnknownName, agency_key};

@@ -3,10 +3,12 @@
 //! Order of checks: shape and size → header (`alg` allow-list, no `crit`,
 //! `typ`) → `iss` selects the issuer → `kid` selects the key → the header
 //! `alg` must be the key's pinned algorithm → signature → `aud` → `exp`,
-//! `nbf`, `iat`, `auth_time` → `acr`, `amr` → subject → `cnf` (the client
-//! certificate the token is bound to) → cpc claims. Nothing in a claim is
-//! trusted before the signature verifies except `iss`, which only chooses
-//! the key set.
+//! `nbf`, `iat` → who: subject, token id, cpc claims → the session: lifetime
+//! (`exp` − `iat`), `auth_time`, `acr`, `amr`, `cnf` (the client
+//! certificate the token is bound to). Nothing in a claim is trusted before
+//! the signature verifies except `iss`, which only chooses the key set. A
+//! session refused names the token's holder ([`Refusal`]); nothing before
+//! it does.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use crate::binding::check_binding;
 use crate::caller::{Caller, CallerKind};
 use crate::config::{valid_authority_id, valid_subject};
 use crate::dev::DEV_ISSUER;
-use crate::error::{AuthError, ClaimError};
+use crate::error::{AuthError, ClaimError, Refusal};
 use crate::jwks::Jwks;
 use crate::role::{Agency, Role};
 
@@ -104,121 +106,93 @@ pub(crate) fn verify(
     now: DateTime<Utc>,
     presented: Option<&[u8]>,
     unknown_key: impl FnOnce(&str),
-) -> Result<Caller, AuthError> {
+) -> Result<Caller, Refusal> {
     if token.len() > MAX_TOKEN_BYTES {
-        return Err(AuthError::Malformed);
+        return Err(AuthError::Malformed.into());
     }
     let mut parts = token.split('.');
     let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(AuthError::Malformed);
+        return Err(AuthError::Malformed.into());
     };
 
     let header: Header = decode_json(header_b64)?;
     if header.crit.is_some() {
-        return Err(AuthError::Malformed);
+        return Err(AuthError::Malformed.into());
     }
     if let Some(typ) = &header.typ
         && !["jwt", "at+jwt", "application/at+jwt"]
             .iter()
             .any(|t| typ.eq_ignore_ascii_case(t))
     {
-        return Err(AuthError::Malformed);
+        return Err(AuthError::Malformed.into());
     }
     let alg = match header.alg.as_str() {
         "RS256" => Algorithm::RS256,
         "ES256" => Algorithm::ES256,
         "EdDSA" => Algorithm::EdDSA,
         // `none`, HS*, and everything else.
-        _ => return Err(AuthError::DisallowedAlgorithm),
+        _ => return Err(AuthError::DisallowedAlgorithm.into()),
     };
 
     let claims: Claims = decode_json(payload_b64)?;
     let Some(Value::String(iss)) = &claims.iss else {
-        return Err(AuthError::BadClaims(ClaimError::Issuer));
+        return Err(AuthError::BadClaims(ClaimError::Issuer).into());
     };
     let issuer = trust.issuers.get(iss).ok_or(AuthError::WrongIssuer)?;
     let kid = header.kid.as_deref().ok_or(AuthError::UnknownKeyId)?;
     let Some(key) = issuer.jwks.find(kid) else {
         unknown_key(iss);
-        return Err(AuthError::UnknownKeyId);
+        return Err(AuthError::UnknownKeyId.into());
     };
     // Algorithm confusion: the key decides the algorithm, not the token.
     if key.alg != alg {
-        return Err(AuthError::DisallowedAlgorithm);
+        return Err(AuthError::DisallowedAlgorithm.into());
     }
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
     match jsonwebtoken::crypto::verify(signature_b64, signing_input.as_bytes(), &key.key, key.alg) {
         Ok(true) => {}
-        Ok(false) | Err(_) => return Err(AuthError::BadSignature),
+        Ok(false) | Err(_) => return Err(AuthError::BadSignature.into()),
     }
 
     check_audience(claims.aud.as_ref(), &issuer.audience)?;
 
     let now_s = now.timestamp();
     let exp = match &claims.exp {
-        None | Some(Value::Null) => return Err(AuthError::BadClaims(ClaimError::MissingExpiry)),
+        None | Some(Value::Null) => {
+            return Err(AuthError::BadClaims(ClaimError::MissingExpiry).into());
+        }
         Some(v) => numeric_date(v)?,
     };
     let expires_at = timestamp(exp);
     if now_s >= exp.saturating_add(leeway_secs) {
-        return Err(AuthError::Expired);
+        return Err(AuthError::Expired.into());
     }
     if let Some(nbf) = optional(claims.nbf.as_ref())
         && now_s < numeric_date(nbf)?.saturating_sub(leeway_secs)
     {
-        return Err(AuthError::NotYetValid);
+        return Err(AuthError::NotYetValid.into());
     }
     let issued_at = optional(claims.iat.as_ref())
         .map(numeric_date)
         .transpose()?;
     if issued_at.is_some_and(|iat| iat > now_s.saturating_add(leeway_secs)) {
-        return Err(AuthError::NotYetValid);
+        return Err(AuthError::NotYetValid.into());
     }
-    // A token minted to last longer than the issuer's limit is refused even
-    // while fresh: it would outlive the sign-in it came from. Without `iat`
-    // what is left of it is measured.
-    if exp.saturating_sub(issued_at.unwrap_or(now_s))
-        > issuer.max_lifetime_secs.saturating_add(leeway_secs)
-    {
-        return Err(AuthError::LifetimeTooLong);
-    }
-
-    let signed_in_at = check_session_age(issuer, claims.auth_time.as_ref(), leeway_secs, now_s)?;
-    check_authentication(issuer, claims.acr.as_ref(), claims.amr.as_ref())?;
-
     let subject = match &claims.sub {
         Some(Value::String(sub)) if valid_subject(sub) => sub.clone(),
-        _ => return Err(AuthError::BadClaims(ClaimError::Subject)),
+        _ => return Err(AuthError::BadClaims(ClaimError::Subject).into()),
     };
-    check_binding(
-        claims.cnf.as_ref(),
-        presented,
-        issuer.require_certificate_binding,
-    )
-    .inspect_err(|err| {
-        // A security event: a signed, current token that belongs on a
-        // portal's connections was presented elsewhere, most likely copied
-        // out of the portal. Whose it was (a member of staff's id, not a
-        // child's) is what the security team needs to end the session.
-        if *err == AuthError::CertificateMismatch {
-            tracing::warn!(
-                issuer = %iss,
-                subject = %subject,
-                "identity: a token bound to a client certificate was presented without it"
-            );
-        }
-    })?;
     let token_id = match optional_short_string(claims.jti.as_ref())? {
         Some(jti) => Some(jti),
         None => optional_short_string(claims.uti.as_ref())?,
     };
     let azp = optional_short_string(claims.azp.as_ref())?;
     let authority_id = match optional(claims.cpc_authority.as_ref()) {
-        None => return Err(AuthError::BadClaims(ClaimError::MissingAuthority)),
+        None => return Err(AuthError::BadClaims(ClaimError::MissingAuthority).into()),
         Some(Value::String(a)) if valid_authority_id(a) => a.clone(),
-        Some(_) => return Err(AuthError::BadClaims(ClaimError::InvalidAuthority)),
+        Some(_) => return Err(AuthError::BadClaims(ClaimError::InvalidAuthority).into()),
     };
     let roles = parse_roles(claims.cpc_roles.as_ref())?;
     let agency = match optional(claims.cpc_agency.as_ref()) {
@@ -238,22 +212,92 @@ pub(crate) fn verify(
     // pass for a service.
     let kind = if roles.iter().any(|r| r.is_service_role()) {
         if iss != DEV_ISSUER || roles.len() != 1 {
-            return Err(AuthError::BadClaims(ClaimError::ServiceRole));
+            return Err(AuthError::BadClaims(ClaimError::ServiceRole).into());
         }
         CallerKind::Service
     } else {
         CallerKind::Person
     };
-    let mut caller = Caller::new(subject, kind, authority_id, roles)
-        .with_token(iss.clone(), token_id, issued_at.map(timestamp), expires_at)
-        .with_sign_in(signed_in_at.map(timestamp));
+    let mut caller = Caller::new(subject, kind, authority_id, roles).with_token(
+        iss.clone(),
+        token_id,
+        issued_at.map(timestamp),
+        expires_at,
+    );
     if let Some(agency) = agency {
         caller = caller.with_agency(agency);
     }
     if let Some(client) = on_behalf_of {
         caller = caller.with_on_behalf_of(client);
     }
-    Ok(caller)
+
+    // The token is genuine and says whose it is; what is left is whether
+    // the session behind it may be used here. A refusal from here on names
+    // the holder, for the security team (`Refusal`).
+    let session = Session {
+        expires: exp,
+        issued_at,
+        auth_time: claims.auth_time.as_ref(),
+        acr: claims.acr.as_ref(),
+        amr: claims.amr.as_ref(),
+        cnf: claims.cnf.as_ref(),
+    };
+    match check_session(issuer, &session, leeway_secs, now_s, presented, &caller) {
+        Ok(signed_in_at) => Ok(caller.with_sign_in(signed_in_at.map(timestamp))),
+        Err(error) => Err(Refusal::of_holder(error, caller)),
+    }
+}
+
+/// The claims of a verified token that say how its session may be used.
+struct Session<'a> {
+    expires: i64,
+    issued_at: Option<i64>,
+    auth_time: Option<&'a Value>,
+    acr: Option<&'a Value>,
+    amr: Option<&'a Value>,
+    cnf: Option<&'a Value>,
+}
+
+/// Whether the session behind `holder`'s verified token may be used on
+/// this connection: the token's lifetime, the sign-in's age and strength,
+/// and the client certificate it is bound to. Returns the sign-in time.
+fn check_session(
+    issuer: &TrustedIssuer,
+    session: &Session<'_>,
+    leeway_secs: i64,
+    now_s: i64,
+    presented: Option<&[u8]>,
+    holder: &Caller,
+) -> Result<Option<i64>, AuthError> {
+    // A token minted to last longer than the issuer's limit is refused even
+    // while fresh: it would outlive the sign-in it came from. Without `iat`
+    // what is left of it is measured.
+    if session
+        .expires
+        .saturating_sub(session.issued_at.unwrap_or(now_s))
+        > issuer.max_lifetime_secs.saturating_add(leeway_secs)
+    {
+        return Err(AuthError::LifetimeTooLong);
+    }
+    let signed_in_at = check_session_age(issuer, session.auth_time, leeway_secs, now_s)?;
+    check_authentication(issuer, session.acr, session.amr)?;
+    check_binding(session.cnf, presented, issuer.require_certificate_binding).inspect_err(
+        |err| {
+            // A security event: a signed, current token that belongs on a
+            // portal's connections was presented elsewhere, most likely
+            // copied out of the portal. Whose it was (a member of staff's
+            // id, not a child's) is what the security team needs to end
+            // the session.
+            if *err == AuthError::CertificateMismatch {
+                tracing::warn!(
+                    issuer = holder.issuer().unwrap_or_default(),
+                    subject = holder.subject(),
+                    "identity: a token bound to a client certificate was presented without it"
+                );
+            }
+        },
+    )?;
+    Ok(signed_in_at)
 }
 
 /// The session behind the token may still be used: its `auth_time`, when it

@@ -786,7 +786,7 @@ fn authenticate_headers_reads_the_authorization_header() {
     let mut headers = http::HeaderMap::new();
     assert_eq!(
         f.auth.authenticate_headers(&headers, None, now()),
-        Err(AuthError::MissingToken)
+        Err(AuthError::MissingToken.into())
     );
     let value = format!("Bearer {}", f.idp.sign(&good_claims()));
     headers.insert(http::header::AUTHORIZATION, value.parse().unwrap());
@@ -794,7 +794,7 @@ fn authenticate_headers_reads_the_authorization_header() {
     headers.append(http::header::AUTHORIZATION, value.parse().unwrap());
     assert_eq!(
         f.auth.authenticate_headers(&headers, None, now()),
-        Err(AuthError::Malformed)
+        Err(AuthError::Malformed.into())
     );
 }
 
@@ -818,15 +818,22 @@ fn service_identities_map_known_certificates_only() {
     ] {
         assert_eq!(
             f.auth.authenticate_service(unknown, None),
-            Err(AuthError::UnknownService)
+            Err(AuthError::UnknownService.into())
         );
     }
     // An integration acts for its own authority only, named or not.
     let lcs = "spiffe://gloucestershire.gov.uk/liquidlogic-lcs";
     assert!(f.auth.authenticate_service(lcs, Some(AUTHORITY)).is_ok());
+    let refusal = f
+        .auth
+        .authenticate_service(lcs, Some("E10000014"))
+        .unwrap_err();
+    assert_eq!(refusal.error(), AuthError::NotActingFor);
+    // The certificate verified: the attempt names the integration, at home.
+    let holder = refusal.holder().unwrap();
     assert_eq!(
-        f.auth.authenticate_service(lcs, Some("E10000014")),
-        Err(AuthError::NotActingFor)
+        (holder.subject(), holder.authority_id()),
+        ("liquidlogic-lcs", AUTHORITY)
     );
 }
 
@@ -843,7 +850,9 @@ fn a_cpc_service_acts_for_one_listed_authority_per_call() {
     assert_eq!(other.authority_id(), "E10000014");
     assert_eq!(other.roles(), &[Role::CpcService]);
     assert_eq!(
-        f.auth.authenticate_service(scheduling, Some("E10000099")),
+        f.auth
+            .authenticate_service(scheduling, Some("E10000099"))
+            .map_err(|refusal| refusal.error()),
         Err(AuthError::NotActingFor)
     );
 }
@@ -1147,6 +1156,75 @@ fn a_revoked_persons_earlier_tokens_are_refused_and_a_new_sign_in_is_not() {
         DateTime::from_timestamp(t, 0).unwrap(),
     )]);
     f.check_claims(&good_claims()).unwrap();
+}
+
+/// A refusal names the token's holder only when the token verified and
+/// said whose it is, and then only when the session behind it may not be
+/// used; a token anyone could have written names nobody.
+#[test]
+fn a_refusal_names_the_holder_only_when_the_token_verified() {
+    let t = now().timestamp();
+    let (mut f, _) = revoking(&[(ISSUER, SUBJECT, DateTime::from_timestamp(t - 5, 0).unwrap())]);
+    f.config.issuers[0].acr_values = vec!["gold".to_owned()];
+    f.config.issuers[0].max_session_age = Some(std::time::Duration::from_secs(3600));
+    f.auth = Authenticator::from_config(&f.config).unwrap();
+    let refuse = |claims: &Value| {
+        f.auth
+            .authenticate_headers(&bearer_headers(&f.idp.sign(claims)), None, now())
+            .unwrap_err()
+    };
+    let gold = with(good_claims(), "acr", json!("gold"));
+    let signed_in = |at: i64| with(with(gold.clone(), "iat", json!(t)), "auth_time", json!(at));
+    for (claims, error) in [
+        (gold.clone(), AuthError::Revoked),
+        (signed_in(t - 7200), AuthError::SessionTooOld),
+        (
+            with(signed_in(t), "acr", json!("bronze")),
+            AuthError::InsufficientAuthentication,
+        ),
+        (
+            with(signed_in(t), "exp", json!(t + 13 * 3600)),
+            AuthError::LifetimeTooLong,
+        ),
+    ] {
+        let refusal = refuse(&claims);
+        assert_eq!(refusal.error(), error);
+        let holder = refusal.holder().expect("a verified token names its holder");
+        assert_eq!(
+            (holder.subject(), holder.authority_id(), holder.token_id()),
+            (SUBJECT, AUTHORITY, Some("token-1")),
+            "{error:?}"
+        );
+    }
+    for (claims, error) in [
+        (
+            with(signed_in(t), "exp", json!(t - 120)),
+            AuthError::Expired,
+        ),
+        (
+            with(signed_in(t), "aud", json!("another-service")),
+            AuthError::WrongAudience,
+        ),
+        (
+            without(signed_in(t), "cpc_authority"),
+            AuthError::BadClaims(ClaimError::MissingAuthority),
+        ),
+    ] {
+        let refusal = refuse(&claims);
+        assert_eq!((refusal.error(), refusal.holder()), (error, None));
+    }
+    let token = f.idp.sign(&signed_in(t));
+    let last = if token.ends_with('x') { 'y' } else { 'x' };
+    let forged = format!("{}{last}", &token[..token.len() - 1]);
+    let refusal = f
+        .auth
+        .authenticate_headers(&bearer_headers(&forged), None, now())
+        .unwrap_err();
+    assert_eq!(refusal.holder(), None);
+    // And the token itself is accepted.
+    f.auth
+        .authenticate_headers(&bearer_headers(&token), None, now())
+        .unwrap();
 }
 
 #[test]
@@ -1552,10 +1630,13 @@ fn a_token_bound_to_a_certificate_is_accepted_only_with_that_certificate() {
     // Copied out of the portal and replayed: from a connection with another
     // certificate, or none.
     for presented in [Some(other.as_slice()), None] {
-        assert_eq!(
-            f.auth.authenticate_headers(&headers, presented, now()),
-            Err(AuthError::CertificateMismatch)
-        );
+        let refusal = f
+            .auth
+            .authenticate_headers(&headers, presented, now())
+            .unwrap_err();
+        assert_eq!(refusal.error(), AuthError::CertificateMismatch);
+        // Whose token was copied, for the audit log.
+        assert_eq!(refusal.holder().map(Caller::subject), Some(SUBJECT));
     }
     assert_eq!(f.check(&bound), Err(AuthError::CertificateMismatch));
     assert_eq!(
@@ -1587,7 +1668,9 @@ fn an_issuer_may_accept_only_certificate_bound_tokens() {
     let unbound = bearer_headers(&f.idp.sign(&good_claims()));
     for presented in [Some(portal.as_slice()), None] {
         assert_eq!(
-            f.auth.authenticate_headers(&unbound, presented, now()),
+            f.auth
+                .authenticate_headers(&unbound, presented, now())
+                .map_err(|refusal| refusal.error()),
             Err(AuthError::NotCertificateBound)
         );
     }

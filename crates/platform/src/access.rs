@@ -15,7 +15,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use cpc_audit::{Decision as AuditDecision, NewAuditRecord};
 use cpc_authz::{Principal, Resource, SharedAuthorizer};
-use cpc_identity::{AuthError, Authenticator, Caller, CallerKind};
+use cpc_identity::{AuthError, Authenticator, Caller, CallerKind, Refusal};
 use sha2::{Digest as _, Sha256};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -34,6 +34,34 @@ pub struct Access {
     authenticator: Arc<Authenticator>,
     authorizer: Arc<SharedAuthorizer>,
     limits: Arc<CallerLimits>,
+    logs: Arc<RefusalLogs>,
+}
+
+/// Where a refused session is recorded ([`Access::identify`]): the audit
+/// log of the service the call was for, by gRPC service name
+/// (`cpc.cases.v1.CasesService`); a call to any other service the process
+/// serves (`cpc.audit.v1.AuditService`) in the first one's.
+#[derive(Default)]
+pub struct RefusalLogs {
+    by_service: Vec<(&'static str, PgPool)>,
+}
+
+impl RefusalLogs {
+    /// The logs of the services `(gRPC service name, pool)` of a process.
+    pub fn new(by_service: Vec<(&'static str, PgPool)>) -> Self {
+        Self { by_service }
+    }
+
+    /// The log a refused call to `method` (`/package.Service/Method`) is
+    /// recorded in; `None` when the process serves no log.
+    fn for_method(&self, method: &str) -> Option<&PgPool> {
+        let service = method.trim_start_matches('/').split('/').next();
+        self.by_service
+            .iter()
+            .find(|(name, _)| Some(*name) == service)
+            .or(self.by_service.first())
+            .map(|(_, pool)| pool)
+    }
 }
 
 /// An authenticated call: who, which RPC, and the id that ties its logs,
@@ -76,11 +104,13 @@ impl Access {
         authenticator: Arc<Authenticator>,
         authorizer: Arc<SharedAuthorizer>,
         limits: Arc<CallerLimits>,
+        logs: RefusalLogs,
     ) -> Self {
         Self {
             authenticator,
             authorizer,
             limits,
+            logs: Arc::new(logs),
         }
     }
 
@@ -90,11 +120,24 @@ impl Access {
         self.authenticator.dev_key_shared()
     }
 
-    /// Authenticates `request` from its bearer token.
+    /// Authenticates `request` from its bearer token, or else its client
+    /// certificate.
+    ///
+    /// A verified credential refused names its holder: a token whose
+    /// session may not be used (ended, too old, too weak a sign-in, bound
+    /// to another connection), or a token or service certificate naming an
+    /// authority in `x-cpc-authority` it may not act for. The refusal is
+    /// recorded in the audit log of the service called, under
+    /// [`CREDENTIAL_REFUSED`], and counted against the holder's rate limit
+    /// (past it, only logged), so the security team finds every attempt
+    /// with, say, a stolen token, and a flood of them cannot hold up the
+    /// log.
     ///
     /// # Errors
     /// `UNAUTHENTICATED` with the reason (never the token's contents);
-    /// `RESOURCE_EXHAUSTED` when the caller is over their rate limit.
+    /// `RESOURCE_EXHAUSTED` when the caller is over their rate limit;
+    /// `INTERNAL` when a refused session could not be recorded (the call is
+    /// still refused).
     pub async fn identify<T>(
         &self,
         request: &tonic::Request<T>,
@@ -122,26 +165,10 @@ impl Access {
         let acting_for = headers
             .get(ACTING_FOR_HEADER)
             .map(|v| v.to_str().unwrap_or(""));
-        let caller = match &service {
-            Some(subject) => self.authenticator.authenticate_service(subject, acting_for),
-            None => self
-                .authenticator
-                .authenticate_headers(headers, leaf.map(AsRef::as_ref), now)
-                .and_then(|caller| match acting_for {
-                    Some(authority) if authority != caller.authority_id() => {
-                        Err(AuthError::NotActingFor)
-                    }
-                    _ => Ok(caller),
-                }),
-        }
-        .map_err(|err| {
-            tracing::warn!(rpc.method = %method, reason = err.reason(), "unauthenticated call");
-            ApiError::Unauthenticated(err.to_string())
-        })?;
         // The certificate's fingerprint, as `openssl x509 -fingerprint
         // -sha256` prints it (without the colons), names it in a CA's
         // records; a token is named by its issuer's id for it.
-        let credential_id = match leaf.filter(|_| service.is_some()) {
+        let credential_id = |caller: &Caller| match leaf.filter(|_| service.is_some()) {
             Some(leaf) => Some(format!(
                 "certificate:sha256:{}",
                 Sha256::digest(leaf)
@@ -151,35 +178,78 @@ impl Access {
             )),
             None => caller.token_id().map(|id| format!("token:{id}")),
         };
-        let key = format!(
-            "{}/{:?}/{}",
-            caller.authority_id(),
-            caller.kind(),
-            caller.subject()
-        );
-        self.limits.check(&key).await.map_err(|err| match err {
-            LimitError::Over(retry_after) => {
-                tracing::warn!(rpc.method = %method, "caller over the rate limit");
-                ApiError::RateLimited { retry_after }
-            }
-            LimitError::Store(err) => ApiError::from(err),
-        })?;
-        let request_id = match callers_request_id(headers) {
-            Some(id) => id.to_owned(),
-            None => {
-                // Made once, here, and written into the call's span, so the
-                // call's log lines and its audit record carry the same id.
-                let id = Uuid::now_v7().to_string();
-                tracing::Span::current().record("request_id", id.as_str());
-                id
+        let authenticated = match &service {
+            Some(subject) => self.authenticator.authenticate_service(subject, acting_for),
+            None => self
+                .authenticator
+                .authenticate_headers(headers, leaf.map(AsRef::as_ref), now)
+                .and_then(|caller| match acting_for {
+                    Some(authority) if authority != caller.authority_id() => {
+                        Err(Refusal::of_holder(AuthError::NotActingFor, caller))
+                    }
+                    _ => Ok(caller),
+                }),
+        };
+        let caller = match authenticated {
+            Ok(caller) => caller,
+            Err(refusal) => {
+                tracing::warn!(rpc.method = %method, reason = refusal.error().reason(), "unauthenticated call");
+                if let Some(holder) = refusal.holder() {
+                    let call = Call {
+                        credential_id: credential_id(holder),
+                        caller: holder.clone(),
+                        method,
+                        request_id: request_id(headers),
+                    };
+                    self.record_refused_credential(&call, refusal.error(), now)
+                        .await?;
+                }
+                return Err(ApiError::Unauthenticated(refusal.to_string()));
             }
         };
+        self.limits
+            .check(&limit_key(&caller))
+            .await
+            .map_err(|err| match err {
+                LimitError::Over(retry_after) => {
+                    tracing::warn!(rpc.method = %method, "caller over the rate limit");
+                    ApiError::RateLimited { retry_after }
+                }
+                LimitError::Store(err) => ApiError::from(err),
+            })?;
         Ok(Call {
+            credential_id: credential_id(&caller),
             caller,
             method,
-            request_id,
-            credential_id,
+            request_id: request_id(headers),
         })
+    }
+
+    /// Records `call`, refused for `error` although its credential
+    /// verified, in the audit log of the service called, unless its caller
+    /// is over their rate limit.
+    async fn record_refused_credential(
+        &self,
+        call: &Call,
+        error: AuthError,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        match self.limits.check(&limit_key(&call.caller)).await {
+            Ok(()) => {}
+            // Logged above; the log need not hold every one of a flood.
+            Err(LimitError::Over(_)) => return Ok(()),
+            Err(LimitError::Store(err)) => return Err(ApiError::from(err)),
+        }
+        let Some(pool) = self.logs.for_method(&call.method) else {
+            return Ok(());
+        };
+        let decision = cpc_authz::Decision::refused_by_rule(CREDENTIAL_REFUSED);
+        let mut record = audit_record(call, &Subject::default(), &decision, now);
+        record.reason = Some(format!("credential refused: {}", error.reason()));
+        cpc_audit::append_standalone(pool, &record)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(())
     }
 
     /// Whether the policies would allow `call`'s caller to make `action` on
@@ -256,6 +326,30 @@ impl Access {
     }
 }
 
+/// The call's request id: the caller's `x-request-id`, else one made here
+/// and written into the call's span, so the call's log lines and its audit
+/// record carry the same id.
+fn request_id(headers: &http::HeaderMap) -> String {
+    match callers_request_id(headers) {
+        Some(id) => id.to_owned(),
+        None => {
+            let id = Uuid::now_v7().to_string();
+            tracing::Span::current().record("request_id", id.as_str());
+            id
+        }
+    }
+}
+
+/// Whose calls a rate limit counts.
+fn limit_key(caller: &Caller) -> String {
+    format!(
+        "{}/{:?}/{}",
+        caller.authority_id(),
+        caller.kind(),
+        caller.subject()
+    )
+}
+
 /// The caller's `x-request-id`, when it can be recorded as given: 1–128
 /// visible ASCII characters. Otherwise the call gets an id of its own.
 pub fn callers_request_id(headers: &http::HeaderMap) -> Option<&str> {
@@ -264,6 +358,12 @@ pub fn callers_request_id(headers: &http::HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
 }
+
+/// The rule recorded as deciding when a verified credential is refused
+/// (`cpc_identity::Refusal`, see [`Access::identify`]); the record's reason
+/// gives the `AuthError::reason` code, e.g. `credential refused:
+/// session_revoked`.
+pub const CREDENTIAL_REFUSED: &str = "cpc:credential-refused";
 
 /// The rule recorded as deciding when a call names a record its caller's
 /// authority does not hold: another authority's record, or none at all.

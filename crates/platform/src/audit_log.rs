@@ -2,6 +2,7 @@
 //! from the platform: its tables are migrated with each service, and its
 //! chains are verified on demand (`cpcd <services> --verify-audit`).
 
+use std::fmt;
 use std::str::FromStr;
 
 use cpc_audit::{Anchor, ChainHash, VerifyReport};
@@ -36,6 +37,19 @@ pub enum VerifyError {
 pub struct ServiceAnchor {
     pub service: String,
     pub anchor: Anchor,
+}
+
+/// As `--verify-audit` prints a head and `--anchor` takes it.
+impl fmt::Display for ServiceAnchor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={}:{}",
+            self.service,
+            self.anchor.seq,
+            self.anchor.hash.to_hex()
+        )
+    }
 }
 
 impl FromStr for ServiceAnchor {
@@ -111,10 +125,16 @@ pub fn describe(service: &str, report: &VerifyReport) -> String {
             records,
             head_seq,
             head_hash,
-        } => format!(
-            "{service}: intact, {records} records, head {service}={head_seq}:{}",
-            head_hash.to_hex()
-        ),
+        } => {
+            let head = ServiceAnchor {
+                service: service.to_owned(),
+                anchor: Anchor {
+                    seq: *head_seq,
+                    hash: *head_hash,
+                },
+            };
+            format!("{service}: intact, {records} records, head {head}")
+        }
         VerifyReport::Broken {
             at_seq,
             reason,

@@ -55,7 +55,40 @@ pub struct Config {
     pub reflection: bool,
     /// How the children in need census return is validated (`[census]`).
     pub census: CensusConfig,
+    /// How the served audit logs are watched (`[audit]`).
+    pub audit: AuditConfig,
 }
+
+/// The watch over the audit logs (`crate::audit_watch`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// How often each served audit log is verified from the head last
+    /// verified, and a head that moved is logged as `audit head verified`
+    /// (the anchor to keep outside the database); between
+    /// [`WATCH_INTERVAL_BOUNDS`].
+    #[serde(with = "humantime_serde")]
+    pub watch_interval: Duration,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            watch_interval: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// `audit.watch_interval`'s bounds: more often only loads the database; less
+/// often leaves a tampered log unnoticed, and its head unpublished, for
+/// longer than a working day.
+pub const WATCH_INTERVAL_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(8 * 60 * 60));
+
+/// `tls.reload_interval`'s bounds: a revoked client certificate, or an
+/// out-of-date revocation list, takes effect within one interval.
+pub const TLS_RELOAD_INTERVAL_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(60 * 60));
 
 /// The DfE census validation: the published validator
 /// (`csc-validator-be-cin`), run as a separate process for each return.
@@ -173,6 +206,7 @@ impl Default for Config {
             feeds: crate::feeds::FeedsConfig::default(),
             reflection: true,
             census: CensusConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -214,11 +248,17 @@ pub enum ConfigError {
          as in {meant}"
     )]
     MisspeltVariable { name: String, meant: String },
+    #[error("{setting} must be between {} and {}", humantime::format_duration(bounds.0), humantime::format_duration(bounds.1))]
+    OutOfBounds {
+        setting: &'static str,
+        bounds: (Duration, Duration),
+    },
 }
 
 /// The top-level settings that are tables; their keys are named in the
 /// environment after two underscores (`CPC_LIMITS__REQUEST_TIMEOUT`).
-const TABLE_KEYS: [&str; 8] = [
+const TABLE_KEYS: [&str; 9] = [
+    "audit",
     "database",
     "telemetry",
     "limits",
@@ -253,7 +293,7 @@ fn misspelt_table_variable(name: &str) -> Option<String> {
 /// among them) lands there too, so a file's own keys are checked against
 /// this list: a misspelt setting stops the process instead of quietly
 /// leaving the default in force.
-const FILE_KEYS: [&str; 13] = [
+const FILE_KEYS: [&str; 14] = [
     "listen_addr",
     "database_url",
     "database",
@@ -267,6 +307,7 @@ const FILE_KEYS: [&str; 13] = [
     "feeds",
     "reflection",
     "census",
+    "audit",
 ];
 
 impl Config {
@@ -303,7 +344,27 @@ impl Config {
                     source,
                 })?;
         }
+        config.check_intervals()?;
         Ok(config)
+    }
+
+    /// Intervals within their bounds: a zero one would stop its task at
+    /// once, and a long one leaves what it watches unwatched.
+    fn check_intervals(&self) -> Result<(), ConfigError> {
+        let tls = self.tls.as_ref().map(|tls| tls.reload_interval);
+        for (setting, interval, bounds) in [
+            (
+                "audit.watch_interval",
+                Some(self.audit.watch_interval),
+                WATCH_INTERVAL_BOUNDS,
+            ),
+            ("tls.reload_interval", tls, TLS_RELOAD_INTERVAL_BOUNDS),
+        ] {
+            if interval.is_some_and(|i| i < bounds.0 || i > bounds.1) {
+                return Err(ConfigError::OutOfBounds { setting, bounds });
+            }
+        }
+        Ok(())
     }
 
     /// The settings of `authority`: its own, or the defaults.
@@ -358,6 +419,49 @@ mod tests {
                 !Config::load(Some(Path::new("good.toml")))
                     .unwrap()
                     .reflection
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_interval_out_of_its_bounds_stops_the_load() {
+        figment::Jail::expect_with(|jail| {
+            let tls = "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\n";
+            for (file, message) in [
+                (
+                    "[audit]\nwatch_interval = \"0s\"\n".to_owned(),
+                    "audit.watch_interval must be between 1s and 8h",
+                ),
+                (
+                    "[audit]\nwatch_interval = \"9h\"\n".to_owned(),
+                    "audit.watch_interval must be between 1s and 8h",
+                ),
+                (
+                    format!("{tls}reload_interval = \"0s\"\n"),
+                    "tls.reload_interval must be between 1s and 1h",
+                ),
+                (
+                    format!("{tls}reload_interval = \"2h\"\n"),
+                    "tls.reload_interval must be between 1s and 1h",
+                ),
+            ] {
+                jail.create_file("bad.toml", &file)?;
+                let err = Config::load(Some(Path::new("bad.toml"))).unwrap_err();
+                assert_eq!(err.to_string(), message, "{file}");
+            }
+            jail.create_file(
+                "good.toml",
+                &format!("[audit]\nwatch_interval = \"8h\"\n{tls}reload_interval = \"1s\"\n"),
+            )?;
+            let config = Config::load(Some(Path::new("good.toml"))).unwrap();
+            assert_eq!(
+                config.audit.watch_interval,
+                Duration::from_secs(8 * 60 * 60)
+            );
+            assert_eq!(
+                Config::default().audit.watch_interval,
+                Duration::from_secs(300)
             );
             Ok(())
         });

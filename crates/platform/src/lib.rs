@@ -10,6 +10,7 @@
 pub mod access;
 pub mod audit_api;
 pub mod audit_log;
+pub mod audit_watch;
 pub mod case_members;
 pub mod census_codes;
 pub mod check;

@@ -16,8 +16,9 @@ use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::access::{Access, RpcPath};
+use crate::access::{Access, RefusalLogs, RpcPath};
 use crate::audit_api::{AuditApi, AuditLog};
+use crate::audit_watch::HeadWatch;
 use crate::config::Config;
 use crate::db::{self, DbError};
 use crate::error::ApiError;
@@ -185,10 +186,16 @@ impl Server {
         if let Some((_, pool)) = ready.first() {
             limits = limits.shared(pool.clone());
         }
+        // A refused session is recorded in the log of the service called.
+        let logs = ready
+            .iter()
+            .flat_map(|(c, pool)| c.grpc_services.iter().map(|name| (*name, pool.clone())))
+            .collect();
         let access = Access::new(
             Arc::clone(&authenticator),
             Arc::new(SharedAuthorizer::new(authorizer)),
             Arc::new(limits),
+            RefusalLogs::new(logs),
         );
         Ok(Self {
             config,
@@ -336,6 +343,15 @@ impl Server {
         let reload = self.tls.as_ref().map(ReloadingTls::watch);
         // So are issuers' keys from a jwks_url (rotation at the provider).
         let key_refresh = self.authenticator.spawn_key_refresh();
+        // Each served audit log is verified as it grows, and its head
+        // published in the logs (`crate::audit_watch`).
+        let audit_watch = crate::audit_watch::spawn(
+            self.components
+                .iter()
+                .map(|(c, pool)| HeadWatch::new(c.name, pool.clone()))
+                .collect(),
+            self.config.audit.watch_interval,
+        );
         tokio::pin!(server);
         let grace = self.config.shutdown_grace;
         let grace_expired = async move {
@@ -357,6 +373,8 @@ impl Server {
         if let Some(reload) = reload {
             reload.abort();
         }
+        // A check in progress only reads; it need not finish.
+        audit_watch.abort();
         drop(key_refresh);
         // Also when serving ended without a shutdown (a failed transport).
         stopping.cancel();

@@ -99,6 +99,8 @@ pub enum TlsError {
 pub struct ReloadingTls {
     files: TlsConfig,
     current: RwLock<Loaded>,
+    /// When a list's coming `nextUpdate` was last warned of.
+    due_warned_at: std::sync::Mutex<Option<DateTime<Utc>>>,
 }
 
 struct Loaded {
@@ -117,6 +119,7 @@ impl ReloadingTls {
         let tls = Arc::new(Self {
             files: files.clone(),
             current: RwLock::new(build(files)?),
+            due_warned_at: std::sync::Mutex::new(None),
         });
         tls.report_out_of_date_lists(Utc::now());
         Ok(tls)
@@ -160,12 +163,24 @@ impl ReloadingTls {
 
     /// Logs an error when a revocation list in use is out of date at `now`
     /// (record systems are being refused, and only a new list mends it),
-    /// and a warning when one will be within [`LIST_DUE_WARNING`].
+    /// at every reload; and a warning when one will be within
+    /// [`LIST_DUE_WARNING`], every [`LIST_DUE_REMINDER`].
     fn report_out_of_date_lists(&self, now: DateTime<Utc>) {
         let Some(valid_until) = self.revocation_lists_valid_until() else {
             return;
         };
-        match list_status(valid_until, now) {
+        let status = list_status(valid_until, now);
+        if status == ListStatus::DueSoon {
+            let mut warned_at = self
+                .due_warned_at
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !reminder_due(*warned_at, now) {
+                return;
+            }
+            *warned_at = Some(now);
+        }
+        match status {
             ListStatus::OutOfDate => tracing::error!(
                 %valid_until,
                 "a client certificate revocation list is past its nextUpdate: every client certificate of its CA is refused until a current list is put in client_crl_file"
@@ -218,6 +233,19 @@ enum ListStatus {
     DueSoon,
     /// At or past its `nextUpdate`: its CA's certificates are refused.
     OutOfDate,
+}
+
+/// How often the warning that a revocation list is due is repeated (a
+/// reload, every `reload_interval`, would otherwise repeat it a thousand
+/// times in its last day).
+pub const LIST_DUE_REMINDER: Duration = Duration::from_secs(60 * 60);
+
+/// Whether a warning last given at `warned_at` is to be given again at
+/// `now`: never given, [`LIST_DUE_REMINDER`] ago, or given at a time the
+/// clock has since gone back before.
+fn reminder_due(warned_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    let reminder = chrono::Duration::from_std(LIST_DUE_REMINDER).unwrap_or_default();
+    warned_at.is_none_or(|at| now < at || now - at >= reminder)
 }
 
 fn list_status(valid_until: DateTime<Utc>, now: DateTime<Utc>) -> ListStatus {
@@ -431,5 +459,17 @@ mod tests {
         assert_eq!(list_status(next_update, at(1)), ListStatus::DueSoon);
         assert_eq!(list_status(next_update, at(0)), ListStatus::OutOfDate);
         assert_eq!(list_status(next_update, at(-1)), ListStatus::OutOfDate);
+    }
+
+    #[test]
+    fn a_due_list_is_warned_of_once_an_hour() {
+        let first = DateTime::from_timestamp(1_900_000_000, 0).unwrap_or_default();
+        let after = |secs: i64| first + chrono::Duration::seconds(secs);
+        assert!(reminder_due(None, first));
+        assert!(!reminder_due(Some(first), after(60)));
+        assert!(!reminder_due(Some(first), after(3599)));
+        assert!(reminder_due(Some(first), after(3600)));
+        // A clock set back does not silence the warning until it catches up.
+        assert!(reminder_due(Some(first), after(-60)));
     }
 }

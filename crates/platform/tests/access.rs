@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use cpc_authz::{Authorizer, CaseRelation, Record, Resource, SharedAuthorizer};
 use cpc_identity::dev::{DevClaims, DevKey};
 use cpc_identity::{Agency, AgencyKind, Authenticator, Role};
-use cpc_platform::access::{Access, CHILD_RESOURCE, RpcPath, Subject};
+use cpc_platform::access::{
+    Access, CHILD_RESOURCE, CREDENTIAL_REFUSED, RefusalLogs, RpcPath, Subject,
+};
 use cpc_platform::config::DatabaseConfig;
 use cpc_platform::db;
 use cpc_platform::error::ApiError;
@@ -35,6 +37,11 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with_burst(100).await
+}
+
+/// A fixture whose callers may make `burst` calls at once.
+async fn fixture_with_burst(burst: u32) -> Fixture {
     let db = TestDatabase::create().await;
     db::migrate(db.url(), SCHEMA, &[&cpc_audit::MIGRATOR], &[])
         .await
@@ -44,11 +51,15 @@ async fn fixture() -> Fixture {
     let authenticator = Arc::new(Authenticator::from_config(&identity).unwrap());
     let key = DevKey::load_or_create(&identity.dev_key_dir).unwrap();
     let authorizer = Authorizer::load(&cpc_authz::bundled_policy_dir()).unwrap();
-    let limits = CallerLimits::new(NonZeroU32::new(600).unwrap(), NonZeroU32::new(100).unwrap());
+    let limits = CallerLimits::new(
+        NonZeroU32::new(600).unwrap(),
+        NonZeroU32::new(burst).unwrap(),
+    );
     let access = Access::new(
         authenticator,
         Arc::new(SharedAuthorizer::new(authorizer)),
         Arc::new(limits),
+        RefusalLogs::new(vec![(GET_CHILD.0, pool.clone())]),
     );
     Fixture {
         db,
@@ -107,10 +118,12 @@ struct Row {
     decision: String,
     policy_ids: Vec<String>,
     request_id: String,
+    reason: Option<String>,
+    credential_id: Option<String>,
 }
 
 async fn audit_rows(pool: &PgPool) -> Vec<Row> {
-    sqlx::query_as("SELECT actor_subject, role, authority_id, agency, case_id, child_ids, action, decision, policy_ids, request_id FROM audit_log ORDER BY seq")
+    sqlx::query_as("SELECT actor_subject, role, authority_id, agency, case_id, child_ids, action, decision, policy_ids, request_id, reason, credential_id FROM audit_log ORDER BY seq")
         .fetch_all(pool)
         .await
         .unwrap()
@@ -136,6 +149,95 @@ async fn no_token_is_unauthenticated_and_nothing_is_decided() {
         tonic::Code::Unauthenticated
     );
     assert!(audit_rows(&f.pool).await.is_empty());
+}
+
+/// `request` naming `authority` in `x-cpc-authority`.
+fn acting_for(mut request: tonic::Request<()>, authority: &str) -> tonic::Request<()> {
+    request
+        .metadata_mut()
+        .insert("x-cpc-authority", authority.parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn a_verified_token_refused_is_recorded_naming_its_holder_and_a_forged_one_is_not() {
+    let f = fixture_with_burst(2).await;
+    let token = f
+        .key
+        .mint(&DevClaims::new("sw-1", "E1", [Role::SocialWorker]));
+
+    // A genuine token presented for another authority.
+    let err = f
+        .access
+        .identify(&acting_for(request(Some(&token), GET_CHILD), "E2"), now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Unauthenticated(_)), "{err}");
+    let rows = audit_rows(&f.pool).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(
+        (
+            row.actor_subject.as_str(),
+            row.role.as_str(),
+            row.authority_id.as_str(),
+            row.decision.as_str(),
+            row.action.as_str(),
+            row.request_id.as_str(),
+        ),
+        (
+            "sw-1",
+            "social_worker",
+            "E1",
+            "deny",
+            "/cpc.cases.v1.CasesService/GetChild",
+            "req-42"
+        )
+    );
+    assert_eq!(row.policy_ids, [CREDENTIAL_REFUSED]);
+    assert_eq!(
+        row.reason.as_deref(),
+        Some("credential refused: not_acting_for")
+    );
+    // The token, by its id, so its other uses can be found.
+    assert!(
+        row.credential_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("token:") && id.len() > 6),
+        "{row:?}"
+    );
+    assert_eq!((row.case_id, row.child_ids.len()), (None, 0));
+
+    // A forged token names nobody: refused, not recorded.
+    let (body, signature) = token.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+    let forged = format!("{body}.{flipped}{}", &signature[1..]);
+    let err = f
+        .access
+        .identify(&request(Some(&forged), GET_CHILD), now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Unauthenticated(_)), "{err}");
+    assert_eq!(audit_rows(&f.pool).await.len(), 1);
+
+    // A call to a service without a log of its own is recorded in the
+    // process's first; past the holder's rate limit (a burst of 2 here),
+    // refusals are only logged.
+    for _ in 0..3 {
+        let audit = ("cpc.audit.v1.AuditService", "ListAccessRecords");
+        let err = f
+            .access
+            .identify(&acting_for(request(Some(&token), audit), "E2"), now())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiError::Unauthenticated(_)), "{err}");
+    }
+    let rows = audit_rows(&f.pool).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        rows[1].action,
+        "/cpc.audit.v1.AuditService/ListAccessRecords"
+    );
 }
 
 #[tokio::test]
