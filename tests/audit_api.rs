@@ -190,6 +190,19 @@ async fn a_revoked_persons_token_is_unauthenticated() {
     );
     assert_eq!(record.credential_id, format!("token:{}", token_id(&before)));
     assert!(record.child_ids.is_empty() && record.case_ids.is_empty());
+    // And among every refused credential, whoever held it.
+    let every_refusal = pb::ListAccessRecordsRequest {
+        policy_id: cpc_platform::access::CREDENTIAL_REFUSED.to_owned(),
+        decision: pb::AccessDecision::Deny as i32,
+        ..list("cases")
+    };
+    let refusals = client
+        .list_access_records(authed(every_refusal, &colleague))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(refusals, records);
     server.stop().await;
 }
 
@@ -355,6 +368,7 @@ async fn bad_input_names_each_field() {
         page_size: -1,
         credential_id: "x".repeat(321),
         policy_set: "C6D743D88E7F8297FAD7B43DA39D47966FF8781EF5688E7089D2F739D825F179".into(),
+        policy_id: "p".repeat(257),
         ..list("cases")
     };
     let err = f
@@ -364,7 +378,13 @@ async fn bad_input_names_each_field() {
         .unwrap_err();
     assert_eq!(
         bad_fields(&err),
-        ["child_id", "credential_id", "policy_set", "page_size"]
+        [
+            "child_id",
+            "credential_id",
+            "policy_set",
+            "policy_id",
+            "page_size"
+        ]
     );
 
     let err = f

@@ -72,7 +72,8 @@ pub use verify::{
 /// 14-digit timestamps). Run with `search_path` set to the service's schema.
 ///
 /// Versions in use: 1 (the log), 5 (the named record), 7 (the credential),
-/// 8 (the policy set); the platform's own tables use 2 to 4 and 6.
+/// 8 (the policy set), 9 (the index of denials' policies); the platform's
+/// own tables use 2 to 4 and 6.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// SQLSTATE raised when UPDATE, DELETE or TRUNCATE is tried on `audit_log`.

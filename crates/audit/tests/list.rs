@@ -24,13 +24,15 @@ const STOLEN: &str = "certificate:sha256:5701e2";
 /// The policy set that decided records 1 to 10; a later one decided the rest.
 const FIRST_POLICIES: &str = "c6d743d88e7f8297fad7b43da39d47966ff8781ef5688e7089d2f739d825f179";
 const LATER_POLICIES: &str = "9ccf349e6a2ec8e5cad8ededdb44875a3bcc78ebb2a013f36d3eb2758bebe185";
+/// The service rule that decided every seventh record.
+const RULE: &str = "cpc:credential-refused";
 
 /// Record `i` (1-based): odd ones are about child A in case X (every third
 /// also names child B), even ones about child B in case Y; every fourth is
 /// an integration acting for "person-p", with its certificate (every eighth
 /// with a stolen one); every fifth is denied; every seventh was decided by
-/// a service rule, the others by the policies (records 1 to 10 by the
-/// first set, the rest by a later one).
+/// a service rule ([`RULE`]; every fourteenth refused), the others by the policies (records 1 to 10
+/// by the first set, the rest by a later one).
 fn fixture(i: i64) -> NewAuditRecord {
     let mut r = if i % 2 == 1 {
         let children: &[Uuid] = if i % 3 == 0 {
@@ -56,7 +58,13 @@ fn fixture(i: i64) -> NewAuditRecord {
         r.decision = Decision::Deny;
         r.reason = Some(format!("no active membership of case {CASE_Y}"));
     }
-    if i % 7 != 0 {
+    if i % 7 == 0 {
+        r.policy_ids = vec![RULE.to_owned()];
+        if i % 14 == 0 {
+            r.decision = Decision::Deny;
+            r.reason = Some("credential refused: session_revoked".to_owned());
+        }
+    } else {
         r.policy_set = Some(
             if i <= 10 {
                 FIRST_POLICIES
@@ -211,6 +219,32 @@ async fn every_filter_narrows_the_list() {
         .await,
         [15, 5]
     );
+    // What one rule decided, and what it refused.
+    assert_eq!(expected(n, |r| r.policy_ids == [RULE]), [14, 7]);
+    for decision in [None, Some(Decision::Deny), Some(Decision::Allow)] {
+        let refused = expected(n, |r| {
+            r.policy_ids == [RULE] && decision.is_none_or(|d| r.decision == d)
+        });
+        assert_eq!(
+            list(AccessQuery {
+                policy_id: Some(RULE.to_owned()),
+                decision,
+                ..AccessQuery::default()
+            })
+            .await,
+            refused
+        );
+    }
+    assert_eq!(
+        list(AccessQuery {
+            policy_id: Some("case-membership-active".to_owned()),
+            decision: Some(Decision::Deny),
+            ..AccessQuery::default()
+        })
+        .await,
+        expected(n, |r| r.decision == Decision::Deny
+            && r.policy_ids != [RULE])
+    );
     // Half-open interval [from, to) on occurred_at.
     assert_eq!(
         list(AccessQuery {
@@ -343,6 +377,10 @@ async fn inconsistent_queries_are_refused() {
         },
         AccessQuery {
             credential_id: Some(String::new()),
+            ..AccessQuery::default()
+        },
+        AccessQuery {
+            policy_id: Some(String::new()),
             ..AccessQuery::default()
         },
         AccessQuery {

@@ -187,6 +187,14 @@ fn list_query(
             None
         }
     };
+    let policy_id = match req.policy_id.as_str() {
+        "" => None,
+        long if long.len() > cpc_audit::MAX_ID_LEN => {
+            bad.add("policy_id", "is longer than 256 bytes");
+            None
+        }
+        policy => Some(policy.to_owned()),
+    };
     let decision = match pb::AccessDecision::try_from(req.decision) {
         Ok(pb::AccessDecision::Unspecified) => None,
         Ok(pb::AccessDecision::Allow) => Some(Decision::Allow),
@@ -220,6 +228,7 @@ fn list_query(
         person_id: (!req.person_id.is_empty()).then(|| req.person_id.clone()),
         credential_id,
         policy_set,
+        policy_id,
         decision,
         from,
         to,
