@@ -161,17 +161,20 @@ async fn a_revoked_persons_token_is_unauthenticated() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
-    let refused = pb::ListAccessRecordsRequest {
+    let mut listed = async |request| {
+        client
+            .list_access_records(authed(request, &colleague))
+            .await
+            .unwrap()
+            .into_inner()
+            .records
+    };
+    let records = listed(pb::ListAccessRecordsRequest {
         person_id: "aud-left".to_owned(),
         decision: pb::AccessDecision::Deny as i32,
         ..list("cases")
-    };
-    let records = client
-        .list_access_records(authed(refused, &colleague))
-        .await
-        .unwrap()
-        .into_inner()
-        .records;
+    })
+    .await;
     assert_eq!(records.len(), 1, "{records:?}");
     let record = &records[0];
     assert_eq!(
@@ -191,17 +194,12 @@ async fn a_revoked_persons_token_is_unauthenticated() {
     assert_eq!(record.credential_id, format!("token:{}", token_id(&before)));
     assert!(record.child_ids.is_empty() && record.case_ids.is_empty());
     // And among every refused credential, whoever held it.
-    let every_refusal = pb::ListAccessRecordsRequest {
+    let refusals = listed(pb::ListAccessRecordsRequest {
         policy_id: cpc_platform::access::CREDENTIAL_REFUSED.to_owned(),
         decision: pb::AccessDecision::Deny as i32,
         ..list("cases")
-    };
-    let refusals = client
-        .list_access_records(authed(every_refusal, &colleague))
-        .await
-        .unwrap()
-        .into_inner()
-        .records;
+    })
+    .await;
     assert_eq!(refusals, records);
     server.stop().await;
 }

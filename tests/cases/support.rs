@@ -82,10 +82,22 @@ impl Fixture {
     }
 
     pub fn person(&self, id: u128, authority: &str, role: Role, agency: Option<Agency>) -> As {
+        self.person_signed_in(id, authority, role, agency, chrono::Utc::now())
+    }
+
+    /// [`Fixture::person`], with a token from a sign-in at `at`.
+    pub fn person_signed_in(
+        &self,
+        id: u128,
+        authority: &str,
+        role: Role,
+        agency: Option<Agency>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> As {
         let mut claims = DevClaims::new(Uuid::from_u128(id).to_string(), authority, [role]);
         claims.agency = agency;
         As {
-            token: self.key.mint(&claims),
+            token: self.key.mint_at(&claims, at),
         }
     }
 

@@ -268,3 +268,56 @@ async fn a_return_that_cannot_be_made_right_is_refused() {
     );
     f.stop().await;
 }
+
+/// The return takes every child in need of the authority out of cpc at
+/// once: it needs a sign-in within the last 15 minutes (policy
+/// `recent-sign-in-for-returns`), and the refusal says so and is recorded.
+#[tokio::test]
+async fn the_return_needs_a_sign_in_within_the_last_15_minutes() {
+    use cpc_proto::audit::v1 as audit;
+
+    let (f, _) = start().await;
+    let mut client = reporting(&f).await;
+    let signed_in = |minutes_ago: i64| {
+        f.person_signed_in(
+            SERVICE_MANAGER,
+            AUTHORITY,
+            Role::ServiceManager,
+            Some(csc()),
+            chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago),
+        )
+    };
+    let stale = signed_in(30);
+    let err = client
+        .generate_cin_census(stale.req(asked(2026)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(
+        err.message(),
+        "this call needs a sign-in within the last 15 minutes; sign in again and retry"
+    );
+    let mut log = audit::audit_service_client::AuditServiceClient::new(f.server.channel().await);
+    let refused = audit::ListAccessRecordsRequest {
+        service: "reporting".into(),
+        authority_id: AUTHORITY.into(),
+        policy_id: "recent-sign-in-for-returns".into(),
+        decision: audit::AccessDecision::Deny as i32,
+        ..Default::default()
+    };
+    let records = log
+        .list_access_records(signed_in(0).req(refused))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(records[0].rpc_method.ends_with("/GenerateCinCensus"));
+
+    // Signed in again: the same manager's return is made.
+    client
+        .generate_cin_census(signed_in(1).req(asked(2026)))
+        .await
+        .unwrap();
+    f.stop().await;
+}

@@ -300,17 +300,32 @@ impl Authorizer {
                 policy_ids,
                 errors,
                 policy_set: None,
+                advice: None,
             },
             cedar_policy::Decision::Deny if policy_ids.is_empty() => {
                 Decision::deny(DEFAULT_DENY, errors)
             }
             cedar_policy::Decision::Deny => Decision {
                 allowed: false,
+                advice: self.advice(diagnostics.reason()),
                 policy_ids,
                 errors,
                 policy_set: None,
             },
         }
+    }
+
+    /// The first `@advice` of the policies that decided a denial.
+    fn advice<'a>(&self, deciding: impl Iterator<Item = &'a PolicyId>) -> Option<String> {
+        let mut deciding: Vec<&PolicyId> = deciding.collect();
+        // In the order of their ids, so one request always gets one advice.
+        deciding.sort_by_key(|id| id.to_string());
+        deciding.into_iter().find_map(|id| {
+            self.policies
+                .policy(id)
+                .and_then(|policy| policy.annotation("advice"))
+                .map(str::to_owned)
+        })
     }
 
     fn evaluate(

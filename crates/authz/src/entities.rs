@@ -50,8 +50,8 @@ pub(crate) fn principal_uid(principal: &Principal) -> Result<EntityUid, String> 
     }
 }
 
-/// The principal entity: roles as parents, authority and agency as
-/// attributes.
+/// The principal entity: roles as parents, authority, agency and the age
+/// of a person's sign-in as attributes.
 pub(crate) fn principal_entity(principal: &Principal) -> Result<Entity, String> {
     let parents = principal
         .roles
@@ -63,10 +63,16 @@ pub(crate) fn principal_entity(principal: &Principal) -> Result<Entity, String> 
         "authority".to_owned(),
         entity_ref("Authority", &principal.authority_id)?,
     );
-    if principal.kind == PrincipalKind::Person
-        && let Some(agency) = &principal.agency
-    {
-        attrs.insert("agency".to_owned(), entity_ref("Agency", agency)?);
+    if principal.kind == PrincipalKind::Person {
+        if let Some(agency) = &principal.agency {
+            attrs.insert("agency".to_owned(), entity_ref("Agency", agency)?);
+        }
+        if let Some(minutes) = principal.signed_in_minutes_ago {
+            attrs.insert(
+                "signed_in_minutes_ago".to_owned(),
+                RestrictedExpression::new_long(minutes),
+            );
+        }
     }
     Entity::new(principal_uid(principal)?, attrs, parents).map_err(|e| e.to_string())
 }

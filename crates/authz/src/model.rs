@@ -41,6 +41,10 @@ pub struct Principal {
     /// children's social care for its staff), as `<kind>:<name>`
     /// (`cpc_identity::Agency::key`). Ignored for services.
     pub agency: Option<String>,
+    /// How long ago, in whole minutes, a person signed in (the token's
+    /// `auth_time`), for policies that want a recent sign-in; `None` when
+    /// the token does not say. Ignored for services.
+    pub signed_in_minutes_ago: Option<i64>,
 }
 
 impl Principal {
@@ -57,7 +61,15 @@ impl Principal {
             authority_id: authority_id.into(),
             roles: roles.into_iter().collect(),
             agency,
+            signed_in_minutes_ago: None,
         }
+    }
+
+    /// The same person, signed in `minutes` ago.
+    #[must_use]
+    pub fn signed_in(mut self, minutes: i64) -> Self {
+        self.signed_in_minutes_ago = Some(minutes);
+        self
     }
 
     /// A service identity with the given roles.
@@ -72,6 +84,7 @@ impl Principal {
             authority_id: authority_id.into(),
             roles: roles.into_iter().collect(),
             agency: None,
+            signed_in_minutes_ago: None,
         }
     }
 }
@@ -204,6 +217,10 @@ pub struct Decision {
     /// ([`Authorizer::digest`](crate::Authorizer::digest)); `None` for a
     /// decision made by a service rule in code rather than by the policies.
     pub policy_set: Option<String>,
+    /// What to tell a refused caller, when a `forbid` that decided carries
+    /// an `@advice` annotation (such as "sign in again"); the policies'
+    /// authors write it, and it names nothing of the request.
+    pub advice: Option<String>,
 }
 
 impl Decision {
@@ -219,6 +236,7 @@ impl Decision {
             policy_ids: vec![policy_id.to_owned()],
             errors,
             policy_set: None,
+            advice: None,
         }
     }
 }

@@ -33,7 +33,8 @@ fn role(column: &str) -> Role {
 }
 
 /// The caller in `relation`: a person of the authority (another one for
-/// `other_authority`), or a service identity.
+/// `other_authority`), signed in just now as the gRPC matrix's tokens are,
+/// or a service identity.
 fn caller(role: Role, relation: Relation) -> Principal {
     let authority = if relation == Relation::OtherAuthority {
         common::OTHER_AUTHORITY
@@ -47,13 +48,15 @@ fn caller(role: Role, relation: Relation) -> Principal {
             authority,
             [role],
             Some(common::POLICE.to_owned()),
-        ),
+        )
+        .signed_in(0),
         _ => Principal::person(
             "p-caller",
             authority,
             [role],
             Some(common::SOCIAL_CARE.to_owned()),
-        ),
+        )
+        .signed_in(0),
     }
 }
 

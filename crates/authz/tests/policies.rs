@@ -59,6 +59,7 @@ fn bundled_policies_load_with_an_id_for_every_policy() {
             "integration-record-system",
             "managers-authority-wide",
             "minutes-exclusion",
+            "recent-sign-in-for-returns",
             "senior-managers-authority-wide",
             "social-worker-authority-level",
             "social-worker-case-member",
@@ -271,6 +272,7 @@ fn unknown_actions_groups_and_empty_ids_are_denied_with_a_reason() {
             policy_ids: ids(&[DEFAULT_DENY]),
             errors: ids(&["the caller has no subject id"]),
             policy_set: Some(authz.digest().to_owned()),
+            advice: None,
         }
     );
 
@@ -458,6 +460,40 @@ fn auditors_never_change_data_even_with_another_role() {
     let decision = authz.authorize(&both, END_PLAN, &target);
     assert!(!decision.allowed);
     assert_eq!(decision.policy_ids, ids(&["auditor-never-changes-data"]));
+}
+
+#[test]
+fn the_census_return_needs_a_sign_in_within_the_last_15_minutes() {
+    let authz = common::authorizer();
+    let census = "/cpc.reporting.v1.ReportingService/GenerateCinCensus";
+    let authority = Resource::Authority(common::AUTHORITY.to_owned());
+    let manager = Principal::person("p-caller", common::AUTHORITY, [Role::ServiceManager], None);
+    for minutes in [0, 15] {
+        let fresh = manager.clone().signed_in(minutes);
+        let decision = authz.authorize(&fresh, census, &authority);
+        assert!(decision.allowed, "{minutes}: {decision:?}");
+        assert_eq!(decision.advice, None);
+    }
+    // Too long ago, or not said: refused, telling the caller what to do.
+    for stale in [manager.clone().signed_in(16), manager.clone()] {
+        let decision = authz.authorize(&stale, census, &authority);
+        assert!(!decision.allowed);
+        assert_eq!(decision.policy_ids, ids(&["recent-sign-in-for-returns"]));
+        assert_eq!(
+            decision.advice.as_deref(),
+            Some("this call needs a sign-in within the last 15 minutes; sign in again and retry")
+        );
+    }
+    // Other calls do not ask, and a refusal by a forbid without advice has none.
+    let stale = manager.signed_in(600);
+    let target = common::resource("member", &stale);
+    assert!(authz.authorize(&stale, GET_CHILD, &target).allowed);
+    let auditor = Principal::person("p-caller", common::AUTHORITY, [Role::Auditor], None);
+    let decision = authz.authorize(&auditor, END_PLAN, &common::resource("member", &auditor));
+    assert_eq!(
+        (decision.policy_ids, decision.advice),
+        (ids(&["auditor-never-changes-data"]), None)
+    );
 }
 
 #[test]

@@ -46,14 +46,19 @@ fn principal() -> impl Strategy<Value = Principal> {
         authority(),
         prop::collection::vec(select(Role::ALL.to_vec()), 0..4),
         prop::option::of(agency_id()),
+        // Any sign-in age, the hostile ones (negative, huge) included.
+        prop::option::of(any::<i64>()),
     )
-        .prop_map(|(subject, kind, authority_id, roles, agency)| Principal {
-            subject,
-            kind,
-            authority_id,
-            roles,
-            agency,
-        })
+        .prop_map(
+            |(subject, kind, authority_id, roles, agency, signed_in_minutes_ago)| Principal {
+                subject,
+                kind,
+                authority_id,
+                roles,
+                agency,
+                signed_in_minutes_ago,
+            },
+        )
 }
 
 fn case() -> impl Strategy<Value = CaseRelation> {

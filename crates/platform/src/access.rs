@@ -76,6 +76,10 @@ pub struct Call {
     /// `token:<id>` for a bearer token whose issuer names it, or
     /// `certificate:sha256:<hex>` for a service's client certificate.
     pub credential_id: Option<String>,
+    /// How long ago, in whole minutes, the caller signed in (the token's
+    /// `auth_time`) when the call was identified, for policies that ask for
+    /// a recent sign-in; `None` when the token does not say.
+    pub signed_in_minutes_ago: Option<i64>,
 }
 
 /// The full method path of the call (`/cpc.cases.v1.CasesService/GetChild`),
@@ -197,6 +201,7 @@ impl Access {
                 if let Some(holder) = refusal.holder() {
                     let call = Call {
                         credential_id: credential_id(holder),
+                        signed_in_minutes_ago: minutes_since_sign_in(holder, now),
                         caller: holder.clone(),
                         method,
                         request_id: request_id(headers),
@@ -219,6 +224,7 @@ impl Access {
             })?;
         Ok(Call {
             credential_id: credential_id(&caller),
+            signed_in_minutes_ago: minutes_since_sign_in(&caller, now),
             caller,
             method,
             request_id: request_id(headers),
@@ -258,7 +264,7 @@ impl Access {
     /// only the caller's own cases), never for letting a call through.
     pub fn allows(&self, call: &Call, action: &str, resource: &Resource) -> bool {
         self.authorizer
-            .authorize(&principal(&call.caller), action, resource)
+            .authorize(&principal(call), action, resource)
             .allowed
     }
 
@@ -278,7 +284,7 @@ impl Access {
     ) -> Result<Permit, ApiError> {
         let decision = self
             .authorizer
-            .authorize(&principal(&call.caller), &call.method, resource);
+            .authorize(&principal(call), &call.method, resource);
         let record = audit_record(call, subject, &decision, now);
         if decision.allowed {
             return Ok(Permit { record });
@@ -292,9 +298,14 @@ impl Access {
             policies = ?decision.policy_ids,
             "call denied"
         );
-        Err(ApiError::PermissionDenied(
-            "the caller's role and relationship to this record do not allow this call".to_owned(),
-        ))
+        // The policies' own words when a refusing policy gives them (sign
+        // in again), else the same words for every refusal.
+        Err(ApiError::PermissionDenied(decision.advice.unwrap_or_else(
+            || {
+                "the caller's role and relationship to this record do not allow this call"
+                    .to_owned()
+            },
+        )))
     }
 }
 
@@ -484,16 +495,31 @@ impl Permit {
     }
 }
 
+/// Whole minutes from `caller`'s sign-in to `now`; a sign-in the clock
+/// puts in the future (within the token leeway) is just now.
+fn minutes_since_sign_in(caller: &Caller, now: DateTime<Utc>) -> Option<i64> {
+    caller
+        .signed_in_at()
+        .map(|at| (now - at).num_minutes().max(0))
+}
+
 /// The caller as the policies see it.
-fn principal(caller: &Caller) -> Principal {
+fn principal(call: &Call) -> Principal {
+    let caller = &call.caller;
     let roles = caller.roles().iter().copied();
     match caller.kind() {
-        CallerKind::Person => Principal::person(
-            caller.subject(),
-            caller.authority_id(),
-            roles,
-            caller.agency().map(cpc_identity::Agency::key),
-        ),
+        CallerKind::Person => {
+            let person = Principal::person(
+                caller.subject(),
+                caller.authority_id(),
+                roles,
+                caller.agency().map(cpc_identity::Agency::key),
+            );
+            match call.signed_in_minutes_ago {
+                Some(minutes) => person.signed_in(minutes),
+                None => person,
+            }
+        }
         CallerKind::Service => Principal::service(caller.subject(), caller.authority_id(), roles),
     }
 }

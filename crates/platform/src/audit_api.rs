@@ -171,14 +171,21 @@ fn list_query(
     };
     let child_id = uuid(&mut bad, "child_id", &req.child_id);
     let case_id = uuid(&mut bad, "case_id", &req.case_id);
-    let credential_id = match req.credential_id.as_str() {
+    // An id matched as given, within the longest the log holds.
+    let id = |bad: &mut FieldViolations, field: &str, text: &str, longest: usize| match text {
         "" => None,
-        long if long.len() > cpc_audit::MAX_CREDENTIAL_ID_LEN => {
-            bad.add("credential_id", "is longer than 320 bytes");
+        long if long.len() > longest => {
+            bad.add(field, format!("is longer than {longest} bytes"));
             None
         }
-        credential => Some(credential.to_owned()),
+        id => Some(id.to_owned()),
     };
+    let credential_id = id(
+        &mut bad,
+        "credential_id",
+        &req.credential_id,
+        cpc_audit::MAX_CREDENTIAL_ID_LEN,
+    );
     let policy_set = match req.policy_set.as_str() {
         "" => None,
         digest if cpc_audit::is_policy_digest(digest) => Some(digest.to_owned()),
@@ -187,14 +194,7 @@ fn list_query(
             None
         }
     };
-    let policy_id = match req.policy_id.as_str() {
-        "" => None,
-        long if long.len() > cpc_audit::MAX_ID_LEN => {
-            bad.add("policy_id", "is longer than 256 bytes");
-            None
-        }
-        policy => Some(policy.to_owned()),
-    };
+    let policy_id = id(&mut bad, "policy_id", &req.policy_id, cpc_audit::MAX_ID_LEN);
     let decision = match pb::AccessDecision::try_from(req.decision) {
         Ok(pb::AccessDecision::Unspecified) => None,
         Ok(pb::AccessDecision::Allow) => Some(Decision::Allow),
