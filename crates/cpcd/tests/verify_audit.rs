@@ -85,3 +85,135 @@ async fn verify_audit_reports_each_log_and_an_anchor_catches_a_lost_log() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
     }
 }
+
+/// The loop an operator closes: a serving `cpcd` logs each verified head of
+/// its audit logs (JSON, as shipped), the log archive keeps the line, and
+/// the `anchor` taken from it is what `--verify-audit --anchor` takes: it
+/// passes while the log is whole and catches a cut behind it.
+#[tokio::test]
+async fn a_head_the_server_logs_is_an_anchor_for_verify_audit() {
+    use cpc_identity::Role;
+    use cpc_identity::dev::{DevClaims, DevKey};
+    use cpc_proto::audit::v1 as audit;
+    use tokio::io::AsyncBufReadExt as _;
+
+    let db = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let addr = {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().to_string()
+    };
+    let config = dir.path().join("cpc.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"listen_addr = "{addr}"
+database_url = "{url}"
+policy_dir = {policies:?}
+
+[identity]
+mode = "development"
+dev_key_dir = {dev_key_dir:?}
+
+[telemetry]
+log_filter = "info"
+log_format = "json"
+
+[audit]
+watch_interval = "1s"
+"#,
+            url = db.url().expose_secret(),
+            policies = cpc_authz::bundled_policy_dir(),
+            dev_key_dir = db.dev_key_dir(),
+        ),
+    )
+    .unwrap();
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_cpcd"))
+        .args(["--config".as_ref(), config.as_os_str(), "all".as_ref()])
+        .env_remove("RUST_LOG")
+        .env_remove("CPC_DATABASE_URL")
+        .env_remove("CPC_LISTEN_ADDR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cpcd starts");
+    // Every log line, as the archive would keep it.
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let mut stderr = tokio::io::BufReader::new(server.stderr.take().unwrap()).lines();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
+    let mut channel = None;
+    for _ in 0..300 {
+        if let Ok(connected) = endpoint.connect().await {
+            channel = Some(connected);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut client = audit::audit_service_client::AuditServiceClient::new(
+        channel.expect("cpcd listens within 30 s"),
+    );
+    let key = DevKey::load_or_create(db.dev_key_dir()).unwrap();
+    let token = key.mint(&DevClaims::new("aud-1", "E10000013", [Role::Auditor]));
+    // Three readings of the cases log, each recorded in it.
+    for _ in 0..3 {
+        let mut request = tonic::Request::new(audit::ListAccessRecordsRequest {
+            service: "cases".into(),
+            ..Default::default()
+        });
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        client.list_access_records(request).await.unwrap();
+    }
+
+    // What an archive query for the line gives (`jq -r 'select(.fields.message
+    // == "audit head verified") | .fields.anchor'`), once the head reaches 3.
+    let anchor = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.recv().await {
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            let fields = &event["fields"];
+            if fields["message"] == "audit head verified" && fields["service"] == "cases" {
+                let anchor = fields["anchor"].as_str().unwrap().to_owned();
+                if anchor.starts_with("cases=3:") {
+                    assert_eq!(event["level"], "INFO");
+                    return anchor;
+                }
+            }
+        }
+        panic!("cpcd stopped before logging the head");
+    })
+    .await
+    .expect("the head is logged within a few watch intervals");
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+
+    let out = cpcd(&db, &["cases", "--verify-audit", "--anchor", &anchor]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        stdout(&out).trim_end(),
+        format!("cases: intact, 3 records, head {anchor}")
+    );
+    // Cut back behind the logged head: whole on its own, not against it.
+    cpc_platform::testing::tamper_with_audit_log(
+        &db,
+        "cases",
+        "DELETE FROM audit_log WHERE seq >= 3",
+    )
+    .await;
+    let out = cpcd(&db, &["cases", "--verify-audit", "--anchor", &anchor]).await;
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        stdout(&out).trim_end(),
+        "cases: BROKEN at record 3 after 2 verified: record 3 is missing"
+    );
+}

@@ -32,7 +32,10 @@
 //! `none`, no HMAC, no algorithm confusion). Tokens without `exp`, with an
 //! unknown role or without `cpc_authority` are refused. [`AuthError`]
 //! messages are fixed text, safe to return to the caller; raw tokens are
-//! never stored, logged or printed.
+//! never stored, logged or printed. A credential that verified but is
+//! refused (a session ended, too old or too weak, a token bound to another
+//! connection, an authority it may not act for) comes back as a
+//! [`Refusal`] naming its holder, for the server's audit log.
 //!
 //! The crate is a leaf: it depends on no other cpc crate, and takes
 //! `http::HeaderMap` rather than tonic types.

@@ -37,7 +37,7 @@ pub struct Access {
     logs: Arc<RefusalLogs>,
 }
 
-/// Where a refused session is recorded ([`Access::identify`]): the audit
+/// Where a refused credential is recorded ([`Access::identify`]): the audit
 /// log of the service the call was for, by gRPC service name
 /// (`cpc.cases.v1.CasesService`); a call to any other service the process
 /// serves (`cpc.audit.v1.AuditService`) in the first one's.
@@ -140,8 +140,8 @@ impl Access {
     /// # Errors
     /// `UNAUTHENTICATED` with the reason (never the token's contents);
     /// `RESOURCE_EXHAUSTED` when the caller is over their rate limit;
-    /// `INTERNAL` when a refused session could not be recorded (the call is
-    /// still refused).
+    /// `INTERNAL` when a refused credential could not be recorded (the call
+    /// is still refused).
     pub async fn identify<T>(
         &self,
         request: &tonic::Request<T>,
