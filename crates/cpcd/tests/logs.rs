@@ -11,8 +11,7 @@
     reason = "test helpers fail the test"
 )]
 
-use std::process::Stdio;
-use std::time::Duration;
+mod binary;
 
 use cpc_identity::dev::{DevClaims, DevKey};
 use cpc_identity::{Agency, AgencyKind, Role};
@@ -20,9 +19,7 @@ use cpc_platform::testing::TestDatabase;
 use cpc_proto::cases::v1 as pb;
 use cpc_proto::cases::v1::cases_service_client::CasesServiceClient;
 use cpc_proto::common::v1 as common;
-use secrecy::ExposeSecret as _;
 use tokio::io::AsyncReadExt as _;
-use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 const AUTHORITY: &str = "E10000013";
@@ -74,42 +71,6 @@ fn rid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// `cpcd all` in development mode on `addr`, logging JSON at debug level.
-fn config_toml(db: &TestDatabase, addr: &str) -> String {
-    format!(
-        r#"listen_addr = "{addr}"
-database_url = "{url}"
-policy_dir = {policies:?}
-
-[identity]
-mode = "development"
-dev_key_dir = {dev_key_dir:?}
-
-[telemetry]
-log_filter = "debug"
-log_format = "json"
-"#,
-        url = db.url().expose_secret(),
-        policies = cpc_authz::bundled_policy_dir(),
-        dev_key_dir = db.dev_key_dir(),
-    )
-}
-
-async fn connect(addr: &str, server: &mut tokio::process::Child) -> Channel {
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
-    // Start-up migrates a fresh database first.
-    for _ in 0..300 {
-        if let Some(status) = server.try_wait().unwrap() {
-            panic!("cpcd exited before serving: {status}");
-        }
-        if let Ok(channel) = endpoint.connect().await {
-            return channel;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cpcd did not listen on {addr} within 30 s");
-}
-
 struct Caller {
     token: String,
 }
@@ -129,30 +90,18 @@ impl Caller {
 async fn a_childs_personal_data_never_reaches_the_logs() {
     let db = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
-    let addr = {
-        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        free.local_addr().unwrap().to_string()
-    };
+    let addr = binary::free_addr();
     let config = dir.path().join("cpc.toml");
-    std::fs::write(&config, config_toml(&db, &addr)).unwrap();
+    std::fs::write(&config, binary::config_toml(&db, &addr, "debug", "")).unwrap();
     let key = DevKey::load_or_create(db.dev_key_dir()).unwrap();
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_cpcd"))
-        .args(["--config".as_ref(), config.as_os_str(), "all".as_ref()])
-        .env_remove("RUST_LOG")
-        .env_remove("CPC_DATABASE_URL")
-        .env_remove("CPC_LISTEN_ADDR")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("cpcd starts");
+    let mut server = binary::spawn(&config);
     let mut stderr = server.stderr.take().unwrap();
     let log = tokio::spawn(async move {
         let mut log = String::new();
         stderr.read_to_string(&mut log).await.unwrap();
         log
     });
-    let mut cases = CasesServiceClient::new(connect(&addr, &mut server).await);
+    let mut cases = CasesServiceClient::new(binary::connect(&addr, &mut server).await);
 
     let worker = Caller {
         token: key.mint(&DevClaims::new(

@@ -7,6 +7,8 @@
     reason = "test helpers fail the test"
 )]
 
+mod binary;
+
 use std::process::Output;
 
 use cpc_platform::testing::{TestDatabase, TestServer};
@@ -99,45 +101,11 @@ async fn a_head_the_server_logs_is_an_anchor_for_verify_audit() {
 
     let db = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
-    let addr = {
-        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        free.local_addr().unwrap().to_string()
-    };
+    let addr = binary::free_addr();
     let config = dir.path().join("cpc.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"listen_addr = "{addr}"
-database_url = "{url}"
-policy_dir = {policies:?}
-
-[identity]
-mode = "development"
-dev_key_dir = {dev_key_dir:?}
-
-[telemetry]
-log_filter = "info"
-log_format = "json"
-
-[audit]
-watch_interval = "1s"
-"#,
-            url = db.url().expose_secret(),
-            policies = cpc_authz::bundled_policy_dir(),
-            dev_key_dir = db.dev_key_dir(),
-        ),
-    )
-    .unwrap();
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_cpcd"))
-        .args(["--config".as_ref(), config.as_os_str(), "all".as_ref()])
-        .env_remove("RUST_LOG")
-        .env_remove("CPC_DATABASE_URL")
-        .env_remove("CPC_LISTEN_ADDR")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("cpcd starts");
+    let watched = "\n[audit]\nwatch_interval = \"1s\"\n";
+    std::fs::write(&config, binary::config_toml(&db, &addr, "info", watched)).unwrap();
+    let mut server = binary::spawn(&config);
     // Every log line, as the archive would keep it.
     let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
     let mut stderr = tokio::io::BufReader::new(server.stderr.take().unwrap()).lines();
@@ -148,17 +116,8 @@ watch_interval = "1s"
             }
         }
     });
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
-    let mut channel = None;
-    for _ in 0..300 {
-        if let Ok(connected) = endpoint.connect().await {
-            channel = Some(connected);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
     let mut client = audit::audit_service_client::AuditServiceClient::new(
-        channel.expect("cpcd listens within 30 s"),
+        binary::connect(&addr, &mut server).await,
     );
     let key = DevKey::load_or_create(db.dev_key_dir()).unwrap();
     let token = key.mint(&DevClaims::new("aud-1", "E10000013", [Role::Auditor]));
