@@ -702,6 +702,11 @@ async fn the_watch_publishes_each_verified_head_and_an_anchor_from_it_catches_a_
     let auditor = f.token("aud-1", "E1", Role::Auditor);
     let config = f.db.config();
     let pool = cpc_platform::db::pool(&config.database_url, "cases", &config.database).unwrap();
+    // A log that cannot be read is an error to retry, not a verdict.
+    let unreachable = pool.clone();
+    unreachable.close().await;
+    assert!(HeadWatch::new("cases", unreachable).check().await.is_err());
+    let pool = cpc_platform::db::pool(&config.database_url, "cases", &config.database).unwrap();
     let mut watch = HeadWatch::new("cases", pool);
     assert_eq!(watch.check().await.unwrap(), Checked::Empty);
     for _ in 0..3 {

@@ -307,7 +307,7 @@ impl Authorizer {
             }
             cedar_policy::Decision::Deny => Decision {
                 allowed: false,
-                advice: self.advice(diagnostics.reason()),
+                advice: self.advice(&policy_ids),
                 policy_ids,
                 errors,
                 policy_set: None,
@@ -316,13 +316,12 @@ impl Authorizer {
     }
 
     /// The first `@advice` of the policies that decided a denial.
-    fn advice<'a>(&self, deciding: impl Iterator<Item = &'a PolicyId>) -> Option<String> {
-        let mut deciding: Vec<&PolicyId> = deciding.collect();
-        // In the order of their ids, so one request always gets one advice.
-        deciding.sort_by_key(|id| id.to_string());
-        deciding.into_iter().find_map(|id| {
+    /// The first `@advice` of the policies that decided a denial, in the
+    /// order of their (sorted) ids, so one request always gets one advice.
+    fn advice(&self, deciding: &[String]) -> Option<String> {
+        deciding.iter().find_map(|id| {
             self.policies
-                .policy(id)
+                .policy(&PolicyId::new(id))
                 .and_then(|policy| policy.annotation("advice"))
                 .map(str::to_owned)
         })

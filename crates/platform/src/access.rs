@@ -41,7 +41,6 @@ pub struct Access {
 /// log of the service the call was for, by gRPC service name
 /// (`cpc.cases.v1.CasesService`); a call to any other service the process
 /// serves (`cpc.audit.v1.AuditService`) in the first one's.
-#[derive(Default)]
 pub struct RefusalLogs {
     by_service: Vec<(&'static str, PgPool)>,
 }
