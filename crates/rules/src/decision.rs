@@ -143,11 +143,16 @@ pub fn strict_majority(views: &[ProfessionalView]) -> Option<bool> {
     }
 }
 
-/// The category every view that gave one agrees on; `None` if they differ or
-/// nobody gave one.
+/// The category every view that recommends a plan and gave one agrees on;
+/// `None` if they differ or nobody gave one. A category named by someone
+/// against a plan does not count: the category is agreed by those who
+/// think the child needs the plan it goes with.
 #[must_use]
 pub fn agreed_category(views: &[ProfessionalView]) -> Option<CategoryOfHarm> {
-    let mut given = views.iter().filter_map(|view| view.category);
+    let mut given = views
+        .iter()
+        .filter(|view| view.recommends_plan)
+        .filter_map(|view| view.category);
     let first = given.next()?;
     given.all(|category| category == first).then_some(first)
 }
@@ -155,7 +160,8 @@ pub fn agreed_category(views: &[ProfessionalView]) -> Option<CategoryOfHarm> {
 /// Resolves the decision from the views and, when needed, the chair's input.
 ///
 /// Plan: a strict majority decides; otherwise the chair's `needs_plan`. With
-/// a plan, the category is the one all views that gave a category agree on;
+/// a plan, the category is the one all views recommending a plan that gave
+/// a category agree on;
 /// otherwise the chair's `primary_category`. Without a plan no category is
 /// recorded (a chair category is then ignored). If the chair is needed and
 /// has not (fully) decided, the result is [`Resolution::NeedsChair`].

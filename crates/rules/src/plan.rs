@@ -185,21 +185,23 @@ pub struct PlanPeriod {
     pub end: Option<NaiveDate>,
 }
 
-/// The census `NumberOfPreviousCPP` (N00106) for a plan starting on
-/// `start`: how many of the child's plans (here or elsewhere) started before
-/// it. Plans starting on or after `start` (including this plan itself, if it
-/// is in `history`) are not counted.
+/// The census `NumberOfPreviousCPP` (N00106) for a new plan starting on
+/// `start`: how many plans the child had before it, given `history`, every
+/// other plan of the child (not the new one).
 ///
 /// # Errors
-/// `OverlappingPlans` if an earlier plan is still open or ends after `start`:
-/// a child has one plan at a time (DfE validation 8935, 8940).
+/// `OverlappingPlans` if any of them is still open or ends on or after
+/// `start`: a child has one plan at a time, and DfE validation 8940 counts
+/// a plan starting on the day another ended as overlapping it (no plan's
+/// start may fall within another's start to end, both days included). A
+/// plan starting after `start` overlaps the new plan, which is open.
 pub fn number_of_previous_plans(
     history: &[PlanPeriod],
     start: NaiveDate,
 ) -> Result<u32, RulesError> {
     let mut count: u32 = 0;
-    for plan in history.iter().filter(|plan| plan.start < start) {
-        if plan.end.is_none_or(|end| end > start) {
+    for plan in history {
+        if plan.end.is_none_or(|end| end >= start) {
             return Err(RulesError::OverlappingPlans {
                 previous_start: plan.start,
                 start,

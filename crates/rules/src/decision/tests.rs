@@ -191,7 +191,12 @@ fn a_disagreed_category_needs_the_chairs_primary_category() {
 
 #[test]
 fn a_split_with_disagreed_categories_asks_for_both() {
-    let views = [view(true, Some(Neglect)), view(false, Some(Physical))];
+    let views = [
+        view(true, Some(Neglect)),
+        view(true, Some(Physical)),
+        view(false, None),
+        view(false, None),
+    ];
     assert_eq!(
         resolve(&views, None),
         Ok(Resolution::NeedsChair(ChairNeeded {
@@ -215,6 +220,41 @@ fn a_split_with_disagreed_categories_asks_for_both() {
             chair_rationale: Some("r".to_owned()),
         }))
     );
+}
+
+#[test]
+fn a_category_from_someone_against_a_plan_does_not_count() {
+    // Everyone for a plan names neglect; the one against it names physical
+    // abuse. The category is agreed.
+    let views = [
+        view(true, Some(Neglect)),
+        view(true, Some(Neglect)),
+        view(false, Some(Physical)),
+    ];
+    assert_eq!(agreed_category(&views), Some(Neglect));
+    assert_eq!(
+        resolve(&views, None),
+        Ok(Resolution::Decided(ConferenceDecision {
+            needs_plan: true,
+            plan_basis: Basis::Professionals,
+            category: Some(CategoryDecision {
+                category: Neglect,
+                basis: Basis::Professionals
+            }),
+            chair_rationale: None,
+        }))
+    );
+    // Split on the plan: the chair decides it, and the category of those
+    // for a plan stands.
+    let split = [view(true, Some(Neglect)), view(false, Some(Physical))];
+    assert_eq!(
+        resolve(&split, None),
+        Ok(Resolution::NeedsChair(ChairNeeded {
+            decide_plan: true,
+            decide_category: false
+        }))
+    );
+    assert_eq!(agreed_category(&[view(false, Some(Physical))]), None);
 }
 
 #[test]

@@ -129,7 +129,7 @@ fn final_and_undecided_states_refuse_reviews_and_endings() {
 
 #[test]
 fn previous_plans_are_counted_for_the_census() {
-    let history = [
+    let ended = [
         PlanPeriod {
             start: date(2015, 3, 2),
             end: Some(date(2016, 1, 4)),
@@ -138,29 +138,101 @@ fn previous_plans_are_counted_for_the_census() {
             start: date(2018, 6, 1),
             end: Some(date(2019, 2, 1)),
         },
-        // This plan itself, and one that starts later, are not counted.
-        PlanPeriod {
-            start: date(2022, 5, 27),
-            end: None,
-        },
     ];
-    assert_eq!(number_of_previous_plans(&history, date(2022, 5, 27)), Ok(2));
-    assert_eq!(number_of_previous_plans(&history, date(2017, 1, 1)), Ok(1));
+    assert_eq!(number_of_previous_plans(&ended, date(2022, 5, 27)), Ok(2));
+    assert_eq!(number_of_previous_plans(&ended, date(2019, 2, 2)), Ok(2));
     assert_eq!(number_of_previous_plans(&[], date(2017, 1, 1)), Ok(0));
-    // A plan ending on the day the next starts does not overlap it.
-    assert_eq!(number_of_previous_plans(&history, date(2019, 2, 1)), Ok(2));
-    assert_eq!(
-        number_of_previous_plans(&history, date(2019, 1, 31)),
+    let overlap = |previous_start, start| {
         Err(RulesError::OverlappingPlans {
-            previous_start: date(2018, 6, 1),
-            start: date(2019, 1, 31)
+            previous_start,
+            start,
         })
+    };
+    // Validation 8940 includes both days: a plan may not start on the day
+    // the last one ended, nor on a day another plan was running.
+    assert_eq!(
+        number_of_previous_plans(&ended, date(2019, 2, 1)),
+        overlap(date(2018, 6, 1), date(2019, 2, 1))
     );
     assert_eq!(
-        number_of_previous_plans(&history, date(2023, 1, 1)),
-        Err(RulesError::OverlappingPlans {
-            previous_start: date(2022, 5, 27),
-            start: date(2023, 1, 1)
-        })
+        number_of_previous_plans(&ended, date(2019, 1, 31)),
+        overlap(date(2018, 6, 1), date(2019, 1, 31))
     );
+    // A plan starting later overlaps the new one, which is open.
+    assert_eq!(
+        number_of_previous_plans(&ended, date(2017, 1, 1)),
+        overlap(date(2018, 6, 1), date(2017, 1, 1))
+    );
+    // An open plan overlaps whatever its start; a plan ended and started
+    // on one day overlaps a new plan starting that day.
+    let open = [PlanPeriod {
+        start: date(2022, 5, 27),
+        end: None,
+    }];
+    assert_eq!(
+        number_of_previous_plans(&open, date(2023, 1, 1)),
+        overlap(date(2022, 5, 27), date(2023, 1, 1))
+    );
+    assert_eq!(
+        number_of_previous_plans(&open, date(2022, 5, 27)),
+        overlap(date(2022, 5, 27), date(2022, 5, 27))
+    );
+    let one_day = [PlanPeriod {
+        start: date(2022, 5, 27),
+        end: Some(date(2022, 5, 27)),
+    }];
+    assert_eq!(
+        number_of_previous_plans(&one_day, date(2022, 5, 27)),
+        overlap(date(2022, 5, 27), date(2022, 5, 27))
+    );
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Days within a few years, so plans often meet and overlap.
+    fn any_day() -> impl Strategy<Value = NaiveDate> {
+        (0u64..1_500).prop_map(|d| date(2020, 1, 1) + chrono::Days::new(d))
+    }
+
+    fn any_plan() -> impl Strategy<Value = PlanPeriod> {
+        (any_day(), proptest::option::of(0u64..400)).prop_map(|(start, length)| PlanPeriod {
+            start,
+            end: length.map(|days| start + chrono::Days::new(days)),
+        })
+    }
+
+    /// DfE validation 8940 in its own words: no plan's start falls within
+    /// another plan's start to end (both included; an open plan runs on).
+    fn starts_within(a: &PlanPeriod, b: &PlanPeriod) -> bool {
+        a.start >= b.start && b.end.is_none_or(|end| a.start <= end)
+    }
+
+    proptest! {
+        #[test]
+        fn a_new_plan_is_counted_exactly_when_validation_8940_passes(
+            history in proptest::collection::vec(any_plan(), 0..6),
+            start in any_day(),
+        ) {
+            let new = PlanPeriod { start, end: None };
+            let passes = history
+                .iter()
+                .all(|old| !starts_within(&new, old) && !starts_within(old, &new));
+            match number_of_previous_plans(&history, start) {
+                Ok(count) => {
+                    prop_assert!(passes);
+                    prop_assert_eq!(count as usize, history.len());
+                }
+                Err(RulesError::OverlappingPlans { previous_start, start: at }) => {
+                    prop_assert!(!passes);
+                    prop_assert_eq!(at, start);
+                    prop_assert!(history.iter().any(|old| old.start == previous_start
+                        && (starts_within(&new, old) || starts_within(old, &new))));
+                }
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+    }
 }
