@@ -339,6 +339,232 @@ async fn an_agencys_membership_reaches_its_practitioners_while_it_is_current() {
     f.stop().await;
 }
 
+#[tokio::test]
+async fn a_membership_for_one_child_opens_that_childs_records_only() {
+    let mut f = Fixture::start().await;
+    let pupil = register(&mut f, "C4103").await;
+    let sw = f.social_worker();
+    let sibling = f
+        .client
+        .create_child(sw.req(pb::CreateChildRequest {
+            request_id: rid(),
+            child: Some(child(&pupil.case_id, "C4104", "Robin")),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .child
+        .unwrap();
+    // Another family, whose case the social worker joined on creating it.
+    let other = register(&mut f, "C4105").await;
+
+    // The school is a member for its pupil only.
+    let school = practitioner(&f, 0x5104, cpc_identity::AgencyKind::Education, "Primary");
+    let school_ref = person_ref(
+        0x5104,
+        "Sue School",
+        common::AgencyKind::Education,
+        "Primary",
+    );
+    let manager = f.team_manager();
+    f.client
+        .add_case_member(manager.req(pb::AddCaseMemberRequest {
+            request_id: rid(),
+            membership: Some(pb::CaseMembership {
+                case_id: pupil.case_id.clone(),
+                person: Some(school_ref),
+                case_role: pb::CaseRole::CoreGroupMember as i32,
+                child_ids: vec![pupil.id.clone()],
+                start_date: Some(today()),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap();
+    let get = |id: &str| {
+        school.req(pb::GetChildRequest {
+            child_id: id.to_owned(),
+        })
+    };
+    f.client.get_child(get(&pupil.id)).await.unwrap();
+    let err = f.client.get_child(get(&sibling.id)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    // A list across the case would return the sibling's records: refused,
+    // as is the case as a whole. Listed by child, the pupil's are there.
+    let members = |case_id: &str, child_id: &str| {
+        school.req(pb::ListCaseMembersRequest {
+            case_id: case_id.to_owned(),
+            child_id: child_id.to_owned(),
+            ..Default::default()
+        })
+    };
+    let err = f
+        .client
+        .list_case_members(members(&pupil.case_id, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    for err in [
+        f.client
+            .list_strategy_discussions(school.req(pb::ListStrategyDiscussionsRequest {
+                case_id: pupil.case_id.clone(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap_err(),
+        f.client
+            .list_plans(school.req(pb::ListPlansRequest {
+                case_id: pupil.case_id.clone(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap_err(),
+        f.client
+            .get_case(school.req(pb::GetCaseRequest {
+                case_id: pupil.case_id.clone(),
+            }))
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    }
+    let cases_of = |listed: &[pb::CaseMembership]| {
+        let mut cases: Vec<String> = listed.iter().map(|m| m.case_id.clone()).collect();
+        cases.dedup();
+        cases
+    };
+    let by_child = f
+        .client
+        .list_case_members(members(&pupil.case_id, &pupil.id))
+        .await
+        .unwrap()
+        .into_inner()
+        .memberships;
+    assert_eq!(by_child.len(), 2, "the creator's and the school's");
+    assert_eq!(cases_of(&by_child), [pupil.case_id.clone()]);
+    // Naming another case beside the pupil lists nothing of that case: the
+    // call was allowed for the pupil, and stays within the pupil's case.
+    let elsewhere = f
+        .client
+        .list_case_members(members(&other.case_id, &pupil.id))
+        .await
+        .unwrap()
+        .into_inner()
+        .memberships;
+    assert_eq!(elsewhere, []);
+    // The social worker, on both cases, finds their memberships by child
+    // and person within the child's case only.
+    let mine = f
+        .client
+        .list_case_members(sw.req(pb::ListCaseMembersRequest {
+            child_id: other.id.clone(),
+            person_id: uuid::Uuid::from_u128(SOCIAL_WORKER).to_string(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .memberships;
+    assert_eq!(cases_of(&mine), [other.case_id.clone()]);
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn a_list_that_showed_a_child_is_in_that_childs_access_log() {
+    let mut f = Fixture::start().await;
+    let first = register(&mut f, "C4106").await;
+    let second = register(&mut f, "C4107").await;
+    // A manager's search shows both children; a colleague not on either
+    // case finds neither.
+    let manager = f.team_manager();
+    assert_eq!(f.children_listed(&manager).await.len(), 2);
+    let colleague = f.person(OTHER_WORKER, AUTHORITY, Role::SocialWorker, Some(csc()));
+    assert!(f.children_listed(&colleague).await.is_empty());
+
+    let auditor = f.person(AUDITOR, AUTHORITY, Role::Auditor, None);
+    let mut audit_client = AuditServiceClient::new(f.server.channel().await);
+    let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
+    for child in [&first, &second] {
+        let listings: Vec<(String, i32)> = audit_client
+            .list_access_records(auditor.req(about_child("cases", &child.id)))
+            .await
+            .unwrap()
+            .into_inner()
+            .records
+            .into_iter()
+            .filter(|r| r.rpc_method.ends_with("/ListChildren"))
+            .map(|r| (r.person.unwrap().person_id, r.decision))
+            .collect();
+        assert_eq!(
+            listings,
+            [(id(TEAM_MANAGER), audit::AccessDecision::Allow as i32)],
+            "the manager's search is in the log of each child it showed, the colleague's empty one in neither"
+        );
+    }
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn a_page_token_around_a_child_the_caller_cannot_see_reads_nothing() {
+    let mut f = Fixture::start().await;
+    let create = async |f: &mut Fixture, who: &As, la_child_id: &str, given: &str| {
+        f.client
+            .create_child(who.req(pb::CreateChildRequest {
+                request_id: rid(),
+                child: Some(child("", la_child_id, given)),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .child
+            .unwrap()
+    };
+    let sw = f.social_worker();
+    create(&mut f, &sw, "C4108", "Zara").await;
+    create(&mut f, &sw, "C4109", "Zoe").await;
+    // A colleague's child, whose name sorts before both.
+    let colleague = f.person(OTHER_WORKER, AUTHORITY, Role::SocialWorker, Some(csc()));
+    let hidden = create(&mut f, &colleague, "C4110", "Adam").await;
+
+    let page = |token: &str| {
+        sw.req(pb::ListChildrenRequest {
+            page_size: 1,
+            page_token: token.to_owned(),
+            ..authority_children()
+        })
+    };
+    let first = f.client.list_children(page("")).await.unwrap().into_inner();
+    assert_eq!(first.children[0].given_names, "Zara");
+    // The token names the last child shown by id; the same token around
+    // the hidden child's id (the filters' hash unchanged) would tell, by
+    // where the page starts, how that child's name sorts.
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let text = String::from_utf8(engine.decode(&first.next_page_token).unwrap()).unwrap();
+    let forged = engine.encode(text.replace(&first.children[0].id, &hidden.id));
+    assert_ne!(forged, first.next_page_token);
+    let around_hidden = f
+        .client
+        .list_children(page(&forged))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        around_hidden.children,
+        [],
+        "nothing after a child not listable"
+    );
+    let second = f
+        .client
+        .list_children(page(&first.next_page_token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.children[0].given_names, "Zoe");
+    f.stop().await;
+}
+
 /// A partner practitioner of `kind` and `name`.
 fn practitioner(f: &Fixture, id: u128, kind: cpc_identity::AgencyKind, name: &str) -> As {
     let agency = Agency {

@@ -169,3 +169,36 @@ async fn stopping_ends_open_feeds_rather_than_waiting_out_the_grace_period() {
         "{status:?}"
     );
 }
+
+#[tokio::test]
+async fn a_feed_ends_when_the_token_it_was_opened_with_expires() {
+    let mut f = Fixture::start().await;
+    register(&mut f, "C3102").await;
+    let ttl = Duration::from_secs(3);
+    let manager = f.team_manager_until(ttl);
+    let opened = std::time::Instant::now();
+    let mut stream = whole_feed(&mut f, &manager).await;
+    next_events(&mut stream, 3).await;
+    // Nothing more is written: the next item is the end, at the expiry.
+    let end = tokio::time::timeout(Duration::from_secs(20), stream.next())
+        .await
+        .expect("the feed ended within 20 s")
+        .expect("a closing status");
+    let status = end.expect_err("the feed ends with a status");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    // Marked (ErrorInfo CREDENTIAL_ENDED), so a follower resumes with a new
+    // credential rather than raising an alarm.
+    assert!(
+        cpc_platform::access::is_credential_ended(&status),
+        "{status:?}"
+    );
+    assert!(
+        opened.elapsed() >= ttl - Duration::from_secs(1),
+        "not before the expiry"
+    );
+    // A new token resumes it.
+    let fresh = f.team_manager();
+    let mut resumed = whole_feed(&mut f, &fresh).await;
+    next_events(&mut resumed, 3).await;
+    f.stop().await;
+}

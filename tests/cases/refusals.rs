@@ -350,6 +350,31 @@ async fn no_credentials_and_other_authorities() {
             "{seen:?}"
         );
     }
+
+    // Asking for this authority's access records about its child is refused
+    // at the boundary without this authority's records of the child (its
+    // case, its members) being read: the refusal, in the caller's own log,
+    // names the child asked about and no case.
+    let err = audit_client
+        .list_access_records(elsewhere.req(audit::ListAccessRecordsRequest {
+            authority_id: AUTHORITY.into(),
+            ..crate::access_log::about_child("cases", &child.id)
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let refusal = audit_client
+        .list_access_records(records(OTHER_AUTHORITY, AUDITOR))
+        .await
+        .unwrap()
+        .into_inner()
+        .records
+        .into_iter()
+        .find(|r| r.rpc_method.ends_with("/ListAccessRecords"))
+        .expect("the refusal is recorded");
+    assert_eq!(refusal.decision, audit::AccessDecision::Deny as i32);
+    assert_eq!(refusal.child_ids, [child.id.clone()]);
+    assert_eq!(refusal.case_ids, Vec::<String>::new());
     f.stop().await;
 }
 

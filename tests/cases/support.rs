@@ -109,6 +109,20 @@ impl Fixture {
         self.person(TEAM_MANAGER, AUTHORITY, Role::TeamManager, Some(csc()))
     }
 
+    /// The team manager, with a token that expires `ttl` from now.
+    pub fn team_manager_until(&self, ttl: std::time::Duration) -> As {
+        let mut claims = DevClaims::new(
+            Uuid::from_u128(TEAM_MANAGER).to_string(),
+            AUTHORITY,
+            [Role::TeamManager],
+        );
+        claims.agency = Some(csc());
+        claims.ttl = ttl;
+        As {
+            token: self.key.mint(&claims),
+        }
+    }
+
     pub fn chair(&self) -> As {
         self.person(CHAIR, AUTHORITY, Role::ConferenceChair, Some(csc()))
     }

@@ -2,7 +2,8 @@
 //! date is found and cleared as scheduling's feed tells it; a plan action
 //! and a core group meeting left undone two months on are found by the
 //! sweep; an escalation cites one; holding the next core group meeting
-//! and completing the action clear theirs.
+//! and completing the action clear theirs; a plan ended for any reason
+//! (by transfer out too) is chased no more.
 
 use chrono::{Days, Utc};
 use cpc_platform::db;
@@ -731,4 +732,125 @@ async fn an_agency_with_three_overdue_actions_on_a_case_is_not_delivering() {
     assert_eq!(cleared.len(), 1);
     assert_eq!(cleared[0].id, trust.id);
     pool.close().await;
+}
+
+#[tokio::test]
+async fn a_plan_ended_by_transfer_out_is_no_longer_chased() {
+    let (mut f, mut conferences) = start().await;
+    let Held { case, .. } = Box::pin(plan_started(&mut f, &mut conferences, "DRF0004")).await;
+    let plan = plan_of(&f, &case).await;
+    let calendar = timescales().calendar();
+    let due = calendar.add_working_days(last_working_day(), 2).unwrap();
+    let mut cases_client = CasesServiceClient::new(f.server.channel().await);
+    let sw = f.social_worker();
+    let action = health_action(&mut cases_client, &sw, &plan.id, "Health check", due).await;
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM plans WHERE id = $1::uuid AND start_date IS NOT NULL) \
+            AND EXISTS (SELECT 1 FROM plan_actions WHERE id = $2::uuid)",
+        &[&plan.id, &action.id],
+    )
+    .await;
+
+    // A year and a month on, the plan is at its first duration review and
+    // the action is long overdue.
+    let options = db::schema_options(f.db.url(), cpc_escalation::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let year_on = uk_today().checked_add_days(Days::new(396)).unwrap();
+    sweep_on(&f, &pool, year_on).await;
+    let mut client = escalation(&f).await;
+    let tm = f.team_manager();
+    let of_kind = |kind: pb::DriftKind| pb::ListDriftFindingsRequest {
+        plan_id: plan.id.clone(),
+        kind: kind as i32,
+        ..Default::default()
+    };
+    let duration = findings(&mut client, &tm, of_kind(pb::DriftKind::PlanDuration)).await;
+    assert_eq!(duration.len(), 1, "{duration:?}");
+    assert_eq!(duration[0].subject_id, plan.id);
+    let overdue = findings(&mut client, &tm, of_kind(pb::DriftKind::PlanActionOverdue)).await;
+    assert_eq!(overdue.len(), 1, "{overdue:?}");
+    assert_eq!(overdue[0].subject_id, action.id);
+
+    // The child moves to another authority, which holds its transfer-in
+    // conference today: the plan ends TRANSFERRED_OUT (not ENDED).
+    let pending = cases_client
+        .transfer_plan_out(tm.req(cases::TransferPlanOutRequest {
+            plan_id: plan.id.clone(),
+            version: plan.version,
+            transfer_out: Some(cases::TransferOut {
+                receiving_authority_name: "Leeds City Council".into(),
+                notification_date: pd_of(uk_today()),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let ended = cases_client
+        .end_plan(tm.req(cases::EndPlanRequest {
+            plan_id: plan.id.clone(),
+            version: pending.version,
+            end_date: pd_of(uk_today()),
+            end_reason: cases::PlanEndReason::TransferredOut as i32,
+            transfer_in_conference_date: pd_of(uk_today()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(ended.status, cases::PlanStatus::TransferredOut as i32);
+
+    // Once escalation has the ended plan, the sweep a year on finds
+    // nothing more to chase for a child who has left: its duration review
+    // and its action's lateness stay cleared rather than being raised
+    // again. (Learning the plan re-assesses both as of today, which clears
+    // them whatever escalation made of the ending; only the sweep at the
+    // later date shows whether it counts the plan as ended.)
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM plans WHERE id = $1::uuid AND version = $2::bigint)",
+        &[&plan.id, &ended.version.to_string()],
+    )
+    .await;
+    sweep_on(&f, &pool, year_on).await;
+    let current = findings(
+        &mut client,
+        &tm,
+        pb::ListDriftFindingsRequest {
+            plan_id: plan.id.clone(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(
+        current
+            .iter()
+            .all(|found| found.subject_id != plan.id && found.subject_id != action.id),
+        "{current:?}"
+    );
+    let cleared = findings(
+        &mut client,
+        &tm,
+        pb::ListDriftFindingsRequest {
+            plan_id: plan.id.clone(),
+            status: pb::DriftFindingStatus::Cleared as i32,
+            ..Default::default()
+        },
+    )
+    .await;
+    for subject in [&plan.id, &action.id] {
+        assert!(
+            cleared.iter().any(|c| &c.subject_id == subject),
+            "{subject} {cleared:?}"
+        );
+    }
+    pool.close().await;
+    f.stop().await;
 }

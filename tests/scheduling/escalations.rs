@@ -459,6 +459,15 @@ async fn an_escalation_goes_up_the_route_and_is_resolved() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    // Resolving it on the version read before it was resolved is stale:
+    // the version is checked before the status, so the caller is told to
+    // read it again (ABORTED) rather than refused for a resolution they
+    // have not seen.
+    let err = client
+        .resolve_escalation(head.req(resolution(&at_partnership, pb::OutcomeKind::ActionsAgreed)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted, "{err:?}");
 
     // The chair withdraws one they raised.
     let second = raise(

@@ -1,9 +1,9 @@
 //! Minutes in the reporting service, after the conference scheduling held:
 //! drafted, approved by the chair, distributed to the agreed list (partial
 //! copies to those who get one), never to a person the chair excluded from
-//! them, and the record of who was told the decision. Reporting learns
-//! the conference from scheduling's feed and the exclusions from the
-//! outcome on the cases feed.
+//! them (nor through the reporting feed), and the record of who was told
+//! the decision. Reporting learns the conference from scheduling's feed
+//! and the exclusions from the outcome on the cases feed.
 
 use std::time::Duration;
 
@@ -505,6 +505,200 @@ async fn minutes_reach_the_agreed_list_and_never_a_person_the_chair_excluded() {
             "cpc.reporting.v1.DecisionNotified",
         ]
     );
+    f.stop().await;
+}
+
+/// Another conference chair of the authority, whom the chair of this
+/// conference excluded from its minutes.
+const EXCLUDED_CHAIR: u128 = 0xc4_0002;
+
+#[tokio::test]
+async fn the_feed_withholds_minutes_from_a_person_excluded_from_them() {
+    use crate::reports::{AUTHOR, author, new_report, until_members_known};
+    use cpc_identity::Role;
+    use prost::Message as _;
+
+    let (mut f, mut conferences) = start().await;
+    let manager_ref = common::PersonRef {
+        person_id: Uuid::from_u128(RELATED_MANAGER).to_string(),
+        display_name: "Sol Manager".into(),
+        ..Default::default()
+    };
+    let other_chair_ref = common::PersonRef {
+        person_id: Uuid::from_u128(EXCLUDED_CHAIR).to_string(),
+        display_name: "Cal Chair".into(),
+        ..Default::default()
+    };
+    let Held {
+        child,
+        case,
+        conference,
+        ..
+    } = Box::pin(plan_started_excluding(
+        &mut f,
+        &mut conferences,
+        "MIN0003",
+        vec![
+            excluded_from_minutes(manager_ref),
+            excluded_from_minutes(other_chair_ref),
+        ],
+    ))
+    .await;
+    until_held_with_exclusions(&f, &conference, 2).await;
+    let mut r = reporting(&f).await;
+    let chair = f.chair();
+
+    // The chair approves and distributes the minutes and records who was
+    // told the decision: three minutes events on the feed.
+    let minutes = r
+        .create_minutes(chair.req(pb::CreateMinutesRequest {
+            request_id: rid(),
+            minutes: Some(pb::Minutes {
+                conference_id: conference.clone(),
+                content: Some(pb::minutes::Content::Body("The conference met.".into())),
+                distribution_list: vec![entry(worker_ref(), pb::CopyKind::Full)],
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .minutes
+        .unwrap();
+    let approved = r
+        .approve_minutes(chair.req(pb::ApproveMinutesRequest {
+            minutes_id: minutes.id.clone(),
+            version: minutes.version,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .minutes
+        .unwrap();
+    let distributed = r
+        .distribute_minutes(chair.req(pb::DistributeMinutesRequest {
+            minutes_id: minutes.id.clone(),
+            version: approved.version,
+            partial_copies: Default::default(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .minutes
+        .unwrap();
+    r.record_decision_notification(chair.req(pb::RecordDecisionNotificationRequest {
+        minutes_id: minutes.id.clone(),
+        version: distributed.version,
+        recipient: Some(parent_ref()),
+        child_id: child.clone(),
+        method: pb::DeliveryMethod::Phone as i32,
+        notify_time: Some(ts(chrono::Utc::now() - chrono::Duration::hours(1))),
+    }))
+    .await
+    .unwrap();
+
+    // Then a police report is submitted for the same conference: an event
+    // that is not about the minutes, after theirs on the feed.
+    f.grant(
+        &case,
+        person_ref(
+            AUTHOR,
+            "PC Report",
+            common::AgencyKind::Police,
+            "Constabulary",
+        ),
+        cases::CaseRole::CoreGroupMember,
+        false,
+    )
+    .await;
+    until_members_known(&f, &case, &[AUTHOR]).await;
+    let police = author(&f);
+    let draft = r
+        .create_agency_report(police.req(new_report(&conference, &child, "Police checks")))
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
+    let report = r
+        .submit_agency_report(police.req(pb::SubmitAgencyReportRequest {
+            report_id: draft.id,
+            version: draft.version,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
+
+    // A team manager not excluded is sent the minutes, body and all, then
+    // the report.
+    let seen = feed_events(&mut r, &f.team_manager(), Vec::new(), 4).await;
+    let about: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|e| (e.event_type.as_str(), e.aggregate_id.as_str()))
+        .collect();
+    assert_eq!(
+        about,
+        [
+            ("cpc.reporting.v1.MinutesApproved", minutes.id.as_str()),
+            ("cpc.reporting.v1.MinutesDistributed", minutes.id.as_str()),
+            ("cpc.reporting.v1.DecisionNotified", minutes.id.as_str()),
+            ("cpc.reporting.v1.AgencyReportSubmitted", report.id.as_str()),
+        ]
+    );
+    let body = pb::MinutesApproved::decode(seen[0].payload.as_slice())
+        .unwrap()
+        .minutes
+        .unwrap()
+        .content;
+    assert_eq!(
+        body,
+        Some(pb::minutes::Content::Body("The conference met.".into()))
+    );
+
+    // The service manager and the other chair the chair excluded may
+    // stream the authority's feed, but its first event for them is the
+    // report: none of the minutes' events (the feed is read as the
+    // authority as a whole; the exclusion is applied to each event).
+    let excluded = [
+        f.person(
+            RELATED_MANAGER,
+            AUTHORITY,
+            Role::ServiceManager,
+            Some(csc()),
+        ),
+        f.person(
+            EXCLUDED_CHAIR,
+            AUTHORITY,
+            Role::ConferenceChair,
+            Some(csc()),
+        ),
+    ];
+    for who in &excluded {
+        let first = feed_events(&mut r, who, Vec::new(), 1).await;
+        assert_eq!(
+            (first[0].event_type.as_str(), first[0].aggregate_id.as_str()),
+            ("cpc.reporting.v1.AgencyReportSubmitted", report.id.as_str()),
+        );
+        // Asking for the minutes events by name changes nothing: the
+        // stream stays open with nothing to send.
+        let mut feed = r
+            .stream_changes(who.req(pb::StreamChangesRequest {
+                authority_id: AUTHORITY.into(),
+                event_types: vec![
+                    "cpc.reporting.v1.MinutesApproved".into(),
+                    "cpc.reporting.v1.MinutesDistributed".into(),
+                    "cpc.reporting.v1.DecisionNotified".into(),
+                ],
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        let nothing = tokio::time::timeout(Duration::from_secs(3), feed.next()).await;
+        assert!(nothing.is_err(), "{nothing:?}");
+    }
     f.stop().await;
 }
 

@@ -244,6 +244,19 @@ async fn a_report_is_its_authors_until_submitted_and_then_shown_to_whom_it_is_sh
         .await
         .unwrap_err();
     assert_eq!(frozen.code(), Code::FailedPrecondition, "{frozen:?}");
+    // An edit made on the draft as read before the submission is stale:
+    // the version is checked before the status, so the caller is told to
+    // read the report again (ABORTED), as the proto promises, rather than
+    // refused for a submission they have not seen.
+    let stale_after_submission = client
+        .update_agency_report(police.req(edit(edited.version)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        stale_after_submission.code(),
+        Code::Aborted,
+        "{stale_after_submission:?}"
+    );
 
     // The local authority reads it now; the health visitor not until it is
     // shared with her.

@@ -287,6 +287,18 @@ impl Authenticator {
                     "identity: this issuer's tokens need not say when the person signed in, so a session kept alive by refresh tokens is not held to max_session_age; set require_auth_time"
                 );
             }
+            if config.issuers.len() > 1 {
+                for issuer in config
+                    .issuers
+                    .iter()
+                    .filter(|issuer| issuer.authorities.is_empty())
+                {
+                    tracing::warn!(
+                        issuer = %issuer.issuer,
+                        "identity: with several issuers, this one may vouch for any authority's staff; set authorities to the councils it serves"
+                    );
+                }
+            }
             if config.revocations_file.is_none() && config.authority_revocations.is_empty() {
                 tracing::warn!(
                     "identity: no revocations_file, so a person's sessions cannot be ended before their tokens expire"
@@ -363,6 +375,25 @@ impl Authenticator {
             .fold(Ok(()), Result::and)
     }
 
+    /// Whether `caller`, identified earlier, may still act at `now`: for a
+    /// call that outlives its identification (a change-feed stream), which
+    /// must end when its token expires or its session is ended rather than
+    /// run on for as long as the connection lasts.
+    ///
+    /// # Errors
+    /// `Expired` once the token's `exp` has passed (no clock skew: the
+    /// stream was opened while it was valid); `Revoked` once a revocation
+    /// list covering the caller's authority ends the session.
+    pub fn still_valid(&self, caller: &Caller, now: DateTime<Utc>) -> Result<(), AuthError> {
+        if caller.expires_at().is_some_and(|expiry| expiry <= now) {
+            return Err(AuthError::Expired);
+        }
+        if self.revoked(caller) {
+            return Err(AuthError::Revoked);
+        }
+        Ok(())
+    }
+
     /// Whether `caller`'s session was ended by a list that covers their
     /// authority.
     fn revoked(&self, caller: &Caller) -> bool {
@@ -423,6 +454,8 @@ impl Authenticator {
                     first_party_clients: HashSet::new(),
                     acr_values: HashSet::new(),
                     amr_values: HashSet::new(),
+                    authorities: HashSet::new(),
+                    require_access_token_type: false,
                     max_lifetime_secs: lifetime_secs(MAX_TOKEN_LIFETIME),
                     max_session_age_secs: lifetime_secs(MAX_SESSION_AGE),
                     require_auth_time: false,
@@ -735,6 +768,8 @@ fn trusted(issuer: &IssuerConfig, jwks: Arc<Jwks>) -> TrustedIssuer {
         first_party_clients: issuer.first_party_clients.iter().cloned().collect(),
         acr_values: issuer.acr_values.iter().cloned().collect(),
         amr_values: issuer.amr_values.iter().cloned().collect(),
+        authorities: issuer.authorities.iter().cloned().collect(),
+        require_access_token_type: issuer.require_access_token_type,
         // Checked by `IdentityConfig::validate` before any issuer is trusted.
         max_lifetime_secs: lifetime_secs(issuer.max_token_lifetime().unwrap_or(MIN_TOKEN_LIFETIME)),
         max_session_age_secs: lifetime_secs(issuer.max_session_age().unwrap_or(MIN_SESSION_AGE)),

@@ -187,6 +187,21 @@ pub struct IssuerConfig {
     /// false.
     #[serde(default)]
     pub require_certificate_binding: bool,
+    /// The authorities (`cpc_authority`) this issuer's tokens may name, for
+    /// a regional deployment where each council runs its own identity
+    /// provider: a token naming any other authority is refused, so one
+    /// council's provider (or an administrator of it) cannot give anyone
+    /// access to another council's children. Empty (default): any
+    /// authority, for a deployment with one identity provider.
+    #[serde(default)]
+    pub authorities: Vec<String>,
+    /// Refuse this issuer's tokens unless typed as access tokens (header
+    /// `typ` `at+jwt`, RFC 9068), so that an ID token issued to a portal
+    /// whose client id is the audience cannot be replayed as an access
+    /// token. For providers that type their access tokens so (not Keycloak
+    /// or Entra ID, whose access tokens say `JWT`). Default false.
+    #[serde(default)]
+    pub require_access_token_type: bool,
 }
 
 /// A record-system integration's client certificate, mapped to a service
@@ -441,6 +456,11 @@ impl IdentityConfig {
             issuer.max_token_lifetime().map_err(invalid)?;
             issuer.max_session_age().map_err(invalid)?;
             issuer.check_authentication_values().map_err(invalid)?;
+            if !issuer.authorities.iter().all(|a| valid_authority_id(a)) {
+                return Err(invalid(
+                    "authorities must be authority ids of 1 to 32 characters of A-Z a-z 0-9 - _",
+                ));
+            }
             if !seen.insert(issuer.issuer.as_str()) {
                 return Err(invalid("configured more than once"));
             }
@@ -575,6 +595,8 @@ mod tests {
                 max_session_age: None,
                 require_auth_time: false,
                 require_certificate_binding: false,
+                authorities: Vec::new(),
+                require_access_token_type: false,
             }],
             ..IdentityConfig::default()
         }

@@ -63,6 +63,16 @@ pub enum AuthError {
     /// not act for.
     #[error("the credentials may not act for the authority named in x-cpc-authority")]
     NotActingFor,
+    /// The token names an authority (`cpc_authority`) its issuer is not
+    /// trusted for (the issuer's `authorities`): one council's identity
+    /// provider vouching for another council's staff.
+    #[error("the token's issuer is not trusted for the authority it names")]
+    AuthorityNotOfIssuer,
+    /// The token is not typed as an access token (`typ` `at+jwt`, RFC
+    /// 9068), from an issuer configured with `require_access_token_type`:
+    /// an ID token, say, with the same issuer and audience.
+    #[error("the token is not an access token")]
+    NotAccessToken,
     /// The sign-in behind the token is not one the issuer's `acr_values`
     /// or `amr_values` accept (e.g. no second factor).
     #[error("the sign-in did not use the authentication this service requires")]
@@ -105,6 +115,8 @@ impl AuthError {
             AuthError::BadClaims(_) => "bad_claims",
             AuthError::UnknownService => "unknown_service",
             AuthError::NotActingFor => "not_acting_for",
+            AuthError::AuthorityNotOfIssuer => "authority_not_of_issuer",
+            AuthError::NotAccessToken => "not_an_access_token",
             AuthError::InsufficientAuthentication => "insufficient_authentication",
             AuthError::Revoked => "session_revoked",
             AuthError::SessionTooOld => "session_too_old",

@@ -51,6 +51,10 @@ pub(crate) struct TrustedIssuer {
     pub(crate) acr_values: HashSet<String>,
     /// `amr` must name one of these, when any are given.
     pub(crate) amr_values: HashSet<String>,
+    /// `cpc_authority` must be one of these, when any are given.
+    pub(crate) authorities: HashSet<String>,
+    /// Whether a token not typed `at+jwt` is refused.
+    pub(crate) require_access_token_type: bool,
     pub(crate) jwks: Arc<Jwks>,
 }
 
@@ -141,6 +145,15 @@ pub(crate) fn verify(
         return Err(AuthError::BadClaims(ClaimError::Issuer).into());
     };
     let issuer = trust.issuers.get(iss).ok_or(AuthError::WrongIssuer)?;
+    if issuer.require_access_token_type
+        && !header.typ.as_deref().is_some_and(|typ| {
+            ["at+jwt", "application/at+jwt"]
+                .iter()
+                .any(|t| typ.eq_ignore_ascii_case(t))
+        })
+    {
+        return Err(AuthError::NotAccessToken.into());
+    }
     let kid = header.kid.as_deref().ok_or(AuthError::UnknownKeyId)?;
     let Some(key) = issuer.jwks.find(kid) else {
         unknown_key(iss);
@@ -194,6 +207,9 @@ pub(crate) fn verify(
         Some(Value::String(a)) if valid_authority_id(a) => a.clone(),
         Some(_) => return Err(AuthError::BadClaims(ClaimError::InvalidAuthority).into()),
     };
+    if !issuer.authorities.is_empty() && !issuer.authorities.contains(&authority_id) {
+        return Err(AuthError::AuthorityNotOfIssuer.into());
+    }
     let roles = parse_roles(claims.cpc_roles.as_ref())?;
     let agency = match optional(claims.cpc_agency.as_ref()) {
         None => None,

@@ -67,6 +67,8 @@ impl Fixture {
                 max_session_age: None,
                 require_auth_time: false,
                 require_certificate_binding: false,
+                authorities: Vec::new(),
+                require_access_token_type: false,
             }],
             dev_key_dir: tmp.path().join("dev-identity"),
             service_identities: vec![
@@ -658,6 +660,8 @@ fn rs256_and_es256_issuers_verify_and_keep_their_algorithms() {
             max_session_age: None,
             require_auth_time: false,
             require_certificate_binding: false,
+            authorities: Vec::new(),
+            require_access_token_type: false,
         }],
         dev_key_dir: tmp.path().join("dev"),
         ..IdentityConfig::default()
@@ -1288,6 +1292,73 @@ async fn revocations_are_read_again_while_serving_and_a_broken_file_keeps_them()
 
 /// A production authenticator whose issuer accepts only the given `acr`
 /// and `amr` values.
+#[test]
+fn an_issuer_vouches_only_for_the_authorities_it_is_trusted_for() {
+    let mut f = Fixture::production();
+    f.config.issuers[0].authorities = vec![AUTHORITY.into(), "E10000014".into()];
+    f.auth = Authenticator::from_config(&f.config).unwrap();
+    assert_eq!(
+        f.check_claims(&good_claims()).unwrap().authority_id(),
+        AUTHORITY
+    );
+    let neighbour = with(good_claims(), "cpc_authority", json!("E10000014"));
+    assert_eq!(
+        f.check_claims(&neighbour).unwrap().authority_id(),
+        "E10000014"
+    );
+    // Another council's staff, vouched for by this council's provider: the
+    // token is genuine, and names nobody this issuer may speak for.
+    let elsewhere = f
+        .idp
+        .sign(&with(good_claims(), "cpc_authority", json!("E08000035")));
+    let refusal = f
+        .auth
+        .authenticate_headers(&bearer_headers(&elsewhere), None, now())
+        .unwrap_err();
+    assert_eq!(refusal.error(), AuthError::AuthorityNotOfIssuer);
+    assert!(refusal.holder().is_none());
+    assert_eq!(refusal.error().reason(), "authority_not_of_issuer");
+
+    // An id that is not an authority id does not load.
+    f.config.issuers[0].authorities = vec!["E1000 0013".into()];
+    let err = Authenticator::from_config(&f.config).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("authorities must be authority ids"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_issuer_may_require_its_tokens_to_be_typed_as_access_tokens() {
+    let mut f = Fixture::production();
+    let typed = |typ: Option<&str>| {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(KID.into());
+        header.typ = typ.map(str::to_owned);
+        jsonwebtoken::encode(&header, &good_claims(), &f.idp.encoding_key()).unwrap()
+    };
+    let (jwt, access, media, none) = (
+        typed(Some("JWT")),
+        typed(Some("at+jwt")),
+        typed(Some("application/at+jwt")),
+        typed(None),
+    );
+    // By default an ID-token-shaped `JWT` is accepted, as Keycloak and
+    // Entra ID type their access tokens so.
+    for token in [&jwt, &access, &media, &none] {
+        assert!(f.check(token).is_ok());
+    }
+    f.config.issuers[0].require_access_token_type = true;
+    f.auth = Authenticator::from_config(&f.config).unwrap();
+    for token in [&access, &media] {
+        assert!(f.check(token).is_ok());
+    }
+    for token in [&jwt, &none] {
+        assert_eq!(f.check(token), Err(AuthError::NotAccessToken));
+    }
+}
+
 fn requiring(acr_values: &[&str], amr_values: &[&str]) -> Fixture {
     let mut f = Fixture::production();
     f.config.issuers[0].acr_values = acr_values.iter().map(|v| (*v).to_owned()).collect();

@@ -233,6 +233,8 @@ fn config(tmp: &TempDir, url: &str) -> IdentityConfig {
             max_session_age: None,
             require_auth_time: false,
             require_certificate_binding: false,
+            authorities: Vec::new(),
+            require_access_token_type: false,
         }],
         dev_key_dir: tmp.path().join("dev-identity"),
         ..IdentityConfig::default()

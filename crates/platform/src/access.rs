@@ -231,15 +231,20 @@ impl Access {
     }
 
     /// Records `call`, refused for `error` although its credential
-    /// verified, in the audit log of the service called, unless its caller
-    /// is over their rate limit.
+    /// verified, in the audit log of the service called, unless its holder's
+    /// refusals are over the rate limit.
+    ///
+    /// Refusals are counted apart from the holder's calls: a revoked or
+    /// copied token replayed by someone else must not use up the quota of
+    /// the person it names (a chair in a conference, say), only its own.
     async fn record_refused_credential(
         &self,
         call: &Call,
         error: AuthError,
         now: DateTime<Utc>,
     ) -> Result<(), ApiError> {
-        match self.limits.check(&limit_key(&call.caller)).await {
+        let refusals = format!("refused:{}", limit_key(&call.caller));
+        match self.limits.check(&refusals).await {
             Ok(()) => {}
             // Logged above; the log need not hold every one of a flood.
             Err(LimitError::Over(_)) => return Ok(()),
@@ -255,6 +260,17 @@ impl Access {
             .await
             .map_err(ApiError::internal)?;
         Ok(())
+    }
+
+    /// How long `call`, a stream that outlives its identification, may go
+    /// on: until its token expires or its session is ended ([`Lease`]).
+    pub fn lease(&self, call: &Call) -> Lease {
+        Lease {
+            authenticator: Arc::clone(&self.authenticator),
+            caller: call.caller.clone(),
+            method: call.method.clone(),
+            request_id: call.request_id.clone(),
+        }
     }
 
     /// Whether the policies would allow `call`'s caller to make `action` on
@@ -458,6 +474,78 @@ impl Access {
         }
         err
     }
+}
+
+/// The `google.rpc.ErrorInfo` reason on the `UNAUTHENTICATED` that ends a
+/// stream whose credential expired or whose session was ended: the client
+/// resumes after the last sequence it received, with a new credential.
+pub const CREDENTIAL_ENDED: &str = "CREDENTIAL_ENDED";
+
+/// A stream's hold on its caller's credential ([`Access::lease`]). A stream
+/// is identified and authorised once, when it opens; without a lease it
+/// would run on for as long as the connection lasts, past the token's
+/// expiry and a revocation of the session.
+#[derive(Clone)]
+pub struct Lease {
+    authenticator: Arc<Authenticator>,
+    caller: Caller,
+    method: String,
+    request_id: String,
+}
+
+impl Lease {
+    /// When the credential expires (`None` for a service's certificate).
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.caller.expires_at()
+    }
+
+    /// The request id of the call holding the lease.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// Whether the stream may go on at `now`.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` with reason [`CREDENTIAL_ENDED`], to end the stream
+    /// with.
+    pub fn check(&self, now: DateTime<Utc>) -> Result<(), tonic::Status> {
+        self.authenticator
+            .still_valid(&self.caller, now)
+            .map_err(|err| self.ended(&err))
+    }
+
+    /// The status ending the stream for `err`.
+    pub fn ended(&self, err: &AuthError) -> tonic::Status {
+        use tonic_types::{ErrorDetails, StatusExt as _};
+        tracing::info!(
+            rpc.method = %self.method,
+            request_id = %self.request_id,
+            reason = err.reason(),
+            "stream ended: its credential is no longer valid"
+        );
+        tonic::Status::with_error_details(
+            tonic::Code::Unauthenticated,
+            format!("{err}; resume after the last sequence received with a new credential"),
+            ErrorDetails::with_error_info(
+                CREDENTIAL_ENDED,
+                "cpc",
+                std::collections::HashMap::from([("reason".to_owned(), err.reason().to_owned())]),
+            ),
+        )
+    }
+}
+
+/// Whether `status` ended a stream because its credential did
+/// ([`Lease::check`]).
+#[must_use]
+pub fn is_credential_ended(status: &tonic::Status) -> bool {
+    use tonic_types::StatusExt as _;
+    status.code() == tonic::Code::Unauthenticated
+        && status
+            .get_error_details()
+            .error_info()
+            .is_some_and(|info| info.reason == CREDENTIAL_ENDED)
 }
 
 impl Permit {

@@ -84,9 +84,15 @@ impl pb::audit_service_server::AuditService for AuditApi {
             child_ids: query.child_id.into_iter().collect(),
         };
         // About one child the service keeps: ask about that child's record,
-        // so the child's own social worker may read who accessed it.
+        // so the child's own social worker may read who accessed it. Only
+        // in the caller's own authority: another authority's child is not
+        // looked up at all (its case and members are that authority's),
+        // and the boundary refuses the call, naming the child asked about.
+        let own_authority = authority == call.caller.authority_id();
         let case = match (query.child_id, log.locate_child) {
-            (Some(child), Some(locate)) => locate(pool, &authority, child, uk_date(now)).await?,
+            (Some(child), Some(locate)) if own_authority => {
+                locate(pool, &authority, child, uk_date(now)).await?
+            }
             _ => None,
         };
         let resource = match case {

@@ -413,6 +413,17 @@ impl Follower {
                         "change feed source is stopping; resuming"
                     );
                 }
+                // The token it was opened with expired (development
+                // credentials): resumed with a new one.
+                Err(FollowError::Stream(status)) if crate::access::is_credential_ended(&status) => {
+                    tracing::info!(
+                        consumer = self.consumer,
+                        source = self.follow.source.name(),
+                        authority = %self.authority,
+                        retry_in = ?backoff,
+                        "change feed credential ended; resuming with a new one"
+                    );
+                }
                 Err(err) => tracing::warn!(
                     consumer = self.consumer,
                     source = self.follow.source.name(),

@@ -15,6 +15,8 @@ use sqlx::postgres::PgListener;
 use sqlx::{Connection as _, PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::access::Lease;
+
 /// First key of the two-key advisory lock that serialises appends ("cpco");
 /// the second is the `change_events` table's oid, so each schema's feed has
 /// its own lock. Taken before the audit chain's lock, never after it, so
@@ -323,7 +325,7 @@ impl FeedServer {
     pub fn open<R: Send + 'static>(
         &self,
         request: FeedRequest,
-        request_id: String,
+        lease: Lease,
         wrap: fn(cpc_proto::common::v1::ChangeEvent) -> R,
     ) -> std::pin::Pin<Box<dyn Stream<Item = Result<R, tonic::Status>> + Send + 'static>> {
         let filter = Filter {
@@ -337,7 +339,7 @@ impl FeedServer {
             filter,
             self.options,
         );
-        Box::pin(serve(events, request_id, wrap, self.stopping.clone()))
+        Box::pin(serve(events, lease, wrap, self.stopping.clone()))
     }
 }
 
@@ -390,21 +392,40 @@ pub fn is_server_stopping(status: &tonic::Status) -> bool {
             .is_some_and(|info| info.reason == SERVER_STOPPING)
 }
 
+/// How often a stream checks that its caller's session has not been ended
+/// (expiry is exact: the stream ends at the token's `exp`).
+pub const LEASE_RECHECK: Duration = Duration::from_secs(10);
+
 /// [`follow`] as a server stream: each event wrapped in the service's
 /// response by `wrap`. A read failure is logged under the call's request
 /// id and ends the stream with `UNAVAILABLE`, and so does the server
 /// beginning to stop (`stopping`); either way the client resumes after the
 /// last sequence it received, from another replica or once this one is
-/// back.
+/// back. The stream ends with `UNAUTHENTICATED` when its caller's token
+/// expires or session is ended (`lease`, checked every [`LEASE_RECHECK`]);
+/// the client resumes with a new credential.
 pub fn serve<R: Send + 'static>(
     events: impl Stream<Item = Result<StoredEvent, OutboxError>> + Send + 'static,
-    request_id: String,
+    lease: Lease,
     wrap: fn(cpc_proto::common::v1::ChangeEvent) -> R,
     stopping: crate::shutdown::Stopping,
 ) -> impl Stream<Item = Result<R, tonic::Status>> + Send + 'static {
     use tokio_stream::StreamExt as _;
+    let expiry = lease.expires_at().map(|at| {
+        let left = (at - Utc::now()).to_std().unwrap_or_default();
+        tokio::time::Instant::now() + left
+    });
     async_stream::stream! {
         tokio::pin!(events);
+        let expired = async move {
+            match expiry {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(expired);
+        let mut recheck = tokio::time::interval(LEASE_RECHECK);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let event = tokio::select! {
                 // A stop wins over an event ready at the same moment: the
@@ -414,12 +435,23 @@ pub fn serve<R: Send + 'static>(
                     yield Err(server_stopping());
                     break;
                 }
+                () = &mut expired => {
+                    yield Err(lease.ended(&cpc_identity::AuthError::Expired));
+                    break;
+                }
+                _ = recheck.tick() => match lease.check(Utc::now()) {
+                    Ok(()) => continue,
+                    Err(ended) => {
+                        yield Err(ended);
+                        break;
+                    }
+                },
                 event = events.next() => event,
             };
             match event {
                 Some(Ok(event)) => yield Ok(wrap(event.into())),
                 Some(Err(err)) => {
-                    tracing::error!(%request_id, error = %err, "change feed read failed");
+                    tracing::error!(request_id = %lease.request_id(), error = %err, "change feed read failed");
                     yield Err(tonic::Status::unavailable(
                         "the change feed could not be read; resume after the last sequence received",
                     ));

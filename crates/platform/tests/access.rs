@@ -15,7 +15,7 @@ use cpc_authz::{Authorizer, CaseRelation, Record, Resource, SharedAuthorizer};
 use cpc_identity::dev::{DevClaims, DevKey};
 use cpc_identity::{Agency, AgencyKind, Authenticator, Role};
 use cpc_platform::access::{
-    Access, CHILD_RESOURCE, CREDENTIAL_REFUSED, RefusalLogs, RpcPath, Subject,
+    Access, CHILD_RESOURCE, CREDENTIAL_REFUSED, RefusalLogs, RpcPath, Subject, is_credential_ended,
 };
 use cpc_platform::config::DatabaseConfig;
 use cpc_platform::db;
@@ -238,6 +238,20 @@ async fn a_verified_token_refused_is_recorded_naming_its_holder_and_a_forged_one
         rows[1].action,
         "/cpc.audit.v1.AuditService/ListAccessRecords"
     );
+    // The refusals are counted apart: the holder's own calls still have
+    // their whole burst.
+    for _ in 0..2 {
+        f.access
+            .identify(&request(Some(&token), GET_CHILD), now())
+            .await
+            .unwrap();
+    }
+    let err = f
+        .access
+        .identify(&request(Some(&token), GET_CHILD), now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::RateLimited { .. }), "{err}");
 }
 
 #[tokio::test]
@@ -541,4 +555,56 @@ async fn an_abandoned_call_whose_rollback_fails_is_internal_and_records_nothing(
     // The refusal is not recorded: the call's outcome is unknown to the
     // caller, who saw INTERNAL, not NOT_FOUND.
     assert!(audit_rows(&f.pool).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_streams_lease_ends_at_expiry_and_when_the_session_is_ended() {
+    let db = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("revocations.json");
+    std::fs::write(&file, r#"{"revoked": []}"#).unwrap();
+    let mut identity = db.config().identity;
+    identity.revocations_file = Some(file.clone());
+    let authenticator = Arc::new(Authenticator::from_config(&identity).unwrap());
+    let key = DevKey::load_or_create(&identity.dev_key_dir).unwrap();
+    let access = Access::new(
+        Arc::clone(&authenticator),
+        Arc::new(SharedAuthorizer::new(
+            Authorizer::load(&cpc_authz::bundled_policy_dir()).unwrap(),
+        )),
+        Arc::new(CallerLimits::new(
+            NonZeroU32::new(600).unwrap(),
+            NonZeroU32::new(100).unwrap(),
+        )),
+        RefusalLogs::new(Vec::new()),
+    );
+    let token = key.mint(&DevClaims::new("sw-1", "E1", [Role::SocialWorker]));
+    let call = access
+        .identify(&request(Some(&token), GET_CHILD), now())
+        .await
+        .unwrap();
+    let lease = access.lease(&call);
+    lease.check(now()).unwrap();
+
+    // At the token's expiry, not a moment later.
+    let expiry = lease.expires_at().expect("a token expires");
+    lease.check(expiry - chrono::TimeDelta::seconds(1)).unwrap();
+    let ended = lease.check(expiry).unwrap_err();
+    assert_eq!(ended.code(), tonic::Code::Unauthenticated);
+    assert!(is_credential_ended(&ended), "{ended:?}");
+
+    // Once the authority ends the person's sessions.
+    let revoked = serde_json::json!({"revoked": [{
+        "issuer": cpc_identity::dev::DEV_ISSUER,
+        "subject": "sw-1",
+        "issued_before": (now() + chrono::TimeDelta::seconds(1)).to_rfc3339(),
+    }]});
+    std::fs::write(&file, revoked.to_string()).unwrap();
+    authenticator.reload_revocations().unwrap();
+    let ended = lease.check(now()).unwrap_err();
+    assert!(is_credential_ended(&ended), "{ended:?}");
+    assert!(
+        ended.message().contains("session has been ended"),
+        "{ended:?}"
+    );
 }

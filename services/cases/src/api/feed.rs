@@ -36,7 +36,7 @@ pub(crate) async fn open(
         .await?;
     Ok(api
         .feed
-        .open(feed, session.call.request_id.clone(), |event| {
+        .open(feed, api.flow.access.lease(&session.call), |event| {
             pb::StreamChangesResponse { event: Some(event) }
         }))
 }

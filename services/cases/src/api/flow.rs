@@ -26,6 +26,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::caller::actor;
+use super::listed::Listed;
 use crate::domain::AuthorityId;
 use crate::domain::child::OwnCases;
 use crate::store::access::{Located, Locator, Members, locate, members};
@@ -33,6 +34,11 @@ use crate::store::{self, Ctx};
 
 /// A future borrowing the call's connection and session.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a call's work produced: its response, the events it appended, and
+/// the children whose records a list returned (both named in its audit
+/// record).
+type Worked<T> = (T, Vec<StoredEvent>, Vec<Uuid>);
 
 /// An identified call: the credentials' view ([`Call`]) and the store's
 /// ([`Ctx`]).
@@ -166,7 +172,32 @@ impl Flow {
         F: for<'c> FnOnce(Work<'c>) -> BoxFuture<'c, Result<T, ApiError>> + Send + 'static,
     {
         self.run(session, target, |w| {
-            Box::pin(async move { Ok((work(w).await?, Vec::new())) })
+            Box::pin(async move { Ok((work(w).await?, Vec::new(), Vec::new())) })
+        })
+        .await
+    }
+
+    /// Authorises and runs a list: as [`Flow::read`], and the audit record
+    /// names every child whose records the page returned ([`Listed`]).
+    ///
+    /// # Errors
+    /// As [`Flow::run`].
+    pub async fn list<T, F>(
+        &self,
+        session: &Session,
+        target: Target,
+        work: F,
+    ) -> Result<T, ApiError>
+    where
+        T: Listed + Send + 'static,
+        F: for<'c> FnOnce(Work<'c>) -> BoxFuture<'c, Result<T, ApiError>> + Send + 'static,
+    {
+        self.run(session, target, |w| {
+            Box::pin(async move {
+                let page = work(w).await?;
+                let children = page.children();
+                Ok((page, Vec::new(), children))
+            })
         })
         .await
     }
@@ -191,7 +222,7 @@ impl Flow {
         self.run(session, target, |w| {
             Box::pin(async move {
                 let written = work(w).await?;
-                Ok((written.response, written.events))
+                Ok((written.response, written.events, Vec::new()))
             })
         })
         .await
@@ -207,9 +238,7 @@ impl Flow {
     async fn run<T, F>(&self, session: &Session, target: Target, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(Work<'c>) -> BoxFuture<'c, Result<(T, Vec<StoredEvent>), ApiError>>
-            + Send
-            + 'static,
+        F: for<'c> FnOnce(Work<'c>) -> BoxFuture<'c, Result<Worked<T>, ApiError>> + Send + 'static,
     {
         let ctx = &session.ctx;
         let mut tx = store::begin(&self.pool, &ctx.authority).await?;
@@ -249,7 +278,7 @@ impl Flow {
             reach: &reach,
         })
         .await;
-        let (value, events) = match worked {
+        let (value, events, listed) = match worked {
             Ok(worked) => worked,
             // Recorded with its failure, allowed; a record named in the
             // request but not in the caller's authority as at `locate`.
@@ -261,6 +290,7 @@ impl Flow {
             }
         };
         permit.add_children(events.iter().flat_map(|e| e.child_ids.iter().copied()));
+        permit.add_children(listed);
         if let Some(case_id) = events
             .iter()
             .find(|e| e.aggregate_type == "Case")

@@ -4,6 +4,7 @@
 mod caller;
 mod feed;
 mod flow;
+mod listed;
 mod service;
 
 use std::future::Future;

@@ -171,7 +171,7 @@ impl CasesService for CasesApi {
         let target = Target::Authority(authority.as_str().to_owned());
         let response = self
             .flow
-            .read(&s, target, move |w| {
+            .list(&s, target, move |w| {
                 Box::pin(async move {
                     store::cases::list_cases(w.conn, &w.session.ctx, &authority, &filter).await
                 })
@@ -245,7 +245,7 @@ impl CasesService for CasesApi {
         let target = Target::Authority(authority.as_str().to_owned());
         let response = self
             .flow
-            .read(&s, target, move |w| {
+            .list(&s, target, move |w| {
                 Box::pin(async move {
                     store::children::list_children(w.conn, &authority, &filter, w.session.ctx.today)
                         .await
@@ -311,7 +311,7 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, filter.case_id, s.ctx.authority.to_string());
         let response = self
             .flow
-            .read(&s, target, move |w| {
+            .list(&s, target, move |w| {
                 Box::pin(async move {
                     let mut page = store::family::list_family_members(w.conn, &filter).await?;
                     for member in &mut page.family_members {
@@ -393,7 +393,7 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, None, authority);
         let response = self
             .flow
-            .read(&s, target, move |w| {
+            .list(&s, target, move |w| {
                 Box::pin(async move { store::episodes::list_cin_episodes(w.conn, &filter).await })
             })
             .await?;
@@ -444,7 +444,7 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, filter.case_id, s.ctx.authority.to_string());
         let response = self
             .flow
-            .read(&s, target, move |w| {
+            .list(&s, target, move |w| {
                 Box::pin(async move {
                     store::strategy::list_strategy_discussions(w.conn, &filter).await
                 })
@@ -512,7 +512,7 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, None, authority);
         let response = self
             .flow
-            .read(&s, target, move |w| {
+            .list(&s, target, move |w| {
                 Box::pin(async move {
                     store::section47::list_section47_enquiries(w.conn, &filter).await
                 })
@@ -569,7 +569,7 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, None, s.ctx.authority.to_string());
         let response = self
             .flow
-            .read(&s, target, move |w| {
+            .list(&s, target, move |w| {
                 Box::pin(
                     async move { store::outcomes::list_conference_outcomes(w.conn, &filter).await },
                 )
@@ -615,7 +615,7 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, filter.case_id, authority);
         let response = self
             .flow
-            .read(&s, target, move |w| {
+            .list(&s, target, move |w| {
                 Box::pin(async move { store::plans::list_plans(w.conn, &filter).await })
             })
             .await?;
@@ -727,7 +727,7 @@ impl CasesService for CasesApi {
         };
         let response = self
             .flow
-            .read(&s, target, move |w| {
+            .list(&s, target, move |w| {
                 Box::pin(async move {
                     store::actions::list_plan_actions(w.conn, &filter, w.session.ctx.today).await
                 })
@@ -797,7 +797,7 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, filter.case_id, s.ctx.authority.to_string());
         let response = self
             .flow
-            .read(&s, target, move |w| {
+            .list(&s, target, move |w| {
                 Box::pin(async move {
                     store::membership::list_case_members(w.conn, &filter, w.session.ctx.today).await
                 })

@@ -39,6 +39,12 @@ pub enum Locator {
 pub struct Located {
     pub case_id: Uuid,
     pub child_ids: Vec<Uuid>,
+    /// The record is the case as a whole (a lookup of the case, or a list
+    /// across it): only a membership covering every child of the case
+    /// covers it. A membership for some children (a school, for its pupil)
+    /// opens those children's records, listed by child, and never a list
+    /// across the case that would return their siblings' plans.
+    pub whole_case: bool,
 }
 
 /// The people on a case at one date, as the access policies see them.
@@ -132,7 +138,11 @@ pub async fn locate(conn: &mut PgConnection, locator: Locator) -> Result<Located
         .await?;
     let (case_id, child_ids) =
         row.ok_or_else(|| ApiError::not_found(locator.resource(), id.to_string()))?;
-    Ok(Located { case_id, child_ids })
+    Ok(Located {
+        case_id,
+        child_ids,
+        whole_case: matches!(locator, Locator::Case(_)),
+    })
 }
 
 /// The ids of every record a call may name that is about `child`: the
@@ -173,8 +183,9 @@ pub async fn members(
     today: NaiveDate,
 ) -> Result<Members, ApiError> {
     // A membership covers the record when it names no child (the whole
-    // case) or names one of the record's children (a case without children
-    // yet: any membership of the case).
+    // case), or names one of the record's children (every one of them for
+    // the case as a whole, `Located::whole_case`); a case without children
+    // yet: any membership of the case.
     let rows: Vec<MemberRow> = sqlx::query_as(
         "SELECT m.person_id, \
                 CASE WHEN m.agency_wide THEN m.agency_kind END AS agency_kind, \
@@ -185,13 +196,15 @@ pub async fn members(
           WHERE m.case_id = $1 \
             AND (cardinality($2::uuid[]) = 0 \
                  OR NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id) \
-                 OR EXISTS (SELECT 1 FROM case_membership_children c \
-                             WHERE c.membership_id = m.id AND c.child_id = ANY ($2))) \
+                 OR (SELECT count(*) FROM case_membership_children c \
+                      WHERE c.membership_id = m.id AND c.child_id = ANY ($2)) \
+                    >= CASE WHEN $4 THEN cardinality($2::uuid[]) ELSE 1 END) \
           GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
     )
     .bind(located.case_id)
     .bind(&located.child_ids)
     .bind(today)
+    .bind(located.whole_case)
     .fetch_all(&mut *conn)
     .await?;
     let mut current = BTreeSet::new();

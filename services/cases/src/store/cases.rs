@@ -299,10 +299,13 @@ pub async fn list_cases(
            AND ($4::uuid IS NULL OR (q.lead_social_worker->>'person_id')::uuid = $4) \
            AND ($5::uuid IS NULL OR $5 = ANY (q.child_ids)) \
            AND ($6::uuid IS NULL OR (lower(q.display_name), q.id) > \
-                (SELECT lower(display_name), id FROM cases WHERE id = $6)) \
+                (SELECT lower(a.display_name), a.id FROM cases a WHERE a.id = $6 AND {anchor_own})) \
            AND {own} \
          ORDER BY lower(q.display_name), q.id LIMIT $7",
         own = OwnCases::condition("q.id", "$1", 8, ""),
+        // A page token's anchor must be a case the caller may list (see
+        // `children::list_children`).
+        anchor_own = OwnCases::condition("a.id", "$1", 8, ""),
     ))
     .bind(ctx.today)
     .bind(authority.as_str())

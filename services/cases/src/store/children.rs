@@ -357,6 +357,21 @@ pub async fn update_child(
     ))
 }
 
+/// [`OwnCases::condition`] for the child aliased `child`: a membership of
+/// its case covering it (the whole case, or that child).
+fn own_child(child: &str) -> String {
+    OwnCases::condition(
+        &format!("{child}.case_id"),
+        "$12",
+        13,
+        &format!(
+            "AND (NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id) \
+                  OR EXISTS (SELECT 1 FROM case_membership_children c \
+                              WHERE c.membership_id = m.id AND c.child_id = {child}.id))"
+        ),
+    )
+}
+
 /// `ListChildren`: by family name, given names, id.
 ///
 /// # Errors
@@ -382,17 +397,15 @@ pub async fn list_children(
                                                                      AND p.lead_social_worker_id = $8)) \
            AND (NOT $9 OR ch.birth_date IS NULL) \
            AND ($10::uuid IS NULL OR (lower(ch.family_name), lower(ch.given_names), ch.id) > \
-                (SELECT lower(family_name), lower(given_names), id FROM children WHERE id = $10)) \
+                (SELECT lower(a.family_name), lower(a.given_names), a.id FROM children a \
+                  WHERE a.id = $10 AND {anchor_own})) \
            AND {own} \
          ORDER BY lower(ch.family_name), lower(ch.given_names), ch.id LIMIT $11",
-        own = OwnCases::condition(
-            "ch.case_id",
-            "$12",
-            13,
-            "AND (NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id) \
-                  OR EXISTS (SELECT 1 FROM case_membership_children c \
-                              WHERE c.membership_id = m.id AND c.child_id = ch.id))",
-        ),
+        own = own_child("ch"),
+        // A page token's anchor must be a child the caller may list: else a
+        // token made up around another child's id would show, by where the
+        // page starts, how that child's name sorts.
+        anchor_own = own_child("a"),
     ))
     .bind(authority.as_str())
     .bind(filter.case_id)

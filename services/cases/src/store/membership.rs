@@ -351,6 +351,7 @@ pub async fn list_case_members(
     let mut rows: Vec<MembershipRow> = sqlx::query_as(&format!(
         "{SELECT_MEMBERSHIP} \
          WHERE ($1::uuid IS NULL OR m.case_id = $1) \
+           AND ($2::uuid IS NULL OR m.case_id = (SELECT case_id FROM children WHERE id = $2)) \
            AND ($2::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id) \
                 OR EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = m.id AND c.child_id = $2)) \
            AND ($3::uuid IS NULL OR m.person_id = $3) \

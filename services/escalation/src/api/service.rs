@@ -184,7 +184,7 @@ impl EscalationService for EscalationApi {
             .await?;
         Ok(Response::new(self.feed.open(
             feed,
-            session.call.request_id.clone(),
+            self.flow.access.lease(&session.call),
             |event| pb::StreamChangesResponse { event: Some(event) },
         )))
     }

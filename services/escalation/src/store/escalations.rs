@@ -471,16 +471,19 @@ async fn lock(conn: &mut PgConnection, id: Uuid, version: i64) -> Result<Open, A
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| not_found(id))?;
-    if current.status != "open" {
-        return Err(ApiError::FailedPrecondition(
-            "the escalation is resolved; raise a new one".to_owned(),
-        ));
-    }
+    // The version first: a caller who read the escalation before someone
+    // else resolved it is told to read it again (ABORTED), not refused for
+    // a state they have not seen.
     if current.version != version {
         return Err(ApiError::Aborted(format!(
             "the escalation is at version {}, not {version}; read it again",
             current.version
         )));
+    }
+    if current.status != "open" {
+        return Err(ApiError::FailedPrecondition(
+            "the escalation is resolved; raise a new one".to_owned(),
+        ));
     }
     Ok(Open {
         stage: stage_from_code(&current.stage)?,

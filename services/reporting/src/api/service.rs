@@ -7,10 +7,13 @@
 
 use std::pin::Pin;
 
+use cpc_identity::CallerKind;
 use cpc_proto::reporting::v1 as pb;
 use cpc_proto::reporting::v1::reporting_service_server::ReportingService;
-use tokio_stream::Stream;
+use sqlx::PgPool;
+use tokio_stream::{Stream, StreamExt as _};
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use super::ReportingApi;
 use super::flow::Target;
@@ -356,6 +359,9 @@ impl ReportingService for ReportingApi {
 
     /// The reporting feed of one authority, from a sequence number on;
     /// opening it is authorised and recorded like a read of the authority.
+    /// A person is not sent the events of minutes the chair excluded them
+    /// from ([`MinutesReader::withhold_excluded`]), as `GetMinutes` and
+    /// `ListMinutes` would not show them the minutes.
     async fn stream_changes(
         &self,
         request: Request<pb::StreamChangesRequest>,
@@ -376,10 +382,104 @@ impl ReportingService for ReportingApi {
                 Box::pin(async { Ok(()) })
             })
             .await?;
-        Ok(Response::new(self.feed.open(
-            feed,
-            session.call.request_id.clone(),
-            |event| pb::StreamChangesResponse { event: Some(event) },
-        )))
+        let authority = feed.authority.clone();
+        let request_id = session.call.request_id.clone();
+        let events = self
+            .feed
+            .open(feed, self.flow.access.lease(&session.call), |event| {
+                pb::StreamChangesResponse { event: Some(event) }
+            });
+        // A service is asked for report submissions only
+        // (`check_service_follows`) and is never excluded from minutes; a
+        // person may be, and the policies read the feed as the authority
+        // as a whole, so the minutes exclusions are applied here.
+        if session.call.caller.kind() == CallerKind::Service {
+            return Ok(Response::new(events));
+        }
+        let reader = MinutesReader {
+            pool: self.flow.pool.clone(),
+            authority,
+            person: session.call.caller.subject().to_owned(),
+            request_id,
+        };
+        Ok(Response::new(reader.withhold_excluded(events)))
+    }
+}
+
+/// A person reading the reporting feed, as the minutes exclusions see
+/// them.
+#[derive(Clone)]
+struct MinutesReader {
+    pool: PgPool,
+    /// The authority whose feed it is (the transaction's row-level
+    /// security is bound to it).
+    authority: String,
+    /// The person, as the exclusions name them (the token's subject).
+    person: String,
+    request_id: String,
+}
+
+impl MinutesReader {
+    /// `events` less those about minutes the chair excluded the person
+    /// from (their bodies, distribution records and decision
+    /// notifications), decided event by event as each is delivered, so an
+    /// exclusion recorded after the stream was opened (or after the event
+    /// was published) still holds the minutes back. Other events pass as
+    /// they are. A failed check ends the stream, as a failed read does:
+    /// nothing is delivered that was not checked.
+    fn withhold_excluded(self, events: ChangeStream) -> ChangeStream {
+        let checked = events.then(move |item| {
+            let reader = self.clone();
+            async move {
+                let response = match item {
+                    Ok(response) => response,
+                    Err(status) => return Some(Err(status)),
+                };
+                match reader.may_receive(&response).await {
+                    Ok(true) => Some(Ok(response)),
+                    Ok(false) => None,
+                    Err(err) => {
+                        tracing::error!(
+                            request_id = %reader.request_id,
+                            error = %err,
+                            "minutes exclusions could not be read for the change feed",
+                        );
+                        Some(Err(Status::unavailable(
+                            "the change feed could not be read; resume after the last sequence \
+                             received",
+                        )))
+                    }
+                }
+            }
+        });
+        Box::pin(checked.filter_map(|item| item))
+    }
+
+    /// Whether the person may receive `response`'s event: anything not
+    /// about minutes, and minutes of conferences they are not excluded from.
+    async fn may_receive(&self, response: &pb::StreamChangesResponse) -> Result<bool, ApiError> {
+        let Some(event) = response
+            .event
+            .as_ref()
+            .filter(|e| e.aggregate_type == minutes::AGGREGATE_TYPE)
+        else {
+            return Ok(true);
+        };
+        // Minutes ids are written by this service; one that does not parse
+        // is withheld rather than guessed at.
+        let Ok(id) = Uuid::parse_str(&event.aggregate_id) else {
+            return Ok(false);
+        };
+        let mut tx = db::begin_for_authority(&self.pool, &self.authority).await?;
+        let deliverable = minutes::deliverable_to(&mut tx, id, &self.person).await?;
+        tx.rollback().await?;
+        if !deliverable {
+            tracing::debug!(
+                request_id = %self.request_id,
+                sequence = event.sequence,
+                "minutes event withheld from a person excluded from them",
+            );
+        }
+        Ok(deliverable)
     }
 }

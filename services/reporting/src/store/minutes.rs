@@ -23,6 +23,10 @@ use super::{About, Ctx, conferences, decode, publish};
 /// The method name request ids are kept under.
 pub const CREATE_MINUTES: &str = "CreateMinutes";
 
+/// The aggregate type of every event the feed carries about minutes
+/// (`MinutesApproved`, `MinutesDistributed`, `DecisionNotified`).
+pub const AGGREGATE_TYPE: &str = "Minutes";
+
 /// Checked new minutes.
 #[derive(Clone)]
 pub struct NewMinutes {
@@ -405,6 +409,30 @@ pub async fn notify(
     Ok(minutes)
 }
 
+/// Whether the feed may deliver an event about minutes `id` to `person`:
+/// the minutes are known (in the transaction's authority) and the chair did
+/// not exclude `person` from receiving their conference's minutes. The
+/// exclusions are read as they stand at delivery, so one the cases feed
+/// brings after the event was published still holds it back.
+///
+/// # Errors
+/// Database errors.
+pub async fn deliverable_to(
+    conn: &mut PgConnection,
+    id: Uuid,
+    person: &str,
+) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM minutes m WHERE m.id = $1 AND NOT EXISTS ( \
+                  SELECT 1 FROM minutes_exclusions x \
+                   WHERE x.conference_id = m.conference_id AND x.person_id = $2))",
+    )
+    .bind(id)
+    .bind(person)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 /// The conference minutes `id` are of.
 ///
 /// # Errors
@@ -724,7 +752,7 @@ fn columns(content: Option<&pb::minutes::Content>) -> (Option<Vec<u8>>, Option<S
 
 fn about(minutes: &pb::Minutes) -> About<'_> {
     About {
-        aggregate_type: "Minutes",
+        aggregate_type: AGGREGATE_TYPE,
         id: &minutes.id,
         version: minutes.version,
         child_ids: &minutes.child_ids,

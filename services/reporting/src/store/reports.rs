@@ -504,16 +504,19 @@ async fn lock(
     .await?
     .filter(|c: &Current| c.visible)
     .ok_or_else(|| not_found(id))?;
-    if current.status != status {
-        return Err(ApiError::FailedPrecondition(format!(
-            "the report is {}; this needs it {status}",
-            current.status
-        )));
-    }
+    // The version first: a caller who read the report before someone else
+    // changed it (submitted it, say) is told to read it again (ABORTED),
+    // not refused for a state they have not seen.
     if current.version != version {
         return Err(ApiError::Aborted(format!(
             "the report is at version {}, not {version}; read it again",
             current.version
+        )));
+    }
+    if current.status != status {
+        return Err(ApiError::FailedPrecondition(format!(
+            "the report is {}; this needs it {status}",
+            current.status
         )));
     }
     Ok(current)

@@ -157,7 +157,7 @@ impl ConferencesService for ConferencesApi {
             .await?;
         Ok(Response::new(self.feed.open(
             feed,
-            session.call.request_id.clone(),
+            self.flow.access.lease(&session.call),
             |event| pb::StreamChangesResponse { event: Some(event) },
         )))
     }
