@@ -154,6 +154,23 @@ async fn a_retried_create_returns_the_first_result() {
     assert_eq!(first, again);
     assert_eq!(f.children_listed(&sw).await.len(), 1);
 
+    // The same request from another caller is refused, not answered with
+    // the first caller's child (and the case they were made a member of).
+    let colleague = f.person(
+        OTHER_WORKER,
+        AUTHORITY,
+        cpc_identity::Role::SocialWorker,
+        Some(csc()),
+    );
+    let err = f
+        .client
+        .create_child(colleague.req(request.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains("another caller"), "{err:?}");
+    assert!(f.children_listed(&colleague).await.is_empty());
+
     // The same request id with a different request is refused.
     let mut changed = request;
     changed.child.as_mut().unwrap().given_names = "Other".into();
@@ -373,7 +390,7 @@ async fn no_credentials_and_other_authorities() {
         .find(|r| r.rpc_method.ends_with("/ListAccessRecords"))
         .expect("the refusal is recorded");
     assert_eq!(refusal.decision, audit::AccessDecision::Deny as i32);
-    assert_eq!(refusal.child_ids, [child.id.clone()]);
+    assert_eq!(refusal.child_ids, std::slice::from_ref(&child.id));
     assert_eq!(refusal.case_ids, Vec::<String>::new());
     f.stop().await;
 }

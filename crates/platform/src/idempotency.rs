@@ -2,15 +2,18 @@
 //! `request_id` returns the first call's response instead of creating again.
 //!
 //! The key is (authority, method, request_id); with it the store keeps the
-//! SHA-256 of the encoded request and the encoded response, written in the
-//! same transaction as the change (so a response is stored if and only if
-//! the change committed). On a retry:
-//! - same request (same fingerprint): the stored response, no new change
+//! SHA-256 of the encoded request bound to the caller who made it, and the
+//! encoded response, written in the same transaction as the change (so a
+//! response is stored if and only if the change committed). On a retry:
+//! - same request from the same caller: the stored response, no new change
 //!   and no new events;
-//! - a different request under the same id: `FAILED_PRECONDITION` (the id
-//!   was already spent on something else; AIP-155 leaves the code to the
-//!   service and this one treats it as a client error about state, not a
-//!   duplicate resource, which would be `ALREADY_EXISTS`).
+//! - a different request under the same id, or the same one from another
+//!   caller: `FAILED_PRECONDITION` (the id was already spent on something
+//!   else; AIP-155 leaves the code to the service and this one treats it as
+//!   a client error about state, not a duplicate resource, which would be
+//!   `ALREADY_EXISTS`). Another caller is never given the first caller's
+//!   response: it would name them as its author, and the record it returns
+//!   may be one only they can see.
 //!
 //! Keys are honoured for [`RETENTION_HOURS`]; an older row is removed when
 //! its key is seen again (and by [`purge_expired`]).
@@ -60,20 +63,34 @@ impl RequestKey {
     }
 }
 
+/// The fingerprint stored for `key` made by `caller` (a stable id of the
+/// caller: their person id, or a service's): the request's, bound to who
+/// made it.
+fn bound_fingerprint(key: &RequestKey, caller: &str) -> [u8; 32] {
+    let mut sha = Sha256::new();
+    sha.update(b"cpc.request.v2\0");
+    sha.update((caller.len() as u64).to_be_bytes());
+    sha.update(caller.as_bytes());
+    sha.update(key.fingerprint);
+    sha.finalize().into()
+}
+
 fn lock_key(authority: &str, key: &RequestKey) -> String {
     format!("cpc.request:{authority}:{}:{}", key.method, key.request_id)
 }
 
-/// Looks `key` up: the stored response of the first call, or `None` if
-/// this is the first call (then the caller holds the key's lock until its
-/// transaction ends, and must [`remember`] its response).
+/// Looks `key`, made by `caller`, up: the stored response of the first
+/// call, or `None` if this is the first call (then the caller holds the
+/// key's lock until its transaction ends, and must [`remember`] its
+/// response).
 ///
 /// # Errors
-/// `FAILED_PRECONDITION` when the id was used for a different request;
-/// database errors.
+/// `FAILED_PRECONDITION` when the id was used for a different request or
+/// by another caller; database errors.
 pub async fn replay<R: Message + Default>(
     conn: &mut PgConnection,
     authority: &str,
+    caller: &str,
     key: &RequestKey,
     now: DateTime<Utc>,
 ) -> Result<Option<R>, ApiError> {
@@ -103,26 +120,27 @@ pub async fn replay<R: Message + Default>(
     .await?;
     match stored {
         None => Ok(None),
-        Some((fingerprint, response)) if fingerprint == key.fingerprint => {
+        Some((fingerprint, response)) if fingerprint == bound_fingerprint(key, caller) => {
             R::decode(response.as_slice())
                 .map(Some)
                 .map_err(ApiError::internal)
         }
         Some(_) => Err(ApiError::FailedPrecondition(format!(
-            "request_id {} was already used for a different {} request; use a new request_id",
+            "request_id {} was already used for a different {} request, or by another caller; use a new request_id",
             key.request_id, key.method
         ))),
     }
 }
 
-/// Stores the response of the first call under `key`, in the caller's
-/// transaction.
+/// Stores the response of the first call under `key`, made by `caller`,
+/// in the caller's transaction.
 ///
 /// # Errors
 /// Database errors.
 pub async fn remember<R: Message>(
     conn: &mut PgConnection,
     authority: &str,
+    caller: &str,
     key: &RequestKey,
     response: &R,
     now: DateTime<Utc>,
@@ -134,7 +152,7 @@ pub async fn remember<R: Message>(
     .bind(authority)
     .bind(key.method)
     .bind(key.request_id)
-    .bind(key.fingerprint.as_slice())
+    .bind(bound_fingerprint(key, caller).as_slice())
     .bind(response.encode_to_vec())
     .bind(now)
     .execute(&mut *conn)

@@ -190,8 +190,14 @@ pub async fn add_plan_action(
     ctx: &Ctx,
     new: &NewPlanAction,
 ) -> Result<Written<pb::AddPlanActionResponse>, ApiError> {
-    if let Some(response) =
-        idempotency::replay(conn, ctx.authority.as_str(), &new.key, ctx.now).await?
+    if let Some(response) = idempotency::replay(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        ctx.now,
+    )
+    .await?
     {
         return Ok(Written::replay(response));
     }
@@ -230,7 +236,15 @@ pub async fn add_plan_action(
     let response = pb::AddPlanActionResponse {
         action: Some(action),
     };
-    idempotency::remember(conn, ctx.authority.as_str(), &new.key, &response, ctx.now).await?;
+    idempotency::remember(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        &response,
+        ctx.now,
+    )
+    .await?;
     Ok(Written::new(response, events))
 }
 

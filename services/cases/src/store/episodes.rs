@@ -108,8 +108,14 @@ pub async fn open_cin_episode(
     ctx: &Ctx,
     new: &NewCinEpisode,
 ) -> Result<Written<pb::OpenCinEpisodeResponse>, ApiError> {
-    if let Some(response) =
-        idempotency::replay(conn, ctx.authority.as_str(), &new.key, ctx.now).await?
+    if let Some(response) = idempotency::replay(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        ctx.now,
+    )
+    .await?
     {
         return Ok(Written::replay(response));
     }
@@ -171,7 +177,15 @@ pub async fn open_cin_episode(
     let response = pb::OpenCinEpisodeResponse {
         cin_episode: Some(episode),
     };
-    idempotency::remember(conn, ctx.authority.as_str(), &new.key, &response, ctx.now).await?;
+    idempotency::remember(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        &response,
+        ctx.now,
+    )
+    .await?;
     Ok(Written::new(response, events))
 }
 

@@ -330,8 +330,14 @@ pub async fn record_conference_outcome(
     ctx: &Ctx,
     new: &NewConferenceOutcome,
 ) -> Result<Written<pb::RecordConferenceOutcomeResponse>, ApiError> {
-    if let Some(response) =
-        idempotency::replay(conn, ctx.authority.as_str(), &new.key, ctx.now).await?
+    if let Some(response) = idempotency::replay(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        ctx.now,
+    )
+    .await?
     {
         return Ok(Written::replay(response));
     }
@@ -639,7 +645,15 @@ pub async fn record_conference_outcome(
         plan,
         actions,
     };
-    idempotency::remember(conn, ctx.authority.as_str(), &new.key, &response, ctx.now).await?;
+    idempotency::remember(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        &response,
+        ctx.now,
+    )
+    .await?;
     Ok(Written::new(response, events))
 }
 

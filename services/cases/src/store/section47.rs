@@ -120,8 +120,14 @@ pub async fn start_section47_enquiry(
     ctx: &Ctx,
     new: &NewSection47,
 ) -> Result<Written<pb::StartSection47EnquiryResponse>, ApiError> {
-    if let Some(response) =
-        idempotency::replay(conn, ctx.authority.as_str(), &new.key, ctx.now).await?
+    if let Some(response) = idempotency::replay(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        ctx.now,
+    )
+    .await?
     {
         return Ok(Written::replay(response));
     }
@@ -212,7 +218,15 @@ pub async fn start_section47_enquiry(
     let response = pb::StartSection47EnquiryResponse {
         enquiry: Some(enquiry),
     };
-    idempotency::remember(conn, ctx.authority.as_str(), &new.key, &response, ctx.now).await?;
+    idempotency::remember(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        &response,
+        ctx.now,
+    )
+    .await?;
     Ok(Written::new(response, events))
 }
 

@@ -105,8 +105,14 @@ pub async fn record_strategy_discussion(
     ctx: &Ctx,
     new: &NewStrategyDiscussion,
 ) -> Result<Written<pb::RecordStrategyDiscussionResponse>, ApiError> {
-    if let Some(response) =
-        idempotency::replay(conn, ctx.authority.as_str(), &new.key, ctx.now).await?
+    if let Some(response) = idempotency::replay(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        ctx.now,
+    )
+    .await?
     {
         return Ok(Written::replay(response));
     }
@@ -205,7 +211,15 @@ pub async fn record_strategy_discussion(
     let response = pb::RecordStrategyDiscussionResponse {
         strategy_discussion: Some(discussion),
     };
-    idempotency::remember(conn, ctx.authority.as_str(), &new.key, &response, ctx.now).await?;
+    idempotency::remember(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        &response,
+        ctx.now,
+    )
+    .await?;
     Ok(Written::new(response, events))
 }
 

@@ -90,8 +90,14 @@ pub async fn record_transfer_in(
     ctx: &Ctx,
     new: &NewTransferIn,
 ) -> Result<Written<pb::RecordTransferInResponse>, ApiError> {
-    if let Some(response) =
-        idempotency::replay(conn, ctx.authority.as_str(), &new.key, ctx.now).await?
+    if let Some(response) = idempotency::replay(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        ctx.now,
+    )
+    .await?
     {
         return Ok(Written::replay(response));
     }
@@ -145,6 +151,14 @@ pub async fn record_transfer_in(
     let response = pb::RecordTransferInResponse {
         transfer_in: Some(transfer_in),
     };
-    idempotency::remember(conn, ctx.authority.as_str(), &new.key, &response, ctx.now).await?;
+    idempotency::remember(
+        conn,
+        ctx.authority.as_str(),
+        &ctx.actor.person_id.to_string(),
+        &new.key,
+        &response,
+        ctx.now,
+    )
+    .await?;
     Ok(Written::new(response, events))
 }

@@ -54,7 +54,7 @@ async fn a_retry_with_the_same_request_id_returns_the_first_result() {
         ApiError::FailedPrecondition(msg) => assert_eq!(
             msg,
             format!(
-                "request_id {} was already used for a different CreateChild request; use a new request_id",
+                "request_id {} was already used for a different CreateChild request, or by another caller; use a new request_id",
                 req.request_id
             )
         ),

@@ -170,7 +170,15 @@ pub async fn raise(
     ctx: &Ctx,
     new: &NewEscalation,
 ) -> Result<pb::RaiseEscalationResponse, ApiError> {
-    if let Some(response) = idempotency::replay(conn, &ctx.authority, &new.key, ctx.now).await? {
+    if let Some(response) = idempotency::replay(
+        conn,
+        &ctx.authority,
+        &ctx.actor.person_id,
+        &new.key,
+        ctx.now,
+    )
+    .await?
+    {
         return Ok(response);
     }
     if let Some(i) = cases::first_stranger(conn, new.case_id, &new.child_ids).await? {
@@ -247,7 +255,15 @@ pub async fn raise(
     let response = pb::RaiseEscalationResponse {
         escalation: Some(escalation),
     };
-    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
+    idempotency::remember(
+        conn,
+        &ctx.authority,
+        &ctx.actor.person_id,
+        &new.key,
+        &response,
+        ctx.now,
+    )
+    .await?;
     Ok(response)
 }
 

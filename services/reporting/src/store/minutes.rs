@@ -98,7 +98,15 @@ pub async fn create(
     ctx: &Ctx,
     new: &NewMinutes,
 ) -> Result<pb::CreateMinutesResponse, ApiError> {
-    if let Some(response) = idempotency::replay(conn, &ctx.authority, &new.key, ctx.now).await? {
+    if let Some(response) = idempotency::replay(
+        conn,
+        &ctx.authority,
+        &ctx.actor.person_id,
+        &new.key,
+        ctx.now,
+    )
+    .await?
+    {
         return Ok(response);
     }
     let conference = conferences::load(conn, new.conference_id).await?;
@@ -139,7 +147,15 @@ pub async fn create(
     let response = pb::CreateMinutesResponse {
         minutes: Some(load(conn, id).await?),
     };
-    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
+    idempotency::remember(
+        conn,
+        &ctx.authority,
+        &ctx.actor.person_id,
+        &new.key,
+        &response,
+        ctx.now,
+    )
+    .await?;
     Ok(response)
 }
 

@@ -303,7 +303,15 @@ pub async fn create(
     ctx: &Ctx,
     new: &NewConference,
 ) -> Result<pb::CreateConferenceResponse, ApiError> {
-    if let Some(response) = idempotency::replay(conn, &ctx.authority, &new.key, ctx.now).await? {
+    if let Some(response) = idempotency::replay(
+        conn,
+        &ctx.authority,
+        &ctx.actor.person_id,
+        &new.key,
+        ctx.now,
+    )
+    .await?
+    {
         return Ok(response);
     }
     let known: i64 = sqlx::query_scalar(
@@ -381,7 +389,15 @@ pub async fn create(
     let response = pb::CreateConferenceResponse {
         conference: Some(conference),
     };
-    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
+    idempotency::remember(
+        conn,
+        &ctx.authority,
+        &ctx.actor.person_id,
+        &new.key,
+        &response,
+        ctx.now,
+    )
+    .await?;
     Ok(response)
 }
 
