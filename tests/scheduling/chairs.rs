@@ -15,6 +15,7 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::diary::*;
+use crate::minutes::until_service_knows;
 use crate::support::*;
 
 const ANNE: u128 = 0xc4a1_0001;
@@ -318,5 +319,216 @@ async fn chair_records_are_checked_field_by_field() {
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
+    f.stop().await;
+}
+
+/// A connection pool on scheduling's schema, outside any authority (the
+/// test's own hand on the database).
+async fn scheduling_admin(f: &Fixture) -> sqlx::PgPool {
+    let options = cpc_platform::db::schema_options(f.db.url(), cpc_scheduling::SCHEMA).unwrap();
+    sqlx::PgPool::connect_with(options).await.unwrap()
+}
+
+/// Waits until `n` other sessions of the test's database wait for a lock
+/// (the calls in flight have reached what the test holds).
+async fn until_waiting(admin: &sqlx::PgPool, n: i64) {
+    for _ in 0..200 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock' \
+               AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(admin)
+        .await
+        .unwrap();
+        if waiting >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the calls never reached the lock the test holds");
+}
+
+#[tokio::test]
+async fn two_updates_of_a_chair_at_one_version_do_not_both_win() {
+    let (f, _) = start().await;
+    let bs = business_support(&f);
+    let chairs = ChairsServiceClient::new(f.server.channel().await);
+    let anne = create(&mut chairs.clone(), &bs, chair(ANNE, "Anne Chair")).await;
+    // The test holds the chair's row so that both updates are in flight,
+    // having read the same version, before either can write.
+    let admin = scheduling_admin(&f).await;
+    let mut hold = admin.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM chairs WHERE id = $1 FOR UPDATE")
+        .bind(Uuid::from_u128(ANNE))
+        .execute(&mut *hold)
+        .await
+        .unwrap();
+    let update = |per_day: i32| {
+        let mut chairs = chairs.clone();
+        let request = bs.req(pb::UpdateChairRequest {
+            chair: Some(pb::Chair {
+                max_conferences_per_day: per_day,
+                ..anne.clone()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["max_conferences_per_day".into()],
+            }),
+        });
+        tokio::spawn(async move { chairs.update_chair(request).await })
+    };
+    let (one, three) = (update(1), update(3));
+    until_waiting(&admin, 2).await;
+    hold.rollback().await.unwrap();
+    let results = [one.await.unwrap(), three.await.unwrap()];
+    // One wins; the other read a version that is no longer current and is
+    // told to read again, rather than silently undoing the first.
+    let won: Vec<pb::Chair> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|r| r.get_ref().chair.clone().unwrap())
+        .collect();
+    let lost: Vec<Code> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .map(tonic::Status::code)
+        .collect();
+    assert_eq!(won.len(), 1, "{results:?}");
+    assert_eq!(lost, [Code::Aborted], "{results:?}");
+    assert_eq!(won[0].version, anne.version + 1);
+    let now = chairs
+        .clone()
+        .get_chair(bs.req(pb::GetChairRequest {
+            chair_id: anne.id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .chair
+        .unwrap();
+    assert_eq!(now.version, anne.version + 1);
+    assert_eq!(now.max_conferences_per_day, won[0].max_conferences_per_day);
+    admin.close().await;
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn two_allocations_at_once_do_not_double_book_a_chair() {
+    let (mut f, mut conferences) = start().await;
+    let bs = business_support(&f);
+    let chairs = ChairsServiceClient::new(f.server.channel().await);
+    let timescales = Timescales::new(&AuthorityProfile::default()).unwrap();
+    let day = timescales
+        .calendar()
+        .add_working_days(uk_today(), 5)
+        .unwrap();
+    // Two conferences at the same time, and one chair.
+    let first = booked_icpc(&mut f, &mut conferences, &bs, "CHR0011", day).await;
+    let second = booked_icpc(&mut f, &mut conferences, &bs, "CHR0012", day).await;
+    create(&mut chairs.clone(), &bs, chair(ANNE, "Anne Chair")).await;
+    // The test holds scheduling's feed so that an allocation that has
+    // counted the workloads and written its choice cannot commit yet: both
+    // are in flight together, as two people allocating at once are.
+    let admin = scheduling_admin(&f).await;
+    let mut hold = admin.begin().await.unwrap();
+    sqlx::query("LOCK TABLE change_events IN SHARE MODE")
+        .execute(&mut *hold)
+        .await
+        .unwrap();
+    let allocating = |conference: &pb::Conference| {
+        let mut chairs = chairs.clone();
+        let request = bs.req(allocate(conference));
+        tokio::spawn(async move { chairs.allocate_chair(request).await })
+    };
+    let (a, b) = (allocating(&first), allocating(&second));
+    until_waiting(&admin, 2).await;
+    hold.rollback().await.unwrap();
+    let results = [a.await.unwrap(), b.await.unwrap()];
+    // Anne takes one; the other finds her booked at that time.
+    let allocated: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|r| r.get_ref().allocation.clone().unwrap().chair_id)
+        .collect();
+    assert_eq!(
+        allocated,
+        [Uuid::from_u128(ANNE).to_string()],
+        "{results:?}"
+    );
+    let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(refused.message().contains("already booked"), "{refused:?}");
+    admin.close().await;
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn a_chair_made_unavailable_releases_the_conference_on_the_feed() {
+    let (mut f, mut conferences) = start().await;
+    let bs = business_support(&f);
+    let mut chairs = ChairsServiceClient::new(f.server.channel().await);
+    let timescales = Timescales::new(&AuthorityProfile::default()).unwrap();
+    let day = timescales
+        .calendar()
+        .add_working_days(uk_today(), 5)
+        .unwrap();
+    let booked = booked_icpc(&mut f, &mut conferences, &bs, "CHR0021", day).await;
+    let anne = create(&mut chairs, &bs, chair(ANNE, "Anne Chair")).await;
+    let allocated = chairs
+        .allocate_chair(bs.req(allocate(&booked)))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    assert_eq!(allocated.chair_id, anne.id);
+    // Reporting (which lets a conference's chair read its reports) learns
+    // the allocation from scheduling's feed ...
+    let knows = "SELECT EXISTS (SELECT 1 FROM conferences WHERE id = $1::uuid AND chair_id = $2)";
+    until_service_knows(&f, cpc_reporting::SCHEMA, knows, &[&allocated.id, &anne.id]).await;
+    // ... and, when leave makes Anne unavailable that day, that she no
+    // longer has it: the release is on the feed, not only in the diary.
+    chairs
+        .update_chair(bs.req(pb::UpdateChairRequest {
+            chair: Some(pb::Chair {
+                leave: vec![leave_on(day)],
+                ..anne.clone()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["leave".into()],
+            }),
+        }))
+        .await
+        .unwrap();
+    let released = "SELECT EXISTS (SELECT 1 FROM conferences \
+                                   WHERE id = $1::uuid AND chair_id IS NULL)";
+    until_service_knows(&f, cpc_reporting::SCHEMA, released, &[&allocated.id]).await;
+    let mut feed = conferences
+        .stream_changes(bs.req(pb::StreamChangesRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    // The conference's last event before the chair's update (not its
+    // creation) is on the feed.
+    let mut last_of_conference = None;
+    loop {
+        let event = feed.message().await.unwrap().unwrap().event.unwrap();
+        if event.event_type == "cpc.scheduling.v1.ChairChanged" {
+            let changed =
+                <pb::ChairChanged as prost::Message>::decode(event.payload.as_slice()).unwrap();
+            if !changed.created {
+                break;
+            }
+        } else if event.aggregate_id == allocated.id {
+            last_of_conference = Some(event);
+        }
+    }
+    let event = last_of_conference.unwrap();
+    assert_eq!(event.event_type, "cpc.scheduling.v1.ChairAllocated");
+    let change = <pb::ChairAllocated as prost::Message>::decode(event.payload.as_slice()).unwrap();
+    assert!(change.allocation.is_none());
+    let conference = change.conference.unwrap();
+    assert!(conference.chair_id.is_empty());
+    assert_eq!(conference.version, allocated.version + 1);
     f.stop().await;
 }

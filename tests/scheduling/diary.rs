@@ -520,3 +520,70 @@ async fn an_unborn_childs_s47_makes_a_pre_birth_conference_due_by_28_weeks_gesta
     assert_eq!(basis.amount, 28);
     f.stop().await;
 }
+
+#[tokio::test]
+async fn an_enquiry_finding_no_icpc_needed_cancels_the_icpc_it_made_due() {
+    let (mut f, mut scheduling) = start().await;
+    let bs = business_support(&f);
+    let held = uk_today();
+    let (child, case) = s47_started(&mut f, "SCH0006", held).await;
+    let icpc = conferences_of(&mut scheduling, &bs, &case).await.remove(0);
+    assert_eq!(icpc.status, pb::ConferenceStatus::Due as i32);
+    let sw = f.social_worker();
+    let enquiry = f
+        .client
+        .list_section47_enquiries(sw.req(cases::ListSection47EnquiriesRequest {
+            child_id: child.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .enquiries
+        .remove(0);
+    f.client
+        .complete_section47_enquiry(sw.req(cases::CompleteSection47EnquiryRequest {
+            enquiry_id: enquiry.id.clone(),
+            version: enquiry.version,
+            completion_date: pd_of(held),
+            outcome: cases::Section47Outcome::IcpcNotRequired as i32,
+            icpc_not_required_reason: "Harm not substantiated; family support plan agreed".into(),
+        }))
+        .await
+        .unwrap();
+    // Scheduling learns it from the cases feed: the conference is not left
+    // due (and so overdue) for ever, but cancelled, saying why.
+    let mut cancelled = None;
+    for _ in 0..100 {
+        let now = scheduling
+            .get_conference(bs.req(pb::GetConferenceRequest {
+                conference_id: icpc.id.clone(),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .conference
+            .unwrap();
+        if now.status == pb::ConferenceStatus::Cancelled as i32 {
+            cancelled = Some(now);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cancelled = cancelled.expect("scheduling never cancelled the ICPC");
+    assert!(
+        cancelled.cancellation_reason.contains("section 47"),
+        "{}",
+        cancelled.cancellation_reason
+    );
+    // Escalation, which watches conferences for drift, learns it from
+    // scheduling's feed and no longer expects it.
+    crate::minutes::until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM meetings WHERE id = $1::uuid AND state = 'cancelled')",
+        &[&icpc.id],
+    )
+    .await;
+    f.stop().await;
+}

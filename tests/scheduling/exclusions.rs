@@ -379,6 +379,7 @@ async fn a_parent_excluded_by_the_chair_is_uninvited_and_kept_out_of_the_attenda
             conference_id: conference.id.clone(),
             version: conference.version,
             held_date: pd_of(last_working_day()),
+            ..Default::default()
         }))
         .await
         .unwrap()

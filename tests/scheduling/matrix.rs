@@ -412,6 +412,7 @@ async fn call(c: &mut Clients, who: &As, rpc: &str, w: &World) -> Result<(), Sta
                 conference_id: conference(),
                 version: w.review.version,
                 held_date: pd_of(last_working_day()),
+                ..Default::default()
             }))
             .await
             .map(drop),

@@ -392,6 +392,7 @@ async fn plan_started_after(
             conference_id: icpc.id.clone(),
             version: icpc.version,
             held_date: pd_of(held_on),
+            ..Default::default()
         }))
         .await
         .unwrap()
@@ -565,6 +566,7 @@ async fn an_inquorate_conference_reconvenes_and_a_second_in_a_row_is_refused() {
         conference_id: conference.id.clone(),
         version: conference.version,
         held_date: pd_of(held_on),
+        ..Default::default()
     };
     let early = c
         .attendance
@@ -634,5 +636,121 @@ async fn an_inquorate_conference_reconvenes_and_a_second_in_a_row_is_refused() {
         .conference
         .unwrap();
     assert_eq!(held.status, pb::ConferenceStatus::Held as i32);
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn a_conference_held_after_its_deadline_needs_a_reason_and_is_flagged() {
+    let (mut f, conferences) = start().await;
+    let bs = business_support(&f);
+    let mut c = clients(&f, conferences).await;
+    let tomorrow = timescales()
+        .calendar()
+        .add_working_days(uk_today(), 1)
+        .unwrap();
+    let held_on = last_working_day();
+
+    // Booked in time (no reason is kept) ...
+    let (_, case) = s47_started(&mut f, "MTG0011", uk_today()).await;
+    let icpc = conferences_of(&mut c.conferences, &bs, &case)
+        .await
+        .remove(0);
+    let icpc = book(&mut c, &bs, &icpc, tomorrow).await;
+    assert!(!icpc.booked_past_deadline);
+    let icpc = record_attendance(&mut c, &bs, &icpc, quorate_meeting())
+        .await
+        .conference
+        .unwrap();
+    // ... weeks ago, on its due date, the working day before it met: the
+    // test cannot wait for the days to pass, so it puts the booking and
+    // the deadline there.
+    let due = timescales()
+        .calendar()
+        .last_working_day_on_or_before(held_on.pred_opt().unwrap())
+        .unwrap();
+    let (start, end) = slot_on(due);
+    let options = cpc_platform::db::schema_options(f.db.url(), cpc_scheduling::SCHEMA).unwrap();
+    let admin = sqlx::PgPool::connect_with(options).await.unwrap();
+    let at = |t: prost_types::Timestamp| chrono::DateTime::from_timestamp(t.seconds, 0).unwrap();
+    let id = uuid::Uuid::parse_str(&icpc.id).unwrap();
+    sqlx::query(
+        "UPDATE conferences SET statutory_due_date = $2, start_time = $3, end_time = $4 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(due)
+    .bind(at(start))
+    .bind(at(end))
+    .execute(&admin)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE conference_children SET due_date = $2 WHERE conference_id = $1")
+        .bind(id)
+        .bind(due)
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let hold = |conference: &pb::Conference, on: NaiveDate, reason: &str| {
+        pb::RecordConferenceHeldRequest {
+            conference_id: conference.id.clone(),
+            version: conference.version,
+            held_date: pd_of(on),
+            past_deadline_reason: reason.into(),
+        }
+    };
+    // Held the day after its deadline, with no reason anywhere: refused,
+    // naming the held date (as a booking past the deadline would be),
+    // rather than recorded as in time.
+    let refused = c
+        .attendance
+        .record_conference_held(bs.req(hold(&icpc, held_on, "")))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(refused.message().contains("held_date"), "{refused:?}");
+    // A reason is only for a conference held late.
+    let refused = c
+        .attendance
+        .record_conference_held(bs.req(hold(&icpc, due, "Snow")))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&refused), ["past_deadline_reason"]);
+    // With the reason, recorded after the event: held late, and flagged.
+    let held = c
+        .attendance
+        .record_conference_held(bs.req(hold(&icpc, held_on, "Snow closed the venue")))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    assert!(held.booked_past_deadline);
+    assert_eq!(held.past_deadline_reason, "Snow closed the venue");
+
+    // Booked past its deadline with a reason: held past it, and flagged.
+    let (_, case) = s47_started(&mut f, "MTG0012", date(2025, 6, 4)).await;
+    let late = conferences_of(&mut c.conferences, &bs, &case)
+        .await
+        .remove(0);
+    let late = book(&mut c, &bs, &late, tomorrow).await;
+    assert!(late.booked_past_deadline);
+    let late = record_attendance(&mut c, &bs, &late, quorate_meeting())
+        .await
+        .conference
+        .unwrap();
+    let held = c
+        .attendance
+        .record_conference_held(bs.req(hold(&late, held_on, "")))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    assert!(held.booked_past_deadline);
+    assert_eq!(
+        held.past_deadline_reason,
+        "Recorded after the event for this test"
+    );
     f.stop().await;
 }

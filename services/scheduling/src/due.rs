@@ -90,7 +90,16 @@ pub enum Need {
         basis: Basis,
     },
     /// The child's plan ended: future reviews and core groups are moot.
-    NothingFurther { child_id: String },
+    NothingFurther {
+        child_id: String,
+        /// The plan that ended (it leaves the core group meetings it
+        /// shared with a sibling's plan).
+        plan_id: String,
+    },
+    /// The section 47 enquiry started at `source_id` (the strategy
+    /// discussion) concluded that no initial conference is needed for the
+    /// child: the initial (or pre-birth) conference it made due is moot.
+    IcpcNotRequired { child_id: String, source_id: String },
 }
 
 /// Why an event could not be read.
@@ -146,6 +155,18 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
                         profile.icpc_working_days
                     ),
                 },
+            }])
+        }
+        "cpc.cases.v1.Section47Completed" => {
+            let completed: cases::Section47Completed = decode(event)?;
+            let enquiry = completed.enquiry.ok_or_else(|| missing("enquiry"))?;
+            // An enquiry that found an ICPC needed leaves its conference due.
+            if enquiry.outcome != cases::Section47Outcome::IcpcNotRequired as i32 {
+                return Ok(Vec::new());
+            }
+            Ok(vec![Need::IcpcNotRequired {
+                child_id: enquiry.child_id,
+                source_id: enquiry.strategy_discussion_id,
             }])
         }
         "cpc.cases.v1.TransferInRecorded" => {
@@ -252,6 +273,7 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
             let plan = ended.plan.ok_or_else(|| missing("plan"))?;
             Ok(vec![Need::NothingFurther {
                 child_id: plan.child_id,
+                plan_id: plan.id,
             }])
         }
         _ => Ok(Vec::new()),

@@ -19,6 +19,7 @@ use cpc_platform::outbox::{self, Filter};
 use cpc_platform::testing::TestDatabase;
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
+use cpc_proto::scheduling::v1 as pb;
 use cpc_rules::profile::AuthorityProfile;
 use cpc_rules::timescales::Timescales;
 use cpc_scheduling::due::needs;
@@ -282,12 +283,38 @@ async fn a_plan_brings_a_core_group_and_a_review_which_ends_with_the_plans() {
         .await;
     assert_eq!(ended, [Applied::LeftReviews(vec![review])]);
     assert_eq!(diary.conference(AUTHORITY, review).await.unwrap().0, "due");
+    // The core group meeting Ben still has is on the feed without Amy or
+    // her plan: reporting and escalation keep what the event carries.
+    let events = outbox::read_after(&diary.pool, 0, &Filter::default(), 1000)
+        .await
+        .unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.event_type, "cpc.scheduling.v1.CoreGroupMeetingDue");
+    let meeting = pb::CoreGroupMeetingDue::decode(last.payload.as_slice())
+        .unwrap()
+        .meeting
+        .unwrap();
+    assert_eq!(meeting.id, core_group.to_string());
+    assert_eq!(meeting.child_ids, [ben.to_string()]);
+    assert_eq!(meeting.plan_ids, [ben_plan.to_string()]);
+    assert_eq!(meeting.status, pb::CoreGroupMeetingStatus::Due as i32);
     diary
         .feed(&plan_event("PlanEnded", ben_plan, ben, icpc))
         .await;
     let (status, _, children) = diary.conference(AUTHORITY, review).await.unwrap();
     assert_eq!(status, "cancelled");
-    assert!(children.is_empty());
+    // Cancelled, it still says whom it was for: reporting and escalation
+    // refuse (and stop at) a conference or meeting for nobody.
+    assert_eq!(children, [ben]);
+    let events = outbox::read_after(&diary.pool, 0, &Filter::default(), 1000)
+        .await
+        .unwrap();
+    let meeting = pb::CoreGroupMeetingCancelled::decode(events.last().unwrap().payload.as_slice())
+        .unwrap()
+        .meeting
+        .unwrap();
+    assert_eq!(meeting.child_ids, [ben.to_string()]);
+    assert_eq!(meeting.plan_ids, [ben_plan.to_string()]);
     assert_eq!(
         diary.feed_types().await,
         [
@@ -296,8 +323,145 @@ async fn a_plan_brings_a_core_group_and_a_review_which_ends_with_the_plans() {
             "CoreGroupMeetingDue",
             "ConferenceRecomputed",
             "ConferenceRecomputed",
+            "CoreGroupMeetingDue",
             "ConferenceCancelled",
             "CoreGroupMeetingCancelled"
         ]
+    );
+}
+
+fn s47_completed(
+    child: Uuid,
+    discussion: Uuid,
+    outcome: cases::Section47Outcome,
+) -> common::ChangeEvent {
+    event(
+        "Section47Completed",
+        &cases::Section47Completed {
+            enquiry: Some(cases::Section47Enquiry {
+                child_id: child.to_string(),
+                strategy_discussion_id: discussion.to_string(),
+                status: cases::Section47Status::Completed as i32,
+                outcome: outcome as i32,
+                ..Default::default()
+            }),
+        },
+    )
+}
+
+#[tokio::test]
+async fn an_enquiry_finding_no_icpc_needed_takes_the_child_off_the_icpc_it_made_due() {
+    use cases::Section47Outcome::{IcpcNotRequired, IcpcRequired};
+    let diary = Diary::new().await;
+    let (case, amy, ben, discussion) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let on = date(2026, 12, 16);
+    let [Applied::Created(icpc)] = diary.feed(&s47_started(case, amy, discussion, on)).await[..]
+    else {
+        panic!("created")
+    };
+    diary.feed(&s47_started(case, ben, discussion, on)).await;
+
+    // An enquiry of another discussion of Amy's does not touch this
+    // conference, nor does Ben's finding a conference needed.
+    let other = diary
+        .feed(&s47_completed(amy, Uuid::now_v7(), IcpcNotRequired))
+        .await;
+    assert_eq!(other, [Applied::LeftInitial(Vec::new())]);
+    assert!(
+        diary
+            .feed(&s47_completed(ben, discussion, IcpcRequired))
+            .await
+            .is_empty()
+    );
+    // Amy's enquiry found no ICPC needed: she leaves it; Ben's stands.
+    let amy_done = diary
+        .feed(&s47_completed(amy, discussion, IcpcNotRequired))
+        .await;
+    assert_eq!(amy_done, [Applied::LeftInitial(vec![icpc])]);
+    let (status, due, children) = diary.conference(AUTHORITY, icpc).await.unwrap();
+    assert_eq!((status.as_str(), due), ("due", date(2027, 1, 11)));
+    assert_eq!(children, [ben]);
+    // Ben's too: nobody needs it, so it is cancelled with the reason, not
+    // left due for ever (overdue to escalation and timeliness).
+    let ben_done = diary
+        .feed(&s47_completed(ben, discussion, IcpcNotRequired))
+        .await;
+    assert_eq!(ben_done, [Applied::LeftInitial(vec![icpc])]);
+    let (status, _, children) = diary.conference(AUTHORITY, icpc).await.unwrap();
+    assert_eq!(status, "cancelled");
+    assert_eq!(children, [ben]);
+    // Delivered again, it changes nothing.
+    assert_eq!(
+        diary
+            .feed(&s47_completed(ben, discussion, IcpcNotRequired))
+            .await,
+        [Applied::LeftInitial(Vec::new())]
+    );
+    assert_eq!(
+        diary.feed_types().await,
+        [
+            "ConferenceDue",
+            "ConferenceRecomputed",
+            "ConferenceRecomputed",
+            "ConferenceCancelled"
+        ]
+    );
+    let events = outbox::read_after(&diary.pool, 0, &Filter::default(), 1000)
+        .await
+        .unwrap();
+    let cancelled = pb::ConferenceCancelled::decode(events[3].payload.as_slice())
+        .unwrap()
+        .conference
+        .unwrap();
+    assert_eq!(cancelled.status, pb::ConferenceStatus::Cancelled as i32);
+    assert_eq!(cancelled.child_ids, [ben.to_string()]);
+    assert!(
+        cancelled.cancellation_reason.contains("section 47"),
+        "{}",
+        cancelled.cancellation_reason
+    );
+}
+
+#[tokio::test]
+async fn an_unborn_childs_enquiry_finding_no_icpc_needed_cancels_the_pre_birth_conference() {
+    let diary = Diary::new().await;
+    let (case, baby, discussion) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    // The initial conference an unborn child's enquiry needs is a
+    // pre-birth one (as the feed consumer makes it), counted from the
+    // expected birth but kept with the strategy discussion as its source.
+    let timescales = Timescales::new(&AuthorityProfile::default()).unwrap();
+    let [initial] = &needs(
+        &s47_started(case, baby, discussion, date(2026, 12, 16)),
+        &timescales,
+    )
+    .unwrap()[..] else {
+        panic!("one need")
+    };
+    let pre_birth =
+        cpc_scheduling::due::pre_birth(initial.clone(), date(2027, 9, 1), &timescales).unwrap();
+    let mut tx = db::begin_for_authority(&diary.pool, AUTHORITY)
+        .await
+        .unwrap();
+    let Applied::Created(conference) = apply(&mut tx, AUTHORITY, &pre_birth, now()).await.unwrap()
+    else {
+        panic!("created")
+    };
+    tx.commit().await.unwrap();
+    let done = diary
+        .feed(&s47_completed(
+            baby,
+            discussion,
+            cases::Section47Outcome::IcpcNotRequired,
+        ))
+        .await;
+    assert_eq!(done, [Applied::LeftInitial(vec![conference])]);
+    assert_eq!(
+        diary.conference(AUTHORITY, conference).await.unwrap().0,
+        "cancelled"
     );
 }

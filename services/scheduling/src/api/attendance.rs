@@ -158,7 +158,7 @@ impl AttendanceService for ConferencesApi {
             .flow
             .run(&session, Target::Conference(id), move |conn, s| {
                 Box::pin(
-                    async move { attendance::record_held(conn, &s.ctx, id, version, held).await },
+                    async move { attendance::record_held(conn, &s.ctx, id, version, &held).await },
                 )
             })
             .await?;

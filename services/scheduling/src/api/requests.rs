@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use crate::store::Ctx;
 use crate::store::attendance::{
-    CREATE_INVITATION, INVITEE_KINDS, Inquorate, METHODS, NewInvitation, REPLIES, Reply, code_of,
+    CREATE_INVITATION, Held, INVITEE_KINDS, Inquorate, METHODS, NewInvitation, REPLIES, Reply,
+    code_of,
 };
 use crate::store::booking::{self, CREATE_CONFERENCE, Move, NewConference, Slot};
 use crate::store::calendar::Owner;
@@ -602,17 +603,26 @@ fn meeting_date(
     Some(date)
 }
 
-/// A RecordConferenceHeldRequest: (conference, version, held date).
+/// A RecordConferenceHeldRequest: (conference, version, the record).
 pub(crate) fn held(
     req: &pb::RecordConferenceHeldRequest,
     ctx: &Ctx,
-) -> Result<(Uuid, i64, NaiveDate), ApiError> {
+) -> Result<(Uuid, i64, Held), ApiError> {
     let mut check = Check::new();
     let id = check.id("conference_id", &req.conference_id);
     let version = check.version("version", req.version);
     let date = meeting_date(&mut check, "held_date", req.held_date.as_ref(), ctx);
+    let past_deadline_reason =
+        check.opt_text("past_deadline_reason", &req.past_deadline_reason, 2000);
     match (id, date) {
-        (Some(id), Some(date)) if check.is_clean() => Ok((id, version, date)),
+        (Some(id), Some(date)) if check.is_clean() => Ok((
+            id,
+            version,
+            Held {
+                date,
+                past_deadline_reason,
+            },
+        )),
         _ => Err(check.fail()),
     }
 }

@@ -159,10 +159,55 @@ fn an_ended_plan_needs_nothing_further_and_other_events_nothing() {
     assert_eq!(
         needs_of("PlanEnded", &ended),
         [Need::NothingFurther {
-            child_id: "child-1".into()
+            child_id: "child-1".into(),
+            plan_id: "plan-1".into(),
         }]
     );
     assert!(needs_of("CaseCreated", &cases::CaseCreated::default()).is_empty());
+}
+
+fn completed(outcome: cases::Section47Outcome) -> cases::Section47Completed {
+    cases::Section47Completed {
+        enquiry: Some(cases::Section47Enquiry {
+            child_id: "child-1".into(),
+            strategy_discussion_id: "sd-1".into(),
+            status: cases::Section47Status::Completed as i32,
+            outcome: outcome as i32,
+            ..Default::default()
+        }),
+    }
+}
+
+#[test]
+fn an_enquiry_finding_no_icpc_needed_makes_the_conference_it_started_moot() {
+    // Census ICPCnotRequired (N00111): the conference the strategy
+    // discussion made due is no longer needed for the child.
+    assert_eq!(
+        needs_of(
+            "Section47Completed",
+            &completed(cases::Section47Outcome::IcpcNotRequired)
+        ),
+        [Need::IcpcNotRequired {
+            child_id: "child-1".into(),
+            source_id: "sd-1".into(),
+        }]
+    );
+    // An enquiry that found one needed changes nothing: it stays due.
+    assert!(
+        needs_of(
+            "Section47Completed",
+            &completed(cases::Section47Outcome::IcpcRequired)
+        )
+        .is_empty()
+    );
+    let broken = event("Section47Completed", &cases::Section47Completed::default());
+    assert!(matches!(
+        needs(&broken, &timescales()),
+        Err(DueError::Missing {
+            field: "enquiry",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -250,6 +295,7 @@ fn a_late_pre_birth_enquiry_keeps_the_fifteen_working_days() {
 fn other_needs_are_left_as_they_are() {
     let review = Need::NothingFurther {
         child_id: "child-1".into(),
+        plan_id: "plan-1".into(),
     };
     assert_eq!(
         pre_birth(review.clone(), date(2027, 6, 1), &timescales()).unwrap(),

@@ -56,6 +56,16 @@ pub struct Reply {
 
 cpc_platform::redacted_debug!(Reply);
 
+/// A checked record of a conference held.
+#[derive(Clone)]
+pub struct Held {
+    pub date: NaiveDate,
+    /// Why it was held after its statutory due date, when it was.
+    pub past_deadline_reason: Option<String>,
+}
+
+cpc_platform::redacted_debug!(Held);
+
 /// A checked inquorate record.
 #[derive(Clone)]
 pub struct Inquorate {
@@ -241,7 +251,15 @@ pub async fn invite(
     ctx: &Ctx,
     new: &NewInvitation,
 ) -> Result<pb::CreateInvitationResponse, ApiError> {
-    if let Some(response) = idempotency::replay(conn, &ctx.authority, &new.key, ctx.now).await? {
+    if let Some(response) = idempotency::replay(
+        conn,
+        &ctx.authority,
+        &ctx.actor.person_id,
+        &new.key,
+        ctx.now,
+    )
+    .await?
+    {
         return Ok(response);
     }
     let (status, children): (String, Vec<Uuid>) = sqlx::query_as(
@@ -320,7 +338,15 @@ pub async fn invite(
     let response = pb::CreateInvitationResponse {
         invitation: Some(invitation),
     };
-    idempotency::remember(conn, &ctx.authority, &new.key, &response, ctx.now).await?;
+    idempotency::remember(
+        conn,
+        &ctx.authority,
+        &ctx.actor.person_id,
+        &new.key,
+        &response,
+        ctx.now,
+    )
+    .await?;
     Ok(response)
 }
 
@@ -692,17 +718,54 @@ async fn recorded_quorum(
     pb::QuorumAssessment::decode(quorum.as_slice()).map_err(ApiError::internal)
 }
 
-/// Records that a BOOKED conference with quorate attendance was held.
+/// Whether a conference due by `due` and held on `held` was held past its
+/// deadline, and the reason recorded for it. It may be, as it may be booked
+/// past it, but never without a reason: `given` in the request, else the
+/// booking's (`booked`, given when it was booked or moved past the
+/// deadline). A conference held in time keeps none.
 ///
 /// # Errors
-/// `ABORTED`; `FAILED_PRECONDITION` unless booked with quorate attendance.
+/// `FAILED_PRECONDITION` for a held date after `due` with no reason;
+/// `INVALID_ARGUMENT` for a reason given with a held date in time.
+fn held_past_deadline(
+    held: NaiveDate,
+    due: NaiveDate,
+    given: Option<&str>,
+    booked: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    if held <= due {
+        return match given {
+            Some(_) => Err(ApiError::invalid_field(
+                "past_deadline_reason",
+                format!("only for a conference held after its statutory due date {due}"),
+            )),
+            None => Ok(None),
+        };
+    }
+    match given.or(booked) {
+        Some(reason) => Ok(Some(reason.to_owned())),
+        None => Err(ApiError::FailedPrecondition(format!(
+            "held_date {held} is after the statutory due date {due}: give past_deadline_reason"
+        ))),
+    }
+}
+
+/// Records that a BOOKED conference with quorate attendance was held. The
+/// held date, not the booked one, is what the timescales measure: the
+/// past-deadline flag is set from it, and a held date after the deadline
+/// needs the booking's past-deadline reason.
+///
+/// # Errors
+/// `ABORTED`; `FAILED_PRECONDITION` unless booked with quorate attendance,
+/// or when held after the deadline without a past-deadline reason.
 pub async fn record_held(
     conn: &mut PgConnection,
     ctx: &Ctx,
     id: Uuid,
     version: i64,
-    held: NaiveDate,
+    record: &Held,
 ) -> Result<pb::Conference, ApiError> {
+    let held = record.date;
     let now = current(conn, id, version).await?;
     if now.status != "booked" {
         return Err(ApiError::FailedPrecondition(format!(
@@ -729,13 +792,28 @@ pub async fn record_held(
             "the recorded attendance names no chair (role CHAIR)".to_owned(),
         ));
     }
+    let booked: Option<String> =
+        sqlx::query_scalar("SELECT past_deadline_reason FROM conferences WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+    // Booked late but held in time: the reason no longer applies (as a
+    // booking in time keeps none).
+    let reason = held_past_deadline(
+        held,
+        now.statutory_due_date,
+        record.past_deadline_reason.as_deref(),
+        booked.as_deref(),
+    )?;
     sqlx::query(
-        "UPDATE conferences SET status = 'held', held_date = $2, version = version + 1, \
-           updated_at = $3 WHERE id = $1",
+        "UPDATE conferences SET status = 'held', held_date = $2, \
+           booked_past_deadline = $4::text IS NOT NULL, past_deadline_reason = $4, \
+           version = version + 1, updated_at = $3 WHERE id = $1",
     )
     .bind(id)
     .bind(held)
     .bind(ctx.now)
+    .bind(reason)
     .execute(&mut *conn)
     .await?;
     let conference = conferences::changed(
@@ -884,3 +962,6 @@ pub async fn record_inquorate(
         reconvened_conference: Some(next),
     })
 }
+
+#[cfg(test)]
+mod tests;

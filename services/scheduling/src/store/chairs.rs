@@ -67,6 +67,27 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<pb::Chair, ApiErro
     row.into_proto()
 }
 
+/// Chair `id`, its row locked until the transaction ends.
+///
+/// # Errors
+/// `NOT_FOUND`; database errors.
+async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<pb::Chair, ApiError> {
+    let row: ChairRow = sqlx::query_as(
+        "SELECT version, chair, created_at, updated_at FROM chairs WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| ApiError::not_found("chair", id.to_string()))?;
+    row.into_proto()
+}
+
+fn stale(id: Uuid, version: i64) -> ApiError {
+    ApiError::Aborted(format!(
+        "chair {id} is no longer at version {version}: read it again"
+    ))
+}
+
 /// Every chair of the authority, by name.
 async fn all(conn: &mut PgConnection) -> Result<Vec<pb::Chair>, ApiError> {
     let rows: Vec<ChairRow> = sqlx::query_as(
@@ -114,7 +135,9 @@ pub async fn create(
     key: &RequestKey,
     chair: &pb::Chair,
 ) -> Result<pb::CreateChairResponse, ApiError> {
-    if let Some(response) = idempotency::replay(conn, &ctx.authority, key, ctx.now).await? {
+    if let Some(response) =
+        idempotency::replay(conn, &ctx.authority, &ctx.actor.person_id, key, ctx.now).await?
+    {
         return Ok(response);
     }
     let id = Uuid::parse_str(&chair.id).map_err(ApiError::internal)?;
@@ -142,7 +165,15 @@ pub async fn create(
     let response = pb::CreateChairResponse {
         chair: Some(created),
     };
-    idempotency::remember(conn, &ctx.authority, key, &response, ctx.now).await?;
+    idempotency::remember(
+        conn,
+        &ctx.authority,
+        &ctx.actor.person_id,
+        key,
+        &response,
+        ctx.now,
+    )
+    .await?;
     Ok(response)
 }
 
@@ -179,7 +210,9 @@ pub async fn update(
     changes: &pb::Chair,
     fields: &[&str],
 ) -> Result<pb::Chair, ApiError> {
-    let mut chair = get(conn, id).await?;
+    // Locked until the transaction ends: a concurrent update at the same
+    // version waits here, then reads the new version and is refused.
+    let mut chair = lock(conn, id).await?;
     if chair.version != version {
         return Err(ApiError::Aborted(format!(
             "chair {id} is at version {}, not {version}: read it again",
@@ -203,17 +236,23 @@ pub async fn update(
             _ => {}
         }
     }
-    sqlx::query(
+    let written = sqlx::query(
         "UPDATE chairs SET display_name = $2, active = $3, chair = $4, version = version + 1, \
-           updated_at = $5 WHERE id = $1",
+           updated_at = $5 WHERE id = $1 AND version = $6",
     )
     .bind(id)
     .bind(display_name(&chair))
     .bind(chair.active)
     .bind(stored(&chair).encode_to_vec())
     .bind(ctx.now)
+    .bind(version)
     .execute(&mut *conn)
     .await?;
+    // The row is locked, so this holds; the predicate keeps the write
+    // conditional on the version the caller read all the same.
+    if written.rows_affected() == 0 {
+        return Err(stale(id, version));
+    }
     release_conferences(conn, ctx, id, &chair).await?;
     let updated = get(conn, id).await?;
     emit(conn, ctx, &updated, false).await?;
@@ -233,7 +272,8 @@ async fn release_conferences(
         "SELECT c.id, c.case_id, c.start_time, ARRAY(SELECT child_id FROM conference_children cc \
                                                       WHERE cc.conference_id = c.id) \
          FROM conferences c \
-         WHERE c.chair_id = $1 AND c.status = 'booked' AND c.start_time >= $2",
+         WHERE c.chair_id = $1 AND c.status = 'booked' AND c.start_time >= $2 \
+         FOR UPDATE OF c",
     )
     .bind(id)
     .bind(ctx.now - Duration::hours(24))
@@ -254,6 +294,20 @@ async fn release_conferences(
             .bind(conference)
             .bind(ctx.now)
             .execute(&mut *conn)
+            .await?;
+            // The allocation changed, to none: reporting (which lets the
+            // chair of a conference see its reports) and the other
+            // followers learn the chair no longer has it.
+            conferences::changed(
+                conn,
+                conference,
+                "cpc.scheduling.v1.ChairAllocated",
+                ctx.now,
+                |conference| pb::ChairAllocated {
+                    conference: Some(conference.clone()),
+                    allocation: None,
+                },
+            )
             .await?;
         }
     }
@@ -468,6 +522,16 @@ pub async fn allocate(
     request: &AllocationRequest,
 ) -> Result<pb::AllocateChairResponse, ApiError> {
     let id = request.conference_id;
+    if !request.dry_run {
+        // The chairs' workloads are counted, then one is booked: two
+        // allocations counting at once could both find the same chair free
+        // and double-book it. Each locks the authority's chairs first (in
+        // id order, as UpdateChair locks its one chair before the
+        // conferences it releases), so they count one after the other.
+        sqlx::query("SELECT id FROM chairs ORDER BY id FOR UPDATE")
+            .execute(&mut *conn)
+            .await?;
+    }
     let now = current(conn, id, request.version).await?;
     if now.status != "booked" {
         return Err(ApiError::FailedPrecondition(format!(

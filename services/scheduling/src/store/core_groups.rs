@@ -257,41 +257,73 @@ pub async fn plan_needs(
     Ok(id)
 }
 
-/// A plan ended: its child comes off meetings not yet held; a meeting left
-/// for nobody is cancelled.
+/// A plan ended: its child (and the plan) come off meetings not yet held;
+/// a meeting it was the last for is cancelled instead, keeping its child
+/// and plan (the feed's followers refuse a meeting for nobody, and it says
+/// whom it was for). Every meeting changed goes on the feed, so reporting
+/// and escalation stop counting it for the child and the plan.
 ///
 /// # Errors
 /// Database errors.
 pub async fn child_left(
     conn: &mut PgConnection,
     child: Uuid,
+    plan: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let left: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE core_group_meetings SET child_ids = array_remove(child_ids, $1), \
-           status = CASE WHEN cardinality(array_remove(child_ids, $1)) = 0 \
-                         THEN 'cancelled' ELSE status END, \
-           version = version + 1, updated_at = $2 \
+        "UPDATE core_group_meetings SET \
+           child_ids = CASE WHEN cardinality(array_remove(child_ids, $1)) = 0 THEN child_ids \
+                            ELSE array_remove(child_ids, $1) END, \
+           plan_ids = CASE WHEN cardinality(array_remove(child_ids, $1)) = 0 THEN plan_ids \
+                           ELSE array_remove(plan_ids, $2) END, \
+           status = CASE WHEN cardinality(array_remove(child_ids, $1)) = 0 THEN 'cancelled' ELSE status END, \
+           version = version + 1, updated_at = $3 \
          WHERE $1 = ANY (child_ids) AND status IN ('due', 'scheduled') RETURNING id",
     )
     .bind(child)
+    .bind(plan)
     .bind(now)
     .fetch_all(&mut *conn)
     .await?;
     for id in left {
         let meeting = load(conn, id).await?;
-        if meeting.status == pb::CoreGroupMeetingStatus::Cancelled as i32 {
-            let event = pb::CoreGroupMeetingCancelled {
-                meeting: Some(meeting.clone()),
-            };
-            emit(
-                conn,
-                "cpc.scheduling.v1.CoreGroupMeetingCancelled",
-                &meeting,
-                &event,
-                now,
-            )
-            .await?;
+        let status = pb::CoreGroupMeetingStatus::try_from(meeting.status)
+            .unwrap_or(pb::CoreGroupMeetingStatus::Unspecified);
+        // There is no event for a change of a meeting's children: a meeting
+        // still open is announced again as what it is (due, or scheduled),
+        // as a sibling joining one is; each carries the meeting after the
+        // change, which is what reporting and escalation keep.
+        match status {
+            pb::CoreGroupMeetingStatus::Cancelled => {
+                let event = pb::CoreGroupMeetingCancelled {
+                    meeting: Some(meeting.clone()),
+                };
+                emit(
+                    conn,
+                    "cpc.scheduling.v1.CoreGroupMeetingCancelled",
+                    &meeting,
+                    &event,
+                    now,
+                )
+                .await?;
+            }
+            pb::CoreGroupMeetingStatus::Scheduled => {
+                let event = pb::CoreGroupMeetingScheduled {
+                    meeting: Some(meeting.clone()),
+                };
+                emit(
+                    conn,
+                    "cpc.scheduling.v1.CoreGroupMeetingScheduled",
+                    &meeting,
+                    &event,
+                    now,
+                )
+                .await?;
+            }
+            _ => {
+                announce_due(conn, id, now).await?;
+            }
         }
     }
     Ok(())

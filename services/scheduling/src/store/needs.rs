@@ -27,9 +27,13 @@ pub enum Applied {
     Unchanged(Uuid),
     /// The plan's next core group meeting (this one) is due.
     CoreGroupDue(Uuid),
-    /// The child left these open reviews; those left with no child were
-    /// cancelled.
+    /// The child left these open reviews; those they were the last child
+    /// of were cancelled.
     LeftReviews(Vec<Uuid>),
+    /// The child left these open initial (or pre-birth) conferences, which
+    /// their enquiry found unnecessary; those they were the last child of
+    /// were cancelled.
+    LeftInitial(Vec<Uuid>),
     /// The child's case is not known yet (no `ChildRegistered` seen).
     CaseUnknown,
 }
@@ -164,9 +168,29 @@ pub async fn apply(
                     .map_err(|err| NeedsError::Feed(err.to_string()))?;
             Ok(Applied::CoreGroupDue(meeting))
         }
-        Need::NothingFurther { child_id } => {
+        Need::NothingFurther { child_id, plan_id } => {
             let child = id("child_id", child_id)?;
-            nothing_further(conn, child, now).await
+            let plan = id("plan_id", plan_id)?;
+            nothing_further(conn, child, plan, now).await
+        }
+        Need::IcpcNotRequired {
+            child_id,
+            source_id,
+        } => {
+            let child = id("child_id", child_id)?;
+            let left = leave(
+                conn,
+                child,
+                &Leaving {
+                    kinds: &["initial", "pre_birth"],
+                    source_id: Some(source_id),
+                    reason: "The section 47 enquiry of every child it was for found no initial \
+                             conference needed.",
+                },
+                now,
+            )
+            .await?;
+            Ok(Applied::LeftInitial(left))
         }
     }
 }
@@ -298,43 +322,94 @@ async fn add_child(
     Ok(())
 }
 
-/// The child's plan ended: they leave their open reviews (a review left
-/// with no child is cancelled) and their core groups are no longer due.
+/// The child's plan ended: they leave their open reviews (a review they
+/// were the last child of is cancelled) and their plan's core groups are
+/// no longer due.
 async fn nothing_further(
     conn: &mut PgConnection,
     child: Uuid,
+    plan: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Applied, NeedsError> {
-    let reviews: Vec<Uuid> = sqlx::query_scalar(
-        "DELETE FROM conference_children cc USING conferences c \
-         WHERE cc.conference_id = c.id AND cc.child_id = $1 \
-           AND c.kind = 'review' AND c.status IN ('due', 'booked') \
-         RETURNING c.id",
+    let reviews = leave(
+        conn,
+        child,
+        &Leaving {
+            kinds: &["review"],
+            source_id: None,
+            reason: "The plans of every child it was for have ended.",
+        },
+        now,
     )
-    .bind(child)
-    .fetch_all(&mut *conn)
     .await?;
-    for review in &reviews {
-        refresh_due(conn, *review, now).await?;
-    }
-    sqlx::query(
-        "UPDATE conferences c SET status = 'cancelled', \
-                cancellation_reason = 'The plans of every child it was for have ended.', \
-                version = version + 1, updated_at = $2 \
-         WHERE c.id = ANY ($1) \
-           AND NOT EXISTS (SELECT 1 FROM conference_children cc WHERE cc.conference_id = c.id)",
-    )
-    .bind(&reviews)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    for review in &reviews {
-        announce(conn, *review, Announce::LeftOrCancelled, now).await?;
-    }
-    core_groups::child_left(conn, child, now)
+    core_groups::child_left(conn, child, plan, now)
         .await
         .map_err(|err| NeedsError::Feed(err.to_string()))?;
     Ok(Applied::LeftReviews(reviews))
+}
+
+/// Which of a child's open conferences they leave, and why one they were
+/// the last child of is cancelled.
+struct Leaving<'a> {
+    /// Stored kind codes.
+    kinds: &'a [&'static str],
+    /// Only the conference the child's deadline was counted from this
+    /// record for (their strategy discussion), when given.
+    source_id: Option<&'a str>,
+    /// The cancellation reason.
+    reason: &'static str,
+}
+
+/// Takes `child` off their open (due or booked) conferences that
+/// `leaving` names: each is due by its remaining children's earliest
+/// deadline; one the child was the last for is cancelled instead, keeping
+/// its children (as one cancelled by hand does: the feed's followers
+/// refuse a conference for nobody, and it says whom it was for). Either
+/// change goes on the feed, so reporting and escalation stop counting it
+/// for the child. Returns the conferences left.
+async fn leave(
+    conn: &mut PgConnection,
+    child: Uuid,
+    leaving: &Leaving<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, NeedsError> {
+    let open: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT c.id, (SELECT count(*) FROM conference_children o WHERE o.conference_id = c.id) \
+         FROM conferences c JOIN conference_children cc ON cc.conference_id = c.id \
+         WHERE cc.child_id = $1 AND c.kind = ANY ($2) AND c.status IN ('due', 'booked') \
+           AND ($3::text IS NULL OR cc.basis->>'source_id' = $3) \
+         ORDER BY c.id FOR UPDATE OF c",
+    )
+    .bind(child)
+    .bind(leaving.kinds)
+    .bind(leaving.source_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (conference, children) in &open {
+        if *children > 1 {
+            sqlx::query(
+                "DELETE FROM conference_children WHERE conference_id = $1 AND child_id = $2",
+            )
+            .bind(conference)
+            .bind(child)
+            .execute(&mut *conn)
+            .await?;
+            refresh_due(conn, *conference, now).await?;
+        } else {
+            sqlx::query(
+                "UPDATE conferences SET status = 'cancelled', cancellation_reason = $2, \
+                        version = version + 1, updated_at = $3 \
+                 WHERE id = $1",
+            )
+            .bind(conference)
+            .bind(leaving.reason)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+        announce(conn, *conference, Announce::LeftOrCancelled, now).await?;
+    }
+    Ok(open.into_iter().map(|(conference, _)| conference).collect())
 }
 
 /// Which event a change of a conference is.
