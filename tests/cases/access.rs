@@ -442,7 +442,7 @@ async fn a_membership_for_one_child_opens_that_childs_records_only() {
         .into_inner()
         .memberships;
     assert_eq!(by_child.len(), 2, "the creator's and the school's");
-    assert_eq!(cases_of(&by_child), [pupil.case_id.clone()]);
+    assert_eq!(cases_of(&by_child), std::slice::from_ref(&pupil.case_id));
     // Naming another case beside the pupil lists nothing of that case: the
     // call was allowed for the pupil, and stays within the pupil's case.
     let elsewhere = f
@@ -466,7 +466,7 @@ async fn a_membership_for_one_child_opens_that_childs_records_only() {
         .unwrap()
         .into_inner()
         .memberships;
-    assert_eq!(cases_of(&mine), [other.case_id.clone()]);
+    assert_eq!(cases_of(&mine), std::slice::from_ref(&other.case_id));
     f.stop().await;
 }
 
