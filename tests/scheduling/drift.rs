@@ -322,6 +322,45 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 
+    // The team manager's list across the authority showed the child's
+    // findings: it is in the child's access log, as a read of them is.
+    let mut audit = cpc_proto::audit::v1::audit_service_client::AuditServiceClient::new(
+        f.server.channel().await,
+    );
+    let mut managers_lists = async || {
+        audit
+            .list_access_records(sw.req(crate::access_log::about_child("escalation", &child)))
+            .await
+            .unwrap()
+            .into_inner()
+            .records
+            .iter()
+            .filter(|a| {
+                a.rpc_method.ends_with("/ListDriftFindings")
+                    && a.person.as_ref().unwrap().person_id
+                        == Uuid::from_u128(TEAM_MANAGER).to_string()
+            })
+            .count()
+    };
+    let before = managers_lists().await;
+    let across = findings(
+        &mut client,
+        &tm,
+        pb::ListDriftFindingsRequest {
+            authority_id: AUTHORITY.into(),
+            status: pb::DriftFindingStatus::Cleared as i32,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(
+        across
+            .iter()
+            .any(|finding| finding.child_ids.contains(&child)),
+        "{across:?}"
+    );
+    assert_eq!(managers_lists().await, before + 1);
+
     // The feed: the initial conference, long past its due date when it
     // became due, found and cleared once held; then the action and the
     // meeting found by the sweep, the escalation and its response overdue

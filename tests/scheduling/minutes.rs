@@ -495,6 +495,22 @@ async fn minutes_reach_the_agreed_list_and_never_a_person_the_chair_excluded() {
                 && a.person.as_ref().unwrap().person_id == police_ref().person_id),
         "{accesses:?}"
     );
+    // The team manager's list across the authority showed the child's
+    // minutes, so it is in the child's log; the excluded manager's, which
+    // showed nothing, is not.
+    let listings: Vec<String> = accesses
+        .iter()
+        .filter(|a| a.rpc_method.ends_with("/ListMinutes"))
+        .map(|a| a.person.as_ref().unwrap().person_id.clone())
+        .collect();
+    assert!(
+        listings.contains(&Uuid::from_u128(TEAM_MANAGER).to_string()),
+        "{accesses:?}"
+    );
+    assert!(
+        !listings.contains(&Uuid::from_u128(RELATED_MANAGER).to_string()),
+        "{accesses:?}"
+    );
 
     // The feed carries approval, distribution and the notification.
     assert_eq!(

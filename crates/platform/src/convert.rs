@@ -1,7 +1,8 @@
-//! Conversions between the API's dates and timestamps and chrono's.
+//! Conversions between the API's dates, timestamps and ids and Rust's.
 
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use cpc_proto::common::v1 as common;
+use uuid::Uuid;
 
 /// Why an API `Date` is not a calendar date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,17 @@ pub fn timestamp_to_proto(at: DateTime<Utc>) -> prost_types::Timestamp {
         seconds: at.timestamp(),
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or_default(),
     }
+}
+
+/// The ids a page of a list returned, as the API writes them (UUID text),
+/// for the list's audit record (`Permit::add_children`). A malformed one,
+/// which the services never write, is skipped rather than failing a page
+/// already read.
+pub fn listed_ids<'a>(texts: impl IntoIterator<Item = &'a String>) -> Vec<Uuid> {
+    texts
+        .into_iter()
+        .filter_map(|text| Uuid::parse_str(text).ok())
+        .collect()
 }
 
 #[cfg(test)]

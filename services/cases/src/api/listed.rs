@@ -7,6 +7,7 @@
 //! child, so every list names in its audit record the children whose records
 //! it returned.
 
+use cpc_platform::convert::listed_ids as ids;
 use cpc_proto::cases::v1 as pb;
 use uuid::Uuid;
 
@@ -14,15 +15,6 @@ use uuid::Uuid;
 pub trait Listed {
     /// The ids of the children the page's records concern (repeats allowed).
     fn children(&self) -> Vec<Uuid>;
-}
-
-/// Ids as the API writes them; a malformed one (never written by this
-/// service) is skipped rather than failing a page already read.
-fn ids<'a>(texts: impl IntoIterator<Item = &'a String>) -> Vec<Uuid> {
-    texts
-        .into_iter()
-        .filter_map(|text| Uuid::parse_str(text).ok())
-        .collect()
 }
 
 impl Listed for pb::ListCasesResponse {

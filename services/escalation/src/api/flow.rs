@@ -109,6 +109,47 @@ impl Flow {
             + Send
             + 'static,
     {
+        self.run_naming(session, target, rule, work, |_| Vec::new())
+            .await
+    }
+
+    /// Authorises and runs a list, as [`Flow::run`]; its audit record names
+    /// every child whose records the page returned (`children`), so a list
+    /// that showed a child is in that child's access log.
+    ///
+    /// # Errors
+    /// As [`Flow::run`].
+    pub async fn list<T, F>(
+        &self,
+        session: &Session,
+        target: Target<'_>,
+        work: F,
+        children: fn(&T) -> Vec<Uuid>,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection, &'c Session) -> BoxFuture<'c, Result<T, ApiError>>
+            + Send
+            + 'static,
+    {
+        self.run_naming(session, target, Rule::None, work, children)
+            .await
+    }
+
+    async fn run_naming<T, F>(
+        &self,
+        session: &Session,
+        target: Target<'_>,
+        rule: Rule,
+        work: F,
+        children: fn(&T) -> Vec<Uuid>,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection, &'c Session) -> BoxFuture<'c, Result<T, ApiError>>
+            + Send
+            + 'static,
+    {
         let ctx = &session.ctx;
         let mut tx = db::begin_for_authority(&self.pool, &ctx.authority).await?;
         let located = match locate(&mut tx, ctx, target).await {
@@ -120,7 +161,7 @@ impl Flow {
                     .await);
             }
         };
-        let permit = self
+        let mut permit = self
             .access
             .authorize(
                 &self.pool,
@@ -154,6 +195,7 @@ impl Flow {
                     .await);
             }
         };
+        permit.add_children(children(&value));
         permit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(value)

@@ -8,6 +8,7 @@
 use std::pin::Pin;
 
 use cpc_platform::check::required_id;
+use cpc_platform::convert::listed_ids;
 use cpc_proto::escalation::v1 as pb;
 use cpc_proto::escalation::v1::escalation_service_server::EscalationService;
 use tokio_stream::Stream;
@@ -79,9 +80,16 @@ impl EscalationService for EscalationApi {
         let target = list_target(&authority, &session, filter.case_id, filter.child_id, None);
         let response = self
             .flow
-            .run(&session, target, Rule::None, move |conn, s| {
-                Box::pin(async move { escalations::list(conn, &filter, s.ctx.today).await })
-            })
+            .list(
+                &session,
+                target,
+                move |conn, s| {
+                    Box::pin(async move { escalations::list(conn, &filter, s.ctx.today).await })
+                },
+                |page: &pb::ListEscalationsResponse| {
+                    listed_ids(page.escalations.iter().flat_map(|e| &e.child_ids))
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -151,9 +159,14 @@ impl EscalationService for EscalationApi {
         );
         let response = self
             .flow
-            .run(&session, target, Rule::None, move |conn, _| {
-                Box::pin(async move { drift::list(conn, &filter).await })
-            })
+            .list(
+                &session,
+                target,
+                move |conn, _| Box::pin(async move { drift::list(conn, &filter).await }),
+                |page: &pb::ListDriftFindingsResponse| {
+                    listed_ids(page.findings.iter().flat_map(|f| &f.child_ids))
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }

@@ -156,6 +156,29 @@ impl Flow {
             + Send
             + 'static,
     {
+        self.list(session, target, work, |_| Vec::new()).await
+    }
+
+    /// Authorises and runs a list, as [`Flow::run`]; its audit record names
+    /// every child whose records the page returned (`children`), so a list
+    /// across the authority that showed a child is in that child's access
+    /// log.
+    ///
+    /// # Errors
+    /// As [`Flow::run`].
+    pub async fn list<T, F>(
+        &self,
+        session: &Session,
+        target: Target<'_>,
+        work: F,
+        children: fn(&T) -> Vec<Uuid>,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection, &'c Session) -> BoxFuture<'c, Result<T, ApiError>>
+            + Send
+            + 'static,
+    {
         let ctx = &session.ctx;
         let mut tx = db::begin_for_authority(&self.pool, &ctx.authority).await?;
         let (resource, subject) = match locate(&mut tx, ctx, target).await {
@@ -167,7 +190,7 @@ impl Flow {
                     .await);
             }
         };
-        let permit = self
+        let mut permit = self
             .access
             .authorize(&self.pool, &session.call, &resource, &subject, ctx.now)
             .await?;
@@ -180,6 +203,7 @@ impl Flow {
                     .await);
             }
         };
+        permit.add_children(children(&value));
         permit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(value)

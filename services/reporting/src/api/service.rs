@@ -8,6 +8,7 @@
 use std::pin::Pin;
 
 use cpc_identity::CallerKind;
+use cpc_platform::convert::listed_ids;
 use cpc_proto::reporting::v1 as pb;
 use cpc_proto::reporting::v1::reporting_service_server::ReportingService;
 use sqlx::PgPool;
@@ -198,9 +199,16 @@ impl ReportingService for ReportingApi {
         let person = session.call.caller.subject().to_owned();
         let mut response = self
             .flow
-            .run(&session, target, move |conn, _| {
-                Box::pin(async move { minutes::list(conn, &filter, Some(&person)).await })
-            })
+            .list(
+                &session,
+                target,
+                move |conn, _| {
+                    Box::pin(async move { minutes::list(conn, &filter, Some(&person)).await })
+                },
+                |page: &pb::ListMinutesResponse| {
+                    listed_ids(page.minutes.iter().flat_map(|m| &m.child_ids))
+                },
+            )
             .await?;
         let caller = session.call.caller.subject();
         response.minutes = response
