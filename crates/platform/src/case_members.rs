@@ -76,7 +76,8 @@ pub async fn record(
 
 /// Who is on `case_id` on `today` for `children` (a conference's): the
 /// same rule as the cases service's own (a membership naming no child
-/// covers the whole case; former means ended before today and not current).
+/// covers the whole case, one naming children covers a record of any of
+/// them; former means ended before today and not current).
 ///
 /// # Errors
 /// Database errors.
@@ -86,18 +87,49 @@ pub async fn relation(
     children: &[Uuid],
     today: NaiveDate,
 ) -> Result<CaseRelation, ApiError> {
+    relation_covering(conn, case_id, children, false, today).await
+}
+
+/// Who is on `case_id` on `today` for the case as a whole (a list across
+/// the case), whose children are `children`: as [`relation`], but a
+/// membership naming children covers it only if it names every one of
+/// them, as the cases service decides for its case. A school that is a
+/// member for its pupil does not see a list across the case, which would
+/// return the pupil's siblings' records; it lists by child.
+///
+/// # Errors
+/// Database errors.
+pub async fn relation_to_whole_case(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    children: &[Uuid],
+    today: NaiveDate,
+) -> Result<CaseRelation, ApiError> {
+    relation_covering(conn, case_id, children, true, today).await
+}
+
+async fn relation_covering(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    children: &[Uuid],
+    every_child: bool,
+    today: NaiveDate,
+) -> Result<CaseRelation, ApiError> {
     let rows: Vec<(String, Option<String>, bool, bool)> = sqlx::query_as(
         "SELECT person_id, agency, \
                 bool_or(start_date <= $3 AND (end_date IS NULL OR end_date >= $3)), \
                 coalesce(bool_or(end_date < $3), false) \
            FROM case_members \
           WHERE case_id = $1 \
-            AND (cardinality($2::uuid[]) = 0 OR cardinality(child_ids) = 0 OR child_ids && $2) \
+            AND (cardinality(child_ids) = 0 \
+                 OR CASE WHEN $4 THEN cardinality($2::uuid[]) > 0 AND child_ids @> $2 \
+                         ELSE cardinality($2::uuid[]) = 0 OR child_ids && $2 END) \
           GROUP BY person_id, agency ORDER BY person_id, agency",
     )
     .bind(case_id)
     .bind(children)
     .bind(today)
+    .bind(every_child)
     .fetch_all(&mut *conn)
     .await?;
     let mut current = BTreeSet::new();

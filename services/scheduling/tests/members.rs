@@ -141,3 +141,50 @@ async fn an_older_copy_never_overwrites_a_newer_one() {
     assert!(relation.current_member_agencies.is_empty(), "{relation:?}");
     assert_eq!(relation.former_members, ["officer-1"]);
 }
+
+#[tokio::test]
+async fn a_membership_for_some_children_covers_them_and_not_the_case_as_a_whole() {
+    let (_db, pool) = scheduling_database().await;
+    let case_id = Uuid::new_v4();
+    let (pupil, sibling) = (Uuid::new_v4(), Uuid::new_v4());
+    let for_children = |person: &str, children: &[Uuid]| {
+        let mut membership = force_membership(case_id, common::AgencyKind::Education);
+        membership.agency_wide = false;
+        membership.person.as_mut().unwrap().person_id = person.into();
+        membership.child_ids = children.iter().map(Uuid::to_string).collect();
+        membership
+    };
+    // The force for the whole case; a school for its pupil; a health
+    // visitor for both children, named one by one.
+    record(
+        &pool,
+        &force_membership(case_id, common::AgencyKind::Police),
+    )
+    .await
+    .unwrap();
+    record(&pool, &for_children("teacher-1", &[pupil]))
+        .await
+        .unwrap();
+    record(&pool, &for_children("visitor-1", &[pupil, sibling]))
+        .await
+        .unwrap();
+
+    let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
+    let pupils = members::relation(&mut tx, case_id, &[pupil], today())
+        .await
+        .unwrap();
+    assert_eq!(
+        pupils.current_members,
+        ["officer-1", "teacher-1", "visitor-1"]
+    );
+    let siblings = members::relation(&mut tx, case_id, &[sibling], today())
+        .await
+        .unwrap();
+    assert_eq!(siblings.current_members, ["officer-1", "visitor-1"]);
+    // A list across the case would show the sibling's records too: the
+    // school's membership does not cover it.
+    let whole = members::relation_to_whole_case(&mut tx, case_id, &[pupil, sibling], today())
+        .await
+        .unwrap();
+    assert_eq!(whole.current_members, ["officer-1", "visitor-1"]);
+}

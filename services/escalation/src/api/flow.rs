@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use cpc_authz::{EscalationRelation, EscalationStage, Record, Resource};
+use cpc_authz::{CaseRelation, EscalationRelation, EscalationStage, Record, Resource};
 use cpc_identity::Role;
 use cpc_platform::access::{Access, Call, Subject, actor};
 use cpc_platform::case_members;
@@ -36,9 +36,11 @@ pub(crate) struct Session {
 pub(crate) enum Target<'a> {
     /// The authority as a whole (lists across it, the change feed).
     Authority(&'a str),
-    /// A case, for the children named: raising an escalation, or listing
-    /// the case's.
+    /// A case, for the children named: raising an escalation about them.
     Case(Uuid, &'a [Uuid]),
+    /// A case as a whole: listing its escalations or findings (covered only
+    /// by a membership for every child of the case).
+    WholeCase(Uuid),
     /// A child's escalations or findings: a record of the child's case.
     Child(Uuid),
     /// A plan's findings: a record of the plan's child's case.
@@ -246,8 +248,14 @@ async fn locate(
             raised_by: None,
         }),
         Target::Case(case_id, children) => {
-            cases::require_case(conn, case_id).await?;
+            cases::children_of_case(conn, case_id).await?;
             case_record(conn, ctx, case_id, children.to_vec(), None).await
+        }
+        Target::WholeCase(case_id) => {
+            let children = cases::children_of_case(conn, case_id).await?;
+            let case =
+                case_members::relation_to_whole_case(conn, case_id, &children, ctx.today).await?;
+            Ok(located(ctx, case_id, case, children, None))
         }
         Target::Child(child) => {
             let case_id = cases::case_of_child(conn, child).await?;
@@ -279,20 +287,31 @@ async fn case_record(
     escalation: Option<EscalationRelation>,
 ) -> Result<Located, ApiError> {
     let case = case_members::relation(conn, case_id, &child_ids, ctx.today).await?;
-    let record = Record {
-        authority_id: ctx.authority.clone(),
-        case: Some(case),
-        conference: None,
-        escalation,
-    };
-    Ok(Located {
-        resource: Resource::Record(record),
+    Ok(located(ctx, case_id, case, child_ids, escalation))
+}
+
+/// A record of `case` about `child_ids`, as the policies see it and its
+/// audit record names it.
+fn located(
+    ctx: &Ctx,
+    case_id: Uuid,
+    case: CaseRelation,
+    child_ids: Vec<Uuid>,
+    escalation: Option<EscalationRelation>,
+) -> Located {
+    Located {
+        resource: Resource::Record(Record {
+            authority_id: ctx.authority.clone(),
+            case: Some(case),
+            conference: None,
+            escalation,
+        }),
         subject: Subject {
             case_id: Some(case_id),
             child_ids,
         },
         raised_by: None,
-    })
+    }
 }
 
 /// The child as escalation knows it: its case relation, so that the
@@ -336,7 +355,7 @@ pub(crate) fn list_target<'a>(
 ) -> Target<'a> {
     match (case, child, plan) {
         _ if named != session.ctx.authority => Target::Authority(named),
-        (Some(case), _, _) => Target::Case(case, &[]),
+        (Some(case), _, _) => Target::WholeCase(case),
         (None, Some(child), _) => Target::Child(child),
         (None, None, Some(plan)) => Target::Plan(plan),
         (None, None, None) => Target::Authority(named),

@@ -71,21 +71,22 @@ pub async fn learn(
     Ok(())
 }
 
-/// Whether the authority has case `id` (a case escalation knows of has a
-/// child).
+/// The children of case `id`, which the authority has (a case escalation
+/// knows of has a child).
 ///
 /// # Errors
 /// `NOT_FOUND`; database errors.
-pub async fn require_case(conn: &mut PgConnection, id: Uuid) -> Result<(), ApiError> {
-    let known: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM case_children WHERE case_id = $1)")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
-    if known {
-        Ok(())
-    } else {
+pub async fn children_of_case(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    let children: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT child_id FROM case_children WHERE case_id = $1 ORDER BY child_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    if children.is_empty() {
         Err(ApiError::not_found("case", id.to_string()))
+    } else {
+        Ok(children)
     }
 }
 

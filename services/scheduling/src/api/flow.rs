@@ -185,7 +185,7 @@ async fn locate(
         }
         Target::CoreGroup(id) => {
             let (case_id, child_ids) = core_groups::locate(conn, id).await?;
-            case_record(conn, ctx, case_id, child_ids).await?
+            case_record(conn, ctx, case_id, child_ids, Cover::Children).await?
         }
         Target::Case(case_id) => {
             // A record of the whole case is about each of its children, so
@@ -195,7 +195,7 @@ async fn locate(
             if children.is_empty() && !calendar::knows_case(conn, case_id).await? {
                 return Err(ApiError::not_found("case", case_id.to_string()));
             }
-            case_record(conn, ctx, case_id, children).await?
+            case_record(conn, ctx, case_id, children, Cover::WholeCase).await?
         }
     };
     Ok((resource, subject, None))
@@ -210,7 +210,8 @@ async fn conference_record(
     id: Uuid,
 ) -> Result<(Resource, Subject), ApiError> {
     let (case_id, child_ids, chair) = conferences::locate(conn, id).await?;
-    let (mut resource, subject) = case_record(conn, ctx, case_id, child_ids).await?;
+    let (mut resource, subject) =
+        case_record(conn, ctx, case_id, child_ids, Cover::Children).await?;
     if let Resource::Record(record) = &mut resource {
         record.conference = Some(ConferenceRelation {
             conference_id: id.to_string(),
@@ -224,15 +225,32 @@ async fn conference_record(
     Ok((resource, subject))
 }
 
-/// A record of case `case_id` (about `child_ids`, or the whole case), as
-/// the policies see it, and what its audit record is about.
+/// What a record of a case is about, for who covers it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cover {
+    /// Some of its children (a conference, a meeting): a membership for
+    /// any of them covers it.
+    Children,
+    /// The case as a whole (a list across it): only a membership for every
+    /// child does ([`members::relation_to_whole_case`]).
+    WholeCase,
+}
+
+/// A record of case `case_id` about `child_ids`, as the policies see it,
+/// and what its audit record is about.
 async fn case_record(
     conn: &mut PgConnection,
     ctx: &Ctx,
     case_id: Uuid,
     child_ids: Vec<Uuid>,
+    cover: Cover,
 ) -> Result<(Resource, Subject), ApiError> {
-    let case = members::relation(conn, case_id, &child_ids, ctx.today).await?;
+    let case = match cover {
+        Cover::Children => members::relation(conn, case_id, &child_ids, ctx.today).await?,
+        Cover::WholeCase => {
+            members::relation_to_whole_case(conn, case_id, &child_ids, ctx.today).await?
+        }
+    };
     let record = Record {
         authority_id: ctx.authority.clone(),
         case: Some(case),
