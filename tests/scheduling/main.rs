@@ -30,6 +30,7 @@ mod access_matrix;
 mod support;
 
 mod audit_outage;
+mod births;
 mod census;
 mod chairs;
 mod core_groups;

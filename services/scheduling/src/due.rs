@@ -28,6 +28,8 @@ pub enum DueEvent {
     CoreGroupMeeting,
     /// An unborn child's expected date of birth (pre-birth conference).
     ExpectedBirth,
+    /// The child's birth (post-birth review of a pre-birth plan).
+    Birth,
     /// Set by a person (a conference created by hand); the explanation
     /// says why.
     Manual,
@@ -95,6 +97,30 @@ pub enum Need {
         /// The plan that ended (it leaves the core group meetings it
         /// shared with a sibling's plan).
         plan_id: String,
+    },
+    /// The child was born on `basis.event_date`: if they are then on a
+    /// plan in force that a pre-birth conference started, a review
+    /// conference (`ConferenceKind::PostBirthReview`) by `due` (DOMAIN.md:
+    /// "review after a pre-birth plan's birth", 10 working days by
+    /// default). The event does not say which plan the child is on: the
+    /// consumer decides from the plans it has followed
+    /// ([`crate::store::needs::learn_plan`]); a child on no pre-birth plan
+    /// needs nothing.
+    ///
+    /// The plan's next ordinary review, already due, is kept as it is: the
+    /// post-birth review is added beside it, not in place of it. Neither
+    /// DOMAIN.md nor the local procedures it cites say the birth moves or
+    /// replaces the ordinary review. Once the post-birth review is held and
+    /// continues the plan, cases counts it among the plan's reviews, and
+    /// that `PlanUpdated` recomputes the ordinary review to 6 months after
+    /// it (as after any review).
+    PostBirthReview {
+        case_id: String,
+        child_id: String,
+        due: NaiveDate,
+        /// Counted from the birth; `source_id` is the child (whose record
+        /// holds the birth date).
+        basis: Basis,
     },
     /// The section 47 enquiry started at `source_id` (the strategy
     /// discussion) concluded that no initial conference is needed for the
@@ -264,6 +290,30 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
                     explanation: format!(
                         "{} months after the review on {last} (the last working day on or before {})",
                         profile.later_review_months, next.due
+                    ),
+                },
+            }])
+        }
+        "cpc.cases.v1.ChildBorn" => {
+            // Sent once, when an unborn child's birth date is first set.
+            let born: cases::ChildBorn = decode(event)?;
+            let child = born.child.ok_or_else(|| missing("child"))?;
+            let birth =
+                date(child.birth_date.as_ref()).ok_or_else(|| missing("child.birth_date"))?;
+            let days = profile.review_after_birth_working_days;
+            Ok(vec![Need::PostBirthReview {
+                case_id: child.case_id,
+                child_id: child.id.clone(),
+                due: timescales.review_after_birth_due(birth)?,
+                basis: Basis {
+                    event: DueEvent::Birth,
+                    event_date: birth,
+                    source_id: child.id,
+                    amount: days,
+                    unit: Unit::WorkingDays,
+                    nation: profile.nation,
+                    explanation: format!(
+                        "{days} working days after the birth on {birth} of a child on a pre-birth plan"
                     ),
                 },
             }])

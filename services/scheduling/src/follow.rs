@@ -2,9 +2,11 @@
 //! applied here, in scheduling's own transaction, with the feed position.
 //!
 //! What scheduling learns: which case each child belongs to (plan events
-//! name only the child), who is on each case (for the policies' questions
-//! about a conference), and what the child needs next on the statutory
-//! clock ([`crate::due`], applied by [`crate::store::needs`]).
+//! name only the child), which plans each child is on and whether a
+//! pre-birth conference started them (`ChildBorn` names no plan), who is
+//! on each case (for the policies' questions about a conference), and what
+//! the child needs next on the statutory clock ([`crate::due`], applied by
+//! [`crate::store::needs`]).
 
 use chrono::{DateTime, Utc};
 use cpc_platform::feeds::{BoxFuture, Follow, Source, bad_event, decode_event};
@@ -53,6 +55,28 @@ fn apply_cases_event<'a>(
                     expected_birth_date: date(child.expected_birth_date.as_ref()),
                 };
                 needs::learn_child_case(conn, authority, &facts, now)
+                    .await
+                    .map_err(ApiError::internal)?;
+            }
+            // Each payload carries the plan as field 1. Learnt before the
+            // plan's needs are applied, so its end is known to them.
+            "cpc.cases.v1.PlanStarted"
+            | "cpc.cases.v1.PlanUpdated"
+            | "cpc.cases.v1.PlanTransferOutNotified"
+            | "cpc.cases.v1.PlanEnded" => {
+                let plan = decode_event::<cases::PlanStarted>(event)?
+                    .plan
+                    .ok_or_else(|| missing(event, "plan"))?;
+                let facts = needs::PlanFacts {
+                    plan_id: uuid(&plan.id, "plan.id")?,
+                    child_id: uuid(&plan.child_id, "plan.child_id")?,
+                    pre_birth: plan.pre_birth,
+                    in_force: matches!(
+                        cases::PlanStatus::try_from(plan.status),
+                        Ok(cases::PlanStatus::Active | cases::PlanStatus::TransferOutPending)
+                    ),
+                };
+                needs::learn_plan(conn, authority, &facts, now)
                     .await
                     .map_err(ApiError::internal)?;
             }

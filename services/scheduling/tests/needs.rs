@@ -23,7 +23,9 @@ use cpc_proto::scheduling::v1 as pb;
 use cpc_rules::profile::AuthorityProfile;
 use cpc_rules::timescales::Timescales;
 use cpc_scheduling::due::needs;
-use cpc_scheduling::store::needs::{Applied, ChildFacts, apply, learn_child_case};
+use cpc_scheduling::store::needs::{
+    Applied, ChildFacts, PlanFacts, apply, learn_child_case, learn_plan,
+};
 use prost::Message as _;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -66,6 +68,23 @@ impl Diary {
         learn_child_case(&mut tx, AUTHORITY, &facts, now())
             .await
             .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// What the feed consumer learns from a plan event (`ChildBorn` names
+    /// no plan): whether a pre-birth conference started it, whether it is
+    /// in force.
+    async fn plan(&self, plan: Uuid, child: Uuid, pre_birth: bool, in_force: bool) {
+        let mut tx = db::begin_for_authority(&self.pool, AUTHORITY)
+            .await
+            .unwrap();
+        let facts = PlanFacts {
+            plan_id: plan,
+            child_id: child,
+            pre_birth,
+            in_force,
+        };
+        learn_plan(&mut tx, AUTHORITY, &facts, now()).await.unwrap();
         tx.commit().await.unwrap();
     }
 
@@ -464,4 +483,170 @@ async fn an_unborn_childs_enquiry_finding_no_icpc_needed_cancels_the_pre_birth_c
         diary.conference(AUTHORITY, conference).await.unwrap().0,
         "cancelled"
     );
+}
+
+fn child_born(case: Uuid, child: Uuid, on: NaiveDate) -> common::ChangeEvent {
+    event(
+        "ChildBorn",
+        &cases::ChildBorn {
+            child: Some(cases::Child {
+                id: child.to_string(),
+                case_id: case.to_string(),
+                birth_date: pd(on),
+                expected_birth_date: pd(date(2026, 1, 20)),
+                ..Default::default()
+            }),
+        },
+    )
+}
+
+#[tokio::test]
+async fn twins_born_on_pre_birth_plans_share_a_post_birth_review_beside_the_ordinary_one() {
+    let diary = Diary::new().await;
+    let (case, amy, ben) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (amy_plan, ben_plan) = (Uuid::now_v7(), Uuid::now_v7());
+    let icpc = date(2025, 12, 1);
+    diary.knows(amy, case).await;
+    diary.knows(ben, case).await;
+    // Both unborn twins' plans were started at the pre-birth conference.
+    diary.plan(amy_plan, amy, true, true).await;
+    diary.plan(ben_plan, ben, true, true).await;
+    let [_, Applied::Created(review)] = diary
+        .feed(&plan_event("PlanStarted", amy_plan, amy, icpc))
+        .await[..]
+    else {
+        panic!("core group and review")
+    };
+    diary
+        .feed(&plan_event("PlanStarted", ben_plan, ben, icpc))
+        .await;
+    let before = diary.feed_types().await.len();
+
+    // Born Thursday 18 December 2025: the tenth working day, past
+    // Christmas, Boxing Day and New Year's Day, is Tuesday 6 January 2026.
+    let born = date(2025, 12, 18);
+    let [Applied::Created(post_birth)] = diary.feed(&child_born(case, amy, born)).await[..] else {
+        panic!("created")
+    };
+    assert_ne!(post_birth, review);
+    // Her twin, born the same day on his own pre-birth plan, joins it.
+    assert_eq!(
+        diary.feed(&child_born(case, ben, born)).await,
+        [Applied::Joined(post_birth)]
+    );
+    // The same birth delivered again changes nothing.
+    assert_eq!(
+        diary.feed(&child_born(case, amy, born)).await,
+        [Applied::Unchanged(post_birth)]
+    );
+    let (status, due, children) = diary.conference(AUTHORITY, post_birth).await.unwrap();
+    assert_eq!((status.as_str(), due), ("due", date(2026, 1, 6)));
+    let mut twins = vec![amy, ben];
+    twins.sort();
+    assert_eq!(children, twins);
+    // The ordinary review is kept as it was: 3 months after the ICPC (1
+    // March 2026 is a Sunday).
+    let (status, due, children) = diary.conference(AUTHORITY, review).await.unwrap();
+    assert_eq!((status.as_str(), due), ("due", date(2026, 2, 27)));
+    assert_eq!(children, twins);
+
+    // On the feed as any newly due conference, once, then the twin joining.
+    let types = diary.feed_types().await;
+    assert_eq!(types[before..], ["ConferenceDue", "ConferenceRecomputed"]);
+    let events = outbox::read_after(&diary.pool, 0, &Filter::default(), 1000)
+        .await
+        .unwrap();
+    let due = pb::ConferenceDue::decode(events[before].payload.as_slice())
+        .unwrap()
+        .conference
+        .unwrap();
+    assert_eq!(due.id, post_birth.to_string());
+    assert_eq!(due.kind, common::ConferenceKind::PostBirthReview as i32);
+    assert_eq!(due.child_ids, [amy.to_string()]);
+    assert_eq!(due.statutory_due_date, pd(date(2026, 1, 6)));
+    let basis = due.due_date_basis.unwrap();
+    assert_eq!(basis.event, pb::DueDateEvent::Birth as i32);
+    assert_eq!(basis.event_date, pd(born));
+    assert_eq!(basis.source_id, amy.to_string());
+    assert_eq!(
+        (basis.amount, basis.unit),
+        (10, pb::DurationUnit::WorkingDays as i32)
+    );
+
+    // A plan's end takes its child off the post-birth review as off the
+    // ordinary one; the last child's cancels both.
+    diary.plan(amy_plan, amy, true, false).await;
+    assert_eq!(
+        diary
+            .feed(&plan_event("PlanEnded", amy_plan, amy, icpc))
+            .await,
+        [Applied::LeftReviews(vec![review, post_birth])]
+    );
+    let (status, _, children) = diary.conference(AUTHORITY, post_birth).await.unwrap();
+    assert_eq!((status.as_str(), children), ("due", vec![ben]));
+    diary.plan(ben_plan, ben, true, false).await;
+    diary
+        .feed(&plan_event("PlanEnded", ben_plan, ben, icpc))
+        .await;
+    assert_eq!(
+        diary.conference(AUTHORITY, post_birth).await.unwrap().0,
+        "cancelled"
+    );
+    // A birth delivered after the plan ended makes nothing due again.
+    assert_eq!(
+        diary.feed(&child_born(case, ben, born)).await,
+        [Applied::NotOnPreBirthPlan]
+    );
+}
+
+#[tokio::test]
+async fn a_birth_off_a_pre_birth_plan_makes_nothing_due_and_a_child_is_born_once() {
+    let diary = Diary::new().await;
+    let born = date(2025, 12, 18);
+    // No plan at all; a plan a pre-birth conference did not start (a
+    // transfer-in of an unborn child, say); a pre-birth plan already ended.
+    let (case, none, ordinary, ended) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    for child in [none, ordinary, ended] {
+        diary.knows(child, case).await;
+    }
+    diary.plan(Uuid::now_v7(), ordinary, false, true).await;
+    diary.plan(Uuid::now_v7(), ended, true, false).await;
+    for child in [none, ordinary, ended] {
+        assert_eq!(
+            diary.feed(&child_born(case, child, born)).await,
+            [Applied::NotOnPreBirthPlan]
+        );
+    }
+    assert!(diary.feed_types().await.is_empty());
+
+    // A post-birth review that is no longer open (here cancelled by hand)
+    // is not made due again by the birth delivered again.
+    let (case, baby) = (Uuid::now_v7(), Uuid::now_v7());
+    diary.knows(baby, case).await;
+    diary.plan(Uuid::now_v7(), baby, true, true).await;
+    let [Applied::Created(post_birth)] = diary.feed(&child_born(case, baby, born)).await[..] else {
+        panic!("created")
+    };
+    let mut tx = db::begin_for_authority(&diary.pool, AUTHORITY)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE conferences SET status = 'cancelled', cancellation_reason = 'Not needed' \
+         WHERE id = $1",
+    )
+    .bind(post_birth)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        diary.feed(&child_born(case, baby, born)).await,
+        [Applied::Unchanged(post_birth)]
+    );
+    assert_eq!(diary.feed_types().await, ["ConferenceDue"]);
 }

@@ -302,3 +302,75 @@ fn other_needs_are_left_as_they_are() {
         review
     );
 }
+
+fn born(birth: Option<common::Date>) -> cases::ChildBorn {
+    cases::ChildBorn {
+        child: Some(cases::Child {
+            id: "child-1".into(),
+            case_id: "case-1".into(),
+            birth_date: birth,
+            expected_birth_date: pd(2026, 1, 20),
+            ..Default::default()
+        }),
+    }
+}
+
+#[test]
+fn a_birth_needs_a_post_birth_review_within_10_working_days() {
+    // Born Thursday 18 December 2025: Christmas Day, Boxing Day and New
+    // Year's Day 2026 fall in the window. 19, 22, 23, 24, 29, 30, 31
+    // December, 2, 5, 6 January: the tenth working day is Tuesday 6
+    // January 2026 (without the holidays it would be Friday 2 January).
+    let needs = needs_of("ChildBorn", &born(pd(2025, 12, 18)));
+    let [
+        Need::PostBirthReview {
+            case_id,
+            child_id,
+            due,
+            basis,
+        },
+    ] = needs.as_slice()
+    else {
+        panic!("one post-birth review: {needs:?}");
+    };
+    assert_eq!((case_id.as_str(), child_id.as_str()), ("case-1", "child-1"));
+    assert_eq!(*due, date(2026, 1, 6));
+    assert_eq!(basis.event, DueEvent::Birth);
+    assert_eq!(basis.event_date, date(2025, 12, 18));
+    // The child's record holds the birth.
+    assert_eq!(basis.source_id, "child-1");
+    assert_eq!((basis.amount, basis.unit), (10, Unit::WorkingDays));
+    assert_eq!(
+        basis.explanation,
+        "10 working days after the birth on 2025-12-18 of a child on a pre-birth plan"
+    );
+
+    // The authority's own number of working days (Liverpool: 20).
+    let liverpool = Timescales::new(&AuthorityProfile {
+        review_after_birth_working_days: 20,
+        ..AuthorityProfile::default()
+    })
+    .expect("profile");
+    let later =
+        super::needs(&event("ChildBorn", &born(pd(2025, 12, 18))), &liverpool).expect("reads");
+    let [Need::PostBirthReview { due, basis, .. }] = later.as_slice() else {
+        panic!("one post-birth review: {later:?}");
+    };
+    assert_eq!(*due, date(2026, 1, 20));
+    assert_eq!(basis.amount, 20);
+
+    // Other changes to a child need nothing; a birth without its date is an
+    // error, not a guess.
+    let updated = cases::ChildUpdated {
+        child: born(pd(2025, 12, 18)).child,
+        changed_fields: vec!["birth_date".into()],
+    };
+    assert!(needs_of("ChildUpdated", &updated).is_empty());
+    assert!(matches!(
+        super::needs(&event("ChildBorn", &born(None)), &timescales()),
+        Err(DueError::Missing {
+            field: "child.birth_date",
+            ..
+        })
+    ));
+}

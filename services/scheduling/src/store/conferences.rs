@@ -310,6 +310,7 @@ pub(crate) fn basis_to_proto(basis: &Basis) -> pb::DueDateBasis {
             DueEvent::InquorateConference => pb::DueDateEvent::InquorateConference,
             DueEvent::CoreGroupMeeting => pb::DueDateEvent::CoreGroupMeeting,
             DueEvent::ExpectedBirth => pb::DueDateEvent::ExpectedBirth,
+            DueEvent::Birth => pb::DueDateEvent::Birth,
             DueEvent::Manual => pb::DueDateEvent::Manual,
         } as i32,
         event_date: Some(date(basis.event_date)),

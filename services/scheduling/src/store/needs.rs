@@ -1,6 +1,7 @@
 //! Applying what the cases feed says a child needs ([`crate::due::Need`])
 //! to the diary: create the conference, let a sibling join it, recompute a
-//! due date when the facts change, cancel what a plan's end makes moot.
+//! due date when the facts change, cancel what a plan's end makes moot,
+//! make a post-birth review due when a child on a pre-birth plan is born.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_proto::common::v1 as common;
@@ -27,8 +28,8 @@ pub enum Applied {
     Unchanged(Uuid),
     /// The plan's next core group meeting (this one) is due.
     CoreGroupDue(Uuid),
-    /// The child left these open reviews; those they were the last child
-    /// of were cancelled.
+    /// The child left these open reviews (post-birth reviews included);
+    /// those they were the last child of were cancelled.
     LeftReviews(Vec<Uuid>),
     /// The child left these open initial (or pre-birth) conferences, which
     /// their enquiry found unnecessary; those they were the last child of
@@ -36,6 +37,9 @@ pub enum Applied {
     LeftInitial(Vec<Uuid>),
     /// The child's case is not known yet (no `ChildRegistered` seen).
     CaseUnknown,
+    /// The child was born on no plan in force that a pre-birth conference
+    /// started: no post-birth review is needed.
+    NotOnPreBirthPlan,
 }
 
 /// Why a need could not be applied.
@@ -90,6 +94,48 @@ pub async fn learn_child_case(
     .bind(now)
     .bind(facts.birth_date)
     .bind(facts.expected_birth_date)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What the cases feed says about a plan (from `PlanStarted`,
+/// `PlanUpdated`, `PlanTransferOutNotified` and `PlanEnded`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanFacts {
+    pub plan_id: Uuid,
+    pub child_id: Uuid,
+    /// Started at a pre-birth conference (`ChildProtectionPlan.pre_birth`).
+    pub pre_birth: bool,
+    /// In force: active, or awaiting the receiving authority's transfer-in
+    /// conference.
+    pub in_force: bool,
+}
+
+/// Records what the feed says about a plan: the birth of a child on a
+/// pre-birth plan in force needs a post-birth review
+/// ([`Need::PostBirthReview`]), and `ChildBorn` does not name the plan.
+///
+/// # Errors
+/// Database errors.
+pub async fn learn_plan(
+    conn: &mut PgConnection,
+    authority: &str,
+    facts: &PlanFacts,
+    now: DateTime<Utc>,
+) -> Result<(), NeedsError> {
+    sqlx::query(
+        "INSERT INTO child_plans (plan_id, authority_id, child_id, pre_birth, in_force, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (plan_id) DO UPDATE SET child_id = excluded.child_id, \
+           pre_birth = excluded.pre_birth, in_force = excluded.in_force, updated_at = excluded.updated_at",
+    )
+    .bind(facts.plan_id)
+    .bind(authority)
+    .bind(facts.child_id)
+    .bind(facts.pre_birth)
+    .bind(facts.in_force)
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -167,6 +213,21 @@ pub async fn apply(
                     .await
                     .map_err(|err| NeedsError::Feed(err.to_string()))?;
             Ok(Applied::CoreGroupDue(meeting))
+        }
+        Need::PostBirthReview {
+            case_id,
+            child_id,
+            due,
+            basis,
+        } => {
+            let wanted = Wanted {
+                kind: kind_code(common::ConferenceKind::PostBirthReview)?,
+                case: id("case_id", case_id)?,
+                child: id("child_id", child_id)?,
+                due: *due,
+                basis,
+            };
+            post_birth_review(conn, authority, &wanted, now).await
         }
         Need::NothingFurther { child_id, plan_id } => {
             let child = id("child_id", child_id)?;
@@ -280,6 +341,43 @@ async fn conference_needed(
     Ok(Applied::Created(conference))
 }
 
+/// The post-birth review `wanted` for a child just born, when they are on
+/// a pre-birth plan in force. As any other conference need: a sibling born
+/// the same day on their own pre-birth plan (twins) joins it; the same
+/// birth delivered again finds the child's open one unchanged. One the
+/// child already had that is no longer open (held, met inquorate,
+/// cancelled by hand) is not made due again: a child is born once.
+async fn post_birth_review(
+    conn: &mut PgConnection,
+    authority: &str,
+    wanted: &Wanted<'_>,
+    now: DateTime<Utc>,
+) -> Result<Applied, NeedsError> {
+    let on_pre_birth_plan: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM child_plans WHERE child_id = $1 AND pre_birth AND in_force)",
+    )
+    .bind(wanted.child)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !on_pre_birth_plan {
+        return Ok(Applied::NotOnPreBirthPlan);
+    }
+    let past: Option<Uuid> = sqlx::query_scalar(
+        "SELECT c.id FROM conferences c \
+         JOIN conference_children cc ON cc.conference_id = c.id AND cc.child_id = $1 \
+         WHERE c.kind = $2 AND c.status NOT IN ('due', 'booked') \
+         ORDER BY c.created_at LIMIT 1",
+    )
+    .bind(wanted.child)
+    .bind(wanted.kind)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(conference) = past {
+        return Ok(Applied::Unchanged(conference));
+    }
+    conference_needed(conn, authority, wanted, now).await
+}
+
 /// Makes the conference due by the earliest of its children's deadlines
 /// (with that child's basis), after its children or their deadlines
 /// changed; bumps its version.
@@ -322,9 +420,9 @@ async fn add_child(
     Ok(())
 }
 
-/// The child's plan ended: they leave their open reviews (a review they
-/// were the last child of is cancelled) and their plan's core groups are
-/// no longer due.
+/// The child's plan ended: they leave their open reviews, post-birth
+/// reviews included (a review they were the last child of is cancelled),
+/// and their plan's core groups are no longer due.
 async fn nothing_further(
     conn: &mut PgConnection,
     child: Uuid,
@@ -335,7 +433,7 @@ async fn nothing_further(
         conn,
         child,
         &Leaving {
-            kinds: &["review"],
+            kinds: &["review", "post_birth_review"],
             source_id: None,
             reason: "The plans of every child it was for have ended.",
         },

@@ -1,0 +1,207 @@
+//! The birth of a child on a pre-birth plan, recorded in cases, makes a
+//! post-birth review due in scheduling within 10 working days of the birth,
+//! beside the plan's ordinary review.
+
+use std::time::Duration;
+
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::common::v1 as common;
+use cpc_proto::scheduling::v1 as pb;
+use cpc_proto::scheduling::v1::conferences_service_client::ConferencesServiceClient;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::diary::*;
+use crate::meetings::{book, clients, quorate_meeting, record_attendance, timescales};
+use crate::support::*;
+
+/// The open conferences of `kind` for `case`, once scheduling has made one
+/// due (it learns from the cases feed, asynchronously).
+async fn due_of_kind(
+    conferences: &mut ConferencesServiceClient<Channel>,
+    who: &As,
+    case: &str,
+    kind: common::ConferenceKind,
+) -> Vec<pb::Conference> {
+    for _ in 0..100 {
+        let found = conferences
+            .list_conferences(who.req(pb::ListConferencesRequest {
+                case_id: case.into(),
+                kind: kind as i32,
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .conferences;
+        if !found.is_empty() {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("scheduling never made a {kind:?} conference due");
+}
+
+#[tokio::test]
+async fn a_birth_on_a_pre_birth_plan_makes_a_post_birth_review_due_in_10_working_days() {
+    let (mut f, conferences) = start().await;
+    let bs = business_support(&f);
+    let mut c = clients(&f, conferences).await;
+    // An unborn child expected on 20 January 2026; the strategy discussion
+    // on Monday 3 November 2025 starts the enquiry.
+    let unborn = cases::Child {
+        birth_date: None,
+        expected_birth_date: pd(2026, 1, 20),
+        sex: cases::Sex::Unknown as i32,
+        upn: String::new(),
+        nhs_number: String::new(),
+        ..child("", "PBR0001", "Baby")
+    };
+    let (child_id, case) = s47_about(&mut f, unborn, date(2025, 11, 3)).await;
+    let icpc = conferences_of(&mut c.conferences, &bs, &case)
+        .await
+        .remove(0);
+    assert_eq!(icpc.kind, common::ConferenceKind::PreBirth as i32);
+
+    // The pre-birth conference, held on Monday 1 December 2025 (booked
+    // ahead, as dates may only be booked in the future, past its deadline
+    // with the reason), starts the plan.
+    let later = timescales()
+        .calendar()
+        .add_working_days(uk_today(), 1)
+        .unwrap();
+    let icpc = book(&mut c, &bs, &icpc, later).await;
+    let icpc = record_attendance(&mut c, &bs, &icpc, quorate_meeting())
+        .await
+        .conference
+        .unwrap();
+    let held_on = date(2025, 12, 1);
+    let held = c
+        .attendance
+        .record_conference_held(bs.req(pb::RecordConferenceHeldRequest {
+            conference_id: icpc.id.clone(),
+            version: icpc.version,
+            held_date: pd_of(held_on),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    let chair = f.chair();
+    let outcome = cases::RecordConferenceOutcomeRequest {
+        request_id: rid(),
+        outcome: Some(cases::ConferenceOutcome {
+            conference_id: held.id.clone(),
+            child_id: child_id.clone(),
+            professional_views: vec![
+                view(worker_ref(), 3, true),
+                view(police_ref(), 3, true),
+                view(health_ref(), 4, true),
+            ],
+            decision: cases::ConferenceDecision::StartPlan as i32,
+            initial_category: common::CategoryOfHarm::Neglect as i32,
+            latest_category: common::CategoryOfHarm::Neglect as i32,
+            lead_social_worker: Some(worker_ref()),
+            lead_statutory_body: cases::LeadStatutoryBody::LocalAuthority as i32,
+            core_group_members: vec![worker_ref(), police_ref(), health_ref()],
+            danger_statements: vec!["The baby may be left alone".into()],
+            safety_goals: vec!["The baby is supervised every day".into()],
+            contingency_plan: "Legal planning meeting if nothing improves".into(),
+            ..Default::default()
+        }),
+    };
+    // Refused as not held until cases learns it from scheduling's feed.
+    let mut plan = None;
+    for _ in 0..100 {
+        match f
+            .client
+            .record_conference_outcome(chair.req(outcome.clone()))
+            .await
+        {
+            Ok(response) => {
+                plan = response.into_inner().plan;
+                break;
+            }
+            Err(status) if status.code() == Code::FailedPrecondition => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(status) => panic!("{status:?}"),
+        }
+    }
+    let plan = plan.expect("cases never learnt that the conference was held");
+    assert!(plan.pre_birth);
+    // The plan's ordinary first review: 3 months after the conference, 1
+    // March 2026 being a Sunday.
+    let review = due_of_kind(
+        &mut c.conferences,
+        &bs,
+        &case,
+        common::ConferenceKind::Review,
+    )
+    .await
+    .remove(0);
+    assert_eq!(review.statutory_due_date, pd(2026, 2, 27));
+
+    // The baby is born on Thursday 18 December 2025, as cases records.
+    let sw = f.social_worker();
+    let mut born = f
+        .client
+        .get_child(sw.req(cases::GetChildRequest {
+            child_id: child_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .child
+        .unwrap();
+    born.birth_date = pd(2025, 12, 18);
+    f.client
+        .update_child(sw.req(cases::UpdateChildRequest {
+            child: Some(born),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["birth_date".into()],
+            }),
+        }))
+        .await
+        .unwrap();
+
+    // Scheduling makes the post-birth review due on the tenth working day
+    // after the birth: Christmas Day, Boxing Day and New Year's Day are
+    // not working days, so it is Tuesday 6 January 2026 (19, 22, 23, 24,
+    // 29, 30, 31 December, 2, 5, 6 January), not Friday 2 January.
+    let post_birth = due_of_kind(
+        &mut c.conferences,
+        &bs,
+        &case,
+        common::ConferenceKind::PostBirthReview,
+    )
+    .await;
+    let [post_birth] = &post_birth[..] else {
+        panic!("one post-birth review: {post_birth:?}")
+    };
+    assert_eq!(post_birth.status, pb::ConferenceStatus::Due as i32);
+    assert_eq!(post_birth.child_ids, [child_id]);
+    assert_eq!(post_birth.statutory_due_date, pd(2026, 1, 6));
+    let basis = post_birth.due_date_basis.as_ref().unwrap();
+    assert_eq!(basis.event, pb::DueDateEvent::Birth as i32);
+    assert_eq!(basis.event_date, pd(2025, 12, 18));
+    assert_eq!(basis.amount, 10);
+    assert_eq!(basis.unit, pb::DurationUnit::WorkingDays as i32);
+    // The ordinary review stays due beside it, as it was.
+    let reviews = due_of_kind(
+        &mut c.conferences,
+        &bs,
+        &case,
+        common::ConferenceKind::Review,
+    )
+    .await;
+    let [still] = &reviews[..] else {
+        panic!("one review: {reviews:?}")
+    };
+    assert_eq!(still.id, review.id);
+    assert_eq!(still.status, pb::ConferenceStatus::Due as i32);
+    assert_eq!(still.statutory_due_date, pd(2026, 2, 27));
+    f.stop().await;
+}
