@@ -2,45 +2,15 @@
 //! post-birth review due in scheduling within 10 working days of the birth,
 //! beside the plan's ordinary review.
 
-use std::time::Duration;
-
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
 use cpc_proto::scheduling::v1 as pb;
-use cpc_proto::scheduling::v1::conferences_service_client::ConferencesServiceClient;
-use tonic::Code;
-use tonic::transport::Channel;
 
 use crate::diary::*;
-use crate::meetings::{book, clients, quorate_meeting, record_attendance, timescales};
+use crate::meetings::{
+    book, clients, outcome_once_held, quorate_meeting, record_attendance, timescales,
+};
 use crate::support::*;
-
-/// The open conferences of `kind` for `case`, once scheduling has made one
-/// due (it learns from the cases feed, asynchronously).
-async fn due_of_kind(
-    conferences: &mut ConferencesServiceClient<Channel>,
-    who: &As,
-    case: &str,
-    kind: common::ConferenceKind,
-) -> Vec<pb::Conference> {
-    for _ in 0..100 {
-        let found = conferences
-            .list_conferences(who.req(pb::ListConferencesRequest {
-                case_id: case.into(),
-                kind: kind as i32,
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner()
-            .conferences;
-        if !found.is_empty() {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("scheduling never made a {kind:?} conference due");
-}
 
 #[tokio::test]
 async fn a_birth_on_a_pre_birth_plan_makes_a_post_birth_review_due_in_10_working_days() {
@@ -113,28 +83,13 @@ async fn a_birth_on_a_pre_birth_plan_makes_a_post_birth_review_due_in_10_working
         }),
     };
     // Refused as not held until cases learns it from scheduling's feed.
-    let mut plan = None;
-    for _ in 0..100 {
-        match f
-            .client
-            .record_conference_outcome(chair.req(outcome.clone()))
-            .await
-        {
-            Ok(response) => {
-                plan = response.into_inner().plan;
-                break;
-            }
-            Err(status) if status.code() == Code::FailedPrecondition => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(status) => panic!("{status:?}"),
-        }
-    }
-    let plan = plan.expect("cases never learnt that the conference was held");
+    let plan = outcome_once_held(&mut f, &chair, &outcome)
+        .await
+        .expect("a plan");
     assert!(plan.pre_birth);
     // The plan's ordinary first review: 3 months after the conference, 1
     // March 2026 being a Sunday.
-    let review = due_of_kind(
+    let review = conferences_of_kind(
         &mut c.conferences,
         &bs,
         &case,
@@ -171,7 +126,7 @@ async fn a_birth_on_a_pre_birth_plan_makes_a_post_birth_review_due_in_10_working
     // after the birth: Christmas Day, Boxing Day and New Year's Day are
     // not working days, so it is Tuesday 6 January 2026 (19, 22, 23, 24,
     // 29, 30, 31 December, 2, 5, 6 January), not Friday 2 January.
-    let post_birth = due_of_kind(
+    let post_birth = conferences_of_kind(
         &mut c.conferences,
         &bs,
         &case,
@@ -190,7 +145,7 @@ async fn a_birth_on_a_pre_birth_plan_makes_a_post_birth_review_due_in_10_working
     assert_eq!(basis.amount, 10);
     assert_eq!(basis.unit, pb::DurationUnit::WorkingDays as i32);
     // The ordinary review stays due beside it, as it was.
-    let reviews = due_of_kind(
+    let reviews = conferences_of_kind(
         &mut c.conferences,
         &bs,
         &case,

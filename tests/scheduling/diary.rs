@@ -121,10 +121,27 @@ pub(crate) async fn conferences_of(
     who: &As,
     case_id: &str,
 ) -> Vec<pb::Conference> {
+    conferences_of_kind(
+        scheduling,
+        who,
+        case_id,
+        common::ConferenceKind::Unspecified,
+    )
+    .await
+}
+
+/// [`conferences_of`], of one kind (`Unspecified`: any).
+pub(crate) async fn conferences_of_kind(
+    scheduling: &mut ConferencesServiceClient<Channel>,
+    who: &As,
+    case_id: &str,
+    kind: common::ConferenceKind,
+) -> Vec<pb::Conference> {
     for _ in 0..100 {
         let found = scheduling
             .list_conferences(who.req(pb::ListConferencesRequest {
                 case_id: case_id.into(),
+                kind: kind as i32,
                 ..Default::default()
             }))
             .await

@@ -433,24 +433,9 @@ async fn plan_started_after(
             ..Default::default()
         }),
     };
-    let mut plan = None;
-    for _ in 0..100 {
-        match f
-            .client
-            .record_conference_outcome(chair.req(outcome.clone()))
-            .await
-        {
-            Ok(response) => {
-                plan = response.into_inner().plan;
-                break;
-            }
-            Err(status) if status.code() == Code::FailedPrecondition => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(status) => panic!("{status:?}"),
-        }
-    }
-    let plan = plan.expect("cases never learnt that the conference was held");
+    let plan = outcome_once_held(f, &chair, &outcome)
+        .await
+        .expect("a plan");
     assert_eq!(plan.start_date, pd_of(held_on));
     Held {
         child,
@@ -753,4 +738,28 @@ async fn a_conference_held_after_its_deadline_needs_a_reason_and_is_flagged() {
         "Recorded after the event for this test"
     );
     f.stop().await;
+}
+
+/// Records `outcome` as the chair, retrying while cases has not yet learnt
+/// from scheduling's feed that the conference was held; the plan it
+/// started, if it started one.
+pub async fn outcome_once_held(
+    f: &mut Fixture,
+    chair: &As,
+    outcome: &cases::RecordConferenceOutcomeRequest,
+) -> Option<cases::ChildProtectionPlan> {
+    for _ in 0..100 {
+        match f
+            .client
+            .record_conference_outcome(chair.req(outcome.clone()))
+            .await
+        {
+            Ok(response) => return response.into_inner().plan,
+            Err(status) if status.code() == Code::FailedPrecondition => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(status) => panic!("{status:?}"),
+        }
+    }
+    panic!("cases never learnt that the conference was held");
 }

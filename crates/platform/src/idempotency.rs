@@ -63,6 +63,17 @@ impl RequestKey {
     }
 }
 
+/// Who spends a request id, in which authority and when: what a service's
+/// call context (its `Ctx`) tells the store.
+pub trait Spender {
+    /// The authority the request is made in.
+    fn authority(&self) -> &str;
+    /// A stable id of the caller: a person's id, or a service's.
+    fn caller(&self) -> String;
+    /// The instant of the call.
+    fn now(&self) -> DateTime<Utc>;
+}
+
 /// The fingerprint stored for `key` made by `caller` (a stable id of the
 /// caller: their person id, or a service's): the request's, bound to who
 /// made it.
@@ -79,21 +90,19 @@ fn lock_key(authority: &str, key: &RequestKey) -> String {
     format!("cpc.request:{authority}:{}:{}", key.method, key.request_id)
 }
 
-/// Looks `key`, made by `caller`, up: the stored response of the first
-/// call, or `None` if this is the first call (then the caller holds the
-/// key's lock until its transaction ends, and must [`remember`] its
-/// response).
+/// Looks `key`, spent by `by`, up: the stored response of the first call,
+/// or `None` if this is the first call (then the caller holds the key's
+/// lock until its transaction ends, and must [`remember`] its response).
 ///
 /// # Errors
 /// `FAILED_PRECONDITION` when the id was used for a different request or
 /// by another caller; database errors.
 pub async fn replay<R: Message + Default>(
     conn: &mut PgConnection,
-    authority: &str,
-    caller: &str,
+    by: &impl Spender,
     key: &RequestKey,
-    now: DateTime<Utc>,
 ) -> Result<Option<R>, ApiError> {
+    let (authority, caller, now) = (by.authority(), by.caller(), by.now());
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 155))")
         .bind(lock_key(authority, key))
         .execute(&mut *conn)
@@ -120,7 +129,7 @@ pub async fn replay<R: Message + Default>(
     .await?;
     match stored {
         None => Ok(None),
-        Some((fingerprint, response)) if fingerprint == bound_fingerprint(key, caller) => {
+        Some((fingerprint, response)) if fingerprint == bound_fingerprint(key, &caller) => {
             R::decode(response.as_slice())
                 .map(Some)
                 .map_err(ApiError::internal)
@@ -132,29 +141,27 @@ pub async fn replay<R: Message + Default>(
     }
 }
 
-/// Stores the response of the first call under `key`, made by `caller`,
-/// in the caller's transaction.
+/// Stores the response of the first call under `key`, spent by `by`, in
+/// the caller's transaction.
 ///
 /// # Errors
 /// Database errors.
 pub async fn remember<R: Message>(
     conn: &mut PgConnection,
-    authority: &str,
-    caller: &str,
+    by: &impl Spender,
     key: &RequestKey,
     response: &R,
-    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     sqlx::query(
         "INSERT INTO idempotency (authority_id, method, request_id, fingerprint, response, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(authority)
+    .bind(by.authority())
     .bind(key.method)
     .bind(key.request_id)
-    .bind(bound_fingerprint(key, caller).as_slice())
+    .bind(bound_fingerprint(key, &by.caller()).as_slice())
     .bind(response.encode_to_vec())
-    .bind(now)
+    .bind(by.now())
     .execute(&mut *conn)
     .await?;
     Ok(())

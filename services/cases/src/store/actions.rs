@@ -190,15 +190,7 @@ pub async fn add_plan_action(
     ctx: &Ctx,
     new: &NewPlanAction,
 ) -> Result<Written<pb::AddPlanActionResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(Written::replay(response));
     }
     let plan = plan_row(conn, new.plan_id, true).await?;
@@ -236,15 +228,7 @@ pub async fn add_plan_action(
     let response = pb::AddPlanActionResponse {
         action: Some(action),
     };
-    idempotency::remember(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(Written::new(response, events))
 }
 

@@ -209,15 +209,7 @@ pub async fn create_case(
     key: &RequestKey,
     case: &NewCase,
 ) -> Result<Written<pb::CreateCaseResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, key).await? {
         return Ok(Written::replay(response));
     }
     same_authority(ctx, &case.authority_id, "case.authority_id")?;
@@ -237,15 +229,7 @@ pub async fn create_case(
     let response = pb::CreateCaseResponse {
         r#case: Some(created),
     };
-    idempotency::remember(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, key, &response).await?;
     Ok(Written::new(response, events))
 }
 

@@ -138,15 +138,7 @@ pub async fn create_child(
     key: &RequestKey,
     child: &ChildDetails,
 ) -> Result<Written<pb::CreateChildResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, key).await? {
         return Ok(Written::replay(response));
     }
     same_authority(ctx, &child.authority_id, "child.authority_id")?;
@@ -209,15 +201,7 @@ pub async fn create_child(
     let response = pb::CreateChildResponse {
         child: Some(created),
     };
-    idempotency::remember(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, key, &response).await?;
     Ok(Written::new(response, events))
 }
 

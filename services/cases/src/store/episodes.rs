@@ -108,15 +108,7 @@ pub async fn open_cin_episode(
     ctx: &Ctx,
     new: &NewCinEpisode,
 ) -> Result<Written<pb::OpenCinEpisodeResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(Written::replay(response));
     }
     let child = child_row(conn, new.child_id, true).await?;
@@ -177,15 +169,7 @@ pub async fn open_cin_episode(
     let response = pb::OpenCinEpisodeResponse {
         cin_episode: Some(episode),
     };
-    idempotency::remember(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(Written::new(response, events))
 }
 

@@ -189,15 +189,7 @@ pub async fn add_family_member(
     ctx: &Ctx,
     new: &NewFamilyMember,
 ) -> Result<Written<pb::AddFamilyMemberResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(Written::replay(response));
     }
     let d = &new.details;
@@ -244,15 +236,7 @@ pub async fn add_family_member(
     let response = pb::AddFamilyMemberResponse {
         family_member: Some(member),
     };
-    idempotency::remember(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(Written::new(response, events))
 }
 

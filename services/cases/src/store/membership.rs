@@ -126,15 +126,7 @@ pub async fn add_case_member(
     ctx: &Ctx,
     new: &NewCaseMember,
 ) -> Result<Written<pb::AddCaseMemberResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(Written::replay(response));
     }
     let case_created = lock_case(conn, new.case_id).await?;
@@ -173,15 +165,7 @@ pub async fn add_case_member(
     let response = pb::AddCaseMemberResponse {
         membership: Some(membership),
     };
-    idempotency::remember(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(Written::new(response, events))
 }
 

@@ -76,6 +76,20 @@ pub struct Ctx {
     pub timescales: Timescales,
 }
 
+impl cpc_platform::idempotency::Spender for Ctx {
+    fn authority(&self) -> &str {
+        self.authority.as_str()
+    }
+
+    fn caller(&self) -> String {
+        self.actor.person_id.to_string()
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+}
+
 /// What a writing store call returns.
 #[derive(Debug, Clone)]
 pub struct Written<T> {

@@ -330,15 +330,7 @@ pub async fn record_conference_outcome(
     ctx: &Ctx,
     new: &NewConferenceOutcome,
 ) -> Result<Written<pb::RecordConferenceOutcomeResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(Written::replay(response));
     }
     let conference = &new.conference;
@@ -645,15 +637,7 @@ pub async fn record_conference_outcome(
         plan,
         actions,
     };
-    idempotency::remember(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(Written::new(response, events))
 }
 

@@ -120,15 +120,7 @@ pub async fn start_section47_enquiry(
     ctx: &Ctx,
     new: &NewSection47,
 ) -> Result<Written<pb::StartSection47EnquiryResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(Written::replay(response));
     }
     let child = child_row(conn, new.child_id, true).await?;
@@ -218,15 +210,7 @@ pub async fn start_section47_enquiry(
     let response = pb::StartSection47EnquiryResponse {
         enquiry: Some(enquiry),
     };
-    idempotency::remember(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(Written::new(response, events))
 }
 

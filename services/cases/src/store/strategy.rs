@@ -105,15 +105,7 @@ pub async fn record_strategy_discussion(
     ctx: &Ctx,
     new: &NewStrategyDiscussion,
 ) -> Result<Written<pb::RecordStrategyDiscussionResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(Written::replay(response));
     }
     lock_case(conn, new.case_id).await?;
@@ -211,15 +203,7 @@ pub async fn record_strategy_discussion(
     let response = pb::RecordStrategyDiscussionResponse {
         strategy_discussion: Some(discussion),
     };
-    idempotency::remember(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(Written::new(response, events))
 }
 

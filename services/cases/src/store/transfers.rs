@@ -90,15 +90,7 @@ pub async fn record_transfer_in(
     ctx: &Ctx,
     new: &NewTransferIn,
 ) -> Result<Written<pb::RecordTransferInResponse>, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(Written::replay(response));
     }
     let child = child_row(conn, new.child_id, true).await?;
@@ -151,14 +143,6 @@ pub async fn record_transfer_in(
     let response = pb::RecordTransferInResponse {
         transfer_in: Some(transfer_in),
     };
-    idempotency::remember(
-        conn,
-        ctx.authority.as_str(),
-        &ctx.actor.person_id.to_string(),
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(Written::new(response, events))
 }

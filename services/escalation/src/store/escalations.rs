@@ -170,15 +170,7 @@ pub async fn raise(
     ctx: &Ctx,
     new: &NewEscalation,
 ) -> Result<pb::RaiseEscalationResponse, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        &ctx.authority,
-        &ctx.actor.person_id,
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(response);
     }
     if let Some(i) = cases::first_stranger(conn, new.case_id, &new.child_ids).await? {
@@ -255,15 +247,7 @@ pub async fn raise(
     let response = pb::RaiseEscalationResponse {
         escalation: Some(escalation),
     };
-    idempotency::remember(
-        conn,
-        &ctx.authority,
-        &ctx.actor.person_id,
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(response)
 }
 

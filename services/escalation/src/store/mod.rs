@@ -23,6 +23,20 @@ pub struct Ctx {
     pub today: NaiveDate,
 }
 
+impl cpc_platform::idempotency::Spender for Ctx {
+    fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    fn caller(&self) -> String {
+        self.actor.person_id.clone()
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+}
+
 /// A message the store wrote as protobuf.
 ///
 /// # Errors

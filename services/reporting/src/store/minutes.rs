@@ -98,15 +98,7 @@ pub async fn create(
     ctx: &Ctx,
     new: &NewMinutes,
 ) -> Result<pb::CreateMinutesResponse, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        &ctx.authority,
-        &ctx.actor.person_id,
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(response);
     }
     let conference = conferences::load(conn, new.conference_id).await?;
@@ -147,15 +139,7 @@ pub async fn create(
     let response = pb::CreateMinutesResponse {
         minutes: Some(load(conn, id).await?),
     };
-    idempotency::remember(
-        conn,
-        &ctx.authority,
-        &ctx.actor.person_id,
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(response)
 }
 

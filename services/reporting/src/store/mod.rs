@@ -27,6 +27,20 @@ pub struct Ctx {
     pub today: NaiveDate,
 }
 
+impl cpc_platform::idempotency::Spender for Ctx {
+    fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    fn caller(&self) -> String {
+        self.actor.person_id.clone()
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+}
+
 /// Appends `payload` (an `event_type` message about `about`) to the
 /// reporting feed, in the caller's transaction.
 ///

@@ -132,15 +132,7 @@ pub async fn create(
     ctx: &Ctx,
     new: &NewReport,
 ) -> Result<pb::CreateAgencyReportResponse, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        &ctx.authority,
-        &ctx.actor.person_id,
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(response);
     }
     let conference = conferences::load(conn, new.conference_id).await?;
@@ -174,15 +166,7 @@ pub async fn create(
     let response = pb::CreateAgencyReportResponse {
         report: Some(load_one(conn, id, ctx.today).await?),
     };
-    idempotency::remember(
-        conn,
-        &ctx.authority,
-        &ctx.actor.person_id,
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(response)
 }
 

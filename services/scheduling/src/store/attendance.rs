@@ -251,15 +251,7 @@ pub async fn invite(
     ctx: &Ctx,
     new: &NewInvitation,
 ) -> Result<pb::CreateInvitationResponse, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        &ctx.authority,
-        &ctx.actor.person_id,
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(response);
     }
     let (status, children): (String, Vec<Uuid>) = sqlx::query_as(
@@ -338,15 +330,7 @@ pub async fn invite(
     let response = pb::CreateInvitationResponse {
         invitation: Some(invitation),
     };
-    idempotency::remember(
-        conn,
-        &ctx.authority,
-        &ctx.actor.person_id,
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(response)
 }
 

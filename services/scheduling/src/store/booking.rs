@@ -303,15 +303,7 @@ pub async fn create(
     ctx: &Ctx,
     new: &NewConference,
 ) -> Result<pb::CreateConferenceResponse, ApiError> {
-    if let Some(response) = idempotency::replay(
-        conn,
-        &ctx.authority,
-        &ctx.actor.person_id,
-        &new.key,
-        ctx.now,
-    )
-    .await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, &new.key).await? {
         return Ok(response);
     }
     let known: i64 = sqlx::query_scalar(
@@ -389,15 +381,7 @@ pub async fn create(
     let response = pb::CreateConferenceResponse {
         conference: Some(conference),
     };
-    idempotency::remember(
-        conn,
-        &ctx.authority,
-        &ctx.actor.person_id,
-        &new.key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, &new.key, &response).await?;
     Ok(response)
 }
 

@@ -135,9 +135,7 @@ pub async fn create(
     key: &RequestKey,
     chair: &pb::Chair,
 ) -> Result<pb::CreateChairResponse, ApiError> {
-    if let Some(response) =
-        idempotency::replay(conn, &ctx.authority, &ctx.actor.person_id, key, ctx.now).await?
-    {
+    if let Some(response) = idempotency::replay(conn, ctx, key).await? {
         return Ok(response);
     }
     let id = Uuid::parse_str(&chair.id).map_err(ApiError::internal)?;
@@ -165,15 +163,7 @@ pub async fn create(
     let response = pb::CreateChairResponse {
         chair: Some(created),
     };
-    idempotency::remember(
-        conn,
-        &ctx.authority,
-        &ctx.actor.person_id,
-        key,
-        &response,
-        ctx.now,
-    )
-    .await?;
+    idempotency::remember(conn, ctx, key, &response).await?;
     Ok(response)
 }
 

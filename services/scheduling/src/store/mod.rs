@@ -28,3 +28,17 @@ pub struct Ctx {
     /// The authority's timescales (working days, reports due).
     pub timescales: Timescales,
 }
+
+impl cpc_platform::idempotency::Spender for Ctx {
+    fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    fn caller(&self) -> String {
+        self.actor.person_id.clone()
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+}
