@@ -204,10 +204,7 @@ pub async fn update(
     // version waits here, then reads the new version and is refused.
     let mut chair = lock(conn, id).await?;
     if chair.version != version {
-        return Err(ApiError::Aborted(format!(
-            "chair {id} is at version {}, not {version}: read it again",
-            chair.version
-        )));
+        return Err(stale(id, version));
     }
     for field in fields {
         match *field {
