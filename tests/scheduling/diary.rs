@@ -306,6 +306,37 @@ async fn an_s47_in_cases_makes_an_icpc_due_on_the_fifteenth_working_day() {
         ],
         "{refusals:?}"
     );
+
+    // Business support's diary across the authority showed the child's
+    // conference: it is in the child's log, as a list of the case is.
+    let bs = business_support(&f);
+    let mut diary_reads = async || {
+        audit
+            .list_access_records(sw.req(crate::access_log::about_child("scheduling", &child)))
+            .await
+            .unwrap()
+            .into_inner()
+            .records
+            .iter()
+            .filter(|r| {
+                r.rpc_method.ends_with("/ListConferences")
+                    && r.person.as_ref().unwrap().person_id
+                        == uuid::Uuid::from_u128(BUSINESS_SUPPORT).to_string()
+            })
+            .count()
+    };
+    let before = diary_reads().await;
+    let diary = scheduling
+        .list_conferences(bs.req(pb::ListConferencesRequest {
+            authority_id: AUTHORITY.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .conferences;
+    assert!(diary.iter().any(|c| c.id == icpc.id));
+    assert_eq!(diary_reads().await, before + 1);
     f.stop().await;
 }
 

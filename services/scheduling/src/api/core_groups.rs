@@ -1,5 +1,6 @@
 //! `cpc.scheduling.v1.CoreGroupsService`: each plan's core group meetings.
 
+use cpc_platform::convert::listed_ids;
 use cpc_proto::scheduling::v1 as pb;
 use cpc_proto::scheduling::v1::core_groups_service_server::CoreGroupsService;
 use tonic::{Request, Response, Status};
@@ -41,19 +42,26 @@ impl CoreGroupsService for ConferencesApi {
             .map_or_else(|| Target::Authority(filter.authority.clone()), Target::Case);
         let response = self
             .flow
-            .run(&session, target, move |conn, _| {
-                Box::pin(async move {
-                    core_groups::list(
-                        conn,
-                        filter.case_id,
-                        filter.child_id,
-                        filter.status,
-                        filter.due_before,
-                        &filter.page,
-                    )
-                    .await
-                })
-            })
+            .list(
+                &session,
+                target,
+                move |conn, _| {
+                    Box::pin(async move {
+                        core_groups::list(
+                            conn,
+                            filter.case_id,
+                            filter.child_id,
+                            filter.status,
+                            filter.due_before,
+                            &filter.page,
+                        )
+                        .await
+                    })
+                },
+                |page: &pb::ListCoreGroupMeetingsResponse| {
+                    listed_ids(page.meetings.iter().flat_map(|m| &m.child_ids))
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }

@@ -97,6 +97,29 @@ impl Flow {
             + Send
             + 'static,
     {
+        self.list(session, target, work, |_| Vec::new()).await
+    }
+
+    /// Authorises and runs a list, as [`Flow::run`]; its audit record names
+    /// every child whose records the page returned (`children`), so the
+    /// diary across the authority that showed a child's conference is in
+    /// that child's access log.
+    ///
+    /// # Errors
+    /// As [`Flow::run`].
+    pub async fn list<T, F>(
+        &self,
+        session: &Session,
+        target: Target,
+        work: F,
+        children: fn(&T) -> Vec<Uuid>,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection, &'c Session) -> BoxFuture<'c, Result<T, ApiError>>
+            + Send
+            + 'static,
+    {
         let ctx = &session.ctx;
         let mut tx = db::begin_for_authority(&self.pool, &ctx.authority).await?;
         let (resource, subject, invitee) = match locate(&mut tx, ctx, target).await {
@@ -108,7 +131,7 @@ impl Flow {
                     .await);
             }
         };
-        let permit = self
+        let mut permit = self
             .access
             .authorize(&self.pool, &session.call, &resource, &subject, ctx.now)
             .await?;
@@ -140,6 +163,7 @@ impl Flow {
                     .await);
             }
         };
+        permit.add_children(children(&value));
         permit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(value)

@@ -5,6 +5,7 @@
 use std::pin::Pin;
 
 use cpc_platform::ApiError;
+use cpc_platform::convert::listed_ids;
 use cpc_proto::scheduling::v1 as pb;
 use cpc_proto::scheduling::v1::conferences_service_server::ConferencesService;
 use tokio_stream::Stream;
@@ -72,9 +73,14 @@ impl ConferencesService for ConferencesApi {
             .map_or(Target::Authority(authority), Target::Case);
         let response = self
             .flow
-            .run(&session, target, move |conn, _| {
-                Box::pin(async move { Ok(conferences::list(conn, &filter).await?) })
-            })
+            .list(
+                &session,
+                target,
+                move |conn, _| Box::pin(async move { Ok(conferences::list(conn, &filter).await?) }),
+                |page: &pb::ListConferencesResponse| {
+                    listed_ids(page.conferences.iter().flat_map(|c| &c.child_ids))
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
