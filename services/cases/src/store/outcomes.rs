@@ -684,6 +684,14 @@ async fn start_plan(
             "a parsed plan decision lacks its plan details",
         ));
     };
+    // A plan started before the child is born is a pre-birth plan (its
+    // birth makes a post-birth review due), whether the pre-birth
+    // conference decided it or, after that met inquorate, its reconvening.
+    let unborn: bool = sqlx::query_scalar("SELECT birth_date IS NULL FROM children WHERE id = $1")
+        .bind(new.child_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let pre_birth = conference.kind == ConferenceKind::PreBirth || unborn;
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO plans (id, authority_id, child_id, cin_episode_id, status, start_date, initial_category, \
@@ -708,7 +716,7 @@ async fn start_plan(
     .bind(body)
     .bind(conference.id)
     .bind(next_review_due)
-    .bind(conference.kind == ConferenceKind::PreBirth)
+    .bind(pre_birth)
     .bind(transfer_in.map(|(id, _)| id))
     .bind(ctx.now)
     .execute(&mut *conn)

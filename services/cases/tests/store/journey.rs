@@ -351,6 +351,43 @@ async fn a_new_plan_counts_the_previous_ones() {
 }
 
 #[tokio::test]
+async fn a_plan_started_before_the_birth_is_a_pre_birth_plan_whatever_the_conference() {
+    let h = Harness::new().await;
+    // An unborn child whose pre-birth conference met inquorate: its
+    // reconvening starts the plan.
+    let ctx = crate::common::ctx();
+    let mut unborn = child_msg(None, "C2101");
+    unborn.birth_date = None;
+    unborn.expected_birth_date = pd(2025, 9, 1);
+    unborn.sex = pb::Sex::Unknown as i32;
+    let req = pb::CreateChildRequest {
+        request_id: rid(),
+        child: Some(unborn),
+    };
+    let (key, details) =
+        cpc_cases::domain::child::ChildDetails::parse_request(&req, ctx.today).unwrap();
+    let child = run!(h, ctx, |conn| store::children::create_child(
+        conn, &ctx, &key, &details
+    ))
+    .unwrap()
+    .response
+    .child
+    .unwrap();
+    prepare_icpc(&h, &child).await;
+    let reconvened = conference(ConferenceKind::Reconvened, 2025, 6, 24, &[&child.id]);
+    let plan = record(&h, &reconvened, &split_icpc(&reconvened, &child.id))
+        .await
+        .unwrap()
+        .response
+        .plan
+        .unwrap();
+    assert!(plan.pre_birth);
+    // A born child's plan is not.
+    let (_, born) = child_on_plan(&h, "C2102").await;
+    assert!(!born.pre_birth);
+}
+
+#[tokio::test]
 async fn a_recorded_death_ends_the_open_plan() {
     let h = Harness::new().await;
     let (child, plan) = child_on_plan(&h, "C3001").await;
