@@ -8,7 +8,7 @@ use cpc_proto::scheduling::v1 as pb;
 
 use crate::diary::*;
 use crate::meetings::{
-    book, clients, outcome_once_held, quorate_meeting, record_attendance, timescales,
+    book, clients, outcome_once_held, plan_decided, quorate_meeting, record_attendance, timescales,
 };
 use crate::support::*;
 
@@ -62,25 +62,7 @@ async fn a_birth_on_a_pre_birth_plan_makes_a_post_birth_review_due_in_10_working
     let chair = f.chair();
     let outcome = cases::RecordConferenceOutcomeRequest {
         request_id: rid(),
-        outcome: Some(cases::ConferenceOutcome {
-            conference_id: held.id.clone(),
-            child_id: child_id.clone(),
-            professional_views: vec![
-                view(worker_ref(), 3, true),
-                view(police_ref(), 3, true),
-                view(health_ref(), 4, true),
-            ],
-            decision: cases::ConferenceDecision::StartPlan as i32,
-            initial_category: common::CategoryOfHarm::Neglect as i32,
-            latest_category: common::CategoryOfHarm::Neglect as i32,
-            lead_social_worker: Some(worker_ref()),
-            lead_statutory_body: cases::LeadStatutoryBody::LocalAuthority as i32,
-            core_group_members: vec![worker_ref(), police_ref(), health_ref()],
-            danger_statements: vec!["The baby may be left alone".into()],
-            safety_goals: vec!["The baby is supervised every day".into()],
-            contingency_plan: "Legal planning meeting if nothing improves".into(),
-            ..Default::default()
-        }),
+        outcome: Some(plan_decided(&held.id, &child_id)),
     };
     // Refused as not held until cases learns it from scheduling's feed.
     let plan = outcome_once_held(&mut f, &chair, &outcome)

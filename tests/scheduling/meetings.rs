@@ -408,29 +408,13 @@ async fn plan_started_after(
     let outcome = cases::RecordConferenceOutcomeRequest {
         request_id: rid(),
         outcome: Some(cases::ConferenceOutcome {
-            conference_id: held.id.clone(),
-            child_id: child.clone(),
-            professional_views: vec![
-                view(worker_ref(), 3, true),
-                view(police_ref(), 3, true),
-                view(health_ref(), 4, true),
-            ],
-            decision: cases::ConferenceDecision::StartPlan as i32,
-            initial_category: common::CategoryOfHarm::Neglect as i32,
-            latest_category: common::CategoryOfHarm::Neglect as i32,
-            lead_social_worker: Some(worker_ref()),
-            lead_statutory_body: cases::LeadStatutoryBody::LocalAuthority as i32,
-            core_group_members: vec![worker_ref(), police_ref(), health_ref()],
             childs_voice: Some(cases::ChildVoiceContribution {
                 attended: true,
                 methods: vec![cases::ViewsMethod::InPerson as i32],
                 ..Default::default()
             }),
-            danger_statements: vec!["The child may be left alone".into()],
-            safety_goals: vec!["The child is supervised every day".into()],
-            contingency_plan: "Legal planning meeting if nothing improves".into(),
             exclusions,
-            ..Default::default()
+            ..plan_decided(&held.id, &child)
         }),
     };
     let plan = outcome_once_held(f, &chair, &outcome)
@@ -738,6 +722,31 @@ async fn a_conference_held_after_its_deadline_needs_a_reason_and_is_flagged() {
         "Recorded after the event for this test"
     );
     f.stop().await;
+}
+
+/// A unanimous decision at conference `conference_id` that `child_id`
+/// needs a plan under neglect, with its core group, danger statement,
+/// safety goal and contingency.
+pub fn plan_decided(conference_id: &str, child_id: &str) -> cases::ConferenceOutcome {
+    cases::ConferenceOutcome {
+        conference_id: conference_id.into(),
+        child_id: child_id.into(),
+        professional_views: vec![
+            view(worker_ref(), 3, true),
+            view(police_ref(), 3, true),
+            view(health_ref(), 4, true),
+        ],
+        decision: cases::ConferenceDecision::StartPlan as i32,
+        initial_category: common::CategoryOfHarm::Neglect as i32,
+        latest_category: common::CategoryOfHarm::Neglect as i32,
+        lead_social_worker: Some(worker_ref()),
+        lead_statutory_body: cases::LeadStatutoryBody::LocalAuthority as i32,
+        core_group_members: vec![worker_ref(), police_ref(), health_ref()],
+        danger_statements: vec!["The child may be left alone".into()],
+        safety_goals: vec!["The child is supervised every day".into()],
+        contingency_plan: "Legal planning meeting if nothing improves".into(),
+        ..Default::default()
+    }
 }
 
 /// Records `outcome` as the chair, retrying while cases has not yet learnt

@@ -195,6 +195,19 @@ pub fn decode_event<M: prost::Message + Default>(event: &ChangeEvent) -> Result<
     M::decode(event.payload.as_slice()).map_err(|_| bad_event(event, "does not decode"))
 }
 
+/// Whether a plan the cases feed describes has ended, whatever the reason:
+/// ENDED, or TRANSFERRED_OUT once the receiving authority held its
+/// transfer-in conference (the child has left; nothing more is expected of
+/// this authority's plan), or any plan with an end date.
+/// TRANSFER_OUT_PENDING is still in force until that conference, so it has
+/// not ended. Scheduling (post-birth reviews) and escalation (drift) ask it.
+#[must_use]
+pub fn plan_ended(plan: &cpc_proto::cases::v1::ChildProtectionPlan) -> bool {
+    use cpc_proto::cases::v1::PlanStatus as S;
+    let terminal = matches!(S::try_from(plan.status), Ok(S::Ended | S::TransferredOut));
+    terminal || plan.end_date.is_some()
+}
+
 /// `INTERNAL`: a followed `event` is `what` (incomplete, ...). The reason
 /// names the event, never its payload: events hold children's data.
 #[must_use]
@@ -562,6 +575,55 @@ enum FollowError {
         event_type: String,
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use cpc_proto::cases::v1 as cases;
+    use cpc_proto::common::v1 as common;
+
+    use super::plan_ended;
+
+    fn plan(
+        status: cases::PlanStatus,
+        end_date: Option<common::Date>,
+    ) -> cases::ChildProtectionPlan {
+        cases::ChildProtectionPlan {
+            status: status as i32,
+            end_date,
+            ..Default::default()
+        }
+    }
+
+    fn day() -> Option<common::Date> {
+        Some(common::Date {
+            year: 2026,
+            month: 3,
+            day: 2,
+        })
+    }
+
+    #[test]
+    fn a_plan_ended_for_any_reason_is_ended() {
+        use cases::PlanStatus as S;
+        // A plan ended by the receiving authority's transfer-in conference
+        // is as ended as one a review conference ended: its actions and
+        // duration reviews are no longer this authority's to chase.
+        assert!(plan_ended(&plan(S::TransferredOut, day())));
+        assert!(plan_ended(&plan(S::TransferredOut, None)));
+        assert!(plan_ended(&plan(S::Ended, day())));
+        // An end date is an ending whatever status came with it.
+        assert!(plan_ended(&plan(S::Unspecified, day())));
+    }
+
+    #[test]
+    fn a_plan_in_force_is_not_ended() {
+        use cases::PlanStatus as S;
+        assert!(!plan_ended(&plan(S::Active, None)));
+        // Moving away, the plan stays in force until the transfer-in
+        // conference.
+        assert!(!plan_ended(&plan(S::TransferOutPending, None)));
+    }
 }
 
 #[cfg(test)]

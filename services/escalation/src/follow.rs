@@ -23,7 +23,7 @@ use cpc_platform::case_members;
 use cpc_platform::convert::date_from_proto;
 use cpc_platform::feeds::{
     BoxFuture, CHILD_EVENTS, CONFERENCE_EVENTS, CORE_GROUP_EVENTS, Follow, PLAN_EVENTS, Source,
-    bad_event, decode_event,
+    bad_event, decode_event, plan_ended,
 };
 use cpc_platform::{ApiError, Config};
 use cpc_proto::cases::v1 as cases;
@@ -258,17 +258,6 @@ async fn assess_report_requests(
     Ok(())
 }
 
-/// Whether `plan` has ended, whatever the reason: ENDED, or TRANSFERRED_OUT
-/// once the receiving authority held its transfer-in conference (the child
-/// has left; nothing more is expected of this authority's plan), or any
-/// plan with an end date. TRANSFER_OUT_PENDING is still in force until that
-/// conference, so it is not ended.
-fn plan_ended(plan: &cases::ChildProtectionPlan) -> bool {
-    use cases::PlanStatus as S;
-    let terminal = matches!(S::try_from(plan.status), Ok(S::Ended | S::TransferredOut));
-    terminal || plan.end_date.is_some()
-}
-
 fn report_request(invitation: &scheduling::Invitation) -> Option<ReportRequest> {
     let invitee = invitation.invitee.clone()?;
     if invitee.agency_kind == 0 {
@@ -387,53 +376,4 @@ fn uuids(texts: &[String]) -> Option<Vec<Uuid>> {
         .map(|c| Uuid::parse_str(c).ok())
         .collect::<Option<Vec<_>>>()
         .filter(|ids| !ids.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use cpc_proto::cases::v1 as cases;
-    use cpc_proto::common::v1 as common;
-
-    use super::plan_ended;
-
-    fn plan(
-        status: cases::PlanStatus,
-        end_date: Option<common::Date>,
-    ) -> cases::ChildProtectionPlan {
-        cases::ChildProtectionPlan {
-            status: status as i32,
-            end_date,
-            ..Default::default()
-        }
-    }
-
-    fn day() -> Option<common::Date> {
-        Some(common::Date {
-            year: 2026,
-            month: 3,
-            day: 2,
-        })
-    }
-
-    #[test]
-    fn a_plan_ended_for_any_reason_is_ended() {
-        use cases::PlanStatus as S;
-        // A plan ended by the receiving authority's transfer-in conference
-        // is as ended as one a review conference ended: its actions and
-        // duration reviews are no longer this authority's to chase.
-        assert!(plan_ended(&plan(S::TransferredOut, day())));
-        assert!(plan_ended(&plan(S::TransferredOut, None)));
-        assert!(plan_ended(&plan(S::Ended, day())));
-        // An end date is an ending whatever status came with it.
-        assert!(plan_ended(&plan(S::Unspecified, day())));
-    }
-
-    #[test]
-    fn a_plan_in_force_is_not_ended() {
-        use cases::PlanStatus as S;
-        assert!(!plan_ended(&plan(S::Active, None)));
-        // Moving away, the plan stays in force until the transfer-in
-        // conference.
-        assert!(!plan_ended(&plan(S::TransferOutPending, None)));
-    }
 }

@@ -9,7 +9,7 @@
 //! [`crate::store::needs`]).
 
 use chrono::{DateTime, Utc};
-use cpc_platform::feeds::{BoxFuture, Follow, Source, bad_event, decode_event};
+use cpc_platform::feeds::{BoxFuture, Follow, Source, bad_event, decode_event, plan_ended};
 use cpc_platform::{ApiError, Config};
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1::ChangeEvent;
@@ -71,10 +71,7 @@ fn apply_cases_event<'a>(
                     plan_id: uuid(&plan.id, "plan.id")?,
                     child_id: uuid(&plan.child_id, "plan.child_id")?,
                     pre_birth: plan.pre_birth,
-                    in_force: matches!(
-                        cases::PlanStatus::try_from(plan.status),
-                        Ok(cases::PlanStatus::Active | cases::PlanStatus::TransferOutPending)
-                    ),
+                    in_force: !plan_ended(&plan),
                 };
                 needs::learn_plan(conn, authority, &facts, now)
                     .await

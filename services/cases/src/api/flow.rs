@@ -26,7 +26,6 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::caller::actor;
-use super::listed::Listed;
 use crate::domain::AuthorityId;
 use crate::domain::child::OwnCases;
 use crate::store::access::{Located, Locator, Members, locate, members};
@@ -178,7 +177,8 @@ impl Flow {
     }
 
     /// Authorises and runs a list: as [`Flow::read`], and the audit record
-    /// names every child whose records the page returned ([`Listed`]).
+    /// names every child whose records the page returned (`children`), so
+    /// a search that showed a child is in that child's access log.
     ///
     /// # Errors
     /// As [`Flow::run`].
@@ -187,16 +187,17 @@ impl Flow {
         session: &Session,
         target: Target,
         work: F,
+        children: fn(&T) -> Vec<Uuid>,
     ) -> Result<T, ApiError>
     where
-        T: Listed + Send + 'static,
+        T: Send + 'static,
         F: for<'c> FnOnce(Work<'c>) -> BoxFuture<'c, Result<T, ApiError>> + Send + 'static,
     {
-        self.run(session, target, |w| {
+        self.run(session, target, move |w| {
             Box::pin(async move {
                 let page = work(w).await?;
-                let children = page.children();
-                Ok((page, Vec::new(), children))
+                let listed = children(&page);
+                Ok((page, Vec::new(), listed))
             })
         })
         .await

@@ -4,7 +4,6 @@
 mod caller;
 mod feed;
 mod flow;
-mod listed;
 mod service;
 
 use std::future::Future;

@@ -5,6 +5,7 @@ use std::pin::Pin;
 
 use cpc_identity::CallerKind;
 use cpc_platform::ApiError;
+use cpc_platform::convert::listed_ids;
 use cpc_platform::outbox::StoredEvent;
 use cpc_proto::cases::v1 as pb;
 use cpc_proto::cases::v1::cases_service_server::CasesService;
@@ -171,11 +172,18 @@ impl CasesService for CasesApi {
         let target = Target::Authority(authority.as_str().to_owned());
         let response = self
             .flow
-            .list(&s, target, move |w| {
-                Box::pin(async move {
-                    store::cases::list_cases(w.conn, &w.session.ctx, &authority, &filter).await
-                })
-            })
+            .list(
+                &s,
+                target,
+                move |w| {
+                    Box::pin(async move {
+                        store::cases::list_cases(w.conn, &w.session.ctx, &authority, &filter).await
+                    })
+                },
+                |page: &pb::ListCasesResponse| {
+                    listed_ids(page.cases.iter().flat_map(|c| &c.child_ids))
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -245,12 +253,22 @@ impl CasesService for CasesApi {
         let target = Target::Authority(authority.as_str().to_owned());
         let response = self
             .flow
-            .list(&s, target, move |w| {
-                Box::pin(async move {
-                    store::children::list_children(w.conn, &authority, &filter, w.session.ctx.today)
+            .list(
+                &s,
+                target,
+                move |w| {
+                    Box::pin(async move {
+                        store::children::list_children(
+                            w.conn,
+                            &authority,
+                            &filter,
+                            w.session.ctx.today,
+                        )
                         .await
-                })
-            })
+                    })
+                },
+                |page: &pb::ListChildrenResponse| listed_ids(page.children.iter().map(|c| &c.id)),
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -311,15 +329,26 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, filter.case_id, s.ctx.authority.to_string());
         let response = self
             .flow
-            .list(&s, target, move |w| {
-                Box::pin(async move {
-                    let mut page = store::family::list_family_members(w.conn, &filter).await?;
-                    for member in &mut page.family_members {
-                        withhold_address(member, &w);
-                    }
-                    Ok(page)
-                })
-            })
+            .list(
+                &s,
+                target,
+                move |w| {
+                    Box::pin(async move {
+                        let mut page = store::family::list_family_members(w.conn, &filter).await?;
+                        for member in &mut page.family_members {
+                            withhold_address(member, &w);
+                        }
+                        Ok(page)
+                    })
+                },
+                |page: &pb::ListFamilyMembersResponse| {
+                    listed_ids(
+                        page.family_members
+                            .iter()
+                            .flat_map(|m| m.relationships.iter().map(|r| &r.child_id)),
+                    )
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -393,9 +422,18 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, None, authority);
         let response = self
             .flow
-            .list(&s, target, move |w| {
-                Box::pin(async move { store::episodes::list_cin_episodes(w.conn, &filter).await })
-            })
+            .list(
+                &s,
+                target,
+                move |w| {
+                    Box::pin(
+                        async move { store::episodes::list_cin_episodes(w.conn, &filter).await },
+                    )
+                },
+                |page: &pb::ListCinEpisodesResponse| {
+                    listed_ids(page.cin_episodes.iter().map(|e| &e.child_id))
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -444,11 +482,18 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, filter.case_id, s.ctx.authority.to_string());
         let response = self
             .flow
-            .list(&s, target, move |w| {
-                Box::pin(async move {
-                    store::strategy::list_strategy_discussions(w.conn, &filter).await
-                })
-            })
+            .list(
+                &s,
+                target,
+                move |w| {
+                    Box::pin(async move {
+                        store::strategy::list_strategy_discussions(w.conn, &filter).await
+                    })
+                },
+                |page: &pb::ListStrategyDiscussionsResponse| {
+                    listed_ids(page.strategy_discussions.iter().flat_map(|d| &d.child_ids))
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -512,11 +557,18 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, None, authority);
         let response = self
             .flow
-            .list(&s, target, move |w| {
-                Box::pin(async move {
-                    store::section47::list_section47_enquiries(w.conn, &filter).await
-                })
-            })
+            .list(
+                &s,
+                target,
+                move |w| {
+                    Box::pin(async move {
+                        store::section47::list_section47_enquiries(w.conn, &filter).await
+                    })
+                },
+                |page: &pb::ListSection47EnquiriesResponse| {
+                    listed_ids(page.enquiries.iter().map(|e| &e.child_id))
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -569,11 +621,18 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, None, s.ctx.authority.to_string());
         let response = self
             .flow
-            .list(&s, target, move |w| {
-                Box::pin(
-                    async move { store::outcomes::list_conference_outcomes(w.conn, &filter).await },
-                )
-            })
+            .list(
+                &s,
+                target,
+                move |w| {
+                    Box::pin(async move {
+                        store::outcomes::list_conference_outcomes(w.conn, &filter).await
+                    })
+                },
+                |page: &pb::ListConferenceOutcomesResponse| {
+                    listed_ids(page.outcomes.iter().map(|o| &o.child_id))
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -615,9 +674,12 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, filter.case_id, authority);
         let response = self
             .flow
-            .list(&s, target, move |w| {
-                Box::pin(async move { store::plans::list_plans(w.conn, &filter).await })
-            })
+            .list(
+                &s,
+                target,
+                move |w| Box::pin(async move { store::plans::list_plans(w.conn, &filter).await }),
+                |page: &pb::ListPlansResponse| listed_ids(page.plans.iter().map(|p| &p.child_id)),
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -727,11 +789,19 @@ impl CasesService for CasesApi {
         };
         let response = self
             .flow
-            .list(&s, target, move |w| {
-                Box::pin(async move {
-                    store::actions::list_plan_actions(w.conn, &filter, w.session.ctx.today).await
-                })
-            })
+            .list(
+                &s,
+                target,
+                move |w| {
+                    Box::pin(async move {
+                        store::actions::list_plan_actions(w.conn, &filter, w.session.ctx.today)
+                            .await
+                    })
+                },
+                |page: &pb::ListPlanActionsResponse| {
+                    listed_ids(page.actions.iter().map(|a| &a.child_id))
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -797,11 +867,21 @@ impl CasesService for CasesApi {
         let target = list_target(filter.child_id, filter.case_id, s.ctx.authority.to_string());
         let response = self
             .flow
-            .list(&s, target, move |w| {
-                Box::pin(async move {
-                    store::membership::list_case_members(w.conn, &filter, w.session.ctx.today).await
-                })
-            })
+            .list(
+                &s,
+                target,
+                move |w| {
+                    Box::pin(async move {
+                        store::membership::list_case_members(w.conn, &filter, w.session.ctx.today)
+                            .await
+                    })
+                },
+                // Memberships limited to some children name them; one of
+                // the whole case is a record of the case the request names.
+                |page: &pb::ListCaseMembersResponse| {
+                    listed_ids(page.memberships.iter().flat_map(|m| &m.child_ids))
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }

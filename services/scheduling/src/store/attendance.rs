@@ -776,18 +776,13 @@ pub async fn record_held(
             "the recorded attendance names no chair (role CHAIR)".to_owned(),
         ));
     }
-    let booked: Option<String> =
-        sqlx::query_scalar("SELECT past_deadline_reason FROM conferences WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
     // Booked late but held in time: the reason no longer applies (as a
     // booking in time keeps none).
     let reason = held_past_deadline(
         held,
         now.statutory_due_date,
         record.past_deadline_reason.as_deref(),
-        booked.as_deref(),
+        now.past_deadline_reason.as_deref(),
     )?;
     sqlx::query(
         "UPDATE conferences SET status = 'held', held_date = $2, \

@@ -66,6 +66,8 @@ pub(crate) struct Current {
     pub version: i64,
     pub statutory_due_date: NaiveDate,
     pub start_time: Option<DateTime<Utc>>,
+    /// Why it was booked after its statutory due date, when it was.
+    pub past_deadline_reason: Option<String>,
 }
 
 /// Locks the conference row and checks the version the caller read.
@@ -75,8 +77,8 @@ pub(crate) async fn current(
     version: i64,
 ) -> Result<Current, ApiError> {
     let row: Current = sqlx::query_as(
-        "SELECT kind, status, version, statutory_due_date, start_time FROM conferences \
-         WHERE id = $1 FOR UPDATE",
+        "SELECT kind, status, version, statutory_due_date, start_time, past_deadline_reason \
+         FROM conferences WHERE id = $1 FOR UPDATE",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
