@@ -65,6 +65,27 @@ async fn bad_input_names_every_bad_field() {
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&err), ["child_id"]);
+
+    // A NUL character, which Postgres cannot store, is a bad field rather
+    // than an INTERNAL failure of the write (the hostile-message property
+    // test found it in a case's external reference).
+    let err = f
+        .client
+        .create_case(sw.req(pb::CreateCaseRequest {
+            request_id: rid(),
+            r#case: Some(pb::Case {
+                authority_id: AUTHORITY.into(),
+                display_name: "Smith family".into(),
+                external_references: vec![pb::ExternalReference {
+                    system: "LCS".into(),
+                    id: "\0".into(),
+                }],
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), ["case.external_references[0].id"]);
     f.stop().await;
 }
 

@@ -90,6 +90,7 @@ impl Check {
         } else if chars < min || chars > max {
             self.add(field, format!("must be {min}-{max} characters"));
         }
+        self.storable(field, trimmed);
         trimmed.to_owned()
     }
 
@@ -102,7 +103,16 @@ impl Check {
         if trimmed.chars().count() > max {
             self.add(field, format!("must be at most {max} characters"));
         }
+        self.storable(field, trimmed);
         Some(trimmed.to_owned())
+    }
+
+    /// Postgres stores no NUL character in text or JSON: refused here, by
+    /// field, rather than failing the write as `INTERNAL`.
+    fn storable(&mut self, field: &str, text: &str) {
+        if text.contains('\0') {
+            self.add(field, "must not contain a NUL character");
+        }
     }
 
     /// A list of texts, each `1..=max` characters.
@@ -424,6 +434,34 @@ mod tests {
                     "a.date",
                     "must be a calendar date with year 1900-9999, month 1-12 and a day of that month"
                 ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_nul_character_is_refused_in_any_text() {
+        // Postgres stores none in text or JSON; the write would fail
+        // INTERNAL (found by the hostile-message property test).
+        let mut check = Check::new();
+        check.text("a.id", "\0", 1, 100);
+        check.opt_text("a.note", "x\0y", 100);
+        check.texts("a.goals", &["fine".to_owned(), "\0".to_owned()], 10);
+        check.text("a.clean", "tab\tand\nnewline", 1, 100);
+        let err = check.finish().unwrap_err();
+        let ApiError::InvalidArgument(v) = err else {
+            panic!("{err}")
+        };
+        let fields: Vec<_> = v
+            .violations()
+            .iter()
+            .map(|v| (v.field.as_str(), v.description.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("a.id", "must not contain a NUL character"),
+                ("a.note", "must not contain a NUL character"),
+                ("a.goals[1]", "must not contain a NUL character"),
             ]
         );
     }
