@@ -527,9 +527,11 @@ async fn minutes_reach_the_agreed_list_and_never_a_person_the_chair_excluded() {
 /// Another conference chair of the authority, whom the chair of this
 /// conference excluded from its minutes.
 const EXCLUDED_CHAIR: u128 = 0xc4_0002;
+/// A team manager the chair sends a partial copy of the minutes to.
+const PARTIAL_MANAGER: u128 = 0x5e_0002;
 
 #[tokio::test]
-async fn the_feed_withholds_minutes_from_a_person_excluded_from_them() {
+async fn the_feed_withholds_minutes_from_a_person_excluded_from_them_and_cuts_a_partial_copy() {
     use crate::reports::{AUTHOR, author, new_report, until_members_known};
     use cpc_identity::Role;
     use prost::Message as _;
@@ -564,15 +566,26 @@ async fn the_feed_withholds_minutes_from_a_person_excluded_from_them() {
     let mut r = reporting(&f).await;
     let chair = f.chair();
 
-    // The chair approves and distributes the minutes and records who was
-    // told the decision: three minutes events on the feed.
+    let partial_ref = common::PersonRef {
+        person_id: Uuid::from_u128(PARTIAL_MANAGER).to_string(),
+        display_name: "Pat Manager".into(),
+        ..Default::default()
+    };
+    let partial_copy = document("minutes-partial");
+
+    // The chair approves and distributes the minutes (a partial copy to one
+    // manager) and records who was told the decision: three minutes events
+    // on the feed.
     let minutes = r
         .create_minutes(chair.req(pb::CreateMinutesRequest {
             request_id: rid(),
             minutes: Some(pb::Minutes {
                 conference_id: conference.clone(),
                 content: Some(pb::minutes::Content::Body("The conference met.".into())),
-                distribution_list: vec![entry(worker_ref(), pb::CopyKind::Full)],
+                distribution_list: vec![
+                    entry(worker_ref(), pb::CopyKind::Full),
+                    entry(partial_ref.clone(), pb::CopyKind::Partial),
+                ],
                 ..Default::default()
             }),
         }))
@@ -595,7 +608,7 @@ async fn the_feed_withholds_minutes_from_a_person_excluded_from_them() {
         .distribute_minutes(chair.req(pb::DistributeMinutesRequest {
             minutes_id: minutes.id.clone(),
             version: approved.version,
-            partial_copies: Default::default(),
+            partial_copies: [(partial_ref.person_id.clone(), partial_copy.clone())].into(),
         }))
         .await
         .unwrap()
@@ -672,6 +685,41 @@ async fn the_feed_withholds_minutes_from_a_person_excluded_from_them() {
         body,
         Some(pb::minutes::Content::Body("The conference met.".into()))
     );
+
+    // The manager sent a partial copy is sent the minutes' events cut to
+    // that copy, as GetMinutes shows them: never the body, the rest of the
+    // list or the parent's notification.
+    let partial = f.person(PARTIAL_MANAGER, AUTHORITY, Role::TeamManager, Some(csc()));
+    let seen = feed_events(&mut r, &partial, Vec::new(), 3).await;
+    let types: Vec<&str> = seen.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "cpc.reporting.v1.MinutesApproved",
+            "cpc.reporting.v1.MinutesDistributed",
+            "cpc.reporting.v1.AgencyReportSubmitted",
+        ]
+    );
+    let approved = pb::MinutesApproved::decode(seen[0].payload.as_slice())
+        .unwrap()
+        .minutes
+        .unwrap();
+    assert_eq!(approved.content, None);
+    assert_eq!(approved.distribution_list.len(), 1);
+    assert!(approved.excluded_person_ids.is_empty());
+    let sent = pb::MinutesDistributed::decode(seen[1].payload.as_slice()).unwrap();
+    let recipients: Vec<String> = sent
+        .records
+        .iter()
+        .map(|r| r.recipient.clone().unwrap().person_id)
+        .collect();
+    assert_eq!(recipients, [partial_ref.person_id.clone()]);
+    let sent = sent.minutes.unwrap();
+    assert_eq!(
+        sent.content,
+        Some(pb::minutes::Content::Document(partial_copy))
+    );
+    assert_eq!(sent.distribution_records.len(), 1);
 
     // The service manager and the other chair the chair excluded may
     // stream the authority's feed, but its first event for them is the

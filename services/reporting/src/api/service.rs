@@ -368,8 +368,9 @@ impl ReportingService for ReportingApi {
     /// The reporting feed of one authority, from a sequence number on;
     /// opening it is authorised and recorded like a read of the authority.
     /// A person is not sent the events of minutes the chair excluded them
-    /// from ([`MinutesReader::withhold_excluded`]), as `GetMinutes` and
-    /// `ListMinutes` would not show them the minutes.
+    /// from, and is sent those of minutes they are to have a partial copy
+    /// of cut to that copy ([`MinutesReader::as_person_may_see`]), as
+    /// `GetMinutes` and `ListMinutes` would show them the minutes.
     async fn stream_changes(
         &self,
         request: Request<pb::StreamChangesRequest>,
@@ -410,7 +411,7 @@ impl ReportingService for ReportingApi {
             person: session.call.caller.subject().to_owned(),
             request_id,
         };
-        Ok(Response::new(reader.withhold_excluded(events)))
+        Ok(Response::new(reader.as_person_may_see(events)))
     }
 }
 
@@ -428,14 +429,16 @@ struct MinutesReader {
 }
 
 impl MinutesReader {
-    /// `events` less those about minutes the chair excluded the person
-    /// from (their bodies, distribution records and decision
-    /// notifications), decided event by event as each is delivered, so an
-    /// exclusion recorded after the stream was opened (or after the event
-    /// was published) still holds the minutes back. Other events pass as
-    /// they are. A failed check ends the stream, as a failed read does:
-    /// nothing is delivered that was not checked.
-    fn withhold_excluded(self, events: ChangeStream) -> ChangeStream {
+    /// `events` as the person may have them: those about minutes the chair
+    /// excluded them from (their bodies, distribution records and decision
+    /// notifications) left out, and those about minutes they are to have a
+    /// partial copy of cut to that copy ([`minutes::partial_event`]). It is
+    /// decided event by event as each is delivered, so an exclusion
+    /// recorded after the stream was opened (or after the event was
+    /// published) still holds the minutes back. Other events pass as they
+    /// are. A failed check ends the stream, as a failed read does: nothing
+    /// is delivered that was not checked.
+    fn as_person_may_see(self, events: ChangeStream) -> ChangeStream {
         let checked = events.then(move |item| {
             let reader = self.clone();
             async move {
@@ -443,9 +446,8 @@ impl MinutesReader {
                     Ok(response) => response,
                     Err(status) => return Some(Err(status)),
                 };
-                match reader.may_receive(&response).await {
-                    Ok(true) => Some(Ok(response)),
-                    Ok(false) => None,
+                match reader.deliverable(response).await {
+                    Ok(response) => response.map(Ok),
                     Err(err) => {
                         tracing::error!(
                             request_id = %reader.request_id,
@@ -463,31 +465,39 @@ impl MinutesReader {
         Box::pin(checked.filter_map(|item| item))
     }
 
-    /// Whether the person may receive `response`'s event: anything not
-    /// about minutes, and minutes of conferences they are not excluded from.
-    async fn may_receive(&self, response: &pb::StreamChangesResponse) -> Result<bool, ApiError> {
-        let Some(event) = response
-            .event
-            .as_ref()
-            .filter(|e| e.aggregate_type == minutes::AGGREGATE_TYPE)
-        else {
-            return Ok(true);
+    /// `response` as the person may receive it: anything not about
+    /// minutes as it is; an event about minutes as [`minutes::delivery_to`]
+    /// says (`None`: withheld).
+    async fn deliverable(
+        &self,
+        response: pb::StreamChangesResponse,
+    ) -> Result<Option<pb::StreamChangesResponse>, ApiError> {
+        let event = match response.event {
+            Some(event) if event.aggregate_type == minutes::AGGREGATE_TYPE => event,
+            _ => return Ok(Some(response)),
         };
         // Minutes ids are written by this service; one that does not parse
         // is withheld rather than guessed at.
         let Ok(id) = Uuid::parse_str(&event.aggregate_id) else {
-            return Ok(false);
+            return Ok(None);
         };
         let mut tx = db::begin_for_authority(&self.pool, &self.authority).await?;
-        let deliverable = minutes::deliverable_to(&mut tx, id, &self.person).await?;
+        let delivery = minutes::delivery_to(&mut tx, id, &self.person).await?;
         tx.rollback().await?;
-        if !deliverable {
+        let sequence = event.sequence;
+        let event = match delivery {
+            minutes::Delivery::Whole => Some(event),
+            minutes::Delivery::PartialCopy => minutes::partial_event(event, &self.person),
+            minutes::Delivery::Withheld => None,
+        };
+        if event.is_none() {
             tracing::debug!(
                 request_id = %self.request_id,
-                sequence = event.sequence,
-                "minutes event withheld from a person excluded from them",
+                sequence,
+                ?delivery,
+                "minutes event withheld from a person not to receive it",
             );
         }
-        Ok(deliverable)
+        Ok(event.map(|event| pb::StreamChangesResponse { event: Some(event) }))
     }
 }

@@ -27,6 +27,10 @@ pub const CREATE_MINUTES: &str = "CreateMinutes";
 /// (`MinutesApproved`, `MinutesDistributed`, `DecisionNotified`).
 pub const AGGREGATE_TYPE: &str = "Minutes";
 
+const APPROVED: &str = "cpc.reporting.v1.MinutesApproved";
+const DISTRIBUTED: &str = "cpc.reporting.v1.MinutesDistributed";
+const DECISION_NOTIFIED: &str = "cpc.reporting.v1.DecisionNotified";
+
 /// Checked new minutes.
 #[derive(Clone)]
 pub struct NewMinutes {
@@ -223,7 +227,7 @@ pub async fn approve(
         conn,
         ctx,
         about(&minutes),
-        "cpc.reporting.v1.MinutesApproved",
+        APPROVED,
         &pb::MinutesApproved {
             minutes: Some(minutes.clone()),
         },
@@ -337,7 +341,7 @@ pub async fn distribute(
         conn,
         ctx,
         about(&minutes),
-        "cpc.reporting.v1.MinutesDistributed",
+        DISTRIBUTED,
         &pb::MinutesDistributed {
             minutes: Some(minutes.clone()),
             records,
@@ -399,7 +403,7 @@ pub async fn notify(
         conn,
         ctx,
         about(&minutes),
-        "cpc.reporting.v1.DecisionNotified",
+        DECISION_NOTIFIED,
         &pb::DecisionNotified {
             minutes_id: id.to_string(),
             notification: Some(record),
@@ -409,28 +413,56 @@ pub async fn notify(
     Ok(minutes)
 }
 
-/// Whether the feed may deliver an event about minutes `id` to `person`:
-/// the minutes are known (in the transaction's authority) and the chair did
-/// not exclude `person` from receiving their conference's minutes. The
-/// exclusions are read as they stand at delivery, so one the cases feed
-/// brings after the event was published still holds it back.
+/// How the feed may deliver an event about minutes to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Not at all: the minutes are unknown (in the transaction's
+    /// authority) or the chair excluded the person from receiving them.
+    Withheld,
+    /// As it was published.
+    Whole,
+    /// Cut to what a recipient of a partial copy may see
+    /// ([`partial_event`]).
+    PartialCopy,
+}
+
+/// How the feed may deliver an event about minutes `id` to `person`. The
+/// exclusions and the distribution list are read as they stand at
+/// delivery, not as they were when the event was published: an exclusion
+/// the cases feed brings later still holds the event back, and a person
+/// put on the list for a partial copy never sees an earlier event whole.
 ///
 /// # Errors
 /// Database errors.
-pub async fn deliverable_to(
+pub async fn delivery_to(
     conn: &mut PgConnection,
     id: Uuid,
     person: &str,
-) -> Result<bool, ApiError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM minutes m WHERE m.id = $1 AND NOT EXISTS ( \
-                  SELECT 1 FROM minutes_exclusions x \
-                   WHERE x.conference_id = m.conference_id AND x.person_id = $2))",
+) -> Result<Delivery, ApiError> {
+    let row: Option<(bool, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM minutes_exclusions x \
+                         WHERE x.conference_id = m.conference_id AND x.person_id = $2), \
+                (SELECT d.entry FROM minutes_distribution d \
+                  WHERE d.minutes_id = m.id AND d.person_id = $2) \
+           FROM minutes m WHERE m.id = $1",
     )
     .bind(id)
     .bind(person)
-    .fetch_one(&mut *conn)
-    .await?)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((excluded, entry)) = row else {
+        return Ok(Delivery::Withheld);
+    };
+    if excluded {
+        return Ok(Delivery::Withheld);
+    }
+    let entry = entry
+        .map(|bytes| decode::<pb::DistributionEntry>(&bytes))
+        .transpose()?;
+    Ok(match entry {
+        Some(entry) if entry.copy == pb::CopyKind::Partial as i32 => Delivery::PartialCopy,
+        _ => Delivery::Whole,
+    })
 }
 
 /// The conference minutes `id` are of.
@@ -511,27 +543,33 @@ pub async fn list(
 }
 
 /// What `person` may see of `minutes`: a recipient of a partial copy sees
-/// only that copy (its document, once sent) and their own entries; anyone
-/// else sees the whole.
+/// only that copy ([`partial_copy`]); anyone else sees the whole.
 #[must_use]
-pub fn as_seen_by(mut minutes: pb::Minutes, person: &str) -> pb::Minutes {
+pub fn as_seen_by(minutes: pb::Minutes, person: &str) -> pb::Minutes {
     let partial = minutes
         .distribution_list
         .iter()
         .any(|e| person_of(e) == person && e.copy == pb::CopyKind::Partial as i32);
-    if !partial {
-        return minutes;
+    if partial {
+        partial_copy(minutes, person)
+    } else {
+        minutes
     }
-    let theirs = |p: Option<&common::PersonRef>| p.is_some_and(|p| p.person_id == person);
+}
+
+/// `minutes` as a recipient of a partial copy sees them: that copy (its
+/// document, once sent) in place of the content, and only their own
+/// entries, records and notifications.
+fn partial_copy(mut minutes: pb::Minutes, person: &str) -> pb::Minutes {
     minutes
         .distribution_list
-        .retain(|e| theirs(e.recipient.as_ref()));
+        .retain(|e| theirs(e.recipient.as_ref(), person));
     minutes
         .distribution_records
-        .retain(|r| theirs(r.recipient.as_ref()));
+        .retain(|r| theirs(r.recipient.as_ref(), person));
     minutes
         .decision_notifications
-        .retain(|n| theirs(n.recipient.as_ref()));
+        .retain(|n| theirs(n.recipient.as_ref(), person));
     minutes.excluded_person_ids.clear();
     minutes.content = minutes
         .distribution_records
@@ -539,6 +577,45 @@ pub fn as_seen_by(mut minutes: pb::Minutes, person: &str) -> pb::Minutes {
         .and_then(|r| r.document.clone())
         .map(pb::minutes::Content::Document);
     minutes
+}
+
+/// A feed event about minutes, as a recipient of a partial copy may have
+/// it ([`Delivery::PartialCopy`]): the minutes in it cut to their copy,
+/// its distribution records to their own; a decision notification only
+/// when it was to them. `None` when nothing of it is theirs, or for a
+/// payload that does not decode (withheld rather than guessed at).
+#[must_use]
+pub fn partial_event(mut event: common::ChangeEvent, person: &str) -> Option<common::ChangeEvent> {
+    let cut = |m: Option<pb::Minutes>| m.map(|m| partial_copy(m, person));
+    event.payload = match event.event_type.as_str() {
+        APPROVED => {
+            let mut approved = pb::MinutesApproved::decode(event.payload.as_slice()).ok()?;
+            approved.minutes = cut(approved.minutes);
+            approved.encode_to_vec()
+        }
+        DISTRIBUTED => {
+            let mut distributed = pb::MinutesDistributed::decode(event.payload.as_slice()).ok()?;
+            distributed.minutes = cut(distributed.minutes);
+            distributed
+                .records
+                .retain(|r| theirs(r.recipient.as_ref(), person));
+            distributed.encode_to_vec()
+        }
+        DECISION_NOTIFIED => {
+            let notified = pb::DecisionNotified::decode(event.payload.as_slice()).ok()?;
+            let notification = notified.notification.as_ref()?;
+            if !theirs(notification.recipient.as_ref(), person) {
+                return None;
+            }
+            return Some(event);
+        }
+        _ => return None,
+    };
+    Some(event)
+}
+
+fn theirs(recipient: Option<&common::PersonRef>, person: &str) -> bool {
+    recipient.is_some_and(|p| p.person_id == person)
 }
 
 #[derive(sqlx::FromRow)]
