@@ -1,6 +1,6 @@
 //! The birth of a child on a pre-birth plan, recorded in cases, makes a
 //! post-birth review due in scheduling within 10 working days of the birth,
-//! beside the plan's ordinary review.
+//! beside the plan's ordinary review; a corrected birth date moves it.
 
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
@@ -140,5 +140,55 @@ async fn a_birth_on_a_pre_birth_plan_makes_a_post_birth_review_due_in_10_working
     assert_eq!(still.id, review.id);
     assert_eq!(still.status, pb::ConferenceStatus::Due as i32);
     assert_eq!(still.statutory_due_date, pd(2026, 2, 27));
+
+    // The birth date was mistyped: the baby was born on Friday 19
+    // December. Corrected in cases, the post-birth review still to be held
+    // is recounted from it to Wednesday 7 January 2026; no second review
+    // is made due.
+    let mut corrected = f
+        .client
+        .get_child(sw.req(cases::GetChildRequest {
+            child_id: post_birth.child_ids[0].clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .child
+        .unwrap();
+    corrected.birth_date = pd(2025, 12, 19);
+    f.client
+        .update_child(sw.req(cases::UpdateChildRequest {
+            child: Some(corrected),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["birth_date".into()],
+            }),
+        }))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let recounted = loop {
+        let found = conferences_of_kind(
+            &mut c.conferences,
+            &bs,
+            &case,
+            common::ConferenceKind::PostBirthReview,
+        )
+        .await;
+        if found.iter().any(|c| c.statutory_due_date == pd(2026, 1, 7)) {
+            break found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the post-birth review was never recounted: {found:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let [recounted] = &recounted[..] else {
+        panic!("one post-birth review: {recounted:?}")
+    };
+    assert_eq!(recounted.id, post_birth.id);
+    assert_eq!(recounted.status, pb::ConferenceStatus::Due as i32);
+    let basis = recounted.due_date_basis.as_ref().unwrap();
+    assert_eq!(basis.event_date, pd(2025, 12, 19));
     f.stop().await;
 }

@@ -114,10 +114,15 @@ pub enum Need {
     /// continues the plan, cases counts it among the plan's reviews, and
     /// that `PlanUpdated` recomputes the ordinary review to 6 months after
     /// it (as after any review).
+    ///
+    /// When the birth date was `corrected` (`ChildUpdated`), only a
+    /// post-birth review still to be held is recounted from it; none is
+    /// made due.
     PostBirthReview {
         case_id: String,
         child_id: String,
         due: NaiveDate,
+        corrected: bool,
         /// Counted from the birth; `source_id` is the child (whose record
         /// holds the birth date).
         basis: Basis,
@@ -300,23 +305,22 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
             let child = born.child.ok_or_else(|| missing("child"))?;
             let birth =
                 date(child.birth_date.as_ref()).ok_or_else(|| missing("child.birth_date"))?;
-            let days = profile.review_after_birth_working_days;
-            Ok(vec![Need::PostBirthReview {
-                case_id: child.case_id,
-                child_id: child.id.clone(),
-                due: timescales.review_after_birth_due(birth)?,
-                basis: Basis {
-                    event: DueEvent::Birth,
-                    event_date: birth,
-                    source_id: child.id,
-                    amount: days,
-                    unit: Unit::WorkingDays,
-                    nation: profile.nation,
-                    explanation: format!(
-                        "{days} working days after the birth on {birth} of a child on a pre-birth plan"
-                    ),
-                },
-            }])
+            Ok(vec![post_birth_review(child, birth, false, timescales)?])
+        }
+        "cpc.cases.v1.ChildUpdated" => {
+            // A corrected birth date moves the post-birth review counted
+            // from it, while that review is still to be held. (The first
+            // birth date is also a change of `birth_date`; `ChildBorn`,
+            // which follows it, makes the review due.)
+            let updated: cases::ChildUpdated = decode(event)?;
+            if !updated.changed_fields.iter().any(|f| f == "birth_date") {
+                return Ok(Vec::new());
+            }
+            let child = updated.child.ok_or_else(|| missing("child"))?;
+            let Some(birth) = date(child.birth_date.as_ref()) else {
+                return Ok(Vec::new());
+            };
+            Ok(vec![post_birth_review(child, birth, true, timescales)?])
         }
         "cpc.cases.v1.PlanEnded" => {
             let ended: cases::PlanEnded = decode(event)?;
@@ -328,6 +332,35 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
         }
         _ => Ok(Vec::new()),
     }
+}
+
+/// The review due `review_after_birth_working_days` after `birth` of
+/// `child`, if they are on a pre-birth plan ([`Need::PostBirthReview`]).
+fn post_birth_review(
+    child: cases::Child,
+    birth: NaiveDate,
+    corrected: bool,
+    timescales: &Timescales,
+) -> Result<Need, DueError> {
+    let profile = timescales.profile();
+    let days = profile.review_after_birth_working_days;
+    Ok(Need::PostBirthReview {
+        case_id: child.case_id,
+        child_id: child.id.clone(),
+        due: timescales.review_after_birth_due(birth)?,
+        corrected,
+        basis: Basis {
+            event: DueEvent::Birth,
+            event_date: birth,
+            source_id: child.id,
+            amount: days,
+            unit: Unit::WorkingDays,
+            nation: profile.nation,
+            explanation: format!(
+                "{days} working days after the birth on {birth} of a child on a pre-birth plan"
+            ),
+        },
+    })
 }
 
 fn decode<M: prost::Message + Default>(event: &common::ChangeEvent) -> Result<M, DueError> {

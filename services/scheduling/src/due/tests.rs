@@ -327,6 +327,7 @@ fn a_birth_needs_a_post_birth_review_within_10_working_days() {
             case_id,
             child_id,
             due,
+            corrected: false,
             basis,
         },
     ] = needs.as_slice()
@@ -359,13 +360,33 @@ fn a_birth_needs_a_post_birth_review_within_10_working_days() {
     assert_eq!(*due, date(2026, 1, 20));
     assert_eq!(basis.amount, 20);
 
-    // Other changes to a child need nothing; a birth without its date is an
-    // error, not a guess.
-    let updated = cases::ChildUpdated {
-        child: born(pd(2025, 12, 18)).child,
+    // A corrected birth date recounts the review (only one still to be
+    // held: `corrected`); other changes to a child need nothing; a birth
+    // without its date is an error, not a guess.
+    let corrected = cases::ChildUpdated {
+        child: born(pd(2025, 12, 19)).child,
         changed_fields: vec!["birth_date".into()],
     };
-    assert!(needs_of("ChildUpdated", &updated).is_empty());
+    let recount = needs_of("ChildUpdated", &corrected);
+    let [
+        Need::PostBirthReview {
+            due,
+            corrected: true,
+            basis,
+            ..
+        },
+    ] = recount.as_slice()
+    else {
+        panic!("one recount of the post-birth review: {recount:?}");
+    };
+    // Friday 19 December 2025: the tenth working day is Wednesday 7 January.
+    assert_eq!(*due, date(2026, 1, 7));
+    assert_eq!(basis.event_date, date(2025, 12, 19));
+    let renamed = cases::ChildUpdated {
+        child: born(pd(2025, 12, 18)).child,
+        changed_fields: vec!["given_names".into()],
+    };
+    assert!(needs_of("ChildUpdated", &renamed).is_empty());
     assert!(matches!(
         super::needs(&event("ChildBorn", &born(None)), &timescales()),
         Err(DueError::Missing {

@@ -40,6 +40,9 @@ pub enum Applied {
     /// The child was born on no plan in force that a pre-birth conference
     /// started: no post-birth review is needed.
     NotOnPreBirthPlan,
+    /// The birth date was corrected, and no post-birth review of the
+    /// child is still to be held: nothing to recount.
+    NoOpenReview,
 }
 
 /// Why a need could not be applied.
@@ -218,6 +221,7 @@ pub async fn apply(
             case_id,
             child_id,
             due,
+            corrected,
             basis,
         } => {
             let wanted = Wanted {
@@ -227,6 +231,11 @@ pub async fn apply(
                 due: *due,
                 basis,
             };
+            if *corrected {
+                return Ok(recount_own(conn, &wanted, now)
+                    .await?
+                    .unwrap_or(Applied::NoOpenReview));
+            }
             post_birth_review(conn, authority, &wanted, now).await
         }
         Need::NothingFurther { child_id, plan_id } => {
@@ -265,14 +274,14 @@ struct Wanted<'a> {
     basis: &'a Basis,
 }
 
-async fn conference_needed(
+/// The child's own open conference of the wanted kind, with the child's
+/// deadline (and with it the conference's) recomputed; `None` when the
+/// child has none.
+async fn recount_own(
     conn: &mut PgConnection,
-    authority: &str,
     wanted: &Wanted<'_>,
     now: DateTime<Utc>,
-) -> Result<Applied, NeedsError> {
-    // The child's own open conference of this kind: recompute the child's
-    // deadline, and with it the conference's.
+) -> Result<Option<Applied>, NeedsError> {
     let own: Option<(Uuid, NaiveDate, Json<Basis>)> = sqlx::query_as(
         "SELECT c.id, cc.due_date, cc.basis FROM conferences c \
          JOIN conference_children cc ON cc.conference_id = c.id AND cc.child_id = $1 \
@@ -283,23 +292,35 @@ async fn conference_needed(
     .bind(wanted.kind)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some((conference, due, basis)) = own {
-        if due == wanted.due && basis.0 == *wanted.basis {
-            return Ok(Applied::Unchanged(conference));
-        }
-        sqlx::query(
-            "UPDATE conference_children SET due_date = $3, basis = $4 \
-             WHERE conference_id = $1 AND child_id = $2",
-        )
-        .bind(conference)
-        .bind(wanted.child)
-        .bind(wanted.due)
-        .bind(Json(wanted.basis))
-        .execute(&mut *conn)
-        .await?;
-        refresh_due(conn, conference, now).await?;
-        announce(conn, conference, Announce::Recomputed, now).await?;
-        return Ok(Applied::Recomputed(conference));
+    let Some((conference, due, basis)) = own else {
+        return Ok(None);
+    };
+    if due == wanted.due && basis.0 == *wanted.basis {
+        return Ok(Some(Applied::Unchanged(conference)));
+    }
+    sqlx::query(
+        "UPDATE conference_children SET due_date = $3, basis = $4 \
+         WHERE conference_id = $1 AND child_id = $2",
+    )
+    .bind(conference)
+    .bind(wanted.child)
+    .bind(wanted.due)
+    .bind(Json(wanted.basis))
+    .execute(&mut *conn)
+    .await?;
+    refresh_due(conn, conference, now).await?;
+    announce(conn, conference, Announce::Recomputed, now).await?;
+    Ok(Some(Applied::Recomputed(conference)))
+}
+
+async fn conference_needed(
+    conn: &mut PgConnection,
+    authority: &str,
+    wanted: &Wanted<'_>,
+    now: DateTime<Utc>,
+) -> Result<Applied, NeedsError> {
+    if let Some(applied) = recount_own(conn, wanted, now).await? {
+        return Ok(applied);
     }
     // A sibling's open conference counted from the same event, or due the
     // same day: siblings are conferenced together, by the earlier deadline.
