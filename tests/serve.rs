@@ -197,6 +197,105 @@ async fn each_service_migrates_into_its_own_schema() {
     server.stop().await;
 }
 
+/// Row-level security in every service's schema, not only the one whose
+/// store tests look at it: each table of a child's data is bound to one
+/// authority, and each service's query role can read its own schema only
+/// ("each service owns its own Postgres schema and never reads another's
+/// tables", enforced by Postgres as well as by the code).
+#[tokio::test]
+async fn every_schema_binds_its_tables_to_an_authority_and_keeps_them_from_the_others() {
+    let db = TestDatabase::create().await;
+    let server = TestServer::start(db.config(), Selection::All.components()).await;
+    let pool = sqlx::PgPool::connect(secrecy_url(&db).as_str())
+        .await
+        .unwrap();
+    // Outside row-level security: the change feed (served by authority
+    // through StreamChanges), the migrations' own table, the calls counted
+    // per caller (counted before any authority's transaction) and the audit
+    // log, one hash chain across the authorities served (each append reads
+    // the chain's head, whoever's it is; reads name the authority, and the
+    // query role may only append to it, below).
+    let tables: Vec<(String, String, bool, bool, i64)> = sqlx::query_as(
+        "SELECT n.nspname::text, c.relname::text, c.relrowsecurity, c.relforcerowsecurity, \
+                (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname IN ('cases', 'scheduling', 'reporting', 'escalation') \
+           AND c.relkind IN ('r', 'p') \
+           AND c.relname NOT IN ('change_events', '_sqlx_migrations', 'caller_rates', 'audit_log') \
+         ORDER BY 1, 2",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    for schema in ["cases", "scheduling", "reporting", "escalation"] {
+        assert!(
+            tables.iter().filter(|t| t.0 == schema).count() >= 5,
+            "{schema}: {tables:?}"
+        );
+    }
+    let unbound: Vec<_> = tables
+        .iter()
+        .filter(|(_, _, enabled, forced, policies)| !(*enabled && *forced && *policies >= 1))
+        .collect();
+    assert!(unbound.is_empty(), "not bound to an authority: {unbound:?}");
+
+    // The query roles bypass nothing, and reach no other schema's tables.
+    let privileged: Vec<String> = sqlx::query_scalar(
+        "SELECT rolname::text FROM pg_roles \
+         WHERE rolname IN ('cpc_cases_app', 'cpc_scheduling_app', 'cpc_reporting_app', 'cpc_escalation_app') \
+           AND (rolsuper OR rolbypassrls OR rolcreaterole OR rolcanlogin)",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(privileged.is_empty(), "{privileged:?}");
+    let crossing: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT r.rolname::text, n.nspname::text, c.relname::text \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         CROSS JOIN pg_roles r \
+         WHERE n.nspname IN ('cases', 'scheduling', 'reporting', 'escalation') \
+           AND c.relkind IN ('r', 'p') \
+           AND r.rolname IN ('cpc_cases_app', 'cpc_scheduling_app', 'cpc_reporting_app', 'cpc_escalation_app') \
+           AND r.rolname <> 'cpc_' || n.nspname || '_app' \
+           AND (has_table_privilege(r.oid, c.oid, 'SELECT') \
+                OR has_table_privilege(r.oid, c.oid, 'INSERT') \
+                OR has_table_privilege(r.oid, c.oid, 'UPDATE') \
+                OR has_table_privilege(r.oid, c.oid, 'DELETE')) \
+         ORDER BY 1, 2, 3",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(crossing.is_empty(), "{crossing:?}");
+    // (Each does reach its own: the check above can find a grant.)
+    let own: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname = 'change_events' \
+           AND has_table_privilege('cpc_' || n.nspname || '_app', c.oid, 'SELECT')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(own, 4);
+    let rewriting: Vec<String> = sqlx::query_scalar(
+        "SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname = 'audit_log' \
+           AND (has_table_privilege('cpc_' || n.nspname || '_app', c.oid, 'UPDATE') \
+                OR has_table_privilege('cpc_' || n.nspname || '_app', c.oid, 'DELETE') \
+                OR has_table_privilege('cpc_' || n.nspname || '_app', c.oid, 'TRUNCATE') \
+                OR NOT has_table_privilege('cpc_' || n.nspname || '_app', c.oid, 'INSERT'))",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        rewriting.is_empty(),
+        "audit logs not append-only: {rewriting:?}"
+    );
+    pool.close().await;
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn replicas_starting_together_migrate_once() {
     let db = TestDatabase::create().await;
