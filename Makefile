@@ -31,7 +31,9 @@ test: tools ## The whole test suite against a real Postgres, plus buf lint and t
 	.venv/bin/buf lint
 	url=$$(scripts/ensure-postgres.sh postgres); \
 	CPC_TEST_DATABASE_URL="$$url" $(CARGO) test --workspace --all-targets
-	$(CARGO) build --bin cpcctl
+	$(CARGO) build --bin cpcd --bin cpcctl
+	url=$$(scripts/ensure-postgres.sh postgres); \
+	.venv/bin/python tests/demo/demo_check.py "$$url"
 	.venv/bin/python tests/oracle/timescales_oracle.py --self-test
 	.venv/bin/python tools/cin_validate.py --self-test
 	.venv/bin/python tools/verify_audit.py --self-test
