@@ -1,16 +1,22 @@
 //! The children in need census return over gRPC: written by reporting from
 //! what the cases feed carried (a child's identifiers, episode, section 47
-//! enquiry, initial conference and plan), validated by the DfE's published
-//! rules (`csc-validator-be-cin`, run as `scripts/cin-validate`), and
-//! refused when it cannot be made right.
+//! enquiry, initial or transfer-in conference and plan), validated by the
+//! DfE's published rules (`csc-validator-be-cin`, run as
+//! `scripts/cin-validate`), and refused when it cannot be made right.
 
 use chrono::{Datelike as _, NaiveDate};
 use cpc_identity::Role;
+use cpc_proto::cases::v1 as cases;
+use cpc_proto::common::v1 as common;
 use cpc_proto::reporting::v1 as pb;
+use cpc_proto::scheduling::v1 as scheduling;
 use tonic::Code;
 
 use crate::diary::*;
-use crate::meetings::{Held, plan_started, plan_started_reconvened};
+use crate::meetings::{
+    Held, book, clients, last_working_day, outcome_once_held, plan_decided, plan_started,
+    plan_started_reconvened, quorate_meeting, record_attendance, timescales,
+};
 use crate::minutes::{feed_events, reporting, until_reporting_knows};
 use crate::support::*;
 
@@ -210,6 +216,233 @@ async fn an_initial_conference_reconvened_after_an_inquorate_meeting_is_the_chil
         "the reconvened conference's date is the initial conference's"
     );
     assert_eq!(xml.matches("<DateOfInitialCPC>").count(), 1);
+    f.stop().await;
+}
+
+/// The errors the validation found, by rule and LA child id.
+fn errors_of(validation: &pb::CensusValidationSummary) -> Vec<(&str, &str)> {
+    validation
+        .issues
+        .iter()
+        .filter(|i| i.severity == pb::IssueSeverity::Error as i32)
+        .map(|i| (i.rule_code.as_str(), i.la_child_id.as_str()))
+        .collect()
+}
+
+/// A child who moves in on another authority's plan: the plan here starts
+/// at the transfer-in conference, which follows no section 47 enquiry, and
+/// the return gives that conference's date in the episode's `CINdetails`,
+/// where the DfE rules look for the plan's start (2885).
+#[tokio::test]
+async fn a_plan_started_at_a_transfer_in_conference_starts_on_the_episodes_initial_conference() {
+    let (mut f, conferences) = start().await;
+    let manager = service_manager(&f);
+    let bs = business_support(&f);
+    let sw = f.social_worker();
+    let mut c = clients(&f, conferences).await;
+    let moved_in = f
+        .client
+        .create_child(sw.req(cases::CreateChildRequest {
+            request_id: rid(),
+            child: Some(child("", "CEN0005", "Sam")),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .child
+        .unwrap();
+    f.client
+        .open_cin_episode(sw.req(referral(&moved_in.id)))
+        .await
+        .unwrap();
+    let held_on = last_working_day();
+    f.client
+        .record_transfer_in(sw.req(cases::RecordTransferInRequest {
+            request_id: rid(),
+            transfer_in: Some(cases::TransferIn {
+                child_id: moved_in.id.clone(),
+                sending_authority_name: "Bristol".into(),
+                sending_authority_code: "801".into(),
+                notification_date: pd_of(held_on - chrono::Duration::days(7)),
+                previous_plan_start_date: pd(2025, 1, 14),
+                previous_category: common::CategoryOfHarm::Neglect as i32,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap();
+
+    // Scheduling makes the transfer-in conference due from the cases feed;
+    // it is booked, met quorate and held, and the chair's outcome starts
+    // the plan.
+    let conference = conferences_of_kind(
+        &mut c.conferences,
+        &bs,
+        &moved_in.case_id,
+        common::ConferenceKind::TransferIn,
+    )
+    .await
+    .remove(0);
+    let later = timescales()
+        .calendar()
+        .add_working_days(uk_today(), 1)
+        .unwrap();
+    let conference = book(&mut c, &bs, &conference, later).await;
+    let conference = record_attendance(&mut c, &bs, &conference, quorate_meeting())
+        .await
+        .conference
+        .unwrap();
+    let held = c
+        .attendance
+        .record_conference_held(bs.req(scheduling::RecordConferenceHeldRequest {
+            conference_id: conference.id.clone(),
+            version: conference.version,
+            held_date: pd_of(held_on),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    let chair = f.chair();
+    let outcome = cases::RecordConferenceOutcomeRequest {
+        request_id: rid(),
+        outcome: Some(cases::ConferenceOutcome {
+            childs_voice: Some(cases::ChildVoiceContribution {
+                attended: true,
+                methods: vec![cases::ViewsMethod::InPerson as i32],
+                ..Default::default()
+            }),
+            ..plan_decided(&held.id, &moved_in.id)
+        }),
+    };
+    let plan = outcome_once_held(&mut f, &chair, &outcome)
+        .await
+        .expect("a plan");
+    assert_eq!(plan.start_date, pd_of(held_on));
+    until_reporting_knows(
+        &f,
+        "SELECT EXISTS (SELECT 1 FROM child_protection_plans WHERE child_id = $1::uuid) \
+            AND EXISTS (SELECT 1 FROM initial_conferences \
+                        WHERE child_id = $1::uuid AND transfer_in)",
+        &[&moved_in.id],
+    )
+    .await;
+
+    let year = collection_year_of(held_on);
+    let generated = reporting(&f)
+        .await
+        .generate_cin_census(manager.req(asked(year)))
+        .await
+        .unwrap()
+        .into_inner();
+    let xml = String::from_utf8(generated.xml).unwrap();
+    let held = held_on.format("%Y-%m-%d").to_string();
+    // In CINdetails, where the CIN schema puts it (before ReferralNFA),
+    // and nowhere else: the child had no section 47 enquiry here.
+    let at = |item: &str| {
+        xml.find(item)
+            .unwrap_or_else(|| panic!("{item} missing: {xml}"))
+    };
+    assert!(
+        at(&format!("<DateOfInitialCPC>{held}</DateOfInitialCPC>")) < at("<ReferralNFA>"),
+        "{xml}"
+    );
+    assert!(at(&format!("<CPPstartDate>{held}</CPPstartDate>")) > at("<ReferralNFA>"));
+    assert_eq!(xml.matches("<DateOfInitialCPC>").count(), 1, "{xml}");
+    assert!(!xml.contains("<Section47>"), "{xml}");
+    // Only the test UPN's local authority number (1530, as above): the
+    // plan starts on an initial conference (2885), counted as one (2883),
+    // recorded at one level only (2884).
+    let validation = generated.validation.unwrap();
+    assert_eq!(errors_of(&validation), [("1530", "CEN0005")]);
+    f.stop().await;
+}
+
+/// A child expected on 15 April 2026, referred before the birth and born on
+/// 10 April: cases keeps both dates, and the return for the year to 31
+/// March 2026 gives the child as that day, unborn: the expected date alone
+/// (8525, 8520) and sex `U` (8750).
+#[tokio::test]
+async fn a_child_born_after_the_reference_date_is_returned_unborn() {
+    let (mut f, _) = start().await;
+    let manager = service_manager(&f);
+    let sw = f.social_worker();
+    let unborn = f
+        .client
+        .create_child(sw.req(cases::CreateChildRequest {
+            request_id: rid(),
+            child: Some(cases::Child {
+                birth_date: None,
+                expected_birth_date: pd(2026, 4, 15),
+                sex: cases::Sex::Unknown as i32,
+                upn: String::new(),
+                nhs_number: String::new(),
+                ..child("", "CEN0006", "Baby")
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .child
+        .unwrap();
+    f.client
+        .open_cin_episode(sw.req(cases::OpenCinEpisodeRequest {
+            referral_date: pd(2026, 1, 5),
+            ..referral(&unborn.id)
+        }))
+        .await
+        .unwrap();
+    let born = cases::Child {
+        birth_date: pd(2026, 4, 10),
+        sex: cases::Sex::Female as i32,
+        ..unborn
+    };
+    f.client
+        .update_child(sw.req(cases::UpdateChildRequest {
+            child: Some(born.clone()),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["birth_date".into(), "sex".into()],
+            }),
+        }))
+        .await
+        .unwrap();
+    until_reporting_knows(
+        &f,
+        "SELECT EXISTS (SELECT 1 FROM census_children \
+                        WHERE id = $1::uuid AND birth_on IS NOT NULL \
+                          AND expected_birth_on IS NOT NULL) \
+            AND EXISTS (SELECT 1 FROM cin_episodes WHERE child_id = $1::uuid)",
+        &[&born.id],
+    )
+    .await;
+
+    let generated = reporting(&f)
+        .await
+        .generate_cin_census(manager.req(asked(2026)))
+        .await
+        .unwrap()
+        .into_inner();
+    let xml = String::from_utf8(generated.xml).unwrap();
+    assert!(
+        xml.contains("<ExpectedPersonBirthDate>2026-04-15</ExpectedPersonBirthDate>"),
+        "{xml}"
+    );
+    assert!(xml.contains("<Sex>U</Sex>"), "{xml}");
+    assert!(!xml.contains("<PersonBirthDate>"), "{xml}");
+    let validation = generated.validation.unwrap();
+    assert_eq!(validation.child_count, 1);
+    let rules: Vec<&str> = validation
+        .issues
+        .iter()
+        .map(|i| i.rule_code.as_str())
+        .collect();
+    for rule in ["8525Q", "8520", "8750"] {
+        assert!(!rules.contains(&rule), "{rule} in {rules:?}");
+    }
+    let errors = errors_of(&validation);
+    assert!(errors.is_empty(), "{errors:?}");
     f.stop().await;
 }
 

@@ -8,7 +8,8 @@
 //! episode that were under way in the year, and the plan reviews held in
 //! it. What happened after the reference date is not in the return: an
 //! episode closed (a plan ended, a child died) after it is open (alive) on
-//! the return, as it was that day.
+//! the return, as it was that day, and a child born after it is returned
+//! unborn.
 //!
 //! The types derive `sqlx::FromRow` so that the store reads them as they
 //! are; nothing here touches the database.
@@ -16,6 +17,7 @@
 use std::collections::HashMap;
 
 use chrono::{Days, Months, NaiveDate};
+use cpc_rules::census::Sex;
 use uuid::Uuid;
 
 /// A census collection year: 1 April to the reference date.
@@ -69,7 +71,7 @@ pub struct Child {
 
 cpc_platform::redacted_debug!(Child);
 
-/// A children in need episode.
+/// A children in need episode; `initial_cpc_on` is found by [`assemble`].
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Episode {
     pub id: Uuid,
@@ -80,6 +82,11 @@ pub struct Episode {
     pub closure_on: Option<NaiveDate>,
     pub closure_reason: Option<String>,
     pub referral_nfa: bool,
+    /// The episode's own `DateOfInitialCPC`: the date of the transfer-in
+    /// conference that started one of its plans (no section 47 enquiry
+    /// led to it, so no `Section47` carries it).
+    #[sqlx(default)]
+    pub initial_cpc_on: Option<NaiveDate>,
 }
 
 cpc_platform::redacted_debug!(Episode);
@@ -121,6 +128,8 @@ pub struct Kept {
     pub enquiries: Vec<Enquiry>,
     /// Each child's initial (or pre-birth) conferences: (child, date held).
     pub initial_conferences: Vec<(Uuid, NaiveDate)>,
+    /// Each child's transfer-in conferences: (child, date held).
+    pub transfer_in_conferences: Vec<(Uuid, NaiveDate)>,
     pub plans: Vec<Plan>,
 }
 
@@ -152,17 +161,21 @@ cpc_platform::redacted_debug!(ReturnedChild);
 /// where cases named none, to the child's episode open on its start date.
 /// An enquiry's initial conference is the child's first initial or
 /// pre-birth conference on or after its start and before the child's next
-/// enquiry; none when no conference was needed.
+/// enquiry; none when no conference was needed. An episode's own initial
+/// conference is the transfer-in conference one of its plans started at in
+/// the year, unless a returned enquiry of the child has that date.
 pub fn assemble(year: Year, kept: Kept) -> Vec<ReturnedChild> {
     let mut episodes = by_child(kept.episodes, |e| e.child_id);
     let mut enquiries = by_child(kept.enquiries, |e| e.child_id);
     let mut initial_conferences = by_child(kept.initial_conferences, |(c, _)| *c);
+    let mut transfer_in_conferences = by_child(kept.transfer_in_conferences, |(c, _)| *c);
     let mut plans = by_child(kept.plans, |p| p.child_id);
     let mut returned: Vec<ReturnedChild> = kept
         .children
         .into_iter()
         .filter_map(|mut child| {
             child.death_on = year.by_reference(child.death_on);
+            as_born_by_reference(year, &mut child);
             let mut own: Vec<ReturnedEpisode> = episodes
                 .remove(&child.id)
                 .unwrap_or_default()
@@ -236,6 +249,13 @@ pub fn assemble(year: Year, kept: Kept) -> Vec<ReturnedChild> {
                     episode.plans.push(plan);
                 }
             }
+            let transfers_in: Vec<NaiveDate> = transfer_in_conferences
+                .remove(&child.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(_, on)| on)
+                .collect();
+            transfer_in_of(year, &mut own, &transfers_in);
             Some(ReturnedChild {
                 child,
                 episodes: own,
@@ -244,6 +264,50 @@ pub fn assemble(year: Year, kept: Kept) -> Vec<ReturnedChild> {
         .collect();
     returned.sort_by(|a, b| a.child.la_child_id.cmp(&b.child.la_child_id));
     returned
+}
+
+/// The child as on the reference date. Born by then: the birth date alone,
+/// as cases keeps the expected date after the birth and the return carries
+/// one or the other (rule 8525). Not yet born (born since, or only
+/// expected): the expected date alone, no birth date after the reference
+/// date (8520), and the sex of an unborn child, `U` (8750), whatever the
+/// birth since has told. A child born since whose expected date cases was
+/// never told is returned with neither, for the validation to name.
+fn as_born_by_reference(year: Year, child: &mut Child) {
+    if year.by_reference(child.birth_on).is_some() {
+        child.expected_birth_on = None;
+    } else if child.birth_on.is_some() || child.expected_birth_on.is_some() {
+        child.birth_on = None;
+        child.sex = Some(Sex::Unknown.code().to_owned());
+    }
+}
+
+/// Gives each of the child's episodes the date of the transfer-in
+/// conference (one of `transfers_in`) that one of its plans started at in
+/// the year, its `DateOfInitialCPC` at `CINdetails` level: a plan for a
+/// child who moved in on another authority's plan follows no section 47
+/// enquiry here, and rule 2885 looks for its start there when the episode
+/// has no `Section47`. Not where a returned enquiry of the child already
+/// carries the date (the same date at both levels is refused, 2884, and
+/// the plan finds its start in the enquiry), and not before the year (no
+/// plan starting then is checked against it). An episode has one such
+/// date: with two transfer-in plans in one year, the first's.
+fn transfer_in_of(year: Year, episodes: &mut [ReturnedEpisode], transfers_in: &[NaiveDate]) {
+    if transfers_in.is_empty() {
+        return;
+    }
+    let in_enquiries: Vec<NaiveDate> = episodes
+        .iter()
+        .flat_map(|e| e.enquiries.iter().filter_map(|q| q.initial_cpc_on))
+        .collect();
+    for returned in episodes {
+        returned.episode.initial_cpc_on = returned
+            .plans
+            .iter()
+            .map(|p| p.start_on)
+            .filter(|on| year.holds(*on) && transfers_in.contains(on) && !in_enquiries.contains(on))
+            .min();
+    }
 }
 
 /// `items` grouped by the child each concerns, so that each child's are
@@ -313,6 +377,7 @@ mod tests {
             closure_on: to,
             closure_reason: to.map(|_| "RC7".to_owned()),
             referral_nfa: false,
+            initial_cpc_on: None,
         }
     }
 
@@ -404,6 +469,7 @@ mod tests {
                 Some(day(2026, 5, 1)),
                 vec![day(2025, 9, 19), day(2026, 3, 13), day(2026, 4, 10)],
             )],
+            ..Kept::default()
         };
         let returned = assemble(year_2026(), kept);
         let episode = &returned[0].episodes[0];
@@ -415,6 +481,133 @@ mod tests {
             episode.plans[0].review_dates,
             [day(2025, 9, 19), day(2026, 3, 13)]
         );
+    }
+
+    /// A child on the return with the dates cases holds for `child`, alone
+    /// in the year's return.
+    fn returned_as(child: Child) -> Child {
+        let id = child.id;
+        let kept = Kept {
+            children: vec![child],
+            episodes: vec![episode(10, id.as_u128(), day(2026, 1, 5), None)],
+            ..Kept::default()
+        };
+        let mut returned = assemble(year_2026(), kept);
+        assert_eq!(returned.len(), 1);
+        returned.remove(0).child
+    }
+
+    #[test]
+    fn a_child_born_by_the_reference_date_has_the_birth_date_alone() {
+        // Cases keeps the expected date after the birth is recorded.
+        let born = returned_as(Child {
+            birth_on: Some(day(2026, 3, 20)),
+            expected_birth_on: Some(day(2026, 4, 2)),
+            ..child(1, "A1")
+        });
+        assert_eq!(born.birth_on, Some(day(2026, 3, 20)));
+        assert_eq!(born.expected_birth_on, None);
+        assert_eq!(born.sex.as_deref(), Some("M"));
+    }
+
+    #[test]
+    fn a_child_born_on_the_reference_date_was_born_by_it() {
+        let born = returned_as(Child {
+            birth_on: Some(day(2026, 3, 31)),
+            expected_birth_on: Some(day(2026, 4, 15)),
+            ..child(1, "A1")
+        });
+        assert_eq!(born.birth_on, Some(day(2026, 3, 31)));
+        assert_eq!(born.expected_birth_on, None);
+        assert_eq!(born.sex.as_deref(), Some("M"));
+    }
+
+    #[test]
+    fn a_child_born_after_the_reference_date_is_returned_unborn() {
+        // Expected on 15 April, born on 10 April: unborn on 31 March.
+        let unborn = returned_as(Child {
+            birth_on: Some(day(2026, 4, 10)),
+            expected_birth_on: Some(day(2026, 4, 15)),
+            ..child(1, "A1")
+        });
+        assert_eq!(unborn.birth_on, None);
+        assert_eq!(unborn.expected_birth_on, Some(day(2026, 4, 15)));
+        assert_eq!(unborn.sex.as_deref(), Some("U"));
+        // Born the day after, the expected date never told: neither date,
+        // rather than a birth after the reference date.
+        let unborn = returned_as(Child {
+            birth_on: Some(day(2026, 4, 1)),
+            ..child(1, "A1")
+        });
+        assert_eq!((unborn.birth_on, unborn.expected_birth_on), (None, None));
+        assert_eq!(unborn.sex.as_deref(), Some("U"));
+        // Still unborn: as cases has it.
+        let unborn = returned_as(Child {
+            birth_on: None,
+            expected_birth_on: Some(day(2026, 5, 1)),
+            sex: Some("U".to_owned()),
+            ..child(1, "A1")
+        });
+        assert_eq!(unborn.expected_birth_on, Some(day(2026, 5, 1)));
+        assert_eq!(unborn.sex.as_deref(), Some("U"));
+    }
+
+    #[test]
+    fn a_plan_started_at_a_transfer_in_conference_gives_its_episode_the_initial_conference() {
+        let kept = Kept {
+            children: vec![child(1, "A1"), child(2, "B2"), child(3, "C3")],
+            episodes: vec![
+                episode(10, 1, day(2025, 9, 1), None),
+                episode(20, 2, day(2024, 9, 2), None),
+                episode(30, 3, day(2025, 5, 1), None),
+            ],
+            enquiries: vec![enquiry(3, day(2025, 5, 6))],
+            // Child 3's initial conference and transfer-in conference are
+            // recorded on the same day.
+            initial_conferences: vec![(Uuid::from_u128(3), day(2025, 5, 20))],
+            transfer_in_conferences: vec![
+                (Uuid::from_u128(1), day(2025, 9, 22)),
+                // A transfer-in conference that started no plan.
+                (Uuid::from_u128(1), day(2026, 2, 2)),
+                // Before the year.
+                (Uuid::from_u128(2), day(2024, 10, 1)),
+                (Uuid::from_u128(3), day(2025, 5, 20)),
+            ],
+            plans: vec![
+                plan(1, day(2025, 9, 22), None, vec![]),
+                plan(2, day(2024, 10, 1), None, vec![]),
+                plan(3, day(2025, 5, 20), None, vec![]),
+            ],
+        };
+        let returned = assemble(year_2026(), kept);
+        let episode_dates: Vec<Option<NaiveDate>> = returned
+            .iter()
+            .map(|c| c.episodes[0].episode.initial_cpc_on)
+            .collect();
+        assert_eq!(episode_dates, [Some(day(2025, 9, 22)), None, None]);
+        // The enquiry has it (and not the transfer-in conference).
+        assert_eq!(
+            returned[2].episodes[0].enquiries[0].initial_cpc_on,
+            Some(day(2025, 5, 20))
+        );
+    }
+
+    #[test]
+    fn a_transfer_in_conference_is_no_enquirys_initial_conference() {
+        // The enquiry's conference is yet to be held when the child's
+        // transfer-in conference starts a plan.
+        let kept = Kept {
+            children: vec![child(1, "A1")],
+            episodes: vec![episode(10, 1, day(2025, 9, 1), None)],
+            enquiries: vec![enquiry(1, day(2026, 3, 2))],
+            transfer_in_conferences: vec![(Uuid::from_u128(1), day(2026, 3, 9))],
+            plans: vec![plan(1, day(2026, 3, 9), None, vec![])],
+            ..Kept::default()
+        };
+        let returned = assemble(year_2026(), kept);
+        let episode = &returned[0].episodes[0];
+        assert_eq!(episode.enquiries[0].initial_cpc_on, None);
+        assert_eq!(episode.episode.initial_cpc_on, Some(day(2026, 3, 9)));
     }
 
     fn any_date() -> impl Strategy<Value = NaiveDate> {
@@ -436,10 +629,21 @@ mod tests {
                 kept.episodes.push(episode(100 + i as u128, 1, *from, to));
                 kept.enquiries.push(enquiry(1, *from));
                 kept.initial_conferences.push((Uuid::from_u128(1), *from + Days::new(10)));
+                kept.transfer_in_conferences.push((Uuid::from_u128(1), *from + Days::new(10 * (i as u64 % 2))));
                 kept.plans.push(plan(1, *from, to, vec![*from + Days::new(90)]));
             }
             for returned in assemble(year, kept) {
+                let in_enquiries: Vec<NaiveDate> = returned
+                    .episodes
+                    .iter()
+                    .flat_map(|e| e.enquiries.iter().filter_map(|q| q.initial_cpc_on))
+                    .collect();
                 for e in returned.episodes {
+                    // An episode's initial conference started one of its
+                    // plans in the year, and is not also an enquiry's.
+                    prop_assert!(e.episode.initial_cpc_on.is_none_or(|d| year.holds(d)
+                        && e.plans.iter().any(|p| p.start_on == d)
+                        && !in_enquiries.contains(&d)));
                     prop_assert!(e.episode.referral_on <= reference);
                     prop_assert!(e.episode.closure_on.is_none_or(|c| c <= reference && c >= year.start));
                     for q in &e.enquiries {

@@ -1,9 +1,10 @@
 //! What the census is written from, kept from the cases feed: each child's
 //! census identifiers, children in need episodes, section 47 enquiries,
-//! initial conferences and child protection plans (migration
-//! `20261208100001_census.sql`). Each row is the latest version cases
-//! published: an older copy never overwrites a newer one, so replaying the
-//! feed changes nothing.
+//! initial and transfer-in conferences and child protection plans
+//! (migrations `20261208100001_census.sql` and
+//! `20261209100001_transfer_in_conferences.sql`). Each row is the latest
+//! version cases published: an older copy never overwrites a newer one, so
+//! replaying the feed changes nothing.
 //!
 //! A census item cases left unset is kept NULL, never refused: a gap in
 //! one child's record must not stop the feed for every other case. The
@@ -175,7 +176,9 @@ pub async fn enquiry(
 }
 
 /// An outcome recorded for a child at a conference: kept when the
-/// conference was an initial or pre-birth one (DateOfInitialCPC).
+/// conference was an initial or pre-birth one (DateOfInitialCPC of the
+/// section 47 enquiry it followed) or a transfer-in one (DateOfInitialCPC
+/// of the episode, for the plan it started: it follows no enquiry here).
 pub async fn outcome(
     conn: &mut PgConnection,
     authority: &str,
@@ -183,10 +186,11 @@ pub async fn outcome(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     use common::ConferenceKind as K;
-    // A reconvened conference may be the initial one (see the census read).
-    let reconvened = match K::try_from(outcome.conference_kind) {
-        Ok(K::Initial | K::PreBirth) => false,
-        Ok(K::Reconvened) => true,
+    // A reconvened conference may be either (see the census read).
+    let (reconvened, transfer_in) = match K::try_from(outcome.conference_kind) {
+        Ok(K::Initial | K::PreBirth) => (false, false),
+        Ok(K::TransferIn) => (false, true),
+        Ok(K::Reconvened) => (true, false),
         _ => return Ok(()),
     };
     let (Ok(outcome_id), Ok(child_id), Ok(conference_id), Some(held_on)) = (
@@ -199,11 +203,12 @@ pub async fn outcome(
     };
     sqlx::query(
         "INSERT INTO initial_conferences (outcome_id, authority_id, child_id, held_on, version, \
-           updated_at, conference_id, reconvened) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+           updated_at, conference_id, reconvened, transfer_in) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (outcome_id) DO UPDATE SET held_on = excluded.held_on, \
            version = excluded.version, updated_at = excluded.updated_at, \
-           conference_id = excluded.conference_id, reconvened = excluded.reconvened \
+           conference_id = excluded.conference_id, reconvened = excluded.reconvened, \
+           transfer_in = excluded.transfer_in \
          WHERE initial_conferences.version < excluded.version",
     )
     .bind(outcome_id)
@@ -214,6 +219,7 @@ pub async fn outcome(
     .bind(now)
     .bind(conference_id)
     .bind(reconvened)
+    .bind(transfer_in)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -44,19 +44,27 @@ pub async fn kept_for(conn: &mut PgConnection, year: Year) -> Result<Kept, ApiEr
     .bind(year.reference)
     .fetch_all(&mut *conn)
     .await?;
-    let initial_conferences: Vec<(Uuid, NaiveDate)> = sqlx::query_as(
-        // A reconvened conference counts when what it reconvened (an
-        // inquorate conference) was an initial or pre-birth conference.
-        "SELECT ic.child_id, ic.held_on FROM initial_conferences ic \
+    let conferences: Vec<(Uuid, NaiveDate, bool)> = sqlx::query_as(
+        // A reconvened conference counts as what it reconvened (an
+        // inquorate conference): an initial or pre-birth conference, or a
+        // transfer-in one.
+        "SELECT ic.child_id, ic.held_on, ic.transfer_in OR coalesce(p.kind = 'transfer_in', false) \
+         FROM initial_conferences ic \
+           LEFT JOIN conferences r ON ic.reconvened AND r.id = ic.conference_id \
+           LEFT JOIN conferences p ON p.id = r.previous_conference_id \
          WHERE ic.child_id = ANY ($1) AND ic.held_on <= $2 \
-           AND (NOT ic.reconvened OR EXISTS ( \
-                SELECT 1 FROM conferences r JOIN conferences p ON p.id = r.previous_conference_id \
-                WHERE r.id = ic.conference_id AND p.kind IN ('initial', 'pre_birth')))",
+           AND (NOT ic.reconvened OR p.kind IN ('initial', 'pre_birth', 'transfer_in'))",
     )
     .bind(&child_ids)
     .bind(year.reference)
     .fetch_all(&mut *conn)
     .await?;
+    let (transfers_in, initial): (Vec<_>, Vec<_>) = conferences
+        .into_iter()
+        .partition(|(_, _, transfer_in)| *transfer_in);
+    let held = |of: Vec<(Uuid, NaiveDate, bool)>| -> Vec<(Uuid, NaiveDate)> {
+        of.into_iter().map(|(child, on, _)| (child, on)).collect()
+    };
     let plans: Vec<Plan> = sqlx::query_as(
         "SELECT child_id, cin_episode_id, start_on, end_on, initial_category, latest_category, \
            previous_plans, review_dates \
@@ -72,7 +80,8 @@ pub async fn kept_for(conn: &mut PgConnection, year: Year) -> Result<Kept, ApiEr
         children,
         episodes,
         enquiries,
-        initial_conferences,
+        initial_conferences: held(initial),
+        transfer_in_conferences: held(transfers_in),
         plans,
     })
 }

@@ -3,9 +3,12 @@
 //! `YYYY-MM-DD`. An item not known is left out rather than written empty,
 //! so the validation reports it as missing.
 //!
-//! Where the date of the initial conference goes: in each `Section47`
-//! only. The DfE rules refuse it in both `CINdetails` and `Section47`
-//! (2884), and in `CINdetails` alone when the plan started from it (2885).
+//! Where the date of the initial conference goes: in the `Section47` of
+//! the enquiry it followed; and, for a plan started at a transfer-in
+//! conference, which follows no enquiry here, in `CINdetails`, where rule
+//! 2885 looks for the plan's start when the episode has no `Section47`.
+//! Never the same date at both levels (2884): [`assemble`](super::assemble)
+//! decides which.
 
 use std::fmt::Write as _;
 
@@ -100,6 +103,7 @@ fn write_episode(out: &mut Xml, returned: &ReturnedEpisode) {
     out.item("PrimaryNeedCode", episode.primary_need.as_deref());
     out.date("CINclosureDate", episode.closure_on);
     out.item("ReasonForClosure", episode.closure_reason.as_deref());
+    out.date("DateOfInitialCPC", episode.initial_cpc_on);
     out.item("ReferralNFA", Some(boolean(episode.referral_nfa)));
     for enquiry in &returned.enquiries {
         out.open("Section47");
@@ -203,16 +207,19 @@ mod tests {
         assert_eq!(out, "A&lt;1&gt;&amp;&apos;&quot;");
     }
 
-    #[test]
-    fn an_empty_return_is_a_header_and_no_children() {
-        let header = Header {
+    fn header() -> Header {
+        Header {
             year: 2026,
             reference_date: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap_or_default(),
             la_number: 94,
             serial_no: 2,
             generated: DateTime::<Utc>::from_timestamp(1_775_030_400, 0).unwrap_or_default(),
-        };
-        let xml = render(&header, &[]);
+        }
+    }
+
+    #[test]
+    fn an_empty_return_is_a_header_and_no_children() {
+        let xml = render(&header(), &[]);
         assert!(xml.contains("<LEA>094</LEA>"), "{xml}");
         assert!(
             xml.contains("<ReferenceDate>2026-03-31</ReferenceDate>"),
@@ -221,5 +228,67 @@ mod tests {
         assert!(xml.contains("<SerialNo>2</SerialNo>"), "{xml}");
         assert!(xml.contains("<Children>\n  </Children>"), "{xml}");
         assert!(xml.ends_with("</Message>\n"), "{xml}");
+    }
+
+    #[test]
+    fn an_episodes_own_initial_conference_is_written_where_the_schema_puts_it() {
+        use uuid::Uuid;
+
+        use crate::census::assemble::{Child, Episode, Plan};
+
+        let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap_or_default();
+        let child = ReturnedChild {
+            child: Child {
+                id: Uuid::from_u128(1),
+                la_child_id: "A1".to_owned(),
+                upn: None,
+                former_upn: None,
+                upn_unknown: Some("UN1".to_owned()),
+                birth_on: Some(day(1, 5)),
+                expected_birth_on: None,
+                sex: Some("F".to_owned()),
+                death_on: None,
+                ethnicity: Some("WBRI".to_owned()),
+                disabilities: Vec::new(),
+            },
+            episodes: vec![ReturnedEpisode {
+                episode: Episode {
+                    id: Uuid::from_u128(10),
+                    child_id: Uuid::from_u128(1),
+                    referral_on: day(2, 2),
+                    referral_source: Some("6".to_owned()),
+                    primary_need: Some("N1".to_owned()),
+                    closure_on: None,
+                    closure_reason: None,
+                    referral_nfa: false,
+                    initial_cpc_on: Some(day(2, 16)),
+                },
+                enquiries: Vec::new(),
+                plans: vec![Plan {
+                    child_id: Uuid::from_u128(1),
+                    cin_episode_id: Some(Uuid::from_u128(10)),
+                    start_on: day(2, 16),
+                    end_on: None,
+                    initial_category: Some("NEG".to_owned()),
+                    latest_category: Some("NEG".to_owned()),
+                    previous_plans: 1,
+                    review_dates: Vec::new(),
+                }],
+            }],
+        };
+        let xml = render(&header(), &[child]);
+        // The CIN schema's order: after the closure, before ReferralNFA.
+        let order: Vec<Option<usize>> = [
+            "<PrimaryNeedCode>",
+            "<DateOfInitialCPC>2026-02-16</DateOfInitialCPC>",
+            "<ReferralNFA>",
+            "<ChildProtectionPlans>",
+        ]
+        .iter()
+        .map(|item| xml.find(item))
+        .collect();
+        assert!(order.iter().all(Option::is_some), "{xml}");
+        assert!(order.is_sorted(), "{xml}");
+        assert_eq!(xml.matches("<DateOfInitialCPC>").count(), 1, "{xml}");
     }
 }
