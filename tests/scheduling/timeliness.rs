@@ -2,7 +2,8 @@
 //! scheduling holds and the section 47 enquiries cases starts: an ICPC
 //! held long after its strategy discussion is late on both ICPC measures,
 //! with its interval in working days; another child's ICPC never held is
-//! overdue; bad periods name their fields.
+//! overdue; an ICPC that met inquorate counts once, as its reconvened
+//! conference; bad periods name their fields.
 
 use cpc_proto::common::v1 as common;
 use cpc_proto::reporting::v1 as pb;
@@ -10,7 +11,7 @@ use tonic::Code;
 
 use crate::bad_request::bad_fields;
 use crate::diary::*;
-use crate::meetings::{Held, last_working_day, plan_started, timescales};
+use crate::meetings::{Held, last_working_day, plan_started, plan_started_reconvened, timescales};
 use crate::minutes::{reporting, until_reporting_knows};
 use crate::support::*;
 
@@ -128,5 +129,68 @@ async fn late_and_overdue_conferences_are_counted_over_the_period() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn an_icpc_that_met_inquorate_counts_once_as_its_reconvened_conference() {
+    let (mut f, mut conferences) = start().await;
+    // The s47 and strategy discussion on 4 June 2025; the ICPC met
+    // inquorate the working day before its reconvened conference was
+    // held, today: both long after the ICPC was due.
+    let strategy = date(2025, 6, 4);
+    let Held {
+        conference,
+        held_on,
+        ..
+    } = Box::pin(plan_started_reconvened(&mut f, &mut conferences, "TIM0003")).await;
+    until_reporting_knows(
+        &f,
+        "SELECT EXISTS (SELECT 1 FROM conferences r \
+                          JOIN conferences p ON p.id = r.previous_conference_id \
+                         WHERE r.id = $1::uuid AND r.status = 'held' \
+                           AND p.status = 'inquorate') \
+            AND (SELECT count(*) FROM s47_enquiries) = 1",
+        &[&conference],
+    )
+    .await;
+    let statistics = reporting(&f)
+        .await
+        .get_timeliness_statistics(f.team_manager().req(asked(date(2025, 1, 1), uk_today())))
+        .await
+        .unwrap()
+        .into_inner()
+        .statistics
+        .unwrap();
+    let held_after = timescales()
+        .calendar()
+        .working_days_between(strategy, held_on)
+        .unwrap();
+    // One ICPC, held late, timed from the strategy discussion (not from
+    // the inquorate meeting); the inquorate meeting is neither held nor
+    // overdue.
+    for measure in [
+        statistics.icpc_within_15_working_days_of_strategy.unwrap(),
+        statistics.icpc_within_15_working_days.unwrap(),
+    ] {
+        assert_eq!(
+            (
+                measure.eligible_count,
+                measure.on_time_count,
+                measure.late_count,
+                measure.overdue_open_count
+            ),
+            (1, 0, 1, 0),
+            "{measure:?}"
+        );
+        assert!(
+            (measure.median_interval - f64::from(held_after)).abs() < f64::EPSILON,
+            "{measure:?}"
+        );
+    }
+    assert_eq!(
+        statistics.reviews_on_time,
+        Some(pb::TimelinessMeasure::default())
+    );
     f.stop().await;
 }

@@ -341,7 +341,6 @@ impl ReportingService for ReportingApi {
         let profile = self.profiles.get(&authority).cloned().unwrap_or_default();
         let timescales = Timescales::new(&profile)
             .map_err(|_| ApiError::internal("an authority profile the server accepted fails"))?;
-        let icpc_working_days = profile.icpc_working_days;
         let named = authority.clone();
         let statistics = self
             .flow
@@ -352,7 +351,6 @@ impl ReportingService for ReportingApi {
                         period,
                         as_of: s.ctx.today,
                         calendar: timescales.calendar(),
-                        icpc_working_days,
                     };
                     timeliness::statistics(conn, asked, s.ctx.now).await
                 })
@@ -369,7 +367,7 @@ impl ReportingService for ReportingApi {
     /// opening it is authorised and recorded like a read of the authority.
     /// A person is not sent the events of minutes the chair excluded them
     /// from, and is sent those of minutes they are to have a partial copy
-    /// of cut to that copy ([`MinutesReader::as_person_may_see`]), as
+    /// of cut to that copy ([`MinutesReader::only_what_they_may_see`]), as
     /// `GetMinutes` and `ListMinutes` would show them the minutes.
     async fn stream_changes(
         &self,
@@ -411,7 +409,7 @@ impl ReportingService for ReportingApi {
             person: session.call.caller.subject().to_owned(),
             request_id,
         };
-        Ok(Response::new(reader.as_person_may_see(events)))
+        Ok(Response::new(reader.only_what_they_may_see(events)))
     }
 }
 
@@ -438,7 +436,7 @@ impl MinutesReader {
     /// published) still holds the minutes back. Other events pass as they
     /// are. A failed check ends the stream, as a failed read does: nothing
     /// is delivered that was not checked.
-    fn as_person_may_see(self, events: ChangeStream) -> ChangeStream {
+    fn only_what_they_may_see(self, events: ChangeStream) -> ChangeStream {
         let checked = events.then(move |item| {
             let reader = self.clone();
             async move {
