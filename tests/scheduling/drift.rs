@@ -3,7 +3,9 @@
 //! and a core group meeting left undone two months on are found by the
 //! sweep; an escalation cites one; holding the next core group meeting
 //! and completing the action clear theirs; a plan ended for any reason
-//! (by transfer out too) is chased no more.
+//! (by transfer out too) is chased no more, nor is a core group meeting it
+//! missed; a sibling's conference held puts nothing right for a child
+//! whose own conference was not.
 
 use chrono::{Days, Utc};
 use cpc_platform::db;
@@ -385,7 +387,11 @@ async fn late_actions_and_missed_meetings_are_found_escalated_and_cleared() {
             let told =
                 <pb::EscalationResponseOverdue as prost::Message>::decode(event.payload.as_slice())
                     .unwrap();
-            assert!(told.escalation.unwrap().response_overdue);
+            let told = told.escalation.unwrap();
+            assert!(told.response_overdue);
+            // Telling it is a change: a new version, which the event names.
+            assert_eq!(told.version, raised.version + 1);
+            assert_eq!(event.aggregate_version, told.version);
         }
         let new = (name == "DriftDetected").then(|| {
             <pb::DriftDetected as prost::Message>::decode(event.payload.as_slice())
@@ -890,6 +896,184 @@ async fn a_plan_ended_by_transfer_out_is_no_longer_chased() {
             "{subject} {cleared:?}"
         );
     }
+    pool.close().await;
+    f.stop().await;
+}
+
+/// Waits until escalation has a finding standing (not cleared) on
+/// `subject`.
+async fn until_found(f: &Fixture, subject: &str) {
+    until_service_knows(
+        f,
+        cpc_escalation::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM drift_findings WHERE subject_id = $1::uuid AND NOT cleared)",
+        &[subject],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_siblings_conference_held_puts_nothing_right_for_the_child() {
+    use crate::meetings::{book, clients, quorate_meeting, record_attendance};
+
+    let (mut f, conferences) = start().await;
+    let bs = business_support(&f);
+    let mut c = clients(&f, conferences).await;
+    // Amy's s47 enquiry started in June 2025: her ICPC has long been late.
+    // Her brother's enquiry started a fortnight later, from another
+    // strategy discussion: his ICPC is his own, due later.
+    let (_, case) = s47_started(&mut f, "DRF0005", date(2025, 6, 4)).await;
+    let amys = conferences_of(&mut c.conferences, &bs, &case)
+        .await
+        .remove(0);
+    let (ben, _) = s47_about(&mut f, child(&case, "DRF0006", "Ben"), date(2025, 6, 18)).await;
+    let mut bens = None;
+    for _ in 0..100 {
+        bens = conferences_of(&mut c.conferences, &bs, &case)
+            .await
+            .into_iter()
+            .find(|conference| conference.child_ids == [ben.clone()]);
+        if bens.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let bens = bens.expect("scheduling never made Ben's ICPC due");
+    let due = |c: &scheduling::Conference| {
+        cpc_platform::convert::date_from_proto(c.statutory_due_date.as_ref())
+            .unwrap()
+            .unwrap()
+    };
+    assert!(due(&bens) > due(&amys), "{} {}", due(&bens), due(&amys));
+    until_found(&f, &amys.id).await;
+
+    // Ben's conference is booked and held.
+    let on = timescales()
+        .calendar()
+        .add_working_days(uk_today(), 1)
+        .unwrap();
+    let bens = book(&mut c, &bs, &bens, on).await;
+    let bens = record_attendance(&mut c, &bs, &bens, quorate_meeting())
+        .await
+        .conference
+        .unwrap();
+    c.attendance
+        .record_conference_held(bs.req(scheduling::RecordConferenceHeldRequest {
+            conference_id: bens.id.clone(),
+            version: bens.version,
+            held_date: pd_of(last_working_day()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM meetings WHERE id = $1::uuid AND state = 'held')",
+        &[&bens.id],
+    )
+    .await;
+
+    // Amy's has still not been held: her finding stands.
+    let mut client = escalation(&f).await;
+    let current = findings(
+        &mut client,
+        &f.team_manager(),
+        pb::ListDriftFindingsRequest {
+            case_id: case.clone(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let subjects: Vec<&str> = current.iter().map(|f| f.subject_id.as_str()).collect();
+    assert_eq!(subjects, [amys.id.as_str()]);
+    assert_eq!(
+        kinds(&current),
+        [(pb::DriftKind::InitialConferenceLate, pb::Severity::Critical)]
+    );
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn a_missed_core_group_is_chased_no_more_once_the_plan_ends() {
+    let (mut f, mut conferences) = start().await;
+    let Held { case, .. } = Box::pin(plan_started(&mut f, &mut conferences, "DRF0007")).await;
+    let plan = plan_of(&f, &case).await;
+    until_service_knows(
+        &f,
+        cpc_escalation::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM meetings WHERE kind = 'core_group' AND case_id = $1::uuid)",
+        &[&case],
+    )
+    .await;
+
+    // The first core group meeting is recorded missed: found at once.
+    let sw = f.social_worker();
+    let mut core_groups = CoreGroupsServiceClient::new(f.server.channel().await);
+    let first = core_groups
+        .list_core_group_meetings(sw.req(scheduling::ListCoreGroupMeetingsRequest {
+            case_id: case.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .meetings
+        .remove(0);
+    let next = core_groups
+        .record_core_group_missed(sw.req(scheduling::RecordCoreGroupMissedRequest {
+            meeting_id: first.id.clone(),
+            version: first.version,
+            reason: "Family did not attend; no professionals available".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .next_meeting
+        .unwrap();
+    until_found(&f, &first.id).await;
+
+    // The plan ends (the family left the country): scheduling cancels the
+    // next meeting, and nothing more is expected of the missed one.
+    let tm = f.team_manager();
+    CasesServiceClient::new(f.server.channel().await)
+        .end_plan(tm.req(cases::EndPlanRequest {
+            plan_id: plan.id.clone(),
+            version: plan.version,
+            end_date: pd_of(uk_today()),
+            end_reason: cases::PlanEndReason::LeftUk as i32,
+            agencies_consulted: vec![police_ref(), health_ref()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    until_cleared(&f, &first.id).await;
+
+    // Two months on, the sweep does not raise it again.
+    let options = db::schema_options(f.db.url(), cpc_escalation::SCHEMA).unwrap();
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    sweep_on(
+        &f,
+        &pool,
+        uk_today().checked_add_days(Days::new(60)).unwrap(),
+    )
+    .await;
+    let mut client = escalation(&f).await;
+    let current = findings(
+        &mut client,
+        &tm,
+        pb::ListDriftFindingsRequest {
+            case_id: case.clone(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(
+        current
+            .iter()
+            .all(|found| found.subject_id != first.id && found.subject_id != next.id),
+        "{current:?}"
+    );
     pool.close().await;
     f.stop().await;
 }

@@ -713,7 +713,7 @@ async fn the_feed_withholds_minutes_from_a_person_excluded_from_them_and_cuts_a_
         .iter()
         .map(|r| r.recipient.clone().unwrap().person_id)
         .collect();
-    assert_eq!(recipients, [partial_ref.person_id.clone()]);
+    assert_eq!(recipients, std::slice::from_ref(&partial_ref.person_id));
     let sent = sent.minutes.unwrap();
     assert_eq!(
         sent.content,

@@ -15,8 +15,11 @@
 //!
 //! A plan action, conference, core group meeting or report request is
 //! assessed for drift as soon as it (or, for a request, its conference or
-//! a report for it) changes ([`crate::store::drift`]); the sweep assesses
-//! them again as days pass.
+//! a report for it) changes ([`crate::store::drift`]), and so are the
+//! meetings and requests for a child whose plan starts or ends; the sweep
+//! assesses them again as days pass. Each event's copies are written before
+//! any subject is assessed, and its subjects are assessed together
+//! ([`drift::assess_all`]), so that the event's feed appends come last.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::case_members;
@@ -151,13 +154,19 @@ fn apply_cases_event<'a>(
             started,
         };
         cases_copy::learn(conn, &at.authority, &learnt, at.now).await?;
-        // A plan is assessed for its duration; an ended plan's actions are
-        // no longer expected.
+        // A plan is assessed for its duration; an ended plan's actions, and
+        // the meetings and reports that served only ended plans, are no
+        // longer expected.
         if what == Kept::Plan {
-            drift::assess(conn, &at, SubjectRef::Plan(learnt.id)).await?;
-            for action in drift::actions_of_plan(conn, learnt.id).await? {
-                drift::assess(conn, &at, SubjectRef::Action(action)).await?;
-            }
+            let mut subjects = vec![SubjectRef::Plan(learnt.id)];
+            subjects.extend(
+                drift::actions_of_plan(conn, learnt.id)
+                    .await?
+                    .into_iter()
+                    .map(SubjectRef::Action),
+            );
+            subjects.extend(drift::served_for_child(conn, learnt.parent).await?);
+            drift::assess_all(conn, &at, &subjects).await?;
         }
         Ok(())
     })
@@ -205,24 +214,34 @@ fn apply_scheduling_event<'a>(
         } else {
             return Ok(());
         };
-        for meeting in meetings {
-            let meeting = meeting.ok_or_else(|| bad_event(event, "is incomplete"))?;
-            drift::learn_meeting(conn, &at.authority, &meeting, at.now).await?;
-            drift::assess(conn, &at, SubjectRef::Meeting(meeting.id)).await?;
+        let meetings = meetings
+            .into_iter()
+            .map(|m| m.ok_or_else(|| bad_event(event, "is incomplete")))
+            .collect::<Result<Vec<_>, _>>()?;
+        for meeting in &meetings {
+            drift::learn_meeting(conn, &at.authority, meeting, at.now).await?;
+        }
+        let mut subjects = Vec::new();
+        for meeting in &meetings {
+            subjects.push(SubjectRef::Meeting(meeting.id));
             // A conference's reports are due with it, and no longer awaited
             // once it is held or cancelled (a core group meeting asks for
             // none).
             if meeting.kind != MeetingKind::CoreGroup {
-                assess_report_requests(conn, &at, meeting.id).await?;
+                for request in drift::report_requests_of_conference(conn, meeting.id).await? {
+                    subjects.push(SubjectRef::Report(request));
+                }
             }
             // A meeting held may put an earlier, missed one right.
             if meeting.state == Meeting::Held {
                 for late in drift::late_meetings_of_case(conn, meeting.case_id).await? {
-                    drift::assess(conn, &at, SubjectRef::Meeting(late)).await?;
+                    if !subjects.contains(&SubjectRef::Meeting(late)) {
+                        subjects.push(SubjectRef::Meeting(late));
+                    }
                 }
             }
         }
-        Ok(())
+        drift::assess_all(conn, &at, &subjects).await
     })
 }
 
@@ -242,20 +261,14 @@ fn apply_reporting_event<'a>(
         let submitted =
             submitted_report(&report).ok_or_else(|| bad_event(event, "is incomplete"))?;
         drift::learn_submitted_report(conn, &at.authority, &submitted, at.now).await?;
-        assess_report_requests(conn, &at, submitted.conference_id).await
+        let requests: Vec<SubjectRef> =
+            drift::report_requests_of_conference(conn, submitted.conference_id)
+                .await?
+                .into_iter()
+                .map(SubjectRef::Report)
+                .collect();
+        drift::assess_all(conn, &at, &requests).await
     })
-}
-
-/// Assesses again every report request of conference `id`.
-async fn assess_report_requests(
-    conn: &mut PgConnection,
-    at: &Assessor,
-    id: Uuid,
-) -> Result<(), ApiError> {
-    for request in drift::report_requests_of_conference(conn, id).await? {
-        drift::assess(conn, at, SubjectRef::Report(request)).await?;
-    }
-    Ok(())
 }
 
 fn report_request(invitation: &scheduling::Invitation) -> Option<ReportRequest> {
@@ -320,7 +333,7 @@ fn conference_as_kept(conference: &scheduling::Conference) -> Option<KeptMeeting
         kind,
         case_id: Uuid::parse_str(&conference.case_id).ok()?,
         child_ids: uuids(&conference.child_ids)?,
-        plan_id: None,
+        plan_ids: Vec::new(),
         due_on: date(conference.statutory_due_date.as_ref())?,
         state,
         version: conference.version.max(1),
@@ -347,10 +360,11 @@ fn core_group_as_kept(meeting: &scheduling::CoreGroupMeeting) -> Option<KeptMeet
         kind: MeetingKind::CoreGroup,
         case_id: Uuid::parse_str(&meeting.case_id).ok()?,
         child_ids: uuids(&meeting.child_ids)?,
-        plan_id: meeting
+        plan_ids: meeting
             .plan_ids
-            .first()
-            .and_then(|p| Uuid::parse_str(p).ok()),
+            .iter()
+            .filter_map(|p| Uuid::parse_str(p).ok())
+            .collect(),
         due_on: date(meeting.due_date.as_ref())?,
         state,
         version: meeting.version.max(1),

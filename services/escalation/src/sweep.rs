@@ -14,7 +14,7 @@ use cpc_rules::civil_time::uk_date;
 use cpc_rules::timescales::Timescales;
 use sqlx::PgPool;
 
-use crate::store::drift::{self, Assessor};
+use crate::store::drift::{self, Assessor, SubjectRef};
 use crate::store::escalations;
 
 /// How often findings are brought up to date.
@@ -51,8 +51,15 @@ pub async fn run(pool: PgPool, config: Config, stopping: Stopping) {
 /// escalation's API writes for all of it, and one transaction a subject
 /// costs a round trip of its own each time.
 ///
+/// A batch that fails (a deadlock with a feed's follower, a subject that
+/// cannot be assessed) is logged and its subjects tried again one to a
+/// transaction, so that one subject that always fails holds up neither the
+/// rest of its batch nor the batches after it; escalations whose response
+/// became overdue are told whatever became of the subjects.
+///
 /// # Errors
-/// Database errors; an authority profile the configuration should have
+/// Database errors listing the subjects or telling the overdue
+/// escalations; an authority profile the configuration should have
 /// refused.
 pub async fn once(
     pool: &PgPool,
@@ -61,20 +68,61 @@ pub async fn once(
     now: DateTime<Utc>,
 ) -> Result<usize, ApiError> {
     let at = assessor(config, authority, now)?;
-    let mut tx = db::begin_for_authority(pool, authority).await?;
-    let subjects = drift::aged(&mut tx, &at).await?;
-    tx.commit().await?;
-    for batch in subjects.chunks(BATCH) {
-        let mut tx = db::begin_for_authority(pool, authority).await?;
-        for subject in batch {
-            drift::assess(&mut tx, &at, *subject).await?;
-        }
-        tx.commit().await?;
-    }
+    let assessed = assess_aged(pool, &at).await;
     let mut tx = db::begin_for_authority(pool, authority).await?;
     escalations::tell_overdue(&mut tx, authority, now, at.today).await?;
     tx.commit().await?;
-    Ok(subjects.len())
+    assessed
+}
+
+/// Assesses every subject that may have aged; returns how many were
+/// assessed without error.
+async fn assess_aged(pool: &PgPool, at: &Assessor) -> Result<usize, ApiError> {
+    let authority = at.authority.as_str();
+    let mut tx = db::begin_for_authority(pool, authority).await?;
+    let subjects = drift::aged(&mut tx, at).await?;
+    tx.commit().await?;
+    let mut assessed = 0;
+    for (batch, subjects) in subjects.chunks(BATCH).enumerate() {
+        // Ids and the error's kind only: an error may quote a child's data.
+        match assess_batch(pool, at, subjects).await {
+            Ok(()) => {
+                assessed += subjects.len();
+                continue;
+            }
+            Err(err) => tracing::warn!(
+                authority,
+                batch,
+                subjects = subjects.len(),
+                error = err.code_name(),
+                "drift sweep batch failed; assessing its subjects one at a time"
+            ),
+        }
+        for subject in subjects {
+            match assess_batch(pool, at, std::slice::from_ref(subject)).await {
+                Ok(()) => assessed += 1,
+                Err(err) => tracing::warn!(
+                    authority,
+                    subject = ?subject,
+                    error = err.code_name(),
+                    "drift sweep could not assess a subject; trying again at the next"
+                ),
+            }
+        }
+    }
+    Ok(assessed)
+}
+
+/// Assesses `subjects` in one transaction.
+async fn assess_batch(
+    pool: &PgPool,
+    at: &Assessor,
+    subjects: &[SubjectRef],
+) -> Result<(), ApiError> {
+    let mut tx = db::begin_for_authority(pool, &at.authority).await?;
+    drift::assess_all(&mut tx, at, subjects).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Assessing drift at `now`, for `authority`, on its calendar.

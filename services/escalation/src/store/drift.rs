@@ -13,10 +13,21 @@
 //! A subject has at most one finding that is not cleared. Assessing it
 //! opens one (`DriftDetected`, new), refreshes it when its severity or days
 //! overdue changed (`DriftDetected`, not new), or clears it once the cause
-//! is put right (`DriftCleared`). A finding cited by an open escalation
-//! reads as ESCALATED.
+//! is put right or nothing more is expected of it (`DriftCleared`). A
+//! finding cited by an open escalation reads as ESCALATED.
+//!
+//! Every transaction that assesses (a feed's follower, a sweep batch)
+//! takes its locks in one order: the subjects' rows and their findings,
+//! then the agencies' advisory locks, then the feed's lock. The feed's lock
+//! is held from the first append to commit, so the events of one
+//! [`assess_all`] are appended only once everything else is written: a
+//! transaction holding it waits for nothing more, and none can deadlock
+//! with another through it. (Two may still lock the same subjects in
+//! different orders, a plan's event and a sweep batch say; Postgres breaks
+//! that deadlock, the follower tries its event again and the sweep the
+//! batch's subjects one at a time.)
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
@@ -77,7 +88,9 @@ pub struct KeptMeeting {
     pub kind: MeetingKind,
     pub case_id: Uuid,
     pub child_ids: Vec<Uuid>,
-    pub plan_id: Option<Uuid>,
+    /// The plans a core group meeting delivers (none for a conference); its
+    /// findings name the first.
+    pub plan_ids: Vec<Uuid>,
     pub due_on: NaiveDate,
     pub state: Meeting,
     pub version: i64,
@@ -273,13 +286,14 @@ pub async fn learn_meeting(
     };
     sqlx::query(
         "INSERT INTO meetings (id, authority_id, kind, case_id, child_ids, plan_id, due_on, \
-                               state, booked_on, version, updated_at, reports_due_on) \
+                               state, booked_on, version, updated_at, reports_due_on, plan_ids) \
          VALUES ($1, $2, COALESCE((SELECT m.kind FROM meetings m WHERE m.id = $12), $3), \
-                 $4, $5, $6, $7, $8, $9, $10, $11, $13) \
+                 $4, $5, $6, $7, $8, $9, $10, $11, $13, $14) \
          ON CONFLICT (id) DO UPDATE SET child_ids = excluded.child_ids, \
            plan_id = excluded.plan_id, due_on = excluded.due_on, state = excluded.state, \
            booked_on = excluded.booked_on, version = excluded.version, \
-           updated_at = excluded.updated_at, reports_due_on = excluded.reports_due_on \
+           updated_at = excluded.updated_at, reports_due_on = excluded.reports_due_on, \
+           plan_ids = excluded.plan_ids \
          WHERE meetings.version < excluded.version",
     )
     .bind(meeting.id)
@@ -287,7 +301,7 @@ pub async fn learn_meeting(
     .bind(meeting.kind.code())
     .bind(meeting.case_id)
     .bind(&meeting.child_ids)
-    .bind(meeting.plan_id)
+    .bind(meeting.plan_ids.first())
     .bind(meeting.due_on)
     .bind(state)
     .bind(booked_on)
@@ -295,6 +309,7 @@ pub async fn learn_meeting(
     .bind(now)
     .bind(meeting.reconvenes)
     .bind(meeting.reports_due_on)
+    .bind(&meeting.plan_ids)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -410,6 +425,47 @@ pub async fn late_meetings_of_case(
     .await?)
 }
 
+/// The meetings and report requests whose findings a change of one of
+/// `child`'s plans may change: those for the child not settled or with a
+/// finding not cleared. Nothing more is expected of them once the plans
+/// they serve have ended (see [`NOTHING_EXPECTED`]); an initial conference
+/// comes before any plan.
+///
+/// # Errors
+/// Database errors.
+pub async fn served_for_child(
+    conn: &mut PgConnection,
+    child: Uuid,
+) -> Result<Vec<SubjectRef>, ApiError> {
+    let meetings: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT m.id FROM meetings m \
+          WHERE m.child_ids @> ARRAY[$1]::uuid[] AND m.kind <> 'initial_conference' \
+            AND (m.state IN ('due', 'booked', 'missed') \
+                 OR EXISTS (SELECT 1 FROM drift_findings f \
+                             WHERE f.subject_id = m.id AND NOT f.cleared)) \
+          ORDER BY 1",
+    )
+    .bind(child)
+    .fetch_all(&mut *conn)
+    .await?;
+    let reports: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT r.id FROM report_requests r JOIN meetings m ON m.id = r.conference_id \
+          WHERE m.child_ids @> ARRAY[$1]::uuid[] AND m.kind <> 'initial_conference' \
+            AND (m.state IN ('due', 'booked') \
+                 OR EXISTS (SELECT 1 FROM drift_findings f \
+                             WHERE f.subject_id = r.id AND NOT f.cleared)) \
+          ORDER BY 1",
+    )
+    .bind(child)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(meetings
+        .into_iter()
+        .map(SubjectRef::Meeting)
+        .chain(reports.into_iter().map(SubjectRef::Report))
+        .collect())
+}
+
 /// Every subject whose finding may have changed because days passed by
 /// `today`: those not settled whose due date is past, and those with a
 /// finding not cleared.
@@ -427,11 +483,15 @@ pub async fn aged(conn: &mut PgConnection, at: &Assessor) -> Result<Vec<SubjectR
     .bind(today)
     .fetch_all(&mut *conn)
     .await?;
-    let meetings: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM meetings WHERE state IN ('due', 'booked', 'missed') AND due_on < $1 \
+    // A missed meeting stays missed: once nothing more is expected of it,
+    // only its finding (if not yet cleared) brings it back.
+    let meetings: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "SELECT m.id FROM meetings m \
+          WHERE m.state IN ('due', 'booked', 'missed') AND m.due_on < $1 \
+            AND NOT {NOTHING_EXPECTED} \
          UNION SELECT subject_id FROM drift_findings \
-          WHERE NOT cleared AND subject_type IN ('Conference', 'CoreGroupMeeting') ORDER BY 1",
-    )
+          WHERE NOT cleared AND subject_type IN ('Conference', 'CoreGroupMeeting') ORDER BY 1"
+    ))
     .bind(today)
     .fetch_all(&mut *conn)
     .await?;
@@ -449,12 +509,13 @@ pub async fn aged(conn: &mut PgConnection, at: &Assessor) -> Result<Vec<SubjectR
     .bind(started_by)
     .fetch_all(&mut *conn)
     .await?;
-    let reports: Vec<Uuid> = sqlx::query_scalar(
+    let reports: Vec<Uuid> = sqlx::query_scalar(&format!(
         "SELECT r.id FROM report_requests r JOIN meetings m ON m.id = r.conference_id \
           WHERE m.state IN ('due', 'booked', 'missed') AND m.reports_due_on < $1 \
+            AND NOT {NOTHING_EXPECTED} \
          UNION SELECT subject_id FROM drift_findings \
-          WHERE NOT cleared AND subject_type = 'ReportRequest' ORDER BY 1",
-    )
+          WHERE NOT cleared AND subject_type = 'ReportRequest' ORDER BY 1"
+    ))
     .bind(today)
     .fetch_all(&mut *conn)
     .await?;
@@ -498,10 +559,7 @@ impl Draft {
 type AgencyOnCase = (Uuid, i32, String);
 
 /// Assesses `subject` on `at.today` and opens, refreshes or clears its
-/// finding. A subject escalation does not know (yet) has none. The
-/// subject's row is locked first, so the feed and the sweep assess one
-/// subject one at a time. When an action's or report's finding changes,
-/// its agency's standing on the case is assessed again.
+/// finding: [`assess_all`] of one.
 ///
 /// # Errors
 /// Database errors; dates outside the calendar.
@@ -510,27 +568,52 @@ pub async fn assess(
     at: &Assessor,
     subject: SubjectRef,
 ) -> Result<(), ApiError> {
-    let draft = match subject {
-        SubjectRef::Action(id) => assess_action(conn, at, id).await?,
-        SubjectRef::Meeting(id) => assess_meeting(conn, at, id).await?,
-        SubjectRef::Plan(id) => assess_plan(conn, at, id).await?,
-        SubjectRef::Report(id) => assess_report(conn, at, id).await?,
-    };
-    let (subject_type, subject_id) = match (&draft, subject) {
-        (Some(d), _) => (d.subject_type, d.subject_id),
-        (None, SubjectRef::Action(id)) => ("PlanAction", id),
-        (None, SubjectRef::Plan(id)) => ("ChildProtectionPlan", id),
-        (None, SubjectRef::Report(id)) => ("ReportRequest", id),
-        // Clearing looks for the meeting's finding whatever it was.
-        (None, SubjectRef::Meeting(id)) => ("", id),
-    };
-    let changed = settle(conn, at, subject_type, subject_id, draft).await?;
-    if matches!(subject, SubjectRef::Action(_) | SubjectRef::Report(_)) {
-        for (case_id, kind, name) in changed {
-            if is_partner(kind) {
-                assess_agency(conn, at, case_id, kind, &name).await?;
-            }
+    assess_all(conn, at, &[subject]).await
+}
+
+/// Assesses each of `subjects` on `at.today` and opens, refreshes or clears
+/// its finding. A subject escalation does not know (yet) has none. Each
+/// subject's row is locked first, so the feeds and the sweep assess one
+/// subject one at a time. The standing on its case of each agency whose
+/// action's or report's finding changed is assessed again after every
+/// subject; the changes go on the feed last (see the module's lock order).
+///
+/// # Errors
+/// Database errors; dates outside the calendar.
+pub async fn assess_all(
+    conn: &mut PgConnection,
+    at: &Assessor,
+    subjects: &[SubjectRef],
+) -> Result<(), ApiError> {
+    let mut told = Vec::new();
+    // Ordered, so that two transactions take the agencies' locks in one
+    // order.
+    let mut agencies = BTreeSet::new();
+    for &subject in subjects {
+        let draft = match subject {
+            SubjectRef::Action(id) => assess_action(conn, at, id).await?,
+            SubjectRef::Meeting(id) => assess_meeting(conn, at, id).await?,
+            SubjectRef::Plan(id) => assess_plan(conn, at, id).await?,
+            SubjectRef::Report(id) => assess_report(conn, at, id).await?,
+        };
+        let (subject_type, subject_id) = match (&draft, subject) {
+            (Some(d), _) => (d.subject_type, d.subject_id),
+            (None, SubjectRef::Action(id)) => ("PlanAction", id),
+            (None, SubjectRef::Plan(id)) => ("ChildProtectionPlan", id),
+            (None, SubjectRef::Report(id)) => ("ReportRequest", id),
+            // Clearing looks for the meeting's finding whatever it was.
+            (None, SubjectRef::Meeting(id)) => ("", id),
+        };
+        let changed = settle(conn, at, subject_type, subject_id, draft, &mut told).await?;
+        if matches!(subject, SubjectRef::Action(_) | SubjectRef::Report(_)) {
+            agencies.extend(changed.into_iter().filter(|(_, kind, _)| is_partner(*kind)));
         }
+    }
+    for (case_id, kind, name) in &agencies {
+        assess_agency(conn, at, *case_id, *kind, name, &mut told).await?;
+    }
+    for change in &told {
+        publish(conn, at, change).await?;
     }
     Ok(())
 }
@@ -552,6 +635,7 @@ async fn settle(
     subject_type: &str,
     subject_id: Uuid,
     draft: Option<Draft>,
+    told: &mut Vec<Told>,
 ) -> Result<Vec<AgencyOnCase>, ApiError> {
     let current: Option<(Uuid, i16, i32, NaiveDate, Uuid, i32, String)> = sqlx::query_as(
         "SELECT id, severity, working_days_overdue, due_on, case_id, agency_kind, agency_name \
@@ -574,18 +658,7 @@ async fn settle(
             .bind(at.now)
             .execute(&mut *conn)
             .await?;
-            let finding = load_one(conn, id).await?;
-            let payload = pb::DriftCleared {
-                finding: Some(finding.clone()),
-            };
-            publish(
-                conn,
-                at,
-                &finding,
-                "cpc.escalation.v1.DriftCleared",
-                &payload,
-            )
-            .await?;
+            told.push(Told::of(conn, id, None).await?);
             Ok(vec![(case_id, kind, name)])
         }
         (None, Some(draft)) => {
@@ -618,7 +691,7 @@ async fn settle(
             .bind(at.now)
             .execute(&mut *conn)
             .await?;
-            detected(conn, at, id, true).await?;
+            told.push(Told::of(conn, id, Some(true)).await?);
             Ok(vec![(draft.case_id, agency_kind, agency_name)])
         }
         (Some((id, severity, days, due, case_id, kind, name)), Some(draft)) => {
@@ -652,7 +725,7 @@ async fn settle(
             .bind(&new_name)
             .execute(&mut *conn)
             .await?;
-            detected(conn, at, id, false).await?;
+            told.push(Told::of(conn, id, Some(false)).await?);
             let mut changed = vec![(case_id, kind, name)];
             if moved {
                 changed.push((case_id, new_kind, new_name));
@@ -684,6 +757,7 @@ async fn assess_agency(
     case_id: Uuid,
     kind: i32,
     name: &str,
+    told: &mut Vec<Told>,
 ) -> Result<(), ApiError> {
     let subject_id = agency_subject(case_id, kind, name);
     let key = i64::from_be_bytes(subject_id.as_bytes()[..8].try_into().unwrap_or_default());
@@ -735,7 +809,7 @@ async fn assess_agency(
             finding,
         }
     });
-    settle(conn, at, "Agency", subject_id, draft).await?;
+    settle(conn, at, "Agency", subject_id, draft, told).await?;
     Ok(())
 }
 
@@ -748,25 +822,31 @@ fn rules_kind(code: &str) -> Option<Kind> {
     }
 }
 
-async fn detected(
-    conn: &mut PgConnection,
-    at: &Assessor,
-    id: Uuid,
-    new_finding: bool,
-) -> Result<(), ApiError> {
-    let finding = load_one(conn, id).await?;
-    let payload = pb::DriftDetected {
-        finding: Some(finding.clone()),
-        new_finding,
-    };
-    publish(
-        conn,
-        at,
-        &finding,
-        "cpc.escalation.v1.DriftDetected",
-        &payload,
-    )
-    .await
+/// A finding's change, as it is to go on the feed: the finding as it was
+/// then, and at which version.
+struct Told {
+    finding: pb::DriftFinding,
+    version: i64,
+    /// Detected (`Some`; whether it is a new finding), or cleared.
+    detected: Option<bool>,
+}
+
+impl Told {
+    async fn of(
+        conn: &mut PgConnection,
+        id: Uuid,
+        detected: Option<bool>,
+    ) -> Result<Self, ApiError> {
+        let version: i64 = sqlx::query_scalar("SELECT version FROM drift_findings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(Self {
+            finding: load_one(conn, id).await?,
+            version,
+            detected,
+        })
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -858,32 +938,58 @@ struct MeetingRow {
     due_on: NaiveDate,
     state: String,
     booked_on: Option<NaiveDate>,
-    superseded: bool,
+    nothing_expected: bool,
 }
+
+/// Whether nothing more is expected of meeting `m` (SQL, of the row `m` of
+/// `meetings`), held or not. It is not if, for any child it is for:
+/// - no later meeting of its kind was held for that child (for a core
+///   group meeting, one delivering one of the same plans), which would
+///   have put the child's plan back on its clock; a sibling's meeting
+///   puts nothing right for the child;
+/// - and the plans it serves for the child have not all ended: a core
+///   group meeting serves its plans, a review conference the child's; an
+///   initial conference comes before any plan. (A plan not known here
+///   yet may be in force: the child is still expected.)
+///
+/// When a plan ends, scheduling takes its child off (or cancels) only the
+/// meetings still due or booked: a missed core group meeting would
+/// otherwise be chased for ever.
+const NOTHING_EXPECTED: &str = "\
+    NOT EXISTS ( \
+      SELECT 1 FROM unnest(m.child_ids) AS c(id) \
+       WHERE NOT EXISTS ( \
+               SELECT 1 FROM meetings later \
+                WHERE later.case_id = m.case_id AND later.kind = m.kind \
+                  AND later.state = 'held' AND later.due_on > m.due_on \
+                  AND later.child_ids @> ARRAY[c.id] \
+                  AND (m.kind <> 'core_group' OR later.plan_ids && m.plan_ids)) \
+         AND (m.kind = 'initial_conference' \
+              OR NOT EXISTS ( \
+                   SELECT 1 FROM plans p WHERE p.child_id = c.id \
+                      AND (m.kind = 'review_conference' OR p.id = ANY (m.plan_ids))) \
+              OR EXISTS ( \
+                   SELECT 1 FROM plans p WHERE p.child_id = c.id AND NOT p.ended \
+                      AND (m.kind = 'review_conference' OR p.id = ANY (m.plan_ids)))))";
 
 async fn assess_meeting(
     conn: &mut PgConnection,
     at: &Assessor,
     id: Uuid,
 ) -> Result<Option<Draft>, ApiError> {
-    // A meeting a later one of its kind replaced, held since, is put
-    // right: the plan is back on its clock.
-    let row: Option<MeetingRow> = sqlx::query_as(
+    let row: Option<MeetingRow> = sqlx::query_as(&format!(
         "SELECT kind, case_id, child_ids, plan_id, due_on, state, booked_on, \
-                EXISTS (SELECT 1 FROM meetings later \
-                         WHERE later.case_id = m.case_id AND later.kind = m.kind \
-                           AND later.state = 'held' AND later.due_on > m.due_on) AS superseded \
-           FROM meetings m WHERE id = $1 FOR UPDATE OF m",
-    )
+                {NOTHING_EXPECTED} AS nothing_expected \
+           FROM meetings m WHERE id = $1 FOR UPDATE OF m"
+    ))
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let state = if row.superseded {
-        Meeting::Held
-    } else {
-        stored_state(&row.state, row.booked_on)
-    };
+    if row.nothing_expected {
+        return Ok(None);
+    }
+    let state = stored_state(&row.state, row.booked_on);
     let due = row.due_on;
     let (subject, subject_type, what) = match row.kind.as_str() {
         "core_group" => (
@@ -981,6 +1087,9 @@ struct ReportRow {
     state: String,
     booked_on: Option<NaiveDate>,
     submitted: bool,
+    /// Nothing more is expected of the conference ([`NOTHING_EXPECTED`]),
+    /// so its reports are no longer awaited.
+    nothing_expected: bool,
 }
 
 /// A report request is met by a report for the conference submitted by the
@@ -992,17 +1101,18 @@ async fn assess_report(
     at: &Assessor,
     id: Uuid,
 ) -> Result<Option<Draft>, ApiError> {
-    let row: Option<ReportRow> = sqlx::query_as(
+    let row: Option<ReportRow> = sqlx::query_as(&format!(
         "SELECT r.invitee, m.case_id, m.child_ids, m.reports_due_on, m.state, m.booked_on, \
                 EXISTS (SELECT 1 FROM submitted_reports s \
                          WHERE s.conference_id = r.conference_id \
                            AND (s.author_id = r.invitee_id \
                                 OR (s.agency_kind = r.agency_kind \
                                     AND lower(s.agency_name) = lower(r.agency_name)))) \
-                  AS submitted \
+                  AS submitted, \
+                {NOTHING_EXPECTED} AS nothing_expected \
            FROM report_requests r JOIN meetings m ON m.id = r.conference_id \
-          WHERE r.id = $1 FOR UPDATE OF r",
-    )
+          WHERE r.id = $1 FOR UPDATE OF r"
+    ))
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
@@ -1010,6 +1120,9 @@ async fn assess_report(
     let Some(due) = row.reports_due_on else {
         return Ok(None);
     };
+    if row.nothing_expected {
+        return Ok(None);
+    }
     let conference = stored_state(&row.state, row.booked_on);
     let subject = Subject::Report {
         due,
@@ -1194,25 +1307,31 @@ pub async fn cite(
     Ok(())
 }
 
-async fn publish(
-    conn: &mut PgConnection,
-    at: &Assessor,
-    finding: &pb::DriftFinding,
-    event_type: &'static str,
-    payload: &impl Message,
-) -> Result<(), ApiError> {
-    let id = Uuid::parse_str(&finding.id).map_err(ApiError::internal)?;
-    let version: i64 = sqlx::query_scalar("SELECT version FROM drift_findings WHERE id = $1")
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
+async fn publish(conn: &mut PgConnection, at: &Assessor, told: &Told) -> Result<(), ApiError> {
+    let finding = &told.finding;
     let about = About {
         aggregate_type: "DriftFinding",
         id: &finding.id,
-        version,
+        version: told.version,
         child_ids: &finding.child_ids,
     };
-    outbox::publish(conn, &at.authority, about, event_type, payload, at.now).await
+    match told.detected {
+        Some(new_finding) => {
+            let payload = pb::DriftDetected {
+                finding: Some(finding.clone()),
+                new_finding,
+            };
+            let event = "cpc.escalation.v1.DriftDetected";
+            outbox::publish(conn, &at.authority, about, event, &payload, at.now).await
+        }
+        None => {
+            let payload = pb::DriftCleared {
+                finding: Some(finding.clone()),
+            };
+            let event = "cpc.escalation.v1.DriftCleared";
+            outbox::publish(conn, &at.authority, about, event, &payload, at.now).await
+        }
+    }
 }
 
 async fn load_one(conn: &mut PgConnection, id: Uuid) -> Result<pb::DriftFinding, ApiError> {

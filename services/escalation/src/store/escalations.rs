@@ -544,6 +544,9 @@ async fn publish(
 
 /// Tells the feed of each open escalation whose response is overdue on
 /// `today`, once for each due date it is given. Returns how many were told.
+/// Telling is a change of the escalation, a new version: the event's
+/// version is the resource's after it, and a copy kept by version (as
+/// escalation keeps scheduling's) takes an event only at a newer one.
 ///
 /// # Errors
 /// Database errors.
@@ -554,12 +557,14 @@ pub async fn tell_overdue(
     today: NaiveDate,
 ) -> Result<usize, ApiError> {
     let overdue: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE escalations SET overdue_told_for = response_due_on \
+        "UPDATE escalations SET overdue_told_for = response_due_on, version = version + 1, \
+                updated_at = greatest(updated_at, $2) \
           WHERE status = 'open' AND response_due_on < $1 \
             AND overdue_told_for IS DISTINCT FROM response_due_on \
           RETURNING id",
     )
     .bind(today)
+    .bind(now)
     .fetch_all(&mut *conn)
     .await?;
     for escalation in load_many(conn, &overdue, today).await? {
