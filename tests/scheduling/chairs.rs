@@ -532,3 +532,73 @@ async fn a_chair_made_unavailable_releases_the_conference_on_the_feed() {
     assert_eq!(conference.version, allocated.version + 1);
     f.stop().await;
 }
+
+#[tokio::test]
+async fn a_conference_is_held_only_under_the_chair_allocated_to_it() {
+    use crate::meetings::{attendee, chair_ref, clients, quorate_meeting, record_attendance};
+
+    let (mut f, mut conferences) = start().await;
+    let bs = business_support(&f);
+    let mut chairs = ChairsServiceClient::new(f.server.channel().await);
+    let day = Timescales::new(&AuthorityProfile::default())
+        .unwrap()
+        .calendar()
+        .add_working_days(uk_today(), 5)
+        .unwrap();
+    let booked = booked_icpc(&mut f, &mut conferences, &bs, "CHR0031", day).await;
+    let anne = create(&mut chairs, &bs, chair(ANNE, "Anne Chair")).await;
+    let allocated = chairs
+        .allocate_chair(bs.req(allocate(&booked)))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    assert_eq!(allocated.chair_id, anne.id);
+    let mut c = clients(&f, conferences).await;
+    let held = |conference: &pb::Conference| pb::RecordConferenceHeldRequest {
+        conference_id: conference.id.clone(),
+        version: conference.version,
+        held_date: pd_of(uk_today()),
+        ..Default::default()
+    };
+
+    // The attendance names another chair as chairing it: the decisions
+    // would be recorded under someone the allocation never checked.
+    let stood_in = record_attendance(&mut c, &bs, &allocated, quorate_meeting())
+        .await
+        .conference
+        .unwrap();
+    assert_ne!(chair_ref().person_id, anne.id);
+    let refused = c
+        .attendance
+        .record_conference_held(bs.req(held(&stood_in)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused.message().contains("allocated chair"),
+        "{refused:?}"
+    );
+
+    // With Anne as chair, it is held.
+    let mut meeting: Vec<pb::Attendee> = quorate_meeting()
+        .into_iter()
+        .filter(|a| a.role != pb::AttendeeRole::Chair as i32)
+        .collect();
+    meeting.push(attendee(anne.person.clone().unwrap(), pb::AttendeeRole::Chair));
+    let chaired = record_attendance(&mut c, &bs, &stood_in, meeting)
+        .await
+        .conference
+        .unwrap();
+    let done = c
+        .attendance
+        .record_conference_held(bs.req(held(&chaired)))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    assert_eq!(done.status, pb::ConferenceStatus::Held as i32);
+    f.stop().await;
+}

@@ -734,6 +734,47 @@ fn held_past_deadline(
     }
 }
 
+/// The recorded attendance names the chair (role CHAIR), who the cases
+/// service records the conference's decisions under; when a chair was
+/// allocated to the conference, it is that chair. Someone else recorded
+/// as chair (a social worker on the case, another chair standing in
+/// without the allocation being changed) would put the decisions under a
+/// person the allocation never checked for independence from the case.
+async fn chaired_by_its_chair(conn: &mut PgConnection, id: Uuid) -> Result<(), ApiError> {
+    let attendance: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT attendee FROM conference_attendance WHERE conference_id = $1")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let chairs: Vec<String> = attendance
+        .iter()
+        .filter_map(|a| pb::Attendee::decode(a.as_slice()).ok())
+        .filter(|a| a.role == pb::AttendeeRole::Chair as i32)
+        .map(|a| a.person.map(|p| p.person_id).unwrap_or_default())
+        .collect();
+    if chairs.is_empty() {
+        return Err(ApiError::FailedPrecondition(
+            "the recorded attendance names no chair (role CHAIR)".to_owned(),
+        ));
+    }
+    let allocated: Option<Uuid> =
+        sqlx::query_scalar("SELECT chair_id FROM conferences WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if let Some(allocated) = allocated
+        && !chairs.iter().any(|c| *c == allocated.to_string())
+    {
+        return Err(ApiError::FailedPrecondition(format!(
+            "the recorded attendance names as chair someone other than the conference's \
+             allocated chair ({allocated}): record the attendance with the chair who chaired \
+             it, after allocating them if the chair changed"
+        )));
+    }
+    Ok(())
+}
+
+
 /// Records that a BOOKED conference with quorate attendance was held. The
 /// held date, not the booked one, is what the timescales measure: the
 /// past-deadline flag is set from it, and a held date after the deadline
@@ -762,20 +803,7 @@ pub async fn record_held(
             "the recorded attendance is not quorate: record the conference as inquorate".to_owned(),
         ));
     }
-    // The chair is who the cases service records decisions under.
-    let attendance: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT attendee FROM conference_attendance WHERE conference_id = $1")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let chaired = attendance.iter().any(|a| {
-        pb::Attendee::decode(a.as_slice()).is_ok_and(|a| a.role == pb::AttendeeRole::Chair as i32)
-    });
-    if !chaired {
-        return Err(ApiError::FailedPrecondition(
-            "the recorded attendance names no chair (role CHAIR)".to_owned(),
-        ));
-    }
+    chaired_by_its_chair(conn, id).await?;
     // Booked late but held in time: the reason no longer applies (as a
     // booking in time keeps none).
     let reason = held_past_deadline(
