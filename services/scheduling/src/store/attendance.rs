@@ -774,7 +774,6 @@ async fn chaired_by_its_chair(conn: &mut PgConnection, id: Uuid) -> Result<(), A
     Ok(())
 }
 
-
 /// Records that a BOOKED conference with quorate attendance was held. The
 /// held date, not the booked one, is what the timescales measure: the
 /// past-deadline flag is set from it, and a held date after the deadline
