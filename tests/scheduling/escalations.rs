@@ -556,6 +556,38 @@ async fn an_escalation_goes_up_the_route_and_is_resolved() {
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&err), ["authority_id"]);
+
+    // The chair who raised the third at the team manager stage is not
+    // satisfied by the response: they move it up to the service manager
+    // themselves (it is the dissatisfied raiser who escalates), though
+    // neither stage is a chair's; another chair may not. Then they
+    // withdraw it.
+    let other_chair = f.person(0xc4a1_0009, AUTHORITY, Role::ConferenceChair, Some(csc()));
+    let to_sm = |e: &pb::Escalation| step(e, csc_person(SERVICE_MANAGER, "Sasha Service"));
+    let err = client
+        .advance_escalation(other_chair.req(to_sm(&third)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let third_at_sm = client
+        .advance_escalation(chair.req(to_sm(&third)))
+        .await
+        .unwrap()
+        .into_inner()
+        .escalation
+        .unwrap();
+    assert_eq!(stage_of(&third_at_sm), pb::EscalationStage::ServiceManager);
+    let third_withdrawn = client
+        .resolve_escalation(chair.req(resolution(&third_at_sm, pb::OutcomeKind::Withdrawn)))
+        .await
+        .unwrap()
+        .into_inner()
+        .escalation
+        .unwrap();
+    assert_eq!(
+        third_withdrawn.status,
+        pb::EscalationStatus::Resolved as i32
+    );
     let err = client
         .get_escalation(team_manager.req(pb::GetEscalationRequest {
             escalation_id: Uuid::new_v4().to_string(),

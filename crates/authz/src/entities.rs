@@ -131,7 +131,7 @@ fn conference_value(conference: &ConferenceRelation) -> Result<RestrictedExpress
 }
 
 fn escalation_value(escalation: &EscalationRelation) -> Result<RestrictedExpression, String> {
-    record(vec![
+    let mut fields = vec![
         (
             "id",
             RestrictedExpression::new_string(escalation.escalation_id.clone()),
@@ -140,7 +140,11 @@ fn escalation_value(escalation: &EscalationRelation) -> Result<RestrictedExpress
             "stage",
             entity_ref("EscalationStage", escalation.stage.as_str())?,
         ),
-    ])
+    ];
+    if let Some(raiser) = &escalation.raised_by {
+        fields.push(("raised_by", entity_ref("Person", raiser)?));
+    }
+    record(fields)
 }
 
 /// The resource entity.

@@ -160,6 +160,9 @@ pub struct EscalationRelation {
     pub escalation_id: String,
     /// Its current stage.
     pub stage: EscalationStage,
+    /// The person who raised it (who may move it up the route, resolve or
+    /// withdraw it whatever its stage), when a person did.
+    pub raised_by: Option<String>,
 }
 
 /// One record of an authority and what it belongs to.

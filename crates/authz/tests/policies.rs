@@ -54,6 +54,7 @@ fn bundled_policies_load_with_an_id_for_every_policy() {
             "business-support-scheduling",
             "chair-authority-wide",
             "cpc-services-follow-feeds",
+            "escalation-raiser",
             "escalation-stage-owner",
             "former-member-agency-practitioner",
             "integration-record-system",
@@ -536,6 +537,7 @@ fn each_escalation_stage_is_progressed_by_its_owner_role() {
             escalation: Some(EscalationRelation {
                 escalation_id: "esc-1".to_owned(),
                 stage,
+                raised_by: None,
             }),
         });
         for role in Role::ALL {
@@ -551,6 +553,39 @@ fn each_escalation_stage_is_progressed_by_its_owner_role() {
             }
         }
     }
+}
+
+#[test]
+fn whoever_raised_an_escalation_progresses_it_at_any_stage_while_they_may_raise_one() {
+    let authz = common::authorizer();
+    // Principals are "p-caller" (common::principal).
+    let raised_by = |raiser: &str, stage| {
+        Resource::Record(Record {
+            authority_id: common::AUTHORITY.to_owned(),
+            case: Some(CaseRelation::default()),
+            conference: None,
+            escalation: Some(EscalationRelation {
+                escalation_id: "esc-1".to_owned(),
+                stage,
+                raised_by: Some(raiser.to_owned()),
+            }),
+        })
+    };
+    let chair = common::principal(Role::ConferenceChair);
+    for stage in EscalationStage::ALL {
+        let theirs = authz.authorize(&chair, ADVANCE, &raised_by("p-caller", stage));
+        assert!(theirs.allowed, "{}", stage.as_str());
+        if stage != EscalationStage::ChairMidwayReview {
+            assert_eq!(theirs.policy_ids, ids(&["escalation-raiser"]));
+        }
+    }
+    // Another's escalation at a stage not the chair's: no.
+    let others = raised_by("p-other", EscalationStage::ServiceManager);
+    assert!(!authz.authorize(&chair, ADVANCE, &others).allowed);
+    // A raiser who no longer holds a role that may raise one: no.
+    let moved_on = common::principal(Role::SocialWorker);
+    let theirs = raised_by("p-caller", EscalationStage::ServiceManager);
+    assert!(!authz.authorize(&moved_on, ADVANCE, &theirs).allowed);
 }
 
 #[test]

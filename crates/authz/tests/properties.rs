@@ -103,6 +103,7 @@ fn resource() -> impl Strategy<Value = Resource> {
                 escalation: escalation.map(|(escalation_id, stage)| EscalationRelation {
                     escalation_id,
                     stage,
+                    raised_by: None,
                 }),
             })
         });

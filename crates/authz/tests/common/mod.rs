@@ -54,6 +54,7 @@ pub fn record(authority: &str, case: CaseRelation, excluded: Vec<String>) -> Res
         escalation: Some(EscalationRelation {
             escalation_id: "esc-1".to_owned(),
             stage: EscalationStage::TeamManager,
+            raised_by: None,
         }),
     })
 }

@@ -270,6 +270,7 @@ async fn locate(
             let relation = EscalationRelation {
                 escalation_id: id.to_string(),
                 stage: found.stage,
+                raised_by: Some(found.raised_by_id.clone()),
             };
             let mut located =
                 case_record(conn, ctx, found.case_id, found.child_ids, Some(relation)).await?;
