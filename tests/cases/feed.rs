@@ -202,3 +202,56 @@ async fn a_feed_ends_when_the_token_it_was_opened_with_expires() {
     next_events(&mut resumed, 3).await;
     f.stop().await;
 }
+
+#[tokio::test]
+async fn a_feed_names_in_the_audit_log_each_child_whose_events_it_delivered() {
+    use cpc_identity::Role;
+    use cpc_proto::audit::v1 as audit;
+    use cpc_proto::audit::v1::audit_service_client::AuditServiceClient;
+
+    let mut f = Fixture::start().await;
+    let manager = f.team_manager();
+    let first = register(&mut f, "C3101").await;
+    let second = register(&mut f, "C3102").await;
+    let auditor = f.person(AUDITOR, AUTHORITY, Role::Auditor, None);
+    let mut audit_client = AuditServiceClient::new(f.server.channel().await);
+    let streamed = async |audit_client: &mut AuditServiceClient<tonic::transport::Channel>,
+                          child: &str| {
+        audit_client
+            .list_access_records(auditor.req(crate::access_log::about_child("cases", child)))
+            .await
+            .unwrap()
+            .into_inner()
+            .records
+            .into_iter()
+            .filter(|r| r.rpc_method.ends_with("/StreamChanges"))
+            .map(|r| {
+                assert_eq!(r.decision, audit::AccessDecision::Allow as i32);
+                r.person.unwrap().person_id
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(streamed(&mut audit_client, &first.id).await.is_empty());
+
+    // The manager reads both families' events: by the time they arrive,
+    // each child is named in a record of the stream, once.
+    let mut stream = whole_feed(&mut f, &manager).await;
+    next_events(&mut stream, 6).await;
+    let manager_id = uuid::Uuid::from_u128(TEAM_MANAGER).to_string();
+    for child in [&first.id, &second.id] {
+        assert_eq!(
+            streamed(&mut audit_client, child).await,
+            std::slice::from_ref(&manager_id)
+        );
+    }
+    // A third child, live: named as their event goes out; the first, named
+    // already by this stream, is not named again.
+    let third = register(&mut f, "C3103").await;
+    next_events(&mut stream, 3).await;
+    assert_eq!(
+        streamed(&mut audit_client, &third.id).await,
+        std::slice::from_ref(&manager_id)
+    );
+    assert_eq!(streamed(&mut audit_client, &first.id).await, [manager_id]);
+    f.stop().await;
+}

@@ -182,6 +182,10 @@ pub struct Record {
 
 /// The target of a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per call, built and moved, never kept in bulk: boxing the record buys nothing"
+)]
 pub enum Resource {
     /// The authority as a whole (entity type `AuthorityLevel`): lists across
     /// the authority, creating a new case, chairs, statistics, returns, the

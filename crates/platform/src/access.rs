@@ -263,14 +263,40 @@ impl Access {
     }
 
     /// How long `call`, a stream that outlives its identification, may go
-    /// on: until its token expires or its session is ended ([`Lease`]).
+    /// on: until its token expires or its session is ended ([`Lease`]);
+    /// and, for a caller other than cpc's own services, the record of the
+    /// children whose events it delivers ([`Deliveries`]).
     pub fn lease(&self, call: &Call) -> Lease {
         Lease {
             authenticator: Arc::clone(&self.authenticator),
             caller: call.caller.clone(),
             method: call.method.clone(),
             request_id: call.request_id.clone(),
+            deliveries: self.deliveries(call),
         }
+    }
+
+    /// [`Deliveries`] for `call`'s change feed stream of the caller's
+    /// authority, under the decision that opened it (the policies are asked
+    /// again, as the opening asked them: the feed is the authority's).
+    /// `None` for cpc's own services following each other's feeds (their
+    /// copies are not a person's or another system's access: the records
+    /// they keep are read, and recorded, through their own APIs), and when
+    /// the process serves no log.
+    fn deliveries(&self, call: &Call) -> Option<Deliveries> {
+        if call.caller.has_any_role(&[cpc_identity::Role::CpcService]) {
+            return None;
+        }
+        let pool = self.logs.for_method(&call.method)?.clone();
+        let resource = Resource::Authority(call.caller.authority_id().to_owned());
+        let decision = self
+            .authorizer
+            .authorize(&principal(call), &call.method, &resource);
+        decision.allowed.then(|| Deliveries {
+            pool,
+            record: audit_record(call, &Subject::default(), &decision, Utc::now()),
+            recorded: std::collections::HashSet::new(),
+        })
     }
 
     /// Whether the policies would allow `call`'s caller to make `action` on
@@ -491,9 +517,61 @@ pub struct Lease {
     caller: Caller,
     method: String,
     request_id: String,
+    deliveries: Option<Deliveries>,
+}
+
+/// The audit record of what a change feed stream delivered: before each
+/// batch of events goes out, one record (the stream's call, allowed as it
+/// was opened) naming the children of the batch the stream has not named
+/// yet. Opening the stream is a read of the authority as a whole and names
+/// no child; without this, "who has seen this child's records" would miss
+/// every event about the child a person or a record system was sent.
+#[derive(Clone)]
+pub struct Deliveries {
+    pool: PgPool,
+    record: NewAuditRecord,
+    /// Children named so far, so a long stream names each once.
+    recorded: std::collections::HashSet<Uuid>,
+}
+
+/// How many children a stream remembers having named; past it, it starts
+/// again (naming a child twice is harmless; an unbounded set is not).
+const REMEMBERED_CHILDREN: usize = 10_000;
+
+impl Deliveries {
+    /// Records the children of `children` not yet named by this stream,
+    /// before the events naming them are delivered.
+    ///
+    /// # Errors
+    /// The audit log could not be written: deliver nothing.
+    pub async fn record(
+        &mut self,
+        children: impl IntoIterator<Item = Uuid>,
+    ) -> Result<(), cpc_audit::AuditError> {
+        let new: std::collections::BTreeSet<Uuid> = children
+            .into_iter()
+            .filter(|c| !self.recorded.contains(c))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        if self.recorded.len() + new.len() > REMEMBERED_CHILDREN {
+            self.recorded.clear();
+        }
+        self.record.child_ids = new.iter().copied().collect();
+        self.record.occurred_at = Utc::now();
+        cpc_audit::append_standalone(&self.pool, &self.record).await?;
+        self.recorded.extend(new);
+        Ok(())
+    }
 }
 
 impl Lease {
+    /// The stream's [`Deliveries`], for the reader of its events to keep.
+    pub fn take_deliveries(&mut self) -> Option<Deliveries> {
+        self.deliveries.take()
+    }
+
     /// When the credential expires (`None` for a service's certificate).
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.caller.expires_at()

@@ -15,7 +15,7 @@ use sqlx::postgres::PgListener;
 use sqlx::{Connection as _, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::access::Lease;
+use crate::access::{Deliveries, Lease};
 
 /// First key of the two-key advisory lock that serialises appends ("cpco");
 /// the second is the `change_events` table's oid, so each schema's feed has
@@ -76,6 +76,8 @@ pub enum OutboxError {
     NotInTransaction,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error("the delivery could not be recorded: {0}")]
+    Audit(#[from] cpc_audit::AuditError),
 }
 
 /// The record an event is about.
@@ -229,6 +231,7 @@ pub fn follow(
     after: i64,
     filter: Filter,
     options: FollowOptions,
+    mut deliveries: Option<Deliveries>,
 ) -> impl Stream<Item = Result<StoredEvent, OutboxError>> + Send + 'static {
     async_stream::try_stream! {
         let mut listener = PgListener::connect_with(&pool).await?;
@@ -239,6 +242,13 @@ pub fn follow(
             // wait still wakes us.
             let events = read_after(&pool, last, &filter, options.batch).await?;
             let full_batch = i64::try_from(events.len()).unwrap_or(i64::MAX) >= options.batch;
+            // Recorded before any of the batch goes out: a failure ends the
+            // stream with nothing delivered that was not recorded.
+            if let Some(deliveries) = deliveries.as_mut() {
+                deliveries
+                    .record(events.iter().flat_map(|e| e.child_ids.iter().copied()))
+                    .await?;
+            }
             for event in events {
                 last = event.sequence;
                 yield event;
@@ -325,7 +335,7 @@ impl FeedServer {
     pub fn open<R: Send + 'static>(
         &self,
         request: FeedRequest,
-        lease: Lease,
+        mut lease: Lease,
         wrap: fn(cpc_proto::common::v1::ChangeEvent) -> R,
     ) -> std::pin::Pin<Box<dyn Stream<Item = Result<R, tonic::Status>> + Send + 'static>> {
         let filter = Filter {
@@ -338,6 +348,7 @@ impl FeedServer {
             request.after_sequence,
             filter,
             self.options,
+            lease.take_deliveries(),
         );
         Box::pin(serve(events, lease, wrap, self.stopping.clone()))
     }

@@ -183,7 +183,7 @@ async fn follow_catches_up_then_delivers_new_commits_promptly() {
         batch: 1,
         poll_interval: Duration::from_secs(60),
     };
-    let stream = outbox::follow(pool.clone(), SCHEMA, 1, Filter::default(), options);
+    let stream = outbox::follow(pool.clone(), SCHEMA, 1, Filter::default(), options, None);
     tokio::pin!(stream);
     let second = stream.next().await.unwrap().unwrap();
     assert_eq!(second.sequence, 2);

@@ -92,7 +92,9 @@ pub async fn emit<E: CasesEvent>(
         .await
         .map_err(|err| match err {
             OutboxError::Database(db) => ApiError::from(db),
-            other @ OutboxError::NotInTransaction => ApiError::internal(other),
+            other @ (OutboxError::NotInTransaction | OutboxError::Audit(_)) => {
+                ApiError::internal(other)
+            }
         })?;
     events.push(stored);
     Ok(())
