@@ -576,17 +576,17 @@ async fn a_conference_is_held_only_under_the_chair_allocated_to_it() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
-    assert!(
-        refused.message().contains("allocated chair"),
-        "{refused:?}"
-    );
+    assert!(refused.message().contains("allocated chair"), "{refused:?}");
 
     // With Anne as chair, it is held.
     let mut meeting: Vec<pb::Attendee> = quorate_meeting()
         .into_iter()
         .filter(|a| a.role != pb::AttendeeRole::Chair as i32)
         .collect();
-    meeting.push(attendee(anne.person.clone().unwrap(), pb::AttendeeRole::Chair));
+    meeting.push(attendee(
+        anne.person.clone().unwrap(),
+        pb::AttendeeRole::Chair,
+    ));
     let chaired = record_attendance(&mut c, &bs, &stood_in, meeting)
         .await
         .conference
