@@ -21,6 +21,7 @@ mod access_matrix;
 
 mod access;
 mod audit_outage;
+mod endings;
 mod feed;
 mod hostile;
 mod journey;

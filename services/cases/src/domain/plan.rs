@@ -9,6 +9,7 @@ use cpc_rules::plan::{EndReason, EndedBy};
 use uuid::Uuid;
 
 use super::check::{Check, redacted_debug};
+use super::child::age_on;
 use super::common::{AuthorityId, update_mask};
 use super::journey::DateRange;
 use super::person::{Agency, PersonRef};
@@ -37,7 +38,7 @@ pub struct PlanUpdate {
     pub fields: Vec<&'static str>,
     pub danger_statements: Option<Vec<String>>,
     pub safety_goals: Option<Vec<String>>,
-    pub contingency_plan: Option<Option<String>>,
+    pub contingency_plan: Option<String>,
     pub bottom_lines: Option<Vec<String>>,
     pub lead_social_worker: Option<PersonRef>,
     pub lead_statutory_body: Option<LeadStatutoryBody>,
@@ -64,8 +65,21 @@ impl PlanUpdate {
             .then(|| check.texts("plan.danger_statements", &p.danger_statements, 2000));
         let safety_goals =
             has("safety_goals").then(|| check.texts("plan.safety_goals", &p.safety_goals, 2000));
-        let contingency_plan = has("contingency_plan")
-            .then(|| check.opt_text("plan.contingency_plan", &p.contingency_plan, 4000));
+        // Every plan starts with the contingency plan its conference agreed
+        // (each outcome that keeps a plan requires one), and only an open
+        // plan is updated: it may be rewritten, never removed.
+        let contingency_plan = if has("contingency_plan") {
+            let text = check.opt_text("plan.contingency_plan", &p.contingency_plan, 4000);
+            if text.is_none() {
+                check.add(
+                    "plan.contingency_plan",
+                    "is required: an open plan keeps a contingency plan",
+                );
+            }
+            text
+        } else {
+            None
+        };
         let bottom_lines =
             has("bottom_lines").then(|| check.texts("plan.bottom_lines", &p.bottom_lines, 1000));
         let lead_social_worker = if has("lead_social_worker") {
@@ -119,6 +133,10 @@ impl PlanUpdate {
     }
 }
 
+/// Why `EndPlan` refuses `NO_LONGER_AT_RISK`.
+pub const RISK_ENDS_BY_OUTCOME: &str = "PLAN_END_REASON_NO_LONGER_AT_RISK is recorded with the review \
+     conference's outcome (RecordConferenceOutcome, decision END_PLAN), which ends the plan";
+
 /// How a plan ends (`EndPlanRequest`).
 #[derive(Clone)]
 pub struct PlanEnding {
@@ -148,21 +166,27 @@ impl PlanEnding {
         if reason == Some(PlanEndReason::Other) && reason_detail.is_none() {
             check.add("end_reason_detail", "is required for PLAN_END_REASON_OTHER");
         }
-        let conference_id = check.opt_id("conference_id", &req.conference_id).flatten();
-        if reason == Some(PlanEndReason::NoLongerAtRisk) && req.conference_id.is_empty() {
-            check.add(
-                "conference_id",
-                "is required: only a review conference decides the child is no longer at risk",
-            );
+        // Only a review conference decides the child is no longer at risk,
+        // and recording that decision (RecordConferenceOutcome, END_PLAN)
+        // is what ends the plan for it: by the time an EndPlan could name
+        // the conference, the plan it ended is closed, so any conference
+        // quoted here ended some other plan.
+        let at_risk_ended_here = reason == Some(PlanEndReason::NoLongerAtRisk);
+        if at_risk_ended_here {
+            check.add("end_reason", RISK_ENDS_BY_OUTCOME);
         }
+        let conference_id = check.opt_id("conference_id", &req.conference_id).flatten();
         let agencies_consulted = PersonRef::parse_list(
             &mut check,
             "agencies_consulted",
             &req.agencies_consulted,
             Agency::Required,
         );
-        let by_manager =
-            req.conference_id.is_empty() && reason != Some(PlanEndReason::TransferredOut);
+        // Whether the conference_id names a held review of this child is
+        // for the store to check (`store::plans::end_plan`).
+        let by_manager = req.conference_id.is_empty()
+            && reason != Some(PlanEndReason::TransferredOut)
+            && !at_risk_ended_here;
         if by_manager && reason.is_some() && agencies_consulted.is_empty() {
             check.add(
                 "agencies_consulted",
@@ -218,6 +242,29 @@ impl PlanEnding {
         };
         (rules_end_reason(self.reason), by)
     }
+}
+
+/// Why a conference on `on` may not start or continue a plan for a child
+/// born on `birth` (unknown or unborn: `None`) who died on `death`, if it
+/// may not. A plan protects a living child, and ends when the child turns
+/// 18 (DOMAIN.md, the journey of one child, step 6).
+#[must_use]
+pub fn plan_barred(
+    birth: Option<NaiveDate>,
+    death: Option<NaiveDate>,
+    on: NaiveDate,
+) -> Option<&'static str> {
+    if death.is_some_and(|died| died <= on) {
+        return Some(
+            "the child died on or before the conference date: a plan cannot be started or continued",
+        );
+    }
+    if birth.is_some_and(|born| born <= on && age_on(born, on) >= 18) {
+        return Some(
+            "the child is 18 or over on the conference date: a plan cannot be started or continued",
+        );
+    }
+    None
 }
 
 /// The rules crate's end reason for an API reason; `None` for `OTHER`.
@@ -463,7 +510,7 @@ mod tests {
     use cpc_proto::common::v1::Date;
 
     #[test]
-    fn ending_for_risk_needs_the_conference_and_manager_endings_need_consultation() {
+    fn ending_for_risk_is_the_reviews_outcome_and_manager_endings_need_consultation() {
         let today = NaiveDate::from_ymd_opt(2025, 11, 25).unwrap();
         let base = pb::EndPlanRequest {
             plan_id: Uuid::new_v4().to_string(),
@@ -477,10 +524,15 @@ mod tests {
             ..Default::default()
         };
         let err = PlanEnding::parse(&base, today).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "invalid argument: invalid fields: conference_id, agencies_consulted"
-        );
+        assert_eq!(err, "invalid argument: invalid fields: end_reason");
+        // Naming a conference does not make EndPlan the route: recording the
+        // review's outcome ends the plan for this reason.
+        let quoted = pb::EndPlanRequest {
+            conference_id: Uuid::new_v4().to_string(),
+            ..base.clone()
+        };
+        let err = PlanEnding::parse(&quoted, today).unwrap_err().to_string();
+        assert_eq!(err, "invalid argument: invalid fields: end_reason");
 
         let left = pb::EndPlanRequest {
             end_reason: pb::PlanEndReason::LeftUk as i32,
@@ -497,5 +549,68 @@ mod tests {
             ending.rules(),
             (Some(EndReason::LeftUkPermanently), EndedBy::Manager)
         );
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn no_plan_for_a_child_who_has_died_or_turned_18() {
+        let on = d(2025, 9, 1);
+        assert_eq!(plan_barred(Some(d(2015, 1, 1)), None, on), None);
+        // Unborn (pre-birth) or birth date unknown: nothing to count from.
+        assert_eq!(plan_barred(None, None, on), None);
+        assert_eq!(plan_barred(Some(d(2025, 12, 1)), None, on), None);
+        // Died on or before the conference.
+        for died in [d(2025, 9, 1), d(2025, 3, 1)] {
+            assert_eq!(
+                plan_barred(Some(d(2015, 1, 1)), Some(died), on),
+                Some(
+                    "the child died on or before the conference date: a plan cannot be started or continued"
+                )
+            );
+        }
+        // Died after it: the conference still decided for a living child.
+        assert_eq!(
+            plan_barred(Some(d(2015, 1, 1)), Some(d(2025, 9, 2)), on),
+            None
+        );
+        // 18 on the conference day itself, and the day before.
+        let eighteen =
+            "the child is 18 or over on the conference date: a plan cannot be started or continued";
+        assert_eq!(plan_barred(Some(d(2007, 9, 1)), None, on), Some(eighteen));
+        assert_eq!(plan_barred(Some(d(2007, 9, 2)), None, on), None);
+        assert_eq!(plan_barred(Some(d(1990, 1, 1)), None, on), Some(eighteen));
+    }
+
+    fn update(mask: &[&str], contingency_plan: &str) -> pb::UpdatePlanRequest {
+        pb::UpdatePlanRequest {
+            plan: Some(pb::ChildProtectionPlan {
+                id: Uuid::new_v4().to_string(),
+                version: 3,
+                contingency_plan: contingency_plan.into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: mask.iter().map(|p| (*p).to_owned()).collect(),
+            }),
+        }
+    }
+
+    #[test]
+    fn an_update_rewrites_the_contingency_plan_but_never_removes_it() {
+        let parsed = PlanUpdate::parse(&update(&["contingency_plan"], " Legal meeting ")).unwrap();
+        assert_eq!(parsed.contingency_plan.as_deref(), Some("Legal meeting"));
+        for empty in ["", "   "] {
+            let err = PlanUpdate::parse(&update(&["contingency_plan"], empty)).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "invalid argument: invalid fields: plan.contingency_plan"
+            );
+        }
+        // Not in the mask: the empty value is not read.
+        let parsed = PlanUpdate::parse(&update(&["safety_goals"], "")).unwrap();
+        assert_eq!(parsed.contingency_plan, None);
     }
 }

@@ -60,17 +60,29 @@ impl EpisodeRow {
     }
 }
 
-/// The child's open episode, if any.
+/// The child's open episode, if any; with `lock`, share-locked for this
+/// transaction.
+///
+/// A call that writes a plan or an enquiry into the episode takes `lock`,
+/// so that `CloseCinEpisode` (which locks the episode for update, then
+/// looks for open plans and enquiries in it) either sees that record or
+/// has closed the episode first, when this finds none open. It locks the
+/// child first, then the episode, then the child's plan: no call locks them
+/// the other way round, and `CloseCinEpisode` locks the episode alone.
 pub(crate) async fn open_episode(
     conn: &mut PgConnection,
     child_id: Uuid,
+    lock: bool,
 ) -> Result<Option<EpisodeRow>, ApiError> {
-    Ok(
-        sqlx::query_as("SELECT * FROM cin_episodes WHERE child_id = $1 AND closure_date IS NULL")
-            .bind(child_id)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
+    let sql = if lock {
+        "SELECT * FROM cin_episodes WHERE child_id = $1 AND closure_date IS NULL FOR SHARE"
+    } else {
+        "SELECT * FROM cin_episodes WHERE child_id = $1 AND closure_date IS NULL"
+    };
+    Ok(sqlx::query_as(sql)
+        .bind(child_id)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 /// `GetCinEpisode`.
@@ -112,7 +124,8 @@ pub async fn open_cin_episode(
         return Ok(Written::replay(response));
     }
     let child = child_row(conn, new.child_id, true).await?;
-    if open_episode(conn, new.child_id).await?.is_some() {
+    // The child's lock keeps a second episode from opening meanwhile.
+    if open_episode(conn, new.child_id, false).await?.is_some() {
         return Err(ApiError::FailedPrecondition(
             "the child already has an open CIN episode".to_owned(),
         ));
@@ -208,6 +221,9 @@ pub async fn close_cin_episode(
             "must be on or after the referral date",
         ));
     }
+    // The lock above waited for any call writing a plan or an enquiry into
+    // the episode (they share-lock it, see `open_episode`), so these counts
+    // see what they wrote; one that comes after finds the episode closed.
     let (open_plans, open_enquiries, last_plan_end): (i64, i64, Option<NaiveDate>) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM plans WHERE cin_episode_id = $1 AND end_date IS NULL), \
                 (SELECT count(*) FROM section47_enquiries WHERE cin_episode_id = $1 AND completion_date IS NULL), \

@@ -20,7 +20,10 @@ use uuid::Uuid;
 use super::actions::{ActionInsert, action_subject, get_plan_action, insert_action};
 use super::children::child_row;
 use super::episodes::open_episode;
-use super::plans::{emit_ended, get_plan, open_plan, plan_subject, write_core_group, write_end};
+use super::plans::{
+    emit_ended, get_plan, latest_review, open_plan, plan_subject, reviewed_later, write_core_group,
+    write_end,
+};
 use super::section47::enquiry_for_icpc;
 use super::{Ctx, Written, db};
 use crate::codes::{
@@ -34,6 +37,7 @@ use crate::domain::child::age_on;
 use crate::domain::outcome::{
     HeldConference, NewConferenceOutcome, OutcomeCorrection, OutcomeFilter,
 };
+use crate::domain::plan::plan_barred;
 use crate::events::{Subject, emit};
 use crate::idempotency;
 
@@ -321,10 +325,12 @@ fn precondition(msg: &str) -> ApiError {
 /// `NOT_FOUND` (child); `ALREADY_EXISTS` for a second outcome of the child
 /// at the conference; `FAILED_PRECONDITION` for a decision the child's state
 /// does not allow (starting a plan while one is open, continuing or ending
-/// without an open plan, no open CIN episode, no enquiry before an initial
-/// conference, no transfer-in awaiting a transfer-in conference, overlapping
-/// plans) or a reused request id; `INVALID_ARGUMENT` when the child's voice
-/// is missing its non-participation reason; database errors.
+/// without an open plan, starting or continuing one for a child who died on
+/// or before the conference or is 18 or over on its date, a review held
+/// before the plan's latest review, no open CIN episode, no enquiry before
+/// an initial conference, no transfer-in awaiting a transfer-in conference,
+/// overlapping plans) or a reused request id; `INVALID_ARGUMENT` when the
+/// child's voice is missing its non-participation reason; database errors.
 pub async fn record_conference_outcome(
     conn: &mut PgConnection,
     ctx: &Ctx,
@@ -349,8 +355,15 @@ pub async fn record_conference_outcome(
         });
     }
     check_voice(child.birth_date, new)?;
+    if new.decision.keeps_plan()
+        && let Some(why) = plan_barred(child.birth_date, child.death_date, conference.date)
+    {
+        return Err(precondition(why));
+    }
 
-    let episode = open_episode(conn, new.child_id).await?;
+    // Locked (after the child, as every writer into an episode does) so
+    // that the episode cannot close under the plan or outcome written here.
+    let episode = open_episode(conn, new.child_id, true).await?;
     let open = open_plan(conn, new.child_id).await?;
     let awaiting_transfer: Option<(Uuid, Option<NaiveDate>)> = sqlx::query_as(
         "SELECT id, previous_plan_start_date FROM transfers_in \
@@ -464,6 +477,14 @@ pub async fn record_conference_outcome(
                 return Err(precondition(
                     "the review conference was held before the plan started",
                 ));
+            }
+            // Reviews are recorded in the order they were held: an earlier
+            // one recorded late would end the plan before a review it
+            // lists, or move its next review back.
+            if let Some(latest) = latest_review(conn, row.id).await?
+                && conference.date < latest
+            {
+                return Err(reviewed_later(latest));
             }
             plan_initial_category = Some(row.initial_category.clone());
             if new.decision == ConferenceDecision::ContinuePlan {

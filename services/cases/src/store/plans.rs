@@ -18,14 +18,14 @@ use uuid::Uuid;
 
 use super::outcomes::{VoiceRow, voices_for_plan};
 use super::{Ctx, Written, db, lock_version};
-use crate::codes::{self, LeadStatutoryBody, PlanEndReason, PlanStatus};
+use crate::codes::{self, ConferenceKind, LeadStatutoryBody, PlanEndReason, PlanStatus};
 use crate::convert::{date_to_proto, opt_date_to_proto, timestamp_to_proto};
 use crate::domain::PersonRef;
 use crate::domain::check::{Check, redacted_debug};
 use crate::domain::outcome::check_lead;
 use crate::domain::person::PersonColumns;
 use crate::domain::plan::{
-    PlanEnding, PlanFilter, PlanUpdate, TransferOutNotice, rules_end_reason,
+    PlanEnding, PlanFilter, PlanUpdate, RISK_ENDS_BY_OUTCOME, TransferOutNotice, rules_end_reason,
 };
 use crate::events::{Subject, emit};
 
@@ -294,6 +294,30 @@ pub(crate) fn plan_subject(plan: &pb::ChildProtectionPlan) -> Subject {
     }
 }
 
+/// The date of the plan's latest review conference (an outcome that
+/// continued or ended it), if it has had one.
+pub(crate) async fn latest_review(
+    conn: &mut PgConnection,
+    plan_id: Uuid,
+) -> Result<Option<NaiveDate>, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT max(conference_date) FROM conference_outcomes \
+         WHERE plan_id = $1 AND decision IN ('continue_plan', 'end_plan')",
+    )
+    .bind(plan_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// The refusal of a change dated before the plan's latest review: the plan
+/// stands as that review left it.
+pub(crate) fn reviewed_later(latest: NaiveDate) -> ApiError {
+    ApiError::FailedPrecondition(format!(
+        "the plan's latest review conference was held on {latest}: nothing dated before it can \
+         change or end the plan"
+    ))
+}
+
 /// Ends a plan row (already checked by the rules). The caller emits
 /// `PlanEnded` once everything the event shows is written.
 #[allow(clippy::too_many_arguments, reason = "the columns of one ending")]
@@ -315,6 +339,13 @@ pub(crate) async fn write_end(
             "end_date",
             "must be on or after the plan's start date (rule 8925)",
         ));
+    }
+    // A plan ended before a review it lists would report a review after its
+    // end (rule 8841 counts reviews within the plan).
+    if let Some(latest) = latest_review(conn, row.id).await?
+        && end_date < latest
+    {
+        return Err(reviewed_later(latest));
     }
     let done = sqlx::query(
         "UPDATE plans SET status = $3, end_date = $4, end_reason = $5, end_reason_detail = $6, \
@@ -364,19 +395,96 @@ pub(crate) async fn emit_ended(
     Ok(plan)
 }
 
+/// The conference an `EndPlan` for a reason other than risk or transfer
+/// says decided the ending. Naming one stands in for consulting the
+/// agencies (`EndedBy::ReviewConference`), so it must be a review of this
+/// child that scheduling reports held during the plan, the ending dated on
+/// its day, and one whose recorded outcome (if any) did not decide
+/// otherwise.
+///
+/// # Errors
+/// `FAILED_PRECONDITION` for a conference not recorded as held or whose
+/// outcome for the child is recorded; `INVALID_ARGUMENT` naming
+/// `conference_id` (not a review, not about the child, before the plan)
+/// and `end_date` (not the conference's date).
+async fn check_ending_conference(
+    conn: &mut PgConnection,
+    row: &PlanRow,
+    ending: &PlanEnding,
+    conference_id: Uuid,
+) -> Result<(), ApiError> {
+    let held: Option<(ConferenceKind, NaiveDate, bool)> = sqlx::query_as(
+        "SELECT conference_kind, held_on, $2 = ANY (child_ids) FROM held_conferences WHERE id = $1",
+    )
+    .bind(conference_id)
+    .bind(row.child_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((kind, held_on, about_child)) = held else {
+        return Err(ApiError::FailedPrecondition(format!(
+            "conference_id: conference {conference_id} is not recorded as held; a manager ending \
+             the plan without a conference leaves conference_id empty and names the \
+             agencies_consulted"
+        )));
+    };
+    let mut check = Check::new();
+    if !about_child {
+        check.add(
+            "conference_id",
+            "is not a conference about this plan's child",
+        );
+    }
+    if !kind.may_review_plan() {
+        check.add("conference_id", "is not a review conference");
+    }
+    if held_on < row.start_date {
+        check.add("conference_id", "was held before the plan started");
+    }
+    if ending.end_date != held_on {
+        check.add(
+            "end_date",
+            "must be the date of the conference that ended the plan (conference_id)",
+        );
+    }
+    check.finish()?;
+    // A recorded outcome is what the conference decided for the child, and
+    // no outcome ends a plan for a reason other than risk.
+    let recorded: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM conference_outcomes WHERE conference_id = $1 AND child_id = $2)",
+    )
+    .bind(conference_id)
+    .bind(row.child_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if recorded {
+        return Err(ApiError::FailedPrecondition(format!(
+            "conference_id: conference {conference_id} already has an outcome recorded for this \
+             child, and that outcome did not end the plan for this reason"
+        )));
+    }
+    Ok(())
+}
+
 /// `EndPlan`. Emits `PlanEnded`.
 ///
 /// # Errors
 /// `NOT_FOUND`, `ABORTED` (stale version), `FAILED_PRECONDITION` for an
-/// ending the lifecycle does not allow (already ended; no longer at risk
-/// without the review conference's decision; transferred out before the
-/// transfer was notified), `INVALID_ARGUMENT` for dates before the plan's
-/// start or the transfer notice; database errors.
+/// ending the lifecycle does not allow (already ended; transferred out
+/// before the transfer was notified; dated before the plan's latest
+/// review) or a `conference_id` that is not recorded as held or whose
+/// outcome for the child is recorded, `INVALID_ARGUMENT` for
+/// `NO_LONGER_AT_RISK` (recorded with the review's outcome), dates before
+/// the plan's start or the transfer notice, or a `conference_id` that is
+/// not a review of the child during the plan on `end_date`; database
+/// errors.
 pub async fn end_plan(
     conn: &mut PgConnection,
     ctx: &Ctx,
     ending: &PlanEnding,
 ) -> Result<Written<pb::EndPlanResponse>, ApiError> {
+    if ending.reason == PlanEndReason::NoLongerAtRisk {
+        return Err(ApiError::invalid_field("end_reason", RISK_ENDS_BY_OUTCOME));
+    }
     lock_version(conn, "plans", "plan", ending.id, ending.version).await?;
     let row = plan_row(conn, ending.id, false).await?;
     let (reason, by) = ending.rules();
@@ -408,23 +516,10 @@ pub async fn end_plan(
             ));
         }
     }
-    if let (PlanEndReason::NoLongerAtRisk, Some(conference_id)) =
-        (ending.reason, ending.conference_id)
+    if ending.reason != PlanEndReason::TransferredOut
+        && let Some(conference_id) = ending.conference_id
     {
-        let decided: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM conference_outcomes \
-                            WHERE conference_id = $1 AND child_id = $2 AND decision = 'end_plan')",
-        )
-        .bind(conference_id)
-        .bind(row.child_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        if !decided {
-            return Err(ApiError::FailedPrecondition(
-                "no recorded outcome of that conference decided to end this child's plan"
-                    .to_owned(),
-            ));
-        }
+        check_ending_conference(conn, &row, ending, conference_id).await?;
     }
     let status = if ending.reason == PlanEndReason::TransferredOut {
         PlanStatus::TransferredOut
@@ -473,6 +568,15 @@ pub(crate) async fn end_open_plan_on_death(
         return Err(ApiError::invalid_field(
             "child.death_date",
             "is before the start of the child's open plan; correct the plan first",
+        ));
+    }
+    if latest_review(conn, row.id)
+        .await?
+        .is_some_and(|latest| death < latest)
+    {
+        return Err(ApiError::invalid_field(
+            "child.death_date",
+            "is before the latest review of the child's open plan; correct the plan first",
         ));
     }
     write_end(
@@ -556,7 +660,8 @@ pub async fn transfer_plan_out(
 /// # Errors
 /// `NOT_FOUND`, `ABORTED` (stale version), `FAILED_PRECONDITION` for a plan
 /// that has ended, `INVALID_ARGUMENT` for a lead who is not of the lead
-/// statutory body or not in the core group; database errors.
+/// statutory body or not in the core group (and, when parsed, for an empty
+/// contingency plan); database errors.
 pub async fn update_plan(
     conn: &mut PgConnection,
     ctx: &Ctx,
@@ -583,20 +688,19 @@ pub async fn update_plan(
     sqlx::query(
         "UPDATE plans SET danger_statements = coalesce($3, danger_statements), \
                 safety_goals = coalesce($4, safety_goals), \
-                contingency_plan = CASE WHEN $5 THEN $6 ELSE contingency_plan END, \
-                bottom_lines = coalesce($7, bottom_lines), \
-                lead_social_worker = coalesce($8, lead_social_worker), \
-                lead_statutory_body = coalesce($9, lead_statutory_body), \
-                previous_plan_count = coalesce($10, previous_plan_count), \
-                version = version + 1, updated_at = $11 \
+                contingency_plan = coalesce($5, contingency_plan), \
+                bottom_lines = coalesce($6, bottom_lines), \
+                lead_social_worker = coalesce($7, lead_social_worker), \
+                lead_statutory_body = coalesce($8, lead_statutory_body), \
+                previous_plan_count = coalesce($9, previous_plan_count), \
+                version = version + 1, updated_at = $10 \
          WHERE id = $1 AND version = $2",
     )
     .bind(update.id)
     .bind(update.version)
     .bind(update.danger_statements.as_ref())
     .bind(update.safety_goals.as_ref())
-    .bind(update.contingency_plan.is_some())
-    .bind(update.contingency_plan.clone().flatten())
+    .bind(update.contingency_plan.as_deref())
     .bind(update.bottom_lines.as_ref())
     .bind(update.lead_social_worker.as_ref().map(PersonRef::to_json))
     .bind(update.lead_statutory_body)

@@ -142,7 +142,8 @@ pub async fn start_section47_enquiry(
             "the strategy discussion was not about this child".to_owned(),
         ));
     }
-    let Some(episode) = open_episode(conn, new.child_id).await? else {
+    // Locked, so that the episode cannot close under the enquiry.
+    let Some(episode) = open_episode(conn, new.child_id, true).await? else {
         return Err(ApiError::FailedPrecondition(
             "the child has no open CIN episode".to_owned(),
         ));

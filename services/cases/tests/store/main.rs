@@ -9,6 +9,7 @@
 )]
 
 mod common;
+mod endings;
 mod idempotency;
 mod journey;
 mod lists;

@@ -226,20 +226,30 @@ async fn illegal_plan_transitions_are_refused_by_the_rules() {
         "cannot apply Start to a plan in state Active: whether there is a plan has already been decided"
     );
 
-    // "No longer at risk" ended by a manager.
+    // "No longer at risk" through EndPlan, even naming a conference: only
+    // the review's recorded outcome ends a plan for that reason.
     let ctx = crate::common::ctx();
-    let manager_end = PlanEnding::parse(
-        &pb::EndPlanRequest {
-            plan_id: plan.id.clone(),
-            version: plan.version,
-            end_date: pd(2025, 8, 1),
-            end_reason: pb::PlanEndReason::NoLongerAtRisk as i32,
-            conference_id: Uuid::new_v4().to_string(),
-            ..Default::default()
-        },
-        ctx.today,
-    )
-    .unwrap();
+    let risk_end = pb::EndPlanRequest {
+        plan_id: plan.id.clone(),
+        version: plan.version,
+        end_date: pd(2025, 8, 1),
+        end_reason: pb::PlanEndReason::NoLongerAtRisk as i32,
+        conference_id: Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    let err = PlanEnding::parse(&risk_end, ctx.today).unwrap_err();
+    assert_eq!(fields(err), ["end_reason"]);
+    // The store refuses it too, however the ending was made.
+    let manager_end = PlanEnding {
+        id: uuid(&plan.id),
+        version: plan.version,
+        end_date: date(2025, 8, 1),
+        reason: cpc_cases::codes::PlanEndReason::NoLongerAtRisk,
+        reason_detail: None,
+        conference_id: Some(Uuid::new_v4()),
+        agencies_consulted: Vec::new(),
+        transfer_in_conference_date: None,
+    };
     let err = run!(h, ctx, |conn| store::plans::end_plan(
         conn,
         &ctx,
@@ -247,8 +257,11 @@ async fn illegal_plan_transitions_are_refused_by_the_rules() {
     ))
     .unwrap_err();
     assert_eq!(
-        precondition(err),
-        "no recorded outcome of that conference decided to end this child's plan"
+        violations(err),
+        [(
+            "end_reason".to_owned(),
+            cpc_cases::domain::plan::RISK_ENDS_BY_OUTCOME.to_owned()
+        )]
     );
 
     // Transferred out without the transfer being notified.
