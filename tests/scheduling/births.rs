@@ -1,6 +1,8 @@
 //! The birth of a child on a pre-birth plan, recorded in cases, makes a
 //! post-birth review due in scheduling within 10 working days of the birth,
-//! beside the plan's ordinary review; a corrected birth date moves it.
+//! beside the plan's ordinary review; a corrected birth date moves it, and
+//! a baby born before the pre-birth conference's outcome is recorded gets
+//! it all the same.
 
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
@@ -190,5 +192,102 @@ async fn a_birth_on_a_pre_birth_plan_makes_a_post_birth_review_due_in_10_working
     assert_eq!(recounted.status, pb::ConferenceStatus::Due as i32);
     let basis = recounted.due_date_basis.as_ref().unwrap();
     assert_eq!(basis.event_date, pd(2025, 12, 19));
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn a_baby_born_before_the_pre_birth_plan_is_recorded_gets_the_post_birth_review() {
+    let (mut f, conferences) = start().await;
+    let bs = business_support(&f);
+    let mut c = clients(&f, conferences).await;
+    let unborn = cases::Child {
+        birth_date: None,
+        expected_birth_date: pd(2026, 7, 20),
+        sex: cases::Sex::Unknown as i32,
+        upn: String::new(),
+        nhs_number: String::new(),
+        ..child("", "PBR0002", "Baby")
+    };
+    let (child_id, case) = s47_about(&mut f, unborn, date(2026, 4, 1)).await;
+    let icpc = conferences_of(&mut c.conferences, &bs, &case)
+        .await
+        .remove(0);
+    assert_eq!(icpc.kind, common::ConferenceKind::PreBirth as i32);
+    // The pre-birth conference is held on Thursday 30 April 2026.
+    let later = timescales()
+        .calendar()
+        .add_working_days(uk_today(), 1)
+        .unwrap();
+    let icpc = book(&mut c, &bs, &icpc, later).await;
+    let icpc = record_attendance(&mut c, &bs, &icpc, quorate_meeting())
+        .await
+        .conference
+        .unwrap();
+    let held = c
+        .attendance
+        .record_conference_held(bs.req(pb::RecordConferenceHeldRequest {
+            conference_id: icpc.id.clone(),
+            version: icpc.version,
+            held_date: pd(2026, 4, 30),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+
+    // The baby is born on Sunday 3 May, before the chair records the
+    // conference's outcome: the birth finds no plan.
+    let sw = f.social_worker();
+    let mut born = f
+        .client
+        .get_child(sw.req(cases::GetChildRequest {
+            child_id: child_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .child
+        .unwrap();
+    born.birth_date = pd(2026, 5, 3);
+    f.client
+        .update_child(sw.req(cases::UpdateChildRequest {
+            child: Some(born),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["birth_date".into()],
+            }),
+        }))
+        .await
+        .unwrap();
+    let chair = f.chair();
+    let outcome = cases::RecordConferenceOutcomeRequest {
+        request_id: rid(),
+        outcome: Some(plan_decided(&held.id, &child_id)),
+    };
+    let plan = outcome_once_held(&mut f, &chair, &outcome)
+        .await
+        .expect("a plan");
+    assert!(plan.pre_birth);
+
+    // The plan, started at the pre-birth conference, makes the review after
+    // the birth due 10 working days after it (Monday 4 May is a bank
+    // holiday): Monday 18 May.
+    let post_birth = conferences_of_kind(
+        &mut c.conferences,
+        &bs,
+        &case,
+        common::ConferenceKind::PostBirthReview,
+    )
+    .await;
+    let [post_birth] = &post_birth[..] else {
+        panic!("one post-birth review: {post_birth:?}")
+    };
+    assert_eq!(post_birth.status, pb::ConferenceStatus::Due as i32);
+    assert_eq!(post_birth.child_ids, [child_id]);
+    assert_eq!(post_birth.statutory_due_date, pd(2026, 5, 18));
+    let basis = post_birth.due_date_basis.as_ref().unwrap();
+    assert_eq!(basis.event, pb::DueDateEvent::Birth as i32);
+    assert_eq!(basis.event_date, pd(2026, 5, 3));
     f.stop().await;
 }

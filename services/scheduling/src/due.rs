@@ -131,6 +131,33 @@ pub enum Need {
     /// discussion) concluded that no initial conference is needed for the
     /// child: the initial (or pre-birth) conference it made due is moot.
     IcpcNotRequired { child_id: String, source_id: String },
+    /// The child died (`ChildDied`): nothing is held for them any more.
+    /// They leave every conference still to be held, whatever its kind
+    /// (an enquiry's, a transfer-in's or a reconvened one, not only their
+    /// plan's reviews), and every core group meeting not yet held; those
+    /// they were the last child of are cancelled. Cases ends an open plan
+    /// with a `PlanEnded` after this event, which then finds nothing left.
+    Died { child_id: String },
+    /// An unborn child's expected date of birth was revised (`ChildUpdated`
+    /// naming `expected_birth_date`): the pre-birth conference still to be
+    /// held for them is due by the later of the gestation deadline from the
+    /// new date and the deadline after the strategy discussion it was
+    /// counted from ([`pre_birth`]). The event does not say when that
+    /// discussion was: the consumer finds it and makes this a
+    /// [`Need::PreBirthRecount`] ([`pre_birth_recount`]). Left as it is (a
+    /// child with no pre-birth conference still to be held), it needs
+    /// nothing: a revised date makes no conference due.
+    ExpectedBirthRevised {
+        child_id: String,
+        expected_birth: NaiveDate,
+    },
+    /// The child's pre-birth conference still to be held is now due by
+    /// `due`, with `basis` ([`Need::ExpectedBirthRevised`] resolved).
+    PreBirthRecount {
+        child_id: String,
+        due: NaiveDate,
+        basis: Basis,
+    },
 }
 
 /// Why an event could not be read.
@@ -169,24 +196,13 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
             let enquiry = started.enquiry.ok_or_else(|| missing("enquiry"))?;
             let held = date(started.strategy_discussion_date.as_ref())
                 .ok_or_else(|| missing("strategy_discussion_date"))?;
-            Ok(vec![Need::Conference {
-                kind: common::ConferenceKind::Initial,
-                case_id: Some(started.case_id),
-                child_id: enquiry.child_id,
-                due: timescales.icpc_due(held)?,
-                basis: Basis {
-                    event: DueEvent::StrategyDiscussion,
-                    event_date: held,
-                    source_id: enquiry.strategy_discussion_id,
-                    amount: profile.icpc_working_days,
-                    unit: Unit::WorkingDays,
-                    nation: profile.nation,
-                    explanation: format!(
-                        "{} working days after the strategy discussion on {held}",
-                        profile.icpc_working_days
-                    ),
-                },
-            }])
+            Ok(vec![initial_conference(
+                Some(started.case_id),
+                enquiry.child_id,
+                enquiry.strategy_discussion_id,
+                held,
+                timescales,
+            )?])
         }
         "cpc.cases.v1.Section47Completed" => {
             let completed: cases::Section47Completed = decode(event)?;
@@ -305,22 +321,53 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
             let child = born.child.ok_or_else(|| missing("child"))?;
             let birth =
                 date(child.birth_date.as_ref()).ok_or_else(|| missing("child.birth_date"))?;
-            Ok(vec![post_birth_review(child, birth, false, timescales)?])
+            Ok(vec![post_birth_review(
+                child.case_id,
+                child.id,
+                birth,
+                false,
+                timescales,
+            )?])
         }
         "cpc.cases.v1.ChildUpdated" => {
             // A corrected birth date moves the post-birth review counted
             // from it, while that review is still to be held. (The first
             // birth date is also a change of `birth_date`; `ChildBorn`,
-            // which follows it, makes the review due.)
+            // which follows it, makes the review due.) A revised expected
+            // date of birth, while the child is unborn, moves the pre-birth
+            // conference counted from it in the same way.
             let updated: cases::ChildUpdated = decode(event)?;
-            if !updated.changed_fields.iter().any(|f| f == "birth_date") {
+            let changed = |field: &str| updated.changed_fields.iter().any(|f| f == field);
+            let (birth_changed, expected_changed) =
+                (changed("birth_date"), changed("expected_birth_date"));
+            if !birth_changed && !expected_changed {
                 return Ok(Vec::new());
             }
             let child = updated.child.ok_or_else(|| missing("child"))?;
-            let Some(birth) = date(child.birth_date.as_ref()) else {
-                return Ok(Vec::new());
-            };
-            Ok(vec![post_birth_review(child, birth, true, timescales)?])
+            match (
+                date(child.birth_date.as_ref()),
+                date(child.expected_birth_date.as_ref()),
+            ) {
+                (Some(birth), _) if birth_changed => Ok(vec![post_birth_review(
+                    child.case_id,
+                    child.id,
+                    birth,
+                    true,
+                    timescales,
+                )?]),
+                (None, Some(expected_birth)) if expected_changed => {
+                    Ok(vec![Need::ExpectedBirthRevised {
+                        child_id: child.id,
+                        expected_birth,
+                    }])
+                }
+                _ => Ok(Vec::new()),
+            }
+        }
+        "cpc.cases.v1.ChildDied" => {
+            let died: cases::ChildDied = decode(event)?;
+            let child = died.child.ok_or_else(|| missing("child"))?;
+            Ok(vec![Need::Died { child_id: child.id }])
         }
         "cpc.cases.v1.PlanEnded" => {
             let ended: cases::PlanEnded = decode(event)?;
@@ -334,10 +381,47 @@ pub fn needs(event: &common::ChangeEvent, timescales: &Timescales) -> Result<Vec
     }
 }
 
-/// The review due `review_after_birth_working_days` after `birth` of
-/// `child`, if they are on a pre-birth plan ([`Need::PostBirthReview`]).
-fn post_birth_review(
-    child: cases::Child,
+/// The initial conference `child_id` needs after the strategy discussion
+/// `discussion_id` held on `held` started a section 47 enquiry.
+fn initial_conference(
+    case_id: Option<String>,
+    child_id: String,
+    discussion_id: String,
+    held: NaiveDate,
+    timescales: &Timescales,
+) -> Result<Need, DueError> {
+    let profile = timescales.profile();
+    Ok(Need::Conference {
+        kind: common::ConferenceKind::Initial,
+        case_id,
+        child_id,
+        due: timescales.icpc_due(held)?,
+        basis: Basis {
+            event: DueEvent::StrategyDiscussion,
+            event_date: held,
+            source_id: discussion_id,
+            amount: profile.icpc_working_days,
+            unit: Unit::WorkingDays,
+            nation: profile.nation,
+            explanation: format!(
+                "{} working days after the strategy discussion on {held}",
+                profile.icpc_working_days
+            ),
+        },
+    })
+}
+
+/// The review due `review_after_birth_working_days` after `birth` of the
+/// child `child_id` of case `case_id`, if they are on a pre-birth plan
+/// ([`Need::PostBirthReview`]): from `ChildBorn`, a corrected birth date,
+/// or a pre-birth plan that started after the birth (its conference held
+/// before the birth, its outcome recorded after).
+///
+/// # Errors
+/// A date outside the calendar.
+pub fn post_birth_review(
+    case_id: String,
+    child_id: String,
     birth: NaiveDate,
     corrected: bool,
     timescales: &Timescales,
@@ -345,14 +429,14 @@ fn post_birth_review(
     let profile = timescales.profile();
     let days = profile.review_after_birth_working_days;
     Ok(Need::PostBirthReview {
-        case_id: child.case_id,
-        child_id: child.id.clone(),
+        case_id,
+        child_id: child_id.clone(),
         due: timescales.review_after_birth_due(birth)?,
         corrected,
         basis: Basis {
             event: DueEvent::Birth,
             event_date: birth,
-            source_id: child.id,
+            source_id: child_id,
             amount: days,
             unit: Unit::WorkingDays,
             nation: profile.nation,
@@ -450,5 +534,36 @@ pub fn pre_birth(
                 deadline.due
             ),
         },
+    })
+}
+
+/// [`Need::ExpectedBirthRevised`] resolved: the pre-birth conference of
+/// `child_id` counted from the strategy discussion `discussion_id`, held
+/// on `held`, recounted from the revised `expected_birth` as it was
+/// counted when the enquiry started ([`pre_birth`]: the later of the
+/// gestation deadline and the initial conference's).
+///
+/// # Errors
+/// A date outside the calendar.
+pub fn pre_birth_recount(
+    child_id: String,
+    expected_birth: NaiveDate,
+    discussion_id: String,
+    held: NaiveDate,
+    timescales: &Timescales,
+) -> Result<Need, DueError> {
+    let initial = initial_conference(None, child_id, discussion_id, held, timescales)?;
+    Ok(match pre_birth(initial, expected_birth, timescales)? {
+        Need::Conference {
+            child_id,
+            due,
+            basis,
+            ..
+        } => Need::PreBirthRecount {
+            child_id,
+            due,
+            basis,
+        },
+        other => other,
     })
 }

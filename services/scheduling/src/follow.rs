@@ -3,10 +3,12 @@
 //!
 //! What scheduling learns: which case each child belongs to (plan events
 //! name only the child), which plans each child is on and whether a
-//! pre-birth conference started them (`ChildBorn` names no plan), who is
-//! on each case (for the policies' questions about a conference), and what
-//! the child needs next on the statutory clock ([`crate::due`], applied by
-//! [`crate::store::needs`]).
+//! pre-birth conference started them (`ChildBorn` names no plan), when
+//! each strategy discussion that started an enquiry was held (a pre-birth
+//! conference is recounted from it when the expected date of birth is
+//! revised), who is on each case (for the policies' questions about a
+//! conference), and what the child needs next on the statutory clock
+//! ([`crate::due`], applied by [`crate::store::needs`]).
 
 use chrono::{DateTime, Utc};
 use cpc_platform::feeds::{BoxFuture, Follow, Source, bad_event, decode_event, plan_ended};
@@ -38,6 +40,10 @@ fn apply_cases_event<'a>(
     Box::pin(async move {
         let now = DateTime::<Utc>::from(std::time::SystemTime::now());
         let authority = event.authority_id.as_str();
+        // Profiles were validated when the configuration loaded.
+        let timescales =
+            Timescales::new(&config.authority_profile(authority)).map_err(ApiError::internal)?;
+        let mut wanted = due::needs(event, &timescales).map_err(ApiError::internal)?;
         match event.event_type.as_str() {
             "cpc.cases.v1.ChildRegistered"
             | "cpc.cases.v1.ChildUpdated"
@@ -76,6 +82,46 @@ fn apply_cases_event<'a>(
                 needs::learn_plan(conn, authority, &facts, now)
                     .await
                     .map_err(ApiError::internal)?;
+                // A pre-birth conference held before the birth may have its
+                // outcome (and so the plan) recorded after it: `ChildBorn`
+                // then found no pre-birth plan, and the review after the
+                // birth is due from the plan's start.
+                if event.event_type == "cpc.cases.v1.PlanStarted"
+                    && facts.pre_birth
+                    && facts.in_force
+                    && let Some((case, born)) = needs::birth(conn, facts.child_id)
+                        .await
+                        .map_err(ApiError::internal)?
+                {
+                    wanted.push(
+                        due::post_birth_review(
+                            case.to_string(),
+                            plan.child_id.clone(),
+                            born,
+                            false,
+                            &timescales,
+                        )
+                        .map_err(ApiError::internal)?,
+                    );
+                }
+            }
+            "cpc.cases.v1.Section47Started" => {
+                let started = decode_event::<cases::Section47Started>(event)?;
+                let enquiry = started.enquiry.ok_or_else(|| missing(event, "enquiry"))?;
+                if let Some(held) = cpc_platform::convert::date_from_proto(
+                    started.strategy_discussion_date.as_ref(),
+                )
+                .ok()
+                .flatten()
+                {
+                    let discussion = uuid(
+                        &enquiry.strategy_discussion_id,
+                        "enquiry.strategy_discussion_id",
+                    )?;
+                    needs::learn_discussion(conn, authority, discussion, held, now)
+                        .await
+                        .map_err(ApiError::internal)?;
+                }
             }
             "cpc.cases.v1.CaseMemberAdded" | "cpc.cases.v1.CaseMemberEnded" => {
                 let membership = decode_event::<cases::CaseMemberAdded>(event)?
@@ -85,10 +131,7 @@ fn apply_cases_event<'a>(
             }
             _ => {}
         }
-        // Profiles were validated when the configuration loaded.
-        let timescales =
-            Timescales::new(&config.authority_profile(authority)).map_err(ApiError::internal)?;
-        for need in due::needs(event, &timescales).map_err(ApiError::internal)? {
+        for need in wanted {
             let need = unborn(conn, need, &timescales).await?;
             needs::apply(conn, authority, &need, now)
                 .await
@@ -98,12 +141,21 @@ fn apply_cases_event<'a>(
     })
 }
 
-/// An initial conference for an unborn child is a pre-birth conference.
+/// An initial conference for an unborn child is a pre-birth conference;
+/// a revised expected date of birth recounts the child's pre-birth
+/// conference still to be held.
 async fn unborn(
     conn: &mut PgConnection,
     need: due::Need,
     timescales: &Timescales,
 ) -> Result<due::Need, ApiError> {
+    if let due::Need::ExpectedBirthRevised {
+        child_id,
+        expected_birth,
+    } = &need
+    {
+        return revised(conn, need.clone(), (child_id, *expected_birth), timescales).await;
+    }
     let due::Need::Conference {
         kind: cpc_proto::common::v1::ConferenceKind::Initial,
         child_id,
@@ -118,6 +170,43 @@ async fn unborn(
         .map_err(ApiError::internal)?
     {
         Some(expected) => due::pre_birth(need, expected, timescales).map_err(ApiError::internal),
+        None => Ok(need),
+    }
+}
+
+/// [`due::Need::ExpectedBirthRevised`] counted from the strategy discussion
+/// the child's pre-birth conference still to be held was counted from;
+/// `need` as it is when there is no such conference, or when the date of
+/// its discussion is not known (a conference counted before scheduling
+/// kept discussions' dates: the deadline after the discussion cannot be
+/// weighed against the new gestation deadline, so the due date is left as
+/// it was rather than guessed).
+async fn revised(
+    conn: &mut PgConnection,
+    need: due::Need,
+    (child_id, expected_birth): (&str, chrono::NaiveDate),
+    timescales: &Timescales,
+) -> Result<due::Need, ApiError> {
+    let child = uuid(child_id, "child.id")?;
+    match needs::pre_birth_discussion(conn, child)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Some((discussion, Some(held))) => due::pre_birth_recount(
+            child_id.to_owned(),
+            expected_birth,
+            discussion,
+            held,
+            timescales,
+        )
+        .map_err(ApiError::internal),
+        Some((_, None)) => {
+            tracing::warn!(
+                "a revised expected date of birth leaves a pre-birth conference as it was: \
+                 when the strategy discussion it counts from was held is not known"
+            );
+            Ok(need)
+        }
         None => Ok(need),
     }
 }

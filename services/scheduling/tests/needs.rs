@@ -9,11 +9,14 @@
     reason = "test helpers fail the test"
 )]
 
+#[path = "fixture/booking.rs"]
+mod booking;
 mod fixture;
 
 use fixture::{AUTHORITY, scheduling_database};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use cpc_platform::Config;
 use cpc_platform::db;
 use cpc_platform::outbox::{self, Filter};
 use cpc_platform::testing::TestDatabase;
@@ -22,7 +25,7 @@ use cpc_proto::common::v1 as common;
 use cpc_proto::scheduling::v1 as pb;
 use cpc_rules::profile::AuthorityProfile;
 use cpc_rules::timescales::Timescales;
-use cpc_scheduling::due::needs;
+use cpc_scheduling::due::{Basis, DueEvent, Need, Unit, needs};
 use cpc_scheduling::store::needs::{
     Applied, ChildFacts, PlanFacts, apply, learn_child_case, learn_plan,
 };
@@ -39,6 +42,63 @@ impl Diary {
     async fn new() -> Self {
         let (db, pool) = scheduling_database().await;
         Self { _db: db, pool }
+    }
+
+    /// Applies `event` as the cases feed consumer does (learning what it
+    /// says, then applying its needs), under the default timescales.
+    async fn follow(&self, event: &common::ChangeEvent) {
+        let event = common::ChangeEvent {
+            authority_id: AUTHORITY.to_owned(),
+            ..event.clone()
+        };
+        let mut tx = db::begin_for_authority(&self.pool, AUTHORITY)
+            .await
+            .unwrap();
+        (cpc_scheduling::follow::CASES_FEED.apply)(&mut tx, &event, &Config::default())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// The open (due or booked) conferences of `kind` that `child` is in.
+    async fn open_of(&self, child: Uuid, kind: &str) -> Vec<Uuid> {
+        let mut tx = db::begin_for_authority(&self.pool, AUTHORITY)
+            .await
+            .unwrap();
+        let ids = sqlx::query_scalar(
+            "SELECT c.id FROM conferences c JOIN conference_children cc ON cc.conference_id = c.id \
+             WHERE cc.child_id = $1 AND c.kind = $2 AND c.status IN ('due', 'booked') \
+             ORDER BY c.created_at",
+        )
+        .bind(child)
+        .bind(kind)
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        ids
+    }
+
+    /// The conference as the API shows it.
+    async fn load(&self, id: Uuid) -> pb::Conference {
+        let mut tx = db::begin_for_authority(&self.pool, AUTHORITY)
+            .await
+            .unwrap();
+        let conference = cpc_scheduling::store::conferences::load(&mut tx, id)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        conference
+    }
+
+    /// Applies `need` in one transaction.
+    async fn apply(&self, need: &Need) -> Applied {
+        let mut tx = db::begin_for_authority(&self.pool, AUTHORITY)
+            .await
+            .unwrap();
+        let applied = apply(&mut tx, AUTHORITY, need, now()).await.unwrap();
+        tx.commit().await.unwrap();
+        applied
     }
 
     /// Applies every need of `event` in one transaction.
@@ -649,4 +709,578 @@ async fn a_birth_off_a_pre_birth_plan_makes_nothing_due_and_a_child_is_born_once
         [Applied::Unchanged(post_birth)]
     );
     assert_eq!(diary.feed_types().await, ["ConferenceDue"]);
+}
+
+fn plan_of(
+    plan: Uuid,
+    child: Uuid,
+    start: NaiveDate,
+    pre_birth: bool,
+) -> cases::ChildProtectionPlan {
+    cases::ChildProtectionPlan {
+        id: plan.to_string(),
+        child_id: child.to_string(),
+        start_date: pd(start),
+        pre_birth,
+        status: cases::PlanStatus::Active as i32,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_plans_end_takes_its_child_off_the_review_reconvened_after_it_met_inquorate() {
+    let diary = Diary::new().await;
+    let (case, amy, ben) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (amy_plan, ben_plan) = (Uuid::now_v7(), Uuid::now_v7());
+    diary.knows(amy, case).await;
+    diary.knows(ben, case).await;
+    // Both plans started at the conference of Monday 30 March 2026: the
+    // siblings' first review is due Tuesday 30 June.
+    let icpc = date(2026, 3, 30);
+    let [_, Applied::Created(review)] = diary
+        .feed(&plan_event("PlanStarted", amy_plan, amy, icpc))
+        .await[..]
+    else {
+        panic!("core group and review")
+    };
+    diary
+        .feed(&plan_event("PlanStarted", ben_plan, ben, icpc))
+        .await;
+    // It met inquorate on Monday 29 June, and reconvenes within 10
+    // working days, by Monday 13 July.
+    let ctx = booking::ctx(&AuthorityProfile::default());
+    booking::book(&diary.pool, &ctx, review, date(2026, 6, 29), None).await;
+    let reconvened = booking::inquorate(&diary.pool, &ctx, review, date(2026, 6, 29)).await;
+    assert_eq!(reconvened.statutory_due_date, pd(date(2026, 7, 13)));
+    let reconvened = Uuid::parse_str(&reconvened.id).unwrap();
+
+    // Amy turns 18 on 1 July and her plan ends: nothing further is held
+    // for her, the reconvened review included; Ben's stands.
+    assert_eq!(
+        diary
+            .feed(&plan_event("PlanEnded", amy_plan, amy, icpc))
+            .await,
+        [Applied::LeftReviews(vec![reconvened])]
+    );
+    let (status, due, children) = diary.conference(AUTHORITY, reconvened).await.unwrap();
+    assert_eq!((status.as_str(), due), ("due", date(2026, 7, 13)));
+    assert_eq!(children, [ben]);
+    // Ben's ends too: it is cancelled, not left due (and overdue) for ever.
+    assert_eq!(
+        diary
+            .feed(&plan_event("PlanEnded", ben_plan, ben, icpc))
+            .await,
+        [Applied::LeftReviews(vec![reconvened])]
+    );
+    let cancelled = diary.load(reconvened).await;
+    assert_eq!(cancelled.status, pb::ConferenceStatus::Cancelled as i32);
+    assert_eq!(
+        cancelled.cancellation_reason,
+        "The plans of every child it was for have ended."
+    );
+    let events = outbox::read_after(&diary.pool, 0, &Filter::default(), 1000)
+        .await
+        .unwrap();
+    let last_conference = events
+        .iter()
+        .rev()
+        .find(|e| e.aggregate_type == "Conference")
+        .unwrap();
+    assert_eq!(
+        last_conference.event_type,
+        "cpc.scheduling.v1.ConferenceCancelled"
+    );
+    assert_eq!(last_conference.aggregate_id, reconvened.to_string());
+}
+
+fn child_died(case: Uuid, child: Uuid) -> common::ChangeEvent {
+    event(
+        "ChildDied",
+        &cases::ChildDied {
+            child: Some(cases::Child {
+                id: child.to_string(),
+                case_id: case.to_string(),
+                birth_date: pd(date(2020, 1, 1)),
+                death_date: pd(date(2026, 5, 6)),
+                ..Default::default()
+            }),
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_childs_death_takes_them_off_every_conference_and_core_group_still_to_be_held() {
+    let diary = Diary::new().await;
+    // Amy and Ben share the initial conference their enquiry made due; Eve
+    // is moving in on another authority's plan; Cal and Dee's plans share
+    // a core group and a review.
+    let (family, amy, ben, discussion) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let (movers, eve) = (Uuid::now_v7(), Uuid::now_v7());
+    let (planned, cal, dee) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (cal_plan, dee_plan) = (Uuid::now_v7(), Uuid::now_v7());
+    for (child, case) in [
+        (amy, family),
+        (ben, family),
+        (eve, movers),
+        (cal, planned),
+        (dee, planned),
+    ] {
+        diary.knows(child, case).await;
+    }
+    let on = date(2026, 4, 20);
+    diary
+        .follow(&s47_started(family, amy, discussion, on))
+        .await;
+    diary
+        .follow(&s47_started(family, ben, discussion, on))
+        .await;
+    let [icpc] = diary.open_of(amy, "initial").await[..] else {
+        panic!("one initial conference")
+    };
+    diary
+        .follow(&event(
+            "TransferInRecorded",
+            &cases::TransferInRecorded {
+                transfer_in: Some(cases::TransferIn {
+                    id: Uuid::now_v7().to_string(),
+                    child_id: eve.to_string(),
+                    notification_date: pd(on),
+                    ..Default::default()
+                }),
+                case_id: movers.to_string(),
+            },
+        ))
+        .await;
+    let [transfer_in] = diary.open_of(eve, "transfer_in").await[..] else {
+        panic!("one transfer-in conference")
+    };
+    for (plan, child) in [(cal_plan, cal), (dee_plan, dee)] {
+        diary
+            .follow(&event(
+                "PlanStarted",
+                &cases::PlanStarted {
+                    plan: Some(plan_of(plan, child, on, false)),
+                },
+            ))
+            .await;
+    }
+    let [review] = diary.open_of(cal, "review").await[..] else {
+        panic!("one review")
+    };
+    let before = diary.feed_types().await.len();
+
+    // Amy dies during the enquiry: she leaves the conference, which Ben
+    // still needs.
+    diary.follow(&child_died(family, amy)).await;
+    let (status, _, children) = diary.conference(AUTHORITY, icpc).await.unwrap();
+    assert_eq!((status.as_str(), children), ("due", vec![ben]));
+    // Ben too: nobody needs it, so it is cancelled, saying why.
+    diary.follow(&child_died(family, ben)).await;
+    let cancelled = diary.load(icpc).await;
+    assert_eq!(cancelled.status, pb::ConferenceStatus::Cancelled as i32);
+    assert_eq!(
+        cancelled.cancellation_reason,
+        "The last child it was for has died."
+    );
+    // Eve, before the transfer-in conference.
+    diary.follow(&child_died(movers, eve)).await;
+    assert_eq!(
+        diary.conference(AUTHORITY, transfer_in).await.unwrap().0,
+        "cancelled"
+    );
+
+    // Cal, on a plan: he leaves the review and the core group meeting he
+    // shares with Dee, with his plan, before cases ends it.
+    let meeting = || async {
+        let mut tx = db::begin_for_authority(&diary.pool, AUTHORITY)
+            .await
+            .unwrap();
+        let row: (Uuid, Vec<Uuid>, Vec<Uuid>, String) = sqlx::query_as(
+            "SELECT id, child_ids, plan_ids, status FROM core_group_meetings WHERE case_id = $1",
+        )
+        .bind(planned)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        row
+    };
+    let (_, children, plans, _) = meeting().await;
+    assert_eq!(children.len(), 2);
+    assert_eq!(plans.len(), 2);
+    diary.follow(&child_died(planned, cal)).await;
+    let (status, _, children) = diary.conference(AUTHORITY, review).await.unwrap();
+    assert_eq!((status.as_str(), children), ("due", vec![dee]));
+    let (_, children, plans, status) = meeting().await;
+    assert_eq!(
+        (children, plans, status.as_str()),
+        (vec![dee], vec![dee_plan], "due")
+    );
+    let types = diary.feed_types().await;
+    assert_eq!(
+        types[before..],
+        [
+            "ConferenceRecomputed",
+            "ConferenceCancelled",
+            "ConferenceCancelled",
+            "ConferenceRecomputed",
+            "CoreGroupMeetingDue"
+        ]
+    );
+    // The plan cases then ends finds nothing left to take him off.
+    let ended = cases::ChildProtectionPlan {
+        status: cases::PlanStatus::Ended as i32,
+        end_date: pd(date(2026, 5, 6)),
+        ..plan_of(cal_plan, cal, on, false)
+    };
+    diary
+        .follow(&event("PlanEnded", &cases::PlanEnded { plan: Some(ended) }))
+        .await;
+    assert_eq!(diary.feed_types().await.len(), types.len());
+}
+
+#[tokio::test]
+async fn a_plan_ending_after_its_child_died_comes_off_the_meeting_it_was_left_on() {
+    // A plan scheduling never learnt (its events applied before plans were
+    // kept) stays on the meeting its child left at death, until it ends.
+    let diary = Diary::new().await;
+    let (case, cal, dee) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (cal_plan, dee_plan) = (Uuid::now_v7(), Uuid::now_v7());
+    diary.knows(cal, case).await;
+    diary.knows(dee, case).await;
+    let icpc = date(2026, 4, 20);
+    diary
+        .feed(&plan_event("PlanStarted", cal_plan, cal, icpc))
+        .await;
+    diary
+        .feed(&plan_event("PlanStarted", dee_plan, dee, icpc))
+        .await;
+    diary.feed(&child_died(case, cal)).await;
+    let plans = || async {
+        let mut tx = db::begin_for_authority(&diary.pool, AUTHORITY)
+            .await
+            .unwrap();
+        let row: (Vec<Uuid>, Vec<Uuid>) = sqlx::query_as(
+            "SELECT child_ids, plan_ids FROM core_group_meetings WHERE case_id = $1",
+        )
+        .bind(case)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        row
+    };
+    assert_eq!(plans().await.0, [dee]);
+    assert_eq!(plans().await.1.len(), 2);
+    diary
+        .feed(&plan_event("PlanEnded", cal_plan, cal, icpc))
+        .await;
+    assert_eq!(plans().await, (vec![dee], vec![dee_plan]));
+}
+
+fn registered(case: Uuid, child: Uuid, expected: NaiveDate) -> common::ChangeEvent {
+    event(
+        "ChildRegistered",
+        &cases::ChildRegistered {
+            child: Some(cases::Child {
+                id: child.to_string(),
+                case_id: case.to_string(),
+                expected_birth_date: pd(expected),
+                ..Default::default()
+            }),
+        },
+    )
+}
+
+fn updated(
+    case: Uuid,
+    child: Uuid,
+    (born, expected): (Option<NaiveDate>, NaiveDate),
+    field: &str,
+) -> common::ChangeEvent {
+    event(
+        "ChildUpdated",
+        &cases::ChildUpdated {
+            child: Some(cases::Child {
+                id: child.to_string(),
+                case_id: case.to_string(),
+                birth_date: born.and_then(pd),
+                expected_birth_date: pd(expected),
+                ..Default::default()
+            }),
+            changed_fields: vec![field.into()],
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_pre_birth_plan_recorded_after_the_birth_makes_the_post_birth_review_due() {
+    let diary = Diary::new().await;
+    let (case, baby, plan) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let expected = date(2026, 7, 20);
+    diary.follow(&registered(case, baby, expected)).await;
+    // The pre-birth conference was held on Thursday 30 April 2026; the
+    // baby was born on Sunday 3 May (recorded on the 5th), before the
+    // conference's outcome was recorded on the 6th: the birth finds no
+    // plan, so makes nothing due.
+    let born = date(2026, 5, 3);
+    diary
+        .follow(&updated(case, baby, (Some(born), expected), "birth_date"))
+        .await;
+    diary.follow(&child_born(case, baby, born)).await;
+    assert!(diary.feed_types().await.is_empty());
+
+    // The plan the conference started: its post-birth review is due 10
+    // working days after the birth (Monday 4 May is a bank holiday).
+    let started = event(
+        "PlanStarted",
+        &cases::PlanStarted {
+            plan: Some(plan_of(plan, baby, date(2026, 4, 30), true)),
+        },
+    );
+    diary.follow(&started).await;
+    let [post_birth] = diary.open_of(baby, "post_birth_review").await[..] else {
+        panic!("one post-birth review")
+    };
+    let review = diary.load(post_birth).await;
+    assert_eq!(review.statutory_due_date, pd(date(2026, 5, 18)));
+    let basis = review.due_date_basis.unwrap();
+    assert_eq!(basis.event, pb::DueDateEvent::Birth as i32);
+    assert_eq!(basis.event_date, pd(born));
+    // Beside the plan's ordinary review and first core group, as when the
+    // baby is born on the plan.
+    assert_eq!(diary.open_of(baby, "review").await.len(), 1);
+    assert_eq!(
+        diary.feed_types().await,
+        ["CoreGroupMeetingDue", "ConferenceDue", "ConferenceDue"]
+    );
+    // Delivered again, it makes nothing more due.
+    diary.follow(&started).await;
+    assert_eq!(diary.feed_types().await.len(), 3);
+
+    // A plan a pre-birth conference did not start needs no such review.
+    let (older, older_plan) = (Uuid::now_v7(), Uuid::now_v7());
+    diary.knows(older, case).await;
+    diary
+        .follow(&event(
+            "PlanStarted",
+            &cases::PlanStarted {
+                plan: Some(plan_of(older_plan, older, date(2026, 4, 30), false)),
+            },
+        ))
+        .await;
+    assert!(diary.open_of(older, "post_birth_review").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_revised_expected_birth_date_recounts_the_pre_birth_conference_still_to_be_held() {
+    let diary = Diary::new().await;
+    let (case, baby, discussion) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    diary
+        .follow(&registered(case, baby, date(2027, 6, 1)))
+        .await;
+    // The strategy discussion of Wednesday 4 November 2026 starts the
+    // enquiry: due by 28 weeks of gestation, Tuesday 9 March 2027.
+    diary
+        .follow(&s47_started(case, baby, discussion, date(2026, 11, 4)))
+        .await;
+    let [conference] = diary.open_of(baby, "pre_birth").await[..] else {
+        panic!("one pre-birth conference")
+    };
+    let due = |c: &pb::Conference| c.statutory_due_date;
+    assert_eq!(due(&diary.load(conference).await), pd(date(2027, 3, 9)));
+
+    // The scan puts the birth five weeks later, on 6 July 2027: 28 weeks is
+    // Tuesday 13 April.
+    let revise = |expected| updated(case, baby, (None, expected), "expected_birth_date");
+    diary.follow(&revise(date(2027, 7, 6))).await;
+    let recounted = diary.load(conference).await;
+    assert_eq!(due(&recounted), pd(date(2027, 4, 13)));
+    let basis = recounted.due_date_basis.unwrap();
+    assert_eq!(basis.event, pb::DueDateEvent::ExpectedBirth as i32);
+    assert_eq!(basis.event_date, pd(date(2027, 7, 6)));
+    // Then on 20 December 2026: 28 weeks was already past when the
+    // enquiry started, and the 15 working days after the discussion (25
+    // November) govern, as when the conference was first made due.
+    diary.follow(&revise(date(2026, 12, 20))).await;
+    let recounted = diary.load(conference).await;
+    assert_eq!(due(&recounted), pd(date(2026, 11, 25)));
+    let basis = recounted.due_date_basis.unwrap();
+    assert_eq!(basis.event, pb::DueDateEvent::StrategyDiscussion as i32);
+    assert_eq!(basis.event_date, pd(date(2026, 11, 4)));
+    // And back.
+    diary.follow(&revise(date(2027, 7, 6))).await;
+    assert_eq!(due(&diary.load(conference).await), pd(date(2027, 4, 13)));
+    // Other changes to the child recount nothing.
+    diary
+        .follow(&updated(
+            case,
+            baby,
+            (None, date(2027, 7, 6)),
+            "given_names",
+        ))
+        .await;
+    assert_eq!(
+        diary.feed_types().await,
+        [
+            "ConferenceDue",
+            "ConferenceRecomputed",
+            "ConferenceRecomputed",
+            "ConferenceRecomputed"
+        ]
+    );
+
+    // Once no longer to be held (here cancelled by hand), a revision
+    // recounts nothing and makes nothing due.
+    let mut tx = db::begin_for_authority(&diary.pool, AUTHORITY)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE conferences SET status = 'cancelled', cancellation_reason = 'Not needed' \
+         WHERE id = $1",
+    )
+    .bind(conference)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    diary.follow(&revise(date(2027, 8, 3))).await;
+    assert_eq!(diary.feed_types().await.len(), 4);
+    assert!(diary.open_of(baby, "pre_birth").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_pre_birth_conference_whose_discussion_date_is_unknown_is_left_as_it_was() {
+    // Counted from the expected birth before scheduling kept discussions'
+    // dates: whether the 15 working days would now govern cannot be told.
+    let diary = Diary::new().await;
+    let (case, baby, discussion) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    diary
+        .follow(&registered(case, baby, date(2027, 6, 1)))
+        .await;
+    let timescales = Timescales::new(&AuthorityProfile::default()).unwrap();
+    let [initial] = &needs(
+        &s47_started(case, baby, discussion, date(2026, 11, 4)),
+        &timescales,
+    )
+    .unwrap()[..] else {
+        panic!("one need")
+    };
+    let pre_birth =
+        cpc_scheduling::due::pre_birth(initial.clone(), date(2027, 6, 1), &timescales).unwrap();
+    let Applied::Created(conference) = diary.apply(&pre_birth).await else {
+        panic!("created")
+    };
+    diary
+        .follow(&updated(
+            case,
+            baby,
+            (None, date(2027, 7, 6)),
+            "expected_birth_date",
+        ))
+        .await;
+    let kept = diary.load(conference).await;
+    assert_eq!(kept.statutory_due_date, pd(date(2027, 3, 9)));
+    assert_eq!(diary.feed_types().await, ["ConferenceDue"]);
+}
+
+fn initial_need(case: Uuid, child: Uuid, due: NaiveDate) -> Need {
+    Need::Conference {
+        kind: common::ConferenceKind::Initial,
+        case_id: Some(case.to_string()),
+        child_id: child.to_string(),
+        due,
+        basis: Basis {
+            event: DueEvent::StrategyDiscussion,
+            event_date: date(2026, 5, 21),
+            source_id: "sd-1".into(),
+            amount: 15,
+            unit: Unit::WorkingDays,
+            nation: cpc_rules::Nation::EnglandAndWales,
+            explanation: "15 working days after the strategy discussion".into(),
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_booking_the_due_date_moves_before_is_flagged_past_its_deadline() {
+    let diary = Diary::new().await;
+    let (case, amy, ben) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    // Due Friday 12 June 2026, booked in time on Wednesday 10 June.
+    let Applied::Created(icpc) = diary
+        .apply(&initial_need(case, amy, date(2026, 6, 12)))
+        .await
+    else {
+        panic!("created")
+    };
+    let ctx = booking::ctx(&AuthorityProfile::default());
+    let booked = booking::book(&diary.pool, &ctx, icpc, date(2026, 6, 10), None).await;
+    assert!(!booked.booked_past_deadline);
+
+    // A sibling whose deadline is Friday 5 June joins: the booking is now
+    // past the conference's deadline, through no booking of anyone's. It
+    // is flagged, with no reason, on the feed as in the diary.
+    assert_eq!(
+        diary
+            .apply(&initial_need(case, ben, date(2026, 6, 5)))
+            .await,
+        Applied::Joined(icpc)
+    );
+    let late = diary.load(icpc).await;
+    assert_eq!(late.statutory_due_date, pd(date(2026, 6, 5)));
+    assert!(late.booked_past_deadline);
+    assert_eq!(late.past_deadline_reason, "");
+    let events = outbox::read_after(&diary.pool, 0, &Filter::default(), 1000)
+        .await
+        .unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.event_type, "cpc.scheduling.v1.ConferenceRecomputed");
+    let announced = pb::ConferenceRecomputed::decode(last.payload.as_slice())
+        .unwrap()
+        .conference
+        .unwrap();
+    assert!(announced.booked_past_deadline);
+
+    // He leaves: in time again, and no longer flagged.
+    diary
+        .apply(&Need::IcpcNotRequired {
+            child_id: ben.to_string(),
+            source_id: "sd-1".into(),
+        })
+        .await;
+    let in_time = diary.load(icpc).await;
+    assert_eq!(in_time.statutory_due_date, pd(date(2026, 6, 12)));
+    assert!(!in_time.booked_past_deadline);
+
+    // Back late, it is held as booked: the reason nobody gave is asked for
+    // then, as for any conference held late.
+    diary
+        .apply(&initial_need(case, ben, date(2026, 6, 5)))
+        .await;
+    let refused = booking::hold(&diary.pool, &ctx, icpc, date(2026, 6, 10), None)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("past_deadline_reason"),
+        "{refused}"
+    );
+    let held = booking::hold(
+        &diary.pool,
+        &ctx,
+        icpc,
+        date(2026, 6, 10),
+        Some("Booked before Ben's enquiry joined the conference"),
+    )
+    .await
+    .unwrap();
+    assert!(held.booked_past_deadline);
+    assert_eq!(
+        held.past_deadline_reason,
+        "Booked before Ben's enquiry joined the conference"
+    );
 }

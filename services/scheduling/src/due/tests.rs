@@ -395,3 +395,130 @@ fn a_birth_needs_a_post_birth_review_within_10_working_days() {
         })
     ));
 }
+
+#[test]
+fn a_death_leaves_nothing_to_hold_for_the_child() {
+    // Whatever the child was waiting for (an enquiry's conference, a
+    // transfer-in, a reconvened one), not only a plan's reviews.
+    let died = cases::ChildDied {
+        child: Some(cases::Child {
+            id: "child-1".into(),
+            case_id: "case-1".into(),
+            death_date: pd(2026, 5, 6),
+            ..Default::default()
+        }),
+    };
+    assert_eq!(
+        needs_of("ChildDied", &died),
+        [Need::Died {
+            child_id: "child-1".into()
+        }]
+    );
+    assert!(matches!(
+        super::needs(
+            &event("ChildDied", &cases::ChildDied::default()),
+            &timescales()
+        ),
+        Err(DueError::Missing { field: "child", .. })
+    ));
+}
+
+#[test]
+fn a_revised_expected_birth_recounts_the_pre_birth_conference_by_the_later_deadline() {
+    let unborn = |expected| cases::Child {
+        id: "child-1".into(),
+        case_id: "case-1".into(),
+        expected_birth_date: expected,
+        ..Default::default()
+    };
+    let revised = cases::ChildUpdated {
+        child: Some(unborn(pd(2027, 7, 6))),
+        changed_fields: vec!["expected_birth_date".into()],
+    };
+    assert_eq!(
+        needs_of("ChildUpdated", &revised),
+        [Need::ExpectedBirthRevised {
+            child_id: "child-1".into(),
+            expected_birth: date(2027, 7, 6),
+        }]
+    );
+    // Once born, the expected date no longer counts for anything.
+    let after_birth = cases::ChildUpdated {
+        child: Some(cases::Child {
+            birth_date: pd(2027, 6, 30),
+            ..unborn(pd(2027, 7, 6))
+        }),
+        changed_fields: vec!["expected_birth_date".into()],
+    };
+    assert!(needs_of("ChildUpdated", &after_birth).is_empty());
+
+    // The enquiry started at the strategy discussion of 4 November 2026,
+    // the baby expected 1 June 2027: due by 28 weeks, Tuesday 9 March 2027
+    // (an_unborn_childs_conference_is_due_by_28_weeks_gestation). Now
+    // expected 6 July: 28 weeks is Tuesday 13 April.
+    let later = pre_birth_recount(
+        "child-1".into(),
+        date(2027, 7, 6),
+        "sd-1".into(),
+        date(2026, 11, 4),
+        &timescales(),
+    )
+    .unwrap();
+    let Need::PreBirthRecount {
+        child_id,
+        due,
+        basis,
+    } = later
+    else {
+        panic!("{later:?}")
+    };
+    assert_eq!(child_id, "child-1");
+    assert_eq!(due, date(2027, 4, 13));
+    assert_eq!(basis.event, DueEvent::ExpectedBirth);
+    assert_eq!(basis.event_date, date(2027, 7, 6));
+    // Still the discussion's: the next revision is counted from it too.
+    assert_eq!(basis.source_id, "sd-1");
+    // Now expected 20 December 2026: 28 weeks was already past when the
+    // enquiry started, so the 15 working days after the discussion govern.
+    let earlier = pre_birth_recount(
+        "child-1".into(),
+        date(2026, 12, 20),
+        "sd-1".into(),
+        date(2026, 11, 4),
+        &timescales(),
+    )
+    .unwrap();
+    let Need::PreBirthRecount { due, basis, .. } = earlier else {
+        panic!("{earlier:?}")
+    };
+    assert_eq!(due, date(2026, 11, 25));
+    assert_eq!(basis.event, DueEvent::StrategyDiscussion);
+    assert_eq!(basis.event_date, date(2026, 11, 4));
+    assert_eq!(basis.source_id, "sd-1");
+}
+
+#[test]
+fn a_post_birth_review_counts_from_the_birth_whenever_the_plan_started() {
+    // Born Sunday 3 May 2026; the pre-birth plan started after it. Monday
+    // 4 May is the early May bank holiday: 5, 6, 7, 8, 11, 12, 13, 14, 15,
+    // 18 May.
+    let need = post_birth_review(
+        "case-1".into(),
+        "child-1".into(),
+        date(2026, 5, 3),
+        false,
+        &timescales(),
+    )
+    .unwrap();
+    let Need::PostBirthReview {
+        due,
+        corrected: false,
+        basis,
+        ..
+    } = need
+    else {
+        panic!("{need:?}")
+    };
+    assert_eq!(due, date(2026, 5, 18));
+    assert_eq!(basis.event_date, date(2026, 5, 3));
+}

@@ -2,8 +2,11 @@
 //!
 //! A booking may fall after the statutory due date (a chair's absence, a
 //! family's request): it is allowed, flagged `booked_past_deadline`, and
-//! never without the reason, which the request must give. Every move is
-//! kept in `conference_reschedules` with who moved it and why.
+//! never without the reason, which the request must give. (A booking made
+//! in time that the due date later moves before, a sibling joining with an
+//! earlier deadline, is flagged too, with no reason: no one gave one, and
+//! holding it late asks for it; see `store::needs`.) Every move is kept in
+//! `conference_reschedules` with who moved it and why.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
@@ -108,20 +111,61 @@ fn past_deadline(slot: &Slot, due: NaiveDate) -> Result<bool, ApiError> {
     Ok(past)
 }
 
-/// When agency reports are due for a conference of `kind` starting at
-/// `start` (the authority's working days before it).
-fn reports_due(ctx: &Ctx, kind: &str, start: DateTime<Utc>) -> Result<NaiveDate, ApiError> {
+/// SQL: the kind of the conference that the reconvened conference `c`
+/// reconvenes, the one that met inquorate: the first back along its
+/// previous conferences that is not itself reconvened (one created by hand
+/// may reconvene another); NULL when it names none. (`UNION` ends the walk
+/// should the links ever loop.)
+pub(crate) const RECONVENES: &str = "(WITH RECURSIVE back (kind, previous) AS ( \
+       SELECT p.kind, p.previous_conference_id FROM conferences p \
+        WHERE p.id = c.previous_conference_id \
+       UNION \
+       SELECT p.kind, p.previous_conference_id FROM conferences p JOIN back b ON p.id = b.previous \
+        WHERE b.kind = 'reconvened') \
+     SELECT kind FROM back WHERE kind <> 'reconvened' LIMIT 1)";
+
+/// When agency reports are due for conference `id` of `kind` starting at
+/// `start` (the authority's working days before it). A reconvened
+/// conference is the one that met inquorate meeting again: the setting of
+/// that one's kind applies (a reconvened review's reports are due as a
+/// review's, which some authorities set earlier than an initial
+/// conference's: 5 working days against 3 in Leeds). One reconvening no
+/// known conference takes the earlier of the two deadlines.
+async fn reports_due(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    (id, kind): (Uuid, &str),
+    start: DateTime<Utc>,
+) -> Result<NaiveDate, ApiError> {
     use cpc_rules::timescales::ConferenceKind as Kind;
-    let kind = match kind {
-        "review" | "post_birth_review" => Kind::Review,
-        "pre_birth" => Kind::PreBirth,
-        "transfer_in" => Kind::TransferIn,
-        // An initial conference, or one reconvened (the earlier deadline).
-        _ => Kind::Initial,
+    let kind_of = |kind: &str| match kind {
+        "review" | "post_birth_review" => Some(Kind::Review),
+        "pre_birth" => Some(Kind::PreBirth),
+        "transfer_in" => Some(Kind::TransferIn),
+        "initial" => Some(Kind::Initial),
+        _ => None,
     };
-    ctx.timescales
-        .reports_due(uk_date(start), kind)
-        .map_err(|err| ApiError::invalid_field("start_time", err.to_string()))
+    let kind = match kind_of(kind) {
+        Some(kind) => Some(kind),
+        None => {
+            let reconvenes: Option<String> = sqlx::query_scalar(&format!(
+                "SELECT {RECONVENES} FROM conferences c WHERE c.id = $1"
+            ))
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+            reconvenes.as_deref().and_then(kind_of)
+        }
+    };
+    let due = |kind| {
+        ctx.timescales
+            .reports_due(uk_date(start), kind)
+            .map_err(|err| ApiError::invalid_field("start_time", err.to_string()))
+    };
+    match kind {
+        Some(kind) => due(kind),
+        None => Ok(due(Kind::Initial)?.min(due(Kind::Review)?)),
+    }
 }
 
 fn encoded<M: Message>(message: Option<&M>) -> Option<Vec<u8>> {
@@ -148,7 +192,7 @@ pub async fn book(
         )));
     }
     let past = past_deadline(slot, now.statutory_due_date)?;
-    let reports = reports_due(ctx, &now.kind, slot.start)?;
+    let reports = reports_due(conn, ctx, (id, &now.kind), slot.start).await?;
     sqlx::query(
         "UPDATE conferences SET status = 'booked', start_time = $2, end_time = $3, venue = $4, \
            virtual_meeting = $5, booked_past_deadline = $6, past_deadline_reason = $7, \
@@ -190,6 +234,12 @@ pub async fn move_booking(
     version: i64,
     change: &Move,
 ) -> Result<pb::Conference, ApiError> {
+    // Whether the allocated chair can take the new time is counted against
+    // every chair's bookings (`release_if_unavailable`): the chairs are
+    // locked first, as an allocation locks them, so a move and an
+    // allocation to the same time count one after the other and cannot
+    // both keep the chair.
+    super::chairs::lock_all(conn).await?;
     let now = current(conn, id, version).await?;
     let (Some(previous_start), "booked") = (now.start_time, now.status.as_str()) else {
         return Err(ApiError::FailedPrecondition(format!(
@@ -199,7 +249,7 @@ pub async fn move_booking(
     };
     let slot = &change.slot;
     let past = past_deadline(slot, now.statutory_due_date)?;
-    let reports = reports_due(ctx, &now.kind, slot.start)?;
+    let reports = reports_due(conn, ctx, (id, &now.kind), slot.start).await?;
     sqlx::query(
         "INSERT INTO conference_reschedules \
            (conference_id, authority_id, seq, previous_start_time, new_start_time, reason, \

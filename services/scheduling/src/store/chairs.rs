@@ -485,6 +485,23 @@ async fn caseloads(conn: &mut PgConnection) -> Result<HashMap<Uuid, u32>, ApiErr
         .collect())
 }
 
+/// Locks every chair of the authority until the transaction ends. The
+/// chairs' workloads are counted, then one is booked: two allocations (or
+/// an allocation and a move keeping its chair, [`release_if_unavailable`])
+/// counting at once could both find the same chair free and double-book
+/// it. Each locks the authority's chairs first, before the conference (in
+/// id order, as UpdateChair locks its one chair before the conferences it
+/// releases), so they count one after the other.
+///
+/// # Errors
+/// Database errors.
+pub(crate) async fn lock_all(conn: &mut PgConnection) -> Result<(), ApiError> {
+    sqlx::query("SELECT id FROM chairs ORDER BY id FOR UPDATE")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// A checked AllocateChair request.
 #[derive(Clone)]
 pub struct AllocationRequest {
@@ -510,14 +527,7 @@ pub async fn allocate(
 ) -> Result<pb::AllocateChairResponse, ApiError> {
     let id = request.conference_id;
     if !request.dry_run {
-        // The chairs' workloads are counted, then one is booked: two
-        // allocations counting at once could both find the same chair free
-        // and double-book it. Each locks the authority's chairs first (in
-        // id order, as UpdateChair locks its one chair before the
-        // conferences it releases), so they count one after the other.
-        sqlx::query("SELECT id FROM chairs ORDER BY id FOR UPDATE")
-            .execute(&mut *conn)
-            .await?;
+        lock_all(conn).await?;
     }
     let now = current(conn, id, request.version).await?;
     if now.status != "booked" {
@@ -657,7 +667,8 @@ async fn assess(
 }
 
 /// After a booked conference moved: if its chair cannot take the new time,
-/// the allocation is cleared (it shows among the unallocated).
+/// the allocation is cleared (it shows among the unallocated). The caller
+/// holds the chairs' lock ([`lock_all`]), taken before the conference's.
 ///
 /// # Errors
 /// Database errors.

@@ -2,8 +2,8 @@
 //! from the cases feed (10 working days after the conference that started
 //! the plan); each one held or missed makes the next due at the
 //! authority's interval (6 weeks by default). Siblings whose plans started
-//! at one conference share meetings; a plan's end takes its child off
-//! meetings not yet held.
+//! at one conference share meetings; a plan's end, or its child's death,
+//! takes the child off meetings not yet held.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
@@ -257,18 +257,23 @@ pub async fn plan_needs(
     Ok(id)
 }
 
-/// A plan ended: its child (and the plan) come off meetings not yet held;
-/// a meeting it was the last for is cancelled instead, keeping its child
-/// and plan (the feed's followers refuse a meeting for nobody, and it says
-/// whom it was for). Every meeting changed goes on the feed, so reporting
-/// and escalation stop counting it for the child and the plan.
+/// A plan ended, or its child died: the child (and `plans`, theirs) come
+/// off meetings not yet held; a meeting they were the last for is
+/// cancelled instead, keeping its child and plan (the feed's followers
+/// refuse a meeting for nobody, and it says whom it was for). Every
+/// meeting changed goes on the feed, so reporting and escalation stop
+/// counting it for the child and the plan.
+///
+/// A plan still on a meeting its child already left (the child died, and
+/// the plan was not among those scheduling knew of them) comes off when it
+/// ends.
 ///
 /// # Errors
 /// Database errors.
 pub async fn child_left(
     conn: &mut PgConnection,
     child: Uuid,
-    plan: Uuid,
+    plans: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let left: Vec<Uuid> = sqlx::query_scalar(
@@ -276,13 +281,15 @@ pub async fn child_left(
            child_ids = CASE WHEN cardinality(array_remove(child_ids, $1)) = 0 THEN child_ids \
                             ELSE array_remove(child_ids, $1) END, \
            plan_ids = CASE WHEN cardinality(array_remove(child_ids, $1)) = 0 THEN plan_ids \
-                           ELSE array_remove(plan_ids, $2) END, \
+                           ELSE ARRAY(SELECT p FROM unnest(plan_ids) WITH ORDINALITY AS u (p, n) \
+                                       WHERE p <> ALL ($2) ORDER BY n) END, \
            status = CASE WHEN cardinality(array_remove(child_ids, $1)) = 0 THEN 'cancelled' ELSE status END, \
            version = version + 1, updated_at = $3 \
-         WHERE $1 = ANY (child_ids) AND status IN ('due', 'scheduled') RETURNING id",
+         WHERE ($1 = ANY (child_ids) OR plan_ids && $2) AND status IN ('due', 'scheduled') \
+         RETURNING id",
     )
     .bind(child)
-    .bind(plan)
+    .bind(plans)
     .bind(now)
     .fetch_all(&mut *conn)
     .await?;

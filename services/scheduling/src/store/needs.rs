@@ -1,17 +1,19 @@
 //! Applying what the cases feed says a child needs ([`crate::due::Need`])
 //! to the diary: create the conference, let a sibling join it, recompute a
-//! due date when the facts change, cancel what a plan's end makes moot,
-//! make a post-birth review due when a child on a pre-birth plan is born.
+//! due date when the facts change, cancel what a plan's end or a child's
+//! death makes moot, make a post-birth review due when a child on a
+//! pre-birth plan is born.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_proto::common::v1 as common;
 use cpc_proto::scheduling::v1 as pb;
+use cpc_rules::civil_time::uk_date;
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{conferences, core_groups};
-use crate::due::{Basis, Need};
+use super::{booking, conferences, core_groups};
+use crate::due::{Basis, DueEvent, Need};
 
 /// What applying a need did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +30,9 @@ pub enum Applied {
     Unchanged(Uuid),
     /// The plan's next core group meeting (this one) is due.
     CoreGroupDue(Uuid),
-    /// The child left these open reviews (post-birth reviews included);
-    /// those they were the last child of were cancelled.
+    /// The child left these open reviews (post-birth reviews, and those
+    /// reconvening a review that met inquorate, included); those they were
+    /// the last child of were cancelled.
     LeftReviews(Vec<Uuid>),
     /// The child left these open initial (or pre-birth) conferences, which
     /// their enquiry found unnecessary; those they were the last child of
@@ -43,6 +46,15 @@ pub enum Applied {
     /// The birth date was corrected, and no post-birth review of the
     /// child is still to be held: nothing to recount.
     NoOpenReview,
+    /// The expected date of birth was revised, and no pre-birth conference
+    /// of the child is still to be held (or, for one counted before
+    /// scheduling kept strategy discussions' dates, when its discussion was
+    /// is not known): nothing recounted.
+    NoOpenPreBirth,
+    /// The child died: they left these open conferences, of any kind (and
+    /// their core group meetings not yet held); those they were the last
+    /// child of were cancelled.
+    LeftAll(Vec<Uuid>),
 }
 
 /// Why a need could not be applied.
@@ -165,6 +177,82 @@ pub async fn expected_birth(
     })
 }
 
+/// The case of `child` and their date of birth, once born and known.
+///
+/// # Errors
+/// Database errors.
+pub async fn birth(
+    conn: &mut PgConnection,
+    child: Uuid,
+) -> Result<Option<(Uuid, NaiveDate)>, NeedsError> {
+    let row: Option<(Uuid, Option<NaiveDate>)> =
+        sqlx::query_as("SELECT case_id, birth_date FROM child_cases WHERE child_id = $1")
+            .bind(child)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.and_then(|(case, born)| Some((case, born?))))
+}
+
+/// Records when the strategy discussion `id` that started a section 47
+/// enquiry was held (`Section47Started`): a pre-birth conference counted
+/// from the expected date of birth keeps only the discussion's id, and its
+/// recount from a revised expected date needs the date
+/// ([`pre_birth_discussion`]).
+///
+/// # Errors
+/// Database errors.
+pub async fn learn_discussion(
+    conn: &mut PgConnection,
+    authority: &str,
+    id: Uuid,
+    held_on: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), NeedsError> {
+    sqlx::query(
+        "INSERT INTO strategy_discussions (id, authority_id, held_on, updated_at) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (id) DO UPDATE SET held_on = excluded.held_on, updated_at = excluded.updated_at",
+    )
+    .bind(id)
+    .bind(authority)
+    .bind(held_on)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The strategy discussion the pre-birth conference of `child` still to be
+/// held was counted from: its id, and when it was held if scheduling knows
+/// (learnt from `Section47Started`, or kept in the child's basis when the
+/// deadline after the discussion governed). `None` when the child has no
+/// pre-birth conference still to be held.
+///
+/// # Errors
+/// Database errors.
+pub async fn pre_birth_discussion(
+    conn: &mut PgConnection,
+    child: Uuid,
+) -> Result<Option<(String, Option<NaiveDate>)>, NeedsError> {
+    // The conference `recount_own` recounts.
+    let row: Option<(Json<Basis>, Option<NaiveDate>)> = sqlx::query_as(
+        "SELECT cc.basis, d.held_on FROM conferences c \
+         JOIN conference_children cc ON cc.conference_id = c.id AND cc.child_id = $1 \
+         LEFT JOIN strategy_discussions d ON d.id::text = cc.basis->>'source_id' \
+         WHERE c.kind = 'pre_birth' AND c.status IN ('due', 'booked') \
+         ORDER BY c.created_at LIMIT 1",
+    )
+    .bind(child)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(basis, held_on)| {
+        let Json(basis) = basis;
+        let held_on =
+            held_on.or((basis.event == DueEvent::StrategyDiscussion).then_some(basis.event_date));
+        (basis.source_id, held_on)
+    }))
+}
+
 /// Applies `need` in `authority`.
 ///
 /// # Errors
@@ -232,7 +320,7 @@ pub async fn apply(
                 basis,
             };
             if *corrected {
-                return Ok(recount_own(conn, &wanted, now)
+                return Ok(recount_own(conn, &wanted.own(), now)
                     .await?
                     .unwrap_or(Applied::NoOpenReview));
             }
@@ -253,6 +341,9 @@ pub async fn apply(
                 child,
                 &Leaving {
                     kinds: &["initial", "pre_birth"],
+                    // A reconvened conference counts from the one that met
+                    // inquorate, not from the discussion.
+                    reconvening: &[],
                     source_id: Some(source_id),
                     reason: "The section 47 enquiry of every child it was for found no initial \
                              conference needed.",
@@ -261,6 +352,28 @@ pub async fn apply(
             )
             .await?;
             Ok(Applied::LeftInitial(left))
+        }
+        Need::Died { child_id } => {
+            let child = id("child_id", child_id)?;
+            died(conn, child, now).await
+        }
+        // Not resolved by the consumer: no pre-birth conference of the
+        // child is still to be held (or its discussion's date is unknown).
+        Need::ExpectedBirthRevised { .. } => Ok(Applied::NoOpenPreBirth),
+        Need::PreBirthRecount {
+            child_id,
+            due,
+            basis,
+        } => {
+            let own = Own {
+                kind: kind_code(common::ConferenceKind::PreBirth)?,
+                child: id("child_id", child_id)?,
+                due: *due,
+                basis,
+            };
+            Ok(recount_own(conn, &own, now)
+                .await?
+                .unwrap_or(Applied::NoOpenPreBirth))
         }
     }
 }
@@ -274,12 +387,32 @@ struct Wanted<'a> {
     basis: &'a Basis,
 }
 
+impl<'a> Wanted<'a> {
+    fn own(&self) -> Own<'a> {
+        Own {
+            kind: self.kind,
+            child: self.child,
+            due: self.due,
+            basis: self.basis,
+        }
+    }
+}
+
+/// A child's deadline for their own open conference of a kind (whose case
+/// is already the conference's).
+struct Own<'a> {
+    kind: &'static str,
+    child: Uuid,
+    due: NaiveDate,
+    basis: &'a Basis,
+}
+
 /// The child's own open conference of the wanted kind, with the child's
 /// deadline (and with it the conference's) recomputed; `None` when the
 /// child has none.
 async fn recount_own(
     conn: &mut PgConnection,
-    wanted: &Wanted<'_>,
+    wanted: &Own<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<Applied>, NeedsError> {
     let own: Option<(Uuid, NaiveDate, Json<Basis>)> = sqlx::query_as(
@@ -319,7 +452,7 @@ async fn conference_needed(
     wanted: &Wanted<'_>,
     now: DateTime<Utc>,
 ) -> Result<Applied, NeedsError> {
-    if let Some(applied) = recount_own(conn, wanted, now).await? {
+    if let Some(applied) = recount_own(conn, &wanted.own(), now).await? {
         return Ok(applied);
     }
     // A sibling's open conference counted from the same event, or due the
@@ -402,22 +535,46 @@ async fn post_birth_review(
 /// Makes the conference due by the earliest of its children's deadlines
 /// (with that child's basis), after its children or their deadlines
 /// changed; bumps its version.
+///
+/// A booked conference is flagged `booked_past_deadline` by whether its
+/// booked date is now after the due date, as a booking is: a sibling
+/// joining or a corrected date can put a booking made in time past the
+/// deadline. No one gave a reason for that, so none is recorded: holding
+/// it late asks for one (`RecordConferenceHeld`), as moving it late does.
+/// A booking the change puts back in time keeps no reason, as one booked
+/// in time keeps none.
 async fn refresh_due(
     conn: &mut PgConnection,
     conference: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), NeedsError> {
-    sqlx::query(
+    let booked: Option<(NaiveDate, String, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
         "UPDATE conferences c SET statutory_due_date = first.due_date, basis = first.basis, \
                 version = version + 1, updated_at = $2 \
          FROM (SELECT due_date, basis FROM conference_children WHERE conference_id = $1 \
                ORDER BY due_date, child_id LIMIT 1) AS first \
-         WHERE c.id = $1",
+         WHERE c.id = $1 \
+         RETURNING c.statutory_due_date, c.status, c.start_time, c.booked_past_deadline",
     )
     .bind(conference)
     .bind(now)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
+    let Some((due, status, Some(start), flagged)) = booked else {
+        return Ok(());
+    };
+    let past = uk_date(start) > due;
+    if status == "booked" && past != flagged {
+        sqlx::query(
+            "UPDATE conferences SET booked_past_deadline = $2, \
+                    past_deadline_reason = CASE WHEN $2 THEN past_deadline_reason END \
+             WHERE id = $1",
+        )
+        .bind(conference)
+        .bind(past)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -442,29 +599,73 @@ async fn add_child(
 }
 
 /// The child's plan ended: they leave their open reviews, post-birth
-/// reviews included (a review they were the last child of is cancelled),
-/// and their plan's core groups are no longer due.
+/// reviews included, and a conference reconvening either after it met
+/// inquorate (a review they were the last child of is cancelled); their
+/// plan's core groups are no longer due. DOMAIN.md: a plan's end leaves
+/// nothing further to hold for the child.
 async fn nothing_further(
     conn: &mut PgConnection,
     child: Uuid,
     plan: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Applied, NeedsError> {
+    const REVIEWS: &[&str] = &["review", "post_birth_review"];
     let reviews = leave(
         conn,
         child,
         &Leaving {
-            kinds: &["review", "post_birth_review"],
+            kinds: REVIEWS,
+            reconvening: REVIEWS,
             source_id: None,
             reason: "The plans of every child it was for have ended.",
         },
         now,
     )
     .await?;
-    core_groups::child_left(conn, child, plan, now)
+    core_groups::child_left(conn, child, &[plan], now)
         .await
         .map_err(|err| NeedsError::Feed(err.to_string()))?;
     Ok(Applied::LeftReviews(reviews))
+}
+
+/// The child died: they leave every conference still to be held, whatever
+/// its kind, and every core group meeting not yet held, with each of their
+/// plans (cases ends the plan next, with a `PlanEnded` that then finds
+/// nothing left).
+async fn died(
+    conn: &mut PgConnection,
+    child: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Applied, NeedsError> {
+    const EVERY_KIND: &[&str] = &[
+        "initial",
+        "pre_birth",
+        "transfer_in",
+        "review",
+        "post_birth_review",
+        "reconvened",
+    ];
+    let left = leave(
+        conn,
+        child,
+        &Leaving {
+            kinds: EVERY_KIND,
+            reconvening: &[],
+            source_id: None,
+            reason: "The last child it was for has died.",
+        },
+        now,
+    )
+    .await?;
+    let plans: Vec<Uuid> =
+        sqlx::query_scalar("SELECT plan_id FROM child_plans WHERE child_id = $1 ORDER BY plan_id")
+            .bind(child)
+            .fetch_all(&mut *conn)
+            .await?;
+    core_groups::child_left(conn, child, &plans, now)
+        .await
+        .map_err(|err| NeedsError::Feed(err.to_string()))?;
+    Ok(Applied::LeftAll(left))
 }
 
 /// Which of a child's open conferences they leave, and why one they were
@@ -472,6 +673,9 @@ async fn nothing_further(
 struct Leaving<'a> {
     /// Stored kind codes.
     kinds: &'a [&'static str],
+    /// Also reconvened conferences that reconvene one of these kinds (the
+    /// kind of the conference that met inquorate).
+    reconvening: &'a [&'static str],
     /// Only the conference the child's deadline was counted from this
     /// record for (their strategy discussion), when given.
     source_id: Option<&'a str>,
@@ -492,16 +696,19 @@ async fn leave(
     leaving: &Leaving<'_>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, NeedsError> {
-    let open: Vec<(Uuid, i64)> = sqlx::query_as(
+    let open: Vec<(Uuid, i64)> = sqlx::query_as(&format!(
         "SELECT c.id, (SELECT count(*) FROM conference_children o WHERE o.conference_id = c.id) \
          FROM conferences c JOIN conference_children cc ON cc.conference_id = c.id \
-         WHERE cc.child_id = $1 AND c.kind = ANY ($2) AND c.status IN ('due', 'booked') \
+         WHERE cc.child_id = $1 AND c.status IN ('due', 'booked') \
+           AND (c.kind = ANY ($2) OR (c.kind = 'reconvened' AND {} = ANY ($4))) \
            AND ($3::text IS NULL OR cc.basis->>'source_id' = $3) \
          ORDER BY c.id FOR UPDATE OF c",
-    )
+        booking::RECONVENES,
+    ))
     .bind(child)
     .bind(leaving.kinds)
     .bind(leaving.source_id)
+    .bind(leaving.reconvening)
     .fetch_all(&mut *conn)
     .await?;
     for (conference, children) in &open {
