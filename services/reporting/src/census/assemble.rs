@@ -481,6 +481,21 @@ mod tests {
             episode.plans[0].review_dates,
             [day(2025, 9, 19), day(2026, 3, 13)]
         );
+        // The flags as every DfE rule reads them (`xml::boolean`).
+        let header = super::super::xml::Header {
+            year: 2026,
+            reference_date: day(2026, 3, 31),
+            la_number: 383,
+            serial_no: 1,
+            generated: chrono::DateTime::UNIX_EPOCH,
+        };
+        let file = super::super::xml::render(&header, &returned);
+        let flags: Vec<&str> = file
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("<ICPCnotRequired>"))
+            .collect();
+        assert_eq!(flags, ["0</ICPCnotRequired>", "1</ICPCnotRequired>"]);
+        assert!(file.contains("<ReferralNFA>0</ReferralNFA>"), "{file}");
     }
 
     /// A child on the return with the dates cases holds for `child`, alone

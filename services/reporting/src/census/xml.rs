@@ -135,8 +135,13 @@ fn write_episode(out: &mut Xml, returned: &ReturnedEpisode) {
     out.close("CINdetails");
 }
 
+/// An `xs:boolean` as `1` or `0`. The schema also allows `true` and
+/// `false`, but the DfE validator's rules do not read them alike: rule
+/// 8740 checks an enquiry whose ICPCnotRequired is `0`, rule 2885 leaves
+/// out one whose flag is `1`, and a `false` or `true` would slip past both.
+/// Every rule reads `1` and `0`.
 fn boolean(value: bool) -> &'static str {
-    if value { "true" } else { "false" }
+    if value { "1" } else { "0" }
 }
 
 /// An indented XML writer for elements holding text or other elements.
