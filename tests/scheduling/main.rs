@@ -43,6 +43,7 @@ mod matrix;
 mod meetings;
 mod minutes;
 mod minutes_matrix;
+mod moves;
 mod reports;
 mod timeliness;
 #[path = "../wire.rs"]

@@ -74,10 +74,10 @@ pub async fn record(
     Ok(())
 }
 
-/// Who is on `case_id` on `today` for `children` (a conference's): the
-/// same rule as the cases service's own (a membership naming no child
-/// covers the whole case, one naming children covers a record of any of
-/// them; former means ended before today and not current).
+/// Who is on `case_id` on `today` for `children` (a conference's), all
+/// of them on `case_id`: [`relation_of_children`] with each child on the
+/// record's case. For a service that knows no more of the children's cases
+/// than the record says.
 ///
 /// # Errors
 /// Database errors.
@@ -87,7 +87,111 @@ pub async fn relation(
     children: &[Uuid],
     today: NaiveDate,
 ) -> Result<CaseRelation, ApiError> {
-    relation_covering(conn, case_id, children, false, today).await
+    let on_case: Vec<ChildCase> = children
+        .iter()
+        .map(|&child_id| ChildCase { child_id, case_id })
+        .collect();
+    relation_of_children(conn, case_id, &on_case, today).await
+}
+
+/// A child a record is about, and the case the child is on now as the
+/// service learnt it from the cases feed (`ChildRegistered`,
+/// `ChildUpdated`). A child moves case by `UpdateChild`; a record keeps the
+/// case it was made in, so access follows the child, not the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildCase {
+    pub child_id: Uuid,
+    pub case_id: Uuid,
+}
+
+/// Where a service keeps the case each child is on now, learnt from the
+/// cases feed: a table of its own schema with the columns `child_id` and
+/// `case_id`.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildCaseTable(pub &'static str);
+
+/// Each of `children` (a record of case `case_id`'s) with the case the
+/// cases feed last put them on, as the service keeps it in `table`, for
+/// who may see the record ([`relation_of_children`]): a child moved to
+/// another case takes its records' readers with it. A child the service
+/// has not heard of is taken to be on the record's case, where it was when
+/// the record was made.
+///
+/// # Errors
+/// Database errors.
+pub async fn current_cases(
+    conn: &mut PgConnection,
+    ChildCaseTable(table): ChildCaseTable,
+    case_id: Uuid,
+    children: &[Uuid],
+) -> Result<Vec<ChildCase>, ApiError> {
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(&format!(
+        "SELECT k.child_id, coalesce(c.case_id, $1) \
+           FROM unnest($2::uuid[]) AS k (child_id) \
+           LEFT JOIN {table} c ON c.child_id = k.child_id"
+    ))
+    .bind(case_id)
+    .bind(children)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(child_id, case_id)| ChildCase { child_id, case_id })
+        .collect())
+}
+
+/// Who is on `today` for a record of case `case_id` about `children` (a
+/// conference's, an escalation's), each on the case it is on now: the same
+/// rule as the cases service's own, which decides by the child's current
+/// case. A membership covers the record when, for some child, it is of
+/// that child's current case and names no child (the whole case) or names
+/// that child; former means ended before today and not current. A record
+/// about no child is covered by any membership of `case_id`. The relation
+/// names `case_id`, the record's own case, as its audit record does.
+///
+/// So after a child moves, the members of their new case see the records
+/// made about them in the old one, and the old case's members do not,
+/// unless the record is also about a sibling who stayed and the
+/// membership covers that sibling. The children's cases are resolved when
+/// the decision is made, rather than the records' case rewritten when the
+/// feed says a child moved: a record shared with a sibling who stayed is
+/// of both cases at once, which no one stored case can say, and nothing
+/// made before the move needs rewriting (or can be missed).
+///
+/// # Errors
+/// Database errors.
+pub async fn relation_of_children(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    children: &[ChildCase],
+    today: NaiveDate,
+) -> Result<CaseRelation, ApiError> {
+    let child_ids: Vec<Uuid> = children.iter().map(|c| c.child_id).collect();
+    let cases: Vec<Uuid> = if children.is_empty() {
+        vec![case_id]
+    } else {
+        children.iter().map(|c| c.case_id).collect()
+    };
+    // `case_id = ANY ($2)` lets the case index narrow the memberships
+    // before each is matched to the child whose case it is.
+    let rows: Vec<MemberRow> = sqlx::query_as(
+        "SELECT person_id, agency, \
+                bool_or(start_date <= $3 AND (end_date IS NULL OR end_date >= $3)), \
+                coalesce(bool_or(end_date < $3), false) \
+           FROM case_members m \
+          WHERE m.case_id = ANY ($2::uuid[]) \
+            AND (cardinality($1::uuid[]) = 0 \
+                 OR EXISTS (SELECT 1 FROM unnest($1::uuid[], $2::uuid[]) AS k (child_id, case_id) \
+                             WHERE k.case_id = m.case_id \
+                               AND (cardinality(m.child_ids) = 0 OR k.child_id = ANY (m.child_ids)))) \
+          GROUP BY person_id, agency ORDER BY person_id, agency",
+    )
+    .bind(&child_ids)
+    .bind(&cases)
+    .bind(today)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(case_relation(case_id, rows))
 }
 
 /// Who is on `case_id` on `today` for the case as a whole (a list across
@@ -105,33 +209,31 @@ pub async fn relation_to_whole_case(
     children: &[Uuid],
     today: NaiveDate,
 ) -> Result<CaseRelation, ApiError> {
-    relation_covering(conn, case_id, children, true, today).await
-}
-
-async fn relation_covering(
-    conn: &mut PgConnection,
-    case_id: Uuid,
-    children: &[Uuid],
-    every_child: bool,
-    today: NaiveDate,
-) -> Result<CaseRelation, ApiError> {
-    let rows: Vec<(String, Option<String>, bool, bool)> = sqlx::query_as(
+    let rows: Vec<MemberRow> = sqlx::query_as(
         "SELECT person_id, agency, \
                 bool_or(start_date <= $3 AND (end_date IS NULL OR end_date >= $3)), \
                 coalesce(bool_or(end_date < $3), false) \
            FROM case_members \
           WHERE case_id = $1 \
             AND (cardinality(child_ids) = 0 \
-                 OR CASE WHEN $4 THEN cardinality($2::uuid[]) > 0 AND child_ids @> $2 \
-                         ELSE cardinality($2::uuid[]) = 0 OR child_ids && $2 END) \
+                 OR (cardinality($2::uuid[]) > 0 AND child_ids @> $2)) \
           GROUP BY person_id, agency ORDER BY person_id, agency",
     )
     .bind(case_id)
     .bind(children)
     .bind(today)
-    .bind(every_child)
     .fetch_all(&mut *conn)
     .await?;
+    Ok(case_relation(case_id, rows))
+}
+
+/// A person (and the agency a membership of theirs is held for) with
+/// whether any membership covering the record is current, and whether any
+/// has ended.
+type MemberRow = (String, Option<String>, bool, bool);
+
+/// The relation to `case_id` of the people of `rows`.
+fn case_relation(case_id: Uuid, rows: Vec<MemberRow>) -> CaseRelation {
     let mut current = BTreeSet::new();
     let mut ended = BTreeSet::new();
     let mut agencies = BTreeSet::new();
@@ -143,12 +245,12 @@ async fn relation_covering(
             ended.insert(person);
         }
     }
-    Ok(CaseRelation {
+    CaseRelation {
         case_id: case_id.to_string(),
         former_members: ended.difference(&current).cloned().collect(),
         current_members: current.into_iter().collect(),
         current_member_agencies: agencies.into_iter().collect(),
-    })
+    }
 }
 
 fn date(d: Option<&common::Date>) -> Option<NaiveDate> {

@@ -5,10 +5,10 @@
 //! What reporting learns: from scheduling, each conference's case, children,
 //! status (minutes are written for one that met), reports due date and
 //! chair, who was invited to it and whom the chair excluded from attending
-//! it before it met; from cases, who is on each case (for
-//! the policies) and whom the chair excluded from a conference's minutes or
-//! from attending it (exclusions with scope MINUTES or ATTENDANCE on its
-//! outcomes). For the timeliness statistics: each conference's kind,
+//! it before it met; from cases, who is on each case and which case each
+//! child is on now (for the policies) and whom the chair excluded from a
+//! conference's minutes or from attending it (exclusions with scope MINUTES
+//! or ATTENDANCE on its outcomes). For the timeliness statistics: each conference's kind,
 //! statutory due date and clock start, each core group meeting (scheduling)
 //! and each section 47 enquiry's start (cases). For the children in need
 //! census ([`crate::census::learn`]): each child's census items, episodes,
@@ -91,7 +91,20 @@ fn apply_cases_event<'a>(
                 let child = decode_event::<cases::ChildRegistered>(event)?
                     .child
                     .ok_or_else(|| bad_event(event, "has no child"))?;
-                census::learn::child(conn, authority, &child, now).await
+                census::learn::child(conn, authority, &child, now).await?;
+                let id = |text: &str| {
+                    Uuid::parse_str(text).map_err(|_| bad_event(event, "is incomplete"))
+                };
+                let (child_id, case_id) = (id(&child.id)?, id(&child.case_id)?);
+                conferences::learn_child_case(
+                    conn,
+                    authority,
+                    child_id,
+                    case_id,
+                    child.version,
+                    now,
+                )
+                .await
             }
             // Each carries the episode as field 1.
             EPISODE_OPENED | EPISODE_CLOSED => {

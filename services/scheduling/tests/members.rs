@@ -188,3 +188,61 @@ async fn a_membership_for_some_children_covers_them_and_not_the_case_as_a_whole(
         .unwrap();
     assert_eq!(whole.current_members, ["officer-1", "visitor-1"]);
 }
+
+#[tokio::test]
+async fn a_record_of_a_moved_child_is_covered_by_the_members_of_the_childs_case_now() {
+    let (_db, pool) = scheduling_database().await;
+    let (old_case, new_case) = (Uuid::new_v4(), Uuid::new_v4());
+    // `moved` went from the old case to the new one; `sibling` stayed;
+    // `newcomer` was always on the new case.
+    let (moved, sibling, newcomer) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let on = |case_id: Uuid, person: &str, children: &[Uuid]| {
+        let mut membership = force_membership(case_id, common::AgencyKind::Education);
+        membership.agency_wide = false;
+        membership.person.as_mut().unwrap().person_id = person.into();
+        membership.child_ids = children.iter().map(Uuid::to_string).collect();
+        membership
+    };
+    for membership in [
+        on(old_case, "old-whole", &[]),
+        on(old_case, "old-for-moved", &[moved]),
+        on(old_case, "old-for-sibling", &[sibling]),
+        on(new_case, "new-whole", &[]),
+        on(new_case, "new-for-newcomer", &[newcomer]),
+    ] {
+        record(&pool, &membership).await.unwrap();
+    }
+    let now_on = |child_id: Uuid, case_id: Uuid| members::ChildCase { child_id, case_id };
+
+    let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
+    // A conference of the old case about the moved child alone: the new
+    // case's members for the child, none of the old case's.
+    let alone =
+        members::relation_of_children(&mut tx, old_case, &[now_on(moved, new_case)], today())
+            .await
+            .unwrap();
+    assert_eq!(alone.current_members, ["new-whole"]);
+    assert_eq!(alone.case_id, old_case.to_string(), "the record's own case");
+    // One shared with the sibling who stayed: the old case's members for
+    // the sibling too, not one for the moved child only.
+    let shared = members::relation_of_children(
+        &mut tx,
+        old_case,
+        &[now_on(moved, new_case), now_on(sibling, old_case)],
+        today(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        shared.current_members,
+        ["new-whole", "old-for-sibling", "old-whole"]
+    );
+    // A record about no child: its case's members.
+    let none = members::relation_of_children(&mut tx, old_case, &[], today())
+        .await
+        .unwrap();
+    assert_eq!(
+        none.current_members,
+        ["old-for-moved", "old-for-sibling", "old-whole"]
+    );
+}

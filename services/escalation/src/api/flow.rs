@@ -280,6 +280,10 @@ async fn locate(
     }
 }
 
+/// A record of case `case_id` about `child_ids`: its readers are the
+/// members for each child's case now (a record stays in the case it was
+/// made in when a child moves, its readers do not); its audit record names
+/// the record's own case.
 async fn case_record(
     conn: &mut PgConnection,
     ctx: &Ctx,
@@ -287,7 +291,8 @@ async fn case_record(
     child_ids: Vec<Uuid>,
     escalation: Option<EscalationRelation>,
 ) -> Result<Located, ApiError> {
-    let case = case_members::relation(conn, case_id, &child_ids, ctx.today).await?;
+    let now_on = case_members::current_cases(conn, cases::CHILD_CASES, case_id, &child_ids).await?;
+    let case = case_members::relation_of_children(conn, case_id, &now_on, ctx.today).await?;
     Ok(located(ctx, case_id, case, child_ids, escalation))
 }
 

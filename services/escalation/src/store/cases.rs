@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use cpc_platform::ApiError;
+use cpc_platform::case_members::ChildCaseTable;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -89,6 +90,11 @@ pub async fn children_of_case(conn: &mut PgConnection, id: Uuid) -> Result<Vec<U
         Ok(children)
     }
 }
+
+/// Where escalation keeps the case each child is on now (learnt from the
+/// cases feed): the members of that case read the child's escalations and
+/// findings.
+pub const CHILD_CASES: ChildCaseTable = ChildCaseTable("case_children");
 
 /// The case of child `id`.
 ///

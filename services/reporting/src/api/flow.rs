@@ -268,7 +268,12 @@ async fn case_record(
     child_ids: Vec<Uuid>,
     conference: Option<ConferenceRelation>,
 ) -> Result<(Resource, Subject), ApiError> {
-    let case = case_members::relation(conn, case_id, &child_ids, ctx.today).await?;
+    // Each child on the case they are on now: a conference stays in the
+    // case it was held in when a child moves, its readers do not. The
+    // audit record names the conference's own case.
+    let now_on =
+        case_members::current_cases(conn, conferences::CHILD_CASES, case_id, &child_ids).await?;
+    let case = case_members::relation_of_children(conn, case_id, &now_on, ctx.today).await?;
     let record = Record {
         authority_id: ctx.authority.clone(),
         case: Some(case),

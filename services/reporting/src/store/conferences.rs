@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
+use cpc_platform::case_members::ChildCaseTable;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -171,13 +172,54 @@ pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Conference, ApiEr
     .ok_or_else(|| ApiError::not_found("conference", id.to_string()))
 }
 
-/// The case of a conference that included `child`, or `NOT_FOUND`.
+/// Records the case `child_id` is on, as the cases feed last described
+/// the child (`ChildRegistered`, `ChildUpdated`, ...): a conference keeps
+/// the case it was held in, and a child moved to another case takes the
+/// readers of its minutes and reports with it ([`CHILD_CASES`]). An
+/// older copy never overwrites a newer one.
+///
+/// # Errors
+/// Database errors.
+pub async fn learn_child_case(
+    conn: &mut PgConnection,
+    authority: &str,
+    child_id: Uuid,
+    case_id: Uuid,
+    version: i64,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO child_cases (child_id, authority_id, case_id, version, updated_at) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (child_id) DO UPDATE SET case_id = excluded.case_id, \
+           version = excluded.version, updated_at = excluded.updated_at \
+         WHERE child_cases.version < excluded.version",
+    )
+    .bind(child_id)
+    .bind(authority)
+    .bind(case_id)
+    .bind(version.max(1))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Where reporting keeps the case each child is on now
+/// ([`learn_child_case`]): the members of that case read the minutes and
+/// reports of the child's conferences.
+pub const CHILD_CASES: ChildCaseTable = ChildCaseTable("child_cases");
+
+/// The case `child` is on now (as the cases feed said; else the case of
+/// the latest conference that included them), when a conference included
+/// them; otherwise `NOT_FOUND`.
 ///
 /// # Errors
 /// `NOT_FOUND`; database errors.
 pub async fn case_of_child(conn: &mut PgConnection, child: Uuid) -> Result<Uuid, ApiError> {
     sqlx::query_scalar(
-        "SELECT case_id FROM conferences WHERE child_ids @> ARRAY[$1]::uuid[] \
+        "SELECT coalesce((SELECT case_id FROM child_cases WHERE child_id = $1), case_id) \
+           FROM conferences WHERE child_ids @> ARRAY[$1]::uuid[] \
          ORDER BY updated_at DESC LIMIT 1",
     )
     .bind(child)

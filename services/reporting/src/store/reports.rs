@@ -302,8 +302,16 @@ pub async fn share(
         .iter()
         .map(|p| p.person_id.clone())
         .collect();
+    // The members for each child's case now, as access is decided.
+    let now_on = case_members::current_cases(
+        conn,
+        conferences::CHILD_CASES,
+        conference.case_id,
+        &conference.child_ids,
+    )
+    .await?;
     let members =
-        case_members::relation(conn, conference.case_id, &conference.child_ids, ctx.today).await?;
+        case_members::relation_of_children(conn, conference.case_id, &now_on, ctx.today).await?;
     let invited = conferences::invitees_among(conn, conference.id, &people).await?;
     let barred = conferences::excluded(conn, conference.id, Excluded::FromAttending).await?;
     let by_chair = conference.chair_id.as_deref() == Some(reader.person.as_str());

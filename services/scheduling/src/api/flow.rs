@@ -261,7 +261,8 @@ enum Cover {
 }
 
 /// A record of case `case_id` about `child_ids`, as the policies see it,
-/// and what its audit record is about.
+/// and what its audit record is about: the record's own case (the one it
+/// was made in), whichever case its children are on now.
 async fn case_record(
     conn: &mut PgConnection,
     ctx: &Ctx,
@@ -270,7 +271,13 @@ async fn case_record(
     cover: Cover,
 ) -> Result<(Resource, Subject), ApiError> {
     let case = match cover {
-        Cover::Children => members::relation(conn, case_id, &child_ids, ctx.today).await?,
+        // Each child on the case they are on now: a record stays in the
+        // case it was made in when a child moves, its readers do not.
+        Cover::Children => {
+            let now_on =
+                members::current_cases(conn, conferences::CHILD_CASES, case_id, &child_ids).await?;
+            members::relation_of_children(conn, case_id, &now_on, ctx.today).await?
+        }
         Cover::WholeCase => {
             members::relation_to_whole_case(conn, case_id, &child_ids, ctx.today).await?
         }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use cpc_platform::ApiError;
+use cpc_platform::case_members::ChildCaseTable;
 use cpc_platform::outbox::{self, NewEvent};
 use cpc_proto::common::v1 as common;
 use cpc_proto::scheduling::v1 as pb;
@@ -452,6 +453,11 @@ pub async fn locate(
     .await?
     .ok_or_else(|| cpc_platform::ApiError::not_found("conference", id.to_string()))
 }
+
+/// Where scheduling keeps the case each child is on now (learnt from the
+/// cases feed): the members of that case read the child's conferences and
+/// core group meetings.
+pub const CHILD_CASES: ChildCaseTable = ChildCaseTable("child_cases");
 
 /// The family case of `child`, as the cases feed said; `None` when
 /// scheduling has not heard of the child in the caller's authority.
