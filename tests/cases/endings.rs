@@ -1,10 +1,13 @@
 //! How a plan ends and what it keeps until then, over gRPC: it ends for
 //! risk only by recording its review's outcome, in the order the reviews
 //! were held, and by a manager only after consulting the agencies or
-//! naming the review that decided it; its contingency plan stays.
+//! naming the review that decided it, and for turning 18 or a death only
+//! as the child's record shows; its contingency plan stays.
 
+use chrono::{Datelike as _, Months, NaiveDate};
 use cpc_cases::codes::ConferenceKind;
 use cpc_proto::cases::v1 as pb;
+use cpc_proto::common::v1 as common;
 use prost_types::FieldMask;
 use tonic::Code;
 use uuid::Uuid;
@@ -204,5 +207,102 @@ async fn a_plans_contingency_plan_is_rewritten_never_removed() {
         updated.contingency_plan,
         "Legal planning meeting at once if a bottom line is crossed"
     );
+    f.stop().await;
+}
+
+fn proto(on: NaiveDate) -> Option<common::Date> {
+    pd(
+        on.year(),
+        i32::try_from(on.month()).unwrap(),
+        i32::try_from(on.day()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_plan_ends_for_turning_18_or_a_death_only_as_the_childs_record_shows() {
+    let mut f = Fixture::start().await;
+    let sw = f.social_worker();
+    let chair = f.chair();
+    let manager = f.team_manager();
+    // 18 on the first of last month (whatever today is: the end date may
+    // not be in the future), so 16 or 17 at the ICPC of 24 June 2025.
+    let t = today();
+    let this_month = date(t.year, u32::try_from(t.month).unwrap(), 1);
+    let eighteenth = this_month.checked_sub_months(Months::new(1)).unwrap();
+    let birth = eighteenth.checked_sub_months(Months::new(12 * 18)).unwrap();
+    let eve = eighteenth.pred_opt().unwrap();
+    let child = f
+        .client
+        .create_child(sw.req(pb::CreateChildRequest {
+            request_id: rid(),
+            child: Some(pb::Child {
+                birth_date: proto(birth),
+                ..child("", "C7003", "Jamie")
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .child
+        .unwrap();
+    up_to_icpc(&mut f, &child).await;
+    let icpc = held_conference(ConferenceKind::Initial, date(2025, 6, 24), &[&child.id]);
+    f.held(&icpc, AUTHORITY).await;
+    let plan = f
+        .client
+        .record_conference_outcome(chair.req(icpc_outcome(&icpc.id.to_string(), &child.id)))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let end = |reason: pb::PlanEndReason, on: Option<common::Date>| {
+        manager.req(pb::EndPlanRequest {
+            plan_id: plan.id.clone(),
+            version: plan.version,
+            end_date: on,
+            end_reason: reason as i32,
+            agencies_consulted: vec![police_ref(), health_ref()],
+            ..Default::default()
+        })
+    };
+
+    // The day before the 18th birthday.
+    let err = f
+        .client
+        .end_plan(end(pb::PlanEndReason::Turned18, proto(eve)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert_eq!(
+        err.message(),
+        "PLAN_END_REASON_TURNED_18: the child's record shows them under 18 on end_date; the plan \
+         ends for this reason on or after their 18th birthday"
+    );
+    // A death is recorded on the child, which ends the plan.
+    let err = f
+        .client
+        .end_plan(end(pb::PlanEndReason::Died, proto(eve)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert_eq!(
+        err.message(),
+        "PLAN_END_REASON_DIED: record the child's death (UpdateChild, death_date), which ends the \
+         open plan with reason DIED"
+    );
+
+    // On the birthday.
+    let ended = f
+        .client
+        .end_plan(end(pb::PlanEndReason::Turned18, proto(eighteenth)))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(ended.status, pb::PlanStatus::Ended as i32);
+    assert_eq!(ended.end_reason, pb::PlanEndReason::Turned18 as i32);
+    assert_eq!(ended.end_date, proto(eighteenth));
     f.stop().await;
 }

@@ -267,6 +267,45 @@ pub fn plan_barred(
     None
 }
 
+/// Why `EndPlan` refuses `TURNED_18` for a child with no birth date.
+pub const TURNED_18_UNBORN: &str = "PLAN_END_REASON_TURNED_18: the child's record has no birth \
+     date, so it does not show them 18 on end_date";
+
+/// Why `EndPlan` refuses `TURNED_18` dated before the 18th birthday.
+pub const TURNED_18_TOO_YOUNG: &str = "PLAN_END_REASON_TURNED_18: the child's record shows them \
+     under 18 on end_date; the plan ends for this reason on or after their 18th birthday";
+
+/// Why `EndPlan` refuses `DIED` for a born child.
+pub const DIED_BY_RECORDING_DEATH: &str = "PLAN_END_REASON_DIED: record the child's death \
+     (UpdateChild, death_date), which ends the open plan with reason DIED";
+
+/// Why an `EndPlan` for `reason` on `end` contradicts the record of a child
+/// born on `birth` (unborn: `None`), if it does: the reason is a fact about
+/// the child, and the plan must not say what the child's record does not.
+///
+/// A born child's death is recorded on the child, which ends the plan
+/// (`store::plans::end_open_plan_on_death`), so `DIED` here would leave a
+/// plan ended by a death the child's record (and the census, which reads
+/// `PersonDeathDate` from it) does not show. An unborn child's death cannot
+/// be recorded on the child (a death date needs a birth date), so a
+/// pre-birth plan still ends here with `DIED` when the pregnancy ends in a
+/// loss.
+#[must_use]
+pub fn ending_contradicts_child(
+    reason: PlanEndReason,
+    birth: Option<NaiveDate>,
+    end: NaiveDate,
+) -> Option<&'static str> {
+    match (reason, birth) {
+        (PlanEndReason::Turned18, None) => Some(TURNED_18_UNBORN),
+        (PlanEndReason::Turned18, Some(born)) if age_on(born, end) < 18 => {
+            Some(TURNED_18_TOO_YOUNG)
+        }
+        (PlanEndReason::Died, Some(_)) => Some(DIED_BY_RECORDING_DEATH),
+        _ => None,
+    }
+}
+
 /// The rules crate's end reason for an API reason; `None` for `OTHER`.
 #[must_use]
 pub fn rules_end_reason(reason: PlanEndReason) -> Option<EndReason> {
@@ -582,6 +621,55 @@ mod tests {
         assert_eq!(plan_barred(Some(d(2007, 9, 1)), None, on), Some(eighteen));
         assert_eq!(plan_barred(Some(d(2007, 9, 2)), None, on), None);
         assert_eq!(plan_barred(Some(d(1990, 1, 1)), None, on), Some(eighteen));
+    }
+
+    #[test]
+    fn an_ending_for_turning_18_or_a_death_agrees_with_the_childs_record() {
+        let end = d(2025, 9, 1);
+        // 18 on the end date itself, or before it.
+        for born in [d(2007, 9, 1), d(2001, 2, 3)] {
+            assert_eq!(
+                ending_contradicts_child(PlanEndReason::Turned18, Some(born), end),
+                None
+            );
+        }
+        // The day before the 18th birthday; a leap-day child is 18 on
+        // 1 March in a common year, as `age_on` counts.
+        assert_eq!(
+            ending_contradicts_child(PlanEndReason::Turned18, Some(d(2007, 9, 2)), end),
+            Some(TURNED_18_TOO_YOUNG)
+        );
+        assert_eq!(
+            ending_contradicts_child(
+                PlanEndReason::Turned18,
+                Some(d(2004, 2, 29)),
+                d(2022, 2, 28)
+            ),
+            Some(TURNED_18_TOO_YOUNG)
+        );
+        assert_eq!(
+            ending_contradicts_child(PlanEndReason::Turned18, Some(d(2004, 2, 29)), d(2022, 3, 1)),
+            None
+        );
+        assert_eq!(
+            ending_contradicts_child(PlanEndReason::Turned18, None, end),
+            Some(TURNED_18_UNBORN)
+        );
+        // A born child's death is recorded on the child; an unborn child's
+        // cannot be, so its pre-birth plan ends here.
+        assert_eq!(
+            ending_contradicts_child(PlanEndReason::Died, Some(d(2015, 1, 1)), end),
+            Some(DIED_BY_RECORDING_DEATH)
+        );
+        assert_eq!(
+            ending_contradicts_child(PlanEndReason::Died, None, end),
+            None
+        );
+        // Other reasons are not about the child's record.
+        assert_eq!(
+            ending_contradicts_child(PlanEndReason::LeftUk, Some(d(2015, 1, 1)), end),
+            None
+        );
     }
 
     fn update(mask: &[&str], contingency_plan: &str) -> pb::UpdatePlanRequest {

@@ -24,7 +24,7 @@ use super::plans::{
     emit_ended, get_plan, latest_review, open_plan, plan_subject, reviewed_later, write_core_group,
     write_end,
 };
-use super::section47::enquiry_for_icpc;
+use super::section47::{LatestEnquiry, enquiry_for_icpc};
 use super::{Ctx, Written, db};
 use crate::codes::{
     self, AgencyKind, ConferenceDecision, ConferenceKind, ExclusionScope, LeadStatutoryBody,
@@ -317,6 +317,25 @@ fn precondition(msg: &str) -> ApiError {
     ApiError::FailedPrecondition(msg.to_owned())
 }
 
+/// Why an initial or pre-birth conference (`kind`) has no enquiry to
+/// follow, given the latest enquiry of the child's open episode.
+fn no_enquiry_for_icpc(kind: ConferenceKind, latest: Option<&LatestEnquiry>) -> ApiError {
+    if latest.is_some_and(LatestEnquiry::icpc_not_required) {
+        return precondition(ICPC_NOT_REQUIRED);
+    }
+    precondition(if kind == ConferenceKind::PreBirth {
+        "a pre-birth conference follows a section 47 enquiry in the child's open CIN episode; none found"
+    } else {
+        "an initial conference follows a section 47 enquiry in the child's open CIN episode; none found"
+    })
+}
+
+/// Why an initial or pre-birth conference's outcome is refused after an
+/// enquiry that concluded none is needed.
+pub const ICPC_NOT_REQUIRED: &str = "the latest section 47 enquiry in the child's open CIN \
+     episode concluded that no initial conference is required (ICPC not required); an initial \
+     or pre-birth conference follows a later enquiry";
+
 /// `RecordConferenceOutcome`. Emits `ConferenceOutcomeRecorded`, then
 /// `PlanStarted`, `PlanUpdated` or `PlanEnded` for the plan it moved, then
 /// `PlanActionAdded` for each outline action.
@@ -328,7 +347,8 @@ fn precondition(msg: &str) -> ApiError {
 /// without an open plan, starting or continuing one for a child who died on
 /// or before the conference or is 18 or over on its date, a review held
 /// before the plan's latest review, no open CIN episode, no enquiry before
-/// an initial conference, no transfer-in awaiting a transfer-in conference,
+/// an initial or pre-birth conference or a latest enquiry that concluded
+/// no ICPC is required, no transfer-in awaiting a transfer-in conference,
 /// overlapping plans) or a reused request id; `INVALID_ARGUMENT` when the
 /// child's voice is missing its non-participation reason; database errors.
 pub async fn record_conference_outcome(
@@ -372,7 +392,7 @@ pub async fn record_conference_outcome(
     .bind(new.child_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let enquiry = match &episode {
+    let latest_enquiry = match &episode {
         Some(e)
             if matches!(
                 conference.kind,
@@ -383,6 +403,10 @@ pub async fn record_conference_outcome(
         }
         _ => None,
     };
+    let enquiry = latest_enquiry
+        .as_ref()
+        .filter(|e| !e.icpc_not_required())
+        .map(|e| (e.id, e.start_date));
     let transfer_in = awaiting_transfer.filter(|_| {
         matches!(
             conference.kind,
@@ -409,16 +433,6 @@ pub async fn record_conference_outcome(
                 }
             }
             match conference.kind {
-                ConferenceKind::Initial if enquiry.is_none() => {
-                    return Err(precondition(
-                        "an initial conference follows a section 47 enquiry in the child's open CIN episode; none found",
-                    ));
-                }
-                ConferenceKind::TransferIn if transfer_in.is_none() => {
-                    return Err(precondition(
-                        "no transfer-in of this child is awaiting its conference",
-                    ));
-                }
                 ConferenceKind::PreBirth
                     if child
                         .birth_date
@@ -426,6 +440,20 @@ pub async fn record_conference_outcome(
                 {
                     return Err(precondition(
                         "a pre-birth conference is for a child not yet born",
+                    ));
+                }
+                // The pre-birth conference is the initial conference of an
+                // unborn child: it too follows an enquiry (DOMAIN.md, the
+                // journey of one child, step 3).
+                ConferenceKind::Initial | ConferenceKind::PreBirth if enquiry.is_none() => {
+                    return Err(no_enquiry_for_icpc(
+                        conference.kind,
+                        latest_enquiry.as_ref(),
+                    ));
+                }
+                ConferenceKind::TransferIn if transfer_in.is_none() => {
+                    return Err(precondition(
+                        "no transfer-in of this child is awaiting its conference",
                     ));
                 }
                 _ => {}

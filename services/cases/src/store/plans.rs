@@ -16,6 +16,7 @@ use cpc_rules::plan::{self, EndReason, EndedBy, PlanEvent, PlanState};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::children::child_row;
 use super::outcomes::{VoiceRow, voices_for_plan};
 use super::{Ctx, Written, db, lock_version};
 use crate::codes::{self, ConferenceKind, LeadStatutoryBody, PlanEndReason, PlanStatus};
@@ -25,7 +26,8 @@ use crate::domain::check::{Check, redacted_debug};
 use crate::domain::outcome::check_lead;
 use crate::domain::person::PersonColumns;
 use crate::domain::plan::{
-    PlanEnding, PlanFilter, PlanUpdate, RISK_ENDS_BY_OUTCOME, TransferOutNotice, rules_end_reason,
+    PlanEnding, PlanFilter, PlanUpdate, RISK_ENDS_BY_OUTCOME, TransferOutNotice,
+    ending_contradicts_child, rules_end_reason,
 };
 use crate::events::{Subject, emit};
 
@@ -465,6 +467,28 @@ async fn check_ending_conference(
     Ok(())
 }
 
+/// Refuses an ending whose reason the child's record does not show:
+/// `TURNED_18` before the 18th birthday (or with no birth date), `DIED` for
+/// a born child, whose death is recorded on the child
+/// ([`ending_contradicts_child`]).
+///
+/// The child is read, not locked: writers lock a child before its plan
+/// (`super::episodes::open_episode`), and the plan is locked already.
+///
+/// # Errors
+/// `FAILED_PRECONDITION` saying why; database errors.
+async fn check_ending_against_child(
+    conn: &mut PgConnection,
+    row: &PlanRow,
+    ending: &PlanEnding,
+) -> Result<(), ApiError> {
+    let child = child_row(conn, row.child_id, false).await?;
+    match ending_contradicts_child(ending.reason, child.birth_date, ending.end_date) {
+        Some(why) => Err(ApiError::FailedPrecondition(why.to_owned())),
+        None => Ok(()),
+    }
+}
+
 /// `EndPlan`. Emits `PlanEnded`.
 ///
 /// # Errors
@@ -472,7 +496,10 @@ async fn check_ending_conference(
 /// ending the lifecycle does not allow (already ended; transferred out
 /// before the transfer was notified; dated before the plan's latest
 /// review) or a `conference_id` that is not recorded as held or whose
-/// outcome for the child is recorded, `INVALID_ARGUMENT` for
+/// outcome for the child is recorded, or a reason the child's record does
+/// not show (`TURNED_18` before the 18th birthday or with no birth date;
+/// `DIED` for a born child, whose death `UpdateChild` records and which
+/// ends the plan), `INVALID_ARGUMENT` for
 /// `NO_LONGER_AT_RISK` (recorded with the review's outcome), dates before
 /// the plan's start or the transfer notice, or a `conference_id` that is
 /// not a review of the child during the plan on `end_date`; database
@@ -521,6 +548,7 @@ pub async fn end_plan(
     {
         check_ending_conference(conn, &row, ending, conference_id).await?;
     }
+    check_ending_against_child(conn, &row, ending).await?;
     let status = if ending.reason == PlanEndReason::TransferredOut {
         PlanStatus::TransferredOut
     } else {

@@ -82,19 +82,62 @@ pub async fn get_section47_enquiry(
     Ok(row.into_proto())
 }
 
-/// The enquiry of the child's open episode an initial conference follows:
-/// the latest one that did not conclude "no ICPC needed".
+/// The latest enquiry of a child's open episode, which an initial or
+/// pre-birth conference follows.
+pub(crate) struct LatestEnquiry {
+    pub id: Uuid,
+    pub start_date: NaiveDate,
+    pub outcome: Option<Section47Outcome>,
+}
+
+impl LatestEnquiry {
+    /// Whether it concluded that no initial conference is needed: then no
+    /// conference follows it until a later enquiry finds one is.
+    pub(crate) fn icpc_not_required(&self) -> bool {
+        self.outcome == Some(Section47Outcome::IcpcNotRequired)
+    }
+}
+
+/// The latest enquiry of the episode (in progress or completed), share
+/// locked so that it cannot be completed as "ICPC not required" under an
+/// outcome recorded against it ([`complete_section47_enquiry`] locks it
+/// for update, then looks for one).
+///
+/// An earlier enquiry is never the one a conference follows: a later
+/// enquiry that concluded "ICPC not required" is the latest word on
+/// whether one is needed.
 pub(crate) async fn enquiry_for_icpc(
     conn: &mut PgConnection,
     cin_episode_id: Uuid,
-) -> Result<Option<(Uuid, NaiveDate)>, ApiError> {
-    Ok(sqlx::query_as(
-        "SELECT id, start_date FROM section47_enquiries \
-         WHERE cin_episode_id = $1 AND outcome IS DISTINCT FROM 'icpc_not_required' \
-         ORDER BY start_date DESC, id DESC LIMIT 1",
+) -> Result<Option<LatestEnquiry>, ApiError> {
+    let row: Option<(Uuid, NaiveDate, Option<Section47Outcome>)> = sqlx::query_as(
+        "SELECT id, start_date, outcome FROM section47_enquiries \
+         WHERE cin_episode_id = $1 \
+         ORDER BY start_date DESC, id DESC LIMIT 1 FOR SHARE",
     )
     .bind(cin_episode_id)
     .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(id, start_date, outcome)| LatestEnquiry {
+        id,
+        start_date,
+        outcome,
+    }))
+}
+
+/// Why `CompleteSection47Enquiry` refuses "ICPC not required" for an
+/// enquiry a conference's outcome already follows.
+pub const ICPC_ALREADY_HELD: &str = "a conference's outcome is already recorded following this \
+     section 47 enquiry (its initial_cpc_date is set): it cannot conclude that no ICPC is required";
+
+/// Whether a conference outcome is recorded against the enquiry (which
+/// makes its DateOfInitialCPC).
+async fn icpc_recorded(conn: &mut PgConnection, enquiry_id: Uuid) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM conference_outcomes WHERE section47_id = $1)",
+    )
+    .bind(enquiry_id)
+    .fetch_one(&mut *conn)
     .await?)
 }
 
@@ -219,8 +262,9 @@ pub async fn start_section47_enquiry(
 ///
 /// # Errors
 /// `NOT_FOUND`, `ABORTED` (stale version), `FAILED_PRECONDITION` when
-/// already completed, `INVALID_ARGUMENT` for a completion before the start;
-/// database errors.
+/// already completed or, for "ICPC not required", when a conference's
+/// outcome is already recorded following the enquiry; `INVALID_ARGUMENT`
+/// for a completion before the start; database errors.
 pub async fn complete_section47_enquiry(
     conn: &mut PgConnection,
     ctx: &Ctx,
@@ -249,6 +293,13 @@ pub async fn complete_section47_enquiry(
             "completion_date",
             "must be on or after the enquiry's start date",
         ));
+    }
+    // The census would report ICPCnotRequired beside the DateOfInitialCPC
+    // that outcome makes.
+    if completion.outcome == Section47Outcome::IcpcNotRequired
+        && icpc_recorded(conn, completion.id).await?
+    {
+        return Err(ApiError::FailedPrecondition(ICPC_ALREADY_HELD.to_owned()));
     }
     sqlx::query(
         "UPDATE section47_enquiries SET completion_date = $3, outcome = $4, icpc_not_required_reason = $5, \

@@ -1,5 +1,5 @@
 //! What may start, continue and end a plan: who the child is on the
-//! conference date, the order reviews were held in, the conference an
+//! conference date and on the end date, the order reviews were held in, the conference an
 //! ending names, and an episode closing while a plan or an enquiry is
 //! written into it.
 
@@ -368,6 +368,158 @@ async fn a_conference_that_ends_a_plan_is_a_held_review_of_the_child_on_the_end_
     );
     assert_eq!(ended.end_conference_id, last.id.to_string());
     assert!(ended.agencies_consulted.is_empty());
+}
+
+const TURNED_18_TOO_YOUNG: &str = "PLAN_END_REASON_TURNED_18: the child's record shows them \
+     under 18 on end_date; the plan ends for this reason on or after their 18th birthday";
+
+/// A manager's ending for `reason` on `on`, after consulting the police.
+fn manager_ending(
+    reason: pb::PlanEndReason,
+    on: Option<common::Date>,
+) -> impl FnOnce(&mut pb::EndPlanRequest) {
+    move |req| {
+        req.end_reason = reason as i32;
+        req.end_date = on;
+        req.agencies_consulted = vec![police()];
+    }
+}
+
+#[tokio::test]
+async fn a_plan_ends_for_turning_18_only_from_the_18th_birthday() {
+    let h = Harness::new().await;
+    // 18 on 1 August 2025, five weeks after the ICPC.
+    let child = register_born(&h, "C6501", pd(2007, 8, 1)).await;
+    prepare_icpc(&h, &child).await;
+    let icpc = conference(ConferenceKind::Initial, 2025, 6, 24, &[&child.id]);
+    let plan = record(&h, &icpc, &split_icpc(&icpc, &child.id))
+        .await
+        .unwrap()
+        .response
+        .plan
+        .unwrap();
+
+    // The day before the birthday, by a manager or as a review decided.
+    let err = end(
+        &h,
+        &plan.id,
+        manager_ending(pb::PlanEndReason::Turned18, pd(2025, 7, 31)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(precondition(err), TURNED_18_TOO_YOUNG);
+    let review = conference(ConferenceKind::Review, 2025, 7, 31, &[&child.id]);
+    held(&h, &review).await;
+    let err = end(&h, &plan.id, |req| {
+        req.end_reason = pb::PlanEndReason::Turned18 as i32;
+        req.end_date = pd(2025, 7, 31);
+        req.conference_id = review.id.to_string();
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(precondition(err), TURNED_18_TOO_YOUNG);
+    assert_eq!(
+        plan_now(&h, &plan.id).await.status,
+        pb::PlanStatus::Active as i32
+    );
+
+    // On the birthday.
+    let ended = end(
+        &h,
+        &plan.id,
+        manager_ending(pb::PlanEndReason::Turned18, pd(2025, 8, 1)),
+    )
+    .await
+    .unwrap()
+    .response
+    .plan
+    .unwrap();
+    assert_eq!(ended.status, pb::PlanStatus::Ended as i32);
+    assert_eq!(ended.end_reason, pb::PlanEndReason::Turned18 as i32);
+    assert_eq!(ended.end_date, pd(2025, 8, 1));
+
+    // A six-year-old is not 18 on any date an ending may have.
+    let (_, young) = child_on_plan(&h, "C6502").await;
+    let err = end(
+        &h,
+        &young.id,
+        manager_ending(pb::PlanEndReason::Turned18, pd(2025, 11, 25)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(precondition(err), TURNED_18_TOO_YOUNG);
+}
+
+#[tokio::test]
+async fn a_born_childs_death_is_recorded_on_the_child_which_ends_the_plan() {
+    let h = Harness::new().await;
+    let (child, plan) = child_on_plan(&h, "C6601").await;
+    let err = end(
+        &h,
+        &plan.id,
+        manager_ending(pb::PlanEndReason::Died, pd(2025, 10, 1)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        precondition(err),
+        "PLAN_END_REASON_DIED: record the child's death (UpdateChild, death_date), which ends \
+         the open plan with reason DIED"
+    );
+    assert_eq!(
+        plan_now(&h, &plan.id).await.status,
+        pb::PlanStatus::Active as i32
+    );
+    record_death(&h, &child.id, pd(2025, 10, 1)).await.unwrap();
+    let ended = plan_now(&h, &plan.id).await;
+    assert_eq!(ended.end_reason, pb::PlanEndReason::Died as i32);
+    assert_eq!(ended.end_date, pd(2025, 10, 1));
+}
+
+#[tokio::test]
+async fn an_unborn_childs_pre_birth_plan_ends_with_died_but_not_turned_18() {
+    let h = Harness::new().await;
+    let unborn = register_unborn(&h, "C6602", pd(2026, 1, 20)).await;
+    prepare_icpc(&h, &unborn).await;
+    let pre_birth = conference(ConferenceKind::PreBirth, 2025, 6, 24, &[&unborn.id]);
+    let plan = record(&h, &pre_birth, &split_icpc(&pre_birth, &unborn.id))
+        .await
+        .unwrap()
+        .response
+        .plan
+        .unwrap();
+    let err = end(
+        &h,
+        &plan.id,
+        manager_ending(pb::PlanEndReason::Turned18, pd(2025, 8, 1)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        precondition(err),
+        "PLAN_END_REASON_TURNED_18: the child's record has no birth date, so it does not show \
+         them 18 on end_date"
+    );
+    // The loss of a pregnancy cannot be recorded on the child...
+    let err = record_death(&h, &unborn.id, pd(2025, 8, 1))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violations(err),
+        [("child.death_date".to_owned(), "needs birth_date".to_owned())]
+    );
+    // ...so the plan ends here.
+    let ended = end(
+        &h,
+        &plan.id,
+        manager_ending(pb::PlanEndReason::Died, pd(2025, 8, 1)),
+    )
+    .await
+    .unwrap()
+    .response
+    .plan
+    .unwrap();
+    assert_eq!(ended.end_reason, pb::PlanEndReason::Died as i32);
 }
 
 /// Waits until another connection of the test's database waits for a

@@ -10,6 +10,7 @@
 
 mod common;
 mod endings;
+mod enquiries;
 mod idempotency;
 mod journey;
 mod lists;

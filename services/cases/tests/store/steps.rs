@@ -110,6 +110,56 @@ pub async fn complete_s47(
     .expect("enquiry")
 }
 
+/// Completes `enquiry` on the given date, concluding no ICPC is needed.
+pub async fn complete_s47_no_icpc(
+    h: &Harness,
+    enquiry: &pb::Section47Enquiry,
+    y: i32,
+    m: i32,
+    d: i32,
+) -> Result<Written<pb::CompleteSection47EnquiryResponse>, ApiError> {
+    let ctx = crate::common::ctx();
+    let req = pb::CompleteSection47EnquiryRequest {
+        enquiry_id: enquiry.id.clone(),
+        version: enquiry.version,
+        completion_date: pd(y, m, d),
+        outcome: pb::Section47Outcome::IcpcNotRequired as i32,
+        icpc_not_required_reason: "Concerns not substantiated; family support offered".into(),
+    };
+    let completion = Section47Completion::parse(&req, ctx.today)?;
+    run!(h, ctx, |conn| store::section47::complete_section47_enquiry(
+        conn,
+        &ctx,
+        &completion
+    ))
+}
+
+/// Registers an unborn child (new case) expected on `expected`.
+pub async fn register_unborn(
+    h: &Harness,
+    la_child_id: &str,
+    expected: Option<common::Date>,
+) -> pb::Child {
+    let ctx = crate::common::ctx();
+    let mut msg = child_msg(None, la_child_id);
+    msg.birth_date = None;
+    msg.expected_birth_date = expected;
+    msg.sex = pb::Sex::Unknown as i32;
+    let req = pb::CreateChildRequest {
+        request_id: rid(),
+        child: Some(msg),
+    };
+    let (key, child) = cpc_cases::domain::child::ChildDetails::parse_request(&req, ctx.today)
+        .expect("valid unborn child");
+    run!(h, ctx, |conn| store::children::create_child(
+        conn, &ctx, &key, &child
+    ))
+    .expect("created")
+    .response
+    .child
+    .expect("child")
+}
+
 /// Referral, strategy discussion and a completed s47 enquiry for `child`:
 /// ready for an ICPC on or after 2025-06-20.
 pub async fn prepare_icpc(h: &Harness, child: &pb::Child) -> pb::Section47Enquiry {
