@@ -167,7 +167,7 @@ async fn a_birth_on_a_pre_birth_plan_makes_a_post_birth_review_due_in_10_working
         }))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     let recounted = loop {
         let found = conferences_of_kind(
             &mut c.conferences,

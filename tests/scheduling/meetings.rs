@@ -757,7 +757,9 @@ pub async fn outcome_once_held(
     chair: &As,
     outcome: &cases::RecordConferenceOutcomeRequest,
 ) -> Option<cases::ChildProtectionPlan> {
-    for _ in 0..100 {
+    // Up to 30 s, as the other waits on the feeds: a loaded machine
+    // running the suite in parallel can take more than 10.
+    for _ in 0..300 {
         match f
             .client
             .record_conference_outcome(chair.req(outcome.clone()))
