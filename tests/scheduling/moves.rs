@@ -3,14 +3,19 @@
 //! with them: the records keep the case they were made in, but, as in the
 //! cases service, the members of the child's case now decide who sees
 //! them. The old case's members are refused; the new case's are let in.
+//! A list filtered by case follows the child too: the new case's list has
+//! the moved child's records, the old case's no longer does.
 
 use cpc_identity::{Agency, AgencyKind, Role};
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1 as common;
 use cpc_proto::escalation::v1 as esc;
+use cpc_proto::escalation::v1::escalation_service_client::EscalationServiceClient;
 use cpc_proto::reporting::v1 as rpb;
 use cpc_proto::scheduling::v1 as pb;
+use cpc_proto::scheduling::v1::conferences_service_client::ConferencesServiceClient;
 use tonic::Code;
+use tonic::transport::Channel;
 
 use crate::diary::*;
 use crate::escalations::{escalation, raising, until_escalation_knows_child};
@@ -296,6 +301,174 @@ async fn a_moved_childs_conference_reports_are_listed_to_the_new_cases_members_n
     assert_eq!(
         code(client.list_agency_reports(list(&new_officer)).await),
         Code::Ok
+    );
+    f.stop().await;
+}
+
+/// Waits until service `schema` knows a child of `case` (a list across a
+/// case it does not know is refused as not found).
+async fn case_known(f: &Fixture, schema: &str, table: &str, case: &str) {
+    let sql = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE case_id = $1::uuid)");
+    until_service_knows(f, schema, &sql, &[case]).await;
+}
+
+/// The ids of the conferences `who` lists for `case`.
+async fn conferences_listed(
+    conferences: &mut ConferencesServiceClient<Channel>,
+    who: &As,
+    case: &str,
+) -> Vec<String> {
+    conferences
+        .list_conferences(who.req(pb::ListConferencesRequest {
+            case_id: case.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .conferences
+        .into_iter()
+        .map(|c| c.id)
+        .collect()
+}
+
+/// The ids of the escalations `who` lists for `case`.
+async fn escalations_listed(
+    client: &mut EscalationServiceClient<Channel>,
+    who: &As,
+    case: &str,
+) -> Vec<String> {
+    client
+        .list_escalations(who.req(esc::ListEscalationsRequest {
+            case_id: case.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .escalations
+        .into_iter()
+        .map(|e| e.id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_moved_childs_conference_is_listed_in_the_new_case_not_the_old() {
+    let (mut f, mut conferences) = start().await;
+    let (child, old_case) = s47_started(&mut f, "MOV0007", uk_today()).await;
+    let new_case = another_case(&mut f, "MOV0008").await;
+    let schema = cpc_scheduling::SCHEMA;
+    case_known(&f, schema, "child_cases", &new_case).await;
+    member_known(&mut f, schema, &old_case, worker_of(OLD_CASE_WORKER)).await;
+    member_known(&mut f, schema, &new_case, worker_of(NEW_CASE_WORKER)).await;
+    let bs = business_support(&f);
+    let conference = conferences_of(&mut conferences, &bs, &old_case).await[0]
+        .id
+        .clone();
+    let old_worker = f.person(OLD_CASE_WORKER, AUTHORITY, Role::SocialWorker, Some(csc()));
+    let new_worker = f.person(NEW_CASE_WORKER, AUTHORITY, Role::SocialWorker, Some(csc()));
+
+    // Before the move, the conference is in the first case's list only.
+    assert_eq!(
+        conferences_listed(&mut conferences, &old_worker, &old_case).await,
+        std::slice::from_ref(&conference)
+    );
+    assert!(
+        !conferences_listed(&mut conferences, &new_worker, &new_case)
+            .await
+            .contains(&conference)
+    );
+
+    moved(&mut f, &child, &new_case, &[(schema, "child_cases")]).await;
+
+    // The old case's list no longer shows its members the moved child's
+    // conference; the new case's list has it.
+    assert!(
+        !conferences_listed(&mut conferences, &old_worker, &old_case)
+            .await
+            .contains(&conference),
+        "the old case's list leaks the moved child's conference"
+    );
+    assert_eq!(
+        conferences_listed(&mut conferences, &new_worker, &new_case).await,
+        std::slice::from_ref(&conference),
+        "the new case's list misses the moved child's conference"
+    );
+    // Listing either case by the other's member is still refused.
+    for (who, case) in [(&old_worker, &new_case), (&new_worker, &old_case)] {
+        let listed = conferences
+            .list_conferences(who.req(pb::ListConferencesRequest {
+                case_id: case.clone(),
+                ..Default::default()
+            }))
+            .await;
+        assert_eq!(code(listed), Code::PermissionDenied);
+    }
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn a_moved_childs_escalation_is_listed_in_the_new_case_not_the_old() {
+    let (mut f, _) = start().await;
+    let (child, old_case) = s47_started(&mut f, "MOV0009", uk_today()).await;
+    // A sibling stays on the first case, so it is still a case to list.
+    let sibling = f
+        .client
+        .create_child(f.social_worker().req(cases::CreateChildRequest {
+            request_id: rid(),
+            child: Some(crate::support::child(&old_case, "MOV0010", "Kim")),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .child
+        .unwrap()
+        .id;
+    let new_case = another_case(&mut f, "MOV0011").await;
+    let schema = cpc_escalation::SCHEMA;
+    until_escalation_knows_child(&f, &child).await;
+    until_escalation_knows_child(&f, &sibling).await;
+    case_known(&f, schema, "case_children", &new_case).await;
+    member_known(&mut f, schema, &old_case, worker_of(OLD_CASE_WORKER)).await;
+    member_known(&mut f, schema, &new_case, worker_of(NEW_CASE_WORKER)).await;
+    let mut client = escalation(&f).await;
+    let raised = client
+        .raise_escalation(f.team_manager().req(raising(
+            &old_case,
+            &child,
+            esc::EscalationStage::TeamManager,
+        )))
+        .await
+        .unwrap()
+        .into_inner()
+        .escalation
+        .unwrap()
+        .id;
+    let old_worker = f.person(OLD_CASE_WORKER, AUTHORITY, Role::SocialWorker, Some(csc()));
+    let new_worker = f.person(NEW_CASE_WORKER, AUTHORITY, Role::SocialWorker, Some(csc()));
+
+    assert_eq!(
+        escalations_listed(&mut client, &old_worker, &old_case).await,
+        std::slice::from_ref(&raised)
+    );
+    assert!(
+        escalations_listed(&mut client, &new_worker, &new_case)
+            .await
+            .is_empty()
+    );
+
+    moved(&mut f, &child, &new_case, &[(schema, "case_children")]).await;
+
+    assert!(
+        escalations_listed(&mut client, &old_worker, &old_case)
+            .await
+            .is_empty(),
+        "the old case's list leaks the moved child's escalation"
+    );
+    assert_eq!(
+        escalations_listed(&mut client, &new_worker, &new_case).await,
+        std::slice::from_ref(&raised),
+        "the new case's list misses the moved child's escalation"
     );
     f.stop().await;
 }

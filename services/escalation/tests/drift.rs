@@ -499,3 +499,78 @@ async fn the_sweep_carries_on_past_a_subject_it_cannot_assess() {
     tx.rollback().await.unwrap();
     impatient.close().await;
 }
+
+/// The ids of the findings listed for `case`, cleared or not.
+async fn findings_of(conn: &mut PgConnection, case: Uuid) -> Vec<String> {
+    let filter = drift::FindingFilter {
+        case_id: Some(case),
+        child_id: None,
+        plan_id: None,
+        kind: None,
+        min_severity: None,
+        status: drift::StatusFilter::Current,
+        agency_kind: None,
+        due_before: None,
+        page: cpc_platform::paging::PageRequest::first(50),
+    };
+    drift::list(conn, &filter)
+        .await
+        .unwrap()
+        .findings
+        .into_iter()
+        .map(|f| f.id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_moved_childs_finding_is_listed_in_their_case_now_not_the_one_it_was_made_in() {
+    let (_db, pool) = database().await;
+    let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
+    let at = assessor(Utc::now());
+    let (old_case, new_case, amy, ben) = (
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+    );
+    for child in [amy, ben] {
+        child_of(&mut tx, child, old_case).await;
+    }
+    // Amy's ICPC, due 60 days ago, was never held.
+    let amys = meeting(
+        MeetingKind::InitialConference,
+        old_case,
+        &[amy],
+        &[],
+        ago(&at, 60),
+        Meeting::Due,
+    );
+    learn(&mut tx, &at, &amys).await;
+    let found: Vec<String> = sqlx::query_scalar(
+        "SELECT id::text FROM drift_findings WHERE subject_id = $1 AND NOT cleared",
+    )
+    .bind(amys.id)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(found.len(), 1, "her conference is late");
+    assert_eq!(findings_of(&mut tx, old_case).await, found);
+    assert!(findings_of(&mut tx, new_case).await.is_empty());
+
+    // Amy moves to another case; her brother stays. The finding keeps its
+    // case, and is listed in hers.
+    let moved = Learnt {
+        kept: Kept::Child,
+        id: amy,
+        parent: new_case,
+        version: 2,
+        ended: false,
+        started: None,
+    };
+    cases::learn(&mut tx, AUTHORITY, &moved, Utc::now())
+        .await
+        .unwrap();
+    assert!(findings_of(&mut tx, old_case).await.is_empty());
+    assert_eq!(findings_of(&mut tx, new_case).await, found);
+    tx.rollback().await.unwrap();
+}

@@ -1190,6 +1190,13 @@ pub async fn case_of_plan(conn: &mut PgConnection, id: Uuid) -> Result<(Uuid, Uu
 
 /// A page of findings, most severe first, then most overdue.
 ///
+/// A case filter lists the findings about a child on that case now (the
+/// cases feed's [`super::cases::CHILD_CASES`], a child not learnt being on
+/// the finding's own case), not those made in it: a finding keeps its case
+/// when a child moves, and the old case's members no longer see one only
+/// about the moved child, while the new case's do (each is about at least
+/// one child).
+///
 /// # Errors
 /// Database errors.
 pub async fn list(
@@ -1211,9 +1218,17 @@ pub async fn list(
         Some((s, d, id)) => (Some(s), Some(d), Some(id)),
         None => (None, None, None),
     };
+    // The case filter narrows first by what the indexes find (the
+    // finding's own case, or one about a child now on the case), then
+    // keeps those with a child whose case now is the one listed.
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT f.id FROM drift_findings f \
-          WHERE ($1::uuid IS NULL OR f.case_id = $1) \
+          WHERE ($1::uuid IS NULL \
+                 OR ((f.case_id = $1 \
+                      OR f.child_ids && ARRAY(SELECT child_id FROM case_children WHERE case_id = $1)) \
+                     AND EXISTS (SELECT 1 FROM unnest(f.child_ids) AS k (child_id) \
+                                   LEFT JOIN case_children n ON n.child_id = k.child_id \
+                                  WHERE coalesce(n.case_id, f.case_id) = $1))) \
             AND ($2::uuid IS NULL OR f.child_ids @> ARRAY[$2]::uuid[]) \
             AND ($3::uuid IS NULL OR f.plan_id = $3) \
             AND ($4::text IS NULL OR f.kind = $4) \

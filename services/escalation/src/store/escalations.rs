@@ -388,6 +388,14 @@ pub async fn load(
 
 /// A page of escalations, earliest response due first.
 ///
+/// A case filter lists the escalations about a child on that case now
+/// (the cases feed's [`super::cases::CHILD_CASES`], a child not learnt
+/// being on the escalation's own case), not those raised in it: an
+/// escalation keeps its case when a child moves, and listing the old case
+/// would show the old case's members one only about the moved child,
+/// whom they no longer see, while the new case's list would miss it (each
+/// is about at least one child).
+///
 /// # Errors
 /// Database errors.
 pub async fn list(
@@ -405,14 +413,22 @@ pub async fn list(
         None => None,
     };
     let (after_due, after_id) = after.unzip();
+    // The case filter narrows first by what the indexes find (the
+    // escalation's own case, or one about a child now on the case), then
+    // keeps those with a child whose case now is the one listed.
     let ids: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM escalations \
+        "SELECT e.id FROM escalations e \
           WHERE ($1::text IS NULL OR status = $1) \
             AND ($2::text IS NULL OR stage = $2) \
             AND ($3::text IS NULL OR reason_kind = $3) \
             AND ($4::text IS NULL OR owner_id = $4) \
             AND ($5::text IS NULL OR raised_by_id = $5) \
-            AND ($6::uuid IS NULL OR case_id = $6) \
+            AND ($6::uuid IS NULL \
+                 OR ((e.case_id = $6 \
+                      OR e.child_ids && ARRAY(SELECT child_id FROM case_children WHERE case_id = $6)) \
+                     AND EXISTS (SELECT 1 FROM unnest(e.child_ids) AS k (child_id) \
+                                   LEFT JOIN case_children n ON n.child_id = k.child_id \
+                                  WHERE coalesce(n.case_id, e.case_id) = $6))) \
             AND ($7::uuid IS NULL OR child_ids @> ARRAY[$7]::uuid[]) \
             AND ($8::int IS NULL OR concerned_agency_kind = $8) \
             AND ($9::date IS NULL OR response_due_on <= $9) \

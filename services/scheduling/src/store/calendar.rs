@@ -35,6 +35,13 @@ type Row = (
 /// bounds are widened by a day and the dates checked by the caller's
 /// calendar, which is in UTC either way).
 ///
+/// A case's meetings are those about a child on the case now (the cases
+/// feed's [`super::conferences::CHILD_CASES`], a child not learnt being on
+/// the meeting's own case), as the case's lists have them: a meeting keeps
+/// the case it was made in when a child moves, and the old case's calendar
+/// would otherwise show its members a meeting only about the moved child.
+/// A meeting about no child is in its own case's.
+///
 /// # Errors
 /// Database errors.
 pub async fn meetings(
@@ -48,6 +55,9 @@ pub async fn meetings(
         Owner::Chair(id) => (Some(id), None),
         Owner::Case(id) => (None, Some(id)),
     };
+    // A case's meetings are narrowed first by what the indexes find (the
+    // meeting's own case, or one of a child now on the case), then kept
+    // when a child of theirs is on the case now.
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT c.id, c.kind, c.case_id, c.status, c.start_time, c.end_time, c.venue, \
                 c.virtual_meeting, \
@@ -55,13 +65,30 @@ pub async fn meetings(
                 c.updated_at \
            FROM conferences c \
           WHERE c.start_time IS NOT NULL AND c.status IN ('booked', 'held', 'inquorate', 'cancelled') \
-            AND ($1::uuid IS NULL OR c.chair_id = $1) AND ($2::uuid IS NULL OR c.case_id = $2) \
+            AND ($1::uuid IS NULL OR c.chair_id = $1) \
+            AND ($2::uuid IS NULL \
+                 OR ((c.case_id = $2 \
+                      OR c.id IN (SELECT cc.conference_id FROM conference_children cc \
+                                    JOIN child_cases k ON k.child_id = cc.child_id \
+                                   WHERE k.case_id = $2)) \
+                     AND (EXISTS (SELECT 1 FROM conference_children cc \
+                                    LEFT JOIN child_cases k ON k.child_id = cc.child_id \
+                                   WHERE cc.conference_id = c.id \
+                                     AND coalesce(k.case_id, c.case_id) = $2) \
+                          OR (c.case_id = $2 AND NOT EXISTS (SELECT 1 FROM conference_children cc \
+                                                              WHERE cc.conference_id = c.id))))) \
             AND c.start_time >= ($3::date - 1)::timestamptz AND c.start_time < ($4::date + 2)::timestamptz \
          UNION ALL \
          SELECT m.id, 'core_group', m.case_id, m.status, m.start_time, m.end_time, m.venue, \
                 m.virtual_meeting, 0, m.updated_at \
            FROM core_group_meetings m \
-          WHERE $5 AND $2::uuid IS NOT NULL AND m.case_id = $2 AND m.start_time IS NOT NULL \
+          WHERE $5 AND $2::uuid IS NOT NULL AND m.start_time IS NOT NULL \
+            AND (m.case_id = $2 \
+                 OR m.child_ids && ARRAY(SELECT child_id FROM child_cases WHERE case_id = $2)) \
+            AND (EXISTS (SELECT 1 FROM unnest(m.child_ids) AS k (child_id) \
+                           LEFT JOIN child_cases n ON n.child_id = k.child_id \
+                          WHERE coalesce(n.case_id, m.case_id) = $2) \
+                 OR (m.case_id = $2 AND cardinality(m.child_ids) = 0)) \
             AND m.start_time >= ($3::date - 1)::timestamptz AND m.start_time < ($4::date + 2)::timestamptz \
          ORDER BY 5, 1",
     )

@@ -374,17 +374,38 @@ pub struct ConferenceFilter {
 
 /// The authority's conferences matching `filter`, earliest due first.
 ///
+/// A case filter lists the conferences about a child on that case now
+/// ([`CHILD_CASES`], a child not learnt being on the conference's own
+/// case), not those made in it: a conference keeps the case it was made
+/// in when a child moves, and listing the old case would show the old
+/// case's members a conference only about the moved child, whom they no
+/// longer see, while the new case's list would miss it. A conference
+/// about no child is listed in its own case.
+///
 /// # Errors
 /// Database errors.
 pub async fn list(
     conn: &mut PgConnection,
     filter: &ConferenceFilter,
 ) -> Result<pb::ListConferencesResponse, sqlx::Error> {
+    // The case filter narrows first by what the indexes find (the
+    // conference's own case, or a conference of a child now on the case),
+    // then keeps those with a child whose case now is the one listed.
     let mut ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT c.id FROM conferences c \
          WHERE ($1::text IS NULL OR c.status = $1) \
            AND ($2::text IS NULL OR c.kind = $2) \
-           AND ($3::uuid IS NULL OR c.case_id = $3) \
+           AND ($3::uuid IS NULL \
+                OR ((c.case_id = $3 \
+                     OR c.id IN (SELECT cc.conference_id FROM conference_children cc \
+                                   JOIN child_cases k ON k.child_id = cc.child_id \
+                                  WHERE k.case_id = $3)) \
+                    AND (EXISTS (SELECT 1 FROM conference_children cc \
+                                   LEFT JOIN child_cases k ON k.child_id = cc.child_id \
+                                  WHERE cc.conference_id = c.id \
+                                    AND coalesce(k.case_id, c.case_id) = $3) \
+                         OR (c.case_id = $3 AND NOT EXISTS (SELECT 1 FROM conference_children cc \
+                                                             WHERE cc.conference_id = c.id))))) \
            AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM conference_children cc \
                  WHERE cc.conference_id = c.id AND cc.child_id = $4)) \
            AND ($5::date IS NULL OR c.statutory_due_date <= $5) \
@@ -477,18 +498,29 @@ pub async fn case_of_child(
 /// The ids of every record a call to scheduling may name that is about
 /// `child`: its case, and the case's conferences, their invitations and
 /// its core group meetings (records of the case concern all of its
-/// children). Read in the caller's authority only.
+/// children); and, wherever they were made, the conferences and core
+/// group meetings that include the child, with the cases they were made
+/// in. A child moved to another case (`UpdateChild`) leaves records about
+/// them in the old case, which the old case alone would not find. Read in
+/// the caller's authority only.
 ///
 /// # Errors
 /// Database errors.
 pub async fn child_records(conn: &mut PgConnection, child: Uuid) -> Result<Vec<Uuid>, ApiError> {
     let ids = sqlx::query_scalar(
         "WITH kase AS (SELECT case_id FROM child_cases WHERE child_id = $1), \
-              held AS (SELECT id FROM conferences WHERE case_id IN (SELECT case_id FROM kase)) \
+              held AS (SELECT id, case_id FROM conferences \
+                        WHERE case_id IN (SELECT case_id FROM kase) \
+                           OR id IN (SELECT conference_id FROM conference_children \
+                                      WHERE child_id = $1)), \
+              met AS (SELECT id, case_id FROM core_group_meetings \
+                       WHERE case_id IN (SELECT case_id FROM kase) \
+                          OR child_ids @> ARRAY[$1]::uuid[]) \
          SELECT case_id FROM kase \
+         UNION SELECT case_id FROM held UNION SELECT case_id FROM met \
          UNION ALL SELECT id FROM held \
          UNION ALL SELECT id FROM invitations WHERE conference_id IN (SELECT id FROM held) \
-         UNION ALL SELECT id FROM core_group_meetings WHERE case_id IN (SELECT case_id FROM kase)",
+         UNION ALL SELECT id FROM met",
     )
     .bind(child)
     .fetch_all(&mut *conn)

@@ -338,6 +338,13 @@ pub async fn child_left(
 
 /// The authority's meetings matching the filter, earliest due first.
 ///
+/// A case filter lists the meetings about a child on that case now (the
+/// cases feed's [`super::conferences::CHILD_CASES`], a child not learnt being on
+/// the meeting's own case), not those made in it: a meeting keeps its case
+/// when a child moves, and the old case's members no longer see one only
+/// about the moved child, while the new case's do. A meeting about no child
+/// is listed in its own case.
+///
 /// # Errors
 /// Database errors.
 pub async fn list(
@@ -348,9 +355,18 @@ pub async fn list(
     due_before: Option<NaiveDate>,
     page: &PageRequest,
 ) -> Result<pb::ListCoreGroupMeetingsResponse, ApiError> {
+    // The case filter narrows first by what the indexes find (the
+    // meeting's own case, or a meeting of a child now on the case), then
+    // keeps those with a child whose case now is the one listed.
     let mut rows: Vec<MeetingRow> = sqlx::query_as(
         "SELECT * FROM core_group_meetings m \
-         WHERE ($1::uuid IS NULL OR m.case_id = $1) \
+         WHERE ($1::uuid IS NULL \
+                OR ((m.case_id = $1 \
+                     OR m.child_ids && ARRAY(SELECT child_id FROM child_cases WHERE case_id = $1)) \
+                    AND (EXISTS (SELECT 1 FROM unnest(m.child_ids) AS k (child_id) \
+                                   LEFT JOIN child_cases n ON n.child_id = k.child_id \
+                                  WHERE coalesce(n.case_id, m.case_id) = $1) \
+                         OR (m.case_id = $1 AND cardinality(m.child_ids) = 0)))) \
            AND ($2::uuid IS NULL OR $2 = ANY (m.child_ids)) \
            AND ($3::text IS NULL OR m.status = $3) \
            AND ($4::date IS NULL OR m.due_date <= $4) \
