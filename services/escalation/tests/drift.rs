@@ -572,5 +572,20 @@ async fn a_moved_childs_finding_is_listed_in_their_case_now_not_the_one_it_was_m
         .unwrap();
     assert!(findings_of(&mut tx, old_case).await.is_empty());
     assert_eq!(findings_of(&mut tx, new_case).await, found);
+    // An escalation raised in her case now may cite it; one raised in the
+    // old case may not.
+    let finding: Vec<Uuid> = found.iter().map(|f| f.parse().unwrap()).collect();
+    assert_eq!(
+        drift::first_stranger(&mut tx, new_case, &finding)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        drift::first_stranger(&mut tx, old_case, &finding)
+            .await
+            .unwrap(),
+        Some(0)
+    );
     tx.rollback().await.unwrap();
 }

@@ -1155,7 +1155,8 @@ async fn assess_report(
     }))
 }
 
-/// The first of `ids` (by position) that is not a finding of `case_id`.
+/// The first of `ids` (by position) that is not a finding about a child
+/// on `case_id` now (the finding's own case, for a child not moved).
 ///
 /// # Errors
 /// Database errors.
@@ -1164,12 +1165,15 @@ pub async fn first_stranger(
     case_id: Uuid,
     ids: &[Uuid],
 ) -> Result<Option<usize>, ApiError> {
-    let ours: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM drift_findings WHERE case_id = $1 AND id = ANY ($2)")
-            .bind(case_id)
-            .bind(ids)
-            .fetch_all(&mut *conn)
-            .await?;
+    // A finding made before a child moved to this case is about them too.
+    let ours: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "SELECT f.id FROM drift_findings f WHERE f.id = ANY ($2) AND {}",
+        super::cases::about_child_on_case("f", "$1", false)
+    ))
+    .bind(case_id)
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(ids.iter().position(|id| !ours.contains(id)))
 }
 
@@ -1221,14 +1225,9 @@ pub async fn list(
     // The case filter narrows first by what the indexes find (the
     // finding's own case, or one about a child now on the case), then
     // keeps those with a child whose case now is the one listed.
-    let ids: Vec<Uuid> = sqlx::query_scalar(
+    let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
         "SELECT f.id FROM drift_findings f \
-          WHERE ($1::uuid IS NULL \
-                 OR ((f.case_id = $1 \
-                      OR f.child_ids && ARRAY(SELECT child_id FROM case_children WHERE case_id = $1)) \
-                     AND EXISTS (SELECT 1 FROM unnest(f.child_ids) AS k (child_id) \
-                                   LEFT JOIN case_children n ON n.child_id = k.child_id \
-                                  WHERE coalesce(n.case_id, f.case_id) = $1))) \
+          WHERE ($1::uuid IS NULL OR {on_case}) \
             AND ($2::uuid IS NULL OR f.child_ids @> ARRAY[$2]::uuid[]) \
             AND ($3::uuid IS NULL OR f.plan_id = $3) \
             AND ($4::text IS NULL OR f.kind = $4) \
@@ -1247,7 +1246,8 @@ pub async fn list(
                  OR (f.severity, f.working_days_overdue, f.id) < ($9, $10, $11)) \
           ORDER BY f.severity DESC, f.working_days_overdue DESC, f.id DESC \
           LIMIT $12",
-    )
+        on_case = super::cases::about_child_on_case("f", "$1", true)
+    ))
     .bind(filter.case_id)
     .bind(filter.child_id)
     .bind(filter.plan_id)

@@ -416,26 +416,22 @@ pub async fn list(
     // The case filter narrows first by what the indexes find (the
     // escalation's own case, or one about a child now on the case), then
     // keeps those with a child whose case now is the one listed.
-    let ids: Vec<Uuid> = sqlx::query_scalar(
+    let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
         "SELECT e.id FROM escalations e \
           WHERE ($1::text IS NULL OR status = $1) \
             AND ($2::text IS NULL OR stage = $2) \
             AND ($3::text IS NULL OR reason_kind = $3) \
             AND ($4::text IS NULL OR owner_id = $4) \
             AND ($5::text IS NULL OR raised_by_id = $5) \
-            AND ($6::uuid IS NULL \
-                 OR ((e.case_id = $6 \
-                      OR e.child_ids && ARRAY(SELECT child_id FROM case_children WHERE case_id = $6)) \
-                     AND EXISTS (SELECT 1 FROM unnest(e.child_ids) AS k (child_id) \
-                                   LEFT JOIN case_children n ON n.child_id = k.child_id \
-                                  WHERE coalesce(n.case_id, e.case_id) = $6))) \
+            AND ($6::uuid IS NULL OR {on_case}) \
             AND ($7::uuid IS NULL OR child_ids @> ARRAY[$7]::uuid[]) \
             AND ($8::int IS NULL OR concerned_agency_kind = $8) \
             AND ($9::date IS NULL OR response_due_on <= $9) \
             AND ($11::uuid IS NULL OR (response_due_on, id) > ($10, $11)) \
           ORDER BY response_due_on, id \
           LIMIT $12",
-    )
+        on_case = super::cases::about_child_on_case("e", "$6", true)
+    ))
     .bind(filter.status)
     .bind(filter.stage.map(Stage::as_str))
     .bind(filter.reason_kind)
