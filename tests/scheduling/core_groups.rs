@@ -29,7 +29,7 @@ async fn core_groups_follow_the_plan_and_the_case_calendar_parses() {
 
     // The first meeting: 10 working days after the ICPC.
     let mut first = None;
-    for _ in 0..100 {
+    for _ in 0..300 {
         let found = core_groups
             .list_core_group_meetings(bs.req(pb::ListCoreGroupMeetingsRequest {
                 case_id: case.clone(),

@@ -137,17 +137,21 @@ pub(crate) async fn conferences_of_kind(
     case_id: &str,
     kind: common::ConferenceKind,
 ) -> Vec<pb::Conference> {
-    for _ in 0..100 {
-        let found = scheduling
+    // Up to 30 s, as the other waits on the feeds. Until scheduling has
+    // learnt of the case from the cases feed, the case is NOT_FOUND.
+    for _ in 0..300 {
+        let listed = scheduling
             .list_conferences(who.req(pb::ListConferencesRequest {
                 case_id: case_id.into(),
                 kind: kind as i32,
                 ..Default::default()
             }))
-            .await
-            .unwrap()
-            .into_inner()
-            .conferences;
+            .await;
+        let found = match listed {
+            Ok(response) => response.into_inner().conferences,
+            Err(status) if status.code() == Code::NotFound => Vec::new(),
+            Err(status) => panic!("{status:?}"),
+        };
         if !found.is_empty() {
             return found;
         }
@@ -602,7 +606,7 @@ async fn an_enquiry_finding_no_icpc_needed_cancels_the_icpc_it_made_due() {
     // Scheduling learns it from the cases feed: the conference is not left
     // due (and so overdue) for ever, but cancelled, saying why.
     let mut cancelled = None;
-    for _ in 0..100 {
+    for _ in 0..300 {
         let now = scheduling
             .get_conference(bs.req(pb::GetConferenceRequest {
                 conference_id: icpc.id.clone(),

@@ -928,7 +928,7 @@ async fn a_siblings_conference_held_puts_nothing_right_for_the_child() {
         .remove(0);
     let (ben, _) = s47_about(&mut f, child(&case, "DRF0006", "Ben"), date(2025, 6, 18)).await;
     let mut bens = None;
-    for _ in 0..100 {
+    for _ in 0..300 {
         bens = conferences_of(&mut c.conferences, &bs, &case)
             .await
             .into_iter()

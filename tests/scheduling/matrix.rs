@@ -152,7 +152,7 @@ async fn build_world(
     let mut review = None;
     let mut core_groups = CoreGroupsServiceClient::new(f.server.channel().await);
     let mut meeting = None;
-    for _ in 0..100 {
+    for _ in 0..300 {
         let found = conferences
             .list_conferences(bs.req(pb::ListConferencesRequest {
                 case_id: case.clone(),

@@ -458,7 +458,7 @@ async fn review_of(
     bs: &As,
     case: &str,
 ) -> pb::Conference {
-    for _ in 0..100 {
+    for _ in 0..300 {
         let found = conferences
             .list_conferences(bs.req(pb::ListConferencesRequest {
                 case_id: case.into(),
