@@ -110,6 +110,29 @@ pub struct ChildCase {
 #[derive(Debug, Clone, Copy)]
 pub struct ChildCaseTable(pub &'static str);
 
+impl ChildCaseTable {
+    /// SQL: whether the row aliased `row` (with `child_ids` and the
+    /// `case_id` it was made in) is about a child on case `case` (a
+    /// parameter) now, as this table says (a child not in it is on the
+    /// row's own case); a row about no child, whether it was made in
+    /// `case`. A row keeps its case when a child moves; which case lists
+    /// it, and which records of a case may cite it, follow the child. A
+    /// test the indexes answer (the row's own case, or a child on the case)
+    /// comes ahead of the exact one, for a scan across the authority.
+    #[must_use]
+    pub fn row_on_case(self, row: &str, case: &str) -> String {
+        let Self(table) = self;
+        format!(
+            "(({row}.case_id = {case} \
+               OR {row}.child_ids && ARRAY(SELECT child_id FROM {table} WHERE case_id = {case})) \
+              AND (EXISTS (SELECT 1 FROM unnest({row}.child_ids) AS k (child_id) \
+                             LEFT JOIN {table} n ON n.child_id = k.child_id \
+                            WHERE coalesce(n.case_id, {row}.case_id) = {case}) \
+                   OR ({row}.case_id = {case} AND cardinality({row}.child_ids) = 0)))"
+        )
+    }
+}
+
 /// Each of `children` (a record of case `case_id`'s) with the case the
 /// cases feed last put them on, as the service keeps it in `table`, for
 /// who may see the record ([`relation_of_children`]): a child moved to

@@ -128,31 +128,6 @@ pub async fn child_records(conn: &mut PgConnection, child: Uuid) -> Result<Vec<U
     Ok(ids)
 }
 
-/// SQL: whether the row aliased `row` (an escalation's or a finding's,
-/// with `child_ids` and the `case_id` it was made in) is about a child on
-/// case `case` (a parameter) now, as the cases feed last said
-/// ([`CHILD_CASES`]; a child not learnt here is on the row's own case). A
-/// row keeps its case when a child moves; who sees it, which case lists it
-/// and which escalation may cite it follow the child. `index_first` adds a
-/// test the indexes answer (the row's own case, or a child on the case)
-/// ahead of the exact one, for a scan across the authority.
-pub(crate) fn about_child_on_case(row: &str, case: &str, index_first: bool) -> String {
-    let exact = format!(
-        "EXISTS (SELECT 1 FROM unnest({row}.child_ids) AS k (child_id) \
-                   LEFT JOIN case_children n ON n.child_id = k.child_id \
-                  WHERE coalesce(n.case_id, {row}.case_id) = {case})"
-    );
-    if index_first {
-        format!(
-            "(({row}.case_id = {case} \
-               OR {row}.child_ids && ARRAY(SELECT child_id FROM case_children WHERE case_id = {case})) \
-              AND {exact})"
-        )
-    } else {
-        exact
-    }
-}
-
 /// The first of `children` not of `case_id`, by position.
 ///
 /// # Errors

@@ -1168,7 +1168,7 @@ pub async fn first_stranger(
     // A finding made before a child moved to this case is about them too.
     let ours: Vec<Uuid> = sqlx::query_scalar(&format!(
         "SELECT f.id FROM drift_findings f WHERE f.id = ANY ($2) AND {}",
-        super::cases::about_child_on_case("f", "$1", false)
+        super::cases::CHILD_CASES.row_on_case("f", "$1")
     ))
     .bind(case_id)
     .bind(ids)
@@ -1246,7 +1246,7 @@ pub async fn list(
                  OR (f.severity, f.working_days_overdue, f.id) < ($9, $10, $11)) \
           ORDER BY f.severity DESC, f.working_days_overdue DESC, f.id DESC \
           LIMIT $12",
-        on_case = super::cases::about_child_on_case("f", "$1", true)
+        on_case = super::cases::CHILD_CASES.row_on_case("f", "$1")
     ))
     .bind(filter.case_id)
     .bind(filter.child_id)

@@ -430,7 +430,7 @@ pub async fn list(
             AND ($11::uuid IS NULL OR (response_due_on, id) > ($10, $11)) \
           ORDER BY response_due_on, id \
           LIMIT $12",
-        on_case = super::cases::about_child_on_case("e", "$6", true)
+        on_case = super::cases::CHILD_CASES.row_on_case("e", "$6")
     ))
     .bind(filter.status)
     .bind(filter.stage.map(Stage::as_str))

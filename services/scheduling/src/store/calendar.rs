@@ -58,7 +58,7 @@ pub async fn meetings(
     // A case's meetings are narrowed first by what the indexes find (the
     // meeting's own case, or one of a child now on the case), then kept
     // when a child of theirs is on the case now.
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT c.id, c.kind, c.case_id, c.status, c.start_time, c.end_time, c.venue, \
                 c.virtual_meeting, \
                 (SELECT count(*) FROM conference_reschedules r WHERE r.conference_id = c.id), \
@@ -66,32 +66,19 @@ pub async fn meetings(
            FROM conferences c \
           WHERE c.start_time IS NOT NULL AND c.status IN ('booked', 'held', 'inquorate', 'cancelled') \
             AND ($1::uuid IS NULL OR c.chair_id = $1) \
-            AND ($2::uuid IS NULL \
-                 OR ((c.case_id = $2 \
-                      OR c.id IN (SELECT cc.conference_id FROM conference_children cc \
-                                    JOIN child_cases k ON k.child_id = cc.child_id \
-                                   WHERE k.case_id = $2)) \
-                     AND (EXISTS (SELECT 1 FROM conference_children cc \
-                                    LEFT JOIN child_cases k ON k.child_id = cc.child_id \
-                                   WHERE cc.conference_id = c.id \
-                                     AND coalesce(k.case_id, c.case_id) = $2) \
-                          OR (c.case_id = $2 AND NOT EXISTS (SELECT 1 FROM conference_children cc \
-                                                              WHERE cc.conference_id = c.id))))) \
+            AND ($2::uuid IS NULL OR {conference_on_case}) \
             AND c.start_time >= ($3::date - 1)::timestamptz AND c.start_time < ($4::date + 2)::timestamptz \
          UNION ALL \
          SELECT m.id, 'core_group', m.case_id, m.status, m.start_time, m.end_time, m.venue, \
                 m.virtual_meeting, 0, m.updated_at \
            FROM core_group_meetings m \
           WHERE $5 AND $2::uuid IS NOT NULL AND m.start_time IS NOT NULL \
-            AND (m.case_id = $2 \
-                 OR m.child_ids && ARRAY(SELECT child_id FROM child_cases WHERE case_id = $2)) \
-            AND (EXISTS (SELECT 1 FROM unnest(m.child_ids) AS k (child_id) \
-                           LEFT JOIN child_cases n ON n.child_id = k.child_id \
-                          WHERE coalesce(n.case_id, m.case_id) = $2) \
-                 OR (m.case_id = $2 AND cardinality(m.child_ids) = 0)) \
+            AND {meeting_on_case} \
             AND m.start_time >= ($3::date - 1)::timestamptz AND m.start_time < ($4::date + 2)::timestamptz \
          ORDER BY 5, 1",
-    )
+        conference_on_case = super::conferences::conference_on_case("c", "$2"),
+        meeting_on_case = super::conferences::CHILD_CASES.row_on_case("m", "$2"),
+    ))
     .bind(chair)
     .bind(case)
     .bind(first)

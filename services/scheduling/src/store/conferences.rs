@@ -372,6 +372,29 @@ pub struct ConferenceFilter {
     pub page: cpc_platform::paging::PageRequest,
 }
 
+/// SQL: whether the conference aliased `row` is about a child on case
+/// `case` (a parameter) now ([`CHILD_CASES`]; a child not learnt is on the
+/// conference's own case); one about no child, whether it was made in
+/// `case`. A conference keeps its case when a child moves; which case lists
+/// it follows the child. As
+/// [`ChildCaseTable::row_on_case`](cpc_platform::case_members::ChildCaseTable::row_on_case)
+/// for rows holding their children in an array; a conference's are in
+/// `conference_children`.
+pub(crate) fn conference_on_case(row: &str, case: &str) -> String {
+    format!(
+        "(({row}.case_id = {case} \
+           OR {row}.id IN (SELECT cc.conference_id FROM conference_children cc \
+                             JOIN child_cases k ON k.child_id = cc.child_id \
+                            WHERE k.case_id = {case})) \
+          AND (EXISTS (SELECT 1 FROM conference_children cc \
+                         LEFT JOIN child_cases k ON k.child_id = cc.child_id \
+                        WHERE cc.conference_id = {row}.id \
+                          AND coalesce(k.case_id, {row}.case_id) = {case}) \
+               OR ({row}.case_id = {case} AND NOT EXISTS (SELECT 1 FROM conference_children cc \
+                                                          WHERE cc.conference_id = {row}.id))))"
+    )
+}
+
 /// The authority's conferences matching `filter`, earliest due first.
 ///
 /// A case filter lists the conferences about a child on that case now
@@ -391,21 +414,11 @@ pub async fn list(
     // The case filter narrows first by what the indexes find (the
     // conference's own case, or a conference of a child now on the case),
     // then keeps those with a child whose case now is the one listed.
-    let mut ids: Vec<Uuid> = sqlx::query_scalar(
+    let mut ids: Vec<Uuid> = sqlx::query_scalar(&format!(
         "SELECT c.id FROM conferences c \
          WHERE ($1::text IS NULL OR c.status = $1) \
            AND ($2::text IS NULL OR c.kind = $2) \
-           AND ($3::uuid IS NULL \
-                OR ((c.case_id = $3 \
-                     OR c.id IN (SELECT cc.conference_id FROM conference_children cc \
-                                   JOIN child_cases k ON k.child_id = cc.child_id \
-                                  WHERE k.case_id = $3)) \
-                    AND (EXISTS (SELECT 1 FROM conference_children cc \
-                                   LEFT JOIN child_cases k ON k.child_id = cc.child_id \
-                                  WHERE cc.conference_id = c.id \
-                                    AND coalesce(k.case_id, c.case_id) = $3) \
-                         OR (c.case_id = $3 AND NOT EXISTS (SELECT 1 FROM conference_children cc \
-                                                             WHERE cc.conference_id = c.id))))) \
+           AND ($3::uuid IS NULL OR {on_case}) \
            AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM conference_children cc \
                  WHERE cc.conference_id = c.id AND cc.child_id = $4)) \
            AND ($5::date IS NULL OR c.statutory_due_date <= $5) \
@@ -417,7 +430,8 @@ pub async fn list(
            AND ($11::uuid IS NULL OR c.chair_id = $11) \
            AND (NOT $12 OR c.chair_id IS NULL) \
          ORDER BY c.statutory_due_date, c.id LIMIT $10",
-    )
+        on_case = conference_on_case("c", "$3")
+    ))
     .bind(filter.status)
     .bind(filter.kind)
     .bind(filter.case_id)

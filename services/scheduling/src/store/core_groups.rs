@@ -358,22 +358,17 @@ pub async fn list(
     // The case filter narrows first by what the indexes find (the
     // meeting's own case, or a meeting of a child now on the case), then
     // keeps those with a child whose case now is the one listed.
-    let mut rows: Vec<MeetingRow> = sqlx::query_as(
+    let mut rows: Vec<MeetingRow> = sqlx::query_as(&format!(
         "SELECT * FROM core_group_meetings m \
-         WHERE ($1::uuid IS NULL \
-                OR ((m.case_id = $1 \
-                     OR m.child_ids && ARRAY(SELECT child_id FROM child_cases WHERE case_id = $1)) \
-                    AND (EXISTS (SELECT 1 FROM unnest(m.child_ids) AS k (child_id) \
-                                   LEFT JOIN child_cases n ON n.child_id = k.child_id \
-                                  WHERE coalesce(n.case_id, m.case_id) = $1) \
-                         OR (m.case_id = $1 AND cardinality(m.child_ids) = 0)))) \
+         WHERE ($1::uuid IS NULL OR {on_case}) \
            AND ($2::uuid IS NULL OR $2 = ANY (m.child_ids)) \
            AND ($3::text IS NULL OR m.status = $3) \
            AND ($4::date IS NULL OR m.due_date <= $4) \
            AND ($5::uuid IS NULL OR (m.due_date, m.id) > \
                 (SELECT due_date, id FROM core_group_meetings WHERE id = $5)) \
          ORDER BY m.due_date, m.id LIMIT $6",
-    )
+        on_case = super::conferences::CHILD_CASES.row_on_case("m", "$1")
+    ))
     .bind(case_id)
     .bind(child_id)
     .bind(status)
