@@ -231,6 +231,10 @@ pub type ApplyEvent = for<'a> fn(
 pub struct Follow {
     /// The followed service.
     pub source: Source,
+    /// The key of this follow's place in the feed (`feed_positions`): the
+    /// source's name, or, for a second follow of the same source, a key of
+    /// its own, so that each keeps its own place.
+    pub position: &'static str,
     /// The event types read, in groups as the consumer names them (none:
     /// every type).
     pub events: &'static [&'static [&'static str]],
@@ -270,6 +274,11 @@ pub enum FeedError {
     File { path: PathBuf, reason: String },
     #[error("in production, following change feeds needs [tls] (a client certificate)")]
     NoCredentials,
+    #[error("{consumer} has two follows keeping their place as {position}")]
+    SharedPosition {
+        consumer: &'static str,
+        position: &'static str,
+    },
 }
 
 /// One follower: a consumer component following a source for one authority.
@@ -322,6 +331,7 @@ pub fn start(
     // leaves no task running behind the error.
     let mut followers = Vec::new();
     for (consumer, follows, pool) in consumers {
+        own_places(consumer, follows)?;
         for follow in *follows {
             let endpoint = endpoint(config, consumer, follow.source.name(), served, own_addr)?;
             for authority in config.authorities.keys() {
@@ -341,6 +351,19 @@ pub fn start(
         .into_iter()
         .map(|follower| tokio::spawn(follower.run()))
         .collect())
+}
+
+/// Each of a consumer's follows keeps its own place: two sharing one would
+/// each skip what the other had read.
+fn own_places(consumer: &'static str, follows: &[Follow]) -> Result<(), FeedError> {
+    let mut positions = std::collections::BTreeSet::new();
+    match follows.iter().find(|f| !positions.insert(f.position)) {
+        Some(follow) => Err(FeedError::SharedPosition {
+            consumer,
+            position: follow.position,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn endpoint(
@@ -421,6 +444,7 @@ impl Follower {
                     tracing::info!(
                         consumer = self.consumer,
                         source = self.follow.source.name(),
+                        position = self.follow.position,
                         authority = %self.authority,
                         retry_in = ?backoff,
                         "change feed source is stopping; resuming"
@@ -432,6 +456,7 @@ impl Follower {
                     tracing::info!(
                         consumer = self.consumer,
                         source = self.follow.source.name(),
+                        position = self.follow.position,
                         authority = %self.authority,
                         retry_in = ?backoff,
                         "change feed credential ended; resuming with a new one"
@@ -440,6 +465,7 @@ impl Follower {
                 Err(err) => tracing::warn!(
                     consumer = self.consumer,
                     source = self.follow.source.name(),
+                        position = self.follow.position,
                     authority = %self.authority,
                     error = %err,
                     retry_in = ?backoff,
@@ -483,7 +509,7 @@ impl Follower {
         let position: Option<i64> = sqlx::query_scalar(
             "SELECT last_sequence FROM feed_positions WHERE source = $1 AND authority_id = $2",
         )
-        .bind(self.follow.source.name())
+        .bind(self.follow.position)
         .bind(&self.authority)
         .fetch_optional(&mut *tx)
         .await?;
@@ -517,7 +543,7 @@ impl Follower {
              SET last_sequence = excluded.last_sequence, updated_at = excluded.updated_at \
              WHERE feed_positions.last_sequence < excluded.last_sequence",
         )
-        .bind(self.follow.source.name())
+        .bind(self.follow.position)
         .bind(&self.authority)
         .bind(event.sequence)
         .bind(now)
@@ -691,6 +717,35 @@ mod tests {
         config.feeds.ca_file = Some("no-such-ca.pem".into());
         let err = endpoint(&config, "scheduling", "cases", &["cases"], own()).unwrap_err();
         assert!(matches!(err, FeedError::File { .. }), "{err}");
+    }
+
+    #[test]
+    fn two_follows_of_a_consumer_may_not_keep_one_place() {
+        fn ignore<'a>(
+            _: &'a mut PgConnection,
+            _: &'a ChangeEvent,
+            _: &'a Config,
+        ) -> BoxFuture<'a, Result<(), ApiError>> {
+            Box::pin(async { Ok(()) })
+        }
+        let follow = |position| Follow {
+            source: Source::Cases,
+            position,
+            events: &[],
+            apply: ignore,
+        };
+        assert!(own_places("reporting", &[follow("cases"), follow("cases.children")]).is_ok());
+        let err = own_places("reporting", &[follow("cases"), follow("cases")]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                FeedError::SharedPosition {
+                    position: "cases",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ const CONFERENCE_HELD: &str = "cpc.scheduling.v1.ConferenceHeld";
 /// Scheduling's feed, as cases follows it: only held conferences.
 pub const SCHEDULING_FEED: Follow = Follow {
     source: Source::Scheduling,
+    position: "scheduling",
     events: &[&[CONFERENCE_HELD]],
     apply: apply_scheduling_event,
 };

@@ -56,6 +56,7 @@ const ACTION_EVENTS: [&str; 3] = [
 /// The cases feed, as escalation follows it.
 pub const CASES_FEED: Follow = Follow {
     source: Source::Cases,
+    position: "cases",
     events: &[
         &[MEMBER_ADDED, MEMBER_ENDED],
         &CHILD_EVENTS,
@@ -72,6 +73,7 @@ const REPORT_SUBMITTED: &str = "cpc.reporting.v1.AgencyReportSubmitted";
 /// meetings and invitations.
 pub const SCHEDULING_FEED: Follow = Follow {
     source: Source::Scheduling,
+    position: "scheduling",
     events: &[&CONFERENCE_EVENTS, &CORE_GROUP_EVENTS, &[INVITATION_SENT]],
     apply: apply_scheduling_event,
 };
@@ -79,6 +81,7 @@ pub const SCHEDULING_FEED: Follow = Follow {
 /// Reporting's feed, as escalation follows it: reports submitted.
 pub const REPORTING_FEED: Follow = Follow {
     source: Source::Reporting,
+    position: "reporting",
     events: &[&[REPORT_SUBMITTED]],
     apply: apply_reporting_event,
 };

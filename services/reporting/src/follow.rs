@@ -5,14 +5,15 @@
 //! What reporting learns: from scheduling, each conference's case, children,
 //! status (minutes are written for one that met), reports due date and
 //! chair, who was invited to it and whom the chair excluded from attending
-//! it before it met; from cases, who is on each case and which case each
-//! child is on now (for the policies) and whom the chair excluded from a
-//! conference's minutes or from attending it (exclusions with scope MINUTES
-//! or ATTENDANCE on its outcomes). For the timeliness statistics: each conference's kind,
-//! statutory due date and clock start, each core group meeting (scheduling)
-//! and each section 47 enquiry's start (cases). For the children in need
-//! census ([`crate::census::learn`]): each child's census items, episodes,
-//! enquiries, initial conferences and plans (cases).
+//! it before it met; from cases, who is on each case (for the policies)
+//! and whom the chair excluded from a conference's minutes or from
+//! attending it (exclusions with scope MINUTES or ATTENDANCE on its
+//! outcomes), and, in a follow of its own ([`CHILD_CASES_FEED`]), which
+//! case each child is on now. For the timeliness statistics: each
+//! conference's kind, statutory due date and clock start, each core group
+//! meeting (scheduling) and each section 47 enquiry's start (cases). For
+//! the children in need census ([`crate::census::learn`]): each child's
+//! census items, episodes, enquiries, initial conferences and plans (cases).
 
 use chrono::{DateTime, Utc};
 use cpc_platform::case_members;
@@ -44,6 +45,7 @@ const EPISODE_CLOSED: &str = "cpc.cases.v1.CinEpisodeClosed";
 /// what the children in need census is written from.
 pub const CASES_FEED: Follow = Follow {
     source: Source::Cases,
+    position: "cases",
     events: &[
         &[MEMBER_ADDED, MEMBER_ENDED, OUTCOME_RECORDED],
         &[S47_STARTED, S47_COMPLETED],
@@ -54,12 +56,51 @@ pub const CASES_FEED: Follow = Follow {
     apply: apply_cases_event,
 };
 
+/// The cases feed again, for the case each child is on now alone
+/// (`child_cases`, which the policies read), keeping a place of its own.
+/// So a database whose children were moved before reporting kept that table
+/// (migration `20261211100001`) learns where they are: this follow starts
+/// from the feed's beginning, wherever the other has got to. Reading a
+/// child's event twice changes nothing: an older version of the child never
+/// overwrites a newer one.
+pub const CHILD_CASES_FEED: Follow = Follow {
+    source: Source::Cases,
+    position: "cases.child_cases",
+    events: &[&CHILD_EVENTS],
+    apply: apply_child_case,
+};
+
+fn apply_child_case<'a>(
+    conn: &'a mut PgConnection,
+    event: &'a ChangeEvent,
+    _config: &'a Config,
+) -> BoxFuture<'a, Result<(), ApiError>> {
+    Box::pin(async move {
+        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+        // Every child event carries the child as field 1.
+        let child = decode_event::<cases::ChildRegistered>(event)?
+            .child
+            .ok_or_else(|| bad_event(event, "has no child"))?;
+        let id = |text: &str| Uuid::parse_str(text).map_err(|_| bad_event(event, "is incomplete"));
+        conferences::learn_child_case(
+            conn,
+            &event.authority_id,
+            id(&child.id)?,
+            id(&child.case_id)?,
+            child.version,
+            now,
+        )
+        .await
+    })
+}
+
 const INVITATION_SENT: &str = "cpc.scheduling.v1.InvitationSent";
 
 /// Scheduling's feed, as reporting follows it: the conferences and who was
 /// invited to them.
 pub const SCHEDULING_FEED: Follow = Follow {
     source: Source::Scheduling,
+    position: "scheduling",
     events: &[&CONFERENCE_EVENTS, &CORE_GROUP_EVENTS, &[INVITATION_SENT]],
     apply: apply_scheduling_event,
 };
@@ -91,20 +132,7 @@ fn apply_cases_event<'a>(
                 let child = decode_event::<cases::ChildRegistered>(event)?
                     .child
                     .ok_or_else(|| bad_event(event, "has no child"))?;
-                census::learn::child(conn, authority, &child, now).await?;
-                let id = |text: &str| {
-                    Uuid::parse_str(text).map_err(|_| bad_event(event, "is incomplete"))
-                };
-                let (child_id, case_id) = (id(&child.id)?, id(&child.case_id)?);
-                conferences::learn_child_case(
-                    conn,
-                    authority,
-                    child_id,
-                    case_id,
-                    child.version,
-                    now,
-                )
-                .await
+                census::learn::child(conn, authority, &child, now).await
             }
             // Each carries the episode as field 1.
             EPISODE_OPENED | EPISODE_CLOSED => {

@@ -40,7 +40,11 @@ pub fn component() -> Component {
         // What was sent to whom, and who was told the decision, is history.
         append_only: &["minutes_deliveries", "decision_notifications"],
         locate_child: Some(api::locate_child),
-        follows: &[follow::CASES_FEED, follow::SCHEDULING_FEED],
+        follows: &[
+            follow::CASES_FEED,
+            follow::CHILD_CASES_FEED,
+            follow::SCHEDULING_FEED,
+        ],
         // Validating a census return takes seconds a thousand children.
         slow_calls: &["/cpc.reporting.v1.ReportingService/GenerateCinCensus"],
     }

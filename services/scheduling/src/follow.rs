@@ -27,6 +27,7 @@ use crate::store::needs;
 /// The cases feed, as scheduling follows it.
 pub const CASES_FEED: Follow = Follow {
     source: Source::Cases,
+    position: "cases",
     // Every event type: the clock reads most of them.
     events: &[],
     apply: apply_cases_event,
