@@ -277,7 +277,7 @@ async fn a_plan_ends_for_turning_18_or_a_death_only_as_the_childs_record_shows()
     assert_eq!(
         err.message(),
         "PLAN_END_REASON_TURNED_18: the child's record shows them under 18 on end_date; the plan \
-         ends for this reason on or after their 18th birthday"
+         ends for this reason on their 18th birthday"
     );
     // A death is recorded on the child, which ends the plan.
     let err = f

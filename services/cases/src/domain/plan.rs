@@ -273,7 +273,13 @@ pub const TURNED_18_UNBORN: &str = "PLAN_END_REASON_TURNED_18: the child's recor
 
 /// Why `EndPlan` refuses `TURNED_18` dated before the 18th birthday.
 pub const TURNED_18_TOO_YOUNG: &str = "PLAN_END_REASON_TURNED_18: the child's record shows them \
-     under 18 on end_date; the plan ends for this reason on or after their 18th birthday";
+     under 18 on end_date; the plan ends for this reason on their 18th birthday";
+
+/// Why `EndPlan` refuses `TURNED_18` dated after the 18th birthday: the plan
+/// ended that day, whenever the ending is recorded, and a later date would
+/// stretch the plan (and the census's plan length) past it.
+pub const TURNED_18_AFTER_BIRTHDAY: &str = "PLAN_END_REASON_TURNED_18: end_date is after the \
+     child's 18th birthday as their record shows it; the plan ends for this reason on that birthday";
 
 /// Why `EndPlan` refuses `DIED` for a born child.
 pub const DIED_BY_RECORDING_DEATH: &str = "PLAN_END_REASON_DIED: record the child's death \
@@ -300,6 +306,11 @@ pub fn ending_contradicts_child(
         (PlanEndReason::Turned18, None) => Some(TURNED_18_UNBORN),
         (PlanEndReason::Turned18, Some(born)) if age_on(born, end) < 18 => {
             Some(TURNED_18_TOO_YOUNG)
+        }
+        (PlanEndReason::Turned18, Some(born))
+            if end.pred_opt().is_some_and(|eve| age_on(born, eve) >= 18) =>
+        {
+            Some(TURNED_18_AFTER_BIRTHDAY)
         }
         (PlanEndReason::Died, Some(_)) => Some(DIED_BY_RECORDING_DEATH),
         _ => None,
@@ -626,11 +637,16 @@ mod tests {
     #[test]
     fn an_ending_for_turning_18_or_a_death_agrees_with_the_childs_record() {
         let end = d(2025, 9, 1);
-        // 18 on the end date itself, or before it.
-        for born in [d(2007, 9, 1), d(2001, 2, 3)] {
+        // 18 on the end date itself.
+        assert_eq!(
+            ending_contradicts_child(PlanEndReason::Turned18, Some(d(2007, 9, 1)), end),
+            None
+        );
+        // 18 before it: the plan ended on the birthday.
+        for born in [d(2007, 8, 31), d(2001, 2, 3)] {
             assert_eq!(
                 ending_contradicts_child(PlanEndReason::Turned18, Some(born), end),
-                None
+                Some(TURNED_18_AFTER_BIRTHDAY)
             );
         }
         // The day before the 18th birthday; a leap-day child is 18 on
@@ -650,6 +666,10 @@ mod tests {
         assert_eq!(
             ending_contradicts_child(PlanEndReason::Turned18, Some(d(2004, 2, 29)), d(2022, 3, 1)),
             None
+        );
+        assert_eq!(
+            ending_contradicts_child(PlanEndReason::Turned18, Some(d(2004, 2, 29)), d(2022, 3, 2)),
+            Some(TURNED_18_AFTER_BIRTHDAY)
         );
         assert_eq!(
             ending_contradicts_child(PlanEndReason::Turned18, None, end),

@@ -468,8 +468,8 @@ async fn check_ending_conference(
 }
 
 /// Refuses an ending whose reason the child's record does not show:
-/// `TURNED_18` before the 18th birthday (or with no birth date), `DIED` for
-/// a born child, whose death is recorded on the child
+/// `TURNED_18` on another day than the 18th birthday (or with no birth
+/// date), `DIED` for a born child, whose death is recorded on the child
 /// ([`ending_contradicts_child`]).
 ///
 /// The child is read, not locked: writers lock a child before its plan
@@ -497,10 +497,10 @@ async fn check_ending_against_child(
 /// before the transfer was notified; dated before the plan's latest
 /// review) or a `conference_id` that is not recorded as held or whose
 /// outcome for the child is recorded, or a reason the child's record does
-/// not show (`TURNED_18` before the 18th birthday or with no birth date;
-/// `DIED` for a born child, whose death `UpdateChild` records and which
-/// ends the plan), `INVALID_ARGUMENT` for
-/// `NO_LONGER_AT_RISK` (recorded with the review's outcome), dates before
+/// not show (`TURNED_18` on another day than the 18th birthday, or with no
+/// birth date; `DIED` for a born child, whose death `UpdateChild` records
+/// and which ends the plan), `INVALID_ARGUMENT` for `NO_LONGER_AT_RISK`
+/// (recorded with the review's outcome), dates before
 /// the plan's start or the transfer notice, or a `conference_id` that is
 /// not a review of the child during the plan on `end_date`; database
 /// errors.

@@ -371,7 +371,10 @@ async fn a_conference_that_ends_a_plan_is_a_held_review_of_the_child_on_the_end_
 }
 
 const TURNED_18_TOO_YOUNG: &str = "PLAN_END_REASON_TURNED_18: the child's record shows them \
-     under 18 on end_date; the plan ends for this reason on or after their 18th birthday";
+     under 18 on end_date; the plan ends for this reason on their 18th birthday";
+
+const TURNED_18_AFTER_BIRTHDAY: &str = "PLAN_END_REASON_TURNED_18: end_date is after the child's \
+     18th birthday as their record shows it; the plan ends for this reason on that birthday";
 
 /// A manager's ending for `reason` on `on`, after consulting the police.
 fn manager_ending(
@@ -386,7 +389,7 @@ fn manager_ending(
 }
 
 #[tokio::test]
-async fn a_plan_ends_for_turning_18_only_from_the_18th_birthday() {
+async fn a_plan_ends_for_turning_18_on_the_18th_birthday() {
     let h = Harness::new().await;
     // 18 on 1 August 2025, five weeks after the ICPC.
     let child = register_born(&h, "C6501", pd(2007, 8, 1)).await;
@@ -422,6 +425,16 @@ async fn a_plan_ends_for_turning_18_only_from_the_18th_birthday() {
         plan_now(&h, &plan.id).await.status,
         pb::PlanStatus::Active as i32
     );
+
+    // The day after it: the plan ended on the birthday.
+    let err = end(
+        &h,
+        &plan.id,
+        manager_ending(pb::PlanEndReason::Turned18, pd(2025, 8, 2)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(precondition(err), TURNED_18_AFTER_BIRTHDAY);
 
     // On the birthday.
     let ended = end(
