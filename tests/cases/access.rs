@@ -565,6 +565,96 @@ async fn a_page_token_around_a_child_the_caller_cannot_see_reads_nothing() {
     f.stop().await;
 }
 
+#[tokio::test]
+async fn a_page_token_around_another_cases_family_member_reads_nothing() {
+    let mut f = Fixture::start().await;
+    let sw = f.social_worker();
+    let create = async |f: &mut Fixture, who: &As, la_child_id: &str| {
+        f.client
+            .create_child(who.req(pb::CreateChildRequest {
+                request_id: rid(),
+                child: Some(child("", la_child_id, "Sam")),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .child
+            .unwrap()
+    };
+    let add = async |f: &mut Fixture, who: &As, of: &pb::Child, family_name: &str| {
+        f.client
+            .add_family_member(who.req(pb::AddFamilyMemberRequest {
+                request_id: rid(),
+                family_member: Some(pb::FamilyMember {
+                    case_id: of.case_id.clone(),
+                    given_names: "Jo".into(),
+                    family_name: family_name.into(),
+                    relationships: vec![pb::ChildRelationship {
+                        child_id: of.id.clone(),
+                        relationship: pb::Relationship::OtherRelative as i32,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .family_member
+            .unwrap()
+    };
+    let own = create(&mut f, &sw, "C4111").await;
+    add(&mut f, &sw, &own, "Adams").await;
+    add(&mut f, &sw, &own, "Young").await;
+    // A family member in a colleague's case, whose name sorts between.
+    let colleague = f.person(OTHER_WORKER, AUTHORITY, Role::SocialWorker, Some(csc()));
+    let theirs = create(&mut f, &colleague, "C4112").await;
+    let hidden = add(&mut f, &colleague, &theirs, "Morgan").await;
+
+    let page = |token: &str| {
+        sw.req(pb::ListFamilyMembersRequest {
+            case_id: own.case_id.clone(),
+            page_size: 1,
+            page_token: token.to_owned(),
+            ..Default::default()
+        })
+    };
+    let first = f
+        .client
+        .list_family_members(page(""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.family_members[0].family_name, "Adams");
+    // The same token around the other case's family member (the filters'
+    // hash unchanged) would tell, by where the page starts, how their name
+    // sorts: "Young" after "Morgan".
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let text = String::from_utf8(engine.decode(&first.next_page_token).unwrap()).unwrap();
+    let forged = engine.encode(text.replace(&first.family_members[0].id, &hidden.id));
+    assert_ne!(forged, first.next_page_token);
+    let around_hidden = f
+        .client
+        .list_family_members(page(&forged))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        around_hidden.family_members,
+        [],
+        "nothing after another case's family member"
+    );
+    let second = f
+        .client
+        .list_family_members(page(&first.next_page_token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.family_members[0].family_name, "Young");
+    f.stop().await;
+}
+
 /// A partner practitioner of `kind` and `name`.
 fn practitioner(f: &Fixture, id: u128, kind: cpc_identity::AgencyKind, name: &str) -> As {
     let agency = Agency {

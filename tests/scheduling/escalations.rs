@@ -637,3 +637,65 @@ async fn an_escalation_goes_up_the_route_and_is_resolved() {
     );
     f.stop().await;
 }
+
+#[tokio::test]
+async fn a_page_token_around_another_cases_escalation_reads_nothing() {
+    let (mut f, _) = start().await;
+    let (child, case) = s47_started(&mut f, "ESC0010", uk_today()).await;
+    let (other_child, other_case) = s47_started(&mut f, "ESC0011", uk_today()).await;
+    until_escalation_knows_child(&f, &child).await;
+    until_escalation_knows_child(&f, &other_child).await;
+    let mut client = escalation(&f).await;
+    let manager = f.team_manager();
+    let due_in = |case: &str, child: &str, days| {
+        let mut request = raising(case, child, pb::EscalationStage::TeamManager);
+        if let Some(e) = request.escalation.as_mut() {
+            e.response_due_date = in_days(days);
+        }
+        request
+    };
+    raise(&mut client, &manager, due_in(&case, &child, 5)).await;
+    raise(&mut client, &manager, due_in(&case, &child, 20)).await;
+    // Another case's escalation, whose response is due between the two.
+    let hidden = raise(&mut client, &manager, due_in(&other_case, &other_child, 10)).await;
+
+    let page = |token: &str| {
+        manager.req(pb::ListEscalationsRequest {
+            case_id: case.clone(),
+            page_size: 1,
+            page_token: token.to_owned(),
+            ..Default::default()
+        })
+    };
+    let first = client
+        .list_escalations(page(""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.escalations[0].response_due_date, in_days(5));
+    // The same token around the other case's escalation (the filters' hash
+    // unchanged) would tell, by where the page starts, when its response
+    // is due: the one due in 20 days comes after it.
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let text = String::from_utf8(engine.decode(&first.next_page_token).unwrap()).unwrap();
+    let forged = engine.encode(text.replace(&first.escalations[0].id, &hidden.id));
+    assert_ne!(forged, first.next_page_token);
+    let around_hidden = client
+        .list_escalations(page(&forged))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        around_hidden.escalations,
+        [],
+        "nothing after an escalation this list does not show"
+    );
+    let second = client
+        .list_escalations(page(&first.next_page_token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.escalations[0].response_due_date, in_days(20));
+    f.stop().await;
+}

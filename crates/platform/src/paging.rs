@@ -5,7 +5,12 @@
 //! of the request's filters, so a token cannot be replayed against a
 //! different query ("the other request fields must be unchanged"). Queries
 //! compare their sort key with the sort key of that row, read back under
-//! the same row-level security.
+//! the same row-level security and only if the list would show it to the
+//! caller (its case, child, conference or plan filter, and the caller's
+//! own limits, applied to that row too): the hash is no secret, so a token
+//! can be made up around any id, and the page it starts would otherwise
+//! tell where a record the caller may not see sorts (a name, a date). A
+//! token whose row the list does not show reads an empty page.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

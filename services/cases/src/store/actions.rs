@@ -452,7 +452,10 @@ pub async fn list_plan_actions(
            AND ($5::text IS NULL OR a.owner_agency_kind = $5) \
            AND ($6::date IS NULL OR a.due_date <= $6) \
            AND (NOT $7 OR (a.due_date < $8 AND a.status NOT IN ('completed', 'withdrawn'))) \
-           AND ($9::uuid IS NULL OR (a.due_date, a.id) > (SELECT due_date, id FROM plan_actions WHERE id = $9)) \
+           AND ($9::uuid IS NULL OR (a.due_date, a.id) > \
+                (SELECT x.due_date, x.id FROM plan_actions x WHERE x.id = $9 \
+                    AND ($1::uuid IS NULL OR x.plan_id = $1) \
+                    AND ($2::uuid IS NULL OR x.child_id = $2))) \
          ORDER BY a.due_date, a.id LIMIT $10",
     )
     .bind(filter.plan_id)

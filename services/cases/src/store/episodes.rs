@@ -296,7 +296,8 @@ pub async fn list_cin_episodes(
            AND ($4::date IS NULL OR e.referral_date >= $4) \
            AND ($5::date IS NULL OR e.referral_date <= $5) \
            AND ($6::uuid IS NULL OR (e.referral_date, e.id) < \
-                (SELECT referral_date, id FROM cin_episodes WHERE id = $6)) \
+                (SELECT referral_date, id FROM cin_episodes a WHERE a.id = $6 \
+                    AND ($2::uuid IS NULL OR a.child_id = $2))) \
          ORDER BY e.referral_date DESC, e.id DESC LIMIT $7",
     )
     .bind(filter.authority_id.as_ref().map(|a| a.as_str().to_owned()))

@@ -321,7 +321,10 @@ pub async fn list_family_members(
            AND (NOT $3 OR EXISTS (SELECT 1 FROM family_relationships r \
                                    WHERE r.family_member_id = m.id AND r.parental_responsibility)) \
            AND ($4::uuid IS NULL OR (lower(m.family_name), lower(m.given_names), m.id) > \
-                (SELECT lower(family_name), lower(given_names), id FROM family_members WHERE id = $4)) \
+                (SELECT lower(a.family_name), lower(a.given_names), a.id FROM family_members a WHERE a.id = $4 \
+                    AND ($1::uuid IS NULL OR a.case_id = $1) \
+                    AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM family_relationships r \
+                                                      WHERE r.family_member_id = a.id AND r.child_id = $2)))) \
          ORDER BY lower(m.family_name), lower(m.given_names), m.id LIMIT $5",
     )
     .bind(filter.case_id)

@@ -356,7 +356,11 @@ pub async fn list_case_members(
            AND ($4::text IS NULL OR m.case_role = $4) \
            AND (NOT $5 OR (m.start_date <= $6 AND (m.end_date IS NULL OR m.end_date >= $6))) \
            AND ($7::uuid IS NULL OR ((m.end_date IS NOT NULL), m.start_date, m.id) > \
-                (SELECT (end_date IS NOT NULL), start_date, id FROM case_memberships WHERE id = $7)) \
+                (SELECT (a.end_date IS NOT NULL), a.start_date, a.id FROM case_memberships a WHERE a.id = $7 \
+                    AND ($1::uuid IS NULL OR a.case_id = $1) \
+                    AND ($2::uuid IS NULL OR a.case_id = (SELECT case_id FROM children WHERE id = $2)) \
+                    AND ($2::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = a.id) \
+                         OR EXISTS (SELECT 1 FROM case_membership_children c WHERE c.membership_id = a.id AND c.child_id = $2)))) \
          ORDER BY (m.end_date IS NOT NULL), m.start_date, m.id LIMIT $8"
     ))
     .bind(filter.case_id)

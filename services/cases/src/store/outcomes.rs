@@ -1098,7 +1098,9 @@ pub async fn list_conference_outcomes(
            AND ($2::uuid IS NULL OR o.child_id = $2) \
            AND ($3::text IS NULL OR o.decision = $3) \
            AND ($4::uuid IS NULL OR (o.conference_date, o.id) < \
-                (SELECT conference_date, id FROM conference_outcomes WHERE id = $4)) \
+                (SELECT conference_date, id FROM conference_outcomes a WHERE a.id = $4 \
+                    AND ($1::uuid IS NULL OR a.conference_id = $1) \
+                    AND ($2::uuid IS NULL OR a.child_id = $2))) \
          ORDER BY o.conference_date DESC, o.id DESC LIMIT $5",
     )
     .bind(filter.conference_id)

@@ -778,7 +778,10 @@ pub async fn list_plans(
            AND ($7::date IS NULL OR p.next_review_due_date <= $7) \
            AND ($8::date IS NULL OR p.start_date >= $8) \
            AND ($9::date IS NULL OR p.start_date <= $9) \
-           AND ($10::uuid IS NULL OR (p.start_date, p.id) < (SELECT start_date, id FROM plans WHERE id = $10)) \
+           AND ($10::uuid IS NULL OR (p.start_date, p.id) < \
+                (SELECT a.start_date, a.id FROM plans a WHERE a.id = $10 \
+                    AND ($2::uuid IS NULL OR a.child_id = $2) \
+                    AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM children ch WHERE ch.id = a.child_id AND ch.case_id = $3)))) \
          ORDER BY p.start_date DESC, p.id DESC LIMIT $11",
     )
     .bind(filter.authority_id.as_ref().map(|a| a.as_str().to_owned()))

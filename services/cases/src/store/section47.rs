@@ -352,7 +352,8 @@ pub async fn list_section47_enquiries(
            AND ($5::date IS NULL OR s.start_date >= $5) \
            AND ($6::date IS NULL OR s.start_date <= $6) \
            AND ($7::uuid IS NULL OR (s.start_date, s.id) < \
-                (SELECT start_date, id FROM section47_enquiries WHERE id = $7)) \
+                (SELECT start_date, id FROM section47_enquiries a WHERE a.id = $7 \
+                    AND ($2::uuid IS NULL OR a.child_id = $2))) \
          ORDER BY s.start_date DESC, s.id DESC LIMIT $8"
     ))
     .bind(filter.authority_id.as_ref().map(|a| a.as_str().to_owned()))

@@ -222,7 +222,10 @@ pub async fn list_strategy_discussions(
                                              WHERE c.strategy_discussion_id = d.id AND c.child_id = $2)) \
            AND ($3::text IS NULL OR d.outcome = $3) \
            AND ($4::uuid IS NULL OR (d.discussion_date, d.id) < \
-                (SELECT discussion_date, id FROM strategy_discussions WHERE id = $4)) \
+                (SELECT discussion_date, id FROM strategy_discussions a WHERE a.id = $4 \
+                    AND ($1::uuid IS NULL OR a.case_id = $1) \
+                    AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM strategy_discussion_children c \
+                                                      WHERE c.strategy_discussion_id = a.id AND c.child_id = $2)))) \
          ORDER BY d.discussion_date DESC, d.id DESC LIMIT $5",
     )
     .bind(filter.case_id)

@@ -1207,14 +1207,29 @@ pub async fn list(
     conn: &mut PgConnection,
     filter: &FindingFilter,
 ) -> Result<pb::ListDriftFindingsResponse, ApiError> {
+    // A page token's row must be one this list shows: else a token made up
+    // around another case's finding would show, by where the page starts,
+    // how severe and overdue it is.
     let after: Option<(i16, i32, Uuid)> = match filter.page.after {
         Some(after) => {
-            sqlx::query_as(
-                "SELECT severity, working_days_overdue, id FROM drift_findings WHERE id = $1",
-            )
+            let anchor = sqlx::query_as(&format!(
+                "SELECT f.severity, f.working_days_overdue, f.id FROM drift_findings f \
+                  WHERE f.id = $1 \
+                    AND ($2::uuid IS NULL OR {on_case}) \
+                    AND ($3::uuid IS NULL OR f.child_ids @> ARRAY[$3]::uuid[]) \
+                    AND ($4::uuid IS NULL OR f.plan_id = $4)",
+                on_case = super::cases::CHILD_CASES.row_on_case("f", "$2")
+            ))
             .bind(after)
+            .bind(filter.case_id)
+            .bind(filter.child_id)
+            .bind(filter.plan_id)
             .fetch_optional(&mut *conn)
-            .await?
+            .await?;
+            match anchor {
+                Some(anchor) => Some(anchor),
+                None => return Ok(pb::ListDriftFindingsResponse::default()),
+            }
         }
         None => None,
     };

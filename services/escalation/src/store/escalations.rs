@@ -403,12 +403,27 @@ pub async fn list(
     filter: &EscalationFilter,
     today: NaiveDate,
 ) -> Result<pb::ListEscalationsResponse, ApiError> {
+    // A page token's row must be one this list shows: else a token made up
+    // around another case's escalation would show, by where the page
+    // starts, when its response is due.
     let after: Option<(NaiveDate, Uuid)> = match filter.page.after {
         Some(after) => {
-            sqlx::query_as("SELECT response_due_on, id FROM escalations WHERE id = $1")
-                .bind(after)
-                .fetch_optional(&mut *conn)
-                .await?
+            let anchor = sqlx::query_as(&format!(
+                "SELECT e.response_due_on, e.id FROM escalations e \
+                  WHERE e.id = $1 \
+                    AND ($2::uuid IS NULL OR {on_case}) \
+                    AND ($3::uuid IS NULL OR e.child_ids @> ARRAY[$3]::uuid[])",
+                on_case = super::cases::CHILD_CASES.row_on_case("e", "$2")
+            ))
+            .bind(after)
+            .bind(filter.case_id)
+            .bind(filter.child_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            match anchor {
+                Some(anchor) => Some(anchor),
+                None => return Ok(pb::ListEscalationsResponse::default()),
+            }
         }
         None => None,
     };

@@ -498,14 +498,31 @@ pub async fn list(
     filter: &MinutesFilter,
     hidden_from: Option<&str>,
 ) -> Result<pb::ListMinutesResponse, ApiError> {
+    // A page token's row must be minutes this list shows: else a token made
+    // up around other minutes' id would show, by where the page starts,
+    // when their conference was held.
     let after: Option<(Option<chrono::NaiveDate>, Uuid)> = match filter.page.after {
-        Some(after) => sqlx::query_as(
-            "SELECT c.held_on, m.id FROM minutes m JOIN conferences c ON c.id = m.conference_id \
-             WHERE m.id = $1",
-        )
-        .bind(after)
-        .fetch_optional(&mut *conn)
-        .await?,
+        Some(after) => {
+            let anchor = sqlx::query_as(
+                "SELECT c.held_on, m.id FROM minutes m JOIN conferences c ON c.id = m.conference_id \
+                  WHERE m.id = $1 \
+                    AND ($2::uuid IS NULL OR m.conference_id = $2) \
+                    AND ($3::uuid IS NULL OR c.child_ids @> ARRAY[$3]::uuid[]) \
+                    AND ($4::text IS NULL OR NOT EXISTS ( \
+                          SELECT 1 FROM minutes_exclusions x \
+                           WHERE x.conference_id = m.conference_id AND x.person_id = $4))",
+            )
+            .bind(after)
+            .bind(filter.conference_id)
+            .bind(filter.child_id)
+            .bind(hidden_from)
+            .fetch_optional(&mut *conn)
+            .await?;
+            match anchor {
+                Some(anchor) => Some(anchor),
+                None => return Ok(pb::ListMinutesResponse::default()),
+            }
+        }
         None => None,
     };
     let (after_held, after_id) = after.unzip();

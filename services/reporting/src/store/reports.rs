@@ -404,12 +404,28 @@ pub async fn list(
     reader: &Reader,
     today: NaiveDate,
 ) -> Result<pb::ListAgencyReportsResponse, ApiError> {
+    // A page token's row must be one this list shows the reader: else a
+    // token made up around another report's id would show, by where the
+    // page starts, when that report was submitted.
     let after: Option<(Option<DateTime<Utc>>, Uuid)> = match filter.page.after {
         Some(after) => {
-            sqlx::query_as("SELECT submitted_at, id FROM agency_reports WHERE id = $1")
-                .bind(after)
-                .fetch_optional(&mut *conn)
-                .await?
+            let anchor = sqlx::query_as(
+                "SELECT r.submitted_at, r.id FROM agency_reports r \
+                  WHERE r.id = $1 AND report_visible(r, $2, $3) \
+                    AND ($4::uuid IS NULL OR r.conference_id = $4) \
+                    AND ($5::uuid IS NULL OR r.child_ids @> ARRAY[$5]::uuid[])",
+            )
+            .bind(after)
+            .bind(&reader.person)
+            .bind(reader.reads_every_submitted)
+            .bind(filter.conference_id)
+            .bind(filter.child_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            match anchor {
+                Some(anchor) => Some(anchor),
+                None => return Ok(pb::ListAgencyReportsResponse::default()),
+            }
         }
         None => None,
     };

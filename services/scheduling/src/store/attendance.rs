@@ -350,7 +350,7 @@ pub async fn list_invitations(
            AND ($2::text IS NULL OR i.reply = $2) \
            AND ($3::text IS NULL OR i.invitee_kind = $3) \
            AND ($4::uuid IS NULL OR (i.created_at, i.id) > \
-                (SELECT created_at, id FROM invitations WHERE id = $4)) \
+                (SELECT a.created_at, a.id FROM invitations a WHERE a.id = $4 AND a.conference_id = $1)) \
          ORDER BY i.created_at, i.id LIMIT $5"
     ))
     .bind(conference)

@@ -426,11 +426,15 @@ pub async fn list(
            AND ($7::timestamptz IS NULL OR c.start_time < $7) \
            AND (NOT $8 OR c.booked_past_deadline) \
            AND ($9::uuid IS NULL OR (c.statutory_due_date, c.id) > \
-                (SELECT statutory_due_date, id FROM conferences WHERE id = $9)) \
+                (SELECT a.statutory_due_date, a.id FROM conferences a WHERE a.id = $9 \
+                    AND ($3::uuid IS NULL OR {anchor_on_case}) \
+                    AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM conference_children cc \
+                          WHERE cc.conference_id = a.id AND cc.child_id = $4)))) \
            AND ($11::uuid IS NULL OR c.chair_id = $11) \
            AND (NOT $12 OR c.chair_id IS NULL) \
          ORDER BY c.statutory_due_date, c.id LIMIT $10",
-        on_case = conference_on_case("c", "$3")
+        on_case = conference_on_case("c", "$3"),
+        anchor_on_case = conference_on_case("a", "$3"),
     ))
     .bind(filter.status)
     .bind(filter.kind)

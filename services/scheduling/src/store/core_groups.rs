@@ -365,9 +365,12 @@ pub async fn list(
            AND ($3::text IS NULL OR m.status = $3) \
            AND ($4::date IS NULL OR m.due_date <= $4) \
            AND ($5::uuid IS NULL OR (m.due_date, m.id) > \
-                (SELECT due_date, id FROM core_group_meetings WHERE id = $5)) \
+                (SELECT a.due_date, a.id FROM core_group_meetings a WHERE a.id = $5 \
+                    AND ($1::uuid IS NULL OR {anchor_on_case}) \
+                    AND ($2::uuid IS NULL OR $2 = ANY (a.child_ids)))) \
          ORDER BY m.due_date, m.id LIMIT $6",
-        on_case = super::conferences::CHILD_CASES.row_on_case("m", "$1")
+        on_case = super::conferences::CHILD_CASES.row_on_case("m", "$1"),
+        anchor_on_case = super::conferences::CHILD_CASES.row_on_case("a", "$1"),
     ))
     .bind(case_id)
     .bind(child_id)
