@@ -171,7 +171,9 @@ pub fn agreed_category(views: &[ProfessionalView]) -> Option<CategoryOfHarm> {
 /// - `BlankRationale` if the chair's input is needed but its rationale is
 ///   blank;
 /// - `ChairContradictsMajority` / `ChairContradictsAgreedCategory` if the
-///   chair's input contradicts what the professionals settled.
+///   chair's input contradicts what the professionals settled;
+/// - `ChairCategoryNotPrimary` if the chair, deciding the category, names
+///   `MUL` rather than the primary category.
 pub fn resolve(
     views: &[ProfessionalView],
     chair: Option<&ChairInput>,
@@ -202,6 +204,11 @@ pub fn resolve(
         && agreed != chair
     {
         return Err(RulesError::ChairContradictsAgreedCategory { agreed, chair });
+    }
+    // Deciding a disagreement, the chair names the primary category; the
+    // professionals may still agree on MUL between themselves.
+    if category_matters && agreed.is_none() && chair_category == Some(CategoryOfHarm::Multiple) {
+        return Err(RulesError::ChairCategoryNotPrimary);
     }
     let category = agreed
         .map(|category| CategoryDecision {

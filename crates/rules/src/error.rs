@@ -96,6 +96,12 @@ pub enum RulesError {
         chair: CategoryOfHarm,
     },
 
+    /// The chair, deciding a category the professionals did not agree,
+    /// named `MUL`: the chair decides the *primary* category (DOMAIN.md,
+    /// "Decision"), and multiple is "not recommended" in the census.
+    #[error("the chair decides the primary category: SAB, PHY, EMO or NEG, not MUL")]
+    ChairCategoryNotPrimary,
+
     /// A plan lifecycle event that is not allowed in the plan's state.
     #[error(transparent)]
     IllegalTransition(#[from] IllegalTransition),

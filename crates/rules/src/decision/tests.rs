@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use CategoryOfHarm::{Emotional, Neglect, Physical};
+use CategoryOfHarm::{Emotional, Multiple, Neglect, Physical};
 
 fn view(recommends_plan: bool, category: Option<CategoryOfHarm>) -> ProfessionalView {
     ProfessionalView {
@@ -190,6 +190,60 @@ fn a_disagreed_category_needs_the_chairs_primary_category() {
 }
 
 #[test]
+fn the_chair_names_a_primary_category_not_multiple() {
+    let disagreed = [view(true, Some(Neglect)), view(true, Some(Emotional))];
+    assert_eq!(
+        resolve(&disagreed, Some(&chair(None, Some(Multiple), "both"))),
+        Err(RulesError::ChairCategoryNotPrimary)
+    );
+    // Nor when nobody gave a category, nor while the plan is still split.
+    assert_eq!(
+        resolve(
+            &[view(true, None)],
+            Some(&chair(None, Some(Multiple), "both"))
+        ),
+        Err(RulesError::ChairCategoryNotPrimary)
+    );
+    assert_eq!(
+        resolve(
+            &[
+                view(true, Some(Neglect)),
+                view(true, Some(Emotional)),
+                view(false, None),
+                view(false, None)
+            ],
+            Some(&chair(Some(true), Some(Multiple), "both"))
+        ),
+        Err(RulesError::ChairCategoryNotPrimary)
+    );
+    // Professionals who agree on MUL are not overruled.
+    let agreed = [view(true, Some(Multiple)), view(true, Some(Multiple))];
+    assert_eq!(
+        resolve(&agreed, None),
+        Ok(Resolution::Decided(ConferenceDecision {
+            needs_plan: true,
+            plan_basis: Basis::Professionals,
+            category: Some(CategoryDecision {
+                category: Multiple,
+                basis: Basis::Professionals
+            }),
+            chair_rationale: None,
+        }))
+    );
+    // With no plan, no category is recorded, and the chair's is ignored.
+    assert!(matches!(
+        resolve(
+            &[view(false, None), view(false, None)],
+            Some(&chair(None, Some(Multiple), "both"))
+        ),
+        Ok(Resolution::Decided(ConferenceDecision {
+            needs_plan: false,
+            ..
+        }))
+    ));
+}
+
+#[test]
 fn a_split_with_disagreed_categories_asks_for_both() {
     let views = [
         view(true, Some(Neglect)),
@@ -352,6 +406,10 @@ proptest! {
         if let Ok(Resolution::Decided(decision)) = &result {
             // Every child on a plan has a category; none without.
             prop_assert_eq!(decision.category.is_some(), decision.needs_plan);
+            // A category the chair decided is a primary one.
+            if let Some(category) = &decision.category {
+                prop_assert!(category.basis == Basis::Professionals || category.category != CategoryOfHarm::Multiple);
+            }
         }
         if chair.is_none() && majority.is_none() {
             let asks_for_plan = matches!(result, Ok(Resolution::NeedsChair(needed)) if needed.decide_plan);

@@ -491,6 +491,12 @@ fn check_resolution(
                 "differs from the category every professional agreed; the chair decides only a disagreement",
             );
         }
+        Err(RulesError::ChairCategoryNotPrimary) => {
+            check.add(
+                "outcome.latest_category",
+                "the chair decides the primary category: SAB, PHY, EMO or NEG, not MUL",
+            );
+        }
         // A blank rationale was already reported as a missing one.
         Err(RulesError::BlankRationale) => {}
         Err(other) => check.add("outcome.professional_views", other.to_string()),

@@ -379,6 +379,28 @@ async fn a_split_decision_needs_the_chair_and_a_majority_binds_the_chair() {
         )]
     );
 
+    // The professionals for a plan disagree on the category; the chair
+    // decides the primary one, not "multiple".
+    let mut req = split_icpc(&conf, &child.id);
+    let o = req.outcome.as_mut().unwrap();
+    o.professional_views[1] = view(police(), 4, true, common::CategoryOfHarm::Emotional);
+    o.category_decided_by_chair = true;
+    o.category_rationale = "Both neglect and emotional harm".into();
+    o.initial_category = common::CategoryOfHarm::Multiple as i32;
+    o.latest_category = common::CategoryOfHarm::Multiple as i32;
+    let err = NewConferenceOutcome::parse(&req, &conf, &timescales).unwrap_err();
+    assert_eq!(
+        violations(err),
+        [(
+            "outcome.latest_category".to_owned(),
+            "the chair decides the primary category: SAB, PHY, EMO or NEG, not MUL".to_owned()
+        )]
+    );
+    let o = req.outcome.as_mut().unwrap();
+    o.initial_category = common::CategoryOfHarm::Emotional as i32;
+    o.latest_category = common::CategoryOfHarm::Emotional as i32;
+    NewConferenceOutcome::parse(&req, &conf, &timescales).unwrap();
+
     // Nothing was written by the refused attempts.
     assert!(
         !h.event_types()
