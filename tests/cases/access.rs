@@ -539,11 +539,7 @@ async fn a_page_token_around_a_child_the_caller_cannot_see_reads_nothing() {
     // The token names the last child shown by id; the same token around
     // the hidden child's id (the filters' hash unchanged) would tell, by
     // where the page starts, how that child's name sorts.
-    use base64::Engine as _;
-    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let text = String::from_utf8(engine.decode(&first.next_page_token).unwrap()).unwrap();
-    let forged = engine.encode(text.replace(&first.children[0].id, &hidden.id));
-    assert_ne!(forged, first.next_page_token);
+    let forged = page_token_around(&first.next_page_token, &first.children[0].id, &hidden.id);
     let around_hidden = f
         .client
         .list_children(page(&forged))
@@ -629,11 +625,11 @@ async fn a_page_token_around_another_cases_family_member_reads_nothing() {
     // The same token around the other case's family member (the filters'
     // hash unchanged) would tell, by where the page starts, how their name
     // sorts: "Young" after "Morgan".
-    use base64::Engine as _;
-    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let text = String::from_utf8(engine.decode(&first.next_page_token).unwrap()).unwrap();
-    let forged = engine.encode(text.replace(&first.family_members[0].id, &hidden.id));
-    assert_ne!(forged, first.next_page_token);
+    let forged = page_token_around(
+        &first.next_page_token,
+        &first.family_members[0].id,
+        &hidden.id,
+    );
     let around_hidden = f
         .client
         .list_family_members(page(&forged))
