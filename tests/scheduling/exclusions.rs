@@ -20,7 +20,8 @@ use tonic::transport::Channel;
 use crate::bad_request::bad_fields;
 use crate::diary::*;
 use crate::meetings::{
-    Clients, book, clients, invitation, last_working_day, quorate_meeting, timescales,
+    Clients, book, clients, inquorate_meeting, inquorate_on, invitation, last_working_day,
+    quorate_meeting, record_attendance, timescales,
 };
 use crate::minutes::{parent_ref, reporting, until_reporting_knows};
 use crate::reports::{AUTHOR, author, new_report, until_members_known};
@@ -583,4 +584,52 @@ async fn once_a_chair_is_allocated_only_they_decide_exclusions() {
             (person(CHAIR), "allow", false),
         ]
     );
+}
+
+#[tokio::test]
+async fn the_chairs_exclusions_hold_for_the_conference_reconvened() {
+    let (mut f, conferences) = start().await;
+    let bs = business_support(&f);
+    let chair = f.chair();
+    let mut c = clients(&f, conferences).await;
+    let (_, case) = s47_started(&mut f, "EXC0003", uk_today()).await;
+    let icpc = conferences_of(&mut c.conferences, &bs, &case)
+        .await
+        .remove(0);
+    let later = timescales()
+        .calendar()
+        .add_working_days(uk_today(), 1)
+        .unwrap();
+    let icpc = book(&mut c, &bs, &icpc, later).await;
+    let icpc = exclude(&mut c, &chair, &icpc, parent_ref(), WHOLE, "")
+        .await
+        .unwrap()
+        .conference
+        .unwrap();
+    let met = record_attendance(&mut c, &bs, &icpc, inquorate_meeting())
+        .await
+        .conference
+        .unwrap();
+    let reconvened = c
+        .attendance
+        .record_inquorate(bs.req(inquorate_on(&met, last_working_day())))
+        .await
+        .unwrap()
+        .into_inner()
+        .reconvened_conference
+        .unwrap();
+
+    // The same decision, by the same chair, at the same time.
+    assert_eq!(reconvened.exclusions, met.exclusions);
+    assert_eq!(reconvened.exclusions.len(), 1);
+    // So the parent is not invited to the reconvened conference, and
+    // reporting holds them excluded from it too.
+    let refused = c
+        .attendance
+        .create_invitation(bs.req(parents_invitation(&reconvened.id)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    until_reporting_holds(&f, &reconvened.id, 1).await;
+    f.stop().await;
 }

@@ -53,7 +53,7 @@ pub(crate) fn chair_ref() -> common::PersonRef {
 }
 
 /// The chair, the social worker and the police: one partner agency short.
-fn inquorate_meeting() -> Vec<pb::Attendee> {
+pub(crate) fn inquorate_meeting() -> Vec<pb::Attendee> {
     vec![
         attendee(chair_ref(), pb::AttendeeRole::Chair),
         attendee(worker_ref(), pb::AttendeeRole::SocialWorker),
@@ -69,7 +69,10 @@ pub(crate) fn quorate_meeting() -> Vec<pb::Attendee> {
 }
 
 /// `conference` met inquorate `on`, with an interim plan.
-fn inquorate_on(conference: &pb::Conference, on: NaiveDate) -> pb::RecordInquorateRequest {
+pub(crate) fn inquorate_on(
+    conference: &pb::Conference,
+    on: NaiveDate,
+) -> pb::RecordInquorateRequest {
     pb::RecordInquorateRequest {
         conference_id: conference.id.clone(),
         version: conference.version,

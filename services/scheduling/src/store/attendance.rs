@@ -836,7 +836,8 @@ pub async fn record_held(
 }
 
 /// Records that a BOOKED conference met inquorate, with the interim plan,
-/// and creates the reconvened conference.
+/// and creates the reconvened conference, with the chair's exclusions from
+/// the one that met.
 ///
 /// # Errors
 /// `ABORTED`; `FAILED_PRECONDITION` unless booked with inquorate
@@ -922,6 +923,20 @@ pub async fn record_inquorate(
         .execute(&mut *conn)
         .await?;
     }
+    // The chair's exclusions hold for the conference reconvened: it meets
+    // for the same decision, and a parent kept out for others' safety is
+    // not let back in because too few agencies came. Each keeps who decided
+    // it and when; the chair may lift one on the reconvened conference.
+    sqlx::query(
+        "INSERT INTO conference_exclusions \
+           (conference_id, authority_id, person_id, scope, exclusion, decided_at) \
+         SELECT $1, authority_id, person_id, scope, exclusion, decided_at \
+           FROM conference_exclusions WHERE conference_id = $2",
+    )
+    .bind(reconvened)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     let record = pb::InquorateRecord {
         meeting_date: Some(date(inquorate.meeting_date)),
         interim_plan_summary: inquorate.interim_plan_summary.clone(),
