@@ -602,3 +602,64 @@ async fn a_conference_is_held_only_under_the_chair_allocated_to_it() {
     assert_eq!(done.status, pb::ConferenceStatus::Held as i32);
     f.stop().await;
 }
+
+#[tokio::test]
+async fn a_chair_who_works_on_the_case_is_not_given_its_conference() {
+    let (mut f, mut conferences) = start().await;
+    let bs = business_support(&f);
+    let mut chairs = ChairsServiceClient::new(f.server.channel().await);
+    let timescales = Timescales::new(&AuthorityProfile::default()).unwrap();
+    let day = timescales
+        .calendar()
+        .add_working_days(uk_today(), 5)
+        .unwrap();
+    let icpc = booked_icpc(&mut f, &mut conferences, &bs, "CHR0011", day).await;
+    create(&mut chairs, &bs, chair(ANNE, "Anne Chair")).await;
+    create(&mut chairs, &bs, chair(BOB, "Bob Chair")).await;
+    // Anne, who also manages a team, manages the one that holds the case.
+    f.grant(
+        &icpc.case_id,
+        person_ref(
+            ANNE,
+            "Anne Chair",
+            common::AgencyKind::ChildrensSocialCare,
+            "Safeguarding Unit",
+        ),
+        cpc_proto::cases::v1::CaseRole::TeamManager,
+        false,
+    )
+    .await;
+    until_service_knows(
+        &f,
+        cpc_scheduling::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM case_members \
+                        WHERE person_id = $1 AND case_id = $2::uuid AND case_role = 'team_manager')",
+        &[&Uuid::from_u128(ANNE).to_string(), &icpc.case_id],
+    )
+    .await;
+
+    // Named, she is refused; by the rules, Bob is given it.
+    let named = chairs
+        .allocate_chair(bs.req(pb::AllocateChairRequest {
+            chair_id: Uuid::from_u128(ANNE).to_string(),
+            manual_reason: "Knows the family".into(),
+            ..allocate(&icpc)
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(named.code(), Code::FailedPrecondition, "{named:?}");
+    assert!(named.message().contains("works on it"), "{named:?}");
+    let allocation = chairs
+        .allocate_chair(bs.req(allocate(&icpc)))
+        .await
+        .unwrap()
+        .into_inner()
+        .allocation
+        .unwrap();
+    assert_eq!(allocation.chair_id, Uuid::from_u128(BOB).to_string());
+    assert_eq!(
+        reasons_of(&allocation, ANNE),
+        [pb::IneligibilityReason::Conflict as i32]
+    );
+    f.stop().await;
+}

@@ -52,11 +52,13 @@ pub async fn record(
         .collect::<Result<Vec<_>, _>>()?;
     sqlx::query(
         "INSERT INTO case_members \
-           (membership_id, authority_id, case_id, person_id, start_date, end_date, version, updated_at, child_ids, agency) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+           (membership_id, authority_id, case_id, person_id, start_date, end_date, version, updated_at, \
+            child_ids, agency, case_role) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (membership_id) DO UPDATE SET \
            end_date = excluded.end_date, start_date = excluded.start_date, \
-           version = excluded.version, updated_at = excluded.updated_at, child_ids = excluded.child_ids \
+           version = excluded.version, updated_at = excluded.updated_at, child_ids = excluded.child_ids, \
+           case_role = excluded.case_role \
          WHERE case_members.version < excluded.version",
     )
     .bind(id)
@@ -69,10 +71,29 @@ pub async fn record(
     .bind(now)
     .bind(children)
     .bind(agency)
+    .bind(role_code(membership.case_role))
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
+
+/// A membership's role as the copies keep it: `CaseRole` without its
+/// prefix, in lower case (`team_manager`); none when unspecified or unknown.
+fn role_code(role: i32) -> Option<String> {
+    cases::CaseRole::try_from(role)
+        .ok()
+        .filter(|r| *r != cases::CaseRole::Unspecified)
+        .map(|r| {
+            r.as_str_name()
+                .trim_start_matches("CASE_ROLE_")
+                .to_ascii_lowercase()
+        })
+}
+
+/// The roles of those who work on a case for the local authority, as
+/// [`role_code`] spells them: its social workers and their team manager.
+/// A conference chair must be independent of them.
+pub const OPERATIONAL_ROLES: [&str; 3] = ["lead_social_worker", "social_worker", "team_manager"];
 
 /// Who is on `case_id` on `today` for `children` (a conference's), all
 /// of them on `case_id`: [`relation_of_children`] with each child on the
@@ -278,4 +299,27 @@ fn case_relation(case_id: Uuid, rows: Vec<MemberRow>) -> CaseRelation {
 
 fn date(d: Option<&common::Date>) -> Option<NaiveDate> {
     crate::convert::date_from_proto(d).ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_kept_by_their_short_names() {
+        assert_eq!(
+            role_code(cases::CaseRole::TeamManager as i32).as_deref(),
+            Some("team_manager")
+        );
+        assert_eq!(role_code(cases::CaseRole::Unspecified as i32), None);
+        assert_eq!(role_code(999), None);
+        for operational in [
+            cases::CaseRole::LeadSocialWorker,
+            cases::CaseRole::SocialWorker,
+            cases::CaseRole::TeamManager,
+        ] {
+            let code = role_code(operational as i32).unwrap();
+            assert!(OPERATIONAL_ROLES.contains(&code.as_str()), "{code}");
+        }
+    }
 }

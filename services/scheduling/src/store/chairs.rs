@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Timelike as _, Utc, Weekday};
 use cpc_platform::ApiError;
+use cpc_platform::case_members::OPERATIONAL_ROLES;
 use cpc_platform::idempotency::{self, RequestKey};
 use cpc_platform::paging::PageRequest;
 use cpc_proto::common::v1 as common;
@@ -645,14 +646,26 @@ async fn assess(
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let chairs = all(conn)
+    let slot = slot(start, end);
+    let working_on_case = working_on_case(conn, case_id, &children, slot.date).await?;
+    let mut chairs = all(conn)
         .await?
         .iter()
         .map(as_rules)
         .collect::<Result<Vec<_>, _>>()?;
+    // A chair who works on the case is not independent of it: conflicted
+    // on it, as a recorded conflict would make them.
+    for chair in &mut chairs {
+        if working_on_case.contains(&chair.id.to_string()) {
+            chair.conflicts.push(allocation::Conflict {
+                case_id,
+                child_ids: Vec::new(),
+            });
+        }
+    }
     let workload = workload(conn, Some(id)).await?;
     let rules_request = allocation::Request {
-        slot: slot(start, end),
+        slot,
         case_id,
         child_ids: children,
         previous_chairs,
@@ -664,6 +677,34 @@ async fn assess(
         ctx.timescales.calendar(),
     );
     Ok(outcome)
+}
+
+/// Who works on the case of a conference about `children` (made in
+/// `case_id`) on `day`: the people whose membership of that case, or of a
+/// child's case now, as its social worker, lead social worker or team
+/// manager ([`OPERATIONAL_ROLES`]) is current that day and covers one of
+/// the children. Working Together asks that the chair be independent of
+/// operational and line management responsibility for the case.
+async fn working_on_case(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    children: &[Uuid],
+    day: NaiveDate,
+) -> Result<Vec<String>, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT m.person_id FROM case_members m \
+          WHERE (m.case_id = $1 \
+                 OR m.case_id IN (SELECT k.case_id FROM child_cases k WHERE k.child_id = ANY ($2))) \
+            AND m.case_role = ANY ($3) \
+            AND m.start_date <= $4 AND (m.end_date IS NULL OR m.end_date >= $4) \
+            AND (cardinality(m.child_ids) = 0 OR m.child_ids && $2)",
+    )
+    .bind(case_id)
+    .bind(children)
+    .bind(OPERATIONAL_ROLES.as_slice())
+    .bind(day)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// After a booked conference moved: if its chair cannot take the new time,
@@ -739,7 +780,7 @@ fn reasons(ineligible: &[Ineligible]) -> String {
             Ineligible::DayFull => "day full",
             Ineligible::WeekFull => "week full",
             Ineligible::CaseloadFull => "caseload full",
-            Ineligible::Conflict => "conflicted on the case",
+            Ineligible::Conflict => "conflicted on the case, or works on it",
         })
         .collect();
     names.join(", ")
