@@ -382,10 +382,11 @@ pub struct ConferenceFilter {
 /// `conference_children`.
 pub(crate) fn conference_on_case(row: &str, case: &str) -> String {
     format!(
-        "(({row}.case_id = {case} \
-           OR {row}.id IN (SELECT cc.conference_id FROM conference_children cc \
-                             JOIN child_cases k ON k.child_id = cc.child_id \
-                            WHERE k.case_id = {case})) \
+        "({row}.id IN (SELECT o.id FROM conferences o WHERE o.case_id = {case} \
+                        UNION ALL \
+                        SELECT cc.conference_id FROM conference_children cc \
+                          JOIN child_cases k ON k.child_id = cc.child_id \
+                         WHERE k.case_id = {case}) \
           AND (EXISTS (SELECT 1 FROM conference_children cc \
                          LEFT JOIN child_cases k ON k.child_id = cc.child_id \
                         WHERE cc.conference_id = {row}.id \
@@ -413,12 +414,19 @@ pub async fn list(
 ) -> Result<pb::ListConferencesResponse, sqlx::Error> {
     // The case filter narrows first by what the indexes find (the
     // conference's own case, or a conference of a child now on the case),
-    // then keeps those with a child whose case now is the one listed.
+    // then keeps those with a child whose case now is the one listed. It is
+    // written into the statement only when there is a case to list: behind
+    // "$3 IS NULL OR", a prepared statement's generic plan could not use the
+    // indexes and read the whole authority.
+    let case_clause = |row: &str| match filter.case_id {
+        Some(_) => conference_on_case(row, "$3"),
+        None => "$3::uuid IS NULL".to_owned(),
+    };
     let mut ids: Vec<Uuid> = sqlx::query_scalar(&format!(
         "SELECT c.id FROM conferences c \
          WHERE ($1::text IS NULL OR c.status = $1) \
            AND ($2::text IS NULL OR c.kind = $2) \
-           AND ($3::uuid IS NULL OR {on_case}) \
+           AND {on_case} \
            AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM conference_children cc \
                  WHERE cc.conference_id = c.id AND cc.child_id = $4)) \
            AND ($5::date IS NULL OR c.statutory_due_date <= $5) \
@@ -427,14 +435,14 @@ pub async fn list(
            AND (NOT $8 OR c.booked_past_deadline) \
            AND ($9::uuid IS NULL OR (c.statutory_due_date, c.id) > \
                 (SELECT a.statutory_due_date, a.id FROM conferences a WHERE a.id = $9 \
-                    AND ($3::uuid IS NULL OR {anchor_on_case}) \
+                    AND {anchor_on_case} \
                     AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM conference_children cc \
                           WHERE cc.conference_id = a.id AND cc.child_id = $4)))) \
            AND ($11::uuid IS NULL OR c.chair_id = $11) \
            AND (NOT $12 OR c.chair_id IS NULL) \
          ORDER BY c.statutory_due_date, c.id LIMIT $10",
-        on_case = conference_on_case("c", "$3"),
-        anchor_on_case = conference_on_case("a", "$3"),
+        on_case = case_clause("c"),
+        anchor_on_case = case_clause("a"),
     ))
     .bind(filter.status)
     .bind(filter.kind)
