@@ -77,6 +77,30 @@ pub async fn record(
     Ok(())
 }
 
+/// Gives a membership learnt before the copies kept roles (migration
+/// `20261212100001`) the role `membership` carries, as the cases feed read
+/// again from its beginning describes it; [`record`] keeps the role of
+/// every membership learnt since. A membership with a role, or not learnt,
+/// is left as it is.
+///
+/// # Errors
+/// A membership without a valid id; database errors.
+pub async fn learn_role(
+    conn: &mut PgConnection,
+    membership: &cases::CaseMembership,
+) -> Result<(), ApiError> {
+    let id = Uuid::parse_str(&membership.id)
+        .map_err(|_| ApiError::internal("a case membership without a valid id"))?;
+    sqlx::query(
+        "UPDATE case_members SET case_role = $2 WHERE membership_id = $1 AND case_role IS NULL",
+    )
+    .bind(id)
+    .bind(role_code(membership.case_role))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// A membership's role as the copies keep it: `CaseRole` without its
 /// prefix, in lower case (`team_manager`); none when unspecified or unknown.
 fn role_code(role: i32) -> Option<String> {

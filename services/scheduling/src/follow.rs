@@ -33,6 +33,34 @@ pub const CASES_FEED: Follow = Follow {
     apply: apply_cases_event,
 };
 
+/// The cases feed again, for the memberships alone, keeping a place of its
+/// own from the feed's beginning: a membership learnt before the copies
+/// kept roles gets its role ([`members::learn_role`]), so a chair who
+/// already worked on a case is kept from chairing its conferences.
+pub const MEMBER_ROLES_FEED: Follow = Follow {
+    source: Source::Cases,
+    position: "cases.member_roles",
+    events: &[&[
+        "cpc.cases.v1.CaseMemberAdded",
+        "cpc.cases.v1.CaseMemberEnded",
+    ]],
+    apply: apply_member_role,
+};
+
+fn apply_member_role<'a>(
+    conn: &'a mut PgConnection,
+    event: &'a ChangeEvent,
+    _config: &'a Config,
+) -> BoxFuture<'a, Result<(), ApiError>> {
+    Box::pin(async move {
+        // Both carry the membership as field 1.
+        let membership = decode_event::<cases::CaseMemberAdded>(event)?
+            .membership
+            .ok_or_else(|| missing(event, "membership"))?;
+        members::learn_role(conn, &membership).await
+    })
+}
+
 fn apply_cases_event<'a>(
     conn: &'a mut PgConnection,
     event: &'a ChangeEvent,

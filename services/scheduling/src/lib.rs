@@ -50,7 +50,7 @@ pub fn component() -> Component {
         mount: api::mount,
         append_only: &[],
         locate_child: Some(api::locate_child),
-        follows: &[follow::CASES_FEED],
+        follows: &[follow::CASES_FEED, follow::MEMBER_ROLES_FEED],
         slow_calls: &[],
     }
 }

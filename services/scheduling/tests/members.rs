@@ -246,3 +246,70 @@ async fn a_record_of_a_moved_child_is_covered_by_the_members_of_the_childs_case_
         ["old-for-moved", "old-for-sibling", "old-whole"]
     );
 }
+
+#[tokio::test]
+async fn a_membership_learnt_before_roles_were_kept_gets_its_role_from_the_feed_read_again() {
+    let (_db, pool) = scheduling_database().await;
+    let case_id = Uuid::new_v4();
+    let mut manager = force_membership(case_id, common::AgencyKind::ChildrensSocialCare);
+    manager.agency_wide = false;
+    manager.case_role = cases::CaseRole::TeamManager as i32;
+    record(&pool, &manager).await.unwrap();
+    let role_of = async |id: &str| -> Option<String> {
+        let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
+        sqlx::query_scalar("SELECT case_role FROM case_members WHERE membership_id = $1::uuid")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    };
+    assert_eq!(role_of(&manager.id).await.as_deref(), Some("team_manager"));
+    // As a membership learnt before migration 20261212100001 is kept.
+    let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
+    sqlx::query("UPDATE case_members SET case_role = NULL WHERE membership_id = $1::uuid")
+        .bind(&manager.id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(role_of(&manager.id).await, None);
+
+    let follow = async |membership: &cases::CaseMembership| {
+        let event = common::ChangeEvent {
+            authority_id: AUTHORITY.to_owned(),
+            event_type: "cpc.cases.v1.CaseMemberAdded".to_owned(),
+            payload: prost::Message::encode_to_vec(&cases::CaseMemberAdded {
+                membership: Some(membership.clone()),
+            }),
+            ..Default::default()
+        };
+        let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
+        (cpc_scheduling::follow::MEMBER_ROLES_FEED.apply)(
+            &mut tx,
+            &event,
+            &cpc_platform::Config::default(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    };
+    follow(&manager).await;
+    assert_eq!(role_of(&manager.id).await.as_deref(), Some("team_manager"));
+    // A role kept already is not changed by the feed read again.
+    let mut other = manager.clone();
+    other.case_role = cases::CaseRole::CoreGroupMember as i32;
+    follow(&other).await;
+    assert_eq!(role_of(&manager.id).await.as_deref(), Some("team_manager"));
+    // Nor does the roles follow learn a membership the other has not.
+    let unknown = force_membership(case_id, common::AgencyKind::Police);
+    follow(&unknown).await;
+    let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
+    let known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM case_members WHERE membership_id = $1::uuid)",
+    )
+    .bind(&unknown.id)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert!(!known);
+}
