@@ -663,3 +663,89 @@ async fn a_chair_who_works_on_the_case_is_not_given_its_conference() {
     );
     f.stop().await;
 }
+
+#[tokio::test]
+async fn a_chair_who_comes_to_work_on_the_case_is_released_from_its_conference() {
+    let (mut f, mut conferences) = start().await;
+    let bs = business_support(&f);
+    let mut chairs = ChairsServiceClient::new(f.server.channel().await);
+    let timescales = Timescales::new(&AuthorityProfile::default()).unwrap();
+    let day = timescales
+        .calendar()
+        .add_working_days(uk_today(), 5)
+        .unwrap();
+    let next_day = timescales.calendar().add_working_days(day, 1).unwrap();
+    let icpc = booked_icpc(&mut f, &mut conferences, &bs, "CHR0041", day).await;
+    let other = booked_icpc(&mut f, &mut conferences, &bs, "CHR0042", next_day).await;
+    create(&mut chairs, &bs, chair(ANNE, "Anne Chair")).await;
+    for conference in [&icpc, &other] {
+        let allocation = chairs
+            .allocate_chair(bs.req(allocate(conference)))
+            .await
+            .unwrap()
+            .into_inner()
+            .allocation
+            .unwrap();
+        assert_eq!(allocation.chair_id, Uuid::from_u128(ANNE).to_string());
+    }
+
+    // Anne, allocated both, comes to manage the team that holds the first
+    // conference's case.
+    f.grant(
+        &icpc.case_id,
+        person_ref(
+            ANNE,
+            "Anne Chair",
+            common::AgencyKind::ChildrensSocialCare,
+            "Safeguarding Unit",
+        ),
+        cpc_proto::cases::v1::CaseRole::TeamManager,
+        false,
+    )
+    .await;
+    until_service_knows(
+        &f,
+        cpc_scheduling::SCHEMA,
+        "SELECT chair_id IS NULL FROM conferences WHERE id = $1::uuid",
+        &[&icpc.id],
+    )
+    .await;
+
+    // That conference shows among the unallocated, its allocation gone;
+    // the other case's conference keeps her.
+    let get = |id: &str| pb::GetConferenceRequest {
+        conference_id: id.into(),
+    };
+    let released = conferences
+        .get_conference(bs.req(get(&icpc.id)))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    assert_eq!(released.chair_id, "");
+    assert!(released.chair_allocation.is_none());
+    let kept = conferences
+        .get_conference(bs.req(get(&other.id)))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    assert_eq!(kept.chair_id, Uuid::from_u128(ANNE).to_string());
+    let unallocated: Vec<String> = conferences
+        .list_conferences(bs.req(pb::ListConferencesRequest {
+            unallocated_only: true,
+            status: pb::ConferenceStatus::Booked as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .conferences
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(unallocated, [icpc.id.as_str()]);
+    f.stop().await;
+}

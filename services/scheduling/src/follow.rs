@@ -7,7 +7,8 @@
 //! each strategy discussion that started an enquiry was held (a pre-birth
 //! conference is recounted from it when the expected date of birth is
 //! revised), who is on each case (for the policies' questions about a
-//! conference), and what the child needs next on the statutory clock
+//! conference, and to release a chair who comes to work on a case from
+//! its conferences), and what the child needs next on the statutory clock
 //! ([`crate::due`], applied by [`crate::store::needs`]).
 
 use chrono::{DateTime, Utc};
@@ -22,7 +23,7 @@ use uuid::Uuid;
 use crate::due;
 use cpc_platform::case_members as members;
 
-use crate::store::needs;
+use crate::store::{chairs, needs};
 
 /// The cases feed, as scheduling follows it.
 pub const CASES_FEED: Follow = Follow {
@@ -57,7 +58,9 @@ fn apply_member_role<'a>(
         let membership = decode_event::<cases::CaseMemberAdded>(event)?
             .membership
             .ok_or_else(|| missing(event, "membership"))?;
-        members::learn_role(conn, &membership).await
+        members::learn_role(conn, &membership).await?;
+        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+        release_chair(conn, &membership, now).await
     })
 }
 
@@ -157,6 +160,7 @@ fn apply_cases_event<'a>(
                     .membership
                     .ok_or_else(|| missing(event, "membership"))?;
                 members::record(conn, authority, &membership, now).await?;
+                release_chair(conn, &membership, now).await?;
             }
             _ => {}
         }
@@ -168,6 +172,20 @@ fn apply_cases_event<'a>(
         }
         Ok(())
     })
+}
+
+/// A chair who now works on a case ([`members::OPERATIONAL_ROLES`]) is no
+/// longer independent of it: the case's booked conferences allocated to
+/// them are released, for someone to allocate again.
+async fn release_chair(
+    conn: &mut PgConnection,
+    membership: &cases::CaseMembership,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let Some(person) = membership.person.as_ref() else {
+        return Ok(());
+    };
+    chairs::release_on_membership(conn, &person.person_id, now).await
 }
 
 /// An initial conference for an unborn child is a pre-birth conference;

@@ -73,14 +73,20 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<pb::Chair, ApiErro
 /// # Errors
 /// `NOT_FOUND`; database errors.
 async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<pb::Chair, ApiError> {
-    let row: ChairRow = sqlx::query_as(
+    lock_if_chair(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("chair", id.to_string()))
+}
+
+/// Chair `id`, if there is one, its row locked until the transaction ends.
+async fn lock_if_chair(conn: &mut PgConnection, id: Uuid) -> Result<Option<pb::Chair>, ApiError> {
+    let row: Option<ChairRow> = sqlx::query_as(
         "SELECT version, chair, created_at, updated_at FROM chairs WHERE id = $1 FOR UPDATE",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| ApiError::not_found("chair", id.to_string()))?;
-    row.into_proto()
+    .await?;
+    row.map(ChairRow::into_proto).transpose()
 }
 
 fn stale(id: Uuid, version: i64) -> ApiError {
@@ -241,17 +247,19 @@ pub async fn update(
     if written.rows_affected() == 0 {
         return Err(stale(id, version));
     }
-    release_conferences(conn, ctx, id, &chair).await?;
+    release_conferences(conn, ctx.now, id, &chair).await?;
     let updated = get(conn, id).await?;
     emit(conn, ctx, &updated, false).await?;
     Ok(updated)
 }
 
 /// Clears the allocation of booked conferences from today on that `chair`
-/// can no longer take.
+/// can no longer take: inactive, on leave that day, or conflicted on the
+/// case, by a recorded conflict or by working on it ([`working_on_case`]).
+/// The caller holds the chair's row lock, taken before the conferences'.
 async fn release_conferences(
     conn: &mut PgConnection,
-    ctx: &Ctx,
+    now: DateTime<Utc>,
     id: Uuid,
     chair: &pb::Chair,
 ) -> Result<(), ApiError> {
@@ -264,7 +272,7 @@ async fn release_conferences(
          FOR UPDATE OF c",
     )
     .bind(id)
-    .bind(ctx.now - Duration::hours(24))
+    .bind(now - Duration::hours(24))
     .fetch_all(&mut *conn)
     .await?;
     for (conference, case_id, start, children) in booked {
@@ -274,13 +282,19 @@ async fn release_conferences(
             c.case_id == case_id
                 && (c.child_ids.is_empty() || c.child_ids.iter().any(|k| children.contains(k)))
         });
-        if !rules.active || on_leave || conflicted {
+        let releases = !rules.active
+            || on_leave
+            || conflicted
+            || working_on_case(conn, case_id, &children, day)
+                .await?
+                .contains(&id.to_string());
+        if releases {
             sqlx::query(
                 "UPDATE conferences SET chair_id = NULL, chair_allocation = NULL, \
                    version = version + 1, updated_at = $2 WHERE id = $1",
             )
             .bind(conference)
-            .bind(ctx.now)
+            .bind(now)
             .execute(&mut *conn)
             .await?;
             // The allocation changed, to none: reporting (which lets the
@@ -290,7 +304,7 @@ async fn release_conferences(
                 conn,
                 conference,
                 "cpc.scheduling.v1.ChairAllocated",
-                ctx.now,
+                now,
                 |conference| pb::ChairAllocated {
                     conference: Some(conference.clone()),
                     allocation: None,
@@ -300,6 +314,31 @@ async fn release_conferences(
         }
     }
     Ok(())
+}
+
+/// After scheduling learnt that `person` joined a case, or that a
+/// membership of theirs changed: if they chair, booked conferences they
+/// can no longer take lose their allocation, as [`update`] releases them.
+/// A chair made a case's team manager after being allocated its conference
+/// would otherwise chair it, not independent of the case. Anyone who does
+/// not chair here is left alone.
+///
+/// # Errors
+/// Database errors.
+pub async fn release_on_membership(
+    conn: &mut PgConnection,
+    person: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    // Chairs are named by their person id; a person id that is no UUID
+    // names no chair.
+    let Ok(id) = Uuid::parse_str(person) else {
+        return Ok(());
+    };
+    match lock_if_chair(conn, id).await? {
+        Some(chair) => release_conferences(conn, now, id, &chair).await,
+        None => Ok(()),
+    }
 }
 
 /// The authority's chairs, by name: only active ones, or only those working
