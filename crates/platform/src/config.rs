@@ -34,6 +34,12 @@ pub struct Config {
     /// The Cedar schema and policies (`deploy/policies` in the repository),
     /// loaded and validated at start-up.
     pub policy_dir: PathBuf,
+    /// How often `policy_dir` is read again while serving; an edit that
+    /// loads and validates takes effect within one interval, one that does
+    /// not is logged and leaves the set in force (`crate::policy_watch`).
+    /// Between [`POLICY_RELOAD_INTERVAL_BOUNDS`].
+    #[serde(with = "humantime_serde")]
+    pub policy_reload_interval: Duration,
     /// TLS on the listener, and the CA of services' client certificates
     /// (`[tls]`). Required in production; unset only in development mode on
     /// loopback.
@@ -88,6 +94,11 @@ pub const WATCH_INTERVAL_BOUNDS: (Duration, Duration) =
 /// `tls.reload_interval`'s bounds: a revoked client certificate, or an
 /// out-of-date revocation list, takes effect within one interval.
 pub const TLS_RELOAD_INTERVAL_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(60 * 60));
+
+/// `policy_reload_interval`'s bounds: a policy edit takes effect within one
+/// interval.
+pub const POLICY_RELOAD_INTERVAL_BOUNDS: (Duration, Duration) =
     (Duration::from_secs(1), Duration::from_secs(60 * 60));
 
 /// The DfE census validation: the published validator
@@ -200,6 +211,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             identity: cpc_identity::IdentityConfig::default(),
             policy_dir: PathBuf::from("deploy/policies"),
+            policy_reload_interval: Duration::from_secs(30),
             tls: None,
             shutdown_grace: Duration::from_secs(20),
             authorities: BTreeMap::new(),
@@ -293,7 +305,7 @@ fn misspelt_table_variable(name: &str) -> Option<String> {
 /// among them) lands there too, so a file's own keys are checked against
 /// this list: a misspelt setting stops the process instead of quietly
 /// leaving the default in force.
-const FILE_KEYS: [&str; 14] = [
+const FILE_KEYS: [&str; 15] = [
     "listen_addr",
     "database_url",
     "database",
@@ -301,6 +313,7 @@ const FILE_KEYS: [&str; 14] = [
     "limits",
     "identity",
     "policy_dir",
+    "policy_reload_interval",
     "tls",
     "shutdown_grace",
     "authorities",
@@ -359,6 +372,11 @@ impl Config {
                 WATCH_INTERVAL_BOUNDS,
             ),
             ("tls.reload_interval", tls, TLS_RELOAD_INTERVAL_BOUNDS),
+            (
+                "policy_reload_interval",
+                Some(self.policy_reload_interval),
+                POLICY_RELOAD_INTERVAL_BOUNDS,
+            ),
         ] {
             if interval.is_some_and(|i| i < bounds.0 || i > bounds.1) {
                 return Err(ConfigError::OutOfBounds { setting, bounds });
@@ -445,6 +463,14 @@ mod tests {
                     format!("{tls}reload_interval = \"2h\"\n"),
                     "tls.reload_interval must be between 1s and 1h",
                 ),
+                (
+                    "policy_reload_interval = \"0s\"\n".to_owned(),
+                    "policy_reload_interval must be between 1s and 1h",
+                ),
+                (
+                    "policy_reload_interval = \"61m\"\n".to_owned(),
+                    "policy_reload_interval must be between 1s and 1h",
+                ),
             ] {
                 jail.create_file("bad.toml", &file)?;
                 let err = Config::load(Some(Path::new("bad.toml"))).unwrap_err();
@@ -452,9 +478,17 @@ mod tests {
             }
             jail.create_file(
                 "good.toml",
-                &format!("[audit]\nwatch_interval = \"8h\"\n{tls}reload_interval = \"1s\"\n"),
+                &format!(
+                    "policy_reload_interval = \"1h\"\n\
+                     [audit]\nwatch_interval = \"8h\"\n{tls}reload_interval = \"1s\"\n"
+                ),
             )?;
             let config = Config::load(Some(Path::new("good.toml"))).unwrap();
+            assert_eq!(config.policy_reload_interval, Duration::from_secs(60 * 60));
+            assert_eq!(
+                Config::default().policy_reload_interval,
+                Duration::from_secs(30)
+            );
             assert_eq!(
                 config.audit.watch_interval,
                 Duration::from_secs(8 * 60 * 60)

@@ -23,6 +23,7 @@ pub mod feeds;
 pub mod idempotency;
 pub mod outbox;
 pub mod paging;
+pub mod policy_watch;
 pub mod rate_limit;
 mod redact;
 pub mod serve;

@@ -131,6 +131,8 @@ pub struct Server {
     config: Config,
     /// Also in `access`; kept here to start its key refresh when serving.
     authenticator: Arc<Authenticator>,
+    /// Also in `access`; kept here to read the policies again when serving.
+    authorizer: Arc<SharedAuthorizer>,
     access: Access,
     tls: Option<Arc<ReloadingTls>>,
     components: Vec<(Component, PgPool)>,
@@ -191,15 +193,17 @@ impl Server {
             .iter()
             .flat_map(|(c, pool)| c.grpc_services.iter().map(|name| (*name, pool.clone())))
             .collect();
+        let authorizer = Arc::new(SharedAuthorizer::new(authorizer));
         let access = Access::new(
             Arc::clone(&authenticator),
-            Arc::new(SharedAuthorizer::new(authorizer)),
+            Arc::clone(&authorizer),
             Arc::new(limits),
             RefusalLogs::new(logs),
         );
         Ok(Self {
             config,
             authenticator,
+            authorizer,
             access,
             tls,
             components: ready,
@@ -352,6 +356,11 @@ impl Server {
                 .collect(),
             self.config.audit.watch_interval,
         );
+        // And the access policies, so an edit needs no rollout.
+        let policy_watch = crate::policy_watch::spawn(
+            Arc::clone(&self.authorizer),
+            self.config.policy_reload_interval,
+        );
         tokio::pin!(server);
         let grace = self.config.shutdown_grace;
         let grace_expired = async move {
@@ -375,6 +384,7 @@ impl Server {
         }
         // A check in progress only reads; it need not finish.
         audit_watch.abort();
+        policy_watch.abort();
         drop(key_refresh);
         // Also when serving ended without a shutdown (a failed transport).
         stopping.cancel();
