@@ -1,7 +1,7 @@
 //! A service's copy of who is on each case, kept from the cases feed
 //! (CaseMemberAdded, CaseMemberEnded) in its own `case_members` table, for
-//! the policies' questions about a record of that case. Scheduling and
-//! reporting each keep one; neither reads the cases tables.
+//! the policies' questions about a record of that case. Scheduling,
+//! reporting and escalation each keep one; none reads the cases tables.
 
 use std::collections::BTreeSet;
 

@@ -1212,7 +1212,7 @@ pub async fn list(
     // how severe and overdue it is.
     let after: Option<(i16, i32, Uuid)> = match filter.page.after {
         Some(after) => {
-            let anchor = sqlx::query_as(&format!(
+            let Some(anchor) = sqlx::query_as(&format!(
                 "SELECT f.severity, f.working_days_overdue, f.id FROM drift_findings f \
                   WHERE f.id = $1 \
                     AND ($2::uuid IS NULL OR {on_case}) \
@@ -1225,11 +1225,11 @@ pub async fn list(
             .bind(filter.child_id)
             .bind(filter.plan_id)
             .fetch_optional(&mut *conn)
-            .await?;
-            match anchor {
-                Some(anchor) => Some(anchor),
-                None => return Ok(pb::ListDriftFindingsResponse::default()),
-            }
+            .await?
+            else {
+                return Ok(pb::ListDriftFindingsResponse::default());
+            };
+            Some(anchor)
         }
         None => None,
     };

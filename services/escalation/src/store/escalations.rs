@@ -408,7 +408,7 @@ pub async fn list(
     // starts, when its response is due.
     let after: Option<(NaiveDate, Uuid)> = match filter.page.after {
         Some(after) => {
-            let anchor = sqlx::query_as(&format!(
+            let Some(anchor) = sqlx::query_as(&format!(
                 "SELECT e.response_due_on, e.id FROM escalations e \
                   WHERE e.id = $1 \
                     AND ($2::uuid IS NULL OR {on_case}) \
@@ -419,11 +419,11 @@ pub async fn list(
             .bind(filter.case_id)
             .bind(filter.child_id)
             .fetch_optional(&mut *conn)
-            .await?;
-            match anchor {
-                Some(anchor) => Some(anchor),
-                None => return Ok(pb::ListEscalationsResponse::default()),
-            }
+            .await?
+            else {
+                return Ok(pb::ListEscalationsResponse::default());
+            };
+            Some(anchor)
         }
         None => None,
     };

@@ -503,7 +503,7 @@ pub async fn list(
     // when their conference was held.
     let after: Option<(Option<chrono::NaiveDate>, Uuid)> = match filter.page.after {
         Some(after) => {
-            let anchor = sqlx::query_as(
+            let Some(anchor) = sqlx::query_as(
                 "SELECT c.held_on, m.id FROM minutes m JOIN conferences c ON c.id = m.conference_id \
                   WHERE m.id = $1 \
                     AND ($2::uuid IS NULL OR m.conference_id = $2) \
@@ -517,11 +517,10 @@ pub async fn list(
             .bind(filter.child_id)
             .bind(hidden_from)
             .fetch_optional(&mut *conn)
-            .await?;
-            match anchor {
-                Some(anchor) => Some(anchor),
-                None => return Ok(pb::ListMinutesResponse::default()),
-            }
+            .await? else {
+                return Ok(pb::ListMinutesResponse::default());
+            };
+            Some(anchor)
         }
         None => None,
     };

@@ -409,7 +409,7 @@ pub async fn list(
     // page starts, when that report was submitted.
     let after: Option<(Option<DateTime<Utc>>, Uuid)> = match filter.page.after {
         Some(after) => {
-            let anchor = sqlx::query_as(
+            let Some(anchor) = sqlx::query_as(
                 "SELECT r.submitted_at, r.id FROM agency_reports r \
                   WHERE r.id = $1 AND report_visible(r, $2, $3) \
                     AND ($4::uuid IS NULL OR r.conference_id = $4) \
@@ -421,11 +421,11 @@ pub async fn list(
             .bind(filter.conference_id)
             .bind(filter.child_id)
             .fetch_optional(&mut *conn)
-            .await?;
-            match anchor {
-                Some(anchor) => Some(anchor),
-                None => return Ok(pb::ListAgencyReportsResponse::default()),
-            }
+            .await?
+            else {
+                return Ok(pb::ListAgencyReportsResponse::default());
+            };
+            Some(anchor)
         }
         None => None,
     };
