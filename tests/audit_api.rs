@@ -779,3 +779,72 @@ async fn the_watch_publishes_each_verified_head_and_an_anchor_from_it_catches_a_
     );
     f.server.stop().await;
 }
+
+/// Calls `call` every 100 ms, 20 s at most, until `done` holds of its result.
+async fn until<F, Fut, T>(mut call: F, done: impl Fn(&T) -> bool) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    for _ in 0..200 {
+        let result = call().await;
+        if done(&result) {
+            return result;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("not reached in 20 s");
+}
+
+#[tokio::test]
+async fn a_policy_edit_takes_effect_while_serving_and_a_broken_one_changes_nothing() {
+    let logs = LogBuffer::default();
+    let _capture = logs.capture();
+    let db = TestDatabase::create().await;
+    let policies = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(cpc_authz::bundled_policy_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, policies.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let mut config = db.config();
+    config.policy_dir = policies.path().to_path_buf();
+    config.policy_reload_interval = std::time::Duration::from_secs(1);
+    let server = TestServer::start(config, Selection::All.components()).await;
+    let client = AuditServiceClient::new(server.channel().await);
+    let key = DevKey::load_or_create(db.dev_key_dir()).unwrap();
+    let auditor = key.mint(&DevClaims::new("aud-1", "E1", [Role::Auditor]));
+    let read = || {
+        let mut client = client.clone();
+        let request = authed(list("cases"), &auditor);
+        async move { client.list_access_records(request).await.map(|_| ()) }
+    };
+    read().await.unwrap();
+
+    // The information governance team holds every call while it reviews
+    // the policies: in force without a restart.
+    let hold = policies.path().join("60-hold.cedar");
+    std::fs::write(
+        &hold,
+        "@id(\"hold-everything\")\nforbid (principal, action, resource);\n",
+    )
+    .unwrap();
+    let held = until(read, |r| r.is_err()).await.unwrap_err();
+    assert_eq!(held.code(), Code::PermissionDenied, "{held:?}");
+    assert_eq!(logs.take_lines("access policies reloaded").len(), 1);
+
+    // An edit that does not parse changes nothing: the hold stays.
+    let broken = policies.path().join("70-broken.cedar");
+    std::fs::write(&broken, "permit (principal, action,\n").unwrap();
+    until(
+        || async { logs.take_lines("access policies not reloaded") },
+        |lines| !lines.is_empty(),
+    )
+    .await;
+    assert_eq!(read().await.unwrap_err().code(), Code::PermissionDenied);
+
+    // Both removed: the auditor reads again.
+    std::fs::remove_file(&hold).unwrap();
+    std::fs::remove_file(&broken).unwrap();
+    until(read, Result::is_ok).await.unwrap();
+    server.stop().await;
+}
