@@ -682,14 +682,33 @@ pub async fn transfer_plan_out(
     ))
 }
 
+/// How many plans before `plan` cpc itself knows of: the child's plans
+/// recorded here that started earlier, and the sending authority's plan
+/// when it started from a transfer in, as counted when it started. A
+/// correction of `previous_plan_count` (plans held elsewhere) adds to
+/// these; it cannot drop them from the census's NumberOfPreviousCPP.
+async fn previous_plans_known(conn: &mut PgConnection, plan: &PlanRow) -> Result<i64, ApiError> {
+    let here: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM plans WHERE child_id = $1 AND start_date < $2 AND id <> $3",
+    )
+    .bind(plan.child_id)
+    .bind(plan.start_date)
+    .bind(plan.id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(here + i64::from(plan.transfer_in_id.is_some()))
+}
+
 /// `UpdatePlan`: content, lead and core group between conferences (the
 /// categories change only through conference outcomes). Emits `PlanUpdated`.
 ///
 /// # Errors
 /// `NOT_FOUND`, `ABORTED` (stale version), `FAILED_PRECONDITION` for a plan
 /// that has ended, `INVALID_ARGUMENT` for a lead who is not of the lead
-/// statutory body or not in the core group (and, when parsed, for an empty
-/// contingency plan); database errors.
+/// statutory body or not in the core group, or a `previous_plan_count`
+/// below the plans cpc holds from before this one (and, when parsed, for
+/// an empty contingency plan); database errors.
 pub async fn update_plan(
     conn: &mut PgConnection,
     ctx: &Ctx,
@@ -712,6 +731,18 @@ pub async fn update_plan(
     };
     let mut check = Check::new();
     check_lead(&mut check, "plan", lead.as_ref(), Some(body), &members);
+    if let Some(count) = update.previous_plan_count {
+        let known = previous_plans_known(conn, &row).await?;
+        if i64::from(count) < known {
+            check.add(
+                "plan.previous_plan_count",
+                format!(
+                    "must be at least {known}, the plans before this one that cpc holds \
+                     (a transfer in counts the sending authority's)"
+                ),
+            );
+        }
+    }
     check.finish()?;
     sqlx::query(
         "UPDATE plans SET danger_statements = coalesce($3, danger_statements), \

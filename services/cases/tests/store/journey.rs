@@ -348,6 +348,40 @@ async fn a_new_plan_counts_the_previous_ones() {
         .unwrap();
     assert_eq!(second.previous_plan_count, 1);
     assert_eq!(second.start_date, pd(2025, 10, 7));
+
+    // A correction adds plans held elsewhere; it cannot forget the one
+    // recorded here.
+    let ctx = crate::common::ctx();
+    let correct = |plan: &pb::ChildProtectionPlan, count: i32| {
+        cpc_cases::domain::plan::PlanUpdate::parse(&pb::UpdatePlanRequest {
+            plan: Some(pb::ChildProtectionPlan {
+                previous_plan_count: count,
+                ..plan.clone()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["previous_plan_count".into()],
+            }),
+        })
+        .unwrap()
+    };
+    let fewer = correct(&second, 0);
+    let err = run!(h, ctx, |conn| store::plans::update_plan(conn, &ctx, &fewer)).unwrap_err();
+    assert_eq!(
+        violations(err),
+        [(
+            "plan.previous_plan_count".to_owned(),
+            "must be at least 1, the plans before this one that cpc holds \
+             (a transfer in counts the sending authority's)"
+                .to_owned()
+        )]
+    );
+    let more = correct(&second, 3);
+    let corrected = run!(h, ctx, |conn| store::plans::update_plan(conn, &ctx, &more))
+        .unwrap()
+        .response
+        .plan
+        .unwrap();
+    assert_eq!(corrected.previous_plan_count, 3);
 }
 
 #[tokio::test]
