@@ -336,6 +336,12 @@ pub const ICPC_NOT_REQUIRED: &str = "the latest section 47 enquiry in the child'
      episode concluded that no initial conference is required (ICPC not required); an initial \
      or pre-birth conference follows a later enquiry";
 
+/// Why a reconvened conference's decision on a plan is refused when the
+/// child has neither an enquiry nor a transfer in to decide on.
+pub const RECONVENED_WITHOUT_CAUSE: &str = "a reconvened conference decides on a plan in place \
+     of an inquorate initial, pre-birth or transfer-in conference; the child has no section 47 \
+     enquiry in the open CIN episode calling for one, and no transfer in awaiting its conference";
+
 /// `RecordConferenceOutcome`. Emits `ConferenceOutcomeRecorded`, then
 /// `PlanStarted`, `PlanUpdated` or `PlanEnded` for the plan it moved, then
 /// `PlanActionAdded` for each outline action.
@@ -349,6 +355,7 @@ pub const ICPC_NOT_REQUIRED: &str = "the latest section 47 enquiry in the child'
 /// before the plan's latest review, no open CIN episode, no enquiry before
 /// an initial or pre-birth conference or a latest enquiry that concluded
 /// no ICPC is required, no transfer-in awaiting a transfer-in conference,
+/// neither of these before a reconvened one deciding on a new plan,
 /// overlapping plans) or a reused request id; `INVALID_ARGUMENT` when the
 /// child's voice is missing its non-participation reason; database errors.
 pub async fn record_conference_outcome(
@@ -455,6 +462,12 @@ pub async fn record_conference_outcome(
                     return Err(precondition(
                         "no transfer-in of this child is awaiting its conference",
                     ));
+                }
+                // Meeting again in place of an inquorate initial, pre-birth
+                // or transfer-in conference, it decides as they would: after
+                // an enquiry, or for a transfer in awaiting its conference.
+                ConferenceKind::Reconvened if enquiry.is_none() && transfer_in.is_none() => {
+                    return Err(precondition(RECONVENED_WITHOUT_CAUSE));
                 }
                 _ => {}
             }

@@ -162,3 +162,33 @@ async fn a_pre_birth_conference_follows_an_enquiry_as_an_initial_one_does() {
         pd(2025, 6, 30)
     );
 }
+
+#[tokio::test]
+async fn a_reconvened_conference_decides_on_a_plan_only_after_an_enquiry_or_a_transfer_in() {
+    let h = Harness::new().await;
+    let child = register(&h, None, "C6951", "Robin").await;
+    open_episode(&h, &child.id, 2025, 6, 2).await;
+    // Nothing it meets again in place of: no enquiry, no transfer in.
+    let reconvened = conference(ConferenceKind::Reconvened, 2025, 6, 24, &[&child.id]);
+    let err = record(&h, &reconvened, &split_icpc(&reconvened, &child.id))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        precondition(err),
+        cpc_cases::store::outcomes::RECONVENED_WITHOUT_CAUSE
+    );
+
+    // After an enquiry, it starts the plan the inquorate ICPC could not.
+    let started = enquiry(&h, &child, 2025, 6, 4).await;
+    let plan = record(&h, &reconvened, &split_icpc(&reconvened, &child.id))
+        .await
+        .unwrap()
+        .response
+        .plan
+        .unwrap();
+    assert_eq!(plan.start_date, pd(2025, 6, 24));
+    assert_eq!(
+        enquiry_now(&h, &started).await.initial_cpc_date,
+        pd(2025, 6, 24)
+    );
+}
