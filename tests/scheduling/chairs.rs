@@ -749,3 +749,79 @@ async fn a_chair_who_comes_to_work_on_the_case_is_released_from_its_conference()
     assert_eq!(unallocated, [icpc.id.as_str()]);
     f.stop().await;
 }
+
+#[tokio::test]
+async fn a_chair_whose_conferences_child_moves_to_a_case_they_work_on_is_released() {
+    let (mut f, mut conferences) = start().await;
+    let bs = business_support(&f);
+    let mut chairs = ChairsServiceClient::new(f.server.channel().await);
+    let timescales = Timescales::new(&AuthorityProfile::default()).unwrap();
+    let day = timescales
+        .calendar()
+        .add_working_days(uk_today(), 5)
+        .unwrap();
+    let icpc = booked_icpc(&mut f, &mut conferences, &bs, "CHR0051", day).await;
+    let child = icpc.child_ids[0].clone();
+    let managed = crate::moves::another_case(&mut f, "CHR0052").await;
+    create(&mut chairs, &bs, chair(ANNE, "Anne Chair")).await;
+    chairs
+        .allocate_chair(bs.req(allocate(&icpc)))
+        .await
+        .unwrap();
+    // Anne manages the team that holds another case: the conference keeps her.
+    f.grant(
+        &managed,
+        person_ref(
+            ANNE,
+            "Anne Chair",
+            common::AgencyKind::ChildrensSocialCare,
+            "Safeguarding Unit",
+        ),
+        cpc_proto::cases::v1::CaseRole::TeamManager,
+        false,
+    )
+    .await;
+    until_service_knows(
+        &f,
+        cpc_scheduling::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM case_members WHERE person_id = $1 AND case_id = $2::uuid)",
+        &[&Uuid::from_u128(ANNE).to_string(), &managed],
+    )
+    .await;
+    let get = pb::GetConferenceRequest {
+        conference_id: icpc.id.clone(),
+    };
+    let kept = conferences
+        .get_conference(bs.req(get.clone()))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    assert_eq!(kept.chair_id, Uuid::from_u128(ANNE).to_string());
+
+    // The child moves to that case: the conference needs another chair.
+    crate::moves::moved(
+        &mut f,
+        &child,
+        &managed,
+        &[(cpc_scheduling::SCHEMA, "child_cases")],
+    )
+    .await;
+    until_service_knows(
+        &f,
+        cpc_scheduling::SCHEMA,
+        "SELECT chair_id IS NULL FROM conferences WHERE id = $1::uuid",
+        &[&icpc.id],
+    )
+    .await;
+    let released = conferences
+        .get_conference(bs.req(get))
+        .await
+        .unwrap()
+        .into_inner()
+        .conference
+        .unwrap();
+    assert_eq!(released.chair_id, "");
+    f.stop().await;
+}

@@ -68,7 +68,7 @@ async fn member_known(f: &mut Fixture, schema: &str, case: &str, person: common:
 }
 
 /// A second case: a child registered in a new case; returns the case.
-async fn another_case(f: &mut Fixture, la_child_id: &str) -> String {
+pub(crate) async fn another_case(f: &mut Fixture, la_child_id: &str) -> String {
     f.client
         .create_child(f.social_worker().req(cases::CreateChildRequest {
             request_id: rid(),
@@ -85,7 +85,7 @@ async fn another_case(f: &mut Fixture, la_child_id: &str) -> String {
 /// The social worker moves `child_id` to `case`, and waits until each
 /// service of `waiting` (schema, its copy of each child's case) has learnt
 /// it from the feed.
-async fn moved(f: &mut Fixture, child_id: &str, case: &str, waiting: &[(&str, &str)]) {
+pub(crate) async fn moved(f: &mut Fixture, child_id: &str, case: &str, waiting: &[(&str, &str)]) {
     let sw = f.social_worker();
     let mut current = f
         .client

@@ -60,7 +60,7 @@ fn apply_member_role<'a>(
             .ok_or_else(|| missing(event, "membership"))?;
         members::learn_role(conn, &membership).await?;
         let now = DateTime::<Utc>::from(std::time::SystemTime::now());
-        release_chair(conn, &membership, now).await
+        recheck_member(conn, &membership, now).await
     })
 }
 
@@ -95,6 +95,11 @@ fn apply_cases_event<'a>(
                 needs::learn_child_case(conn, authority, &facts, now)
                     .await
                     .map_err(ApiError::internal)?;
+                // Moved to a case their chair works on, the child's booked
+                // conferences need another chair.
+                for chair in chairs::allocated_for_child(conn, facts.child_id, now).await? {
+                    chairs::recheck(conn, chair, now).await?;
+                }
             }
             // Each payload carries the plan as field 1. Learnt before the
             // plan's needs are applied, so its end is known to them.
@@ -160,7 +165,7 @@ fn apply_cases_event<'a>(
                     .membership
                     .ok_or_else(|| missing(event, "membership"))?;
                 members::record(conn, authority, &membership, now).await?;
-                release_chair(conn, &membership, now).await?;
+                recheck_member(conn, &membership, now).await?;
             }
             _ => {}
         }
@@ -177,15 +182,21 @@ fn apply_cases_event<'a>(
 /// A chair who now works on a case ([`members::OPERATIONAL_ROLES`]) is no
 /// longer independent of it: the case's booked conferences allocated to
 /// them are released, for someone to allocate again.
-async fn release_chair(
+async fn recheck_member(
     conn: &mut PgConnection,
     membership: &cases::CaseMembership,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let Some(person) = membership.person.as_ref() else {
-        return Ok(());
-    };
-    chairs::release_on_membership(conn, &person.person_id, now).await
+    // Chairs are named by their person id; one that is no UUID names no
+    // chair.
+    match membership
+        .person
+        .as_ref()
+        .and_then(|p| Uuid::parse_str(&p.person_id).ok())
+    {
+        Some(person) => chairs::recheck(conn, person, now).await,
+        None => Ok(()),
+    }
 }
 
 /// An initial conference for an unborn child is a pre-birth conference;

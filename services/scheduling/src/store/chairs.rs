@@ -316,29 +316,46 @@ async fn release_conferences(
     Ok(())
 }
 
-/// After scheduling learnt that `person` joined a case, or that a
-/// membership of theirs changed: if they chair, booked conferences they
-/// can no longer take lose their allocation, as [`update`] releases them.
-/// A chair made a case's team manager after being allocated its conference
-/// would otherwise chair it, not independent of the case. Anyone who does
-/// not chair here is left alone.
+/// After scheduling learnt something that may leave chair `id` no longer
+/// independent of a case (a membership of theirs changed, or a child of
+/// their conference moved to another case): booked conferences they can
+/// no longer take lose their allocation, as [`update`] releases them. A
+/// chair made a case's team manager after being allocated its conference
+/// would otherwise chair it. An id that names no chair is left alone.
 ///
 /// # Errors
 /// Database errors.
-pub async fn release_on_membership(
+pub async fn recheck(
     conn: &mut PgConnection,
-    person: &str,
+    id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    // Chairs are named by their person id; a person id that is no UUID
-    // names no chair.
-    let Ok(id) = Uuid::parse_str(person) else {
-        return Ok(());
-    };
     match lock_if_chair(conn, id).await? {
         Some(chair) => release_conferences(conn, now, id, &chair).await,
         None => Ok(()),
     }
+}
+
+/// The chairs allocated booked conferences about `child` from today on.
+///
+/// # Errors
+/// Database errors.
+pub async fn allocated_for_child(
+    conn: &mut PgConnection,
+    child: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT c.chair_id FROM conferences c \
+           JOIN conference_children cc ON cc.conference_id = c.id \
+          WHERE cc.child_id = $1 AND c.chair_id IS NOT NULL AND c.status = 'booked' \
+            AND c.start_time >= $2 \
+          ORDER BY c.chair_id",
+    )
+    .bind(child)
+    .bind(now - Duration::hours(24))
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// The authority's chairs, by name: only active ones, or only those working
