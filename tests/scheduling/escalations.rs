@@ -65,12 +65,16 @@ fn csc_person(id: u128, name: &str) -> common::PersonRef {
     )
 }
 
-fn in_days(days: u64) -> Option<common::Date> {
-    pd_of(
-        uk_today()
-            .checked_add_days(chrono::Days::new(days))
-            .unwrap(),
-    )
+/// The `days`-th working day after today: a response is due on one.
+fn in_days(days: u32) -> Option<common::Date> {
+    pd_of(working_days().add_working_days(uk_today(), days).unwrap())
+}
+
+/// England's working days, the test authority's.
+fn working_days() -> &'static cpc_rules::WorkingDayCalendar {
+    cpc_rules::timescales::Timescales::new(&cpc_rules::profile::AuthorityProfile::default())
+        .unwrap()
+        .calendar()
 }
 
 /// A valid raising about `child` of `case`, owned by the chair.
@@ -333,6 +337,23 @@ async fn an_escalation_goes_up_the_route_and_is_resolved() {
             "escalation.concerned_agency_name",
             "escalation.response_due_date",
         ]
+    );
+    // Due on a day nobody works: the first weekend or bank holiday ahead.
+    let idle = (1..=7)
+        .filter_map(|d| uk_today().checked_add_days(chrono::Days::new(d)))
+        .find(|d| !working_days().is_working_day(*d).unwrap())
+        .unwrap();
+    let mut weekend = raising(&case, &child, pb::EscalationStage::TeamManager);
+    weekend.escalation.as_mut().unwrap().response_due_date = pd_of(idle);
+    let err = client
+        .raise_escalation(chair.req(weekend))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), ["escalation.response_due_date"]);
+    let details = tonic_types::StatusExt::get_error_details(&err);
+    assert_eq!(
+        details.bad_request().unwrap().field_violations[0].description,
+        "must be a working day, not a weekend or bank holiday"
     );
 
     // Straight to the partnership only from a senior manager; refused and

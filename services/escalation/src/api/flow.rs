@@ -6,8 +6,10 @@
 //! `NOT_FOUND` (row-level security); a refusal, and a record not found,
 //! are recorded on their own.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +19,8 @@ use cpc_platform::access::{Access, Call, Subject, actor};
 use cpc_platform::case_members;
 use cpc_platform::{ApiError, LocatedChild, db};
 use cpc_rules::civil_time::uk_date;
+use cpc_rules::profile::AuthorityProfile;
+use cpc_rules::timescales::Timescales;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -68,6 +72,7 @@ const SENIOR_MANAGERS: [Role; 2] = [Role::ServiceManager, Role::HeadOfService];
 pub(crate) struct Flow {
     pub pool: PgPool,
     pub access: Access,
+    pub profiles: Arc<BTreeMap<String, AuthorityProfile>>,
 }
 
 impl Flow {
@@ -79,12 +84,17 @@ impl Flow {
     pub async fn identify<T>(&self, request: &tonic::Request<T>) -> Result<Session, ApiError> {
         let now = DateTime::<Utc>::from(SystemTime::now());
         let call = self.access.identify(request, now).await?;
+        let authority = call.caller.authority_id().to_owned();
+        let profile = self.profiles.get(&authority).cloned().unwrap_or_default();
+        // Profiles are validated when the configuration loads.
+        let timescales = Timescales::new(&profile).map_err(ApiError::internal)?;
         Ok(Session {
             ctx: Ctx {
                 actor: actor(&call.caller),
-                authority: call.caller.authority_id().to_owned(),
+                authority,
                 now,
                 today: uk_date(now),
+                calendar: timescales.calendar(),
             },
             call,
         })

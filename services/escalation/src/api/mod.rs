@@ -5,6 +5,8 @@ mod flow;
 mod requests;
 mod service;
 
+use std::sync::Arc;
+
 use cpc_platform::Mount;
 use cpc_platform::outbox::FeedServer;
 use cpc_proto::escalation::v1::escalation_service_server::EscalationServiceServer;
@@ -27,6 +29,7 @@ impl EscalationApi {
             flow: Flow {
                 pool: mount.pool.clone(),
                 access: mount.access.clone(),
+                profiles: Arc::new(mount.config.authorities.clone()),
             },
             feed: FeedServer::new(
                 mount.pool.clone(),

@@ -11,6 +11,7 @@ use cpc_proto::common::v1 as common;
 use cpc_proto::escalation::v1 as pb;
 use uuid::Uuid;
 
+use crate::store::Ctx;
 use crate::store::drift::{self, FindingFilter, StatusFilter};
 use crate::store::escalations::{
     EscalationFilter, Move, NewEscalation, RAISE, Resolution, reason_code, stage_of, status_code,
@@ -28,11 +29,11 @@ const MAX_FINDINGS: usize = 100;
 /// caught rather than parking an escalation for a decade.
 const MAX_RESPONSE_DAYS: u64 = 366;
 
-/// A RaiseEscalationRequest checked on `today`: the escalation, and the
+/// A RaiseEscalationRequest checked on `ctx`'s day: the escalation, and the
 /// stage it opens at.
 pub(crate) fn raising(
     req: &pb::RaiseEscalationRequest,
-    today: NaiveDate,
+    ctx: &Ctx,
 ) -> Result<NewEscalation, ApiError> {
     let mut check = Check::new();
     let key = RequestKey::parse(&mut check, RAISE, &req.request_id, req);
@@ -72,7 +73,7 @@ pub(crate) fn raising(
                 &mut body,
                 "escalation.response_due_date",
                 e.response_due_date.as_ref(),
-                today,
+                ctx,
             );
             body.finish().map(|()| NewEscalationBody {
                 case_id,
@@ -174,10 +175,10 @@ fn concerned_agency(
     (kind.map_or(0, |k| k as i32), name.unwrap_or_default())
 }
 
-/// An AdvanceEscalationRequest checked on `today`: (id, version, move).
+/// An AdvanceEscalationRequest checked on `ctx`'s day: (id, version, move).
 pub(crate) fn advancing(
     req: &pb::AdvanceEscalationRequest,
-    today: NaiveDate,
+    ctx: &Ctx,
 ) -> Result<(Uuid, i64, Move), ApiError> {
     let mut check = Check::new();
     let id = check.id("escalation_id", &req.escalation_id);
@@ -188,7 +189,7 @@ pub(crate) fn advancing(
         &mut check,
         "response_due_date",
         req.response_due_date.as_ref(),
-        today,
+        ctx,
     );
     check.finish()?;
     match (id, new_owner, due) {
@@ -306,19 +307,28 @@ fn ids(check: &mut Check, field: &str, texts: &[String], max: usize) -> Vec<Uuid
     ids
 }
 
-/// A response due date: required, after `today`, within a year.
+/// A response due date: required, after today, within a year, and a
+/// working day of the authority (escalation protocols give responses in
+/// working days; one due on a Saturday would be overdue before anyone
+/// could answer it).
 fn response_due(
     check: &mut Check,
     field: &str,
     date: Option<&common::Date>,
-    today: NaiveDate,
+    ctx: &Ctx,
 ) -> Option<NaiveDate> {
     let due = check.required_date(field, date)?;
-    let latest = today.checked_add_days(Days::new(MAX_RESPONSE_DAYS))?;
-    if due <= today {
+    let latest = ctx.today.checked_add_days(Days::new(MAX_RESPONSE_DAYS))?;
+    if due <= ctx.today {
         check.add(field, "must be after today");
     } else if due > latest {
         check.add(field, format!("must be within {MAX_RESPONSE_DAYS} days"));
+    } else if !ctx.calendar.is_working_day(due).unwrap_or(true) {
+        // Within a year of today, the calendar always knows the day.
+        check.add(
+            field,
+            "must be a working day, not a weekend or bank holiday",
+        );
     }
     Some(due)
 }

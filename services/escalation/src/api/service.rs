@@ -30,7 +30,7 @@ impl EscalationService for EscalationApi {
         request: Request<pb::RaiseEscalationRequest>,
     ) -> Result<Response<pb::RaiseEscalationResponse>, Status> {
         let session = self.flow.identify(&request).await?;
-        let new = requests::raising(request.get_ref(), session.ctx.today)?;
+        let new = requests::raising(request.get_ref(), &session.ctx)?;
         let children = new.child_ids.clone();
         let rule = opening_rule(new.stage);
         let response = self
@@ -99,7 +99,7 @@ impl EscalationService for EscalationApi {
         request: Request<pb::AdvanceEscalationRequest>,
     ) -> Result<Response<pb::AdvanceEscalationResponse>, Status> {
         let session = self.flow.identify(&request).await?;
-        let (id, version, step) = requests::advancing(request.get_ref(), session.ctx.today)?;
+        let (id, version, step) = requests::advancing(request.get_ref(), &session.ctx)?;
         let escalation = self
             .flow
             .run(

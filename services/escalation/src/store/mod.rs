@@ -9,6 +9,7 @@ pub mod escalations;
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
 use cpc_proto::common::v1 as common;
+use cpc_rules::WorkingDayCalendar;
 use prost::Message;
 
 /// Who is acting, and when: what every store call that changes something
@@ -21,6 +22,8 @@ pub struct Ctx {
     pub now: DateTime<Utc>,
     /// Today in the UK.
     pub today: NaiveDate,
+    /// The authority's working days: a response is due on one.
+    pub calendar: &'static WorkingDayCalendar,
 }
 
 impl cpc_platform::idempotency::Spender for Ctx {
