@@ -1892,28 +1892,49 @@ fn authority_revocations_are_keyed_by_valid_authority_ids() {
     );
 }
 
-/// What `f` logs at warning level and above, as plain text.
-fn warnings_while(f: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+thread_local! {
+    /// What this thread has logged since it began capturing, if it is.
+    static CAPTURED: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes a log line to the capture of the thread that logged it.
+struct ThisThread;
+
+impl std::io::Write for ThisThread {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        CAPTURED.with_borrow_mut(|captured| {
+            if let Some(captured) = captured {
+                captured.extend_from_slice(bytes);
+            }
+        });
+        Ok(bytes.len())
     }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What `f` logs at warning level and above, as plain text.
+///
+/// One subscriber for the whole test binary, writing each thread's lines
+/// to that thread's capture: with a subscriber set only for a while on one
+/// thread (`with_default`), tracing works out a call site's interest from
+/// whichever thread hits it first, so another test logging the same
+/// warning at that moment could leave it unlogged here.
+fn warnings_while(f: impl FnOnce()) -> String {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(|| ThisThread)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        tracing::callsite::rebuild_interest_cache();
+    });
+    CAPTURED.set(Some(Vec::new()));
+    f();
+    String::from_utf8(CAPTURED.take().unwrap_or_default()).unwrap()
 }
 
 #[test]
