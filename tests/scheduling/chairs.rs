@@ -106,6 +106,39 @@ async fn booked_icpc(
         .unwrap()
 }
 
+/// The `n`-th working day from today, by the test authority's calendar.
+fn working_days_ahead(n: u32) -> NaiveDate {
+    Timescales::new(&AuthorityProfile::default())
+        .unwrap()
+        .calendar()
+        .add_working_days(uk_today(), n)
+        .unwrap()
+}
+
+/// Anne, a chair, made the team manager of `case`, once scheduling knows.
+async fn anne_manages(f: &mut Fixture, case: &str) {
+    f.grant(
+        case,
+        person_ref(
+            ANNE,
+            "Anne Chair",
+            common::AgencyKind::ChildrensSocialCare,
+            "Safeguarding Unit",
+        ),
+        cpc_proto::cases::v1::CaseRole::TeamManager,
+        false,
+    )
+    .await;
+    until_service_knows(
+        f,
+        cpc_scheduling::SCHEMA,
+        "SELECT EXISTS (SELECT 1 FROM case_members \
+                        WHERE person_id = $1 AND case_id = $2::uuid AND case_role = 'team_manager')",
+        &[&Uuid::from_u128(ANNE).to_string(), case],
+    )
+    .await;
+}
+
 fn allocate(conference: &pb::Conference) -> pb::AllocateChairRequest {
     pb::AllocateChairRequest {
         conference_id: conference.id.clone(),
@@ -608,35 +641,12 @@ async fn a_chair_who_works_on_the_case_is_not_given_its_conference() {
     let (mut f, mut conferences) = start().await;
     let bs = business_support(&f);
     let mut chairs = ChairsServiceClient::new(f.server.channel().await);
-    let timescales = Timescales::new(&AuthorityProfile::default()).unwrap();
-    let day = timescales
-        .calendar()
-        .add_working_days(uk_today(), 5)
-        .unwrap();
+    let day = working_days_ahead(5);
     let icpc = booked_icpc(&mut f, &mut conferences, &bs, "CHR0011", day).await;
     create(&mut chairs, &bs, chair(ANNE, "Anne Chair")).await;
     create(&mut chairs, &bs, chair(BOB, "Bob Chair")).await;
     // Anne, who also manages a team, manages the one that holds the case.
-    f.grant(
-        &icpc.case_id,
-        person_ref(
-            ANNE,
-            "Anne Chair",
-            common::AgencyKind::ChildrensSocialCare,
-            "Safeguarding Unit",
-        ),
-        cpc_proto::cases::v1::CaseRole::TeamManager,
-        false,
-    )
-    .await;
-    until_service_knows(
-        &f,
-        cpc_scheduling::SCHEMA,
-        "SELECT EXISTS (SELECT 1 FROM case_members \
-                        WHERE person_id = $1 AND case_id = $2::uuid AND case_role = 'team_manager')",
-        &[&Uuid::from_u128(ANNE).to_string(), &icpc.case_id],
-    )
-    .await;
+    anne_manages(&mut f, &icpc.case_id).await;
 
     // Named, she is refused; by the rules, Bob is given it.
     let named = chairs
@@ -669,12 +679,8 @@ async fn a_chair_who_comes_to_work_on_the_case_is_released_from_its_conference()
     let (mut f, mut conferences) = start().await;
     let bs = business_support(&f);
     let mut chairs = ChairsServiceClient::new(f.server.channel().await);
-    let timescales = Timescales::new(&AuthorityProfile::default()).unwrap();
-    let day = timescales
-        .calendar()
-        .add_working_days(uk_today(), 5)
-        .unwrap();
-    let next_day = timescales.calendar().add_working_days(day, 1).unwrap();
+    let day = working_days_ahead(5);
+    let next_day = working_days_ahead(6);
     let icpc = booked_icpc(&mut f, &mut conferences, &bs, "CHR0041", day).await;
     let other = booked_icpc(&mut f, &mut conferences, &bs, "CHR0042", next_day).await;
     create(&mut chairs, &bs, chair(ANNE, "Anne Chair")).await;
@@ -691,18 +697,7 @@ async fn a_chair_who_comes_to_work_on_the_case_is_released_from_its_conference()
 
     // Anne, allocated both, comes to manage the team that holds the first
     // conference's case.
-    f.grant(
-        &icpc.case_id,
-        person_ref(
-            ANNE,
-            "Anne Chair",
-            common::AgencyKind::ChildrensSocialCare,
-            "Safeguarding Unit",
-        ),
-        cpc_proto::cases::v1::CaseRole::TeamManager,
-        false,
-    )
-    .await;
+    anne_manages(&mut f, &icpc.case_id).await;
     until_service_knows(
         &f,
         cpc_scheduling::SCHEMA,
@@ -755,11 +750,7 @@ async fn a_chair_whose_conferences_child_moves_to_a_case_they_work_on_is_release
     let (mut f, mut conferences) = start().await;
     let bs = business_support(&f);
     let mut chairs = ChairsServiceClient::new(f.server.channel().await);
-    let timescales = Timescales::new(&AuthorityProfile::default()).unwrap();
-    let day = timescales
-        .calendar()
-        .add_working_days(uk_today(), 5)
-        .unwrap();
+    let day = working_days_ahead(5);
     let icpc = booked_icpc(&mut f, &mut conferences, &bs, "CHR0051", day).await;
     let child = icpc.child_ids[0].clone();
     let managed = crate::moves::another_case(&mut f, "CHR0052").await;
@@ -769,25 +760,7 @@ async fn a_chair_whose_conferences_child_moves_to_a_case_they_work_on_is_release
         .await
         .unwrap();
     // Anne manages the team that holds another case: the conference keeps her.
-    f.grant(
-        &managed,
-        person_ref(
-            ANNE,
-            "Anne Chair",
-            common::AgencyKind::ChildrensSocialCare,
-            "Safeguarding Unit",
-        ),
-        cpc_proto::cases::v1::CaseRole::TeamManager,
-        false,
-    )
-    .await;
-    until_service_knows(
-        &f,
-        cpc_scheduling::SCHEMA,
-        "SELECT EXISTS (SELECT 1 FROM case_members WHERE person_id = $1 AND case_id = $2::uuid)",
-        &[&Uuid::from_u128(ANNE).to_string(), &managed],
-    )
-    .await;
+    anne_manages(&mut f, &managed).await;
     let get = pb::GetConferenceRequest {
         conference_id: icpc.id.clone(),
     };
