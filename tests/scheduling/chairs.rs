@@ -391,7 +391,7 @@ async fn two_updates_of_a_chair_at_one_version_do_not_both_win() {
     // The test holds the chair's row so that both updates are in flight,
     // having read the same version, before either can write.
     let admin = scheduling_admin(&f).await;
-    let mut hold = admin.begin().await.unwrap();
+    let mut hold = cpc_audit::begin(&admin).await.unwrap();
     sqlx::query("SELECT 1 FROM chairs WHERE id = $1 FOR UPDATE")
         .bind(Uuid::from_u128(ANNE))
         .execute(&mut *hold)
@@ -463,7 +463,7 @@ async fn two_allocations_at_once_do_not_double_book_a_chair() {
     // counted the workloads and written its choice cannot commit yet: both
     // are in flight together, as two people allocating at once are.
     let admin = scheduling_admin(&f).await;
-    let mut hold = admin.begin().await.unwrap();
+    let mut hold = cpc_audit::begin(&admin).await.unwrap();
     sqlx::query("LOCK TABLE change_events IN SHARE MODE")
         .execute(&mut *hold)
         .await

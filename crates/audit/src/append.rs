@@ -25,7 +25,7 @@ pub const CHAIN_LOCK_CLASS: i32 = 0x6370_6361;
 /// #     pool: sqlx::PgPool,
 /// #     record: cpc_audit::NewAuditRecord,
 /// # ) -> Result<(), cpc_audit::AuditError> {
-/// let mut tx = pool.begin().await?;
+/// let mut tx = cpc_audit::begin(&pool).await?;
 /// // ... the change itself, on &mut *tx ...
 /// cpc_audit::append(&mut tx, &record).await?;
 /// tx.commit().await?;
@@ -55,7 +55,7 @@ pub const CHAIN_LOCK_CLASS: i32 = 0x6370_6361;
 /// # Errors
 /// [`AuditError::InvalidRecord`] before touching the database;
 /// [`AuditError::NotInTransaction`] when `conn` has no transaction open
-/// through sqlx (`pool.begin()` / `conn.begin()`);
+/// through sqlx ([`crate::begin`], or `conn.begin()`);
 /// [`AuditError::IsolationLevel`]; [`AuditError::Database`]. After any
 /// error other than the first two, roll the transaction back.
 pub async fn append(
@@ -158,7 +158,7 @@ pub async fn append_standalone(
 ) -> Result<AuditEntry, AuditError> {
     // Validate first so that a bad record costs no connection.
     record.validate()?;
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::begin(pool).await?;
     let entry = append(&mut tx, record).await?;
     tx.commit().await?;
     Ok(entry)

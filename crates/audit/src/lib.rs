@@ -49,6 +49,7 @@ mod hash;
 mod list;
 mod record;
 mod row;
+mod transaction;
 mod verify;
 
 pub use append::{CHAIN_LOCK_CLASS, append, append_standalone};
@@ -62,6 +63,7 @@ pub use record::{
     AuditEntry, Decision, MAX_CHILD_IDS, MAX_CREDENTIAL_ID_LEN, MAX_ID_LEN, MAX_POLICY_IDS,
     MAX_REASON_LEN, NamedRecord, NewAuditRecord, UnknownDecision, is_policy_digest,
 };
+pub use transaction::begin;
 pub use verify::{
     Anchor, BreakReason, VerifyRange, VerifyReport, verify, verify_against_anchor, verify_range,
     verify_since,

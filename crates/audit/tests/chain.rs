@@ -125,7 +125,7 @@ async fn concurrent_appends_from_20_transactions_are_gapless() {
         let pool = db.pool.clone();
         let start = Arc::clone(&start);
         tasks.push(tokio::spawn(async move {
-            let mut tx = pool.begin().await.expect("begin");
+            let mut tx = cpc_audit::begin(&pool).await.expect("begin");
             start.wait().await;
             sqlx::query("INSERT INTO work VALUES ($1)")
                 .bind(i)
@@ -161,7 +161,7 @@ async fn a_rolled_back_append_leaves_no_trace_and_no_gap() {
         .expect("side table");
     append_n(&db, 2).await;
 
-    let mut tx = db.pool.begin().await.expect("begin");
+    let mut tx = cpc_audit::begin(&db.pool).await.expect("begin");
     sqlx::query("INSERT INTO work VALUES (1)")
         .execute(&mut *tx)
         .await
@@ -193,7 +193,7 @@ async fn a_rolled_back_append_leaves_no_trace_and_no_gap() {
 #[tokio::test]
 async fn several_appends_in_one_transaction_chain_in_order() {
     let db = TestDb::new().await;
-    let mut tx = db.pool.begin().await.expect("begin");
+    let mut tx = cpc_audit::begin(&db.pool).await.expect("begin");
     let a = append(&mut tx, &record(1, None, &[])).await.expect("a");
     let b = append(&mut tx, &record(2, None, &[])).await.expect("b");
     tx.commit().await.expect("commit");
@@ -211,7 +211,7 @@ async fn append_refuses_to_run_outside_a_read_committed_transaction() {
         Err(AuditError::NotInTransaction)
     ));
 
-    let mut tx = db.pool.begin().await.expect("begin");
+    let mut tx = cpc_audit::begin(&db.pool).await.expect("begin");
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         .execute(&mut *tx)
         .await

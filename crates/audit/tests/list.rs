@@ -79,7 +79,7 @@ fn fixture(i: i64) -> NewAuditRecord {
 
 async fn with_fixture(n: i64) -> TestDb {
     let db = TestDb::new().await;
-    let mut tx = db.pool.begin().await.expect("begin");
+    let mut tx = cpc_audit::begin(&db.pool).await.expect("begin");
     for i in 1..=n {
         append(&mut tx, &fixture(i)).await.expect("append");
     }

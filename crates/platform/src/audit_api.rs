@@ -118,7 +118,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         let page = cpc_audit::list_access(pool, &query)
             .await
             .map_err(audit_error)?;
-        let mut tx = pool.begin().await.map_err(ApiError::from)?;
+        let mut tx = cpc_audit::begin(pool).await.map_err(ApiError::from)?;
         permit.record(&mut tx).await?;
         tx.commit().await.map_err(ApiError::from)?;
         Ok(Response::new(pb::ListAccessRecordsResponse {
@@ -156,7 +156,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
             ),
         };
         let report = report.map_err(audit_error)?;
-        let mut tx = pool.begin().await.map_err(ApiError::from)?;
+        let mut tx = cpc_audit::begin(pool).await.map_err(ApiError::from)?;
         permit.record(&mut tx).await?;
         tx.commit().await.map_err(ApiError::from)?;
         Ok(Response::new(verify_response(&report, first, now)))

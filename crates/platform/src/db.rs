@@ -212,7 +212,7 @@ pub async fn begin_for_authority(
     pool: &PgPool,
     authority: &str,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = cpc_audit::begin(pool).await?;
     sqlx::query("SELECT set_config('cpc.authority_id', $1, true)")
         .bind(authority)
         .execute(&mut *tx)

@@ -281,7 +281,7 @@ async fn an_allowed_read_commits_its_audit_record_with_the_change() {
         .authorize(&f.pool, &call, &resource, &subject, now())
         .await
         .unwrap();
-    let mut tx = f.pool.begin().await.unwrap();
+    let mut tx = cpc_audit::begin(&f.pool).await.unwrap();
     permit.record(&mut tx).await.unwrap();
     tx.rollback().await.unwrap();
     assert!(audit_rows(&f.pool).await.is_empty());
@@ -292,7 +292,7 @@ async fn an_allowed_read_commits_its_audit_record_with_the_change() {
         .await
         .unwrap();
     assert_eq!(permit.policy_ids(), ["social-worker-case-member"]);
-    let mut tx = f.pool.begin().await.unwrap();
+    let mut tx = cpc_audit::begin(&f.pool).await.unwrap();
     permit.record(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
 

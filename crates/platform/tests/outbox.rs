@@ -41,7 +41,7 @@ fn event(n: i64, event_type: &'static str, authority: &str) -> NewEvent {
 }
 
 async fn append_committed(pool: &PgPool, e: &NewEvent) -> i64 {
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = cpc_audit::begin(pool).await.unwrap();
     let stored = outbox::append(&mut tx, e, Utc::now()).await.unwrap();
     tx.commit().await.unwrap();
     stored.sequence
@@ -56,7 +56,7 @@ async fn sequences_are_gapless_across_rollbacks_and_concurrency() {
         append_committed(&pool, &event(1, "cpc.cases.v1.PlanStarted", "E1")).await,
         1
     );
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = cpc_audit::begin(&pool).await.unwrap();
     outbox::append(
         &mut tx,
         &event(2, "cpc.cases.v1.PlanStarted", "E1"),
@@ -127,7 +127,7 @@ async fn a_consumer_that_paused_receives_exactly_the_missed_events_in_order() {
 
     // While the consumer is away: more changes, one of them rolled back.
     append_committed(&pool, &event(4, "cpc.cases.v1.PlanEnded", "E1")).await;
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = cpc_audit::begin(&pool).await.unwrap();
     outbox::append(
         &mut tx,
         &event(99, "cpc.cases.v1.PlanEnded", "E1"),

@@ -64,9 +64,12 @@ impl TestDb {
 
     /// A pool confined to `schema`.
     pub fn pool_for(&self, schema: &str) -> PgPool {
-        PgPoolOptions::new()
-            .max_connections(5)
-            .connect_lazy_with(Self::options(&self.admin, &self.name, schema))
+        self.pool_with(PgPoolOptions::new().max_connections(5), schema)
+    }
+
+    /// A pool confined to `schema`, made with `options`.
+    pub fn pool_with(&self, options: PgPoolOptions, schema: &str) -> PgPool {
+        options.connect_lazy_with(Self::options(&self.admin, &self.name, schema))
     }
 
     /// Creates `schema` and runs the audit migrator in it, as
