@@ -81,24 +81,25 @@ pub async fn record(
 /// `20261212100001`) the role `membership` carries, as the cases feed read
 /// again from its beginning describes it; [`record`] keeps the role of
 /// every membership learnt since. A membership with a role, or not learnt,
-/// is left as it is.
+/// is left as it is. Returns whether it gave a role, so a caller acts on
+/// what it learnt once, not each time the feed is read again.
 ///
 /// # Errors
 /// A membership without a valid id; database errors.
 pub async fn learn_role(
     conn: &mut PgConnection,
     membership: &cases::CaseMembership,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let id = Uuid::parse_str(&membership.id)
         .map_err(|_| ApiError::internal("a case membership without a valid id"))?;
-    sqlx::query(
+    let learnt = sqlx::query(
         "UPDATE case_members SET case_role = $2 WHERE membership_id = $1 AND case_role IS NULL",
     )
     .bind(id)
     .bind(role_code(membership.case_role))
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(learnt.rows_affected() > 0)
 }
 
 /// A membership's role as the copies keep it: `CaseRole` without its

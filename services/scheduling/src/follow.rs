@@ -58,9 +58,13 @@ fn apply_member_role<'a>(
         let membership = decode_event::<cases::CaseMemberAdded>(event)?
             .membership
             .ok_or_else(|| missing(event, "membership"))?;
-        members::learn_role(conn, &membership).await?;
-        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
-        recheck_member(conn, &membership, now).await
+        // The main follow rechecks a chair on every membership event it
+        // reads; here only a role learnt late can show work it missed.
+        if members::learn_role(conn, &membership).await? {
+            let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+            recheck_member(conn, &membership, now).await?;
+        }
+        Ok(())
     })
 }
 

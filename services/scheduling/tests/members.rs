@@ -295,11 +295,21 @@ async fn a_membership_learnt_before_roles_were_kept_gets_its_role_from_the_feed_
     };
     follow(&manager).await;
     assert_eq!(role_of(&manager.id).await.as_deref(), Some("team_manager"));
-    // A role kept already is not changed by the feed read again.
+    // A role kept already is not changed by the feed read again, and the
+    // roles follow is told nothing was learnt (so it rechecks no chair).
     let mut other = manager.clone();
     other.case_role = cases::CaseRole::CoreGroupMember as i32;
     follow(&other).await;
     assert_eq!(role_of(&manager.id).await.as_deref(), Some("team_manager"));
+    let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
+    assert!(!members::learn_role(&mut tx, &other).await.unwrap());
+    sqlx::query("UPDATE case_members SET case_role = NULL WHERE membership_id = $1::uuid")
+        .bind(&manager.id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert!(members::learn_role(&mut tx, &manager).await.unwrap());
+    tx.rollback().await.unwrap();
     // Nor does the roles follow learn a membership the other has not.
     let unknown = force_membership(case_id, common::AgencyKind::Police);
     follow(&unknown).await;
