@@ -9,10 +9,27 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cpc_rules::profile::AuthorityProfile;
+use cpc_rules::timescales::Timescales;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+
+use crate::ApiError;
+
+/// The statutory clock of `authority`, from its own settings in `profiles`
+/// or the defaults.
+///
+/// # Errors
+/// `INTERNAL` for a profile the configuration should have refused when it
+/// loaded ([`Config::load`] validates every one).
+pub fn timescales(
+    profiles: &BTreeMap<String, AuthorityProfile>,
+    authority: &str,
+) -> Result<Timescales, ApiError> {
+    let profile = profiles.get(authority).cloned().unwrap_or_default();
+    Timescales::new(&profile).map_err(ApiError::internal)
+}
 
 /// The whole configuration of one `cpcd` process.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -388,6 +405,14 @@ impl Config {
     /// The settings of `authority`: its own, or the defaults.
     pub fn authority_profile(&self, authority: &str) -> AuthorityProfile {
         self.authorities.get(authority).cloned().unwrap_or_default()
+    }
+
+    /// The statutory clock of `authority` ([`timescales`]).
+    ///
+    /// # Errors
+    /// As [`timescales`].
+    pub fn timescales(&self, authority: &str) -> Result<Timescales, ApiError> {
+        timescales(&self.authorities, authority)
     }
 
     /// The layered sources, exposed so tests can add their own layer on top.

@@ -11,7 +11,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::shutdown::Stopping;
 use cpc_platform::{ApiError, Config, db};
 use cpc_rules::civil_time::uk_date;
-use cpc_rules::timescales::Timescales;
 use sqlx::PgPool;
 
 use crate::store::drift::{self, Assessor, SubjectRef};
@@ -134,15 +133,15 @@ pub fn assessor(
     authority: &str,
     now: DateTime<Utc>,
 ) -> Result<Assessor, ApiError> {
-    let profile = config.authority_profile(authority);
-    // Profiles are validated when the configuration loads.
-    let timescales = Timescales::new(&profile).map_err(ApiError::internal)?;
+    let timescales = config.timescales(authority)?;
     let today: NaiveDate = uk_date(now);
     Ok(Assessor {
         authority: authority.to_owned(),
         now,
         today,
         calendar: timescales.calendar(),
-        review_months: profile.plan_duration_review_months,
+        review_months: config
+            .authority_profile(authority)
+            .plan_duration_review_months,
     })
 }

@@ -76,9 +76,7 @@ fn apply_cases_event<'a>(
     Box::pin(async move {
         let now = DateTime::<Utc>::from(std::time::SystemTime::now());
         let authority = event.authority_id.as_str();
-        // Profiles were validated when the configuration loaded.
-        let timescales =
-            Timescales::new(&config.authority_profile(authority)).map_err(ApiError::internal)?;
+        let timescales = config.timescales(authority)?;
         let mut wanted = due::needs(event, &timescales).map_err(ApiError::internal)?;
         match event.event_type.as_str() {
             "cpc.cases.v1.ChildRegistered"

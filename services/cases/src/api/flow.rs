@@ -21,7 +21,6 @@ use cpc_platform::ApiError;
 use cpc_platform::access::{Access, Call, Subject};
 use cpc_platform::outbox::StoredEvent;
 use cpc_rules::civil_time::uk_date;
-use cpc_rules::timescales::Timescales;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -93,13 +92,7 @@ impl Flow {
             )
         })?;
         let actor = actor(&call.caller)?;
-        let profile = self
-            .profiles
-            .get(authority.as_str())
-            .cloned()
-            .unwrap_or_default();
-        // Profiles are validated when the configuration loads.
-        let timescales = Timescales::new(&profile).map_err(ApiError::internal)?;
+        let timescales = cpc_platform::config::timescales(&self.profiles, authority.as_str())?;
         Ok(Session {
             call,
             ctx: Ctx {

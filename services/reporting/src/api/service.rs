@@ -22,7 +22,6 @@ use super::{report_requests, requests};
 use crate::census;
 use crate::store::{minutes, reports, timeliness};
 use cpc_platform::{ApiError, db};
-use cpc_rules::timescales::Timescales;
 
 /// The change feed as the server streams it.
 type ChangeStream =
@@ -338,9 +337,7 @@ impl ReportingService for ReportingApi {
     ) -> Result<Response<pb::GetTimelinessStatisticsResponse>, Status> {
         let session = self.flow.identify(&request).await?;
         let (authority, period) = requests::statistics(request.get_ref())?;
-        let profile = self.profiles.get(&authority).cloned().unwrap_or_default();
-        let timescales = Timescales::new(&profile)
-            .map_err(|_| ApiError::internal("an authority profile the server accepted fails"))?;
+        let timescales = cpc_platform::config::timescales(&self.profiles, &authority)?;
         let named = authority.clone();
         let statistics = self
             .flow

@@ -17,7 +17,6 @@ use cpc_platform::access::{Access, Call, Subject};
 use cpc_platform::{ApiError, LocatedChild, db};
 use cpc_rules::civil_time::uk_date;
 use cpc_rules::profile::AuthorityProfile;
-use cpc_rules::timescales::Timescales;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -68,9 +67,7 @@ impl Flow {
         let now = DateTime::<Utc>::from(SystemTime::now());
         let call = self.access.identify(request, now).await?;
         let authority = call.caller.authority_id().to_owned();
-        let profile = self.profiles.get(&authority).cloned().unwrap_or_default();
-        // Profiles are validated when the configuration loads.
-        let timescales = Timescales::new(&profile).map_err(ApiError::internal)?;
+        let timescales = cpc_platform::config::timescales(&self.profiles, &authority)?;
         Ok(Session {
             ctx: Ctx {
                 actor: cpc_platform::access::actor(&call.caller),
