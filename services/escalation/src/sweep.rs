@@ -3,7 +3,8 @@
 //! configured authority's subjects that may have aged are assessed again
 //! ([`crate::store::drift::aged`]), and escalations whose response became
 //! overdue are told on the feed ([`once`] says how it splits the work into
-//! transactions).
+//! transactions). Every replica runs the loop; one of them sweeps each
+//! authority in an interval ([`claim`]).
 
 use std::time::Duration;
 
@@ -28,6 +29,17 @@ pub async fn run(pool: PgPool, config: Config, stopping: Stopping) {
     loop {
         let now = DateTime::<Utc>::from(std::time::SystemTime::now());
         for authority in config.authorities.keys() {
+            match claim(&pool, authority).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::debug!(authority, "drift sweep begun lately by another replica");
+                    continue;
+                }
+                Err(err) => {
+                    tracing::warn!(authority, error = %err, "drift sweep could not be claimed; trying again at the next");
+                    continue;
+                }
+            }
             match once(&pool, &config, authority, now).await {
                 Ok(assessed) => tracing::debug!(authority, assessed, "drift sweep done"),
                 Err(err) => tracing::warn!(
@@ -42,6 +54,38 @@ pub async fn run(pool: PgPool, config: Config, stopping: Stopping) {
             () = tokio::time::sleep(EVERY) => {}
         }
     }
+}
+
+/// How much sooner than [`EVERY`] after the last sweep of an authority
+/// another may begin: a replica's own interval runs from the end of its
+/// last sweep, so without it a replica would skip every other one of its
+/// own turns.
+const CLAIM_SLACK: Duration = Duration::from_secs(60);
+
+/// Claims the sweep of `authority` for this replica: true, and the time
+/// kept, unless a sweep of it was begun (by any replica) within the last
+/// [`EVERY`] less [`CLAIM_SLACK`]. Two replicas claiming at once queue on
+/// the authority's row, and the second finds the first's claim. A replica
+/// that stops mid-sweep leaves the authority to the next interval, as a
+/// failed sweep does.
+///
+/// # Errors
+/// Database errors.
+pub async fn claim(pool: &PgPool, authority: &str) -> Result<bool, ApiError> {
+    let mut tx = db::begin_for_authority(pool, authority).await?;
+    let claimed = sqlx::query(
+        "INSERT INTO drift_sweeps (authority_id, begun_at) VALUES ($1, clock_timestamp()) \
+         ON CONFLICT (authority_id) DO UPDATE SET begun_at = excluded.begun_at \
+         WHERE drift_sweeps.begun_at <= clock_timestamp() - make_interval(secs => $2)",
+    )
+    .bind(authority)
+    .bind(EVERY.saturating_sub(CLAIM_SLACK).as_secs_f64())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    tx.commit().await?;
+    Ok(claimed)
 }
 
 /// Sweeps `authority` as at `now`; returns how many subjects were assessed.

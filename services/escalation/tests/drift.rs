@@ -589,3 +589,40 @@ async fn a_moved_childs_finding_is_listed_in_their_case_now_not_the_one_it_was_m
     );
     tx.rollback().await.unwrap();
 }
+
+#[tokio::test]
+async fn one_replica_sweeps_an_authority_in_an_interval() {
+    use cpc_escalation::sweep::claim;
+    let (_db, pool) = database().await;
+    // Moves the authority's last sweep back by `minutes`.
+    let back = async |minutes: i32| {
+        let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
+        sqlx::query("UPDATE drift_sweeps SET begun_at = begun_at - make_interval(mins => $1)")
+            .bind(minutes)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    };
+    assert!(claim(&pool, AUTHORITY).await.unwrap(), "the first sweep");
+    assert!(
+        !claim(&pool, AUTHORITY).await.unwrap(),
+        "another replica soon after"
+    );
+    assert!(
+        claim(&pool, "E06000001").await.unwrap(),
+        "another authority is claimed apart"
+    );
+    // The interval is 15 minutes, less a minute's slack.
+    back(13).await;
+    assert!(!claim(&pool, AUTHORITY).await.unwrap(), "13 minutes on");
+    back(1).await;
+    assert!(claim(&pool, AUTHORITY).await.unwrap(), "14 minutes on");
+    // Two replicas at once: one of them sweeps.
+    back(60).await;
+    let (first, second) = tokio::join!(claim(&pool, AUTHORITY), claim(&pool, AUTHORITY));
+    assert!(
+        first.unwrap() ^ second.unwrap(),
+        "exactly one of two claims at once"
+    );
+}
