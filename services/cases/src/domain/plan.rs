@@ -267,6 +267,18 @@ pub fn plan_barred(
     None
 }
 
+/// Why `StartSection47Enquiry` refuses a start after the child's recorded
+/// death: an enquiry leads to a conference about protecting a living
+/// child, which scheduling would count due with nobody to attend it (a
+/// death is reviewed otherwise).
+pub const DIED_BEFORE_ENQUIRY: &str =
+    "the child died before the start date: a section 47 enquiry cannot be started";
+
+/// Why `RecordTransferIn` refuses a notification after the child's recorded
+/// death, as [`DIED_BEFORE_ENQUIRY`] for its transfer-in conference.
+pub const DIED_BEFORE_TRANSFER_IN: &str =
+    "the child died before the notification date: no transfer-in conference is owed";
+
 /// Why `EndPlan` refuses `TURNED_18` for a child with no birth date.
 pub const TURNED_18_UNBORN: &str = "PLAN_END_REASON_TURNED_18: the child's record has no birth \
      date, so it does not show them 18 on end_date";

@@ -155,8 +155,8 @@ fn subject(enquiry: &pb::Section47Enquiry) -> Subject {
 ///
 /// # Errors
 /// `NOT_FOUND` (child, discussion), `FAILED_PRECONDITION` when the child has
-/// no open episode or an enquiry in progress, or the discussion did not
-/// decide to start an enquiry about this child, `INVALID_ARGUMENT` for a
+/// no open episode or an enquiry in progress, died before the start date,
+/// or the discussion did not decide to start an enquiry about this child, `INVALID_ARGUMENT` for a
 /// start before the discussion or the referral; database errors.
 pub async fn start_section47_enquiry(
     conn: &mut PgConnection,
@@ -167,6 +167,11 @@ pub async fn start_section47_enquiry(
         return Ok(Written::replay(response));
     }
     let child = child_row(conn, new.child_id, true).await?;
+    if child.death_date.is_some_and(|died| died < new.start_date) {
+        return Err(ApiError::FailedPrecondition(
+            crate::domain::plan::DIED_BEFORE_ENQUIRY.to_owned(),
+        ));
+    }
     let discussion = discussion_row(conn, new.strategy_discussion_id).await?;
     if discussion.outcome != StrategyOutcome::StartSection47 {
         return Err(ApiError::FailedPrecondition(

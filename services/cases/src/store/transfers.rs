@@ -83,8 +83,8 @@ pub async fn get_transfer_in(
 ///
 /// # Errors
 /// `NOT_FOUND` (child), `FAILED_PRECONDITION` when the child is already on
-/// a plan here or has a transfer-in awaiting its conference, or the request
-/// id was reused; database errors.
+/// a plan here, has a transfer-in awaiting its conference or died before
+/// the notification date, or the request id was reused; database errors.
 pub async fn record_transfer_in(
     conn: &mut PgConnection,
     ctx: &Ctx,
@@ -94,6 +94,14 @@ pub async fn record_transfer_in(
         return Ok(Written::replay(response));
     }
     let child = child_row(conn, new.child_id, true).await?;
+    if child
+        .death_date
+        .is_some_and(|died| died < new.notification_date)
+    {
+        return Err(ApiError::FailedPrecondition(
+            crate::domain::plan::DIED_BEFORE_TRANSFER_IN.to_owned(),
+        ));
+    }
     if open_plan(conn, new.child_id).await?.is_some() {
         return Err(ApiError::FailedPrecondition(
             "the child is already on a plan in this authority".to_owned(),

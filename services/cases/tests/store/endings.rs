@@ -9,7 +9,7 @@ use cpc_cases::codes::ConferenceKind;
 use cpc_cases::domain::child::{ChildDetails, ChildUpdate};
 use cpc_cases::domain::journey::{CinClosure, NewSection47};
 use cpc_cases::domain::outcome::{HeldConference, NewConferenceOutcome};
-use cpc_cases::domain::plan::PlanEnding;
+use cpc_cases::domain::plan::{self, NewTransferIn, PlanEnding};
 use cpc_cases::store::{self, Written};
 use cpc_platform::ApiError;
 use cpc_proto::cases::v1 as pb;
@@ -710,4 +710,47 @@ async fn an_episode_does_not_close_under_a_plan_or_enquiry_being_started() {
         "the child has an open child protection plan in this episode; end it first"
     );
     assert_eq!(plans_in(&h, &episode.id).await, 1);
+}
+
+#[tokio::test]
+async fn no_enquiry_or_transfer_in_is_started_after_the_child_has_died() {
+    let h = Harness::new().await;
+    let child = register_born(&h, "C6160", pd(2015, 3, 1)).await;
+    open_episode(&h, &child.id, 2025, 6, 2).await;
+    let discussion = strategy(&h, &child.case_id, &[&child.id], 2025, 6, 4).await;
+    record_death(&h, &child.id, pd(2025, 6, 5)).await.unwrap();
+
+    let err = start_s47(&h, &child.id, &discussion.id, 2025, 6, 6)
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(err), plan::DIED_BEFORE_ENQUIRY);
+    let ctx = crate::common::ctx();
+    let transfer_in = NewTransferIn::parse(
+        &pb::RecordTransferInRequest {
+            request_id: rid(),
+            transfer_in: Some(pb::TransferIn {
+                child_id: child.id.clone(),
+                sending_authority_name: "Bristol".into(),
+                sending_authority_code: "801".into(),
+                notification_date: pd(2025, 6, 9),
+                previous_plan_start_date: pd(2025, 1, 14),
+                previous_category: common::CategoryOfHarm::Physical as i32,
+                ..Default::default()
+            }),
+        },
+        ctx.today,
+    )
+    .unwrap();
+    let err = run!(h, ctx, |conn| store::transfers::record_transfer_in(
+        conn,
+        &ctx,
+        &transfer_in
+    ))
+    .unwrap_err();
+    assert_eq!(precondition(err), plan::DIED_BEFORE_TRANSFER_IN);
+
+    // An enquiry begun on the day they died is recorded.
+    start_s47(&h, &child.id, &discussion.id, 2025, 6, 5)
+        .await
+        .expect("an enquiry begun on the day of death");
 }
