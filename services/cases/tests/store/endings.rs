@@ -9,7 +9,7 @@ use cpc_cases::codes::ConferenceKind;
 use cpc_cases::domain::child::{ChildDetails, ChildUpdate};
 use cpc_cases::domain::journey::{CinClosure, NewSection47};
 use cpc_cases::domain::outcome::{HeldConference, NewConferenceOutcome};
-use cpc_cases::domain::plan::{self, NewTransferIn, PlanEnding};
+use cpc_cases::domain::plan::{self, PlanEnding};
 use cpc_cases::store::{self, Written};
 use cpc_platform::ApiError;
 use cpc_proto::cases::v1 as pb;
@@ -724,29 +724,9 @@ async fn no_enquiry_or_transfer_in_is_started_after_the_child_has_died() {
         .await
         .unwrap_err();
     assert_eq!(precondition(err), plan::DIED_BEFORE_ENQUIRY);
-    let ctx = crate::common::ctx();
-    let transfer_in = NewTransferIn::parse(
-        &pb::RecordTransferInRequest {
-            request_id: rid(),
-            transfer_in: Some(pb::TransferIn {
-                child_id: child.id.clone(),
-                sending_authority_name: "Bristol".into(),
-                sending_authority_code: "801".into(),
-                notification_date: pd(2025, 6, 9),
-                previous_plan_start_date: pd(2025, 1, 14),
-                previous_category: common::CategoryOfHarm::Physical as i32,
-                ..Default::default()
-            }),
-        },
-        ctx.today,
-    )
-    .unwrap();
-    let err = run!(h, ctx, |conn| store::transfers::record_transfer_in(
-        conn,
-        &ctx,
-        &transfer_in
-    ))
-    .unwrap_err();
+    let err = record_transfer_in(&h, &child.id, pd(2025, 6, 9))
+        .await
+        .unwrap_err();
     assert_eq!(precondition(err), plan::DIED_BEFORE_TRANSFER_IN);
 
     // An enquiry begun on the day they died is recorded.

@@ -522,30 +522,12 @@ async fn transfer_out_then_in_elsewhere() {
     // starts a plan here, counting the sending authority's.
     let incoming = register(&h, None, "C4002", "Alex").await;
     open_episode(&h, &incoming.id, 2025, 10, 1).await;
-    let ctx = crate::common::ctx();
-    let new = cpc_cases::domain::plan::NewTransferIn::parse(
-        &pb::RecordTransferInRequest {
-            request_id: rid(),
-            transfer_in: Some(pb::TransferIn {
-                child_id: incoming.id.clone(),
-                sending_authority_name: "Bristol".into(),
-                sending_authority_code: "801".into(),
-                notification_date: pd(2025, 10, 1),
-                previous_plan_start_date: pd(2025, 1, 14),
-                previous_category: common::CategoryOfHarm::Physical as i32,
-                ..Default::default()
-            }),
-        },
-        ctx.today,
-    )
-    .unwrap();
-    let transfer = run!(h, ctx, |conn| store::transfers::record_transfer_in(
-        conn, &ctx, &new
-    ))
-    .unwrap()
-    .response
-    .transfer_in
-    .unwrap();
+    let transfer = record_transfer_in(&h, &incoming.id, pd(2025, 10, 1))
+        .await
+        .unwrap()
+        .response
+        .transfer_in
+        .unwrap();
     assert_eq!(transfer.conference_due_date, pd(2025, 10, 22));
     let conf = conference(ConferenceKind::TransferIn, 2025, 10, 14, &[&incoming.id]);
     let mut req = split_icpc(&conf, &incoming.id);

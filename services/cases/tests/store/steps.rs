@@ -160,6 +160,34 @@ pub async fn register_unborn(
     .expect("child")
 }
 
+/// Records that `child_id`, on Bristol's plan (physical abuse, from
+/// 2025-01-14), moved in, notified on `notified`.
+pub async fn record_transfer_in(
+    h: &Harness,
+    child_id: &str,
+    notified: Option<common::Date>,
+) -> Result<Written<pb::RecordTransferInResponse>, ApiError> {
+    let ctx = crate::common::ctx();
+    let new = cpc_cases::domain::plan::NewTransferIn::parse(
+        &pb::RecordTransferInRequest {
+            request_id: rid(),
+            transfer_in: Some(pb::TransferIn {
+                child_id: child_id.to_owned(),
+                sending_authority_name: "Bristol".into(),
+                sending_authority_code: "801".into(),
+                notification_date: notified,
+                previous_plan_start_date: pd(2025, 1, 14),
+                previous_category: common::CategoryOfHarm::Physical as i32,
+                ..Default::default()
+            }),
+        },
+        ctx.today,
+    )?;
+    run!(h, ctx, |conn| store::transfers::record_transfer_in(
+        conn, &ctx, &new
+    ))
+}
+
 /// Referral, strategy discussion and a completed s47 enquiry for `child`:
 /// ready for an ICPC on or after 2025-06-20.
 pub async fn prepare_icpc(h: &Harness, child: &pb::Child) -> pb::Section47Enquiry {
