@@ -118,6 +118,12 @@ pub const TLS_RELOAD_INTERVAL_BOUNDS: (Duration, Duration) =
 pub const POLICY_RELOAD_INTERVAL_BOUNDS: (Duration, Duration) =
     (Duration::from_secs(1), Duration::from_secs(60 * 60));
 
+/// `database.idle_in_transaction_timeout`'s bounds: shorter could end a
+/// transaction waiting a moment for its next statement on a loaded server;
+/// longer leaves a forgotten one holding its locks for too long.
+pub const IDLE_IN_TRANSACTION_TIMEOUT_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(60 * 60));
+
 /// The DfE census validation: the published validator
 /// (`csc-validator-be-cin`), run as a separate process for each return.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -151,6 +157,15 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     #[serde(with = "humantime_serde")]
     pub acquire_timeout: Duration,
+    /// How long a pooled connection may sit inside a transaction with no
+    /// statement running before Postgres ends its session, and with it the
+    /// transaction and its locks (`idle_in_transaction_session_timeout`).
+    /// cpc runs a transaction's statements back to back, so only a
+    /// transaction left open by mistake waits this long; it must not hold
+    /// its locks, and every call that queues on them, for longer. Between
+    /// [`IDLE_IN_TRANSACTION_TIMEOUT_BOUNDS`].
+    #[serde(with = "humantime_serde")]
+    pub idle_in_transaction_timeout: Duration,
 }
 
 /// Bounds that keep one caller, or one connection, from exhausting the server
@@ -245,6 +260,7 @@ impl Default for DatabaseConfig {
         Self {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            idle_in_transaction_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -394,6 +410,11 @@ impl Config {
                 Some(self.policy_reload_interval),
                 POLICY_RELOAD_INTERVAL_BOUNDS,
             ),
+            (
+                "database.idle_in_transaction_timeout",
+                Some(self.database.idle_in_transaction_timeout),
+                IDLE_IN_TRANSACTION_TIMEOUT_BOUNDS,
+            ),
         ] {
             if interval.is_some_and(|i| i < bounds.0 || i > bounds.1) {
                 return Err(ConfigError::OutOfBounds { setting, bounds });
@@ -495,6 +516,14 @@ mod tests {
                 (
                     "policy_reload_interval = \"61m\"\n".to_owned(),
                     "policy_reload_interval must be between 1s and 1h",
+                ),
+                (
+                    "[database]\nidle_in_transaction_timeout = \"0s\"\n".to_owned(),
+                    "database.idle_in_transaction_timeout must be between 1s and 1h",
+                ),
+                (
+                    "[database]\nidle_in_transaction_timeout = \"2h\"\n".to_owned(),
+                    "database.idle_in_transaction_timeout must be between 1s and 1h",
                 ),
             ] {
                 jail.create_file("bad.toml", &file)?;

@@ -183,9 +183,13 @@ pub async fn migrate(
 /// Every connection switches to the schema's query role
 /// ([`query_role`]) before use: row-level security binds that role, not the
 /// login role that ran the migrations (which may own the tables, or be a
-/// superuser in development).
+/// superuser in development). A transaction left open with nothing running
+/// is ended by Postgres after `database.idle_in_transaction_timeout`.
 pub fn pool(url: &SecretString, schema: &str, config: &DatabaseConfig) -> Result<PgPool, DbError> {
-    let options = schema_options(url, schema)?;
+    // Whole milliseconds, as Postgres reads a bare number for this setting.
+    let idle = config.idle_in_transaction_timeout.as_millis().to_string();
+    let options = schema_options(url, schema)?
+        .options([("idle_in_transaction_session_timeout", idle.as_str())]);
     let set_role = format!("SET ROLE \"{}\"", query_role(schema));
     Ok(PgPoolOptions::new()
         .max_connections(config.max_connections)

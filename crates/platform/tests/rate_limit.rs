@@ -130,3 +130,45 @@ async fn a_count_that_cannot_be_read_is_a_store_error_not_an_acceptance() {
     let err = cpc_platform::ApiError::from(sqlx::Error::PoolClosed);
     assert_eq!(tonic::Status::from(err).code(), tonic::Code::Unavailable);
 }
+
+#[tokio::test]
+async fn a_count_held_up_by_a_forgotten_transaction_waits_only_until_postgres_ends_it() {
+    let db = TestDatabase::create().await;
+    db::migrate(
+        db.url(),
+        SCHEMA,
+        &[&cpc_audit::MIGRATOR, &cpc_platform::MIGRATOR],
+        &[],
+    )
+    .await
+    .unwrap();
+    let config = DatabaseConfig {
+        idle_in_transaction_timeout: Duration::from_secs(1),
+        ..DatabaseConfig::default()
+    };
+    let pool = db::pool(db.url(), SCHEMA, &config).unwrap();
+    // The caller's first count, in a transaction that is then left open,
+    // as one stopped half way could be.
+    let count = "SELECT take_call($1, interval '1 second', 5)";
+    let mut forgotten = cpc_audit::begin(&pool).await.unwrap();
+    sqlx::query(count)
+        .bind(CALLER)
+        .execute(&mut *forgotten)
+        .await
+        .unwrap();
+    // The next count queues on the caller's row until Postgres ends the
+    // forgotten transaction's session.
+    let next = tokio::time::timeout(
+        Duration::from_secs(20),
+        sqlx::query(count).bind(CALLER).execute(&pool),
+    )
+    .await;
+    assert!(matches!(next, Ok(Ok(_))), "{next:?}");
+    assert!(
+        sqlx::query("SELECT 1")
+            .execute(&mut *forgotten)
+            .await
+            .is_err(),
+        "the forgotten transaction's session was ended"
+    );
+}
