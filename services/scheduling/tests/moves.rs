@@ -144,6 +144,24 @@ async fn meetings_of(conn: &mut PgConnection, case: Uuid) -> Vec<Uuid> {
         .collect()
 }
 
+/// A page of `child`'s core group meetings, after `after`.
+async fn meetings_of_child(
+    conn: &mut PgConnection,
+    child: Uuid,
+    size: i64,
+    after: Option<Uuid>,
+) -> Vec<Uuid> {
+    let mut page = PageRequest::first(size);
+    page.after = after;
+    core_groups::list(conn, None, Some(child), None, None, &page)
+        .await
+        .unwrap()
+        .meetings
+        .iter()
+        .map(|m| m.id.parse().unwrap())
+        .collect()
+}
+
 async fn calendar_of(conn: &mut PgConnection, case: Uuid, day: NaiveDate) -> Vec<Uuid> {
     let mut ids: Vec<Uuid> = calendar::meetings(conn, Owner::Case(case), day, day, true)
         .await
@@ -168,6 +186,27 @@ async fn a_moved_childs_records_are_listed_in_their_case_now_not_the_one_they_we
     on_case(&mut tx, moved.child_id, old_case).await;
     booked(&mut tx, moved.id, day).await;
     let core_group = meeting(&mut tx, old_case, moved.child_id, day).await;
+
+    // The child's meetings, found by the child, a page at a time.
+    let later = meeting(&mut tx, old_case, moved.child_id, day + Duration::days(7)).await;
+    assert_eq!(
+        meetings_of_child(&mut tx, moved.child_id, 50, None).await,
+        [core_group, later]
+    );
+    assert_eq!(
+        meetings_of_child(&mut tx, moved.child_id, 1, Some(core_group)).await,
+        [later]
+    );
+    assert!(
+        meetings_of_child(&mut tx, unlearnt.child_id, 50, None)
+            .await
+            .is_empty()
+    );
+    sqlx::query("DELETE FROM core_group_meetings WHERE id = $1")
+        .bind(later)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
 
     // Before the move, the old case lists them all.
     assert_eq!(conferences_of(&mut tx, old_case).await, [moved.id]);

@@ -531,7 +531,7 @@ async fn caseloads(conn: &mut PgConnection) -> Result<HashMap<Uuid, u32>, ApiErr
             WHERE c.chair_id IS NOT NULL AND c.status <> 'cancelled' \
             ORDER BY cc.child_id, c.start_time DESC NULLS LAST, c.created_at DESC) latest \
          WHERE EXISTS (SELECT 1 FROM core_group_meetings g \
-                        WHERE latest.child_id = ANY (g.child_ids) AND g.status IN ('due', 'scheduled')) \
+                        WHERE g.child_ids @> ARRAY[latest.child_id] AND g.status IN ('due', 'scheduled')) \
          GROUP BY chair_id",
     )
     .fetch_all(&mut *conn)

@@ -285,7 +285,7 @@ pub async fn child_left(
                                        WHERE p <> ALL ($2) ORDER BY n) END, \
            status = CASE WHEN cardinality(array_remove(child_ids, $1)) = 0 THEN 'cancelled' ELSE status END, \
            version = version + 1, updated_at = $3 \
-         WHERE ($1 = ANY (child_ids) OR plan_ids && $2) AND status IN ('due', 'scheduled') \
+         WHERE (child_ids @> ARRAY[$1] OR plan_ids && $2) AND status IN ('due', 'scheduled') \
          RETURNING id",
     )
     .bind(child)
@@ -357,17 +357,19 @@ pub async fn list(
 ) -> Result<pb::ListCoreGroupMeetingsResponse, ApiError> {
     // The case filter narrows first by what the indexes find (the
     // meeting's own case, or a meeting of a child now on the case), then
-    // keeps those with a child whose case now is the one listed.
+    // keeps those with a child whose case now is the one listed. A child is
+    // found with `@>`, which the GIN index on child_ids answers (`= ANY`
+    // reads every meeting of the authority).
     let mut rows: Vec<MeetingRow> = sqlx::query_as(&format!(
         "SELECT * FROM core_group_meetings m \
          WHERE ($1::uuid IS NULL OR {on_case}) \
-           AND ($2::uuid IS NULL OR $2 = ANY (m.child_ids)) \
+           AND ($2::uuid IS NULL OR m.child_ids @> ARRAY[$2]::uuid[]) \
            AND ($3::text IS NULL OR m.status = $3) \
            AND ($4::date IS NULL OR m.due_date <= $4) \
            AND ($5::uuid IS NULL OR (m.due_date, m.id) > \
                 (SELECT a.due_date, a.id FROM core_group_meetings a WHERE a.id = $5 \
                     AND ($1::uuid IS NULL OR {anchor_on_case}) \
-                    AND ($2::uuid IS NULL OR $2 = ANY (a.child_ids)))) \
+                    AND ($2::uuid IS NULL OR a.child_ids @> ARRAY[$2]::uuid[]))) \
          ORDER BY m.due_date, m.id LIMIT $6",
         on_case = super::conferences::CHILD_CASES.row_on_case("m", "$1"),
         anchor_on_case = super::conferences::CHILD_CASES.row_on_case("a", "$1"),
