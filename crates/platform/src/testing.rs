@@ -63,6 +63,25 @@ impl TestDatabase {
         }
     }
 
+    /// A fresh database with `schema` migrated as a service's is (the
+    /// platform's migrations merged with `service`'s), and a pool on it as
+    /// the service's role, so row-level security binds.
+    ///
+    /// # Panics
+    /// When the database cannot be created or migrated.
+    pub async fn for_service(
+        schema: &'static str,
+        service: &sqlx::migrate::Migrator,
+    ) -> (Self, sqlx::PgPool) {
+        let db = Self::create().await;
+        crate::db::migrate(db.url(), schema, &[&crate::MIGRATOR, service], &[])
+            .await
+            .unwrap_or_else(|e| panic!("cannot migrate {schema}: {e}"));
+        let pool = crate::db::pool(db.url(), schema, &crate::config::DatabaseConfig::default())
+            .unwrap_or_else(|e| panic!("cannot open a pool on {schema}: {e}"));
+        (db, pool)
+    }
+
     pub fn url(&self) -> &SecretString {
         &self.url
     }

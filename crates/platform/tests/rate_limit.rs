@@ -18,6 +18,10 @@ const SCHEMA: &str = "rates";
 const CALLER: &str = "E1/Person/sw-1";
 
 async fn storage() -> (TestDatabase, PgPool) {
+    storage_with(&DatabaseConfig::default()).await
+}
+
+async fn storage_with(config: &DatabaseConfig) -> (TestDatabase, PgPool) {
     let db = TestDatabase::create().await;
     db::migrate(
         db.url(),
@@ -27,7 +31,7 @@ async fn storage() -> (TestDatabase, PgPool) {
     )
     .await
     .unwrap();
-    let pool = db::pool(db.url(), SCHEMA, &DatabaseConfig::default()).unwrap();
+    let pool = db::pool(db.url(), SCHEMA, config).unwrap();
     (db, pool)
 }
 
@@ -133,20 +137,11 @@ async fn a_count_that_cannot_be_read_is_a_store_error_not_an_acceptance() {
 
 #[tokio::test]
 async fn a_count_held_up_by_a_forgotten_transaction_waits_only_until_postgres_ends_it() {
-    let db = TestDatabase::create().await;
-    db::migrate(
-        db.url(),
-        SCHEMA,
-        &[&cpc_audit::MIGRATOR, &cpc_platform::MIGRATOR],
-        &[],
-    )
-    .await
-    .unwrap();
     let config = DatabaseConfig {
         idle_in_transaction_timeout: Duration::from_secs(1),
         ..DatabaseConfig::default()
     };
-    let pool = db::pool(db.url(), SCHEMA, &config).unwrap();
+    let (_db, pool) = storage_with(&config).await;
     // The caller's first count, in a transaction that is then left open,
     // as one stopped half way could be.
     let count = "SELECT take_call($1, interval '1 second', 5)";

@@ -12,21 +12,21 @@
     reason = "a benchmark stops on bad setup"
 )]
 
+mod storage;
+
 use std::hint::black_box;
 
 use chrono::{Days, NaiveDate};
 use cpc_escalation::store::escalations::{self, EscalationFilter};
-use cpc_platform::config::DatabaseConfig;
+use cpc_platform::db;
 use cpc_platform::paging::PageRequest;
-use cpc_platform::testing::TestDatabase;
-use cpc_platform::{MIGRATOR, db};
 use cpc_proto::common::v1 as common;
 use criterion::{Criterion, criterion_group, criterion_main};
 use prost::Message as _;
 use sqlx::PgPool;
+use storage::{AUTHORITY, storage};
 use uuid::Uuid;
 
-const AUTHORITY: &str = "E10000013";
 /// Cases, each with one child and [`PER_CASE`] escalations about them.
 const CASES: usize = 10_000;
 const PER_CASE: usize = 3;
@@ -120,19 +120,7 @@ async fn list(pool: &PgPool, filter: &EscalationFilter, today: NaiveDate) -> usi
 }
 
 fn lists(c: &mut Criterion) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let db = runtime.block_on(TestDatabase::create());
-    runtime
-        .block_on(db::migrate(
-            db.url(),
-            cpc_escalation::SCHEMA,
-            &[&MIGRATOR, &cpc_escalation::MIGRATOR],
-            &[],
-        ))
-        .unwrap();
-    // The pool starts its maintenance on the runtime.
-    let _inside = runtime.enter();
-    let pool = db::pool(db.url(), cpc_escalation::SCHEMA, &DatabaseConfig::default()).unwrap();
+    let (runtime, _db, pool) = storage();
     let today = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
     let (case, child) = runtime.block_on(seed(&pool, today));
     runtime.block_on(async {

@@ -12,19 +12,19 @@
     reason = "a benchmark stops on bad setup, and reports the one-off first sweep"
 )]
 
+mod storage;
+
 use std::hint::black_box;
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
 use cpc_platform::Config;
-use cpc_platform::config::DatabaseConfig;
-use cpc_platform::testing::TestDatabase;
-use cpc_platform::{MIGRATOR, db};
+use cpc_platform::db;
 use criterion::{Criterion, criterion_group, criterion_main};
 use sqlx::PgPool;
+use storage::{AUTHORITY, storage};
 use uuid::Uuid;
 
-const AUTHORITY: &str = "E10000013";
 /// Plans, each with [`ACTIONS_PER_PLAN`] actions, one core group meeting
 /// and a review conference asking two agencies for reports.
 const PLANS: usize = 500;
@@ -157,19 +157,7 @@ async fn sweep(pool: &PgPool, today: NaiveDate) -> usize {
 }
 
 fn sweeps(c: &mut Criterion) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let db = runtime.block_on(TestDatabase::create());
-    runtime
-        .block_on(db::migrate(
-            db.url(),
-            cpc_escalation::SCHEMA,
-            &[&MIGRATOR, &cpc_escalation::MIGRATOR],
-            &[],
-        ))
-        .unwrap();
-    // The pool starts its maintenance on the runtime.
-    let _inside = runtime.enter();
-    let pool = db::pool(db.url(), cpc_escalation::SCHEMA, &DatabaseConfig::default()).unwrap();
+    let (runtime, _db, pool) = storage();
     let today = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
     runtime.block_on(seed(&pool, today));
     // The first sweep opens every finding; once, so timed here.

@@ -12,9 +12,8 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use cpc_escalation::store::cases::{self, Kept, Learnt};
 use cpc_escalation::store::drift::{self, KeptAction, SubjectRef};
-use cpc_platform::config::DatabaseConfig;
 use cpc_platform::testing::TestDatabase;
-use cpc_platform::{Config, MIGRATOR, db};
+use cpc_platform::{Config, db};
 use cpc_proto::common::v1 as common;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -53,16 +52,8 @@ async fn learn(conn: &mut PgConnection, at: &drift::Assessor, action: &KeptActio
 
 #[tokio::test]
 async fn an_action_given_to_another_agency_takes_its_finding_there() {
-    let db = TestDatabase::create().await;
-    db::migrate(
-        db.url(),
-        cpc_escalation::SCHEMA,
-        &[&MIGRATOR, &cpc_escalation::MIGRATOR],
-        &[],
-    )
-    .await
-    .unwrap();
-    let pool = db::pool(db.url(), cpc_escalation::SCHEMA, &DatabaseConfig::default()).unwrap();
+    let (_db, pool) =
+        TestDatabase::for_service(cpc_escalation::SCHEMA, &cpc_escalation::MIGRATOR).await;
     let mut tx = db::begin_for_authority(&pool, AUTHORITY).await.unwrap();
     let (case, child, plan) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     // The child's case, as the cases feed tells it.

@@ -17,9 +17,8 @@ use cpc_escalation::store::cases::{self, Kept, Learnt};
 use cpc_escalation::store::drift::{
     self, Assessor, KeptAction, KeptMeeting, MeetingKind, ReportRequest, SubjectRef,
 };
-use cpc_platform::config::DatabaseConfig;
 use cpc_platform::testing::TestDatabase;
-use cpc_platform::{Config, MIGRATOR, db};
+use cpc_platform::{Config, db};
 use cpc_proto::cases::v1 as cases_pb;
 use cpc_proto::common::v1 as common;
 use cpc_rules::drift::Meeting;
@@ -31,17 +30,7 @@ const AUTHORITY: &str = "E10000013";
 
 /// A fresh, migrated database and a pool on it as the service's role.
 async fn database() -> (TestDatabase, PgPool) {
-    let db = TestDatabase::create().await;
-    db::migrate(
-        db.url(),
-        cpc_escalation::SCHEMA,
-        &[&MIGRATOR, &cpc_escalation::MIGRATOR],
-        &[],
-    )
-    .await
-    .unwrap();
-    let pool = db::pool(db.url(), cpc_escalation::SCHEMA, &DatabaseConfig::default()).unwrap();
-    (db, pool)
+    TestDatabase::for_service(cpc_escalation::SCHEMA, &cpc_escalation::MIGRATOR).await
 }
 
 fn assessor(now: DateTime<Utc>) -> Assessor {

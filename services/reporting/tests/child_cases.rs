@@ -14,9 +14,8 @@
     reason = "test helpers fail the test"
 )]
 
-use cpc_platform::config::DatabaseConfig;
 use cpc_platform::testing::TestDatabase;
-use cpc_platform::{Config, MIGRATOR, db};
+use cpc_platform::{Config, db};
 use cpc_proto::cases::v1 as cases;
 use cpc_proto::common::v1::ChangeEvent;
 use cpc_reporting::follow::{CASES_FEED, CHILD_CASES_FEED};
@@ -33,16 +32,8 @@ struct Reporting {
 
 impl Reporting {
     async fn new() -> Self {
-        let db = TestDatabase::create().await;
-        db::migrate(
-            db.url(),
-            cpc_reporting::SCHEMA,
-            &[&MIGRATOR, &cpc_reporting::MIGRATOR],
-            &[],
-        )
-        .await
-        .unwrap();
-        let pool = db::pool(db.url(), cpc_reporting::SCHEMA, &DatabaseConfig::default()).unwrap();
+        let (db, pool) =
+            TestDatabase::for_service(cpc_reporting::SCHEMA, &cpc_reporting::MIGRATOR).await;
         Self { _db: db, pool }
     }
 

@@ -135,13 +135,7 @@ async fn conferences_of(conn: &mut PgConnection, case: Uuid) -> Vec<Uuid> {
 }
 
 async fn meetings_of(conn: &mut PgConnection, case: Uuid) -> Vec<Uuid> {
-    core_groups::list(conn, Some(case), None, None, None, &PageRequest::first(50))
-        .await
-        .unwrap()
-        .meetings
-        .iter()
-        .map(|m| m.id.parse().unwrap())
-        .collect()
+    meetings(conn, Some(case), None, PageRequest::first(50)).await
 }
 
 /// A page of `child`'s core group meetings, after `after`.
@@ -153,7 +147,16 @@ async fn meetings_of_child(
 ) -> Vec<Uuid> {
     let mut page = PageRequest::first(size);
     page.after = after;
-    core_groups::list(conn, None, Some(child), None, None, &page)
+    meetings(conn, None, Some(child), page).await
+}
+
+async fn meetings(
+    conn: &mut PgConnection,
+    case: Option<Uuid>,
+    child: Option<Uuid>,
+    page: PageRequest,
+) -> Vec<Uuid> {
+    core_groups::list(conn, case, child, None, None, &page)
         .await
         .unwrap()
         .meetings
