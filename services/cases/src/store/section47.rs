@@ -156,8 +156,9 @@ fn subject(enquiry: &pb::Section47Enquiry) -> Subject {
 /// # Errors
 /// `NOT_FOUND` (child, discussion), `FAILED_PRECONDITION` when the child has
 /// no open episode or an enquiry in progress, died before the start date,
-/// or the discussion did not decide to start an enquiry about this child, `INVALID_ARGUMENT` for a
-/// start before the discussion or the referral; database errors.
+/// or the discussion did not decide to start an enquiry about this child,
+/// `INVALID_ARGUMENT` for a start before the discussion or the referral;
+/// database errors.
 pub async fn start_section47_enquiry(
     conn: &mut PgConnection,
     ctx: &Ctx,
