@@ -34,6 +34,7 @@ mod births;
 mod census;
 mod chairs;
 mod core_groups;
+mod deaths;
 mod diary;
 mod drift;
 mod escalations;

@@ -2,7 +2,8 @@
 //! applied here, in scheduling's own transaction, with the feed position.
 //!
 //! What scheduling learns: which case each child belongs to (plan events
-//! name only the child), which plans each child is on and whether a
+//! name only the child) and whether they have died (nothing is made due
+//! for a child who has), which plans each child is on and whether a
 //! pre-birth conference started them (`ChildBorn` names no plan), when
 //! each strategy discussion that started an enquiry was held (a pre-birth
 //! conference is recounted from it when the expected date of birth is
@@ -48,6 +49,39 @@ pub const MEMBER_ROLES_FEED: Follow = Follow {
     apply: apply_member_role,
 };
 
+/// The cases feed again, for the children's records alone, keeping a place
+/// of its own from the feed's beginning: a death applied before scheduling
+/// kept deaths (migration `20261215100001`) is learnt, so nothing is made
+/// due for that child again ([`needs::learn_death`]).
+pub const CHILD_DEATHS_FEED: Follow = Follow {
+    source: Source::Cases,
+    position: "cases.child_deaths",
+    events: &[CHILD_EVENTS],
+    apply: apply_child_death,
+};
+
+/// The events that carry a child's record (as field 1).
+const CHILD_EVENTS: &[&str] = &[
+    "cpc.cases.v1.ChildRegistered",
+    "cpc.cases.v1.ChildUpdated",
+    "cpc.cases.v1.ChildBorn",
+    "cpc.cases.v1.ChildDied",
+];
+
+fn apply_child_death<'a>(
+    conn: &'a mut PgConnection,
+    event: &'a ChangeEvent,
+    _config: &'a Config,
+) -> BoxFuture<'a, Result<(), ApiError>> {
+    Box::pin(async move {
+        let child = child_of(event)?;
+        let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+        needs::learn_death(conn, uuid(&child.id, "child.id")?, death(&child), now)
+            .await
+            .map_err(ApiError::internal)
+    })
+}
+
 fn apply_member_role<'a>(
     conn: &'a mut PgConnection,
     event: &'a ChangeEvent,
@@ -79,20 +113,14 @@ fn apply_cases_event<'a>(
         let timescales = config.timescales(authority)?;
         let mut wanted = due::needs(event, &timescales).map_err(ApiError::internal)?;
         match event.event_type.as_str() {
-            "cpc.cases.v1.ChildRegistered"
-            | "cpc.cases.v1.ChildUpdated"
-            | "cpc.cases.v1.ChildBorn" => {
-                let child = decode_event::<cases::ChildRegistered>(event)?
-                    .child
-                    .ok_or_else(|| missing(event, "child"))?;
-                let date = |d: Option<&cpc_proto::common::v1::Date>| {
-                    cpc_platform::convert::date_from_proto(d).ok().flatten()
-                };
+            kind if CHILD_EVENTS.contains(&kind) => {
+                let child = child_of(event)?;
                 let facts = needs::ChildFacts {
                     child_id: uuid(&child.id, "child.id")?,
                     case_id: uuid(&child.case_id, "child.case_id")?,
                     birth_date: date(child.birth_date.as_ref()),
                     expected_birth_date: date(child.expected_birth_date.as_ref()),
+                    death: death(&child),
                 };
                 needs::learn_child_case(conn, authority, &facts, now)
                     .await
@@ -147,12 +175,7 @@ fn apply_cases_event<'a>(
             "cpc.cases.v1.Section47Started" => {
                 let started = decode_event::<cases::Section47Started>(event)?;
                 let enquiry = started.enquiry.ok_or_else(|| missing(event, "enquiry"))?;
-                if let Some(held) = cpc_platform::convert::date_from_proto(
-                    started.strategy_discussion_date.as_ref(),
-                )
-                .ok()
-                .flatten()
-                {
+                if let Some(held) = date(started.strategy_discussion_date.as_ref()) {
                     let discussion = uuid(
                         &enquiry.strategy_discussion_id,
                         "enquiry.strategy_discussion_id",
@@ -269,6 +292,27 @@ async fn revised(
         }
         None => Ok(need),
     }
+}
+
+/// The child's record a child event carries.
+fn child_of(event: &ChangeEvent) -> Result<cases::Child, ApiError> {
+    decode_event::<cases::ChildRegistered>(event)?
+        .child
+        .ok_or_else(|| missing(event, "child"))
+}
+
+/// The child's death as their record says it.
+fn death(child: &cases::Child) -> needs::Death {
+    needs::Death {
+        date: date(child.death_date.as_ref()),
+        version: child.version,
+    }
+}
+
+/// A date the feed carries; one cases could not have written reads as
+/// unknown.
+fn date(d: Option<&cpc_proto::common::v1::Date>) -> Option<chrono::NaiveDate> {
+    cpc_platform::convert::date_from_proto(d).ok().flatten()
 }
 
 fn missing(event: &ChangeEvent, field: &str) -> ApiError {

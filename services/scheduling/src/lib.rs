@@ -50,7 +50,11 @@ pub fn component() -> Component {
         mount: api::mount,
         append_only: &[],
         locate_child: Some(api::locate_child),
-        follows: &[follow::CASES_FEED, follow::MEMBER_ROLES_FEED],
+        follows: &[
+            follow::CASES_FEED,
+            follow::MEMBER_ROLES_FEED,
+            follow::CHILD_DEATHS_FEED,
+        ],
         slow_calls: &[],
     }
 }

@@ -26,7 +26,7 @@ use cpc_rules::profile::AuthorityProfile;
 use cpc_scheduling::due::{Basis, DueEvent, Need, Unit};
 use cpc_scheduling::store::booking::{Move, NewConference};
 use cpc_scheduling::store::chairs::{self, AllocationRequest};
-use cpc_scheduling::store::needs::{self, Applied, ChildFacts};
+use cpc_scheduling::store::needs::{self, Applied, ChildFacts, Death};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -72,6 +72,10 @@ async fn due(pool: &PgPool, kind: common::ConferenceKind, case: Uuid, due: Naive
         case_id: case,
         birth_date: Some(date(2020, 1, 1)),
         expected_birth_date: None,
+        death: Death {
+            date: None,
+            version: 0,
+        },
     };
     needs::learn_child_case(&mut tx, AUTHORITY, &facts, now())
         .await
@@ -164,6 +168,10 @@ async fn a_reconvened_conference_has_its_reports_due_as_the_kind_it_reconvenes()
         case_id: case,
         birth_date: Some(date(2020, 1, 1)),
         expected_birth_date: None,
+        death: Death {
+            date: None,
+            version: 0,
+        },
     };
     needs::learn_child_case(&mut tx, AUTHORITY, &facts, now())
         .await

@@ -18,6 +18,7 @@ use fixture::{AUTHORITY, scheduling_database};
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::Config;
 use cpc_platform::db;
+use cpc_platform::feeds::Follow;
 use cpc_platform::outbox::{self, Filter};
 use cpc_platform::testing::TestDatabase;
 use cpc_proto::cases::v1 as cases;
@@ -26,8 +27,9 @@ use cpc_proto::scheduling::v1 as pb;
 use cpc_rules::profile::AuthorityProfile;
 use cpc_rules::timescales::Timescales;
 use cpc_scheduling::due::{Basis, DueEvent, Need, Unit, needs};
+use cpc_scheduling::follow::{CASES_FEED, CHILD_DEATHS_FEED};
 use cpc_scheduling::store::needs::{
-    Applied, ChildFacts, PlanFacts, apply, learn_child_case, learn_plan,
+    Applied, ChildFacts, Death, PlanFacts, apply, learn_child_case, learn_plan,
 };
 use prost::Message as _;
 use sqlx::PgPool;
@@ -47,6 +49,11 @@ impl Diary {
     /// Applies `event` as the cases feed consumer does (learning what it
     /// says, then applying its needs), under the default timescales.
     async fn follow(&self, event: &common::ChangeEvent) {
+        self.follow_as(&CASES_FEED, event).await;
+    }
+
+    /// Applies `event` as `follow` of the cases feed does.
+    async fn follow_as(&self, follow: &Follow, event: &common::ChangeEvent) {
         let event = common::ChangeEvent {
             authority_id: AUTHORITY.to_owned(),
             ..event.clone()
@@ -54,7 +61,7 @@ impl Diary {
         let mut tx = db::begin_for_authority(&self.pool, AUTHORITY)
             .await
             .unwrap();
-        (cpc_scheduling::follow::CASES_FEED.apply)(&mut tx, &event, &Config::default())
+        (follow.apply)(&mut tx, &event, &Config::default())
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -124,6 +131,10 @@ impl Diary {
             case_id: case,
             birth_date: Some(date(2020, 1, 1)),
             expected_birth_date: None,
+            death: Death {
+                date: None,
+                version: 0,
+            },
         };
         learn_child_case(&mut tx, AUTHORITY, &facts, now())
             .await
@@ -981,6 +992,147 @@ async fn a_plan_ending_after_its_child_died_comes_off_the_meeting_it_was_left_on
         .feed(&plan_event("PlanEnded", cal_plan, cal, icpc))
         .await;
     assert_eq!(plans().await, (vec![dee], vec![dee_plan]));
+}
+
+/// A child event of `event_type` carrying version `version` of the record
+/// of `child` (born in 2020), dead since `died` if given. The child is field
+/// 1 of every child event, and `ChildUpdated`'s changed fields are not read
+/// here, so each is encoded as `ChildRegistered`.
+fn child_record(
+    event_type: &str,
+    (case, child): (Uuid, Uuid),
+    died: Option<NaiveDate>,
+    version: i64,
+) -> common::ChangeEvent {
+    event(
+        event_type,
+        &cases::ChildRegistered {
+            child: Some(cases::Child {
+                id: child.to_string(),
+                case_id: case.to_string(),
+                version,
+                birth_date: pd(date(2020, 1, 1)),
+                death_date: died.and_then(pd),
+                ..Default::default()
+            }),
+        },
+    )
+}
+
+#[tokio::test]
+async fn nothing_is_made_due_for_a_child_after_their_death_is_recorded() {
+    let diary = Diary::new().await;
+    let (case, amy, ben, discussion) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    for child in [amy, ben] {
+        diary
+            .follow(&child_record("ChildRegistered", (case, child), None, 1))
+            .await;
+    }
+    // Amy dies on 6 May. Cases records it as an update, then the death.
+    let died = Some(date(2026, 5, 6));
+    diary
+        .follow(&child_record("ChildUpdated", (case, amy), died, 2))
+        .await;
+    diary
+        .follow(&child_record("ChildDied", (case, amy), died, 2))
+        .await;
+    // The enquiry a strategy discussion of 4 May started for both children
+    // is recorded after her death: only Ben's conference is made due.
+    let held = date(2026, 5, 4);
+    assert_eq!(
+        diary.feed(&s47_started(case, amy, discussion, held)).await,
+        [Applied::ChildHasDied]
+    );
+    let [Applied::Created(icpc)] = diary.feed(&s47_started(case, ben, discussion, held)).await[..]
+    else {
+        panic!("Ben's initial conference is created")
+    };
+    assert_eq!(diary.conference(AUTHORITY, icpc).await.unwrap().2, [ben]);
+    // Nor does a plan of hers whose start is applied after her death make a
+    // core group meeting or a review due.
+    assert_eq!(
+        diary
+            .feed(&plan_event("PlanStarted", Uuid::now_v7(), amy, held))
+            .await,
+        [Applied::ChildHasDied, Applied::ChildHasDied]
+    );
+    assert!(diary.open_of(amy, "review").await.is_empty());
+
+    // Her death was recorded in error, and the record is corrected: the
+    // enquiry's conference is hers too.
+    diary
+        .follow(&child_record("ChildUpdated", (case, amy), None, 3))
+        .await;
+    assert_eq!(
+        diary.feed(&s47_started(case, amy, discussion, held)).await,
+        [Applied::Joined(icpc)]
+    );
+}
+
+#[tokio::test]
+async fn a_death_applied_before_deaths_were_kept_is_learnt_by_a_follow_of_its_own() {
+    let diary = Diary::new().await;
+    let (case, amy, discussion) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let held = date(2026, 5, 4);
+    let died = Some(date(2026, 5, 6));
+    // Scheduling learnt Amy's case, and applied her death, before it kept
+    // deaths: it knows her as living.
+    diary.knows(amy, case).await;
+    // The follow of deaths reads her records from the feed's start.
+    diary
+        .follow_as(
+            &CHILD_DEATHS_FEED,
+            &child_record("ChildRegistered", (case, amy), None, 1),
+        )
+        .await;
+    diary
+        .follow_as(
+            &CHILD_DEATHS_FEED,
+            &child_record("ChildDied", (case, amy), died, 2),
+        )
+        .await;
+    assert_eq!(
+        diary.feed(&s47_started(case, amy, discussion, held)).await,
+        [Applied::ChildHasDied]
+    );
+    // An older record of her, read by either follow while behind the
+    // other, does not bring her back.
+    let older = child_record("ChildUpdated", (case, amy), None, 1);
+    diary.follow_as(&CHILD_DEATHS_FEED, &older).await;
+    diary.follow(&older).await;
+    assert_eq!(
+        diary.feed(&s47_started(case, amy, discussion, held)).await,
+        [Applied::ChildHasDied]
+    );
+    // A newer one does: her death was recorded in error.
+    diary
+        .follow_as(
+            &CHILD_DEATHS_FEED,
+            &child_record("ChildUpdated", (case, amy), None, 3),
+        )
+        .await;
+    assert!(matches!(
+        diary.feed(&s47_started(case, amy, discussion, held)).await[..],
+        [Applied::Created(_)]
+    ));
+
+    // A child the main follow has not reached yet is left to it: it learns
+    // the child whole, death included, and takes them off what their
+    // enquiry made due.
+    let eve = Uuid::now_v7();
+    let eve_died = child_record("ChildDied", (case, eve), died, 2);
+    diary.follow_as(&CHILD_DEATHS_FEED, &eve_died).await;
+    diary
+        .follow(&s47_started(case, eve, Uuid::now_v7(), held))
+        .await;
+    assert_eq!(diary.open_of(eve, "initial").await.len(), 1);
+    diary.follow(&eve_died).await;
+    assert!(diary.open_of(eve, "initial").await.is_empty());
 }
 
 fn registered(case: Uuid, child: Uuid, expected: NaiveDate) -> common::ChangeEvent {

@@ -55,6 +55,10 @@ pub enum Applied {
     /// their core group meetings not yet held); those they were the last
     /// child of were cancelled.
     LeftAll(Vec<Uuid>),
+    /// The child has died: nothing is made due for them. An enquiry dated
+    /// before the death can be recorded after it, and a plan's clock can
+    /// run on in its events until the plan's end is applied.
+    ChildHasDied,
 }
 
 /// Why a need could not be applied.
@@ -74,20 +78,32 @@ fn id(field: &'static str, text: &str) -> Result<Uuid, NeedsError> {
     Uuid::parse_str(text).map_err(|_| NeedsError::BadId { field })
 }
 
-/// What the cases feed says about a child: their case, and their birth
-/// (or expected birth, while unborn).
+/// What the cases feed says about a child: their case, their birth (or
+/// expected birth, while unborn) and their death.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ChildFacts {
     pub child_id: Uuid,
     pub case_id: Uuid,
     pub birth_date: Option<NaiveDate>,
     pub expected_birth_date: Option<NaiveDate>,
+    pub death: Death,
+}
+
+/// A child's date of death (`None`: living) as a version of their record
+/// says it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Death {
+    pub date: Option<NaiveDate>,
+    /// `Child.version` of the record read.
+    pub version: i64,
 }
 
 cpc_platform::redacted_debug!(ChildFacts);
 
 /// Records what the feed says about a child (from `ChildRegistered`,
-/// `ChildUpdated` and `ChildBorn`).
+/// `ChildUpdated`, `ChildBorn` and `ChildDied`). The death is kept only
+/// from a version of the child at least as new as the one it was last
+/// learnt from ([`learn_death`] replays deaths alongside).
 ///
 /// # Errors
 /// Database errors.
@@ -98,10 +114,14 @@ pub async fn learn_child_case(
     now: DateTime<Utc>,
 ) -> Result<(), NeedsError> {
     sqlx::query(
-        "INSERT INTO child_cases (child_id, authority_id, case_id, updated_at, birth_date, expected_birth_date) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
+        "INSERT INTO child_cases (child_id, authority_id, case_id, updated_at, birth_date, expected_birth_date, \
+                                  death_date, death_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (child_id) DO UPDATE SET case_id = excluded.case_id, updated_at = excluded.updated_at, \
-           birth_date = excluded.birth_date, expected_birth_date = excluded.expected_birth_date",
+           birth_date = excluded.birth_date, expected_birth_date = excluded.expected_birth_date, \
+           death_date = CASE WHEN excluded.death_version >= child_cases.death_version \
+                             THEN excluded.death_date ELSE child_cases.death_date END, \
+           death_version = greatest(excluded.death_version, child_cases.death_version)",
     )
     .bind(facts.child_id)
     .bind(authority)
@@ -109,9 +129,51 @@ pub async fn learn_child_case(
     .bind(now)
     .bind(facts.birth_date)
     .bind(facts.expected_birth_date)
+    .bind(facts.death.date)
+    .bind(facts.death.version)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Records the death of a child already known, as `death` says it, unless
+/// a newer version of the child was learnt: the replay of deaths applied
+/// before scheduling kept them (migration `20261215100001`). A child not
+/// known yet is learnt whole by [`learn_child_case`] when the main follow
+/// reaches them.
+///
+/// # Errors
+/// Database errors.
+pub async fn learn_death(
+    conn: &mut PgConnection,
+    child: Uuid,
+    death: Death,
+    now: DateTime<Utc>,
+) -> Result<(), NeedsError> {
+    sqlx::query(
+        "UPDATE child_cases SET death_date = $2, death_version = $3, updated_at = $4 \
+         WHERE child_id = $1 AND death_version <= $3",
+    )
+    .bind(child)
+    .bind(death.date)
+    .bind(death.version)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether the feed has said that `child` died.
+///
+/// # Errors
+/// Database errors.
+pub async fn has_died(conn: &mut PgConnection, child: Uuid) -> Result<bool, NeedsError> {
+    let died: Option<bool> =
+        sqlx::query_scalar("SELECT death_date IS NOT NULL FROM child_cases WHERE child_id = $1")
+            .bind(child)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(died.unwrap_or(false))
 }
 
 /// What the cases feed says about a plan (from `PlanStarted`,
@@ -263,6 +325,11 @@ pub async fn apply(
     need: &Need,
     now: DateTime<Utc>,
 ) -> Result<Applied, NeedsError> {
+    if let Some(child) = makes_due_for(need)
+        && has_died(conn, id("child_id", child)?).await?
+    {
+        return Ok(Applied::ChildHasDied);
+    }
     match need {
         Need::Conference {
             kind,
@@ -375,6 +442,21 @@ pub async fn apply(
                 .await?
                 .unwrap_or(Applied::NoOpenPreBirth))
         }
+    }
+}
+
+/// The child `need` would make a conference or core group meeting due for
+/// (or recount one of), if any.
+fn makes_due_for(need: &Need) -> Option<&str> {
+    match need {
+        Need::Conference { child_id, .. }
+        | Need::CoreGroup { child_id, .. }
+        | Need::PostBirthReview { child_id, .. }
+        | Need::PreBirthRecount { child_id, .. } => Some(child_id),
+        Need::NothingFurther { .. }
+        | Need::IcpcNotRequired { .. }
+        | Need::Died { .. }
+        | Need::ExpectedBirthRevised { .. } => None,
     }
 }
 
