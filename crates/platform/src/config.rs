@@ -124,6 +124,13 @@ pub const POLICY_RELOAD_INTERVAL_BOUNDS: (Duration, Duration) =
 pub const IDLE_IN_TRANSACTION_TIMEOUT_BOUNDS: (Duration, Duration) =
     (Duration::from_secs(1), Duration::from_secs(60 * 60));
 
+/// `database.statement_timeout`'s bounds: shorter could cancel a
+/// statement that waits a moment on a loaded server; longer keeps a
+/// connection, and what it locks, from the next call for longer than any
+/// call may run.
+pub const STATEMENT_TIMEOUT_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(60 * 60));
+
 /// The DfE census validation: the published validator
 /// (`csc-validator-be-cin`), run as a separate process for each return.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -166,6 +173,16 @@ pub struct DatabaseConfig {
     /// [`IDLE_IN_TRANSACTION_TIMEOUT_BOUNDS`].
     #[serde(with = "humantime_serde")]
     pub idle_in_transaction_timeout: Duration,
+    /// Longest one statement may run, waits for locks included, before
+    /// Postgres cancels it (`statement_timeout`; the call fails
+    /// `UNAVAILABLE`). A call whose client has gone, or whose deadline has
+    /// passed, stops waiting for its statement, but Postgres runs it to its
+    /// end; this bounds how long it holds its connection and locks. cpc's
+    /// statements take milliseconds; the default is the longest an
+    /// ordinary call may run (`limits.request_timeout`). Between
+    /// [`STATEMENT_TIMEOUT_BOUNDS`].
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
 }
 
 /// Bounds that keep one caller, or one connection, from exhausting the server
@@ -261,6 +278,7 @@ impl Default for DatabaseConfig {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             idle_in_transaction_timeout: Duration::from_secs(60),
+            statement_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -415,6 +433,11 @@ impl Config {
                 Some(self.database.idle_in_transaction_timeout),
                 IDLE_IN_TRANSACTION_TIMEOUT_BOUNDS,
             ),
+            (
+                "database.statement_timeout",
+                Some(self.database.statement_timeout),
+                STATEMENT_TIMEOUT_BOUNDS,
+            ),
         ] {
             if interval.is_some_and(|i| i < bounds.0 || i > bounds.1) {
                 return Err(ConfigError::OutOfBounds { setting, bounds });
@@ -524,6 +547,14 @@ mod tests {
                 (
                     "[database]\nidle_in_transaction_timeout = \"2h\"\n".to_owned(),
                     "database.idle_in_transaction_timeout must be between 1s and 1h",
+                ),
+                (
+                    "[database]\nstatement_timeout = \"500ms\"\n".to_owned(),
+                    "database.statement_timeout must be between 1s and 1h",
+                ),
+                (
+                    "[database]\nstatement_timeout = \"2h\"\n".to_owned(),
+                    "database.statement_timeout must be between 1s and 1h",
                 ),
             ] {
                 jail.create_file("bad.toml", &file)?;

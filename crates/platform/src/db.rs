@@ -184,12 +184,17 @@ pub async fn migrate(
 /// ([`query_role`]) before use: row-level security binds that role, not the
 /// login role that ran the migrations (which may own the tables, or be a
 /// superuser in development). A transaction left open with nothing running
-/// is ended by Postgres after `database.idle_in_transaction_timeout`.
+/// is ended by Postgres after `database.idle_in_transaction_timeout`, and a
+/// statement still running after `database.statement_timeout` is cancelled.
 pub fn pool(url: &SecretString, schema: &str, config: &DatabaseConfig) -> Result<PgPool, DbError> {
-    // Whole milliseconds, as Postgres reads a bare number for this setting.
+    // Whole milliseconds, as Postgres reads a bare number for these
+    // settings.
     let idle = config.idle_in_transaction_timeout.as_millis().to_string();
-    let options = schema_options(url, schema)?
-        .options([("idle_in_transaction_session_timeout", idle.as_str())]);
+    let statement = config.statement_timeout.as_millis().to_string();
+    let options = schema_options(url, schema)?.options([
+        ("idle_in_transaction_session_timeout", idle.as_str()),
+        ("statement_timeout", statement.as_str()),
+    ]);
     let set_role = format!("SET ROLE \"{}\"", query_role(schema));
     Ok(PgPoolOptions::new()
         .max_connections(config.max_connections)

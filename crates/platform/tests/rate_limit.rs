@@ -167,3 +167,46 @@ async fn a_count_held_up_by_a_forgotten_transaction_waits_only_until_postgres_en
         "the forgotten transaction's session was ended"
     );
 }
+
+#[tokio::test]
+async fn a_count_held_up_by_a_transaction_still_open_gives_up_after_the_statement_timeout() {
+    let config = DatabaseConfig {
+        statement_timeout: Duration::from_secs(1),
+        ..DatabaseConfig::default()
+    };
+    let (_db, pool) = storage_with(&config).await;
+    // The caller's first count, in a transaction that stays open (not long
+    // enough for Postgres to end it as forgotten).
+    let count = "SELECT take_call($1, interval '1 second', 5)";
+    let mut holder = cpc_audit::begin(&pool).await.unwrap();
+    sqlx::query(count)
+        .bind(CALLER)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    // The next count queues on the caller's row, and Postgres cancels it
+    // after the statement timeout: the call fails UNAVAILABLE rather than
+    // holding its connection for as long as the other transaction lasts.
+    let next = tokio::time::timeout(
+        Duration::from_secs(20),
+        sqlx::query(count).bind(CALLER).execute(&pool),
+    )
+    .await;
+    let Ok(Err(err)) = next else {
+        panic!("the count was not cancelled: {next:?}")
+    };
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("57014"),
+        "{err:?}"
+    );
+    let status = tonic::Status::from(cpc_platform::ApiError::from(err));
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    // Once the other transaction ends, the caller's counts go on.
+    holder.rollback().await.unwrap();
+    sqlx::query(count)
+        .bind(CALLER)
+        .execute(&pool)
+        .await
+        .unwrap();
+}
