@@ -177,6 +177,57 @@ impl ChildCaseTable {
                    OR ({row}.case_id = {case} AND cardinality({row}.child_ids) = 0)))"
         )
     }
+
+    /// As [`Self::row_on_case`], for a record whose children are kept
+    /// one row a child in `children`, which the indexes answer under
+    /// row-level security: Postgres applies a query's own conditions
+    /// before the policy only when their functions are leakproof, as
+    /// `uuid` equality is and array overlap (`&&`) is not.
+    #[must_use]
+    pub fn record_on_case(self, children: RecordChildren, row: &str, case: &str) -> String {
+        let Self(table) = self;
+        let RecordChildren {
+            records,
+            table: kept,
+            record,
+        } = children;
+        format!(
+            "({row}.id IN (SELECT o.id FROM {records} o WHERE o.case_id = {case} \
+                           UNION ALL \
+                           SELECT rc.{record} FROM {kept} rc \
+                             JOIN {table} k ON k.child_id = rc.child_id \
+                            WHERE k.case_id = {case}) \
+              AND (EXISTS (SELECT 1 FROM {kept} rc \
+                             LEFT JOIN {table} k ON k.child_id = rc.child_id \
+                            WHERE rc.{record} = {row}.id \
+                              AND coalesce(k.case_id, {row}.case_id) = {case}) \
+                   OR ({row}.case_id = {case} \
+                       AND NOT EXISTS (SELECT 1 FROM {kept} rc WHERE rc.{record} = {row}.id))))"
+        )
+    }
+}
+
+/// Where a service keeps the children of its records of one kind, one row
+/// a child, beside the records' table (`records`, with `id` and the
+/// `case_id` each was made in): a table with the record's id in the column
+/// `record` and a `child_id`, and a btree index on each.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordChildren {
+    pub records: &'static str,
+    pub table: &'static str,
+    pub record: &'static str,
+}
+
+impl RecordChildren {
+    /// SQL: whether the record aliased `row` is about `child` (a
+    /// parameter).
+    #[must_use]
+    pub fn about_child(self, row: &str, child: &str) -> String {
+        let Self { table, record, .. } = self;
+        format!(
+            "EXISTS (SELECT 1 FROM {table} rc WHERE rc.{record} = {row}.id AND rc.child_id = {child})"
+        )
+    }
 }
 
 /// Each of `children` (a record of case `case_id`'s) with the case the

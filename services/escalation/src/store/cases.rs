@@ -119,8 +119,8 @@ pub async fn child_records(conn: &mut PgConnection, child: Uuid) -> Result<Vec<U
         "SELECT child_id FROM case_children WHERE child_id = $1 \
          UNION ALL SELECT case_id FROM case_children WHERE child_id = $1 \
          UNION ALL SELECT id FROM plans WHERE child_id = $1 \
-         UNION ALL SELECT id FROM escalations WHERE child_ids @> ARRAY[$1]::uuid[] \
-         UNION ALL SELECT id FROM drift_findings WHERE child_ids @> ARRAY[$1]::uuid[]",
+         UNION ALL SELECT escalation_id FROM escalation_children WHERE child_id = $1 \
+         UNION ALL SELECT finding_id FROM drift_finding_children WHERE child_id = $1",
     )
     .bind(child)
     .fetch_all(&mut *conn)

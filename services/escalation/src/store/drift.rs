@@ -31,6 +31,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
+use cpc_platform::case_members::RecordChildren;
 use cpc_platform::convert::{date_to_proto, timestamp_to_proto};
 use cpc_platform::outbox::{self, About};
 use cpc_platform::paging::PageRequest;
@@ -1168,7 +1169,7 @@ pub async fn first_stranger(
     // A finding made before a child moved to this case is about them too.
     let ours: Vec<Uuid> = sqlx::query_scalar(&format!(
         "SELECT f.id FROM drift_findings f WHERE f.id = ANY ($2) AND {}",
-        super::cases::CHILD_CASES.row_on_case("f", "$1")
+        super::cases::CHILD_CASES.record_on_case(FINDING_CHILDREN, "f", "$1")
     ))
     .bind(case_id)
     .bind(ids)
@@ -1192,6 +1193,15 @@ pub async fn case_of_plan(conn: &mut PgConnection, id: Uuid) -> Result<(Uuid, Uu
     found.ok_or_else(|| ApiError::not_found("plan", id.to_string()))
 }
 
+/// Where a finding's children are kept, one row a child, by the database
+/// from `child_ids` (migration `20261215100001`): a case's findings and a
+/// child's are found through it.
+pub const FINDING_CHILDREN: RecordChildren = RecordChildren {
+    records: "drift_findings",
+    table: "drift_finding_children",
+    record: "finding_id",
+};
+
 /// A page of findings, most severe first, then most overdue.
 ///
 /// A case filter lists the findings about a child on that case now (the
@@ -1207,6 +1217,20 @@ pub async fn list(
     conn: &mut PgConnection,
     filter: &FindingFilter,
 ) -> Result<pb::ListDriftFindingsResponse, ApiError> {
+    // The case and child filters are written into the statements only when
+    // given: behind "$n IS NULL OR", a prepared statement's generic plan
+    // could not use the indexes and would read the whole authority. A case
+    // is narrowed first by what the indexes find (the finding's own case,
+    // or one about a child now on the case), then keeps those with a child
+    // whose case now is the one listed.
+    let case_clause = |case: &str| match filter.case_id {
+        Some(_) => super::cases::CHILD_CASES.record_on_case(FINDING_CHILDREN, "f", case),
+        None => format!("{case}::uuid IS NULL"),
+    };
+    let child_clause = |child: &str| match filter.child_id {
+        Some(_) => FINDING_CHILDREN.about_child("f", child),
+        None => format!("{child}::uuid IS NULL"),
+    };
     // A page token's row must be one this list shows: else a token made up
     // around another case's finding would show, by where the page starts,
     // how severe and overdue it is.
@@ -1214,11 +1238,10 @@ pub async fn list(
         Some(after) => {
             let Some(anchor) = sqlx::query_as(&format!(
                 "SELECT f.severity, f.working_days_overdue, f.id FROM drift_findings f \
-                  WHERE f.id = $1 \
-                    AND ($2::uuid IS NULL OR {on_case}) \
-                    AND ($3::uuid IS NULL OR f.child_ids @> ARRAY[$3]::uuid[]) \
+                  WHERE f.id = $1 AND {on_case} AND {of_child} \
                     AND ($4::uuid IS NULL OR f.plan_id = $4)",
-                on_case = super::cases::CHILD_CASES.row_on_case("f", "$2")
+                on_case = case_clause("$2"),
+                of_child = child_clause("$3"),
             ))
             .bind(after)
             .bind(filter.case_id)
@@ -1237,13 +1260,10 @@ pub async fn list(
         Some((s, d, id)) => (Some(s), Some(d), Some(id)),
         None => (None, None, None),
     };
-    // The case filter narrows first by what the indexes find (the
-    // finding's own case, or one about a child now on the case), then
-    // keeps those with a child whose case now is the one listed.
     let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
         "SELECT f.id FROM drift_findings f \
-          WHERE ($1::uuid IS NULL OR {on_case}) \
-            AND ($2::uuid IS NULL OR f.child_ids @> ARRAY[$2]::uuid[]) \
+          WHERE {on_case} \
+            AND {of_child} \
             AND ($3::uuid IS NULL OR f.plan_id = $3) \
             AND ($4::text IS NULL OR f.kind = $4) \
             AND ($5::smallint IS NULL OR f.severity >= $5) \
@@ -1261,7 +1281,8 @@ pub async fn list(
                  OR (f.severity, f.working_days_overdue, f.id) < ($9, $10, $11)) \
           ORDER BY f.severity DESC, f.working_days_overdue DESC, f.id DESC \
           LIMIT $12",
-        on_case = super::cases::CHILD_CASES.row_on_case("f", "$1")
+        on_case = case_clause("$1"),
+        of_child = child_clause("$2"),
     ))
     .bind(filter.case_id)
     .bind(filter.child_id)

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_authz::EscalationStage as Stage;
 use cpc_platform::ApiError;
+use cpc_platform::case_members::RecordChildren;
 use cpc_platform::convert::{date_to_proto, timestamp_to_proto};
 use cpc_platform::idempotency::{self, RequestKey};
 use cpc_platform::outbox::{self, About};
@@ -386,6 +387,15 @@ pub async fn load(
         .ok_or_else(|| not_found(id))
 }
 
+/// Where an escalation's children are kept, one row a child, by the
+/// database from `child_ids` (migration `20261215100001`): a case's
+/// escalations and a child's are found through it.
+pub const ESCALATION_CHILDREN: RecordChildren = RecordChildren {
+    records: "escalations",
+    table: "escalation_children",
+    record: "escalation_id",
+};
+
 /// A page of escalations, earliest response due first.
 ///
 /// A case filter lists the escalations about a child on that case now
@@ -403,6 +413,20 @@ pub async fn list(
     filter: &EscalationFilter,
     today: NaiveDate,
 ) -> Result<pb::ListEscalationsResponse, ApiError> {
+    // The case and child filters are written into the statements only when
+    // given: behind "$n IS NULL OR", a prepared statement's generic plan
+    // could not use the indexes and would read the whole authority. A case
+    // is narrowed first by what the indexes find (the escalation's own
+    // case, or one about a child now on the case), then keeps those with a
+    // child whose case now is the one listed.
+    let case_clause = |case: &str| match filter.case_id {
+        Some(_) => super::cases::CHILD_CASES.record_on_case(ESCALATION_CHILDREN, "e", case),
+        None => format!("{case}::uuid IS NULL"),
+    };
+    let child_clause = |child: &str| match filter.child_id {
+        Some(_) => ESCALATION_CHILDREN.about_child("e", child),
+        None => format!("{child}::uuid IS NULL"),
+    };
     // A page token's row must be one this list shows: else a token made up
     // around another case's escalation would show, by where the page
     // starts, when its response is due.
@@ -410,10 +434,9 @@ pub async fn list(
         Some(after) => {
             let Some(anchor) = sqlx::query_as(&format!(
                 "SELECT e.response_due_on, e.id FROM escalations e \
-                  WHERE e.id = $1 \
-                    AND ($2::uuid IS NULL OR {on_case}) \
-                    AND ($3::uuid IS NULL OR e.child_ids @> ARRAY[$3]::uuid[])",
-                on_case = super::cases::CHILD_CASES.row_on_case("e", "$2")
+                  WHERE e.id = $1 AND {on_case} AND {of_child}",
+                on_case = case_clause("$2"),
+                of_child = child_clause("$3"),
             ))
             .bind(after)
             .bind(filter.case_id)
@@ -428,9 +451,6 @@ pub async fn list(
         None => None,
     };
     let (after_due, after_id) = after.unzip();
-    // The case filter narrows first by what the indexes find (the
-    // escalation's own case, or one about a child now on the case), then
-    // keeps those with a child whose case now is the one listed.
     let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
         "SELECT e.id FROM escalations e \
           WHERE ($1::text IS NULL OR status = $1) \
@@ -438,14 +458,15 @@ pub async fn list(
             AND ($3::text IS NULL OR reason_kind = $3) \
             AND ($4::text IS NULL OR owner_id = $4) \
             AND ($5::text IS NULL OR raised_by_id = $5) \
-            AND ($6::uuid IS NULL OR {on_case}) \
-            AND ($7::uuid IS NULL OR child_ids @> ARRAY[$7]::uuid[]) \
+            AND {on_case} \
+            AND {of_child} \
             AND ($8::int IS NULL OR concerned_agency_kind = $8) \
             AND ($9::date IS NULL OR response_due_on <= $9) \
             AND ($11::uuid IS NULL OR (response_due_on, id) > ($10, $11)) \
           ORDER BY response_due_on, id \
           LIMIT $12",
-        on_case = super::cases::CHILD_CASES.row_on_case("e", "$6")
+        on_case = case_clause("$6"),
+        of_child = child_clause("$7"),
     ))
     .bind(filter.status)
     .bind(filter.stage.map(Stage::as_str))

@@ -76,7 +76,11 @@ pub async fn meetings(
             AND {meeting_on_case} \
             AND m.start_time >= ($3::date - 1)::timestamptz AND m.start_time < ($4::date + 2)::timestamptz \
          ORDER BY 5, 1",
-        conference_on_case = super::conferences::conference_on_case("c", "$2"),
+        conference_on_case = super::conferences::CHILD_CASES.record_on_case(
+            super::conferences::CONFERENCE_CHILDREN,
+            "c",
+            "$2"
+        ),
         meeting_on_case = super::conferences::CHILD_CASES.row_on_case("m", "$2"),
     ))
     .bind(chair)

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use cpc_platform::ApiError;
-use cpc_platform::case_members::ChildCaseTable;
+use cpc_platform::case_members::{ChildCaseTable, RecordChildren};
 use cpc_platform::outbox::{self, NewEvent};
 use cpc_proto::common::v1 as common;
 use cpc_proto::scheduling::v1 as pb;
@@ -372,29 +372,14 @@ pub struct ConferenceFilter {
     pub page: cpc_platform::paging::PageRequest,
 }
 
-/// SQL: whether the conference aliased `row` is about a child on case
-/// `case` (a parameter) now ([`CHILD_CASES`]; a child not learnt is on the
-/// conference's own case); one about no child, whether it was made in
-/// `case`. A conference keeps its case when a child moves; which case lists
-/// it follows the child. As
-/// [`ChildCaseTable::row_on_case`](cpc_platform::case_members::ChildCaseTable::row_on_case)
-/// for rows holding their children in an array; a conference's are in
-/// `conference_children`.
-pub(crate) fn conference_on_case(row: &str, case: &str) -> String {
-    format!(
-        "({row}.id IN (SELECT o.id FROM conferences o WHERE o.case_id = {case} \
-                        UNION ALL \
-                        SELECT cc.conference_id FROM conference_children cc \
-                          JOIN child_cases k ON k.child_id = cc.child_id \
-                         WHERE k.case_id = {case}) \
-          AND (EXISTS (SELECT 1 FROM conference_children cc \
-                         LEFT JOIN child_cases k ON k.child_id = cc.child_id \
-                        WHERE cc.conference_id = {row}.id \
-                          AND coalesce(k.case_id, {row}.case_id) = {case}) \
-               OR ({row}.case_id = {case} AND NOT EXISTS (SELECT 1 FROM conference_children cc \
-                                                          WHERE cc.conference_id = {row}.id))))"
-    )
-}
+/// Where a conference's children are kept, one row a child: a case's
+/// conferences and a child's are found through it
+/// ([`ChildCaseTable::record_on_case`], [`RecordChildren::about_child`]).
+pub const CONFERENCE_CHILDREN: RecordChildren = RecordChildren {
+    records: "conferences",
+    table: "conference_children",
+    record: "conference_id",
+};
 
 /// The authority's conferences matching `filter`, earliest due first.
 ///
@@ -419,7 +404,7 @@ pub async fn list(
     // "$3 IS NULL OR", a prepared statement's generic plan could not use the
     // indexes and read the whole authority.
     let case_clause = |row: &str| match filter.case_id {
-        Some(_) => conference_on_case(row, "$3"),
+        Some(_) => CHILD_CASES.record_on_case(CONFERENCE_CHILDREN, row, "$3"),
         None => "$3::uuid IS NULL".to_owned(),
     };
     let mut ids: Vec<Uuid> = sqlx::query_scalar(&format!(
@@ -427,8 +412,7 @@ pub async fn list(
          WHERE ($1::text IS NULL OR c.status = $1) \
            AND ($2::text IS NULL OR c.kind = $2) \
            AND {on_case} \
-           AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM conference_children cc \
-                 WHERE cc.conference_id = c.id AND cc.child_id = $4)) \
+           AND ($4::uuid IS NULL OR {of_child}) \
            AND ($5::date IS NULL OR c.statutory_due_date <= $5) \
            AND ($6::timestamptz IS NULL OR c.start_time >= $6) \
            AND ($7::timestamptz IS NULL OR c.start_time < $7) \
@@ -436,13 +420,14 @@ pub async fn list(
            AND ($9::uuid IS NULL OR (c.statutory_due_date, c.id) > \
                 (SELECT a.statutory_due_date, a.id FROM conferences a WHERE a.id = $9 \
                     AND {anchor_on_case} \
-                    AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM conference_children cc \
-                          WHERE cc.conference_id = a.id AND cc.child_id = $4)))) \
+                    AND ($4::uuid IS NULL OR {anchor_of_child}))) \
            AND ($11::uuid IS NULL OR c.chair_id = $11) \
            AND (NOT $12 OR c.chair_id IS NULL) \
          ORDER BY c.statutory_due_date, c.id LIMIT $10",
         on_case = case_clause("c"),
         anchor_on_case = case_clause("a"),
+        of_child = CONFERENCE_CHILDREN.about_child("c", "$4"),
+        anchor_of_child = CONFERENCE_CHILDREN.about_child("a", "$4"),
     ))
     .bind(filter.status)
     .bind(filter.kind)
