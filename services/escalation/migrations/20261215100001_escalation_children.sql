@@ -2,36 +2,17 @@
 -- one row a child, kept by the database from the record's child_ids (which
 -- stays the record; these are its index).
 --
--- Under row-level security Postgres applies a query's own conditions before
--- the policy only when their functions are leakproof. Array containment and
--- overlap (@>, &&) are not, so the GIN indexes on child_ids were never used
--- by the service's role: a child's escalations and findings, and a case's
--- (found through the children now on the case), were read from every one of
--- the authority. uuid equality is leakproof, so the btree indexes here are
--- used. Scheduling keeps a conference's children the same way
--- (conference_children).
---
--- A trigger writes the rows in the statement that writes the record, so no
--- path that raises an escalation or opens a finding can leave them out.
-
--- TG_ARGV[0]: the children table; TG_ARGV[1]: its column naming the record.
-CREATE FUNCTION keep_record_children() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        EXECUTE format('DELETE FROM %I WHERE %I = $1', TG_ARGV[0], TG_ARGV[1]) USING OLD.id;
-    END IF;
-    EXECUTE format(
-        'INSERT INTO %I (%I, child_id, authority_id) '
-        'SELECT $1, child, $2 FROM unnest($3::uuid[]) AS child ON CONFLICT DO NOTHING',
-        TG_ARGV[0], TG_ARGV[1])
-        USING NEW.id, NEW.authority_id, NEW.child_ids;
-    RETURN NULL;
-END;
-$$;
+-- A GIN index on child_ids is never used under row-level security, so a
+-- child's escalations and findings, and a case's (found through the
+-- children now on the case), were read from every one of the authority
+-- (the platform's migration 0010 says why). Scheduling keeps a
+-- conference's children the same way (conference_children). The platform's
+-- keep_record_children() trigger writes the rows in the statement that
+-- writes the record, so no path that raises an escalation or opens a
+-- finding can leave them out.
 
 CREATE TABLE escalation_children (
-    escalation_id uuid NOT NULL REFERENCES escalations (id),
+    escalation_id uuid NOT NULL REFERENCES escalations (id) ON DELETE CASCADE,
     child_id      uuid NOT NULL,
     authority_id  text NOT NULL CHECK (authority_id <> ''),
     PRIMARY KEY (child_id, escalation_id)
@@ -42,7 +23,7 @@ CREATE TRIGGER escalation_children_kept
     FOR EACH ROW EXECUTE FUNCTION keep_record_children('escalation_children', 'escalation_id');
 
 CREATE TABLE drift_finding_children (
-    finding_id   uuid NOT NULL REFERENCES drift_findings (id),
+    finding_id   uuid NOT NULL REFERENCES drift_findings (id) ON DELETE CASCADE,
     child_id     uuid NOT NULL,
     authority_id text NOT NULL CHECK (authority_id <> ''),
     PRIMARY KEY (child_id, finding_id)

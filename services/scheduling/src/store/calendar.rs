@@ -81,7 +81,11 @@ pub async fn meetings(
             "c",
             "$2"
         ),
-        meeting_on_case = super::conferences::CHILD_CASES.row_on_case("m", "$2"),
+        meeting_on_case = super::conferences::CHILD_CASES.record_on_case(
+            super::core_groups::MEETING_CHILDREN,
+            "m",
+            "$2"
+        ),
     ))
     .bind(chair)
     .bind(case)

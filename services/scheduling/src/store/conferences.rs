@@ -526,7 +526,8 @@ pub async fn child_records(conn: &mut PgConnection, child: Uuid) -> Result<Vec<U
                                       WHERE child_id = $1)), \
               met AS (SELECT id, case_id FROM core_group_meetings \
                        WHERE case_id IN (SELECT case_id FROM kase) \
-                          OR child_ids @> ARRAY[$1]::uuid[]) \
+                          OR id IN (SELECT meeting_id FROM core_group_meeting_children \
+                                     WHERE child_id = $1)) \
          SELECT case_id FROM kase \
          UNION SELECT case_id FROM held UNION SELECT case_id FROM met \
          UNION ALL SELECT id FROM held \

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cpc_platform::ApiError;
+use cpc_platform::case_members::RecordChildren;
 use cpc_platform::outbox::{self, NewEvent};
 use cpc_platform::paging::PageRequest;
 use cpc_proto::common::v1 as common;
@@ -355,24 +356,35 @@ pub async fn list(
     due_before: Option<NaiveDate>,
     page: &PageRequest,
 ) -> Result<pb::ListCoreGroupMeetingsResponse, ApiError> {
-    // The case filter narrows first by what the indexes find (the
-    // meeting's own case, or a meeting of a child now on the case), then
-    // keeps those with a child whose case now is the one listed. A child is
-    // found with `@>`, which the GIN index on child_ids answers (`= ANY`
-    // reads every meeting of the authority).
+    // The case and child filters are written into the statement only when
+    // given: behind "$n IS NULL OR", a prepared statement's generic plan
+    // could not use the indexes and would read the whole authority. A case
+    // is narrowed first by what the indexes find (the meeting's own case,
+    // or a meeting of a child now on the case), then keeps those with a
+    // child whose case now is the one listed.
+    let case_clause = |row: &str| match case_id {
+        Some(_) => super::conferences::CHILD_CASES.record_on_case(MEETING_CHILDREN, row, "$1"),
+        None => "$1::uuid IS NULL".to_owned(),
+    };
+    let child_clause = |row: &str| match child_id {
+        Some(_) => MEETING_CHILDREN.about_child(row, "$2"),
+        None => "$2::uuid IS NULL".to_owned(),
+    };
     let mut rows: Vec<MeetingRow> = sqlx::query_as(&format!(
         "SELECT * FROM core_group_meetings m \
-         WHERE ($1::uuid IS NULL OR {on_case}) \
-           AND ($2::uuid IS NULL OR m.child_ids @> ARRAY[$2]::uuid[]) \
+         WHERE {on_case} \
+           AND {of_child} \
            AND ($3::text IS NULL OR m.status = $3) \
            AND ($4::date IS NULL OR m.due_date <= $4) \
            AND ($5::uuid IS NULL OR (m.due_date, m.id) > \
                 (SELECT a.due_date, a.id FROM core_group_meetings a WHERE a.id = $5 \
-                    AND ($1::uuid IS NULL OR {anchor_on_case}) \
-                    AND ($2::uuid IS NULL OR a.child_ids @> ARRAY[$2]::uuid[]))) \
+                    AND {anchor_on_case} \
+                    AND {anchor_of_child})) \
          ORDER BY m.due_date, m.id LIMIT $6",
-        on_case = super::conferences::CHILD_CASES.row_on_case("m", "$1"),
-        anchor_on_case = super::conferences::CHILD_CASES.row_on_case("a", "$1"),
+        on_case = case_clause("m"),
+        of_child = child_clause("m"),
+        anchor_on_case = case_clause("a"),
+        anchor_of_child = child_clause("a"),
     ))
     .bind(case_id)
     .bind(child_id)
@@ -388,6 +400,15 @@ pub async fn list(
         next_page_token,
     })
 }
+
+/// Where a meeting's children are kept, one row a child, by the database
+/// from `child_ids` (migration `20261215100002`): a case's meetings and a
+/// child's are found through it.
+pub const MEETING_CHILDREN: RecordChildren = RecordChildren {
+    records: "core_group_meetings",
+    table: "core_group_meeting_children",
+    record: "meeting_id",
+};
 
 /// Locks meeting `id`, checks the version read; returns its status, due
 /// date, sequence number and series.
