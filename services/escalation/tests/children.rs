@@ -118,7 +118,7 @@ fn sorted(mut pairs: Vec<(Uuid, Uuid)>) -> Vec<(Uuid, Uuid)> {
 }
 
 #[tokio::test]
-async fn escalations_and_findings_written_before_and_after_the_migration_have_their_children_kept() {
+async fn records_written_before_and_after_the_migration_have_their_children_kept() {
     let db = TestDatabase::create().await;
     // Escalation's schema as it was before the migration, with two
     // escalations raised in it.
