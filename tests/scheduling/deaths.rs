@@ -42,23 +42,8 @@ async fn an_enquiry_recorded_after_a_childs_death_makes_a_conference_due_for_the
     }
     // A strategy discussion on Wednesday 4 June 2025 decides on enquiries
     // about both children.
-    let held = pd(2025, 6, 4);
-    let discussion = f
-        .client
-        .record_strategy_discussion(sw.req(cases::RecordStrategyDiscussionRequest {
-            request_id: rid(),
-            case_id: amy.case_id.clone(),
-            child_ids: vec![amy.id.clone(), ben.id.clone()],
-            discussion_date: held,
-            attendees: vec![worker_ref(), police_ref(), health_ref()],
-            outcome: cases::StrategyOutcome::StartSection47 as i32,
-            rationale: "Concerns reported by police".into(),
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .strategy_discussion
-        .unwrap();
+    let held = date(2025, 6, 4);
+    let discussion = s47_discussion(&mut f, &amy.case_id, &[&amy.id, &ben.id], held).await;
     // Amy dies the next day; her death is recorded first.
     f.client
         .update_child(sw.req(cases::UpdateChildRequest {
@@ -79,8 +64,8 @@ async fn an_enquiry_recorded_after_a_childs_death_makes_a_conference_due_for_the
             .start_section47_enquiry(sw.req(cases::StartSection47EnquiryRequest {
                 request_id: rid(),
                 child_id: id.clone(),
-                strategy_discussion_id: discussion.id.clone(),
-                start_date: held,
+                strategy_discussion_id: discussion.clone(),
+                start_date: pd_of(held),
             }))
             .await
             .unwrap();

@@ -76,14 +76,34 @@ pub(crate) async fn s47_about(
     let mut referred = referral(&child.id);
     referred.referral_date = pd_of(held - chrono::Duration::days(2));
     f.client.open_cin_episode(sw.req(referred)).await.unwrap();
-    let on = pd_of(held);
-    let discussion = f
-        .client
+    let discussion = s47_discussion(f, &child.case_id, &[&child.id], held).await;
+    f.client
+        .start_section47_enquiry(sw.req(cases::StartSection47EnquiryRequest {
+            request_id: rid(),
+            child_id: child.id.clone(),
+            strategy_discussion_id: discussion,
+            start_date: pd_of(held),
+        }))
+        .await
+        .unwrap();
+    (child.id, child.case_id)
+}
+
+/// A strategy discussion on `held` about `children` of case `case_id` that
+/// decides on section 47 enquiries; returns its id.
+pub(crate) async fn s47_discussion(
+    f: &mut Fixture,
+    case_id: &str,
+    children: &[&str],
+    held: NaiveDate,
+) -> String {
+    let sw = f.social_worker();
+    f.client
         .record_strategy_discussion(sw.req(cases::RecordStrategyDiscussionRequest {
             request_id: rid(),
-            case_id: child.case_id.clone(),
-            child_ids: vec![child.id.clone()],
-            discussion_date: on,
+            case_id: case_id.to_owned(),
+            child_ids: children.iter().map(|c| (*c).to_owned()).collect(),
+            discussion_date: pd_of(held),
             attendees: vec![worker_ref(), police_ref(), health_ref()],
             outcome: cases::StrategyOutcome::StartSection47 as i32,
             rationale: "Concerns reported by police".into(),
@@ -92,17 +112,8 @@ pub(crate) async fn s47_about(
         .unwrap()
         .into_inner()
         .strategy_discussion
-        .unwrap();
-    f.client
-        .start_section47_enquiry(sw.req(cases::StartSection47EnquiryRequest {
-            request_id: rid(),
-            child_id: child.id.clone(),
-            strategy_discussion_id: discussion.id,
-            start_date: on,
-        }))
-        .await
-        .unwrap();
-    (child.id, child.case_id)
+        .unwrap()
+        .id
 }
 
 pub(crate) fn pd_of(date: NaiveDate) -> Option<common::Date> {

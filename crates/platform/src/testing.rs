@@ -74,12 +74,46 @@ impl TestDatabase {
         service: &sqlx::migrate::Migrator,
     ) -> (Self, sqlx::PgPool) {
         let db = Self::create().await;
-        crate::db::migrate(db.url(), schema, &[&crate::MIGRATOR, service], &[])
-            .await
-            .unwrap_or_else(|e| panic!("cannot migrate {schema}: {e}"));
+        db.migrate_service(schema, service).await;
         let pool = crate::db::pool(db.url(), schema, &crate::config::DatabaseConfig::default())
             .unwrap_or_else(|e| panic!("cannot open a pool on {schema}: {e}"));
         (db, pool)
+    }
+
+    /// As [`Self::for_service`], with only `service`'s migrations before
+    /// `version`: the schema as a migration found it, for a test of what
+    /// it does to rows already there. [`Self::migrate_service`] applies
+    /// the rest.
+    ///
+    /// # Panics
+    /// When the database cannot be created or migrated.
+    pub async fn for_service_before(
+        schema: &'static str,
+        service: &sqlx::migrate::Migrator,
+        version: i64,
+    ) -> (Self, sqlx::PgPool) {
+        let before = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(
+                service
+                    .iter()
+                    .filter(|m| m.version < version)
+                    .cloned()
+                    .collect(),
+            ),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        Self::for_service(schema, &before).await
+    }
+
+    /// Applies `service`'s migrations not yet applied to `schema`, as the
+    /// service's start does.
+    ///
+    /// # Panics
+    /// When the schema cannot be migrated.
+    pub async fn migrate_service(&self, schema: &'static str, service: &sqlx::migrate::Migrator) {
+        crate::db::migrate(self.url(), schema, &[&crate::MIGRATOR, service], &[])
+            .await
+            .unwrap_or_else(|e| panic!("cannot migrate {schema}: {e}"));
     }
 
     pub fn url(&self) -> &SecretString {

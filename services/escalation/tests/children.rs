@@ -9,18 +9,14 @@
     reason = "a test stops on bad setup"
 )]
 
-use std::borrow::Cow;
-
 use cpc_escalation::store::drift::FINDING_CHILDREN;
 use cpc_escalation::store::escalations::ESCALATION_CHILDREN;
 use cpc_platform::case_members::RecordChildren;
-use cpc_platform::config::DatabaseConfig;
 use cpc_platform::db;
 use cpc_platform::testing::TestDatabase;
 use cpc_proto::common::v1 as common;
 use prost::Message as _;
 use sqlx::PgPool;
-use sqlx::migrate::Migrator;
 use uuid::Uuid;
 
 const AUTHORITY: &str = "E10000013";
@@ -100,18 +96,6 @@ async fn kept(pool: &PgPool, authority: &str) -> Vec<(Uuid, Uuid)> {
     kept_in(pool, ESCALATION_CHILDREN, authority).await
 }
 
-/// Escalation's schema migrated by `migrator`, as a service's start does.
-async fn migrate(db: &TestDatabase, migrator: &Migrator) {
-    db::migrate(
-        db.url(),
-        cpc_escalation::SCHEMA,
-        &[&cpc_platform::MIGRATOR, migrator],
-        &[],
-    )
-    .await
-    .unwrap();
-}
-
 fn sorted(mut pairs: Vec<(Uuid, Uuid)>) -> Vec<(Uuid, Uuid)> {
     pairs.sort_unstable();
     pairs
@@ -119,21 +103,14 @@ fn sorted(mut pairs: Vec<(Uuid, Uuid)>) -> Vec<(Uuid, Uuid)> {
 
 #[tokio::test]
 async fn records_written_before_and_after_the_migration_have_their_children_kept() {
-    let db = TestDatabase::create().await;
     // Escalation's schema as it was before the migration, with two
     // escalations raised in it.
-    let before = Migrator {
-        migrations: Cow::Owned(
-            cpc_escalation::MIGRATOR
-                .iter()
-                .filter(|m| m.version < CHILDREN_KEPT)
-                .cloned()
-                .collect(),
-        ),
-        ..Migrator::DEFAULT
-    };
-    migrate(&db, &before).await;
-    let pool = db::pool(db.url(), cpc_escalation::SCHEMA, &DatabaseConfig::default()).unwrap();
+    let (db, pool) = TestDatabase::for_service_before(
+        cpc_escalation::SCHEMA,
+        &cpc_escalation::MIGRATOR,
+        CHILDREN_KEPT,
+    )
+    .await;
     let (case, amy, ben) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let both = raise(&pool, AUTHORITY, case, &[amy, ben]).await;
     let bens = raise(&pool, AUTHORITY, case, &[ben]).await;
@@ -141,7 +118,8 @@ async fn records_written_before_and_after_the_migration_have_their_children_kept
     let finding = find(&pool, case, &[amy, ben]).await;
 
     // The migration fills in their children, each in its own authority.
-    migrate(&db, &cpc_escalation::MIGRATOR).await;
+    db.migrate_service(cpc_escalation::SCHEMA, &cpc_escalation::MIGRATOR)
+        .await;
     assert_eq!(
         kept(&pool, AUTHORITY).await,
         sorted(vec![(both, amy), (both, ben), (bens, ben)])

@@ -10,13 +10,9 @@
     reason = "a test stops on bad setup"
 )]
 
-use std::borrow::Cow;
-
-use cpc_platform::config::DatabaseConfig;
 use cpc_platform::db;
 use cpc_platform::testing::TestDatabase;
 use sqlx::PgPool;
-use sqlx::migrate::Migrator;
 use uuid::Uuid;
 
 const AUTHORITY: &str = "E10000013";
@@ -58,18 +54,6 @@ async fn kept(pool: &PgPool) -> Vec<(Uuid, Uuid)> {
     rows
 }
 
-/// Scheduling's schema migrated by `migrator`, as a service's start does.
-async fn migrate(db: &TestDatabase, migrator: &Migrator) {
-    db::migrate(
-        db.url(),
-        cpc_scheduling::SCHEMA,
-        &[&cpc_platform::MIGRATOR, migrator],
-        &[],
-    )
-    .await
-    .unwrap();
-}
-
 fn sorted(mut pairs: Vec<(Uuid, Uuid)>) -> Vec<(Uuid, Uuid)> {
     pairs.sort_unstable();
     pairs
@@ -77,25 +61,19 @@ fn sorted(mut pairs: Vec<(Uuid, Uuid)>) -> Vec<(Uuid, Uuid)> {
 
 #[tokio::test]
 async fn meetings_before_and_after_the_migration_have_their_children_kept() {
-    let db = TestDatabase::create().await;
     // Scheduling's schema as it was before the migration, with a meeting.
-    let before = Migrator {
-        migrations: Cow::Owned(
-            cpc_scheduling::MIGRATOR
-                .iter()
-                .filter(|m| m.version < CHILDREN_KEPT)
-                .cloned()
-                .collect(),
-        ),
-        ..Migrator::DEFAULT
-    };
-    migrate(&db, &before).await;
-    let pool = db::pool(db.url(), cpc_scheduling::SCHEMA, &DatabaseConfig::default()).unwrap();
+    let (db, pool) = TestDatabase::for_service_before(
+        cpc_scheduling::SCHEMA,
+        &cpc_scheduling::MIGRATOR,
+        CHILDREN_KEPT,
+    )
+    .await;
     let (case, cal, dee) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let shared = meeting(&pool, case, &[cal, dee]).await;
 
     // The migration fills in its children.
-    migrate(&db, &cpc_scheduling::MIGRATOR).await;
+    db.migrate_service(cpc_scheduling::SCHEMA, &cpc_scheduling::MIGRATOR)
+        .await;
     assert_eq!(
         kept(&pool).await,
         sorted(vec![(shared, cal), (shared, dee)])
