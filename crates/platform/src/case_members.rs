@@ -228,6 +228,34 @@ impl RecordChildren {
             "EXISTS (SELECT 1 FROM {table} rc WHERE rc.{record} = {row}.id AND rc.child_id = {child})"
         )
     }
+
+    /// SQL for a list's filter by case `param` ([`ChildCaseTable::record_on_case`]
+    /// as `cases` says), written in only when a case is `given`: behind
+    /// "`param` IS NULL OR", a prepared statement's generic plan could not
+    /// use the indexes and would read the whole authority.
+    #[must_use]
+    pub fn case_filter(
+        self,
+        cases: ChildCaseTable,
+        given: Option<Uuid>,
+        row: &str,
+        param: &str,
+    ) -> String {
+        match given {
+            Some(_) => cases.record_on_case(self, row, param),
+            None => format!("{param}::uuid IS NULL"),
+        }
+    }
+
+    /// SQL for a list's filter by child `param` ([`Self::about_child`]),
+    /// written in only when a child is `given`, as [`Self::case_filter`].
+    #[must_use]
+    pub fn child_filter(self, given: Option<Uuid>, row: &str, param: &str) -> String {
+        match given {
+            Some(_) => self.about_child(row, param),
+            None => format!("{param}::uuid IS NULL"),
+        }
+    }
 }
 
 /// Each of `children` (a record of case `case_id`'s) with the case the

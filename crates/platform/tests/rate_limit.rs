@@ -135,6 +135,21 @@ async fn a_count_that_cannot_be_read_is_a_store_error_not_an_acceptance() {
     assert_eq!(tonic::Status::from(err).code(), tonic::Code::Unavailable);
 }
 
+/// One count of [`CALLER`]'s calls, as `cpc_platform::rate_limit` takes it.
+const COUNT: &str = "SELECT take_call($1, interval '1 second', 5)";
+
+/// The caller's first count, in a transaction left open: the caller's row
+/// stays locked until it ends.
+async fn count_held_open(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = cpc_audit::begin(pool).await.unwrap();
+    sqlx::query(COUNT)
+        .bind(CALLER)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx
+}
+
 #[tokio::test]
 async fn a_count_held_up_by_a_forgotten_transaction_waits_only_until_postgres_ends_it() {
     let config = DatabaseConfig {
@@ -144,18 +159,12 @@ async fn a_count_held_up_by_a_forgotten_transaction_waits_only_until_postgres_en
     let (_db, pool) = storage_with(&config).await;
     // The caller's first count, in a transaction that is then left open,
     // as one stopped half way could be.
-    let count = "SELECT take_call($1, interval '1 second', 5)";
-    let mut forgotten = cpc_audit::begin(&pool).await.unwrap();
-    sqlx::query(count)
-        .bind(CALLER)
-        .execute(&mut *forgotten)
-        .await
-        .unwrap();
+    let mut forgotten = count_held_open(&pool).await;
     // The next count queues on the caller's row until Postgres ends the
     // forgotten transaction's session.
     let next = tokio::time::timeout(
         Duration::from_secs(20),
-        sqlx::query(count).bind(CALLER).execute(&pool),
+        sqlx::query(COUNT).bind(CALLER).execute(&pool),
     )
     .await;
     assert!(matches!(next, Ok(Ok(_))), "{next:?}");
@@ -177,19 +186,13 @@ async fn a_count_held_up_by_a_transaction_still_open_gives_up_after_the_statemen
     let (_db, pool) = storage_with(&config).await;
     // The caller's first count, in a transaction that stays open (not long
     // enough for Postgres to end it as forgotten).
-    let count = "SELECT take_call($1, interval '1 second', 5)";
-    let mut holder = cpc_audit::begin(&pool).await.unwrap();
-    sqlx::query(count)
-        .bind(CALLER)
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    let holder = count_held_open(&pool).await;
     // The next count queues on the caller's row, and Postgres cancels it
     // after the statement timeout: the call fails UNAVAILABLE rather than
     // holding its connection for as long as the other transaction lasts.
     let next = tokio::time::timeout(
         Duration::from_secs(20),
-        sqlx::query(count).bind(CALLER).execute(&pool),
+        sqlx::query(COUNT).bind(CALLER).execute(&pool),
     )
     .await;
     let Ok(Err(err)) = next else {
@@ -204,7 +207,7 @@ async fn a_count_held_up_by_a_transaction_still_open_gives_up_after_the_statemen
     assert_eq!(status.code(), tonic::Code::Unavailable);
     // Once the other transaction ends, the caller's counts go on.
     holder.rollback().await.unwrap();
-    sqlx::query(count)
+    sqlx::query(COUNT)
         .bind(CALLER)
         .execute(&pool)
         .await

@@ -1217,20 +1217,13 @@ pub async fn list(
     conn: &mut PgConnection,
     filter: &FindingFilter,
 ) -> Result<pb::ListDriftFindingsResponse, ApiError> {
-    // The case and child filters are written into the statements only when
-    // given: behind "$n IS NULL OR", a prepared statement's generic plan
-    // could not use the indexes and would read the whole authority. A case
-    // is narrowed first by what the indexes find (the finding's own case,
-    // or one about a child now on the case), then keeps those with a child
-    // whose case now is the one listed.
-    let case_clause = |case: &str| match filter.case_id {
-        Some(_) => super::cases::CHILD_CASES.record_on_case(FINDING_CHILDREN, "f", case),
-        None => format!("{case}::uuid IS NULL"),
+    // A case is narrowed first by what the indexes find (the finding's own
+    // case, or one about a child now on the case), then keeps those with a
+    // child whose case now is the one listed.
+    let case_clause = |case: &str| {
+        FINDING_CHILDREN.case_filter(super::cases::CHILD_CASES, filter.case_id, "f", case)
     };
-    let child_clause = |child: &str| match filter.child_id {
-        Some(_) => FINDING_CHILDREN.about_child("f", child),
-        None => format!("{child}::uuid IS NULL"),
-    };
+    let child_clause = |child: &str| FINDING_CHILDREN.child_filter(filter.child_id, "f", child);
     // A page token's row must be one this list shows: else a token made up
     // around another case's finding would show, by where the page starts,
     // how severe and overdue it is.

@@ -413,20 +413,13 @@ pub async fn list(
     filter: &EscalationFilter,
     today: NaiveDate,
 ) -> Result<pb::ListEscalationsResponse, ApiError> {
-    // The case and child filters are written into the statements only when
-    // given: behind "$n IS NULL OR", a prepared statement's generic plan
-    // could not use the indexes and would read the whole authority. A case
-    // is narrowed first by what the indexes find (the escalation's own
-    // case, or one about a child now on the case), then keeps those with a
-    // child whose case now is the one listed.
-    let case_clause = |case: &str| match filter.case_id {
-        Some(_) => super::cases::CHILD_CASES.record_on_case(ESCALATION_CHILDREN, "e", case),
-        None => format!("{case}::uuid IS NULL"),
+    // A case is narrowed first by what the indexes find (the escalation's
+    // own case, or one about a child now on the case), then keeps those
+    // with a child whose case now is the one listed.
+    let case_clause = |case: &str| {
+        ESCALATION_CHILDREN.case_filter(super::cases::CHILD_CASES, filter.case_id, "e", case)
     };
-    let child_clause = |child: &str| match filter.child_id {
-        Some(_) => ESCALATION_CHILDREN.about_child("e", child),
-        None => format!("{child}::uuid IS NULL"),
-    };
+    let child_clause = |child: &str| ESCALATION_CHILDREN.child_filter(filter.child_id, "e", child);
     // A page token's row must be one this list shows: else a token made up
     // around another case's escalation would show, by where the page
     // starts, when its response is due.

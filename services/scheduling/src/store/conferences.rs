@@ -397,22 +397,18 @@ pub async fn list(
     conn: &mut PgConnection,
     filter: &ConferenceFilter,
 ) -> Result<pb::ListConferencesResponse, sqlx::Error> {
-    // The case filter narrows first by what the indexes find (the
-    // conference's own case, or a conference of a child now on the case),
-    // then keeps those with a child whose case now is the one listed. It is
-    // written into the statement only when there is a case to list: behind
-    // "$3 IS NULL OR", a prepared statement's generic plan could not use the
-    // indexes and read the whole authority.
-    let case_clause = |row: &str| match filter.case_id {
-        Some(_) => CHILD_CASES.record_on_case(CONFERENCE_CHILDREN, row, "$3"),
-        None => "$3::uuid IS NULL".to_owned(),
-    };
+    // A case is narrowed first by what the indexes find (the conference's
+    // own case, or a conference of a child now on the case), then keeps
+    // those with a child whose case now is the one listed.
+    let case_clause =
+        |row: &str| CONFERENCE_CHILDREN.case_filter(CHILD_CASES, filter.case_id, row, "$3");
+    let child_clause = |row: &str| CONFERENCE_CHILDREN.child_filter(filter.child_id, row, "$4");
     let mut ids: Vec<Uuid> = sqlx::query_scalar(&format!(
         "SELECT c.id FROM conferences c \
          WHERE ($1::text IS NULL OR c.status = $1) \
            AND ($2::text IS NULL OR c.kind = $2) \
            AND {on_case} \
-           AND ($4::uuid IS NULL OR {of_child}) \
+           AND {of_child} \
            AND ($5::date IS NULL OR c.statutory_due_date <= $5) \
            AND ($6::timestamptz IS NULL OR c.start_time >= $6) \
            AND ($7::timestamptz IS NULL OR c.start_time < $7) \
@@ -420,14 +416,14 @@ pub async fn list(
            AND ($9::uuid IS NULL OR (c.statutory_due_date, c.id) > \
                 (SELECT a.statutory_due_date, a.id FROM conferences a WHERE a.id = $9 \
                     AND {anchor_on_case} \
-                    AND ($4::uuid IS NULL OR {anchor_of_child}))) \
+                    AND {anchor_of_child})) \
            AND ($11::uuid IS NULL OR c.chair_id = $11) \
            AND (NOT $12 OR c.chair_id IS NULL) \
          ORDER BY c.statutory_due_date, c.id LIMIT $10",
         on_case = case_clause("c"),
         anchor_on_case = case_clause("a"),
-        of_child = CONFERENCE_CHILDREN.about_child("c", "$4"),
-        anchor_of_child = CONFERENCE_CHILDREN.about_child("a", "$4"),
+        of_child = child_clause("c"),
+        anchor_of_child = child_clause("a"),
     ))
     .bind(filter.status)
     .bind(filter.kind)

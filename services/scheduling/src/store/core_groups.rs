@@ -356,20 +356,13 @@ pub async fn list(
     due_before: Option<NaiveDate>,
     page: &PageRequest,
 ) -> Result<pb::ListCoreGroupMeetingsResponse, ApiError> {
-    // The case and child filters are written into the statement only when
-    // given: behind "$n IS NULL OR", a prepared statement's generic plan
-    // could not use the indexes and would read the whole authority. A case
-    // is narrowed first by what the indexes find (the meeting's own case,
-    // or a meeting of a child now on the case), then keeps those with a
-    // child whose case now is the one listed.
-    let case_clause = |row: &str| match case_id {
-        Some(_) => super::conferences::CHILD_CASES.record_on_case(MEETING_CHILDREN, row, "$1"),
-        None => "$1::uuid IS NULL".to_owned(),
+    // A case is narrowed first by what the indexes find (the meeting's own
+    // case, or a meeting of a child now on the case), then keeps those with
+    // a child whose case now is the one listed.
+    let case_clause = |row: &str| {
+        MEETING_CHILDREN.case_filter(super::conferences::CHILD_CASES, case_id, row, "$1")
     };
-    let child_clause = |row: &str| match child_id {
-        Some(_) => MEETING_CHILDREN.about_child(row, "$2"),
-        None => "$2::uuid IS NULL".to_owned(),
-    };
+    let child_clause = |row: &str| MEETING_CHILDREN.child_filter(child_id, row, "$2");
     let mut rows: Vec<MeetingRow> = sqlx::query_as(&format!(
         "SELECT * FROM core_group_meetings m \
          WHERE {on_case} \
