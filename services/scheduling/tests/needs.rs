@@ -804,19 +804,9 @@ async fn a_plans_end_takes_its_child_off_the_review_reconvened_after_it_met_inqu
     assert_eq!(last_conference.aggregate_id, reconvened.to_string());
 }
 
+/// `ChildDied` for `child` of `case`, dead since 6 May 2026.
 fn child_died(case: Uuid, child: Uuid) -> common::ChangeEvent {
-    event(
-        "ChildDied",
-        &cases::ChildDied {
-            child: Some(cases::Child {
-                id: child.to_string(),
-                case_id: case.to_string(),
-                birth_date: pd(date(2020, 1, 1)),
-                death_date: pd(date(2026, 5, 6)),
-                ..Default::default()
-            }),
-        },
-    )
+    child_record("ChildDied", (case, child), Some(date(2026, 5, 6)), 0)
 }
 
 #[tokio::test]

@@ -49,6 +49,17 @@ pub(crate) struct ChildRow {
 redacted_debug!(ChildRow);
 
 impl ChildRow {
+    /// `FAILED_PRECONDITION` with `why` when the child's recorded death is
+    /// before `on`, the date of a record that would make a conference due
+    /// ([`crate::domain::plan::DIED_BEFORE_ENQUIRY`],
+    /// [`crate::domain::plan::DIED_BEFORE_TRANSFER_IN`]).
+    pub(crate) fn living_on(&self, on: NaiveDate, why: &str) -> Result<(), ApiError> {
+        match self.death_date {
+            Some(died) if died < on => Err(ApiError::FailedPrecondition(why.to_owned())),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn into_proto(self) -> pb::Child {
         let sex = self
             .sex

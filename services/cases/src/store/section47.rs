@@ -168,11 +168,7 @@ pub async fn start_section47_enquiry(
         return Ok(Written::replay(response));
     }
     let child = child_row(conn, new.child_id, true).await?;
-    if child.death_date.is_some_and(|died| died < new.start_date) {
-        return Err(ApiError::FailedPrecondition(
-            crate::domain::plan::DIED_BEFORE_ENQUIRY.to_owned(),
-        ));
-    }
+    child.living_on(new.start_date, crate::domain::plan::DIED_BEFORE_ENQUIRY)?;
     let discussion = discussion_row(conn, new.strategy_discussion_id).await?;
     if discussion.outcome != StrategyOutcome::StartSection47 {
         return Err(ApiError::FailedPrecondition(

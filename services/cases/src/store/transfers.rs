@@ -94,14 +94,10 @@ pub async fn record_transfer_in(
         return Ok(Written::replay(response));
     }
     let child = child_row(conn, new.child_id, true).await?;
-    if child
-        .death_date
-        .is_some_and(|died| died < new.notification_date)
-    {
-        return Err(ApiError::FailedPrecondition(
-            crate::domain::plan::DIED_BEFORE_TRANSFER_IN.to_owned(),
-        ));
-    }
+    child.living_on(
+        new.notification_date,
+        crate::domain::plan::DIED_BEFORE_TRANSFER_IN,
+    )?;
     if open_plan(conn, new.child_id).await?.is_some() {
         return Err(ApiError::FailedPrecondition(
             "the child is already on a plan in this authority".to_owned(),
